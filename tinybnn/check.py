@@ -1,0 +1,81 @@
+"""``tinybnn check``: the golden model beside the original framework's float runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bits import unpack_bits
+from .reference import run_reference
+
+
+@dataclass
+class CheckReport:
+    samples: int
+    argmax_agreement: float
+    max_abs_diff: float
+    max_rel_diff: float
+    layer_bit_agreement: list = field(default_factory=list)  # (layer name, fraction or None)
+    golden_accuracy: float | None = None
+    float_accuracy: float | None = None
+
+    def text(self) -> str:
+        lines = [f"samples: {self.samples}",
+                 f"argmax agreement with the float model: {100 * self.argmax_agreement:.2f}%",
+                 f"final outputs: max abs diff {self.max_abs_diff:.4g}, max rel diff {self.max_rel_diff:.4g} "
+                 "(relative to the largest float output)"]
+        for name, frac in self.layer_bit_agreement:
+            lines.append(f"  layer {name}: " + ("activation bits agree " + f"{100 * frac:.3f}%" if frac is not None
+                                                else "compared after the max-pool that follows"))
+        if self.golden_accuracy is not None:
+            lines.append(f"accuracy: golden {100 * self.golden_accuracy:.2f}%, float {100 * self.float_accuracy:.2f}%")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _inverse(perm):
+    return list(np.argsort(perm))
+
+
+def check(model, path, x, labels=None) -> CheckReport:
+    x = np.asarray(x, dtype=np.float32)
+    outs = model.run_layers(x)
+    y_gold = model.dequantize(outs[-1].data)
+    refs = {}
+    for n in model.layers:
+        r = n.attrs.get("onnx_ref")
+        if r is not None:
+            refs[n.name] = r
+    y_ref, probes = run_reference(path, x, sorted({r[0] for r in refs.values()}))
+    y_ref = y_ref.reshape(y_gold.shape)
+    diff = np.abs(y_gold.astype(np.float64) - y_ref)
+    scale = max(float(np.abs(y_ref).max()), 1e-12)
+    agree = float(np.mean(y_gold.reshape(len(x), -1).argmax(1) == y_ref.reshape(len(x), -1).argmax(1)))
+    layer_rows = []
+    by_name = {o.name: o for o in outs}
+    for n in model.layers:
+        if n.attrs.get("out") == "int32":
+            continue
+        r = refs.get(n.name)
+        if r is None or r[0] not in probes:
+            layer_rows.append((n.name, None))
+            continue
+        ref = probes[r[0]]
+        if r[1] is not None:
+            ref = np.transpose(ref, _inverse(r[1]))
+        ref_bits = ref < 0
+        if ref_bits.ndim == 4:
+            ref_bits = ref_bits.transpose(0, 2, 3, 1)
+        shape = n.attrs["out_shape"]
+        dev = unpack_bits(by_name[n.name].data, shape[-1]).reshape(ref_bits.shape)
+        layer_rows.append((n.name, float(np.mean(dev == ref_bits))))
+    rep = CheckReport(samples=len(x), argmax_agreement=agree, max_abs_diff=float(diff.max()),
+                      max_rel_diff=float(diff.max() / scale), layer_bit_agreement=layer_rows)
+    if labels is not None:
+        lab = np.asarray(labels).reshape(-1)
+        rep.golden_accuracy = float(np.mean(y_gold.reshape(len(x), -1).argmax(1) == lab))
+        rep.float_accuracy = float(np.mean(y_ref.reshape(len(x), -1).argmax(1) == lab))
+    return rep

@@ -1,0 +1,161 @@
+"""The ``tinybnn`` command line.
+
+User errors (:class:`tinybnn.errors.TinyBnnError`) print one line, ``tinybnn: error: ...``, and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import TinyBnnError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's usage errors: one line, exit 2
+        raise TinyBnnError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_quant_flags(p):
+    p.add_argument("--calibration", metavar="FILE.npz",
+                   help="input samples (array 'x') to choose the int8 input scale when the model has no input quantizer")
+    p.add_argument("--input-scale", type=float, help="int8 input scale (real = scale * (q - zero_point))")
+    p.add_argument("--input-zero-point", type=int, default=0, help="int8 input zero point")
+
+
+def _load_npz(path, key="x"):
+    from .graph import check_file
+
+    p = check_file(path)
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            if key not in f:
+                raise TinyBnnError(f"{path}: has no array '{key}' (arrays: {', '.join(f.files) or 'none'})")
+            return {k: f[k] for k in f.files}
+    except TinyBnnError:
+        raise
+    except Exception as e:
+        raise TinyBnnError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+
+
+def _load_array(path):
+    from .graph import check_file
+
+    p = check_file(path)
+    try:
+        if p.suffix == ".npz":
+            return _load_npz(p)["x"]
+        return np.load(p, allow_pickle=False)
+    except TinyBnnError:
+        raise
+    except Exception as e:
+        raise TinyBnnError(f"{path}: not a readable .npy file ({type(e).__name__})") from None
+
+
+def load_model(args, data=None):
+    from .model import load
+
+    calib = None
+    if getattr(args, "calibration", None):
+        calib = _load_npz(args.calibration)["x"]
+    elif data is not None and getattr(args, "input_scale", None) is None:
+        calib = data
+    return load(args.model, calibration=calib, input_scale=getattr(args, "input_scale", None),
+                input_zero_point=getattr(args, "input_zero_point", 0))
+
+
+def _atomic_save(path: Path, arr: np.ndarray) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, arr)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------ commands -----
+def cmd_inspect(args) -> int:
+    m = load_model(args)
+    rows = m.layer_table()
+    print(f"model: {args.model}  ({m.graph.meta['dialect']}; input {list(m.input_shape)} -> "
+          f"output {list(m.device_output_shape)})")
+    q = m.input_quantization
+    if m.needs_calibration:
+        print("input: int8, needs calibration (--calibration FILE.npz or --input-scale/--input-zero-point)")
+    else:
+        print(f"input: int8 via {q['mode']} (scale {q['scale']:.6g}, zero point {q['zero_point']})")
+    head = ("layer", "kind", "input", "output", "K", "params", "bytes", "binary MACs", "int MACs")
+    table = [head] + [(r["name"], r["kind"], r["in"], r["out"], str(r["K"]), str(r["params"]), str(r["bytes"]),
+                       f"{r['binary_macs']:,}", f"{r['int_macs']:,}") for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(head))]
+    for k, t in enumerate(table):
+        print("  ".join(s.ljust(w) if i < 4 else s.rjust(w) for i, (s, w) in enumerate(zip(t, widths))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    tot_b = sum(r["bytes"] for r in rows)
+    print(f"total: {len(rows)} layers, {tot_b:,} bytes of packed weights and thresholds, "
+          f"{sum(r['binary_macs'] for r in rows):,} binary MACs, {sum(r['int_macs'] for r in rows):,} int MACs")
+    for note in m.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    x = _load_array(args.input)
+    m = load_model(args, data=x)
+    if args.engine == "golden":
+        y = m.predict(x)
+    else:
+        from .hostc import run_c
+
+        y = m.dequantize(run_c(m, m.quantize(x)))
+    _atomic_save(Path(args.output), y.astype(np.float32))
+    print(f"wrote {args.output}: {list(y.shape)} float32 ({args.engine})")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import check
+
+    data = _load_npz(args.data)
+    m = load_model(args, data=data["x"])
+    rep = check(m, args.model, data["x"], data.get("labels"))
+    print(rep.text())
+    return 0
+
+
+def main(argv=None) -> int:
+    p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    s = sub.add_parser("inspect", help="per-layer table of the lowered model")
+    s.add_argument("model")
+    _add_quant_flags(s)
+    s.set_defaults(fn=cmd_inspect)
+    s = sub.add_parser("predict", help="run the golden model (or the generated C) on inputs")
+    s.add_argument("model")
+    s.add_argument("--input", required=True, metavar="X.npy", help="float inputs, N samples on axis 0")
+    s.add_argument("--output", required=True, metavar="Y.npy", help="float32 outputs (after the output affine)")
+    s.add_argument("--engine", choices=("golden", "c"), default="golden")
+    _add_quant_flags(s)
+    s.set_defaults(fn=cmd_predict)
+    s = sub.add_parser("check", help="compare the golden model with the float model's own runtime")
+    s.add_argument("model")
+    s.add_argument("--data", required=True, metavar="FILE.npz", help="arrays x and optional labels")
+    _add_quant_flags(s)
+    s.set_defaults(fn=cmd_check)
+    try:
+        args = p.parse_args(argv)
+        return args.fn(args)
+    except TinyBnnError as e:
+        print(f"tinybnn: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("tinybnn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

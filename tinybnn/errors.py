@@ -1,0 +1,27 @@
+"""User-facing errors.
+
+Every mistake a user can make (a model tinybnn cannot convert, a missing file, a bad flag) raises
+:class:`TinyBnnError`. The command line prints its message as ONE line (``tinybnn: error: ...``) and
+exits with code 2; a traceback is only ever shown for a bug in tinybnn itself.
+"""
+
+
+class TinyBnnError(Exception):
+    """A user error. ``str(err)`` is a complete, one-line explanation."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+class UnsupportedModel(TinyBnnError):
+    """The model uses something tinybnn cannot convert exactly."""
+
+
+def node_error(node, what: str, supported: str | None = None) -> UnsupportedModel:
+    """An error about one graph node: names the node and its op type."""
+    msg = f"node '{node.name}' ({node.op}): {what}"
+    if supported:
+        msg += f"; supported: {supported}"
+    return UnsupportedModel(msg)

@@ -1,0 +1,235 @@
+"""``tinybnn.load(path)``: the converter pipeline up to the golden model.
+
+import -> fold -> layout -> canonicalize -> (calibrate) -> lower -> pack, each a pass over one Graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import golden
+from .bits import words
+from .errors import TinyBnnError
+from .graph import Graph
+from .passes.canonicalize import canonicalize
+from .passes.fold import fold_constants
+from .passes.import_onnx import import_onnx
+from .passes.layout import absorb_transposes
+from .passes.lower import apply_prologue, lower, prologue_ops
+from .passes.pack import pack_weights
+
+DEVICE_OPS = ("tb.Conv2d", "tb.Dense", "tb.MaxPool")
+
+
+@dataclass
+class LayerOutput:
+    name: str
+    op: str
+    dtype: str  # "int8" | "bits" | "int32"
+    shape: tuple  # logical device shape per sample: (H, W, C) or (F,)
+    data: np.ndarray  # (N, ...) in device representation (bits packed in uint32 words)
+
+
+def float_graph(path) -> Graph:
+    """The first passes: a canonical float graph (still exactly the ONNX model's computation)."""
+    g = import_onnx(path)
+    g = fold_constants(g)
+    g = absorb_transposes(g)
+    return canonicalize(g)
+
+
+def calibrate(g: Graph, data: np.ndarray) -> dict:
+    """Per-tensor asymmetric int8 parameters for a real input that has no quantizer of its own.
+
+    The range is taken after the model's own input scaling (the Affine ops before the first layer) and
+    always contains 0, so zero padding stays exact.
+    """
+    x = np.asarray(data, dtype=np.float32)
+    perm = g.meta.get("input_perm")
+    if perm is not None:
+        x = np.transpose(x, perm)
+    x = apply_prologue(prologue_ops(g.nodes), x)
+    grid = _grid(x)
+    if grid is not None:
+        return grid
+    lo, hi = min(0.0, float(x.min())), max(0.0, float(x.max()))
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    zp = int(np.clip(np.round(-128 - lo / scale), -128, 127))
+    return {"scale": scale, "zero_point": zp}
+
+
+def _grid(x: np.ndarray) -> dict | None:
+    """If every value is an integer multiple of one step and 0..range fits 256 codes, quantize losslessly.
+
+    Data that is already quantized (8-bit images, the 0..16 levels of sklearn's digits) then reaches the
+    device without any rounding.
+    """
+    u = np.unique(x.astype(np.float64))
+    if u.size < 2 or u.size > 256:
+        return None
+    step = float(np.min(np.diff(u)))
+    k = u / step
+    if step <= 0 or not np.allclose(k, np.round(k), rtol=0, atol=1e-4):
+        return None
+    kmin, kmax = int(np.round(k.min())), int(np.round(k.max()))
+    kmin, kmax = min(kmin, 0), max(kmax, 0)
+    if kmax - kmin > 255:
+        return None
+    zp = -128 - kmin
+    # the step as the data's own float32 arithmetic sees it: the quotient x/step rounds to the grid exactly
+    return {"scale": step, "zero_point": int(zp)}
+
+
+class Model:
+    """A lowered, packed tinybnn model. ``run`` gives exactly what the device computes."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.nodes = graph.nodes
+        self.input_node = graph.nodes[0]
+        self.output_node = graph.nodes[-1]
+        self.layers = [n for n in graph.nodes if n.op in DEVICE_OPS]
+
+    # -- facts -------------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        return self.graph.meta["source"]
+
+    @property
+    def input_shape(self) -> tuple:
+        """Per-sample input shape in the ONNX layout."""
+        return tuple(self.input_node.attrs["onnx_shape"])
+
+    @property
+    def device_input_shape(self) -> tuple:
+        s = self.input_node.attrs["canonical_shape"]
+        return (s[1], s[2], s[0]) if len(s) == 3 else tuple(s)
+
+    @property
+    def device_output_shape(self) -> tuple:
+        return tuple(self.output_node.attrs["out_shape"])
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.graph.meta.get("notes", []))
+
+    @property
+    def needs_calibration(self) -> bool:
+        a = self.input_node.attrs
+        return a["mode"] == "calibrated" and a.get("calib_scale") is None
+
+    @property
+    def input_quantization(self) -> dict:
+        a = self.input_node.attrs
+        return {"mode": a["mode"], "scale": a["scale"], "zero_point": a["zero_point"]}
+
+    # -- execution -----------------------------------------------------------------------------
+    def quantize(self, x) -> np.ndarray:
+        return golden.quantize_input(self.input_node.attrs, x)
+
+    def run_quantized(self, q: np.ndarray) -> np.ndarray:
+        return self._run(q, None)
+
+    def run(self, x) -> np.ndarray:
+        """Float input (N, *input_shape) -> int32 device outputs (N, *device_output_shape)."""
+        return self._run(self.quantize(x), None)
+
+    def run_layers(self, x) -> list[LayerOutput]:
+        """Every layer's output, in device representation, for float input x (N, ...)."""
+        outs: list[LayerOutput] = []
+        q = self.quantize(x)
+        outs.append(LayerOutput("input", "tb.InputQuant", "int8", self.device_input_shape, q))
+        self._run(q, outs)
+        return outs
+
+    def _run(self, q, record):
+        if q.dtype != np.int8:
+            raise TinyBnnError(f"quantized input must be int8, got {q.dtype}")
+        h = q.reshape((q.shape[0],) + self.device_input_shape)
+        for n in self.layers:
+            h = golden.run_layer(n, h)
+            if record is not None:
+                dt = "bits" if (n.op == "tb.MaxPool" or n.attrs.get("out") == "bits") else "int32"
+                record.append(LayerOutput(n.name, n.op, dt, tuple(n.attrs["out_shape"]), h))
+        return h
+
+    def dequantize(self, acc) -> np.ndarray:
+        return golden.dequantize_output(self.output_node.attrs, np.asarray(acc))
+
+    def predict(self, x) -> np.ndarray:
+        """Float input -> float32 outputs in the ONNX layout: the golden model plus the output affine."""
+        return self.dequantize(self.run(x))
+
+    # -- description -----------------------------------------------------------------------------
+    def layer_table(self) -> list[dict]:
+        rows = []
+        for n in self.layers:
+            a = n.attrs
+            row = {"name": n.name, "kind": _kind(n), "in": _shape_str(a["in_shape"], n),
+                   "out": _shape_str(a["out_shape"], n), "K": "", "params": 0, "bytes": 0,
+                   "binary_macs": 0, "int_macs": 0}
+            if n.op in ("tb.Conv2d", "tb.Dense"):
+                w = a["weights"]
+                O = w.shape[0]
+                K = int(np.prod(w.shape[1:]))
+                outs = int(np.prod(a["out_shape"]))
+                row["K"] = K
+                row["params"] = int(w.size) + (O if a["out"] == "bits" else 0)
+                wbytes = a["packed"].nbytes if "packed" in a else int(w.size)
+                tbytes = 4 * O + 4 * words(O) if a["out"] == "bits" else 0
+                row["bytes"] = int(wbytes + tbytes)
+                if a["in_dtype"] == "bits":
+                    row["binary_macs"] = outs * K
+                else:
+                    row["int_macs"] = outs * K
+            rows.append(row)
+        return rows
+
+    def weight_bytes(self) -> int:
+        return sum(r["bytes"] for r in self.layer_table())
+
+
+def _kind(n) -> str:
+    a = n.attrs
+    if n.op == "tb.MaxPool":
+        return "maxpool(bits" + (", or" if np.any(a["or_mask"]) else "") + ")"
+    base = "conv2d" if n.op == "tb.Conv2d" else "dense"
+    src = "bin" if a["in_dtype"] == "bits" else "int8"
+    dst = "bits" if a["out"] == "bits" else "int32 out"
+    return f"{base} {src}->{dst}"
+
+
+def _shape_str(s, n) -> str:
+    return "x".join(str(v) for v in s)
+
+
+def load(path: str | Path, calibration=None, input_scale: float | None = None,
+         input_zero_point: int | None = None) -> Model:
+    """Convert an ONNX BNN into a :class:`Model` (golden model included).
+
+    A model whose real-valued input has no quantizer of its own needs its int8 input parameters: from
+    ``input_scale``/``input_zero_point``, from ``calibration`` data (N, ...) in the input layout, or from the
+    ONNX metadata keys ``tinybnn.input_scale`` / ``tinybnn.input_zero_point``.
+    """
+    g = float_graph(path)
+    iq = None
+    if input_scale is not None:
+        if input_scale <= 0:
+            raise TinyBnnError(f"--input-scale must be positive, got {input_scale}")
+        iq = {"scale": float(input_scale), "zero_point": int(input_zero_point or 0)}
+    elif calibration is not None:
+        iq = calibrate(g, calibration)
+    else:
+        md = g.meta.get("metadata", {})
+        if "tinybnn.input_scale" in md:
+            try:
+                iq = {"scale": float(md["tinybnn.input_scale"]),
+                      "zero_point": int(md.get("tinybnn.input_zero_point", 0))}
+            except ValueError:
+                raise TinyBnnError(f"{path}: metadata tinybnn.input_scale/zero_point are not numbers") from None
+    g = lower(g, iq)
+    g = pack_weights(g)
+    return Model(g)

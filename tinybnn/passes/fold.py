@@ -1,0 +1,371 @@
+"""Pass 1: static shapes and constant folding.
+
+Walks the nodes in order, gives every activation tensor its static shape, and evaluates (in NumPy) every
+node whose inputs are all constant — weight binarizers such as ``Sign(W)`` or ``BipolarQuant(W, s)``,
+transposed weights, and the Shape/Gather/Concat/Expand/CastLike clutter the PyTorch dynamo exporter
+leaves. ``Shape`` of an activation folds too, since shapes are static.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import node_error
+from ..graph import Graph, Node
+from .qonnx_ops import bipolar_quant, int_quant
+
+
+def _i(node, key, default=None):
+    return node.attrs.get(key, default)
+
+
+# ---------------------------------------------------------------- constant evaluators -------------
+def _cast(node, x, *rest):
+    import onnx
+
+    to = _i(node, "to")
+    return x.astype(onnx.helper.tensor_dtype_to_np_dtype(to))
+
+
+def _slice(node, x, starts, ends, axes=None, steps=None):
+    if axes is None:
+        axes = np.arange(len(starts))
+    if steps is None:
+        steps = np.ones(len(starts), dtype=np.int64)
+    sl = [slice(None)] * x.ndim
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        sl[int(a)] = slice(int(s), int(e), int(st))
+    return x[tuple(sl)]
+
+
+def _reshape(node, x, shape):
+    shape = [int(v) for v in shape]
+    allowzero = _i(node, "allowzero", 0)
+    out = [x.shape[i] if (v == 0 and not allowzero) else v for i, v in enumerate(shape)]
+    return x.reshape(out)
+
+
+def _unsqueeze(node, x, axes=None):
+    axes = _i(node, "axes") if axes is None else axes
+    out = x
+    for a in sorted(int(v) % (x.ndim + len(axes)) for v in axes):
+        out = np.expand_dims(out, a)
+    return out
+
+
+def _squeeze(node, x, axes=None):
+    axes = _i(node, "axes") if axes is None else axes
+    if axes is None:
+        return np.squeeze(x)
+    return np.squeeze(x, axis=tuple(int(a) for a in axes))
+
+
+def _flatten(node, x):
+    axis = _i(node, "axis", 1) % max(x.ndim, 1)
+    return x.reshape(int(np.prod(x.shape[:axis])), -1)
+
+
+def _gather(node, x, idx):
+    return np.take(x, idx.astype(np.int64), axis=_i(node, "axis", 0))
+
+
+def _constant(node):
+    for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+        if key in node.attrs:
+            v = node.attrs[key]
+            if key.endswith("floats") or key.endswith("float"):
+                return np.asarray(v, dtype=np.float32)
+            if key.endswith("ints") or key.endswith("int"):
+                return np.asarray(v, dtype=np.int64)
+            return np.asarray(v)
+    raise node_error(node, "Constant without a supported value attribute", "value, value_float(s), value_int(s)")
+
+
+def _quant(node, x, scale, zeropt, bitwidth):
+    return int_quant(x, scale, zeropt, bitwidth, signed=_i(node, "signed", 1), narrow=_i(node, "narrow", 0),
+                     rounding=_i(node, "rounding_mode", "ROUND"))
+
+
+def _clip(node, x, lo=None, hi=None):
+    lo = _i(node, "min", -np.inf) if lo is None else lo
+    hi = _i(node, "max", np.inf) if hi is None else hi
+    return np.clip(x, lo, hi)
+
+
+def _matmul(node, a, b):
+    return np.matmul(a, b)
+
+
+CONST_EVAL = {
+    "Constant": lambda n: _constant(n),
+    "Identity": lambda n, x: x,
+    "Cast": _cast,
+    "CastLike": lambda n, x, like: x.astype(like.dtype),
+    "Shape": lambda n, x: np.asarray(x.shape, dtype=np.int64)[n.attrs.get("start", 0):n.attrs.get("end", None)],
+    "Size": lambda n, x: np.asarray(x.size, dtype=np.int64),
+    "Gather": _gather,
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Concat": lambda n, *xs: np.concatenate(xs, axis=_i(n, "axis")),
+    "Slice": _slice,
+    "Expand": lambda n, x, shape: x * np.ones([int(v) for v in shape], dtype=x.dtype),
+    "Reshape": _reshape,
+    "Flatten": _flatten,
+    "Transpose": lambda n, x: np.transpose(x, _i(n, "perm")),
+    "Sign": lambda n, x: np.sign(x),
+    "Neg": lambda n, x: -x,
+    "Abs": lambda n, x: np.abs(x),
+    "Sqrt": lambda n, x: np.sqrt(x),
+    "Reciprocal": lambda n, x: 1.0 / x,
+    "Add": lambda n, a, b: a + b,
+    "Sub": lambda n, a, b: a - b,
+    "Mul": lambda n, a, b: a * b,
+    "Div": lambda n, a, b: (a // b) if np.issubdtype(np.asarray(a).dtype, np.integer) else a / b,
+    "Pow": lambda n, a, b: np.power(a, b),
+    "Max": lambda n, *xs: np.maximum.reduce(xs),
+    "Min": lambda n, *xs: np.minimum.reduce(xs),
+    "Equal": lambda n, a, b: a == b,
+    "Greater": lambda n, a, b: a > b,
+    "GreaterOrEqual": lambda n, a, b: a >= b,
+    "Less": lambda n, a, b: a < b,
+    "LessOrEqual": lambda n, a, b: a <= b,
+    "Not": lambda n, a: np.logical_not(a),
+    "Where": lambda n, c, a, b: np.where(c, a, b),
+    "Clip": _clip,
+    "MatMul": _matmul,
+    "ConstantOfShape": lambda n, s: np.full([int(v) for v in s], n.attrs.get("value", np.zeros(1, np.float32)).reshape(-1)[0]),
+    "Range": lambda n, s, e, d: np.arange(s, e, d),
+    "BipolarQuant": lambda n, x, s: bipolar_quant(x, s),
+    "Quant": _quant,
+    "IntQuant": _quant,
+}
+
+
+# ---------------------------------------------------------------- activation shapes ---------------
+def _conv_out(size, k, s, d, p0, p1):
+    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def auto_pads(node, in_hw, kernel, strides, dilations):
+    """Explicit (top, left, bottom, right) pads from ONNX ``pads`` / ``auto_pad``."""
+    auto = node.attrs.get("auto_pad", "NOTSET")
+    if auto in ("NOTSET", "", None):
+        p = list(node.attrs.get("pads", [0, 0, 0, 0]))
+        return (int(p[0]), int(p[1]), int(p[2]), int(p[3]))
+    if auto == "VALID":
+        return (0, 0, 0, 0)
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        pads = []
+        for size, k, s, d in zip(in_hw, kernel, strides, dilations):
+            out = -(-size // s)
+            total = max(0, (out - 1) * s + d * (k - 1) + 1 - size)
+            small, big = total // 2, total - total // 2
+            pads.append((small, big) if auto == "SAME_UPPER" else (big, small))
+        return (pads[0][0], pads[1][0], pads[0][1], pads[1][1])
+    raise node_error(node, f"auto_pad '{auto}' is not supported", "NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+
+
+def _shape_conv(g, node, x, w):
+    if len(x) != 4:
+        raise node_error(node, f"{len(x) - 2}-D convolution (input rank {len(x)}) is not supported",
+                         "2-D Conv on (N, C, H, W)")
+    if w is None:
+        raise node_error(node, "weights are not a constant (they come from a graph input or activation)",
+                         "constant weights")
+    if len(w) != 4:
+        raise node_error(node, f"weight rank {len(w)} is not supported", "OIHW weights")
+    group = int(node.attrs.get("group", 1))
+    if group != 1:
+        raise node_error(node, f"grouped convolution (group={group}) is not supported yet", "group=1")
+    if w[1] != x[1]:
+        raise node_error(node, f"weight expects {w[1]} input channels but the input has {x[1]}")
+    k = tuple(node.attrs.get("kernel_shape", w[2:]))
+    s = tuple(node.attrs.get("strides", (1, 1)))
+    d = tuple(node.attrs.get("dilations", (1, 1)))
+    pads = auto_pads(node, x[2:], k, s, d)
+    oh = _conv_out(x[2], k[0], s[0], d[0], pads[0], pads[2])
+    ow = _conv_out(x[3], k[1], s[1], d[1], pads[1], pads[3])
+    if oh <= 0 or ow <= 0:
+        raise node_error(node, f"output would be empty ({oh}x{ow})")
+    return (x[0], w[0], oh, ow)
+
+
+def _shape_pool(g, node, x):
+    k = tuple(node.attrs.get("kernel_shape", ()))
+    if len(x) != 4 or len(k) != 2:
+        raise node_error(node, f"{len(k)}-D pooling on a rank-{len(x)} tensor is not supported",
+                         "2-D MaxPool on (N, C, H, W)")
+    if int(node.attrs.get("ceil_mode", 0)) != 0:
+        raise node_error(node, "ceil_mode=1 is not supported", "ceil_mode=0")
+    d = tuple(node.attrs.get("dilations", (1, 1)))
+    if any(v != 1 for v in d):
+        raise node_error(node, f"dilated pooling (dilations={list(d)}) is not supported", "dilations=1")
+    if node.attrs.get("storage_order", 0) != 0:
+        raise node_error(node, "storage_order=1 is not supported", "storage_order=0")
+    s = tuple(node.attrs.get("strides", (1, 1)))
+    pads = auto_pads(node, x[2:], k, s, (1, 1))
+    return (x[0], x[1], _conv_out(x[2], k[0], s[0], 1, pads[0], pads[2]),
+            _conv_out(x[3], k[1], s[1], 1, pads[1], pads[3]))
+
+
+def _shape_gemm(g, node, a, b):
+    ta, tb = node.attrs.get("transA", 0), node.attrs.get("transB", 0)
+    if len(a) != 2:
+        raise node_error(node, f"input of rank {len(a)}, expected (N, features)")
+    if ta:
+        raise node_error(node, "transA=1 is not supported", "transA=0")
+    if b is None:
+        raise node_error(node, "weights are not a constant", "constant weights")
+    k, n = (b[1], b[0]) if tb else (b[0], b[1])
+    if k != a[1]:
+        raise node_error(node, f"weight expects {k} features but the input has {a[1]}")
+    return (a[0], n)
+
+
+def _shape_matmul(g, node, a, b):
+    if b is None:
+        raise node_error(node, "the second operand is not a constant (only x @ W with constant W is supported)",
+                         "MatMul by a constant weight matrix")
+    if len(b) != 2 or len(a) < 2 or a[-1] != b[0]:
+        raise node_error(node, f"shapes {a} @ {b} are not supported", "(N, K) @ (K, M)")
+    return tuple(a[:-1]) + (b[1],)
+
+
+def _shape_reshape(g, node, x, shape):
+    if shape is None:
+        raise node_error(node, "target shape is not a constant", "a constant target shape")
+    tgt = [int(v) for v in shape]
+    out = [x[i] if (v == 0 and i < len(x)) else v for i, v in enumerate(tgt)]
+    total = int(np.prod(x))
+    if out.count(-1) == 1:
+        known = int(np.prod([v for v in out if v != -1]))
+        out[out.index(-1)] = total // max(known, 1)
+    if int(np.prod(out)) != total:
+        raise node_error(node, f"cannot reshape {x} to {tgt}")
+    return tuple(out)
+
+
+def _shape_flatten(g, node, x):
+    axis = node.attrs.get("axis", 1) % len(x)
+    return (int(np.prod(x[:axis])), int(np.prod(x[axis:])))
+
+
+def _shape_transpose(g, node, x):
+    perm = node.attrs.get("perm", list(range(len(x)))[::-1])
+    return tuple(x[p] for p in perm)
+
+
+def _shape_pad(g, node, x, pads=None, value=None, axes=None):
+    mode = node.attrs.get("mode", "constant")
+    if mode != "constant":
+        raise node_error(node, f"pad mode '{mode}' is not supported", "constant padding before a Conv")
+    p = node.attrs.get("pads") if pads is None else pads
+    if p is None:
+        raise node_error(node, "pads are not constant", "constant pads")
+    p = [int(v) for v in p]
+    r = len(x)
+    return tuple(x[i] + p[i] + p[i + r] for i in range(r))
+
+
+def _bcast(g, node, *shapes):
+    shapes = [s for s in shapes if s is not None]
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise node_error(node, f"shapes {shapes} do not broadcast") from None
+
+
+def _same(g, node, x, *rest):
+    return x
+
+
+ACT_SHAPE = {
+    "Conv": _shape_conv,
+    "MaxPool": _shape_pool,
+    "Gemm": _shape_gemm,
+    "MatMul": _shape_matmul,
+    "Reshape": _shape_reshape,
+    "Flatten": _shape_flatten,
+    "Transpose": _shape_transpose,
+    "Pad": _shape_pad,
+    "BatchNormalization": _same,
+    "Identity": _same,
+    "Dropout": _same,
+    "Sign": _same,
+    "Relu": _same,
+    "Clip": _same,
+    "HardTanh": _same,
+    "Cast": _same,
+    "CastLike": _same,
+    "Neg": _same,
+    "BipolarQuant": _same,
+    "Quant": _same,
+    "IntQuant": _same,
+    "Add": _bcast,
+    "Sub": _bcast,
+    "Mul": _bcast,
+    "Div": _bcast,
+    "GreaterOrEqual": _bcast,
+    "Greater": _bcast,
+    "Where": _bcast,
+}
+
+SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, Sign, GreaterOrEqual+Where, Flatten, "
+                 "Reshape, Transpose, Pad, Add/Sub/Mul/Div by constants, Identity, Dropout, Clip, "
+                 "BipolarQuant, Quant/IntQuant (+ constant clutter: Shape, Gather, Concat, Expand, CastLike)")
+
+
+def fold_constants(g: Graph) -> Graph:
+    """Give every activation a static shape; evaluate and remove every node with constant inputs."""
+    kept: list[Node] = []
+    for node in g.nodes:
+        present = [t for t in node.inputs if t]
+        if all(t in g.consts for t in present) and node.op in CONST_EVAL:
+            vals = [g.consts[t] if t else None for t in node.inputs]
+            while vals and vals[-1] is None:
+                vals.pop()
+            try:
+                out = CONST_EVAL[node.op](node, *vals)
+            except Exception as e:
+                raise node_error(node, f"cannot evaluate this constant expression ({e})") from None
+            g.consts[node.outputs[0]] = np.asarray(out)
+            continue
+        if node.op == "CastLike" and node.inputs[0] in g.consts:
+            # CastLike(constant, activation): only the activation's type matters, and activations are float
+            g.consts[node.outputs[0]] = np.asarray(g.consts[node.inputs[0]], dtype=np.float32)
+            continue
+        if node.op == "Shape" and node.inputs[0] in g.shapes:
+            shape = np.asarray(g.shapes[node.inputs[0]], dtype=np.int64)
+            start, end = node.attrs.get("start", 0), node.attrs.get("end", None)
+            g.consts[node.outputs[0]] = shape[start:end]
+            continue
+        if node.op not in ACT_SHAPE:
+            raise node_error(node, "this op is not supported on activations", SUPPORTED_OPS)
+        missing = [t for t in present if t not in g.consts and t not in g.shapes]
+        if missing:
+            raise node_error(node, f"input '{missing[0]}' is not produced by any earlier node")
+        args = [g.shapes.get(t) if t not in g.consts else None for t in node.inputs]
+        consts = [g.consts.get(t) for t in node.inputs]
+        if node.op in ("Reshape", "Pad"):
+            extra = [c for c in consts[1:]]
+            shape = ACT_SHAPE[node.op](g, node, args[0], *extra)
+        elif node.op in ("Conv", "Gemm", "MatMul"):
+            if args[0] is None:
+                raise node_error(node, "the first input is a constant; expected an activation")
+            w = consts[1].shape if len(consts) > 1 and consts[1] is not None else None
+            shape = ACT_SHAPE[node.op](g, node, args[0], w)
+        elif ACT_SHAPE[node.op] is _bcast:
+            shape = _bcast(g, node, *[a if a is not None else (c.shape if c is not None else None)
+                                      for a, c in zip(args, consts)])
+        else:
+            shape = ACT_SHAPE[node.op](g, node, args[0])
+        g.shapes[node.outputs[0]] = tuple(int(v) for v in shape)
+        for extra_out in node.outputs[1:]:
+            if extra_out and node.op not in ("Dropout", "BatchNormalization"):
+                raise node_error(node, "extra outputs are not supported")
+        node.outputs = node.outputs[:1]
+        kept.append(node)
+    g.nodes = kept
+    if g.output in g.consts:
+        raise node_error(Node("Output", g.output, [], []), "the graph output is a constant")
+    return g

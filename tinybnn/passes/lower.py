@@ -1,0 +1,507 @@
+"""Pass 4: lower the canonical float graph to tinybnn's exact integer layers.
+
+Conventions (the same as Larq Compute Engine and BipolarQuant):
+
+* a binary value is stored as a bit: **bit 0 = +1, bit 1 = -1**; an exact 0 fed to a binarizer becomes +1;
+* a binary layer's accumulator is the exact dot product ``dot = K - 2 * popcount(a XOR w)`` over the
+  valid taps (zero-padded taps contribute 0, so K counts valid taps only);
+* an int8 layer (the first layer) accumulates ``acc = sum(w * (q - zero_point))`` in int32;
+* every Affine (BatchNorm, scale, bias, alpha) between an accumulator and its binarizer collapses into ONE
+  integer threshold per output channel: ``bit = (a' < threshold)`` where ``a' = acc`` or, for a channel
+  whose composed scale is negative, ``a' = ~acc = -acc - 1`` (the ``flip`` flag). A MaxPool inside that
+  chain moves after the threshold (sign commutes with max) and becomes a bit AND (max of +-1), or a bit
+  OR for channels whose scale after the pool is negative (max then becomes min).
+
+Each threshold is checked against the float expression (the chain of ops of the original graph, one by
+one, in float64) at every reachable accumulator value: the integer decision equals the float decision.
+
+Lowered ops (node.op) and their attrs are documented in :mod:`tinybnn.layers`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import TinyBnnError, node_error
+from ..graph import Graph, Node
+
+INT8_MIN, INT8_MAX = -128, 127
+EXHAUSTIVE_LIMIT = 1 << 22  # evaluate every reachable value when (channels x range) is at most this
+
+
+# ------------------------------------------------------------------------------------------------
+class _Act:
+    """What flows between layers while lowering."""
+
+    def __init__(self, kind, shape, scale=1.0, zero_point=0, flat=None):
+        self.kind = kind            # "float" (before quantization) | "int8" | "bits"
+        self.shape = shape          # canonical shape without batch: (C, H, W) or (F,)
+        self.scale = scale          # real value = scale * (stored value - zero_point); scalar
+        self.zero_point = zero_point
+        self.flat = flat            # (C, H, W, perm) when a Flatten turned (C,H,W) into (F,)
+        self.channel_scale = None   # per-input-channel real scale to fold into first-layer weights
+
+
+def _flatten_index(chw, perm):
+    """For a canonical (C,H,W) tensor flattened in ``perm`` order, the flat index of each (h, w, c)."""
+    C, H, W = chw
+    p = list(perm) if perm else [0, 1, 2, 3]
+    if p[0] != 0:
+        raise TinyBnnError(f"flatten permutation {p} moves the batch axis")
+    p3 = [v - 1 for v in p[1:]]
+    shape_t = tuple((C, H, W)[i] for i in p3)
+    idx_t = np.arange(C * H * W).reshape(shape_t)
+    inv = np.argsort(p3)
+    idx_chw = np.transpose(idx_t, inv)
+    return idx_chw.transpose(1, 2, 0).reshape(-1)  # device order h, w, c
+
+
+def _binary_decompose(node, W2d, what):
+    """W (O, K) == alpha[o] * B with B in {-1,+1}? Returns (B int8, alpha) or None."""
+    a = np.abs(W2d)
+    alpha = a.max(axis=1)
+    ok = np.all(np.abs(a - alpha[:, None]) <= 1e-6 * alpha[:, None], axis=1) & (alpha > 0)
+    if not np.all(ok):
+        return None, int(np.argmin(ok))
+    return np.where(W2d >= 0, 1, -1).astype(np.int8), alpha.astype(np.float64)
+
+
+def _int8_weights(W2d):
+    m = np.abs(W2d).max(axis=1)
+    s = np.where(m > 0, m / 127.0, 1.0)
+    q = np.clip(np.round(W2d / s[:, None]), -127, 127).astype(np.int8)
+    exact = bool(np.all(q * s[:, None] == W2d))
+    return q, s, exact
+
+
+def _eval_chain(acc, steps):
+    """The float expression: acc (int) through each (scale, bias) step, in float64, op by op."""
+    y = acc.astype(np.float64)
+    for sc, b in steps:
+        y = y * sc[:, None] + b[:, None]
+    return y
+
+
+def _decide(y, zero):
+    return y > 0 if zero == "-1" else y >= 0
+
+
+def thresholds(steps, lo, hi, zero, channels):
+    """Integer thresholds for ``sign(chain(acc))`` with acc in [lo, hi] per channel.
+
+    Returns (tau int64 (C,), flip bool (C,), zero_hits list of channels where the float value is exactly 0
+    at some reachable accumulator). Exact by construction: a binary search on the monotone float chain.
+    """
+    lo = np.broadcast_to(np.asarray(lo, np.int64), (channels,)).copy()
+    hi = np.broadcast_to(np.asarray(hi, np.int64), (channels,)).copy()
+    S = np.ones(channels)
+    for sc, _ in steps:
+        S = S * sc
+    flip = S < 0
+    # decision(acc) is monotone: non-decreasing if S > 0, non-increasing if S < 0, constant if S == 0
+    # find, per channel, the first acc (in the increasing direction of +1) where the decision is +1
+    def dec(a):
+        return _decide(_eval_chain(a[:, None], steps)[:, 0], zero)
+
+    # for flipped channels search on a' = ~acc, i.e. acc = ~a'
+    lo2 = np.where(flip, ~hi, lo)
+    hi2 = np.where(flip, ~lo, hi)
+    left, right = lo2.copy(), hi2 + 1  # answer in [left, right]; right = "never"
+    while np.any(left < right):
+        mid = (left + right) // 2
+        acc = np.where(flip, ~mid, mid)
+        d = dec(acc)
+        right = np.where((left < right) & d, mid, right)
+        left = np.where((left < right) & ~d, mid + 1, left)
+    tau = left
+    return tau, flip, lo, hi
+
+
+def verify_thresholds(steps, tau, flip, lo, hi, zero, node):
+    """Check the integer rule against the float expression on every reachable accumulator value.
+
+    Exhaustive when channels x range is small (binary layers always are). Otherwise the float chain is
+    monotone (each step multiplies by a constant and adds one, both monotone in IEEE arithmetic), so the
+    decision flips at most once and checking the neighbourhood of each threshold plus both ends is
+    equivalent; that is what is done.
+    """
+    C = len(tau)
+    width = int((hi - lo).max()) + 1
+    zero_hits = []
+    if C * width <= EXHAUSTIVE_LIMIT:
+        acc = lo[:, None] + np.arange(width)[None, :]
+        valid = acc <= hi[:, None]
+        sets = [acc]
+    else:
+        base = np.where(flip, ~tau, tau)
+        offs = np.arange(-64, 65)
+        acc = np.clip(base[:, None] + offs[None, :], lo[:, None], hi[:, None])
+        acc = np.concatenate([acc, lo[:, None], hi[:, None]], axis=1)
+        valid = np.ones_like(acc, dtype=bool)
+        sets = [acc]
+    for acc in sets:
+        y = _eval_chain(acc, steps) if False else _eval_rows(acc, steps)
+        fdec = _decide(y, zero)
+        a2 = np.where(flip[:, None], ~acc, acc)
+        idec = ~(a2 < tau[:, None])
+        bad = (fdec != idec) & valid
+        if np.any(bad):
+            c = int(np.argwhere(bad)[0][0])
+            raise node_error(node, f"internal error: threshold of channel {c} disagrees with the float "
+                             "expression")
+        if zero == "0":
+            zero_hits = sorted(set(np.argwhere((y == 0) & valid)[:, 0].tolist()))
+    return zero_hits
+
+
+def _eval_rows(acc, steps):
+    y = acc.astype(np.float64)
+    for sc, b in steps:
+        y = y * sc[:, None] + b[:, None]
+    return y
+
+
+# ------------------------------------------------------------------------------------------------
+class Lowering:
+    def __init__(self, g: Graph, input_quant: dict | None):
+        self.g = g
+        self.nodes = g.chain()
+        self.i = 0
+        self.out: list[Node] = []
+        self.input_quant = input_quant or {}
+        self.notes: list[str] = []
+
+    def peek(self):
+        return self.nodes[self.i] if self.i < len(self.nodes) else None
+
+    def take(self):
+        n = self.nodes[self.i]
+        self.i += 1
+        return n
+
+    # -- input --------------------------------------------------------------------------------
+    def prologue(self) -> _Act:
+        g = self.g
+        pre = prologue_ops(self.nodes)
+        for _ in pre:
+            self.take()
+        n = self.peek()
+        shape = tuple(g.shapes[n.inputs[0]][1:]) if n is not None else tuple(g.shapes[g.input][1:])
+        iq = Node("tb.InputQuant", "input", [g.input], ["input_q"], {
+            "onnx_shape": tuple(g.meta["onnx_input_shape"][1:]), "perm": g.meta.get("input_perm"),
+            "pre": pre, "canonical_shape": shape})
+        act = _Act("int8", shape)
+        if n is not None and n.op == "Quant":
+            self.take()
+            a = n.attrs
+            from .qonnx_ops import int_range
+
+            qmin, qmax = int_range(a["bitwidth"], a["signed"], a["narrow"])
+            if a["bitwidth"] > 8:
+                raise node_error(n, f"{a['bitwidth']}-bit input quantization does not fit the int8 first layer",
+                                 "input quantizers of 2 to 8 bits")
+            zp = np.unique(a["zero_point"])
+            sc = np.asarray(a["scale"], np.float64)
+            if zp.size != 1 or zp[0] != np.round(zp[0]):
+                raise node_error(n, f"zero point {a['zero_point'].tolist()} is not one integer",
+                                 "a single integer zero point")
+            offset = 0 if (qmin >= INT8_MIN and qmax <= INT8_MAX) else qmin - INT8_MIN
+            iq.attrs.update(mode="quant", qmin=qmin, qmax=qmax, rounding=a["rounding"], quant_scale=sc,
+                            quant_bitwidth=a["bitwidth"], quant_signed=a["signed"], quant_narrow=a["narrow"],
+                            quant_zero_point=float(zp[0]), offset=int(offset))
+            act.zero_point = int(zp[0]) - offset
+            if sc.size == 1:
+                act.scale = float(sc.reshape(-1)[0])
+            else:
+                cs = _channel_vec(n, sc, C)
+                act.scale, act.channel_scale = 1.0, cs
+        elif n is not None and n.op == "Sign":
+            self.take()
+            iq.attrs.update(mode="sign", zero=n.attrs["zero"])
+            act.zero_point = 0
+        else:
+            iq.attrs.update(mode="calibrated")
+            s = self.input_quant.get("scale")
+            zp = self.input_quant.get("zero_point")
+            iq.attrs.update(calib_scale=s, calib_zero_point=zp)
+            act.scale = float(s) if s is not None else 1.0
+            act.zero_point = int(zp) if zp is not None else 0
+            if s is None:
+                self.notes.append("input quantization needs calibration data or --input-scale/--input-zero-point")
+        iq.attrs["scale"] = act.scale
+        iq.attrs["zero_point"] = act.zero_point
+        self.out.append(iq)
+        return act
+
+    # -- between layers --------------------------------------------------------------------------
+    def between(self, act: _Act):
+        """Scalar scales, bit max-pools and flattens between a binarizer and the next linear op."""
+        pools = []
+        while True:
+            n = self.peek()
+            if n is None or n.op in ("Conv", "Dense"):
+                return pools
+            self.take()
+            if n.op == "Affine":
+                sc, b = n.attrs["scale"], n.attrs["bias"]
+                if np.any(b != 0) or np.any(sc != sc[0]):
+                    raise node_error(n, f"applies a per-channel scale or a bias to {act.kind} activations, "
+                                     "which a binary/integer layer cannot absorb exactly",
+                                     "a single positive or negative scale between a binarizer and a layer")
+                act.scale *= float(sc[0])
+            elif n.op == "MaxPool":
+                if act.kind != "bits" or act.flat is not None:
+                    raise node_error(n, "max-pools a non-binary or flattened tensor here",
+                                     "MaxPool on binary activations or inside a layer's BatchNorm chain")
+                node = self._pool_node(n, act, or_all=act.scale < 0)
+                node.attrs["onnx_ref"] = self._onnx_ref(n.output)
+                pools.append(node)
+            elif n.op == "Flatten":
+                if len(act.shape) == 3:
+                    act.flat = (act.shape, n.attrs.get("perm"))
+                    act.shape = (int(np.prod(act.shape)),)
+            elif n.op == "Sign" and act.kind == "bits":
+                pass  # sign of +-scale values is the same binary tensor
+            else:
+                raise node_error(n, f"cannot follow a {act.kind} activation here",
+                                 "Conv/Gemm after a binarizer (with MaxPool, Flatten or a scale between)")
+
+    def _pool_node(self, n, act, or_all=False, or_mask=None):
+        C, H, W = act.shape
+        k, s, p = n.attrs["kernel"], n.attrs["strides"], n.attrs["pads"]
+        oh = (H + p[0] + p[2] - k[0]) // s[0] + 1
+        ow = (W + p[1] + p[3] - k[1]) // s[1] + 1
+        mask = np.full(C, bool(or_all)) if or_mask is None else or_mask
+        node = Node("tb.MaxPool", n.name, [], [], {
+            "in_shape": (H, W, C), "out_shape": (oh, ow, C), "kernel": tuple(k), "stride": tuple(s),
+            "pads": tuple(p), "or_mask": mask})
+        act.shape = (C, oh, ow)
+        return node
+
+    # -- a linear layer and the per-channel chain after it --------------------------------------
+    def layer(self, act: _Act, lin: Node):
+        g = self.g
+        W = lin.attrs["W"]
+        O = W.shape[0]
+        is_conv = lin.op == "Conv"
+        if is_conv:
+            if len(act.shape) != 3:
+                raise node_error(lin, "convolution of a flattened tensor")
+            C, H, Wd = act.shape
+            Wd_dev = W.transpose(0, 2, 3, 1)  # OHWI
+        else:
+            Wd_dev = W
+            if act.flat is not None:
+                (C0, H0, W0), perm = act.flat
+                Wd_dev = W[:, _flatten_index((C0, H0, W0), perm)]
+        W2 = Wd_dev.reshape(O, -1).astype(np.float64)
+        if act.channel_scale is not None:  # per-channel input scale folded into first-layer weights
+            cs = act.channel_scale
+            reps = W2.shape[1] // len(cs)
+            W2 = W2 * np.tile(cs, reps)[None, :]
+        B, alpha = _binary_decompose(lin, W2, "weights")
+        wnote = "binary"
+        if B is None:
+            if act.kind == "bits":
+                c = alpha
+                vals = np.unique(W2[c])[:4]
+                raise node_error(lin, f"binary activations feed non-binary weights (output channel {c} has "
+                                 f"values like {', '.join(f'{v:.4g}' for v in vals)})",
+                                 "weights of +-alpha per tensor or per output channel after a binarizer")
+            B, alpha, exact = _int8_weights(W2)
+            wnote = "int8" + ("" if exact else " (quantized per output channel)")
+        wq = B.reshape(Wd_dev.shape)
+        steps = [(np.full(O, act.scale) * alpha, np.zeros(O))]
+        # -- chain after the linear op
+        pools = []  # (pool node, index into steps where it sits)
+        zero = None
+        sign_ref = None
+        end = False
+        while True:
+            n = self.peek()
+            if n is None:
+                end = True
+                break
+            if n.op == "Affine":
+                self.take()
+                steps.append((np.asarray(n.attrs["scale"], np.float64), np.asarray(n.attrs["bias"], np.float64)))
+            elif n.op == "MaxPool":
+                self.take()
+                if not is_conv:
+                    raise node_error(n, "max-pool after a dense layer")
+                pools.append((n, len(steps)))
+            elif n.op == "Sign":
+                self.take()
+                zero = n.attrs["zero"]
+                sign_ref = self._onnx_ref(n.output)
+                break
+            else:
+                raise node_error(n, f"follows layer '{lin.name}' without a binarizer in between",
+                                 "Conv/Gemm -> BatchNorm/scale/bias/MaxPool -> Sign -> next layer")
+        # -- geometry
+        attrs = {"in_dtype": act.kind, "weights": wq, "weight_kind": wnote}
+        if act.kind == "int8":
+            attrs["input_zero_point"] = int(act.zero_point)
+        if is_conv:
+            KH, KW = W.shape[2], W.shape[3]
+            st, dl, pd = lin.attrs["strides"], lin.attrs["dilations"], lin.attrs["pads"]
+            OH = (H + pd[0] + pd[2] - dl[0] * (KH - 1) - 1) // st[0] + 1
+            OW = (Wd + pd[1] + pd[3] - dl[1] * (KW - 1) - 1) // st[1] + 1
+            pv = lin.attrs["pad_value"]
+            if pv == 0.0:
+                pad = "zero"
+            elif act.kind == "bits" and pv == abs(act.scale):
+                pad = "one" if act.scale > 0 else "minus-one"
+            elif act.kind == "bits" and pv == -abs(act.scale):
+                pad = "minus-one" if act.scale > 0 else "one"
+            else:
+                raise node_error(lin, f"pads with {pv:g}, which is not a value of its input",
+                                 "zero padding, or +-1 padding of binary activations")
+            attrs.update(in_shape=(H, Wd, C), out_shape=(OH, OW, O), kernel=(KH, KW), stride=tuple(st),
+                         dilation=tuple(dl), pads=tuple(pd), pad=pad)
+            K = KH * KW * C
+        else:
+            F = W2.shape[1]
+            if act.kind == "bits" and act.flat is not None:
+                (C0, H0, W0), _ = act.flat
+                geom = (H0 * W0, C0)
+            else:
+                geom = (1, F)
+            attrs.update(in_shape=geom, out_shape=(O,))
+            K = F
+        # accumulator range
+        if act.kind == "bits":
+            lo, hi = np.full(O, -K), np.full(O, K)
+        else:
+            from_ = self.out[0].attrs
+            qlo, qhi = _input_code_range(from_)
+            vlo, vhi = qlo - act.zero_point, qhi - act.zero_point
+            w = wq.reshape(O, -1).astype(np.int64)
+            lo = np.minimum(0, np.minimum(w * vlo, w * vhi)).sum(axis=1)
+            hi = np.maximum(0, np.maximum(w * vlo, w * vhi)).sum(axis=1)
+        name = lin.name
+        kind = "tb.Conv2d" if is_conv else "tb.Dense"
+        if end:
+            if pools:
+                raise node_error(pools[0][0], "max-pools the model's output", "MaxPool before a binarizer")
+            attrs.update(out="int32")
+            node = Node(kind, name, [], [], attrs)
+            self.out.append(node)
+            self.out.append(Node("tb.Output", "output", [], [], {
+                "steps": steps, "acc_range": (lo, hi), "out_shape": attrs["out_shape"],
+                "output_perm": g.meta.get("output_perm"), "onnx_name": g.meta.get("output_name")}))
+            return None
+        if zero == "0":
+            pass
+        tau, flip, lo, hi = thresholds(steps, lo, hi, zero, O)
+        zero_hits = verify_thresholds(steps, tau, flip, lo, hi, zero, lin)
+        if zero_hits:
+            self.notes.append(f"layer '{name}': the float value before Sign is exactly 0 at some accumulator "
+                              f"values in {len(zero_hits)} channel(s); torch.sign gives 0 there, tinybnn +1")
+        if np.any(np.abs(tau) >= 2**31):
+            raise node_error(lin, "a threshold does not fit in int32")
+        attrs.update(out="bits", thresholds=tau.astype(np.int32), flip=flip, acc_range=(lo, hi),
+                     float_steps=steps, zero=zero)
+        node = Node(kind, name, [], [], attrs)
+        self.out.append(node)
+        new = _Act("bits", (O, attrs["out_shape"][0], attrs["out_shape"][1]) if is_conv else (O,))
+        for pool, pos in pools:
+            S_after = np.ones(O)
+            for sc, _ in steps[pos:]:
+                S_after = S_after * sc
+            node = self._pool_node(pool, new, or_mask=S_after < 0)
+            self.out.append(node)
+        node.attrs["onnx_ref"] = sign_ref  # the float model's binarized tensor that this output equals
+        return new
+
+    def _onnx_ref(self, tensor):
+        """The ONNX tensor (name, perm or None) holding the same values as IR tensor ``tensor``, if any."""
+        g = self.g
+        seen = 0
+        while seen < 8:
+            if tensor in g.meta.get("aliases", {}):
+                return g.meta["aliases"][tensor]
+            if tensor in g.meta.get("onnx_tensors", ()):
+                return (tensor, None)
+            nxt = [n for n in g.consumers(tensor) if n.op == "Affine"]
+            if len(nxt) != 1:
+                return None
+            tensor = nxt[0].output
+            seen += 1
+        return None
+
+    def run(self) -> list[Node]:
+        act = self.prologue()
+        while True:
+            pools = self.between(act)
+            self.out.extend(pools)
+            n = self.peek()
+            if n is None:
+                raise TinyBnnError(f"{self.g.meta.get('source')}: the model ends without a final Conv/Gemm layer "
+                                   "(its output must be a layer's accumulator, optionally scaled)")
+            self.take()
+            act = self.layer(act, n)
+            if act is None:
+                if self.peek() is not None:
+                    raise node_error(self.peek(), "follows the output layer")
+                return self.out
+
+
+def prologue_ops(nodes) -> list[dict]:
+    """The host-side input preprocessing: the Affine and Flatten ops before the input quantizer/first layer."""
+    ops = []
+    for n in nodes:
+        if n.op == "Affine":
+            ops.append({"op": "affine", "scale": n.attrs["scale"], "bias": n.attrs["bias"], "name": n.name})
+        elif n.op == "Flatten":
+            ops.append({"op": "flatten", "perm": n.attrs.get("perm"), "name": n.name})
+        else:
+            break
+    return ops
+
+
+def apply_prologue(ops, x: np.ndarray) -> np.ndarray:
+    """Apply the host-side preprocessing to a float32 batch in the canonical layout, as the framework does."""
+    y = np.asarray(x, dtype=np.float32)
+    for op in ops:
+        if op["op"] == "affine":
+            cs = (1, -1) + (1,) * (y.ndim - 2)
+            y = (y * op["scale"].astype(np.float32).reshape(cs) + op["bias"].astype(np.float32).reshape(cs))
+        else:
+            if op["perm"] is not None and y.ndim == 4:
+                y = np.transpose(y, op["perm"])
+            y = y.reshape(y.shape[0], -1)
+    return y.astype(np.float32)
+
+
+def _channel_vec(node, v, C):
+    v = np.asarray(v, np.float64).reshape(-1)
+    if v.size == 1:
+        return np.full(C, v[0])
+    if v.size != C:
+        raise node_error(node, f"has {v.size} scales for {C} channels")
+    return v
+
+
+def _input_code_range(iq_attrs):
+    mode = iq_attrs["mode"]
+    if mode == "quant":
+        return iq_attrs["qmin"] - iq_attrs["offset"], iq_attrs["qmax"] - iq_attrs["offset"]
+    if mode == "sign":
+        return -1, 1
+    return INT8_MIN, INT8_MAX
+
+
+def lower(g: Graph, input_quant: dict | None = None) -> Graph:
+    low = Lowering(g, input_quant)
+    nodes = low.run()
+    # wire the lowered chain: each layer reads the previous one's output
+    prev = g.input
+    for k, n in enumerate(nodes):
+        n.inputs = [prev]
+        n.outputs = [f"t{k}_{n.name}"] if n.op != "tb.Output" else ["output"]
+        prev = n.outputs[0]
+    g.nodes = nodes
+    g.output = prev
+    g.meta["notes"] = low.notes
+    return g

@@ -1,0 +1,27 @@
+"""Pass 5: bit-pack binary weights into 32-bit words along the input-channel axis.
+
+Conv weights OHWI (O, KH, KW, C) become (O, KH, KW, words(C)); dense weights (O, P, C) — P input pixels
+of C channels, so that a flattened (H, W, C) activation packed per pixel needs no repacking — become
+(O, P, words(C)). Layers fed by int8 activations keep int8 weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..bits import pack_pm1
+from ..graph import Graph
+
+
+def pack_weights(g: Graph) -> Graph:
+    for n in g.nodes:
+        if n.op not in ("tb.Conv2d", "tb.Dense"):
+            continue
+        w = n.attrs["weights"]
+        if n.op == "tb.Dense":
+            P, C = n.attrs["in_shape"]
+            w = w.reshape(w.shape[0], P, C)
+            n.attrs["weights"] = w
+        if n.attrs["in_dtype"] == "bits":
+            n.attrs["packed"] = pack_pm1(w)
+    return g
