@@ -70,7 +70,14 @@ def check(model, path, x, labels=None) -> CheckReport:
         if ref_bits.ndim == 4:
             ref_bits = ref_bits.transpose(0, 2, 3, 1)
         shape = n.attrs["out_shape"]
-        dev = unpack_bits(by_name[n.name].data, shape[-1]).reshape(ref_bits.shape)
+        dev = unpack_bits(by_name[n.name].data, shape[-1])
+        flat = n.attrs.get("onnx_ref_flat")
+        if flat is not None:  # the float model flattened before binarizing: compare in its order
+            from .passes.lower import _flatten_index
+
+            idx = _flatten_index(flat[0], flat[1])
+            ref_bits = ref_bits.reshape(len(x), -1)[:, idx]
+        dev = dev.reshape(ref_bits.shape)
         layer_rows.append((n.name, float(np.mean(dev == ref_bits))))
     rep = CheckReport(samples=len(x), argmax_agreement=agree, max_abs_diff=float(diff.max()),
                       max_rel_diff=float(diff.max() / scale), layer_bit_agreement=layer_rows)

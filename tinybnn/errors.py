@@ -21,7 +21,8 @@ class UnsupportedModel(TinyBnnError):
 
 def node_error(node, what: str, supported: str | None = None) -> UnsupportedModel:
     """An error about one graph node: names the node and its op type."""
-    msg = f"node '{node.name}' ({node.op}): {what}"
+    op = node.attrs.get("onnx_op", node.op) if hasattr(node, "attrs") else node.op
+    msg = f"node '{node.name}' ({op}): {what}"
     if supported:
         msg += f"; supported: {supported}"
     return UnsupportedModel(msg)

@@ -19,13 +19,19 @@ CHUNK_WORDS = 1 << 23  # bound the size of one broadcast XOR (32 MiB of uint32)
 
 
 # --------------------------------------------------------------------------- host boundary ----
-def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
-    """Float input in the ONNX layout (N, ...) -> int8 device input (N, H, W, C) or (N, F)."""
+def check_input(x, shape) -> np.ndarray:
+    """x as float32, checked to be N samples of the model's per-sample input shape."""
     x = np.asarray(x, dtype=np.float32)
-    shape = tuple(attrs["onnx_shape"])
+    shape = tuple(shape)
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
         raise TinyBnnError(f"input has shape {list(x.shape)}; expected (N, {', '.join(map(str, shape))}) "
                            "with N samples on the leading axis")
+    return x
+
+
+def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
+    """Float input in the ONNX layout (N, ...) -> int8 device input (N, H, W, C) or (N, F)."""
+    x = check_input(x, attrs["onnx_shape"])
     if attrs["perm"] is not None:
         x = np.transpose(x, attrs["perm"])
     y = apply_prologue(attrs["pre"], x)

@@ -47,7 +47,7 @@ def calibrate(g: Graph, data: np.ndarray) -> dict:
     The range is taken after the model's own input scaling (the Affine ops before the first layer) and
     always contains 0, so zero padding stays exact.
     """
-    x = np.asarray(data, dtype=np.float32)
+    x = golden.check_input(data, g.meta["onnx_input_shape"][1:])
     perm = g.meta.get("input_perm")
     if perm is not None:
         x = np.transpose(x, perm)

@@ -262,6 +262,8 @@ def canonicalize(g: Graph) -> Graph:
     new: list[Node] = []
     for n in list(g.nodes):
         r = _canon_node(g, n)
+        for m in r or ():
+            m.attrs.setdefault("onnx_op", n.op)
         if r is None:
             new.append(n)
         else:

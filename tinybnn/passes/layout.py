@@ -124,7 +124,37 @@ def _compose(first, second):
     return [first[i] for i in second]
 
 
+def _reshape_as_transpose(g: Graph) -> None:
+    """A 4-D -> 4-D Reshape that only moves size-1 axes (tf2onnx writes NHWC->NCHW that way when C == 1)
+    is a Transpose."""
+    for n in [n for n in g.nodes if n.op == "Reshape"]:
+        src, dst = g.shapes.get(n.inputs[0]), g.shapes.get(n.output)
+        if src is None or dst is None or len(src) != 4 or len(dst) != 4 or tuple(src) == tuple(dst):
+            continue
+        big_src = [i for i in range(4) if src[i] != 1]
+        if [src[i] for i in big_src] != [d for d in dst if d != 1] or 0 in big_src:
+            continue
+        ones = [i for i in range(4) if src[i] == 1 and i != 0]
+        perm, bi, oi = [], 0, 0
+        for d in dst:
+            if len(perm) == 0:
+                perm.append(0)
+                if 0 in big_src:
+                    bi += 1
+                continue
+            if d != 1:
+                perm.append(big_src[bi])
+                bi += 1
+            else:
+                perm.append(ones[oi])
+                oi += 1
+        n.op = "Transpose"
+        n.attrs = {"perm": perm, "onnx_op": "Reshape"}
+        n.inputs = n.inputs[:1]
+
+
 def absorb_transposes(g: Graph) -> Graph:
+    _reshape_as_transpose(g)
     while _sink_once(g):
         pass
     # a Transpose left before the output is applied on the host to the output

@@ -316,6 +316,7 @@ class Lowering:
         pools = []  # (pool node, index into steps where it sits)
         zero = None
         sign_ref = None
+        flatten = None
         end = False
         while True:
             n = self.peek()
@@ -324,12 +325,21 @@ class Lowering:
                 break
             if n.op == "Affine":
                 self.take()
+                if flatten is not None and not (np.all(n.attrs["scale"] == n.attrs["scale"][0])
+                                                and np.all(n.attrs["bias"] == n.attrs["bias"][0])):
+                    raise node_error(n, "applies per-feature constants after a flatten",
+                                     "per-channel constants before the flatten")
                 steps.append((np.asarray(n.attrs["scale"], np.float64), np.asarray(n.attrs["bias"], np.float64)))
             elif n.op == "MaxPool":
                 self.take()
-                if not is_conv:
-                    raise node_error(n, "max-pool after a dense layer")
+                if not is_conv or flatten is not None:
+                    raise node_error(n, "max-pools a flattened or dense output")
                 pools.append((n, len(steps)))
+            elif n.op == "Flatten" and is_conv and flatten is None:
+                # flatten between BatchNorm and the binarizer (tf2onnx/Keras order): fine as long as
+                # whatever follows is per-tensor
+                self.take()
+                flatten = (n.attrs.get("perm"),)
             elif n.op == "Sign":
                 self.take()
                 zero = n.attrs["zero"]
@@ -411,7 +421,13 @@ class Lowering:
                 S_after = S_after * sc
             node = self._pool_node(pool, new, or_mask=S_after < 0)
             self.out.append(node)
-        node.attrs["onnx_ref"] = sign_ref  # the float model's binarized tensor that this output equals
+        node.attrs["onnx_ref"] = sign_ref
+        if flatten is not None:
+            if pools:
+                raise node_error(pools[0][0], "max-pools before a flatten in the same layer")
+            new.flat = (new.shape, flatten[0])
+            node.attrs["onnx_ref_flat"] = (new.shape, flatten[0])
+            new.shape = (int(np.prod(new.shape)),)  # the float model's binarized tensor that this output equals
         return new
 
     def _onnx_ref(self, tensor):

@@ -2,7 +2,8 @@
 
 Conv weights OHWI (O, KH, KW, C) become (O, KH, KW, words(C)); dense weights (O, P, C) — P input pixels
 of C channels, so that a flattened (H, W, C) activation packed per pixel needs no repacking — become
-(O, P, words(C)). Layers fed by int8 activations keep int8 weights.
+(O, P, words(C)). An int8-input layer with +-1 weights also gets its weight bits packed along the whole
+(kh, kw, c) tap axis: (O, words(KH*KW*C)); its int8 weights stay for layers whose weights are int8.
 """
 
 from __future__ import annotations
@@ -24,4 +25,6 @@ def pack_weights(g: Graph) -> Graph:
             n.attrs["weights"] = w
         if n.attrs["in_dtype"] == "bits":
             n.attrs["packed"] = pack_pm1(w)
+        elif n.attrs.get("weight_kind") == "binary":
+            n.attrs["packed"] = pack_pm1(w.reshape(w.shape[0], -1))
     return g

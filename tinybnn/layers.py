@@ -1,0 +1,40 @@
+"""The lowered layer ops: the contract between the converter, the golden model and the C renderer.
+
+After :func:`tinybnn.passes.lower.lower` and :func:`tinybnn.passes.pack.pack_weights`, a graph is a chain:
+``tb.InputQuant`` (host) -> device layers -> ``tb.Output`` (host). Shapes are per sample, device layout.
+
+Host side
+---------
+``tb.InputQuant``  float input (ONNX layout) -> int8 device input.
+    onnx_shape, perm (transpose to canonical, or None), pre (list of {"op": "affine"|"flatten"} steps),
+    canonical_shape (C,H,W)|(F,), mode "quant"|"sign"|"calibrated", scale, zero_point (the device input
+    value q means real = scale * (q - zero_point)); mode details: quant_* / calib_* / zero.
+``tb.Output``  int32 accumulators -> float: steps [(scale[O], bias[O])] applied in order in float64,
+    out_shape (device), output_perm.
+
+Device layers (all attrs are NumPy arrays or ints)
+--------------------------------------------------
+``tb.Conv2d``
+    in_shape (H, W, C), out_shape (OH, OW, O), kernel (KH, KW), stride (sh, sw), dilation (dh, dw),
+    pads (top, left, bottom, right), pad "zero" | "one" | "minus-one",
+    in_dtype "int8" | "bits", weights int8 (O, KH, KW, C) (+-1 or int8 values),
+    packed: uint32 (O, KH, KW, words(C)) when in_dtype == "bits";
+            uint32 (O, words(KH*KW*C)) bits of +-1 weights in (kh, kw, c) order when in_dtype == "int8"
+            and weight_kind == "binary" (int8 x binary first layer);
+    input_zero_point (int8 input only).
+    Accumulator per output: binary input: dot = sum over VALID taps of (C - 2 * popcount(x XOR w)); with
+    pad "one"/"minus-one" padded taps count as input +1 (bits 0) / -1 (bits 1 on the C real channels).
+    int8 input: acc = sum over valid taps of w * (x - input_zero_point) (padding is always "zero").
+    out "bits": bit = (a' < thresholds[o]) with a' = ~acc (= -acc - 1) where flip[o] else acc, packed
+    (OH, OW, words(O)); out "int32": acc as int32 (OH, OW, O).
+``tb.Dense``
+    in_shape (P, C): P input pixels of C channels (a flattened (H, W, C) tensor keeps its per-pixel word
+    packing, so no repacking happens at a flatten); weights int8 (O, P, C);
+    packed uint32 (O, P, words(C)) for bits input, (O, words(P*C)) for int8 x binary;
+    dot = P*C - 2 * popcount over all words; thresholds/flip/out as for conv.
+``tb.MaxPool``
+    in_shape (H, W, C), out_shape, kernel, stride, pads, or_mask bool (C,): per channel the AND of the
+    window's bits (max of +-1), or the OR where or_mask is set; padded taps are ignored.
+
+Bits: bit 0 = +1, bit 1 = -1, 32-bit words, LSB first, along the channel axis; tail bits are 0.
+"""
