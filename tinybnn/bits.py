@@ -19,15 +19,14 @@ def words(n: int) -> int:
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
     """Pack a boolean/0-1 array along its last axis into uint32 words (LSB first, tail zero)."""
-    bits = np.asarray(bits).astype(bool)
+    bits = np.asarray(bits).astype(bool, copy=False)
     n = bits.shape[-1]
     nw = words(n)
     pad = nw * WORD_BITS - n
     if pad:
         bits = np.concatenate([bits, np.zeros(bits.shape[:-1] + (pad,), dtype=bool)], axis=-1)
-    b = bits.reshape(bits.shape[:-1] + (nw, WORD_BITS)).astype(np.uint32)
-    shifts = np.arange(WORD_BITS, dtype=np.uint32)
-    return np.bitwise_or.reduce(b << shifts, axis=-1).astype(np.uint32)
+    by = np.packbits(bits, axis=-1, bitorder="little")  # bytes, element 0 in bit 0 of byte 0
+    return np.ascontiguousarray(by).view("<u4").astype(np.uint32, copy=False).reshape(bits.shape[:-1] + (nw,))
 
 
 def unpack_bits(words_: np.ndarray, n: int) -> np.ndarray:

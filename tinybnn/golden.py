@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bits import pack_bits, pack_pm1, tail_mask, words
+from .bits import pack_bits, pack_pm1, tail_mask, unpack_bits, words
 from .errors import TinyBnnError
 from .passes.lower import apply_prologue
 from .passes.qonnx_ops import int_quant_codes
 
-CHUNK_WORDS = 1 << 23  # bound the size of one broadcast XOR (32 MiB of uint32)
+CACHE_ELEMS = 1 << 17  # uint64 elements per temporary in the XOR-popcount loop (1 MiB)
 
 
 # --------------------------------------------------------------------------- host boundary ----
@@ -72,9 +72,12 @@ def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- layers ------------
 def _threshold_pack(acc, attrs):
-    tau, flip = attrs["thresholds"].astype(np.int64), attrs["flip"]
-    a = np.where(flip, ~acc, acc)
-    return pack_bits(a < tau)
+    """Output-major accumulators (O, ...) -> packed bits (..., words(O)): bit = (a' < tau), a' = ~acc if flip."""
+    tau = attrs["thresholds"].astype(np.int32)
+    shape = (-1,) + (1,) * (acc.ndim - 1)
+    flipmask = -attrs["flip"].astype(np.int32)  # 0 or all ones: acc ^ -1 == ~acc
+    bits = (acc ^ flipmask.reshape(shape)) < tau.reshape(shape)
+    return pack_bits(np.moveaxis(bits, 0, -1))
 
 
 def _pad_spatial(x, pads, value):
@@ -96,49 +99,122 @@ def _taps(attrs):
             yield kh, kw, slice(r0, r0 + (OH - 1) * sh + 1, sh), slice(c0, c0 + (OW - 1) * sw + 1, sw)
 
 
+def _as_u64(w32: np.ndarray) -> np.ndarray:
+    """View the last axis of uint32 words as uint64 pairs (a zero word appended when odd): the same bits,
+    half as many popcounts."""
+    if w32.shape[-1] % 2:
+        w32 = np.concatenate([w32, np.zeros(w32.shape[:-1] + (1,), np.uint32)], axis=-1)
+    return np.ascontiguousarray(w32).view(np.uint64)
+
+
+def _xor_popcount(xw: np.ndarray, ww: np.ndarray) -> np.ndarray:
+    """sum_j popcount(xw[j, r] XOR ww[o, j]) for every output o and row r.
+
+    xw: (J, R) uint64, word-major; ww: (O, J) uint64. Returns int32 (O, R). Output-major, so each
+    vectorised XOR runs over a contiguous row with one weight word; temporaries stay in cache; up to three
+    64-bit counts add up in uint8 (<= 192) before one widening add.
+    """
+    J, R = xw.shape
+    O = ww.shape[0]
+    acc = np.zeros((O, R), dtype=np.int32)
+    cols = max(256, CACHE_ELEMS // O)
+    tmp = np.empty((O, cols), dtype=np.uint64)
+    cnt = np.empty((O, cols), dtype=np.uint8)
+    part = np.empty((O, cols), dtype=np.uint8)
+    for r0 in range(0, R, cols):
+        r1 = min(R, r0 + cols)
+        t, c, p = tmp[:, :r1 - r0], cnt[:, :r1 - r0], part[:, :r1 - r0]
+        for j0 in range(0, J, 3):
+            p[...] = 0
+            for j in range(j0, min(J, j0 + 3)):
+                np.bitwise_xor(xw[j, None, r0:r1], ww[:, j, None], out=t)
+                np.bitwise_count(t, out=c)
+                p += c
+            acc[:, r0:r1] += p
+    return acc
+
+
+def _im2col_words(xp, attrs):
+    """Gather every tap's packed words: (N, OH, OW, KH*KW*Cw) uint32 from the padded input."""
+    taps = [xp[:, rs, cs, :] for _, _, rs, cs in _taps(attrs)]
+    return np.concatenate(taps, axis=-1)
+
+
+def _border_correction(attrs):
+    """For zero padding: what the padded taps (read as +1 inputs) added, per output pixel and channel.
+
+    A padded tap read as input bits 0 contributes C - 2 * popcount(w_tap); zero padding means it must
+    contribute 0, so this is subtracted (the valid-taps rule of the kernels; Larq's border correction).
+    """
+    if "_border" in attrs:
+        return attrs["_border"]
+    H, W, C = attrs["in_shape"]
+    OH, OW, O = attrs["out_shape"]
+    valid = _pad_spatial(np.ones((1, H, W), dtype=bool), attrs["pads"], False)[0]
+    pc = np.bitwise_count(attrs["packed"]).sum(axis=-1, dtype=np.int32)  # (O, KH, KW)
+    corr = np.zeros((OH, OW, O), dtype=np.int32)
+    for kh, kw, rs, cs in _taps(attrs):
+        corr += (~valid[rs, cs])[:, :, None] * (C - 2 * pc[:, kh, kw])[None, None, :]
+    attrs["_border"] = corr
+    return corr
+
+
 def conv2d_bits(x, attrs):
     """Binary conv: packed (N,H,W,Cw) -> int32 dot products (N,OH,OW,O) over the valid taps."""
     H, W, C = attrs["in_shape"]
     OH, OW, O = attrs["out_shape"]
+    KH, KW = attrs["kernel"]
     wp = attrs["packed"]  # (O, KH, KW, Cw)
     pad = attrs["pad"]
-    fill = {"zero": 0, "one": 0, "minus-one": None}[pad]
-    if fill is None:
+    if pad == "minus-one":
         xp = _pad_spatial(x, attrs["pads"], 0)
-        mask = tail_mask(C)
         border = np.ones(xp.shape[:3], dtype=bool)
-        border[:, attrs["pads"][0]:attrs["pads"][0] + H, attrs["pads"][1]:attrs["pads"][1] + W] = False
-        xp[border] = mask
+        t, l = attrs["pads"][0], attrs["pads"][1]
+        border[:, t:t + H, l:l + W] = False
+        xp[border] = tail_mask(C)
     else:
-        xp = _pad_spatial(x, attrs["pads"], fill)
-    valid = _pad_spatial(np.ones((1, H, W), dtype=bool), attrs["pads"], False)[0]
+        xp = _pad_spatial(x, attrs["pads"], 0)  # bits 0 = +1: "one" padding as is, "zero" corrected below
     N = x.shape[0]
-    acc = np.zeros((N, OH, OW, O), dtype=np.int32)
-    step = max(1, CHUNK_WORDS // max(1, OH * OW * O * wp.shape[-1]))
-    for kh, kw, rs, cs in _taps(attrs):
-        w = wp[:, kh, kw, :]  # (O, Cw)
-        v = valid[rs, cs]  # (OH, OW)
-        for n0 in range(0, N, step):
-            xs = xp[n0:n0 + step, rs, cs, :]  # (n, OH, OW, Cw)
-            p = np.bitwise_count(xs[:, :, :, None, :] ^ w[None, None, None]).sum(axis=-1, dtype=np.int32)
-            contrib = C - 2 * p
-            if pad == "zero":
-                contrib = contrib * v[None, :, :, None]
-            acc[n0:n0 + step] += contrib.astype(np.int32)
-    return acc
+    K = KH * KW * C
+    if C % 64 == 0:  # words already full: gather them as they are
+        ww = _as_u64(wp.reshape(O, -1))
+        cols = _im2col_words(xp, attrs).reshape(N * OH * OW, -1)
+    else:  # re-pack the taps' bits densely (C bits per tap, not a whole word), fewer popcounts
+        if "_dense_w" not in attrs:
+            attrs["_dense_w"] = _as_u64(pack_bits(unpack_bits(wp, C).reshape(O, -1)))
+        ww = attrs["_dense_w"]
+        xb = unpack_bits(xp, C)
+        cols = pack_bits(np.concatenate([xb[:, rs, cs, :] for _, _, rs, cs in _taps(attrs)], axis=-1)
+                         .reshape(N * OH * OW, -1))
+    xw = np.ascontiguousarray(_as_u64(cols).T)
+    acc = K - 2 * _xor_popcount(xw, ww)  # (O, N*OH*OW)
+    if pad == "zero" and any(attrs["pads"]):
+        acc = acc.reshape(O, N, OH * OW)
+        acc -= _border_correction(attrs).reshape(OH * OW, O).T[:, None, :]
+    return acc.reshape(O, N, OH, OW)
+
+
+def _int_matmul(a: np.ndarray, b: np.ndarray, bound: int) -> np.ndarray:
+    """Exact integer a @ b through BLAS: float32 while every partial sum stays below 2**24, else float64."""
+    dt = np.float32 if bound < (1 << 24) else np.float64
+    return (a.astype(dt) @ b.astype(dt)).astype(np.int32)
+
+
+def _int8_bound(w, zp):
+    return int(np.abs(w.astype(np.int64)).sum(axis=tuple(range(1, w.ndim))).max()) * (128 + abs(int(zp)))
 
 
 def conv2d_int8(x, attrs):
     """int8 conv: (N,H,W,C) int8 -> int32 sum of w * (x - zero_point) over the valid taps."""
-    H, W, C = attrs["in_shape"]
     OH, OW, O = attrs["out_shape"]
-    w = attrs["weights"].astype(np.float64)  # (O, KH, KW, C)
-    xz = x.astype(np.float64) - attrs["input_zero_point"]
-    xp = _pad_spatial(xz, attrs["pads"], 0.0)  # padded taps contribute exactly 0
-    acc = np.zeros((x.shape[0], OH, OW, O), dtype=np.float64)
-    for kh, kw, rs, cs in _taps(attrs):
-        acc += xp[:, rs, cs, :] @ w[:, kh, kw, :].T
-    return acc.astype(np.int32)  # exact: integer sums far below 2**53
+    w = attrs["weights"]  # (O, KH, KW, C)
+    zp = attrs["input_zero_point"]
+    xz = x.astype(np.int16) - np.int16(zp)
+    xp = _pad_spatial(xz, attrs["pads"], 0)  # padded taps contribute exactly 0
+    cols = np.concatenate([xp[:, rs, cs, :] for _, _, rs, cs in _taps(attrs)], axis=-1)
+    N = x.shape[0]
+    out = _int_matmul(w.reshape(O, -1), cols.reshape(N * OH * OW, -1).T, _int8_bound(w, zp))
+    return out.reshape(O, N, OH, OW)
 
 
 def dense_bits(x, attrs):
@@ -147,22 +223,15 @@ def dense_bits(x, attrs):
     wp = attrs["packed"]  # (O, P, Cw)
     O = wp.shape[0]
     N = x.shape[0]
-    xw = x.reshape(N, -1)
-    ww = wp.reshape(O, -1)
-    K = P * C
-    out = np.empty((N, O), dtype=np.int32)
-    step = max(1, CHUNK_WORDS // max(1, O * ww.shape[1]))
-    for n0 in range(0, N, step):
-        p = np.bitwise_count(xw[n0:n0 + step, None, :] ^ ww[None]).sum(axis=-1, dtype=np.int32)
-        out[n0:n0 + step] = K - 2 * p
-    return out
+    xw = np.ascontiguousarray(_as_u64(x.reshape(N, -1)).T)
+    return P * C - 2 * _xor_popcount(xw, _as_u64(wp.reshape(O, -1)))  # (O, N)
 
 
 def dense_int8(x, attrs):
-    P, C = attrs["in_shape"]
-    w = attrs["weights"].reshape(attrs["weights"].shape[0], -1).astype(np.float64)
-    xz = x.reshape(x.shape[0], -1).astype(np.float64) - attrs["input_zero_point"]
-    return (xz @ w.T).astype(np.int32)
+    w = attrs["weights"].reshape(attrs["weights"].shape[0], -1)
+    zp = attrs["input_zero_point"]
+    xz = x.reshape(x.shape[0], -1).astype(np.int16) - np.int16(zp)
+    return _int_matmul(w, xz.T, _int8_bound(w, zp))  # (O, N)
 
 
 def maxpool_bits(x, attrs):
@@ -193,7 +262,8 @@ def run_layer(node, x):
             acc = dense_int8(x, a)
     else:
         raise TypeError(f"not a device layer: {node.op}")
-    return _threshold_pack(acc, a) if a["out"] == "bits" else acc
+    # kernels return output-major (O, N, ...) accumulators
+    return _threshold_pack(acc, a) if a["out"] == "bits" else np.ascontiguousarray(np.moveaxis(acc, 0, -1))
 
 
 __all__ = ["quantize_input", "dequantize_output", "run_layer", "pack_pm1", "words"]

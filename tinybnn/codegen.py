@@ -1,0 +1,537 @@
+"""The render pass: a lowered :class:`tinybnn.Model` -> a self-contained C99 model directory.
+
+``render(model, out_dir)`` writes, with the Jinja2 templates in ``templates/``:
+
+* ``model.h``          the API (``tb_model_run``, ``tb_model_run_hooked``), shapes, sizes, hash, layer names;
+* ``model.c``          the static arena, the memory plan and the layer sequence (kernel calls);
+* ``model_weights.h``  ``extern`` declarations of the constant arrays, with their lengths;
+* ``model_weights.c``  packed weights, thresholds, flip and OR masks as ``const`` arrays (flash);
+* ``manifest.json``    layers, bytes, memory plan, hash, quantization and the list of files;
+* the reference kernel sources the model calls (copied from ``firmware/kernels/``), so the directory
+  compiles on its own: ``gcc -std=c99 -c *.c``.
+
+The output is deterministic (byte-identical for the same model: no timestamps, no absolute paths, sorted
+JSON keys) and written atomically: everything is rendered in memory, written to a temporary directory
+beside OUT and renamed over OUT only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .bits import pack_bits, words
+from .errors import TinyBnnError
+from .planner import Plan, output_bytes, plan_model, scratch_bytes
+
+FORMAT_VERSION = 1
+HASH_HEX_DIGITS = 16  # sha256 truncated to 64 bits
+WORDS_PER_LINE = 8
+BYTES_PER_LINE = 16
+ZP_MIN, ZP_MAX = -32640, 32639  # tb_kernels_internal.h: x - zp must fit int16
+INT32_LIMIT = 2**31
+
+GENERATED_FILES = ("model.h", "model.c", "model_weights.h", "model_weights.c")
+KERNEL_COMMON = ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c")
+
+PAD_ENUM = {"zero": "TB_PAD_ZERO", "one": "TB_PAD_ONE", "minus-one": "TB_PAD_MINUS_ONE"}
+CONV2D_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
+                 "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left", "pad_bottom", "pad_right", "pad",
+                 "input_zero_point")
+DENSE_FIELDS = ("in_pixels", "in_c", "out_c", "input_zero_point")
+MAXPOOL_FIELDS = ("in_h", "in_w", "c", "out_h", "out_w", "kernel_h", "kernel_w", "stride_h", "stride_w",
+                  "pad_top", "pad_left", "pad_bottom", "pad_right")
+
+
+# ---------------------------------------------------------------------------------------- data dirs --
+def data_dir(name: str) -> Path:
+    """``templates`` / ``firmware`` of this checkout or installed wheel."""
+    try:
+        from .boards import data_dir as _boards_data_dir
+    except ImportError:  # pragma: no cover - boards.py is optional here
+        _boards_data_dir = None
+    if _boards_data_dir is not None:
+        try:
+            return _boards_data_dir(name)
+        except FileNotFoundError:
+            pass
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / name, here / "_data" / name):
+        if cand.is_dir():
+            return cand
+    raise FileNotFoundError(f"tinybnn data directory '{name}' not found")
+
+
+def templates_dir() -> Path:
+    return data_dir("templates")
+
+
+def kernels_dir() -> Path:
+    return data_dir("firmware") / "kernels"
+
+
+# ------------------------------------------------------------------------------------- C formatting --
+def c_comment(text: str) -> str:
+    """Text safe inside a /* */ comment: printable ASCII, no comment delimiters, no trigraphs."""
+    s = "".join(ch if " " <= ch <= "~" else "?" for ch in str(text))
+    s = s.replace("*/", "* /").replace("/*", "/ *")
+    return re.sub(r"\?(?=\?)", "? ", s)
+
+
+def c_string(text: str) -> str:
+    """A C string literal for any text (UTF-8 bytes outside printable ASCII as octal escapes)."""
+    out = []
+    for b in str(text).encode("utf-8"):
+        ch = chr(b)
+        if ch in '\\"?':
+            out.append("\\" + ch)
+        elif 0x20 <= b <= 0x7E:
+            out.append(ch)
+        else:
+            out.append(f"\\{b:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def c_slug(name: str, limit: int = 24) -> str:
+    s = re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_").lower()[:limit].strip("_")
+    return s or "layer"
+
+
+def _fmt_value(ctype: str, v: int) -> str:
+    if ctype == "uint32_t":
+        return f"0x{int(v) & 0xFFFFFFFF:08X}u"
+    if ctype == "int32_t" and int(v) == -INT32_LIMIT:
+        return "INT32_MIN"
+    return str(int(v))
+
+
+def c_array_body(ctype: str, values: np.ndarray, indent: str = "    ") -> str:
+    per = WORDS_PER_LINE if ctype in ("uint32_t", "int32_t") else BYTES_PER_LINE
+    vals = [_fmt_value(ctype, v) for v in np.asarray(values).reshape(-1).tolist()]
+    lines = [indent + ", ".join(vals[i:i + per]) + "," for i in range(0, len(vals), per)]
+    return "\n".join(lines)
+
+
+def shape_str(shape) -> str:
+    return "x".join(str(int(v)) for v in shape)
+
+
+# ------------------------------------------------------------------------------------------- specs --
+@dataclass
+class CArray:
+    name: str         # C identifier
+    ctype: str        # uint32_t | int32_t | int8_t
+    values: np.ndarray
+    comment: str
+    role: str         # weights | thresholds | flip | or_mask
+
+    @property
+    def count(self) -> int:
+        return int(np.asarray(self.values).size)
+
+    @property
+    def nbytes(self) -> int:
+        return self.count * {"uint32_t": 4, "int32_t": 4, "int8_t": 1}[self.ctype]
+
+    @property
+    def count_macro(self) -> str:
+        return self.name.upper() + "_COUNT"
+
+    @property
+    def body(self) -> str:
+        return c_array_body(self.ctype, self.values)
+
+
+@dataclass
+class LayerSpec:
+    index: int
+    name: str
+    op: str
+    fn: str                    # kernel function
+    family: str                # conv2d | dense | maxpool
+    kind: str                  # human-readable: "conv2d b1 x b1 -> bits"
+    params: list               # [(field, C expression)] in struct order
+    out_kind: str | None       # TB_OUT_BITS | TB_OUT_S32 | None (maxpool)
+    arrays: dict               # role -> CArray
+    in_dtype: str              # int8 | bits
+    out_dtype: str             # bits | int32
+    in_shape: tuple
+    out_shape: tuple
+    out_bytes: int
+    scratch_bytes: int
+    summary: str               # one-line geometry for comments
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays.values())
+
+    @property
+    def prefix(self) -> str:
+        return f"L{self.index}"
+
+    @property
+    def in_ctype(self) -> str:
+        return "int8_t" if self.in_dtype == "int8" else "uint32_t"
+
+    @property
+    def weights_ctype(self) -> str:
+        return self.arrays["weights"].ctype if "weights" in self.arrays else ""
+
+
+def kernel_fn(node) -> tuple[str, str]:
+    """(kernel function, family) for a device layer."""
+    a = node.attrs
+    if node.op == "tb.MaxPool":
+        return "tb_maxpool_b1", "maxpool"
+    fam = {"tb.Conv2d": "conv2d", "tb.Dense": "dense"}.get(node.op)
+    if fam is None:
+        raise TypeError(f"not a device layer: {node.op}")
+    if a["in_dtype"] == "bits":
+        return f"tb_{fam}_b1b1", fam
+    return (f"tb_{fam}_s8b1" if "packed" in a else f"tb_{fam}_s8s8"), fam
+
+
+def _ints(v) -> tuple:
+    return tuple(int(x) for x in v)
+
+
+def layer_spec(node, index: int) -> LayerSpec:
+    """Everything the templates, the manifest, the planner checks and the kernel tests need for one layer."""
+    a = node.attrs
+    fn, fam = kernel_fn(node)
+    slug = f"tb_l{index}_{c_slug(node.name)}"
+    name = node.name
+    arrays: dict[str, CArray] = {}
+    in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
+    if fam == "maxpool":
+        H, W, C = in_shape
+        OH, OW, _ = out_shape
+        (kh, kw), (sh, sw), (pt, pl, pb, pr) = _ints(a["kernel"]), _ints(a["stride"]), _ints(a["pads"])
+        or_mask = np.asarray(a["or_mask"], bool)
+        if or_mask.any():
+            arrays["or_mask"] = CArray(f"{slug}_or_mask", "uint32_t", pack_bits(or_mask),
+                                       f"OR mask, {int(or_mask.sum())} of {C} channels take the OR (min)",
+                                       "or_mask")
+        vals = dict(in_h=H, in_w=W, c=C, out_h=OH, out_w=OW, kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw,
+                    pad_top=pt, pad_left=pl, pad_bottom=pb, pad_right=pr)
+        params = [(f, str(vals[f])) for f in MAXPOOL_FIELDS]
+        params.append(("or_mask", arrays["or_mask"].name if "or_mask" in arrays else "NULL"))
+        kind = "maxpool b1" + (" (AND/OR)" if "or_mask" in arrays else " (AND)")
+        summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
+                   f"pads t{pt} l{pl} b{pb} r{pr} (ignored)")
+        return LayerSpec(index, name, node.op, fn, fam, kind, params, None, arrays, "bits", "bits", in_shape,
+                         out_shape, output_bytes(node), scratch_bytes(node), summary)
+
+    in_dtype, out_dtype = a["in_dtype"], a["out"]
+    O = out_shape[-1]
+    zp = int(a.get("input_zero_point", 0)) if in_dtype == "int8" else 0
+    # weights
+    if fn.endswith("b1b1"):
+        w = np.asarray(a["packed"], np.uint32)
+        wdesc = ("packed binary weights [O][KH][KW][words(C)]" if fam == "conv2d"
+                 else "packed binary weights [O][P][words(C)]")
+        arrays["weights"] = CArray(f"{slug}_weights", "uint32_t", w, f"{wdesc} = {list(w.shape)}", "weights")
+    elif fn.endswith("s8b1"):
+        w = np.asarray(a["packed"], np.uint32)
+        arrays["weights"] = CArray(f"{slug}_weights", "uint32_t", w, "packed binary weights [O][words(K)] "
+                                   f"= {list(w.shape)}, taps in ({'kh, kw, c' if fam == 'conv2d' else 'p, c'}) "
+                                   "order", "weights")
+    else:
+        w = np.asarray(a["weights"], np.int8)
+        arrays["weights"] = CArray(f"{slug}_weights", "int8_t", w, "int8 weights "
+                                   f"{'[O][KH][KW][C]' if fam == 'conv2d' else '[O][P][C]'} = {list(w.shape)}",
+                                   "weights")
+    if out_dtype == "bits":
+        tau = np.asarray(a["thresholds"], np.int64)
+        if np.any(tau < -INT32_LIMIT) or np.any(tau >= INT32_LIMIT):
+            raise TinyBnnError(f"layer '{name}': a threshold does not fit int32")
+        flip = np.asarray(a["flip"], bool)
+        arrays["thresholds"] = CArray(f"{slug}_thresholds", "int32_t", tau.astype(np.int32),
+                                      "thresholds tau[O]: bit = (a' < tau)", "thresholds")
+        arrays["flip"] = CArray(f"{slug}_flip", "uint32_t", pack_bits(flip),
+                                f"flip mask [words(O)]: a' = ~acc on {int(flip.sum())} of {O} channels", "flip")
+    # geometry / params
+    if fam == "conv2d":
+        H, W, C = in_shape
+        OH, OW, _ = out_shape
+        (kh, kw), (sh, sw) = _ints(a["kernel"]), _ints(a["stride"])
+        dh, dw = _ints(a.get("dilation", (1, 1)))
+        pt, pl, pb, pr = _ints(a["pads"])
+        pad = a.get("pad", "zero") if in_dtype == "bits" else "zero"
+        if in_dtype == "int8" and a.get("pad", "zero") != "zero":
+            raise TinyBnnError(f"layer '{name}': int8 input padded with '{a['pad']}'; int8 layers pad with zero")
+        vals = dict(in_h=H, in_w=W, in_c=C, out_h=OH, out_w=OW, out_c=O, kernel_h=kh, kernel_w=kw, stride_h=sh,
+                    stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl, pad_bottom=pb,
+                    pad_right=pr, pad=PAD_ENUM[pad], input_zero_point=zp)
+        params = [(f, str(vals[f])) for f in CONV2D_FIELDS]
+        K = kh * kw * C
+        summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
+                   f"dilation {dh}x{dw}, pads t{pt} l{pl} b{pb} r{pr} ({pad})")
+    else:
+        P, C = in_shape
+        vals = dict(in_pixels=P, in_c=C, out_c=O, input_zero_point=zp)
+        params = [(f, str(vals[f])) for f in DENSE_FIELDS]
+        K = P * C
+        summary = f"{P}x{C} -> {O}" + (f" (a flattened {P}-pixel tensor)" if P > 1 else "")
+    if in_dtype == "int8":
+        summary += f", input zero point {zp}"
+        if not ZP_MIN <= zp <= ZP_MAX:
+            raise TinyBnnError(f"layer '{name}': input zero point {zp} outside [{ZP_MIN}, {ZP_MAX}]")
+        xmax = max(abs(-128 - zp), abs(127 - zp))
+        wmax = 1 if fn.endswith("b1") else max(1, int(np.abs(a["weights"].astype(np.int64)).max()))
+        bound = K * wmax * xmax
+    else:
+        bound = K
+    if bound >= INT32_LIMIT:
+        raise TinyBnnError(f"layer '{name}': its accumulator can reach {bound}, more than int32 holds")
+    src = "b1" if in_dtype == "bits" else "s8"
+    wk = "s8" if fn.endswith("s8s8") else "b1"
+    kind = f"{fam} {src} x {wk} -> {'bits' if out_dtype == 'bits' else 'int32'}"
+    return LayerSpec(index, name, node.op, fn, fam, kind, params,
+                     "TB_OUT_BITS" if out_dtype == "bits" else "TB_OUT_S32", arrays, in_dtype,
+                     "bits" if out_dtype == "bits" else "int32", in_shape, out_shape, output_bytes(node),
+                     scratch_bytes(node), summary, {"K": K})
+
+
+# ------------------------------------------------------------------------------------------ hashing --
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return float(v)
+    if v is None or isinstance(v, (int, str)):
+        return v
+    return str(v)
+
+
+def input_info(model) -> dict:
+    a = model.input_node.attrs
+    q = {"mode": a.get("mode"), "scale": a.get("scale"), "zero_point": a.get("zero_point"),
+         "formula": "real = scale * (q - zero_point), q the int8 device input"}
+    for k in ("quant_scale", "quant_zero_point", "quant_bitwidth", "quant_signed", "quant_narrow", "rounding",
+              "offset", "zero", "calib_scale", "calib_zero_point"):
+        if k in a:
+            q[k] = a[k]
+    pre = [{k: v for k, v in op.items()} for op in a.get("pre", [])]
+    return _jsonable({"shape": list(model.device_input_shape), "onnx_shape": list(a["onnx_shape"]),
+                      "onnx_perm": a.get("perm"), "dtype": "int8",
+                      "layout": "HWC" if len(model.device_input_shape) == 3 else "F",
+                      "elements": int(np.prod(model.device_input_shape)), "quantization": q,
+                      "host_prologue": pre})
+
+
+def output_info(model) -> dict:
+    a = model.output_node.attrs
+    steps = [{"scale": np.broadcast_to(np.asarray(s, np.float64), (int(model.device_output_shape[-1]),)),
+              "bias": np.broadcast_to(np.asarray(b, np.float64), (int(model.device_output_shape[-1]),))}
+             for s, b in a.get("steps", [])]
+    return _jsonable({"shape": list(model.device_output_shape), "dtype": "int32",
+                      "layout": "HWC" if len(model.device_output_shape) == 3 else "F",
+                      "elements": int(np.prod(model.device_output_shape)),
+                      "dequantization": {"steps": steps, "formula": "y = acc * scale + bias per step, in order, "
+                                         "per output channel (host side)"},
+                      "onnx_perm": a.get("output_perm")})
+
+
+def model_hash(specs: list[LayerSpec], inp: dict, out: dict) -> str:
+    """sha256 (truncated) of the structure, every constant array and the quantization parameters."""
+    h = hashlib.sha256()
+    struct = {"format": FORMAT_VERSION, "input": inp, "output": out,
+              "layers": [{"name": s.name, "fn": s.fn, "params": s.params, "out": s.out_kind,
+                          "arrays": {r: [c.ctype, c.count] for r, c in sorted(s.arrays.items())}} for s in specs]}
+    h.update(json.dumps(struct, sort_keys=True, separators=(",", ":")).encode())
+    for s in specs:
+        for role, arr in sorted(s.arrays.items()):
+            h.update(f"{s.index}:{role}:".encode())
+            dt = {"uint32_t": "<u4", "int32_t": "<i4", "int8_t": "i1"}[arr.ctype]
+            h.update(np.ascontiguousarray(arr.values, dtype=dt).tobytes())
+    return h.hexdigest()[:HASH_HEX_DIGITS]
+
+
+# ---------------------------------------------------------------------------------------- rendering --
+@dataclass
+class Rendered:
+    files: dict          # name -> bytes (generated files and copied kernel sources)
+    manifest: dict
+    specs: list
+    plan: Plan
+    hash: str
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.plan.arena_bytes
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(s.weight_bytes for s in self.specs)
+
+
+def _env():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+
+
+def kernel_sources(specs: list[LayerSpec]) -> list[str]:
+    """The kernel files the model needs: the headers, the common checks and one file per kernel used."""
+    fns = sorted({s.fn for s in specs})
+    return list(KERNEL_COMMON) + [f"{fn}.c" for fn in fns]
+
+
+def prepare(model) -> Rendered:
+    """Render everything in memory (nothing is written)."""
+    if model.needs_calibration:
+        raise TinyBnnError("this model's input has no quantizer: give calibration data (--calibration FILE.npz) "
+                           "or --input-scale and --input-zero-point")
+    layers = model.layers
+    if not layers:
+        raise TinyBnnError("the model has no device layers")
+    last = layers[-1]
+    if last.op == "tb.MaxPool" or last.attrs.get("out") != "int32":
+        raise TinyBnnError(f"layer '{last.name}': the last layer must produce int32 accumulators")
+    specs = [layer_spec(n, i) for i, n in enumerate(layers)]
+    for s in specs[:-1]:
+        if s.out_dtype != "bits":
+            raise TinyBnnError(f"layer '{s.name}': only the last layer may produce int32 accumulators")
+    plan = plan_model(model)
+    inp, out = input_info(model), output_info(model)
+    digest = model_hash(specs, inp, out)
+    source = Path(str(model.graph.meta.get("source", "model"))).name
+    bufs = {b.name: b for b in plan.buffers}
+    calls = []
+    for s in specs:
+        i = s.index
+        calls.append({
+            "spec": s,
+            "in_offset": bufs["input"].offset if i == 0 else bufs[f"L{i - 1}.out"].offset,
+            "in_bytes": bufs["input"].size if i == 0 else specs[i - 1].out_bytes,
+            "out_offset": bufs[f"L{i}.out"].offset if i < len(specs) - 1 else None,
+            "scratch_offset": bufs[f"L{i}.scratch"].offset if f"L{i}.scratch" in bufs else None,
+        })
+    n_in = int(np.prod(model.device_input_shape))
+    n_out = int(np.prod(model.device_output_shape))
+    q = inp["quantization"]
+    ctx = {
+        "version": __version__, "source": c_comment(source), "hash": digest, "specs": specs, "calls": calls,
+        "plan": plan, "plan_buffers": sorted(plan.buffers, key=lambda b: (b.offset, b.name)),
+        "lower_bound": _lb(plan), "arena_bytes": plan.arena_bytes,
+        "weight_bytes": sum(s.weight_bytes for s in specs), "num_layers": len(specs),
+        "input_shape": list(model.device_input_shape), "output_shape": list(model.device_output_shape),
+        "input_size": n_in, "output_size": n_out, "input_bytes": n_in, "output_bytes": 4 * n_out,
+        "input_layout": inp["layout"], "output_layout": out["layout"],
+        "quant_mode": q["mode"], "input_scale": repr(float(q["scale"])), "input_zero_point": int(q["zero_point"]),
+        "c_comment": c_comment, "c_string": c_string, "shape_str": shape_str,
+        "layer_name_width": max(len(c_comment(s.name)) for s in specs),
+    }
+    env = _env()
+    files: dict[str, bytes] = {}
+    for name in GENERATED_FILES:
+        files[name] = env.get_template(name + ".j2").render(**ctx).encode("utf-8")
+    ksrc = kernel_sources(specs)
+    kdir = kernels_dir()
+    for name in ksrc:
+        files[name] = (kdir / name).read_bytes()
+    manifest = {
+        "format": "tinybnn-model", "format_version": FORMAT_VERSION, "tinybnn_version": __version__,
+        "source": source, "hash": digest,
+        "input": inp, "output": out,
+        "layers": [{"index": s.index, "name": s.name, "op": s.op, "kind": s.kind, "kernel": s.fn,
+                    "in_dtype": s.in_dtype, "out_dtype": s.out_dtype, "in_shape": list(s.in_shape),
+                    "out_shape": list(s.out_shape), "weight_bytes": s.weight_bytes, "output_bytes": s.out_bytes,
+                    "scratch_bytes": s.scratch_bytes,
+                    "arrays": {r: {"name": c.name, "ctype": c.ctype, "count": c.count, "bytes": c.nbytes}
+                               for r, c in sorted(s.arrays.items())}} for s in specs],
+        "weight_bytes": ctx["weight_bytes"], "arena_bytes": plan.arena_bytes, "arena_lower_bound": ctx["lower_bound"],
+        "memory_plan": {"strategy": plan.strategy, "alignment": 4, "input_in_arena": True,
+                        "output_in_arena": False, "buffers": plan.to_json()},
+        "files": sorted(list(GENERATED_FILES) + ["manifest.json"]),
+        "kernel_sources": ksrc,
+        "api": {"run": "int tb_model_run(const int8_t *input, int32_t *output)",
+                "run_hooked": "int tb_model_run_hooked(const int8_t *input, int32_t *output, "
+                              "tb_layer_hook hook, void *hook_ctx)"},
+    }
+    files["manifest.json"] = (json.dumps(_jsonable(manifest), indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return Rendered(files, manifest, specs, plan, digest)
+
+
+def _lb(plan: Plan) -> int:
+    from .planner import lower_bound
+
+    return lower_bound(plan)
+
+
+def check_limits(r: Rendered, max_ram: int | None = None, max_flash: int | None = None) -> None:
+    """Refuse a model that does not fit: RAM = the arena, flash = the constant arrays (code not counted)."""
+    if max_ram is not None and r.arena_bytes > max_ram:
+        raise TinyBnnError(f"the model needs {r.arena_bytes} bytes of RAM for its activation arena, more than "
+                           f"--max-ram {max_ram}")
+    if max_flash is not None and r.weight_bytes > max_flash:
+        raise TinyBnnError(f"the model needs {r.weight_bytes} bytes of flash for its weights and thresholds, "
+                           f"more than --max-flash {max_flash}")
+
+
+def write_files(files: dict, out_dir) -> Path:
+    """Write ``files`` as the whole content of ``out_dir``, atomically (temp dir beside it, then rename)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise TinyBnnError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise TinyBnnError(f"{out}: directory is not empty and holds no tinybnn model (no manifest.json); "
+                           "refusing to replace it")
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as e:
+        raise TinyBnnError(f"{out}: cannot create the output directory ({e.strerror})") from None
+    old = None
+    try:
+        for name, data in sorted(files.items()):
+            (tmp / name).write_bytes(data)
+        os.chmod(tmp, 0o755)
+        if out.is_dir():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.rename(out, old / out.name)
+        try:
+            os.rename(tmp, out)
+        except OSError:
+            if old is not None:
+                os.rename(old / out.name, out)  # put the previous model back
+            raise
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise TinyBnnError(f"{out}: cannot write the model ({e.strerror})") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def render(model, out_dir, max_ram: int | None = None, max_flash: int | None = None) -> Rendered:
+    """Render ``model`` into ``out_dir`` (replaced as a whole); refuse before writing if it does not fit."""
+    r = prepare(model)
+    check_limits(r, max_ram, max_flash)
+    write_files(r.files, out_dir)
+    return r
