@@ -1,0 +1,26 @@
+# tinybnn: the two set-up commands of the README, plus a few helpers.
+#   make demo   - the main job on the default emulated board
+#   make test   - the test suite
+PYTHON ?= python3
+export PYTHON
+
+.PHONY: setup demo test bench fixtures clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	$(PYTHON) -m pytest -q
+
+bench: setup
+	$(PYTHON) benchmarks/bench_golden.py
+
+# regenerate the trained fixtures (needs the optional torch/brevitas/TF/larq virtualenvs)
+fixtures:
+	bash scripts/fixtures/setup_venvs.sh && bash scripts/fixtures/make_all.sh
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache out
