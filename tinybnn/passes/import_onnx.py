@@ -39,9 +39,8 @@ def _load_proto(path: Path):
         raise TinyBnnError(f"{path}: empty file (0 bytes), expected an ONNX model")
     try:
         model = onnx.load_model_from_string(data)
-    except (DecodeError, RuntimeError, ValueError) as e:
-        raise TinyBnnError(f"{path}: not a valid ONNX protobuf ({len(data)} bytes; truncated or not an "
-                           f"ONNX file: {str(e).splitlines()[0] if str(e) else 'decode error'})") from None
+    except (DecodeError, RuntimeError, ValueError):
+        raise TinyBnnError(f"{path}: not a valid ONNX protobuf: {_wire_fault(data)}") from None
     if not model.HasField("graph") or len(model.graph.node) == 0 or model.ir_version == 0:
         raise TinyBnnError(f"{path}: not an ONNX model (no graph or no IR version in its {len(data)} bytes)")
     # external data: every tensor stored outside the file must be present
@@ -64,6 +63,48 @@ def _load_proto(path: Path):
     except Exception as e:  # pragma: no cover - guarded by the checks above
         raise TinyBnnError(f"{path}: cannot load external data: {e}") from None
     return model
+
+
+def _wire_fault(data: bytes) -> str:
+    """Where the protobuf wire format of a file first goes wrong (a truncated or foreign file)."""
+
+    def varint(i):
+        v, shift = 0, 0
+        while True:
+            if i >= len(data):
+                raise IndexError
+            b = data[i]
+            v |= (b & 0x7F) << shift
+            i += 1
+            if not b & 0x80:
+                return v, i
+            shift += 7
+            if shift > 63:
+                raise ValueError
+
+    i = 0
+    while i < len(data):
+        start = i
+        try:
+            key, i = varint(i)
+            wt = key & 7
+            if key >> 3 == 0 or wt in (3, 4, 6, 7):
+                return f"byte {start} holds no valid field key (0x{data[start]:02x}); not an ONNX file"
+            if wt == 0:
+                _, i = varint(i)
+            elif wt == 1:
+                i += 8
+            elif wt == 5:
+                i += 4
+            else:
+                n, i = varint(i)
+                i += n
+            if i > len(data):
+                return (f"the field starting at byte {start} needs {i - len(data)} more bytes than the file's "
+                        f"{len(data)}; the file is truncated")
+        except (IndexError, ValueError):
+            return f"the field starting at byte {start} is cut off at the end of the file ({len(data)} bytes)"
+    return f"{len(data)} bytes of well-formed fields that do not decode as an ONNX ModelProto"
 
 
 def _static_shape(vi, path) -> tuple[int, ...]:
