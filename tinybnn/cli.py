@@ -127,6 +127,28 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_convert(args) -> int:
+    from .codegen import check_limits, prepare, write_files
+
+    m = load_model(args)
+    r = prepare(m)
+    check_limits(r, args.max_ram, args.max_flash)  # refuse before anything is written
+    out = write_files(r.files, args.output)
+    head = ("layer", "kernel", "output", "weights", "out bytes", "scratch")
+    rows = [head] + [(s.name, s.fn, "x".join(map(str, s.out_shape)) + " " + s.out_dtype, f"{s.weight_bytes:,}",
+                      f"{s.out_bytes:,}", f"{s.scratch_bytes:,}") for s in r.specs]
+    widths = [max(len(t[i]) for t in rows) for i in range(len(head))]
+    for k, t in enumerate(rows):
+        print("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(t, widths))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"weights: {r.weight_bytes:,} bytes (flash: packed weights, thresholds, masks)")
+    print(f"arena: {r.arena_bytes:,} bytes (RAM: activations and scratch; {r.plan.strategy} plan, lower bound "
+          f"{r.manifest['arena_lower_bound']:,})")
+    print(f"wrote {out}/ ({len(r.files)} files, model hash {r.hash})")
+    return 0
+
+
 def main(argv=None) -> int:
     p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
@@ -146,6 +168,14 @@ def main(argv=None) -> int:
     s.add_argument("--data", required=True, metavar="FILE.npz", help="arrays x and optional labels")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_check)
+    s = sub.add_parser("convert", help="render the model as self-contained C99 (model.h/.c, weights, kernels)")
+    s.add_argument("model")
+    s.add_argument("-o", "--output", required=True, metavar="OUT/", help="output directory (replaced as a whole)")
+    s.add_argument("--max-ram", type=int, metavar="N", help="refuse if the activation arena needs more than N bytes")
+    s.add_argument("--max-flash", type=int, metavar="N",
+                   help="refuse if the weights, thresholds and masks need more than N bytes")
+    _add_quant_flags(s)
+    s.set_defaults(fn=cmd_convert)
     try:
         args = p.parse_args(argv)
         return args.fn(args)

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import __version__
 from .bits import pack_bits, words
+from .boards import data_dir
 from .errors import TinyBnnError
 from .planner import Plan, output_bytes, plan_model, scratch_bytes
 
@@ -53,24 +54,6 @@ MAXPOOL_FIELDS = ("in_h", "in_w", "c", "out_h", "out_w", "kernel_h", "kernel_w",
 
 
 # ---------------------------------------------------------------------------------------- data dirs --
-def data_dir(name: str) -> Path:
-    """``templates`` / ``firmware`` of this checkout or installed wheel."""
-    try:
-        from .boards import data_dir as _boards_data_dir
-    except ImportError:  # pragma: no cover - boards.py is optional here
-        _boards_data_dir = None
-    if _boards_data_dir is not None:
-        try:
-            return _boards_data_dir(name)
-        except FileNotFoundError:
-            pass
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / name, here / "_data" / name):
-        if cand.is_dir():
-            return cand
-    raise FileNotFoundError(f"tinybnn data directory '{name}' not found")
-
-
 def templates_dir() -> Path:
     return data_dir("templates")
 

@@ -1,0 +1,42 @@
+/*
+ * tb_dense_s8s8.c - reference int8 dense (first layer): int8 input x int8 weights.
+ *
+ * acc[o] = sum_k w[o][k] * (x[k] - input_zero_point), k over the P * C flattened inputs.
+ */
+#include <stddef.h>
+
+#include "tb_kernels_internal.h"
+
+int32_t tb_dense_s8s8_get_buffer_size(const tb_dense_params *params)
+{
+    (void)params;
+    return 0;
+}
+
+tb_status tb_dense_s8s8(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                        const int8_t *input, const int8_t *weights, void *output)
+{
+    tb_status status;
+    (void)ctx;
+    status = tb_check_dense(params);
+    if (status != TB_OK)
+        return status;
+    status = tb_check_out(out, params->out_c, output);
+    if (status != TB_OK)
+        return status;
+    if (input == NULL || weights == NULL)
+        return TB_ERR_ARG;
+    {
+        const int32_t k_len = params->in_pixels * params->in_c;
+        const int32_t zp = params->input_zero_point;
+        uint32_t word = 0u;
+        for (int32_t o = 0; o < params->out_c; o++) {
+            const int8_t *w = weights + o * k_len;
+            int32_t acc = 0;
+            for (int32_t k = 0; k < k_len; k++)
+                acc += (int32_t)w[k] * ((int32_t)input[k] - zp);
+            tb_store(out, output, 0, params->out_c, o, acc, &word);
+        }
+    }
+    return TB_OK;
+}
