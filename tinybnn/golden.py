@@ -146,8 +146,6 @@ def _border_correction(attrs):
     A padded tap read as input bits 0 contributes C - 2 * popcount(w_tap); zero padding means it must
     contribute 0, so this is subtracted (the valid-taps rule of the kernels; Larq's border correction).
     """
-    if "_border" in attrs:
-        return attrs["_border"]
     H, W, C = attrs["in_shape"]
     OH, OW, O = attrs["out_shape"]
     valid = _pad_spatial(np.ones((1, H, W), dtype=bool), attrs["pads"], False)[0]
@@ -155,7 +153,6 @@ def _border_correction(attrs):
     corr = np.zeros((OH, OW, O), dtype=np.int32)
     for kh, kw, rs, cs in _taps(attrs):
         corr += (~valid[rs, cs])[:, :, None] * (C - 2 * pc[:, kh, kw])[None, None, :]
-    attrs["_border"] = corr
     return corr
 
 
@@ -180,9 +177,7 @@ def conv2d_bits(x, attrs):
         ww = _as_u64(wp.reshape(O, -1))
         cols = _im2col_words(xp, attrs).reshape(N * OH * OW, -1)
     else:  # re-pack the taps' bits densely (C bits per tap, not a whole word), fewer popcounts
-        if "_dense_w" not in attrs:
-            attrs["_dense_w"] = _as_u64(pack_bits(unpack_bits(wp, C).reshape(O, -1)))
-        ww = attrs["_dense_w"]
+        ww = _as_u64(pack_bits(unpack_bits(wp, C).reshape(O, -1)))
         xb = unpack_bits(xp, C)
         cols = pack_bits(np.concatenate([xb[:, rs, cs, :] for _, _, rs, cs in _taps(attrs)], axis=-1)
                          .reshape(N * OH * OW, -1))

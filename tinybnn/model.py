@@ -171,6 +171,8 @@ class Model:
             row = {"name": n.name, "kind": _kind(n), "in": _shape_str(a["in_shape"], n),
                    "out": _shape_str(a["out_shape"], n), "K": "", "params": 0, "bytes": 0,
                    "binary_macs": 0, "int_macs": 0}
+            if n.op == "tb.MaxPool" and np.any(a["or_mask"]):
+                row["bytes"] = 4 * words(a["in_shape"][-1])  # the packed OR mask
             if n.op in ("tb.Conv2d", "tb.Dense"):
                 w = a["weights"]
                 O = w.shape[0]
