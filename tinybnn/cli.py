@@ -149,6 +149,65 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def cmd_boards(args) -> int:
+    from .boards import default_board, list_boards, load_board
+
+    verified = {"emulated-run": "built and run in QEMU here", "offline-compile": "compiled offline here",
+                "generated-only": "project generated here; build on a machine with PlatformIO's registry"}
+    rows = [("board", "core", "flash", "RAM", "clock", "kernels", "verified")]
+    for bid in list_boards():
+        b = load_board(bid)
+        rows.append((bid + (" (default)" if bid == default_board() else ""), b["core"], f"{b['flash_bytes'] // 1024:,} KB",
+                     f"{b['ram_bytes'] // 1024:,} KB", f"{b['clock_hz'] / 1e6:g} MHz", b["kernel_variant"],
+                     verified.get(b["verified"], b["verified"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for k, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    return 0
+
+
+def cmd_build(args) -> int:
+    from .build import build, run_selftest
+    from .footprint import from_build
+
+    sample = None
+    data = None
+    if args.sample_data:
+        data = _load_npz(args.sample_data)["x"]
+        sample = data[0]
+    m = load_model(args, data=data)
+    fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt)
+    print(f"built {fw.project} for {fw.board['id']} ({fw.board['core']}) in {fw.seconds:.1f} s: "
+          f"flash {fw.flash_used:,} bytes, RAM {fw.ram_used:,} bytes "
+          f"(weights {fw.weight_bytes:,}, arena {fw.arena_bytes:,}; model hash {fw.hash})")
+    if args.run:
+        res = run_selftest(fw)
+        print(res.log.strip())
+        if res.exit_code != 0:
+            raise TinyBnnError(f"the self-test on {fw.board['id']} failed (exit code {res.exit_code}); "
+                               f"log in {fw.project / 'selftest.log'}")
+    fp = from_build(fw.project)
+    print(fp.text())
+    return 0
+
+
+def cmd_footprint(args) -> int:
+    import json
+
+    from .footprint import from_build
+
+    fp = from_build(args.build)
+    print(fp.text())
+    if args.json:
+        tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
+        tmp.write_text(json.dumps(fp.as_dict(), indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
@@ -176,6 +235,23 @@ def main(argv=None) -> int:
                    help="refuse if the weights, thresholds and masks need more than N bytes")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_convert)
+    s = sub.add_parser("boards", help="the boards tinybnn knows, and what is verified on each")
+    s.set_defaults(fn=cmd_boards)
+    s = sub.add_parser("build", help="build a firmware for a board (PlatformIO; offline for emulated boards)")
+    s.add_argument("model")
+    s.add_argument("--board", default="qemu-m4", help="board id (see 'tinybnn boards'; default qemu-m4)")
+    s.add_argument("-o", "--output", required=True, metavar="BUILD/", help="the PlatformIO project directory")
+    s.add_argument("--sample-data", metavar="FILE.npz", help="its first sample is the boot self-test input")
+    s.add_argument("--app", choices=("selftest", "serve"), default="selftest",
+                   help="selftest: run the built-in sample and exit; serve: then answer tinybnn validate")
+    s.add_argument("--opt", choices=("O2", "Os", "O3"), default="O2", help="C optimization level")
+    s.add_argument("--run", action="store_true", help="boot it in QEMU (emulated boards) and show the self-test")
+    _add_quant_flags(s)
+    s.set_defaults(fn=cmd_build)
+    s = sub.add_parser("footprint", help="flash and RAM of a build, from its ELF and linker map")
+    s.add_argument("build", metavar="BUILD_OR_ELF")
+    s.add_argument("--json", metavar="F", help="write the breakdown as JSON")
+    s.set_defaults(fn=cmd_footprint)
     try:
         args = p.parse_args(argv)
         return args.fn(args)

@@ -65,6 +65,9 @@ env.Append(
         "-ffunction-sections",
         "-fdata-sections",
         "-fstack-usage",
+        "-fcallgraph-info=su",
+        # keep simple loops as loops: no hidden memset/strlen calls pulled in from libc
+        "-fno-tree-loop-distribute-patterns",
     ],
     CFLAGS=["-std=c99"],
     CXXFLAGS=["-std=c++11", "-fno-exceptions", "-fno-rtti"],

@@ -1,0 +1,116 @@
+"""tinybnn build: every fixture on every emulated board, booted in QEMU, output equal to the golden model;
+footprint figures equal to the converter's; models that cannot fit are refused before building."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinybnn
+from tinybnn import boards, build, codegen, footprint
+
+FIX = Path(__file__).parent / "fixtures"
+FIXTURES = sorted(p.stem for p in FIX.glob("*.onnx"))
+EMULATED = boards.list_boards(emulated=True)
+
+
+def _tools(board_id):
+    b = boards.load_board(board_id)
+    return shutil.which(b["toolchain"] + "-gcc") and shutil.which(b["qemu"]["binary"])
+
+
+def _model(name):
+    d = np.load(FIX / f"{name}.npz")
+    return tinybnn.load(FIX / f"{name}.onnx", calibration=d["x"]), d["x"]
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {n: _model(n) for n in FIXTURES}
+
+
+def test_seven_emulated_boards():
+    assert set(EMULATED) == {"qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55", "qemu-rv32"}
+    assert boards.default_board() == "qemu-m4"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", EMULATED)
+@pytest.mark.parametrize("name", FIXTURES)
+def test_build_and_boot(models, name, board, tmp_path):
+    if not _tools(board):
+        pytest.skip(f"cross compiler or QEMU for {board} not installed")
+    m, x = models[name]
+    sample = x[7]
+    fw = build.build(m, board, tmp_path / "fw", sample=sample)
+    res = build.run_selftest(fw)
+    assert res.exit_code == 0, res.log
+    assert res.hash == fw.hash
+    golden = m.run(sample[None])[0].reshape(-1)
+    assert np.array_equal(res.output, golden), f"{name} on {board}: {res.output} != {golden}"
+    assert res.count and res.count > 0 and res.count_kind == "instructions"
+    # footprint: weights measured in the ELF equal the converter's packed size, arena too
+    fp = footprint.from_build(fw.project)
+    assert fp.flash_components["weights"] == fw.weight_bytes == codegen.prepare(m).weight_bytes
+    assert fp.ram_components["arena"] == fw.arena_bytes
+    assert fp.flash == fw.flash_used and fp.ram == fw.ram_used  # same totals as PlatformIO's own report
+    assert fp.stack["measured"] and fp.stack["measured"] <= fp.stack["reserved"]
+    assert fp.stack["static_worst"] and fp.stack["measured"] <= fp.stack["static_worst"] + 64
+
+
+def test_footprint_cli_json(models, tmp_path):
+    if not _tools("qemu-m4"):
+        pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+    out = tmp_path / "fw"
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "build", str(FIX / "larq_cnn.onnx"), "--board", "qemu-m4",
+                        "-o", str(out), "--calibration", str(FIX / "larq_cnn.npz"), "--run"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "selftest pass" in r.stdout and "flash" in r.stdout
+    js = tmp_path / "fp.json"
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "footprint", str(out), "--json", str(js)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(js.read_text())
+    assert data["flash"] > 0 and data["ram"] > 0
+    m, _ = models["larq_cnn"]
+    assert data["components"]["weights"] == codegen.prepare(m).weight_bytes
+    for key in ("weights", "kernels", "model", "runtime", "port", "libc", "arena", "stack", "other"):
+        assert key in data["components"]
+    assert sum(data["flash_components"].values()) == data["flash"]
+    assert sum(data["ram_components"].values()) == data["ram"]
+
+
+def _big_mlp(path, k=4096, n=1024):
+    """x (k) -> binary dense k -> n -> binary dense n -> 10: k*n/8 bytes of packed weights."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.choice([-1.0, 1.0], (n, k)).astype(np.float32), "w1"),
+             numpy_helper.from_array(rng.choice([-1.0, 1.0], (10, n)).astype(np.float32), "w2")]
+    nodes = [helper.make_node("Sign", ["x"], ["s0"]),
+             helper.make_node("Gemm", ["s0", "w1"], ["h"], transB=1),
+             helper.make_node("Sign", ["h"], ["s1"]),
+             helper.make_node("Gemm", ["s1", "w2"], ["y"], transB=1)]
+    g = helper.make_graph(nodes, "big", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def test_too_large_model_refused_before_build(tmp_path):
+    """512 KB of packed weights do not fit the micro:bit (256 KB of flash): refused with the numbers."""
+    p = tmp_path / "big.onnx"
+    _big_mlp(p)
+    out = tmp_path / "fw"
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "build", str(p), "--board", "qemu-m0", "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2, r.stdout + r.stderr
+    line = r.stderr.strip()
+    assert line.count("\n") == 0 and "does not fit board 'qemu-m0'" in line, line
+    assert "262,144" in line and "flash" in line  # the board's flash size, and what the model needs
+    assert not out.exists()

@@ -1,0 +1,153 @@
+"""``tinybnn build``: a PlatformIO firmware project for a board, built, and (emulated boards) run.
+
+The project holds the generated model (:mod:`tinybnn.codegen`), the reference kernels, the portable
+runtime (``firmware/runtime``), a boot self-test sample, and the board's port layer
+(:func:`tinybnn.platformio.write_project`). Before anything is written the model is checked against the
+board's flash and RAM, with the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, codegen
+from .boards import data_dir, load_board
+from .errors import TinyBnnError
+
+# Flash the runtime needs beyond the model's constant arrays, for the fit check before a build: an upper
+# bound of what the code measures on the boards here (footprint: kernels + model glue + runtime + port +
+# libc; about 5.3 KB on Cortex-M4 at -O2). The real figure is printed after the build.
+CODE_ALLOWANCE = 12 * 1024
+RUNTIME_SELFTEST = ("tb_main.c", "tb_print.c", "tb_print.h")
+RUNTIME_SERVE = ("tb_protocol.c", "tb_protocol.h", "tb_serve.c")
+OPT_LEVELS = ("O2", "Os", "O3")
+
+
+@dataclass
+class FirmwareBuild:
+    project: Path
+    board: dict
+    elf: Path
+    map: Path
+    flash_used: int | None
+    ram_used: int | None
+    weight_bytes: int
+    arena_bytes: int
+    hash: str
+    seconds: float
+
+
+def fit_check(rendered, board: dict) -> None:
+    """Refuse a model that cannot fit the board, before building, with the numbers."""
+    stack = int(board.get("memory", {}).get("stack_bytes", 0))
+    flash_need = rendered.weight_bytes + CODE_ALLOWANCE
+    ram_need = rendered.arena_bytes + stack
+    problems = []
+    if flash_need > board["flash_bytes"]:
+        problems.append(f"flash: {rendered.weight_bytes:,} bytes of weights and thresholds + about "
+                        f"{CODE_ALLOWANCE:,} of code = {flash_need:,} > {board['flash_bytes']:,}")
+    if ram_need > board["ram_bytes"]:
+        problems.append(f"RAM: {rendered.arena_bytes:,} bytes of arena + {stack:,} of stack = {ram_need:,} > "
+                        f"{board['ram_bytes']:,}")
+    if problems:
+        raise TinyBnnError(f"the model does not fit board '{board['id']}': " + "; ".join(problems))
+
+
+def _render_sample(model, rendered, sample) -> dict[str, bytes]:
+    import jinja2
+
+    if sample is None:
+        q = np.zeros((1,) + model.device_input_shape, dtype=np.int8)
+        note = "all-zero int8 codes"
+    else:
+        q = model.quantize(np.asarray(sample, dtype=np.float32)[None])
+        note = "the first sample of the given data, quantized on the host"
+    expected = model.run_quantized(q)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    ctx = {"version": __version__, "hash": rendered.hash, "input_note": note,
+           "input_body": codegen.c_array_body("int8_t", q.reshape(-1)),
+           "expected_body": codegen.c_array_body("int32_t", expected.reshape(-1))}
+    return {name: env.get_template(name + ".j2").render(**ctx).encode()
+            for name in ("model_sample.c", "model_sample.h")}
+
+
+def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
+          jobs: int = 1) -> FirmwareBuild:
+    """Write and build the firmware project for ``board_id`` in ``out_dir``."""
+    from . import platformio
+
+    board = load_board(board_id)
+    if opt not in OPT_LEVELS:
+        raise TinyBnnError(f"--opt {opt}: choose one of {', '.join(OPT_LEVELS)}")
+    r = codegen.prepare(model)
+    fit_check(r, board)
+    runtime = data_dir("firmware") / "runtime"
+    names = RUNTIME_SELFTEST + (RUNTIME_SERVE if app == "serve" else ())
+    missing = [n for n in names if not (runtime / n).is_file()]
+    if missing:
+        raise TinyBnnError(f"firmware runtime files missing: {', '.join(missing)} (in {runtime})")
+    with tempfile.TemporaryDirectory(prefix="tinybnn-stage-") as td:
+        stage = Path(td) / "tinybnn"
+        stage.mkdir()
+        for name, data in {**r.files, **_render_sample(model, r, sample)}.items():
+            if name.endswith((".c", ".h")):
+                (stage / name).write_bytes(data)
+        for n in names:
+            shutil.copy2(runtime / n, stage / n)
+        flags = [f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
+        project = platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)
+    (Path(out_dir) / "manifest.json").write_bytes(r.files["manifest.json"])
+    res = platformio.run_pio(project, jobs=jobs)
+    info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt,
+            "elf": str(res.elf.relative_to(project)), "map": str(res.map.relative_to(project)),
+            "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,
+            "flash_used": res.flash_used, "ram_used": res.ram_used}
+    (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return FirmwareBuild(project=Path(project), board=board, elf=res.elf, map=res.map,
+                         flash_used=res.flash_used, ram_used=res.ram_used, weight_bytes=r.weight_bytes,
+                         arena_bytes=r.arena_bytes, hash=r.hash, seconds=res.seconds)
+
+
+@dataclass
+class SelftestResult:
+    exit_code: int
+    output: np.ndarray | None
+    count: int | None
+    count_kind: str | None
+    stack_used: int | None
+    hash: str | None
+    log: str
+
+
+def parse_selftest(log: str) -> SelftestResult:
+    out = re.search(r"^output((?: -?\d+)*)\s*$", log, re.M)
+    cnt = re.search(r"^count (\d+) (\w+)", log, re.M)
+    st = re.search(r"^stack (\d+) of (\d+)", log, re.M)
+    hs = re.search(r"hash=([0-9a-f]+)", log)
+    return SelftestResult(
+        exit_code=-1, output=np.array([int(v) for v in out.group(1).split()], dtype=np.int64) if out else None,
+        count=int(cnt.group(1)) if cnt else None, count_kind=cnt.group(2) if cnt else None,
+        stack_used=int(st.group(1)) if st else None, hash=hs.group(1) if hs else None, log=log)
+
+
+def run_selftest(fw: FirmwareBuild, timeout: float = 60.0) -> SelftestResult:
+    """Boot the firmware on its emulated board and read the self-test's report."""
+    from .qemu import run_to_exit
+
+    if not fw.board.get("emulated"):
+        raise TinyBnnError(f"board '{fw.board['id']}' is a real board: flash it with PlatformIO "
+                           f"(pio run -d {fw.project} -t upload) and read its serial port")
+    code, raw = run_to_exit(fw.elf, fw.board, timeout=timeout)
+    log = raw.decode("utf-8", "replace")
+    (fw.project / "selftest.log").write_text(log)
+    res = parse_selftest(log)
+    res.exit_code = code
+    return res
