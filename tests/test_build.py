@@ -114,3 +114,60 @@ def test_too_large_model_refused_before_build(tmp_path):
     assert line.count("\n") == 0 and "does not fit board 'qemu-m0'" in line, line
     assert "262,144" in line and "flash" in line  # the board's flash size, and what the model needs
     assert not out.exists()
+
+
+REAL = [b for b in boards.list_boards(emulated=False)]
+OFFLINE = [b for b in REAL if "offline" in boards.load_board(b)]
+
+
+def test_every_real_cortex_m_and_riscv_board_has_an_offline_check():
+    for b in REAL:
+        core = boards.load_board(b)["core"]
+        assert (b in OFFLINE) == (not core.startswith("xtensa")), b
+        assert boards.load_board(b)["verified"] == ("offline-compile" if b in OFFLINE else "generated-only")
+
+
+@pytest.mark.parametrize("board", OFFLINE)
+def test_offline_compile_and_link(models, board, tmp_path):
+    b = boards.offline_board(boards.load_board(board))
+    if not shutil.which(b["toolchain"] + "-gcc"):
+        pytest.skip(f"{b['toolchain']}-gcc not installed")
+    m, x = models["torch_cnn_legacy"]
+    fw = build.build(m, board, tmp_path / "fw", sample=x[0], opt="Os", offline_check=True)
+    assert fw.elf.is_file() and fw.flash_used > fw.weight_bytes
+    fp = footprint.from_build(fw.project)
+    assert fp.flash_components["weights"] == fw.weight_bytes
+    assert fp.limits["flash_bytes"] == boards.load_board(board)["flash_bytes"]
+    assert fp.flash < fp.limits["flash_bytes"] and fp.ram < fp.limits["ram_bytes"]
+
+
+@pytest.mark.parametrize("board", REAL)
+def test_real_board_projects_are_generated(models, board, tmp_path):
+    """Checked structurally here (the official platforms need PlatformIO's registry)."""
+    m, x = models["larq_cnn"]
+    b = boards.load_board(board)
+    fw = build.build(m, board, tmp_path / "p", sample=x[0], generate_only=True)
+    ini = (fw.project / "platformio.ini").read_text()
+    assert f"[env:{board}]" in ini
+    assert f"platform = {b['platformio']['platform']}" in ini and f"board = {b['platformio']['board']}" in ini
+    assert "framework = arduino" in ini and f'TB_BOARD_ID=\\"{board}\\"' in ini
+    src = fw.project / "src"
+    for f in ("tinybnn/model.c", "tinybnn/model.h", "tinybnn/model_weights.c", "tinybnn/tb_main.c",
+              "port/arduino/tb_port_arduino.cpp"):
+        assert (src / f).is_file(), f
+    assert (fw.project / "include" / "tb_port.h").is_file()
+    assert json.loads((fw.project / "tinybnn-build.json").read_text())["model_hash"] == fw.hash
+
+
+def test_registry_board_fails_fast_without_registry(models, tmp_path):
+    from tinybnn import platformio
+
+    if platformio.registry_reachable(timeout=3.0):
+        pytest.skip("PlatformIO's registry is reachable here: a real build would download the platform")
+    import time
+
+    m, x = models["larq_cnn"]
+    t0 = time.monotonic()
+    with pytest.raises(tinybnn.TinyBnnError, match="registry .* is unreachable"):
+        build.build(m, "nucleo_f446re", tmp_path / "p", sample=x[0])
+    assert time.monotonic() - t0 < 15

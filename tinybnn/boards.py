@@ -201,39 +201,72 @@ def validate_board(b: Dict[str, Any], src: str = "<board>") -> None:
     if not emulated:
         if verified == "emulated-run":
             _fail(src, "verified", "a real board cannot be 'emulated-run'")
+        if "offline" in b:
+            _validate_local_build(offline_board(b), src, firmware, prefix="offline.")
+        elif verified == "offline-compile":
+            _fail(src, "verified", "'offline-compile' needs an 'offline' block")
         return
 
     # Emulated boards are built by the in-repo platform and run in QEMU.
     if pio["platform"] != LOCAL_PLATFORM:
         _fail(src, "platformio.platform", f"emulated boards use '{LOCAL_PLATFORM}'")
-    _want_choice(_get(b, "toolchain", src), TOOLCHAINS, src, "toolchain")
-    _want_str_list(_get(b, "ldflags", src), src, "ldflags")
-    defines = _want(_get(b, "defines", src), dict, src, "defines", "an object")
-    for k, v in defines.items():
-        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", k) or not isinstance(v, (str, int)):
-            _fail(src, f"defines.{k}", "expected an upper-case macro name with a string or integer")
     qemu = _get(b, "qemu", src)
     _want(_get(qemu, "binary", src, "qemu."), str, src, "qemu.binary", "a string")
     _want(_get(qemu, "machine", src, "qemu."), str, src, "qemu.machine", "a string")
     _want_str_list(_get(qemu, "extra", src, "qemu."), src, "qemu.extra")
+    _validate_local_build(b, src, firmware)
 
+
+def offline_board(b: Dict[str, Any]) -> Dict[str, Any]:
+    """A real board as built by the offline compile-and-link check: its CPU flags and memory map, the
+    in-repo PlatformIO platform and a bare-metal port (see the board's "offline" block)."""
+    off = b.get("offline")
+    if not off:
+        raise BoardError(f"board '{b['id']}': no offline compile check (it has no 'offline' block; Xtensa cores "
+                         "have no toolchain on these machines)")
+    m = dict(b)
+    m.update(off)
+    m["port"] = off["port_dirs"][-1]
+    m["platformio"] = {"platform": LOCAL_PLATFORM, "board": b["id"], "framework": None}
+    m.pop("offline", None)
+    return m
+
+
+def _validate_local_build(b: Dict[str, Any], src: str, firmware, prefix: str = "") -> None:
+    """What a board built by the in-repo platform needs: toolchain, flags, memory map = linker script."""
+    flash, ram = b["flash_bytes"], b["ram_bytes"]
+    _want_choice(_get(b, "toolchain", src, prefix), TOOLCHAINS, src, prefix + "toolchain")
+    _want_str_list(_get(b, "port_dirs", src, prefix), src, prefix + "port_dirs")
+    if firmware is not None:
+        for d in b["port_dirs"]:
+            if not (firmware / "port" / d).is_dir():
+                _fail(src, prefix + "port_dirs", f"no directory firmware/port/{d}")
+    _validate_memory(b, src, firmware, flash, ram, prefix)
+
+
+def _validate_memory(b, src, firmware, flash, ram, prefix=""):
+    _want_str_list(_get(b, "ldflags", src), src, prefix + "ldflags")
+    defines = _want(_get(b, "defines", src), dict, src, "defines", "an object")
+    for k, v in defines.items():
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", k) or not isinstance(v, (str, int)):
+            _fail(src, prefix + f"defines.{k}", "expected an upper-case macro name with a string or integer")
     regions = _memory_regions(b, src)
     if regions["FLASH"][1] != flash:
-        _fail(src, "flash_bytes", f"{flash} differs from memory FLASH length {regions['FLASH'][1]}")
+        _fail(src, prefix + "flash_bytes", f"{flash} differs from memory FLASH length {regions['FLASH'][1]}")
     if regions["RAM"][1] != ram:
-        _fail(src, "ram_bytes", f"{ram} differs from memory RAM length {regions['RAM'][1]}")
-    stack = _want_positive(_get(b["memory"], "stack_bytes", src, "memory."), src, "memory.stack_bytes")
+        _fail(src, prefix + "ram_bytes", f"{ram} differs from memory RAM length {regions['RAM'][1]}")
+    stack = _want_positive(_get(b["memory"], "stack_bytes", src, "memory."), src, prefix + "memory.stack_bytes")
     if stack % 8 or stack >= ram:
-        _fail(src, "memory.stack_bytes", f"must be a multiple of 8 below ram_bytes, got {stack}")
+        _fail(src, prefix + "memory.stack_bytes", f"must be a multiple of 8 below ram_bytes, got {stack}")
 
     ld = _want(_get(b, "linker_script", src), str, src, "linker_script", "a string")
     if firmware is not None:
         script = firmware / "port" / ld
         if not script.is_file():
-            _fail(src, "linker_script", f"no file firmware/port/{ld}")
+            _fail(src, prefix + "linker_script", f"no file firmware/port/{ld}")
         in_script = _ld_memory(script.read_text(encoding="utf-8"))
         if in_script != regions:
-            _fail(src, "memory", f"regions {_fmt(regions)} differ from MEMORY in firmware/port/{ld}: {_fmt(in_script)}")
+            _fail(src, prefix + "memory", f"regions {_fmt(regions)} differ from MEMORY in firmware/port/{ld}: {_fmt(in_script)}")
 
 
 def _memory_regions(b: Dict[str, Any], src: str) -> Dict[str, tuple]:

@@ -80,11 +80,19 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
 
 
 def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
-          jobs: int = 1) -> FirmwareBuild:
-    """Write and build the firmware project for ``board_id`` in ``out_dir``."""
+          jobs: int = 1, offline_check: bool = False, generate_only: bool = False) -> FirmwareBuild:
+    """Write and build the firmware project for ``board_id`` in ``out_dir``.
+
+    ``offline_check``: for a real board, compile and link with its CPU flags and memory map through the
+    in-repo platform instead of its official PlatformIO platform (see the board's "offline" block).
+    ``generate_only``: write the project without running PlatformIO.
+    """
     from . import platformio
+    from .boards import offline_board
 
     board = load_board(board_id)
+    if offline_check and not board["emulated"]:
+        board = offline_board(board)
     if opt not in OPT_LEVELS:
         raise TinyBnnError(f"--opt {opt}: choose one of {', '.join(OPT_LEVELS)}")
     r = codegen.prepare(model)
@@ -105,8 +113,15 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
         flags = [f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
         project = platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)
     (Path(out_dir) / "manifest.json").write_bytes(r.files["manifest.json"])
+    if generate_only:
+        info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt, "generated_only": True,
+                "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes}
+        (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+        return FirmwareBuild(project=Path(project), board=board, elf=None, map=None, flash_used=None,
+                             ram_used=None, weight_bytes=r.weight_bytes, arena_bytes=r.arena_bytes, hash=r.hash,
+                             seconds=0.0)
     res = platformio.run_pio(project, jobs=jobs)
-    info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt,
+    info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt, "offline_check": offline_check,
             "elf": str(res.elf.relative_to(project)), "map": str(res.map.relative_to(project)),
             "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,
             "flash_used": res.flash_used, "ram_used": res.ram_used}

@@ -178,7 +178,13 @@ def cmd_build(args) -> int:
         data = _load_npz(args.sample_data)["x"]
         sample = data[0]
     m = load_model(args, data=data)
-    fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt)
+    fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt,
+               offline_check=args.offline_check, generate_only=args.generate_only)
+    if args.generate_only:
+        print(f"wrote the PlatformIO project {fw.project} for {fw.board['id']} "
+              f"(platform {fw.board['platformio']['platform']}, board {fw.board['platformio']['board']}); "
+              f"build it with: pio run -d {fw.project}")
+        return 0
     print(f"built {fw.project} for {fw.board['id']} ({fw.board['core']}) in {fw.seconds:.1f} s: "
           f"flash {fw.flash_used:,} bytes, RAM {fw.ram_used:,} bytes "
           f"(weights {fw.weight_bytes:,}, arena {fw.arena_bytes:,}; model hash {fw.hash})")
@@ -246,6 +252,10 @@ def main(argv=None) -> int:
                    help="selftest: run the built-in sample and exit; serve: then answer tinybnn validate")
     s.add_argument("--opt", choices=("O2", "Os", "O3"), default="O2", help="C optimization level")
     s.add_argument("--run", action="store_true", help="boot it in QEMU (emulated boards) and show the self-test")
+    s.add_argument("--offline-check", action="store_true",
+                   help="real Cortex-M/RISC-V boards: compile and link with the board's CPU flags and memory map "
+                        "offline (no PlatformIO registry needed)")
+    s.add_argument("--generate-only", action="store_true", help="write the PlatformIO project, do not build it")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_build)
     s = sub.add_parser("footprint", help="flash and RAM of a build, from its ELF and linker map")

@@ -289,9 +289,13 @@ def from_build(path) -> Footprint:
         if not info_p.is_file():
             raise TinyBnnError(f"{p}: not a tinybnn build directory (no tinybnn-build.json)")
         info = json.loads(info_p.read_text())
-        from .boards import load_board
+        from .boards import load_board, offline_board
 
+        if info.get("generated_only"):
+            raise TinyBnnError(f"{p}: the project was only generated (no ELF): build it with PlatformIO first")
         board = load_board(info["board"])
+        if info.get("offline_check"):
+            board = offline_board(board)
         log = (p / "selftest.log").read_text() if (p / "selftest.log").is_file() else None
         return measure(p / info["elf"], board, p / info["map"], selftest_log=log)
     return measure(p)

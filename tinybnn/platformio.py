@@ -185,10 +185,10 @@ def _pio_board_file(board: Dict[str, Any]) -> Dict[str, Any]:
     """Project-local PlatformIO board manifest for an emulated board."""
     return {
         "name": board["name"],
-        "vendor": "tinybnn (QEMU)",
+        "vendor": "tinybnn (QEMU)" if board["emulated"] else "tinybnn (offline compile check)",
         "url": "https://www.qemu.org/docs/master/system/target-arm.html",
         "build": {
-            "mcu": board["qemu"]["machine"],
+            "mcu": board["qemu"]["machine"] if "qemu" in board else board["core"],
             "cpu": board["core"],
             "f_cpu": "%dL" % board["clock_hz"],
         },
