@@ -31,10 +31,18 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 
 def unpack_bits(words_: np.ndarray, n: int) -> np.ndarray:
     """Inverse of :func:`pack_bits`: a bool array with n elements on the last axis."""
-    w = np.asarray(words_, dtype=np.uint32)
-    shifts = np.arange(WORD_BITS, dtype=np.uint32)
-    b = ((w[..., None] >> shifts) & 1).astype(bool)
-    return b.reshape(w.shape[:-1] + (w.shape[-1] * WORD_BITS,))[..., :n]
+    w = np.ascontiguousarray(words_, dtype="<u4")
+    b = np.unpackbits(w.view(np.uint8).reshape(w.shape[:-1] + (w.shape[-1] * 4,)), axis=-1, bitorder="little")
+    return b[..., :n].astype(bool)
+
+
+def pack_bits_axis0(bits: np.ndarray) -> np.ndarray:
+    """Pack a boolean array along its FIRST axis: (n, ...) -> (..., words(n)) uint32, LSB first, tail 0."""
+    by = np.packbits(bits, axis=0, bitorder="little")  # (ceil(n/8), ...)
+    nb = words(bits.shape[0]) * 4
+    if by.shape[0] != nb:
+        by = np.concatenate([by, np.zeros((nb - by.shape[0],) + by.shape[1:], np.uint8)], axis=0)
+    return np.ascontiguousarray(np.moveaxis(by, 0, -1)).view("<u4").astype(np.uint32, copy=False)
 
 
 def pack_pm1(values: np.ndarray) -> np.ndarray:

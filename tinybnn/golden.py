@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bits import pack_bits, pack_pm1, tail_mask, unpack_bits, words
+from .bits import pack_bits, pack_bits_axis0, pack_pm1, tail_mask, unpack_bits, words
 from .errors import TinyBnnError
 from .passes.lower import apply_prologue
 from .passes.qonnx_ops import int_quant_codes
@@ -73,11 +73,33 @@ def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- layers ------------
 def _threshold_pack(acc, attrs):
     """Output-major accumulators (O, ...) -> packed bits (..., words(O)): bit = (a' < tau), a' = ~acc if flip."""
-    tau = attrs["thresholds"].astype(np.int32)
     shape = (-1,) + (1,) * (acc.ndim - 1)
     flipmask = -attrs["flip"].astype(np.int32)  # 0 or all ones: acc ^ -1 == ~acc
-    bits = (acc ^ flipmask.reshape(shape)) < tau.reshape(shape)
-    return pack_bits(np.moveaxis(bits, 0, -1))
+    np.bitwise_xor(acc, flipmask.reshape(shape), out=acc)
+    return pack_bits_axis0(acc < attrs["thresholds"].astype(np.int32).reshape(shape))
+
+
+def _concat_tap_bits(xp, attrs, C: int) -> np.ndarray:
+    """im2col on packed bits without unpacking: every tap's C bits laid end to end, (rows, words64) uint64.
+
+    Tap t's word k holds channels 32k.. of that tap; its bits go to global bit offset t*C + 32k, shifted
+    into (and, when they straddle, across) 64-bit words.
+    """
+    Cw = words(C)
+    taps = [xp[:, rs, cs, :] for _, _, rs, cs in _taps(attrs)]
+    R = taps[0].shape[0] * taps[0].shape[1] * taps[0].shape[2]
+    total = len(taps) * C
+    out = np.zeros((words(total) // 2 + words(total) % 2, R), dtype=np.uint64)
+    for t, tap in enumerate(taps):
+        tw = tap.reshape(R, Cw)
+        for k in range(Cw):
+            off = t * C + 32 * k
+            j, sh = off // 64, off % 64
+            v = tw[:, k].astype(np.uint64)
+            out[j] |= v << np.uint64(sh)
+            if sh + min(32, C - 32 * k) > 64:  # the word's valid bits spill into the next 64-bit word
+                out[j + 1] |= v >> np.uint64(64 - sh)
+    return out
 
 
 def _pad_spatial(x, pads, value):
@@ -176,12 +198,10 @@ def conv2d_bits(x, attrs):
     if C % 64 == 0:  # words already full: gather them as they are
         ww = _as_u64(wp.reshape(O, -1))
         cols = _im2col_words(xp, attrs).reshape(N * OH * OW, -1)
+        xw = np.ascontiguousarray(_as_u64(cols).T)
     else:  # re-pack the taps' bits densely (C bits per tap, not a whole word), fewer popcounts
         ww = _as_u64(pack_bits(unpack_bits(wp, C).reshape(O, -1)))
-        xb = unpack_bits(xp, C)
-        cols = pack_bits(np.concatenate([xb[:, rs, cs, :] for _, _, rs, cs in _taps(attrs)], axis=-1)
-                         .reshape(N * OH * OW, -1))
-    xw = np.ascontiguousarray(_as_u64(cols).T)
+        xw = _concat_tap_bits(xp, attrs, C)
     acc = K - 2 * _xor_popcount(xw, ww)  # (O, N*OH*OW)
     if pad == "zero" and any(attrs["pads"]):
         acc = acc.reshape(O, N, OH * OW)
