@@ -214,6 +214,46 @@ def cmd_footprint(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    import json
+
+    from .validate import run
+
+    data = _load_npz(args.data)
+    m = load_model(args, data=data["x"])
+    summary = run(m, args.model, args.board, data["x"], data.get("labels"), port=args.port, flash=args.flash,
+                  build_dir=args.build_dir, results_path=args.results, limit=args.limit, timeout=args.timeout)
+    print(summary.text())
+    if args.json:
+        tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
+        tmp.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True, default=float) + "\n")
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}")
+    return 0 if summary.mismatched == 0 else 1
+
+
+def cmd_bench(args) -> int:
+    from .bench import bench_kernels, bench_model, write_json
+
+    res = bench_kernels(args.board, variant=args.variant, work_dir=args.work) if not args.no_kernels else None
+    models = []
+    for path in args.model or ():
+        args.model = path  # load_model reads args.model and the quantization flags
+        m = load_model(args)
+        models.append(bench_model(m, args.board, variant=args.variant, work_dir=args.work, name=Path(path).stem))
+    if res is None:
+        from .bench import BenchResult
+        from .boards import load_board
+
+        b = load_board(args.board)
+        res = BenchResult(b["id"], b["core"], args.variant or b["kernel_variant"], "instructions")
+    res.models = models
+    print(res.text())
+    if args.json:
+        write_json(res, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
 def main(argv=None) -> int:
     p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
@@ -258,10 +298,33 @@ def main(argv=None) -> int:
     s.add_argument("--generate-only", action="store_true", help="write the PlatformIO project, do not build it")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_build)
+    s = sub.add_parser("validate", help="run every sample on the device over serial; compare bit for bit")
+    s.add_argument("model")
+    s.add_argument("--board", default="qemu-m4", help="board id (default qemu-m4, emulated)")
+    s.add_argument("--data", required=True, metavar="FILE.npz", help="arrays x and optional labels")
+    s.add_argument("--port", metavar="URL", help="serial port of a real board (pyserial URL or device)")
+    s.add_argument("--flash", action="store_true", help="build and upload the firmware first (real boards)")
+    s.add_argument("--json", metavar="OUT", help="write the summary as JSON")
+    s.add_argument("--build-dir", metavar="DIR", help="firmware project (default out/validate/<board>-<hash>)")
+    s.add_argument("--results", metavar="F.jsonl", help="per-sample results, appended as they arrive (resume)")
+    s.add_argument("--limit", type=int, help="only the first N samples")
+    s.add_argument("--timeout", type=float, default=2.0, help="seconds of silence before a retry")
+    _add_quant_flags(s)
+    s.set_defaults(fn=cmd_validate)
     s = sub.add_parser("footprint", help="flash and RAM of a build, from its ELF and linker map")
     s.add_argument("build", metavar="BUILD_OR_ELF")
     s.add_argument("--json", metavar="F", help="write the breakdown as JSON")
     s.set_defaults(fn=cmd_footprint)
+    s = sub.add_parser("bench", help="instruction counts of the kernels and models on an emulated board")
+    s.add_argument("--board", default="qemu-m4", help="emulated board id (default qemu-m4)")
+    s.add_argument("--variant", help="kernel variant to measure instead of the board's (see tinybnn/kernels.py)")
+    s.add_argument("--model", action="append", metavar="M.onnx",
+                   help="also time one inference of this model, variant against reference (repeatable)")
+    s.add_argument("--no-kernels", action="store_true", help="only the models")
+    s.add_argument("--json", metavar="F", help="write the results as JSON")
+    s.add_argument("--work", metavar="DIR", help="keep the generated firmware projects here")
+    _add_quant_flags(s)
+    s.set_defaults(fn=cmd_bench)
     try:
         args = p.parse_args(argv)
         return args.fn(args)

@@ -139,9 +139,11 @@ class Model:
 
     def run_layers(self, x) -> list[LayerOutput]:
         """Every layer's output, in device representation, for float input x (N, ...)."""
-        outs: list[LayerOutput] = []
-        q = self.quantize(x)
-        outs.append(LayerOutput("input", "tb.InputQuant", "int8", self.device_input_shape, q))
+        return self.run_layers_quantized(self.quantize(x))
+
+    def run_layers_quantized(self, q: np.ndarray) -> list[LayerOutput]:
+        """Every layer's output for int8 device inputs q (N, ...), the input itself first."""
+        outs = [LayerOutput("input", "tb.InputQuant", "int8", self.device_input_shape, q)]
         self._run(q, outs)
         return outs
 

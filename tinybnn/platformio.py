@@ -400,3 +400,21 @@ def run_pio(project_dir: PathLike, *, jobs: Optional[int] = 1, verbose: bool = F
         project_dir=project, env=ini["env"], elf=build / "firmware.elf",
         bin=build / "firmware.bin", map=build / "firmware.map", output=proc.stdout,
         seconds=seconds, flash_used=sizes.get("Flash"), ram_used=sizes.get("RAM"))
+
+
+def upload(project_dir: PathLike, *, timeout: float = 600.0) -> None:
+    """Flash a built project to its board with ``pio run -t upload`` (real boards)."""
+    project = Path(project_dir).resolve()
+    ini = _read_ini(project)
+    if ini["platform"].startswith("symlink://"):
+        raise PlatformIOError(f"{project}: an emulated or offline-check project cannot be uploaded to a board")
+    cmd = _pio_command() + ["run", "-d", str(project), "-e", ini["env"], "-t", "upload"]
+    try:
+        proc = subprocess.run(cmd, env=pio_env(core_dir()), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise PlatformIOError(f"pio upload timed out after {timeout:.0f} s in {project}") from None
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+        raise PlatformIOError(f"pio upload failed (exit {proc.returncode}) in {project}: "
+                              f"{lines[-1] if lines else '(no output)'}", proc.stdout)

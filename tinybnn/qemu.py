@@ -78,7 +78,7 @@ def qemu_command(board: BoardLike, elf: Union[str, os.PathLike], port: int) -> L
     b = _board(board)
     q = b["qemu"]
     return ([q["binary"], "-M", q["machine"]] + COMMON_ARGS + list(q["extra"])
-            + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on", "-kernel", str(elf)])
+            + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-kernel", str(elf)])
 
 
 class QemuSession:

@@ -1,0 +1,97 @@
+"""tinybnn validate on the emulated boards: every fixture bit-exact on qemu-m4 and qemu-rv32, resume after a
+kill, and the model-hash check."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinybnn
+from tinybnn import boards, validate
+
+FIX = Path(__file__).parent / "fixtures"
+FIXTURES = sorted(p.stem for p in FIX.glob("*.onnx"))
+pytestmark = pytest.mark.slow
+
+
+def _tools(board_id):
+    b = boards.load_board(board_id)
+    return shutil.which(b["toolchain"] + "-gcc") and shutil.which(b["qemu"]["binary"])
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "tinybnn", *map(str, args)], capture_output=True, text=True, **kw)
+
+
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-rv32"])
+@pytest.mark.parametrize("name", FIXTURES)
+def test_validate_fixture(name, board, tmp_path):
+    if not _tools(board):
+        pytest.skip(f"toolchain or QEMU for {board} not installed")
+    js = tmp_path / "summary.json"
+    r = cli("validate", FIX / f"{name}.onnx", "--board", board, "--data", FIX / f"{name}.npz", "--json", js,
+            "--build-dir", tmp_path / "fw", "--results", tmp_path / "results.jsonl")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    s = json.loads(js.read_text())
+    assert s["samples"] == 360 and s["matched"] == 360 and s["mismatched"] == 0
+    assert s["device_accuracy"] == s["golden_accuracy"]
+    assert abs(s["golden_accuracy"] - s["float_accuracy"]) <= 0.01
+    assert s["instructions_per_inference"] > 0
+    m = tinybnn.load(FIX / f"{name}.onnx", calibration=np.load(FIX / f"{name}.npz")["x"])
+    assert [row["layer"] for row in s["per_layer"]] == [n.name for n in m.layers]
+    assert all(row["count"] > 0 for row in s["per_layer"])
+    # per-layer counts add up to the whole inference (minus the hook and call overhead)
+    assert sum(row["count"] for row in s["per_layer"]) <= s["instructions_per_inference"] * 1.05
+    assert "bit-exact: 360/360" in r.stdout
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 361 and all(json.loads(ln)["match"] for ln in lines[1:])
+
+
+def test_resume_after_kill(tmp_path):
+    if not _tools("qemu-m4"):
+        pytest.skip("toolchain or QEMU not installed")
+    name = "brevitas_tfc"
+    results = tmp_path / "results.jsonl"
+    args = ["-m", "tinybnn", "validate", str(FIX / f"{name}.onnx"), "--data", str(FIX / f"{name}.npz"),
+            "--build-dir", str(tmp_path / "fw"), "--results", str(results), "--json", str(tmp_path / "s.json")]
+    p = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if results.is_file() and len(results.read_text().splitlines()) > 60:
+            break
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)  # the whole run, QEMU included, dies mid-stream
+    p.wait()
+    before = len(results.read_text().splitlines()) - 1
+    assert 60 <= before < 360, before
+    r = cli(*args[2:])
+    assert r.returncode == 0, r.stderr[-2000:]
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["resumed"] >= before - 1  # a line cut by the kill is redone
+    assert s["matched"] == 360 and s["mismatched"] == 0
+    idx = [json.loads(ln)["index"] for ln in results.read_text().splitlines()[1:]]
+    assert sorted(set(idx)) == list(range(360))
+    assert len(idx) == 360  # nothing validated twice
+
+
+def test_device_with_another_model_is_refused(tmp_path, monkeypatch):
+    if not _tools("qemu-m4"):
+        pytest.skip("toolchain or QEMU not installed")
+    d = np.load(FIX / "brevitas_tfc.npz")
+    other = tinybnn.load(FIX / "torch_mlp_legacy.onnx", calibration=np.load(FIX / "torch_mlp_legacy.npz")["x"])
+    from tinybnn.build import build
+
+    fw_other = build(other, "qemu-m4", tmp_path / "other", app="serve")
+    monkeypatch.setattr(validate, "_ensure_build", lambda *a, **k: fw_other)
+    m = tinybnn.load(FIX / "brevitas_tfc.onnx")
+    with pytest.raises(tinybnn.TinyBnnError, match="runs model .* not this model"):
+        validate.run(m, FIX / "brevitas_tfc.onnx", "qemu-m4", d["x"][:5], d["labels"][:5],
+                     build_dir=tmp_path / "fw", results_path=tmp_path / "r.jsonl")
