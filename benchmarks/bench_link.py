@@ -48,21 +48,6 @@ from tinybnn import qemu  # noqa: E402
 from tinybnn.device import Device  # noqa: E402
 
 
-def _nodelay_qemu():
-    """QEMU's tcp chardev uses Nagle by default (40 ms per small reply with the
-    host's delayed ACK): add nodelay=on unless tinybnn.qemu already does."""
-    orig = qemu.qemu_command
-
-    def command(board, elf, port):
-        cmd = orig(board, elf, port)
-        i = cmd.index("-serial")
-        if "nodelay" not in cmd[i + 1]:
-            cmd[i + 1] += ",nodelay=on"
-        return cmd
-
-    qemu.qemu_command = command
-
-
 BLOCK = 20
 
 
@@ -73,10 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--window", type=int, default=2, help="requests in flight for infer-win (QEMU only)")
-    ap.add_argument("--nagle", action="store_true", help="keep QEMU's default (Nagle) serial socket")
     args = ap.parse_args(argv)
-    if not args.nagle:
-        _nodelay_qemu()
 
     with tempfile.TemporaryDirectory(prefix="tinybnn-bench-link-") as tmp:
         t0 = time.monotonic()

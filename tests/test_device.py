@@ -45,27 +45,7 @@ def _missing_tools():
 
 
 @pytest.fixture(scope="module")
-def qemu_nodelay():
-    """QEMU's tcp chardev defaults to Nagle: every small reply then waits for the
-    host's delayed ACK (~40 ms per round trip instead of ~5 ms).  Add nodelay=on to
-    the -serial option until tinybnn.qemu does it (no-op once it does)."""
-    orig = qemu.qemu_command
-
-    def command(board, elf, port):
-        cmd = orig(board, elf, port)
-        i = cmd.index("-serial")
-        if "nodelay" not in cmd[i + 1]:
-            cmd[i + 1] += ",nodelay=on"
-        return cmd
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(qemu, "qemu_command", command)
-    yield
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory, qemu_nodelay):
+def app(tmp_path_factory):
     missing = _missing_tools()
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed")

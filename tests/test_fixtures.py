@@ -1,6 +1,5 @@
 """Every exporter's trained fixture: the golden model agrees with the framework's own runtime."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path

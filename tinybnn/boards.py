@@ -168,8 +168,8 @@ def validate_board(b: Dict[str, Any], src: str = "<board>") -> None:
     if fpu is not None:
         _want(fpu, str, src, "fpu", "a string or null")
     _want_positive(_get(b, "clock_hz", src), src, "clock_hz")
-    flash = _want_positive(_get(b, "flash_bytes", src), src, "flash_bytes")
-    ram = _want_positive(_get(b, "ram_bytes", src), src, "ram_bytes")
+    _want_positive(_get(b, "flash_bytes", src), src, "flash_bytes")
+    _want_positive(_get(b, "ram_bytes", src), src, "ram_bytes")
     port = _want_choice(_get(b, "port", src), PORTS, src, "port")
     dirs = _want_str_list(_get(b, "port_dirs", src), src, "port_dirs")
     if port not in dirs:

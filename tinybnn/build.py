@@ -42,6 +42,7 @@ class FirmwareBuild:
     arena_bytes: int
     hash: str
     seconds: float
+    kernel_variant: str = "reference"
 
 
 def fit_check(rendered, board: dict) -> None:
@@ -80,12 +81,15 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
 
 
 def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
-          jobs: int = 1, offline_check: bool = False, generate_only: bool = False) -> FirmwareBuild:
+          jobs: int = 1, offline_check: bool = False, generate_only: bool = False,
+          variant: str | None = None) -> FirmwareBuild:
     """Write and build the firmware project for ``board_id`` in ``out_dir``.
 
     ``offline_check``: for a real board, compile and link with its CPU flags and memory map through the
     in-repo platform instead of its official PlatformIO platform (see the board's "offline" block).
     ``generate_only``: write the project without running PlatformIO.
+    ``variant``: the kernel family (tinybnn.kernels) instead of the board file's "kernel_variant"
+    ("reference" to compare against it).
     """
     from . import platformio
     from .boards import offline_board
@@ -95,7 +99,8 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
         board = offline_board(board)
     if opt not in OPT_LEVELS:
         raise TinyBnnError(f"--opt {opt}: choose one of {', '.join(OPT_LEVELS)}")
-    r = codegen.prepare(model)
+    variant = board["kernel_variant"] if variant is None else variant
+    r = codegen.prepare(model, variant)
     fit_check(r, board)
     runtime = data_dir("firmware") / "runtime"
     names = RUNTIME_SELFTEST + (RUNTIME_SERVE if app == "serve" else ())
@@ -106,7 +111,7 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
         stage = Path(td) / "tinybnn"
         stage.mkdir()
         for name, data in {**r.files, **_render_sample(model, r, sample)}.items():
-            if name.endswith((".c", ".h")):
+            if name.endswith((".c", ".h", ".S")):  # .S: a kernel variant's assembly
                 (stage / name).write_bytes(data)
         for n in names:
             shutil.copy2(runtime / n, stage / n)
@@ -119,16 +124,17 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
         (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         return FirmwareBuild(project=Path(project), board=board, elf=None, map=None, flash_used=None,
                              ram_used=None, weight_bytes=r.weight_bytes, arena_bytes=r.arena_bytes, hash=r.hash,
-                             seconds=0.0)
+                             seconds=0.0, kernel_variant=variant)
     res = platformio.run_pio(project, jobs=jobs)
     info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt, "offline_check": offline_check,
+            "kernel_variant": variant,
             "elf": str(res.elf.relative_to(project)), "map": str(res.map.relative_to(project)),
             "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,
             "flash_used": res.flash_used, "ram_used": res.ram_used}
     (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return FirmwareBuild(project=Path(project), board=board, elf=res.elf, map=res.map,
                          flash_used=res.flash_used, ram_used=res.ram_used, weight_bytes=r.weight_bytes,
-                         arena_bytes=r.arena_bytes, hash=r.hash, seconds=res.seconds)
+                         arena_bytes=r.arena_bytes, hash=r.hash, seconds=res.seconds, kernel_variant=variant)
 
 
 @dataclass

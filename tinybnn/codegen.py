@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .bits import pack_bits, words
+from .bits import pack_bits
 from .boards import data_dir
 from .errors import TinyBnnError
-from .planner import Plan, output_bytes, plan_model, scratch_bytes
+from .planner import Buffer, Plan, align, output_bytes, plan_model, scratch_bytes
 
 FORMAT_VERSION = 1
 HASH_HEX_DIGITS = 16  # sha256 truncated to 64 bits
@@ -374,14 +374,33 @@ def _env():
                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
 
 
-def kernel_sources(specs: list[LayerSpec]) -> list[str]:
-    """The kernel files the model needs: the headers, the common checks and one file per kernel used."""
+def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[str]:
+    """The kernel files the model needs: the headers, the common checks and one file per kernel used
+    (plus, for a kernel variant, its family's files from firmware/kernels/opt/)."""
     fns = sorted({s.fn for s in specs})
-    return list(KERNEL_COMMON) + [f"{fn}.c" for fn in fns]
+    ref = [f"{fn}.c" for fn in fns if (kernels_dir() / f"{fn}.c").is_file()]
+    if len(ref) == len(fns):
+        return list(KERNEL_COMMON) + ref
+    from . import kernels
+
+    return list(KERNEL_COMMON) + ref + kernels.sources(variant)
 
 
-def prepare(model) -> Rendered:
-    """Render everything in memory (nothing is written)."""
+def _kernel_file(name: str) -> Path:
+    p = kernels_dir() / name
+    if p.is_file():
+        return p
+    from . import kernels
+
+    return kernels.opt_dir() / name
+
+
+def prepare(model, variant: str = "reference") -> Rendered:
+    """Render everything in memory (nothing is written).
+
+    ``variant`` (a board file's ``kernel_variant``) selects the kernel family of the binary conv2d/dense
+    layers (:mod:`tinybnn.kernels`); "reference" renders the reference kernels only.
+    """
     if model.needs_calibration:
         raise TinyBnnError("this model's input has no quantizer: give calibration data (--calibration FILE.npz) "
                            "or --input-scale and --input-zero-point")
@@ -395,9 +414,12 @@ def prepare(model) -> Rendered:
     for s in specs[:-1]:
         if s.out_dtype != "bits":
             raise TinyBnnError(f"layer '{s.name}': only the last layer may produce int32 accumulators")
-    plan = plan_model(model)
     inp, out = input_info(model), output_info(model)
-    digest = model_hash(specs, inp, out)
+    digest = model_hash(specs, inp, out)  # the model's identity: the same for every kernel variant
+    if variant == "reference":
+        plan = plan_model(model)
+    else:
+        specs, plan = _apply_variant(model, specs, variant)
     source = Path(str(model.graph.meta.get("source", "model"))).name
     bufs = {b.name: b for b in plan.buffers}
     calls = []
@@ -423,16 +445,16 @@ def prepare(model) -> Rendered:
         "input_layout": inp["layout"], "output_layout": out["layout"],
         "quant_mode": q["mode"], "input_scale": repr(float(q["scale"])), "input_zero_point": int(q["zero_point"]),
         "c_comment": c_comment, "c_string": c_string, "shape_str": shape_str,
+        "opt_kernels": "tb_kernels_opt.h" in kernel_sources(specs, variant),
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }
     env = _env()
     files: dict[str, bytes] = {}
     for name in GENERATED_FILES:
         files[name] = env.get_template(name + ".j2").render(**ctx).encode("utf-8")
-    ksrc = kernel_sources(specs)
-    kdir = kernels_dir()
+    ksrc = kernel_sources(specs, variant)
     for name in ksrc:
-        files[name] = (kdir / name).read_bytes()
+        files[name] = _kernel_file(name).read_bytes()
     manifest = {
         "format": "tinybnn-model", "format_version": FORMAT_VERSION, "tinybnn_version": __version__,
         "source": source, "hash": digest,
@@ -448,12 +470,42 @@ def prepare(model) -> Rendered:
                         "output_in_arena": False, "buffers": plan.to_json()},
         "files": sorted(list(GENERATED_FILES) + ["manifest.json"]),
         "kernel_sources": ksrc,
+        **({"kernel_variant": variant} if variant != "reference" else {}),
         "api": {"run": "int tb_model_run(const int8_t *input, int32_t *output)",
                 "run_hooked": "int tb_model_run_hooked(const int8_t *input, int32_t *output, "
                               "tb_layer_hook hook, void *hook_ctx)"},
     }
     files["manifest.json"] = (json.dumps(_jsonable(manifest), indent=2, sort_keys=True) + "\n").encode("utf-8")
     return Rendered(files, manifest, specs, plan, digest)
+
+
+# -------------------------------------------------------------------------------- kernel variants --
+def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[LayerSpec], Plan]:
+    """The binary conv2d/dense layers on the variant's kernels: function, encoded weights, scratch; the
+    memory plan with those scratch sizes. Other layers keep the reference kernels."""
+    from dataclasses import replace
+
+    from . import kernels
+    from .planner import plan, model_buffers
+
+    v = kernels.variant(variant)
+    out = []
+    for s, node in zip(specs, model.layers):
+        if s.fn in kernels.OPT_FNS:
+            w = s.arrays["weights"]
+            enc = kernels.encode(variant, w.values)
+            arrays = dict(s.arrays)
+            arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, encoded for the {variant} kernels "
+                                       f"({v.weights}): {enc.size} words", w.role)
+            s = replace(s, fn=v.fn(s.fn), arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
+        out.append(s)
+    sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}
+    bufs = [b for b in model_buffers(model) if b.kind != "scratch"]
+    for s in out:
+        if s.scratch_bytes:
+            bufs.append(Buffer(f"L{s.index}.scratch", align(sizes[f"L{s.index}.scratch"]), s.index, s.index,
+                               "scratch", layer=s.index))
+    return out, plan(bufs)
 
 
 def _lb(plan: Plan) -> int:
@@ -512,9 +564,10 @@ def write_files(files: dict, out_dir) -> Path:
     return out
 
 
-def render(model, out_dir, max_ram: int | None = None, max_flash: int | None = None) -> Rendered:
+def render(model, out_dir, max_ram: int | None = None, max_flash: int | None = None,
+           variant: str = "reference") -> Rendered:
     """Render ``model`` into ``out_dir`` (replaced as a whole); refuse before writing if it does not fit."""
-    r = prepare(model)
+    r = prepare(model, variant)
     check_limits(r, max_ram, max_flash)
     write_files(r.files, out_dir)
     return r

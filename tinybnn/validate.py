@@ -136,8 +136,6 @@ def _progress(done, total, t0, stream=sys.stderr):
 
 
 def _first_differing_layer(model, dev_layers, q_i) -> str:
-    from .model import DEVICE_OPS  # noqa: F401
-
     golden = model.run_layers_quantized(q_i[None])[1:]
     for g, d in zip(golden, dev_layers):
         gb = np.ascontiguousarray(g.data[0]).tobytes()

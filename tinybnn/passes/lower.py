@@ -213,7 +213,7 @@ class Lowering:
             if sc.size == 1:
                 act.scale = float(sc.reshape(-1)[0])
             else:
-                cs = _channel_vec(n, sc, C)
+                cs = _channel_vec(n, sc, shape[0])
                 act.scale, act.channel_scale = 1.0, cs
         elif n is not None and n.op == "Sign":
             self.take()

@@ -8,8 +8,6 @@ of C channels, so that a flattened (H, W, C) activation packed per pixel needs n
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..bits import pack_pm1
 from ..graph import Graph
 

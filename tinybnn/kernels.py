@@ -1,0 +1,179 @@
+"""Kernel variants: which kernel family runs each binary layer, and the weight encodings they read.
+
+A board file names its family in ``"kernel_variant"``; :func:`tinybnn.codegen.prepare` then renders the
+binary conv2d/dense layers (``tb_conv2d_b1b1``, ``tb_dense_b1b1``) with that family's kernels
+(``firmware/kernels/opt/``), their offline-encoded weights and their scratch. int8 first layers and max-pools
+(AND/OR masks) always use the reference kernels, and ``reference`` renders exactly what it always did.
+
+========== ======================== ============================================ ===========================
+variant    cores                    weights (flash, vs the reference)            inner loop
+========== ======================== ============================================ ===========================
+reference  any C99 target           packed [O][K]                                 portable, one word at a time
+armv7m     Cortex-M3/M4/M7/M33/M55  2-level full-adder encoding: 13 words per 9, carry-save + SWAR, Thumb-2 asm
+                                    4 per 3 left over (about +44%)
+armv6m     Cortex-M0/M0+            packed [O][K] (unchanged)                    SWAR, deferred byte sums
+rv32-zbb   RV32 with Zbb (cpop)     channels interleaved by 4, padded to 4        4 x 4 register-blocked cpop
+========== ======================== ============================================ ===========================
+
+The C encoders ``tb_<family>_encode_weights`` (``firmware/kernels/opt/tb_kernels_opt.h``) are the
+specification; the NumPy versions here produce the same words (tests/test_opt_kernels.py checks both
+through the kernels). :func:`scratch_bytes` mirrors ``<fn>_get_buffer_size()`` of each family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .bits import words
+from .boards import KERNEL_VARIANTS, data_dir
+
+REFERENCE = "reference"
+OPT_FNS = ("tb_conv2d_b1b1", "tb_dense_b1b1")  # the kernels a variant replaces
+COMMON_SOURCES = ("tb_kernels_opt.h", "tb_opt_internal.h", "tb_opt_common.c")
+RUN = 32  # TB_OPT_RUN: channels per run (one packed output word)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str        # the board file's "kernel_variant"
+    family: str      # C suffix: tb_conv2d_b1b1_<family>
+    sources: tuple   # files of firmware/kernels/opt/ the kernels need (besides COMMON_SOURCES)
+    pixels: int      # output pixels per inner-loop call of a conv (the column block)
+    interleaved: bool  # columns gathered straight into the inner loop's layout (no plain copy in scratch)
+    cores: str
+    weights: str     # what the encoding does to the weight bytes
+
+    def fn(self, base: str) -> str:
+        return f"{base}_{self.family}" if base in OPT_FNS else base
+
+
+VARIANTS = {
+    "armv7m": Variant("armv7m", "armv7m", ("tb_bgemm_armv7m.c", "tb_bgemm_armv7m_core.S"), 1, False,
+                      "Cortex-M3/M4/M7/M33/M55", "2-level full-adder encoding (13 words per 9, 4 per 3 left over)"),
+    "armv6m": Variant("armv6m", "armv6m", ("tb_bgemm_armv6m.c",), 1, False, "Cortex-M0/M0+", "unchanged"),
+    "rv32-zbb": Variant("rv32-zbb", "rv32zbb", ("tb_bgemm_rv32zbb.c",), 4, True, "RV32 with Zbb",
+                        "channels interleaved by 4, zero channels up to a multiple of 4"),
+}
+assert set(VARIANTS) | {REFERENCE} == set(KERNEL_VARIANTS)
+
+
+def opt_dir() -> Path:
+    return data_dir("firmware") / "kernels" / "opt"
+
+
+def variant(name: str) -> Variant | None:
+    """The variant of a board file's ``kernel_variant`` (None for the reference kernels)."""
+    if name == REFERENCE:
+        return None
+    if name not in VARIANTS:
+        raise ValueError(f"unknown kernel variant '{name}' (known: {', '.join(KERNEL_VARIANTS)})")
+    return VARIANTS[name]
+
+
+def sources(name: str) -> list[str]:
+    """The files of firmware/kernels/opt/ a model rendered for this variant needs (none for reference)."""
+    v = variant(name)
+    return [] if v is None else list(COMMON_SOURCES) + list(v.sources)
+
+
+# ---------------------------------------------------------------------------------------- encoders --
+def _armv7m_vector_words(k: int) -> int:
+    nb, r = divmod(k, 9)
+    return 13 * nb + 4 * (-(-r // 3))
+
+
+def encode_armv7m(w: np.ndarray) -> np.ndarray:
+    """[O][K] words -> [O][13 * (K // 9) + 4 * ceil((K % 9) / 3)] (tb_armv7m_encode_weights)."""
+    w = np.asarray(w, np.uint32)
+    O, K = w.shape
+    nb = K // 9
+    parts = []
+    if nb:
+        b = w[:, :9 * nb].reshape(O, nb, 3, 3)                 # blocks of three groups of three words
+        s = b[..., 0] ^ b[..., 1] ^ b[..., 2]                   # the sums sA, sB, sG
+        lvl2 = np.stack([s[..., 0], s[..., 0] ^ s[..., 1], s[..., 0] ^ s[..., 2],
+                         s[..., 0] ^ s[..., 1] ^ s[..., 2]], axis=-1)
+        grp = np.stack([b[..., 0], b[..., 0] ^ b[..., 1], b[..., 0] ^ b[..., 2]], axis=-1)  # (O, nb, 3, 3)
+        parts.append(np.concatenate([lvl2, grp.reshape(O, nb, 9)], axis=-1).reshape(O, 13 * nb))
+    rest = w[:, 9 * nb:]
+    if rest.shape[1]:
+        ng = -(-rest.shape[1] // 3)
+        g = np.zeros((O, 3 * ng), np.uint32)
+        g[:, :rest.shape[1]] = rest
+        g = g.reshape(O, ng, 3)
+        parts.append(np.stack([g[..., 0], g[..., 0] ^ g[..., 1], g[..., 0] ^ g[..., 2],
+                               g[..., 0] ^ g[..., 1] ^ g[..., 2]], axis=-1).reshape(O, 4 * ng))
+    return np.concatenate(parts, axis=1) if parts else np.zeros((O, 0), np.uint32)
+
+
+def encode_rv32zbb(w: np.ndarray) -> np.ndarray:
+    """[O][K] words -> [ceil(O / 4)][K][4] with zero channels (tb_rv32zbb_encode_weights)."""
+    w = np.asarray(w, np.uint32)
+    O, K = w.shape
+    O4 = -(-O // 4) * 4
+    p = np.zeros((O4, K), np.uint32)
+    p[:O] = w
+    return p.reshape(O4 // 4, 4, K).transpose(0, 2, 1).copy()
+
+
+def encode(name: str, packed: np.ndarray) -> np.ndarray:
+    """The weights a variant's kernels read, from the reference packed weights (any shape [O][...])."""
+    w = np.asarray(packed, np.uint32)
+    w2 = w.reshape(w.shape[0], -1)
+    if name == "armv7m":
+        return encode_armv7m(w2)
+    if name == "rv32-zbb":
+        return encode_rv32zbb(w2)
+    if name in ("armv6m", REFERENCE):
+        return w
+    raise ValueError(f"unknown kernel variant '{name}'")
+
+
+# ----------------------------------------------------------------------------------------- scratch --
+def _column_words(name: str, k_words: int, columns: int) -> int:
+    if name == "armv7m":
+        return columns * _armv7m_vector_words(k_words)
+    if name == "rv32-zbb":
+        return columns * k_words
+    return 0
+
+
+def conv2d_scratch_bytes(name: str, kernel: tuple, in_c: int, out_c: int, zero_pads: bool) -> int:
+    """Scratch bytes of the variant's binary conv2d (tb_conv2d_b1b1_<family>_get_buffer_size); zero_pads:
+    zero padding with at least one pad (the kernels then keep per-tap weight popcounts)."""
+    v = variant(name)
+    if v is None:
+        return 0
+    KH, KW = (int(x) for x in kernel)
+    taps, px = KH * KW, v.pixels
+    k = taps * words(int(in_c))
+    n = (0 if v.interleaved else px * k) + _column_words(name, k, px) + out_c + px * RUN + RUN + px
+    if zero_pads:
+        n += px * taps + (out_c * taps + 1) // 2
+    return 4 * n
+
+
+def dense_scratch_bytes(name: str, in_pixels: int, in_c: int, out_c: int) -> int:
+    """Scratch bytes of the variant's binary dense (tb_dense_b1b1_<family>_get_buffer_size)."""
+    if variant(name) is None:
+        return 0
+    k = int(in_pixels) * words(int(in_c))
+    return 4 * (_column_words(name, k, 1) + out_c + RUN + RUN + 1)
+
+
+def scratch_bytes(name: str, node) -> int:
+    """Scratch bytes of the variant's kernel for a device layer (mirrors <fn>_get_buffer_size())."""
+    from .planner import scratch_bytes as reference_scratch
+
+    a = node.attrs
+    if variant(name) is None or node.op not in ("tb.Conv2d", "tb.Dense") or a["in_dtype"] != "bits":
+        return reference_scratch(node)
+    out_c = int(a["out_shape"][-1])
+    if node.op == "tb.Dense":
+        P, C = (int(x) for x in a["in_shape"])
+        return dense_scratch_bytes(name, P, C, out_c)
+    zero_pads = a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
+    return conv2d_scratch_bytes(name, a["kernel"], int(a["in_shape"][2]), out_c, zero_pads)
