@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, codegen, kernels
-from .bits import words
+from .bits import pack_bits, words
 from .boards import data_dir, load_board
 from .errors import TinyBnnError
 
@@ -78,7 +78,7 @@ CASES = (
     KernelCase(3, "dense_256_10_int32", "dense_b1b1", (1, 256), 10, bits=False, repeat=16),
     KernelCase(4, "conv3x3_64_valid_int8", "conv2d_s8s8", (18, 18, 64), 64, kernel=3),
 )
-INT8_OF = {4: 0}  # int8 case -> the binary case of the same shape
+INT8_OF = {"conv3x3_64_valid_int8": "conv3x3_64_valid"}  # int8 case -> the binary case of the same shape
 
 
 @dataclass
@@ -151,13 +151,24 @@ class _Arrays:
         return self.items[key]["name"]
 
 
-def _render(board: dict, variant: str, cases) -> tuple[str, dict]:
-    """The benchmark firmware source and, per case, its kernel function names."""
+class _Layer:
+    """Enough of a device layer for tinybnn.kernels.specialization."""
+
+    def __init__(self, c: KernelCase):
+        H, W, C = c.in_shape
+        self.op, self.name = "tb.Conv2d", c.key
+        self.attrs = {"in_dtype": "bits", "out": "bits" if c.bits else "int32", "kernel": (c.kernel, c.kernel),
+                      "in_shape": (H, W, C), "out_shape": c.out_hw + (c.out_c,), "stride": (1, 1),
+                      "dilation": (1, 1), "pads": (c.pad,) * 4, "pad": "zero"}
+
+
+def _render(board: dict, variant: str, cases) -> tuple[str, dict, dict]:
+    """The benchmark firmware source, per case its kernel function names, and the per-layer kernel files."""
     import jinja2
 
     rng = np.random.default_rng(SEED)
     arrays = _Arrays()
-    rendered, out_words, scratch = [], 1, 4
+    rendered, out_words, scratch, special = [], 1, 4, []
     for c in cases:
         item = {"id": c.id, "label": f"{c.op} {c.shape}" + (f", x{c.repeat}" if c.repeat > 1 else ""),
                 "bits": c.bits, "repeat": c.repeat, "kernels": []}
@@ -195,12 +206,13 @@ def _render(board: dict, variant: str, cases) -> tuple[str, dict]:
         o_words = pixels * (words(c.out_c) if c.bits else c.out_c)
         out_words = max(out_words, o_words)
         item["out_words"] = o_words
+        tau, flip_b = None, None
         if c.bits:
             span = K if c.op != "conv2d_s8s8" else 127 * 64 * int(np.sqrt(K))
             tau = rng.integers(-span // 4, span // 4 + 1, c.out_c)
             item["thresholds"] = arrays.add(f"tau_{c.key}", "int32_t", tau, "thresholds")
-            flip = _bits(rng, 1, c.out_c)
-            item["flip"] = arrays.add(f"flip_{c.key}", "uint32_t", flip, "flip mask")
+            flip_b = rng.integers(0, 2, c.out_c).astype(bool)
+            item["flip"] = arrays.add(f"flip_{c.key}", "uint32_t", pack_bits(flip_b), "flip mask")
         if c.op == "conv2d_s8s8":
             wname = arrays.add(f"w_s8_{c.key}", "int8_t", w_ref, "int8 weights")
             item["kernels"].append({"fn": "tb_conv2d_s8s8", "input": x, "weights": wname, "output": "out_ref"})
@@ -214,14 +226,21 @@ def _render(board: dict, variant: str, cases) -> tuple[str, dict]:
                 ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) else \
                     arrays.add(f"w_{shape_key}_{v.family}", "uint32_t", enc, f"weights encoded for {variant}")
                 item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename, "output": "out_opt"})
+                k = kernels.specialization(variant, _Layer(c), c.id) if c.op == "conv2d_b1b1" else None
+                if k is not None:  # what a model with this layer runs: the kernel specialized to its shape
+                    special.append(k)
+                    lname = arrays.add(f"w_{c.key}_layer", "uint32_t", kernels.encode_layer(k, w_ref, tau, flip_b),
+                                       "weights and thresholds of the layer-specialized kernel")
+                    item["kernels"].append({"fn": k["fn"], "input": x, "weights": lname, "output": "out_opt",
+                                            "specialized": True})
         rendered.append(item)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True)
     src = env.get_template("bench_kernels.c.j2").render(
         version=__version__, board=board["id"], variant=variant, arrays=list(arrays.items.values()),
-        out_words=out_words, scratch_words=-(-scratch // 4), cases=rendered)
-    return src, {r["id"]: r for r in rendered}
+        out_words=out_words, scratch_words=-(-scratch // 4), cases=rendered, layer_kernels=bool(special))
+    return src, {r["id"]: r for r in rendered}, kernels.render_layer_kernels(variant, special)
 
 
 # ------------------------------------------------------------------------------------------- kernels --
@@ -241,7 +260,7 @@ def bench_kernels(board_id: str, variant: str | None = None, work_dir=None, case
                            "(instruction counts need QEMU -icount)")
     variant = board["kernel_variant"] if variant is None else variant
     kernels.variant(variant)  # unknown names fail here
-    src, rendered = _render(board, variant, cases)
+    src, rendered, layer_files = _render(board, variant, cases)
     tmp = None
     if work_dir is None:
         tmp = tempfile.mkdtemp(prefix="tinybnn-bench-")
@@ -260,6 +279,8 @@ def bench_kernels(board_id: str, variant: str | None = None, work_dir=None, case
         for name in ("tb_print.c", "tb_print.h"):
             shutil.copy2(runtime / name, stage / name)
         (stage / "bench_kernels.c").write_text(src)
+        for name, data in layer_files.items():
+            (stage / name).write_bytes(data)
         project = platformio.write_project(board, Path(work_dir) / f"{board['id']}-{variant}", [stage],
                                            extra_build_flags=["-O2"])
         res = platformio.run_pio(project)
@@ -278,7 +299,7 @@ def _parse(board: dict, variant: str, cases, rendered: dict, log: str) -> BenchR
     same = {int(m.group(1)): m.group(2) == "1" for m in _SAME.finditer(log)}
     kind = "instructions"
     res = BenchResult(board["id"], board["core"], variant, kind)
-    by_id = {c.id: c for c in cases}
+    by_key = {c.key: c for c in cases}
     for c in cases:
         fns = [k["fn"] for k in rendered[c.id]["kernels"]]
         for fn in fns:
@@ -292,7 +313,8 @@ def _parse(board: dict, variant: str, cases, rendered: dict, log: str) -> BenchR
             n = n / c.repeat
             ref_n = counts[(c.id, fns[0])][1] / c.repeat
             binary = c.op != "conv2d_s8s8"
-            entry = {"name": c.op, "case": c.key, "fn": fn,
+            spec = any(k.get("specialized") for k in rendered[c.id]["kernels"] if k["fn"] == fn)
+            entry = {"name": c.op, "case": c.key, "fn": fn, "specialized": spec,
                      "variant": variant if fn != fns[0] else "reference", "shape": c.shape,
                      "binary_macs": c.macs if binary else 0, "instructions": round(n),
                      "macs_per_instruction": c.macs / n, "reference_instructions": round(ref_n),
@@ -304,10 +326,10 @@ def _parse(board: dict, variant: str, cases, rendered: dict, log: str) -> BenchR
             res.kernels.append(entry)
     # the int8 cost of the same shape, on each binary entry of that shape
     for i8, b in INT8_OF.items():
-        if i8 in by_id and b in by_id:
-            n8 = counts[(i8, "tb_conv2d_s8s8")][1]
+        if i8 in by_key and b in by_key:
+            n8 = counts[(by_key[i8].id, "tb_conv2d_s8s8")][1]
             for e in res.kernels:
-                if e["case"] == by_id[b].key:
+                if e["case"] == b:
                     e["int8_instructions"] = n8
                     e["bnn_vs_int8"] = n8 / e["instructions"]
     return res

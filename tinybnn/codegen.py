@@ -416,10 +416,11 @@ def prepare(model, variant: str = "reference") -> Rendered:
             raise TinyBnnError(f"layer '{s.name}': only the last layer may produce int32 accumulators")
     inp, out = input_info(model), output_info(model)
     digest = model_hash(specs, inp, out)  # the model's identity: the same for every kernel variant
+    layer_kernels: list = []  # kernels specialized to one layer (tinybnn.kernels.specialization)
     if variant == "reference":
         plan = plan_model(model)
     else:
-        specs, plan = _apply_variant(model, specs, variant)
+        specs, plan, layer_kernels = _apply_variant(model, specs, variant)
     source = Path(str(model.graph.meta.get("source", "model"))).name
     bufs = {b.name: b for b in plan.buffers}
     calls = []
@@ -446,6 +447,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "quant_mode": q["mode"], "input_scale": repr(float(q["scale"])), "input_zero_point": int(q["zero_point"]),
         "c_comment": c_comment, "c_string": c_string, "shape_str": shape_str,
         "opt_kernels": "tb_kernels_opt.h" in kernel_sources(specs, variant),
+        "layer_kernels": bool(layer_kernels),
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }
     env = _env()
@@ -455,6 +457,10 @@ def prepare(model, variant: str = "reference") -> Rendered:
     ksrc = kernel_sources(specs, variant)
     for name in ksrc:
         files[name] = _kernel_file(name).read_bytes()
+    if layer_kernels:
+        from . import kernels
+
+        files.update(kernels.render_layer_kernels(variant, layer_kernels))
     manifest = {
         "format": "tinybnn-model", "format_version": FORMAT_VERSION, "tinybnn_version": __version__,
         "source": source, "hash": digest,
@@ -468,7 +474,8 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "weight_bytes": ctx["weight_bytes"], "arena_bytes": plan.arena_bytes, "arena_lower_bound": ctx["lower_bound"],
         "memory_plan": {"strategy": plan.strategy, "alignment": 4, "input_in_arena": True,
                         "output_in_arena": False, "buffers": plan.to_json()},
-        "files": sorted(list(GENERATED_FILES) + ["manifest.json"]),
+        "files": sorted(list(GENERATED_FILES) + ["manifest.json"] +
+                        (["model_kernels.c", "model_kernels.h"] if layer_kernels else [])),
         "kernel_sources": ksrc,
         **({"kernel_variant": variant} if variant != "reference" else {}),
         "api": {"run": "int tb_model_run(const int8_t *input, int32_t *output)",
@@ -480,24 +487,33 @@ def prepare(model, variant: str = "reference") -> Rendered:
 
 
 # -------------------------------------------------------------------------------- kernel variants --
-def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[LayerSpec], Plan]:
+def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[LayerSpec], Plan, list]:
     """The binary conv2d/dense layers on the variant's kernels: function, encoded weights, scratch; the
-    memory plan with those scratch sizes. Other layers keep the reference kernels."""
+    memory plan with those scratch sizes; the layers that get a kernel specialized to their shape
+    (rendered into model_kernels.c). Other layers keep the reference kernels."""
     from dataclasses import replace
 
     from . import kernels
     from .planner import plan, model_buffers
 
     v = kernels.variant(variant)
-    out = []
+    out, special = [], []
     for s, node in zip(specs, model.layers):
-        if s.fn in kernels.OPT_FNS:
+        if s.fn in kernels.OPT_FNS and kernels.uses_variant(variant, node):
             w = s.arrays["weights"]
             enc = kernels.encode(variant, w.values)
             arrays = dict(s.arrays)
             arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, encoded for the {variant} kernels "
                                        f"({v.weights}): {enc.size} words", w.role)
             s = replace(s, fn=v.fn(s.fn), arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
+            k = kernels.specialization(variant, node, s.index)
+            if k is not None:
+                special.append(k)
+                enc = kernels.encode_layer(k, w.values, node.attrs["thresholds"], node.attrs["flip"])
+                arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, encoded for the kernel specialized "
+                                           f"to this layer (model_kernels.c): per 4 channels the interleaved "
+                                           f"words then their popcount-domain thresholds, {enc.size} words", w.role)
+                s = replace(s, fn=k["fn"], arrays=arrays)
         out.append(s)
     sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}
     bufs = [b for b in model_buffers(model) if b.kind != "scratch"]
@@ -505,7 +521,7 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
         if s.scratch_bytes:
             bufs.append(Buffer(f"L{s.index}.scratch", align(sizes[f"L{s.index}.scratch"]), s.index, s.index,
                                "scratch", layer=s.index))
-    return out, plan(bufs)
+    return out, plan(bufs), special
 
 
 def _lb(plan: Plan) -> int:

@@ -1,7 +1,8 @@
 """Kernel variants: which kernel family runs each binary layer, and the weight encodings they read.
 
 A board file names its family in ``"kernel_variant"``; :func:`tinybnn.codegen.prepare` then renders the
-binary conv2d/dense layers (``tb_conv2d_b1b1``, ``tb_dense_b1b1``) with that family's kernels
+binary conv2d/dense layers (``tb_conv2d_b1b1``, ``tb_dense_b1b1``) whose dot products are long enough to
+gain (:func:`uses_variant`) with that family's kernels
 (``firmware/kernels/opt/``), their offline-encoded weights and their scratch. int8 first layers and max-pools
 (AND/OR masks) always use the reference kernels, and ``reference`` renders exactly what it always did.
 
@@ -45,6 +46,8 @@ class Variant:
     interleaved: bool  # columns gathered straight into the inner loop's layout (no plain copy in scratch)
     cores: str
     weights: str     # what the encoding does to the weight bytes
+    min_k_words: int  # shorter dot products (K packed words per output) stay on the reference kernel
+
 
     def fn(self, base: str) -> str:
         return f"{base}_{self.family}" if base in OPT_FNS else base
@@ -52,10 +55,10 @@ class Variant:
 
 VARIANTS = {
     "armv7m": Variant("armv7m", "armv7m", ("tb_bgemm_armv7m.c", "tb_bgemm_armv7m_core.S"), 1, False,
-                      "Cortex-M3/M4/M7/M33/M55", "2-level full-adder encoding (13 words per 9, 4 per 3 left over)"),
-    "armv6m": Variant("armv6m", "armv6m", ("tb_bgemm_armv6m.c",), 1, False, "Cortex-M0/M0+", "unchanged"),
+                      "Cortex-M3/M4/M7/M33/M55", "2-level full-adder encoding (13 words per 9, 4 per 3 left over)", 3),
+    "armv6m": Variant("armv6m", "armv6m", ("tb_bgemm_armv6m.c",), 1, False, "Cortex-M0/M0+", "unchanged", 8),
     "rv32-zbb": Variant("rv32-zbb", "rv32zbb", ("tb_bgemm_rv32zbb.c",), 4, True, "RV32 with Zbb",
-                        "channels interleaved by 4, zero channels up to a multiple of 4"),
+                        "channels interleaved by 4, zero channels up to a multiple of 4", 4),
 }
 assert set(VARIANTS) | {REFERENCE} == set(KERNEL_VARIANTS)
 
@@ -71,6 +74,27 @@ def variant(name: str) -> Variant | None:
     if name not in VARIANTS:
         raise ValueError(f"unknown kernel variant '{name}' (known: {', '.join(KERNEL_VARIANTS)})")
     return VARIANTS[name]
+
+
+def k_words(node) -> int:
+    """Packed words per output of a binary conv2d/dense (the length of each dot product)."""
+    a = node.attrs
+    if node.op == "tb.Dense":
+        P, C = (int(x) for x in a["in_shape"])
+        return P * words(C)
+    KH, KW = (int(x) for x in a["kernel"])
+    return KH * KW * words(int(a["in_shape"][2]))
+
+
+def uses_variant(name: str, node) -> bool:
+    """Whether a layer runs on the variant's kernel: binary conv2d/dense with dot products of at least
+    min_k_words words. Shorter ones cost more in per-call and per-channel set-up than the counting saves
+    (measured with tinybnn bench, 64 outputs: break-even near 3 words on Cortex-M4, 8 on Cortex-M0, 4 on
+    RV32+Zbb), so they keep the reference kernel."""
+    v = variant(name)
+    if v is None or node.op not in ("tb.Conv2d", "tb.Dense") or node.attrs["in_dtype"] != "bits":
+        return False
+    return k_words(node) >= v.min_k_words
 
 
 def sources(name: str) -> list[str]:
@@ -169,7 +193,7 @@ def scratch_bytes(name: str, node) -> int:
     from .planner import scratch_bytes as reference_scratch
 
     a = node.attrs
-    if variant(name) is None or node.op not in ("tb.Conv2d", "tb.Dense") or a["in_dtype"] != "bits":
+    if not uses_variant(name, node):
         return reference_scratch(node)
     out_c = int(a["out_shape"][-1])
     if node.op == "tb.Dense":
@@ -177,3 +201,76 @@ def scratch_bytes(name: str, node) -> int:
         return dense_scratch_bytes(name, P, C, out_c)
     zero_pads = a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
     return conv2d_scratch_bytes(name, a["kernel"], int(a["in_shape"][2]), out_c, zero_pads)
+
+
+# ------------------------------------------------------------------------------- per-layer kernels --
+SPECIAL_WINDOW_WORDS = 24  # the register window of a specialized rv32-zbb conv (two pixels), at most
+
+
+def specialization(name: str, node, index: int) -> dict | None:
+    """The template context of a kernel specialized to this layer (templates/model_kernels.c.j2), or None
+    when the variant has none for it. rv32-zbb: binary conv with a binary output, stride 1, no dilation,
+    no zero padding around the input (the window of two pixels then needs no corrections), and a window of
+    KH x (KW + 1) x words <= 24 words (what RV32's registers hold next to the sums and pointers)."""
+    a = node.attrs
+    if name != "rv32-zbb" or node.op != "tb.Conv2d" or not uses_variant(name, node) or a["out"] != "bits":
+        return None
+    KH, KW = (int(x) for x in a["kernel"])
+    H, W, C = (int(x) for x in a["in_shape"])
+    OH, OW, O = (int(x) for x in a["out_shape"])
+    pt, pl, pb, pr = (int(x) for x in a["pads"])
+    pad = a.get("pad", "zero")
+    WD = words(C)
+    if tuple(int(x) for x in a["stride"]) != (1, 1) or tuple(int(x) for x in a.get("dilation", (1, 1))) != (1, 1):
+        return None
+    if pad == "zero" and (pt or pl or pb or pr):
+        return None
+    if KH * (KW + 1) * WD > SPECIAL_WINDOW_WORDS:
+        return None
+    tail = C - 32 * (WD - 1)
+    minus = [0xFFFFFFFF] * (WD - 1) + [0xFFFFFFFF if tail == 32 else (1 << tail) - 1]
+    pad_words = [f"0x{v:08X}u" for v in (minus if pad == "minus-one" else [0] * WD)]
+    idx = lambda r, c, j: (r * (KW + 1) + c) * WD + j  # noqa: E731
+    products = [{"k": (kh * KW + kw) * WD + j, "x0": idx(kh, kw, j), "x1": idx(kh, kw + 1, j)}
+                for kh in range(KH) for kw in range(KW) for j in range(WD)]
+    enum = {"zero": "TB_PAD_ZERO", "one": "TB_PAD_ONE", "minus-one": "TB_PAD_MINUS_ONE"}[pad]
+    return {"index": index, "name": node.name, "fn": f"tb_l{index}_conv2d_b1b1_rv32zbb", "prefix": f"tb_l{index}",
+            "H": H, "W": W, "C": C, "OH": OH, "OW": OW, "O": O, "KH": KH, "KW": KW, "WD": WD, "K": KH * KW * WD,
+            "NW": KH * (KW + 1) * WD, "WO": words(O), "pt": pt, "pl": pl, "pb": pb, "pr": pr, "pad_enum": enum,
+            "pad_words": pad_words, "products": products,
+            "summary": f"{H}x{W}x{C} -> {OH}x{OW}x{O}, kernel {KH}x{KW}, pads t{pt} l{pl} b{pb} r{pr} ({pad})"}
+
+
+def pop_thresholds(thresholds, flip, k_bits: int) -> np.ndarray:
+    """Popcount-domain thresholds (tb_opt_pop_thresholds): bit = (pop >= T) XOR flip, T in [0, k_bits + 1]."""
+    tau = np.asarray(thresholds, np.int64)
+    f = np.asarray(flip, bool)
+    t = np.where(f, (k_bits + tau) // 2 + 1, (k_bits - tau) // 2 + 1)
+    return np.clip(t, 0, k_bits + 1).astype(np.uint32)
+
+
+def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
+    """The weights of a specialized rv32-zbb layer: per run of four channels the channel-interleaved words
+    [K][4] (encode_rv32zbb), then the four popcount-domain thresholds (zero for padding channels), so that
+    the kernel reads them with the weights: 4 * (K + 1) words per four channels."""
+    w = encode_rv32zbb(np.asarray(packed, np.uint32).reshape(k["O"], -1))  # (O4 / 4, K, 4)
+    T = pop_thresholds(thresholds, flip, k["KH"] * k["KW"] * k["C"])
+    Tp = np.zeros(w.shape[0] * 4, np.uint32)
+    Tp[:k["O"]] = T
+    return np.concatenate([w.reshape(w.shape[0], -1), Tp.reshape(-1, 4)], axis=1)
+
+
+def render_layer_kernels(name: str, items: list[dict]) -> dict[str, bytes]:
+    """model_kernels.c/.h for the specialized layers (empty when there are none)."""
+    if not items:
+        return {}
+    import jinja2
+
+    from . import __version__
+    from .codegen import c_comment, templates_dir
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    ctx = {"version": __version__, "variant": name, "kernels": items, "c_comment": c_comment}
+    return {f: env.get_template(f + ".j2").render(**ctx).encode("utf-8")
+            for f in ("model_kernels.c", "model_kernels.h")}

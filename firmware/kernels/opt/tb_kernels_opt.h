@@ -1,0 +1,93 @@
+/*
+ * tb_kernels_opt.h - optimized binary conv2d/dense kernels, one family per class of core.
+ *
+ * Every function here has the contract of the reference kernel of the same operator (tb_kernels.h):
+ * same params, output stage, layouts, alignment rules and statuses, bit for bit the same outputs. They
+ * differ in two ways only:
+ *   - weights: each family takes its own ENCODING of the reference weights uint32_t[O][K] (K = KH*KW*words
+ *     for a conv, in_pixels*words for a dense), produced offline by tinybnn/kernels.py; the C encoder of
+ *     each family below is the specification (and is used by the on-device tests);
+ *   - scratch: they need the caller-owned scratch of <fn>_get_buffer_size() (the reference needs none).
+ * Only binary-input layers have optimized kernels; int8 first layers and max-pools always run the
+ * reference kernels. Which family a board uses is its board file's "kernel_variant".
+ *
+ *   family   cores                          weights                                  inner loop
+ *   armv7m   Cortex-M3/M4/M7/M33/M55        2-level full-adder encoding, +44%       carry-save + SWAR (asm)
+ *   armv6m   Cortex-M0/M0+                  reference layout                         SWAR, deferred sums
+ *   rv32zbb  RV32 with Zbb (cpop)           channel-interleaved by 4, zero-padded   4x4 register-blocked
+ */
+#ifndef TB_KERNELS_OPT_H
+#define TB_KERNELS_OPT_H
+
+#include <stdint.h>
+
+#include "tb_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- armv7m: Cortex-M3/M4/M7/M33/M55 ----------------------------------------------------------- */
+
+/** Encoded weight words of out_c channels of k_words packed words each (13 per 9 words, 4 per 3 left). */
+int32_t tb_armv7m_encoded_words(int32_t out_c, int32_t k_words);
+/** Encode reference weights uint32_t[out_c][k_words] into tb_armv7m_encoded_words() words. */
+void tb_armv7m_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_b1b1_armv7m: columns, thresholds, popcounts (+ tap popcounts, zero padding). */
+int32_t tb_conv2d_b1b1_armv7m_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_b1b1 with weights encoded by tb_armv7m_encode_weights and the scratch above. */
+tb_status tb_conv2d_b1b1_armv7m(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                                const uint32_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_b1b1_armv7m. */
+int32_t tb_dense_b1b1_armv7m_get_buffer_size(const tb_dense_params *params);
+/** tb_dense_b1b1 with weights encoded by tb_armv7m_encode_weights and the scratch above. */
+tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                               const uint32_t *input, const uint32_t *weights, void *output);
+
+/* ---- armv6m: Cortex-M0/M0+ ------------------------------------------------------------------------ */
+
+/** Weight words of out_c channels (the reference layout: out_c * k_words). */
+int32_t tb_armv6m_encoded_words(int32_t out_c, int32_t k_words);
+/** The identity (a copy): this family reads the reference weights. */
+void tb_armv6m_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_b1b1_armv6m. */
+int32_t tb_conv2d_b1b1_armv6m_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_b1b1 (reference weights) with the scratch above. */
+tb_status tb_conv2d_b1b1_armv6m(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                                const uint32_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_b1b1_armv6m. */
+int32_t tb_dense_b1b1_armv6m_get_buffer_size(const tb_dense_params *params);
+/** tb_dense_b1b1 (reference weights) with the scratch above. */
+tb_status tb_dense_b1b1_armv6m(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                               const uint32_t *input, const uint32_t *weights, void *output);
+
+/* ---- rv32zbb: RV32 with Zbb ----------------------------------------------------------------------- */
+
+/** Encoded weight words: out_c rounded up to a multiple of 4 channels, times k_words. */
+int32_t tb_rv32zbb_encoded_words(int32_t out_c, int32_t k_words);
+/** Channel-interleave reference weights: encoded[(o / 4) * 4 * K + k * 4 + o % 4], zero-padded channels. */
+void tb_rv32zbb_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_b1b1_rv32zbb. */
+int32_t tb_conv2d_b1b1_rv32zbb_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_b1b1 with weights encoded by tb_rv32zbb_encode_weights and the scratch above. */
+tb_status tb_conv2d_b1b1_rv32zbb(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                                 const uint32_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_b1b1_rv32zbb. */
+int32_t tb_dense_b1b1_rv32zbb_get_buffer_size(const tb_dense_params *params);
+/**
+ * For the per-layer kernels tinybnn renders for this family (model_kernels.c): the checks of
+ * tb_conv2d_b1b1_rv32zbb, then the popcount-domain thresholds of a binary output in the scratch (*T; NULL
+ * for an int32 output). A per-layer kernel needs the scratch of tb_conv2d_b1b1_rv32zbb_get_buffer_size().
+ */
+tb_status tb_rv32zbb_conv2d_begin(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                                  const uint32_t *input, const uint32_t *weights, const void *output,
+                                  const uint32_t **T);
+/** tb_dense_b1b1 with weights encoded by tb_rv32zbb_encode_weights and the scratch above. */
+tb_status tb_dense_b1b1_rv32zbb(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                                const uint32_t *input, const uint32_t *weights, void *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TB_KERNELS_OPT_H */

@@ -1,0 +1,379 @@
+/*
+ * tb_opt_check.c - every optimized kernel family against the reference kernels, on random layers.
+ *
+ * Portable C99 with static buffers only, so the same file runs on the host (tests/test_opt_kernels.py,
+ * built with -DTB_CHECK_HOST) and as a firmware on the emulated cores (tb_main, output through tb_print).
+ * For each case it draws a binary conv2d or dense layer (channels that are and are not multiples of 32,
+ * kernels 1..3 and 5, strides, dilations, asymmetric paddings of every kind, bits or int32 output, extreme
+ * thresholds), runs the reference kernel, encodes the weights with each family's C encoder, runs the
+ * family's kernel and compares the statuses and the whole output buffers (plus a guard word after them).
+ *
+ * Build-time settings: TB_CHECK_CASES (random layers per family), TB_CHECK_SEED, TB_CHECK_ARENA_WORDS
+ * (the buffer pool; layers that do not fit are redrawn), TB_CHECK_FAMILIES (bit mask: 1 armv7m, 2 armv6m,
+ * 4 rv32zbb), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
+ * Output: one line per family "family <name> cases <n> failed <f>", then "tb_opt_check pass" or
+ * "tb_opt_check fail"; exit code 0 on pass. The host build takes "seed cases" arguments.
+ */
+#include <stdint.h>
+
+#include "tb_kernels.h"
+#include "tb_kernels_opt.h"
+
+#ifndef TB_CHECK_CASES
+#define TB_CHECK_CASES 300
+#endif
+#ifndef TB_CHECK_SEED
+#define TB_CHECK_SEED 20250611u
+#endif
+#ifndef TB_CHECK_ARENA_WORDS
+#define TB_CHECK_ARENA_WORDS 16384
+#endif
+#ifndef TB_CHECK_FAMILIES
+#define TB_CHECK_FAMILIES 7
+#endif
+#define GUARD 0x5AA5C33Cu
+
+#ifdef TB_CHECK_HOST
+#include <stdio.h>
+#include <stdlib.h>
+static void put_str(const char *s)
+{
+    fputs(s, stdout);
+}
+static void put_i32(int32_t v)
+{
+    printf("%ld", (long)v);
+}
+#else
+#include "tb_print.h"
+static void put_str(const char *s)
+{
+    tb_print(s);
+}
+static void put_i32(int32_t v)
+{
+    tb_print_i32(v);
+}
+#endif
+
+/* ------------------------------------------------------------------------------------ families --- */
+
+typedef struct {
+    const char *name;
+    int32_t (*encoded_words)(int32_t out_c, int32_t k_words);
+    void (*encode)(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded);
+    int32_t (*conv_scratch)(const tb_conv2d_params *p);
+    tb_status (*conv)(const tb_context *, const tb_conv2d_params *, const tb_out_params *, const uint32_t *,
+                      const uint32_t *, void *);
+    int32_t (*dense_scratch)(const tb_dense_params *p);
+    tb_status (*dense)(const tb_context *, const tb_dense_params *, const tb_out_params *, const uint32_t *,
+                       const uint32_t *, void *);
+} family;
+
+static const family FAMILIES[3] = {
+    {"armv7m", tb_armv7m_encoded_words, tb_armv7m_encode_weights, tb_conv2d_b1b1_armv7m_get_buffer_size,
+     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m},
+    {"armv6m", tb_armv6m_encoded_words, tb_armv6m_encode_weights, tb_conv2d_b1b1_armv6m_get_buffer_size,
+     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m},
+    {"rv32zbb", tb_rv32zbb_encoded_words, tb_rv32zbb_encode_weights, tb_conv2d_b1b1_rv32zbb_get_buffer_size,
+     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb},
+};
+
+/* -------------------------------------------------------------------------------------- random --- */
+
+static uint32_t rng_state;
+
+static uint32_t rnd(void)
+{
+    uint32_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    rng_state = x;
+    return x;
+}
+
+/* uniform in [lo, hi] */
+static int32_t rint_in(int32_t lo, int32_t hi)
+{
+    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+static int32_t pick(const int32_t *v, int32_t n)
+{
+    return v[rnd() % (uint32_t)n];
+}
+
+/* a channel count: often around the multiples of 32 */
+static int32_t channels(int32_t hi)
+{
+    static const int32_t edges[] = {1, 2, 3, 31, 32, 33, 63, 64, 65, 95, 96, 97};
+    if (rnd() % 2u)
+        return rint_in(1, hi);
+    {
+        int32_t c = pick(edges, (int32_t)(sizeof edges / sizeof edges[0]));
+        return c > hi ? rint_in(1, hi) : c;
+    }
+}
+
+/* packed random bits with the tail bits of every `c`-channel pixel zero */
+static void random_bits(uint32_t *dst, int32_t pixels, int32_t c)
+{
+    const int32_t words = TB_WORDS(c);
+    for (int32_t p = 0; p < pixels; p++)
+        for (int32_t i = 0; i < words; i++) {
+            const int32_t used = c - i * 32;
+            dst[p * words + i] = rnd() & (used >= 32 ? 0xFFFFFFFFu : ((uint32_t)1u << used) - 1u);
+        }
+}
+
+/* ------------------------------------------------------------------------------------ the pool --- */
+
+static uint32_t arena[TB_CHECK_ARENA_WORDS];
+static int32_t arena_used;
+
+static uint32_t *take(int32_t words)
+{
+    uint32_t *p;
+    if (words < 1)
+        words = 1;
+    if (arena_used + words > TB_CHECK_ARENA_WORDS)
+        return (uint32_t *)0;
+    p = arena + arena_used;
+    arena_used += words;
+    return p;
+}
+
+/* ------------------------------------------------------------------------------------- a case --- */
+
+typedef struct {
+    int is_conv;
+    tb_conv2d_params cp;
+    tb_dense_params dp;
+    tb_out_params out;
+    int32_t k_words, k_bits, in_words, out_words;
+    uint32_t *input, *weights, *thresholds, *flip;
+} layer;
+
+static void draw_thresholds(layer *L, int32_t out_c)
+{
+    int32_t *tau = (int32_t *)L->thresholds;
+    for (int32_t o = 0; o < out_c; o++) {
+        const uint32_t r = rnd() % 16u;
+        tau[o] = r == 0u ? INT32_MIN : r == 1u ? INT32_MAX : r == 2u ? -L->k_bits - 1 : r == 3u ? L->k_bits + 1
+                                                                                               : rint_in(-L->k_bits - 2, L->k_bits + 2);
+    }
+    for (int32_t i = 0; i < TB_WORDS(out_c); i++)
+        L->flip[i] = rnd();
+}
+
+/* Draws a layer that fits the pool (with room for `extra` more words); 0 when it does not. */
+static int draw_layer(layer *L, int32_t extra)
+{
+    int32_t out_c;
+    arena_used = 0;
+    L->is_conv = rnd() % 3u != 0u;
+    if (L->is_conv) {
+        static const int32_t kernels[] = {1, 1, 2, 3, 3, 3, 5};
+        tb_conv2d_params *p = &L->cp;
+        p->in_c = channels(100);
+        p->out_c = out_c = channels(70);
+        p->kernel_h = pick(kernels, 7);
+        p->kernel_w = rnd() % 4u ? p->kernel_h : pick(kernels, 7);
+        p->stride_h = rint_in(1, 2);
+        p->stride_w = rnd() % 4u ? p->stride_h : rint_in(1, 3);
+        p->dilation_h = rnd() % 4u ? 1 : 2;
+        p->dilation_w = rnd() % 4u ? p->dilation_h : rint_in(1, 2);
+        p->pad_top = rint_in(0, 2);
+        p->pad_bottom = rnd() % 2u ? p->pad_top : rint_in(0, 2);
+        p->pad_left = rint_in(0, 2);
+        p->pad_right = rnd() % 2u ? p->pad_left : rint_in(0, 2);
+        p->pad = (tb_pad_kind)rint_in(0, 2);
+        p->in_h = rint_in(1, 7);
+        p->in_w = rint_in(1, 7);
+        p->input_zero_point = 0;
+        {
+            const int32_t sh = p->in_h + p->pad_top + p->pad_bottom - p->dilation_h * (p->kernel_h - 1) - 1;
+            const int32_t sw = p->in_w + p->pad_left + p->pad_right - p->dilation_w * (p->kernel_w - 1) - 1;
+            if (sh < 0 || sw < 0)
+                return 0;
+            p->out_h = sh / p->stride_h + 1;
+            p->out_w = sw / p->stride_w + 1;
+        }
+        L->k_words = p->kernel_h * p->kernel_w * TB_WORDS(p->in_c);
+        L->k_bits = p->kernel_h * p->kernel_w * p->in_c;
+        L->in_words = p->in_h * p->in_w * TB_WORDS(p->in_c);
+    } else {
+        tb_dense_params *p = &L->dp;
+        p->in_pixels = rnd() % 3u ? 1 : rint_in(2, 4);
+        p->in_c = channels(300);
+        p->out_c = out_c = channels(70);
+        p->input_zero_point = 0;
+        L->k_words = p->in_pixels * TB_WORDS(p->in_c);
+        L->k_bits = p->in_pixels * p->in_c;
+        L->in_words = L->k_words;
+    }
+    L->out.kind = rnd() % 4u ? TB_OUT_BITS : TB_OUT_S32;
+    {
+        const int32_t pixels = L->is_conv ? L->cp.out_h * L->cp.out_w : 1;
+        L->out_words = pixels * (L->out.kind == TB_OUT_BITS ? TB_WORDS(out_c) : out_c);
+    }
+    L->input = take(L->in_words);
+    L->weights = take(out_c * L->k_words);
+    L->thresholds = take(out_c);
+    L->flip = take(TB_WORDS(out_c));
+    if (L->input == 0 || L->weights == 0 || L->thresholds == 0 || L->flip == 0 ||
+        arena_used + extra > TB_CHECK_ARENA_WORDS)
+        return 0;
+    if (L->is_conv) {
+        random_bits(L->input, L->cp.in_h * L->cp.in_w, L->cp.in_c);
+        random_bits(L->weights, out_c * L->cp.kernel_h * L->cp.kernel_w, L->cp.in_c);
+    } else {
+        random_bits(L->input, L->dp.in_pixels, L->dp.in_c);
+        random_bits(L->weights, out_c * L->dp.in_pixels, L->dp.in_c);
+    }
+    draw_thresholds(L, out_c);
+    L->out.thresholds = (const int32_t *)L->thresholds;
+    L->out.flip = L->flip;
+    return 1;
+}
+
+static void describe(const layer *L)
+{
+    if (L->is_conv) {
+        const tb_conv2d_params *p = &L->cp;
+        put_str("conv in ");
+        put_i32(p->in_h), put_str("x"), put_i32(p->in_w), put_str("x"), put_i32(p->in_c);
+        put_str(" out_c "), put_i32(p->out_c);
+        put_str(" k "), put_i32(p->kernel_h), put_str("x"), put_i32(p->kernel_w);
+        put_str(" s "), put_i32(p->stride_h), put_str("x"), put_i32(p->stride_w);
+        put_str(" d "), put_i32(p->dilation_h), put_str("x"), put_i32(p->dilation_w);
+        put_str(" pads "), put_i32(p->pad_top), put_str(","), put_i32(p->pad_left), put_str(",");
+        put_i32(p->pad_bottom), put_str(","), put_i32(p->pad_right);
+        put_str(" pad "), put_i32((int32_t)p->pad);
+    } else {
+        put_str("dense pixels "), put_i32(L->dp.in_pixels), put_str(" in_c "), put_i32(L->dp.in_c);
+        put_str(" out_c "), put_i32(L->dp.out_c);
+    }
+    put_str(L->out.kind == TB_OUT_BITS ? " bits\n" : " int32\n");
+}
+
+/* One case for one family: 0 on agreement. */
+static int check_case(const family *f, uint32_t seed)
+{
+    layer L;
+    uint32_t *ref, *got, *enc, *scratch;
+    int32_t out_c, enc_words, scratch_bytes, scratch_words;
+    tb_status st_ref, st_got;
+    tb_context ctx;
+    rng_state = seed;
+    for (;;) {
+        /* redraw until it fits: outputs x2 with guards, encoded weights, scratch */
+        if (!draw_layer(&L, 0))
+            continue;
+        out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
+        enc_words = f->encoded_words(out_c, L.k_words);
+        scratch_bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
+        scratch_words = (scratch_bytes + 3) / 4;
+        ref = take(L.out_words + 1);
+        got = take(L.out_words + 1);
+        enc = take(enc_words);
+        scratch = take(scratch_words);
+        if (ref != 0 && got != 0 && enc != 0 && scratch != 0)
+            break;
+    }
+    for (int32_t i = 0; i <= L.out_words; i++)
+        ref[i] = got[i] = GUARD;
+    f->encode(L.weights, out_c, L.k_words, enc);
+    ctx.buf = (void *)0;
+    ctx.size = 0;
+    if (L.is_conv) {
+        st_ref = tb_conv2d_b1b1(&ctx, &L.cp, &L.out, L.input, L.weights, ref);
+        ctx.buf = scratch;
+        ctx.size = scratch_bytes;
+        st_got = f->conv(&ctx, &L.cp, &L.out, L.input, enc, got);
+    } else {
+        st_ref = tb_dense_b1b1(&ctx, &L.dp, &L.out, L.input, L.weights, ref);
+        ctx.buf = scratch;
+        ctx.size = scratch_bytes;
+        st_got = f->dense(&ctx, &L.dp, &L.out, L.input, enc, got);
+    }
+#ifdef TB_CHECK_CORRUPT
+    got[0] ^= 1u; /* the test of this test: every case must now fail */
+#endif
+    if (st_ref != TB_OK || st_got != TB_OK) {
+        put_str("status ref "), put_i32((int32_t)st_ref), put_str(" opt "), put_i32((int32_t)st_got), put_str(": ");
+        describe(&L);
+        return 1;
+    }
+    for (int32_t i = 0; i <= L.out_words; i++)
+        if (ref[i] != got[i]) {
+            put_str(f->name), put_str(": word "), put_i32(i), put_str(" of "), put_i32(L.out_words);
+            put_str(" ref "), put_i32((int32_t)ref[i]), put_str(" opt "), put_i32((int32_t)got[i]), put_str(": ");
+            describe(&L);
+            return 1;
+        }
+    return 0;
+}
+
+/* Too little scratch must be refused (the reference needs none, so this is the families' own check). */
+static int check_short_scratch(const family *f, uint32_t seed)
+{
+    layer L;
+    uint32_t *got, *enc, *scratch;
+    int32_t out_c, bytes;
+    tb_context ctx;
+    tb_status st;
+    rng_state = seed;
+    while (!draw_layer(&L, 0))
+        ;
+    out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
+    bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
+    got = take(L.out_words);
+    enc = take(f->encoded_words(out_c, L.k_words));
+    scratch = take(bytes / 4 + 1);
+    if (got == 0 || enc == 0 || scratch == 0)
+        return 0;
+    f->encode(L.weights, out_c, L.k_words, enc);
+    ctx.buf = scratch;
+    ctx.size = bytes - 4;
+    st = L.is_conv ? f->conv(&ctx, &L.cp, &L.out, L.input, enc, got) : f->dense(&ctx, &L.dp, &L.out, L.input, enc, got);
+    if (bytes > 0 && st != TB_ERR_SCRATCH) {
+        put_str(f->name), put_str(": short scratch gave status "), put_i32((int32_t)st), put_str("\n");
+        return 1;
+    }
+    return 0;
+}
+
+static int run(uint32_t seed, int32_t cases)
+{
+    int failed_total = 0;
+    for (int32_t fi = 0; fi < 3; fi++) {
+        int32_t failed = 0;
+        if (!((TB_CHECK_FAMILIES >> fi) & 1))
+            continue;
+        for (int32_t c = 0; c < cases; c++)
+            failed += check_case(&FAMILIES[fi], seed + 7919u * (uint32_t)c + 1u);
+        for (int32_t c = 0; c < 8; c++)
+            failed += check_short_scratch(&FAMILIES[fi], seed ^ (0x9E3779B9u * (uint32_t)(c + 1)));
+        put_str("family "), put_str(FAMILIES[fi].name), put_str(" cases "), put_i32(cases);
+        put_str(" failed "), put_i32(failed), put_str("\n");
+        failed_total += failed;
+    }
+    put_str(failed_total ? "tb_opt_check fail\n" : "tb_opt_check pass\n");
+    return failed_total ? 1 : 0;
+}
+
+#ifdef TB_CHECK_HOST
+int main(int argc, char **argv)
+{
+    const uint32_t seed = argc > 1 ? (uint32_t)strtoul(argv[1], 0, 0) : TB_CHECK_SEED;
+    const int32_t cases = argc > 2 ? (int32_t)strtol(argv[2], 0, 0) : TB_CHECK_CASES;
+    return run(seed, cases);
+}
+#else
+int tb_main(void)
+{
+    return run(TB_CHECK_SEED, TB_CHECK_CASES);
+}
+#endif
