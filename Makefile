@@ -7,9 +7,10 @@ export PYTHON
 .PHONY: setup demo test bench fixtures clean
 
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh test
 
-demo: setup
+demo:
+	@bash scripts/setup.sh demo
 	@bash scripts/demo.sh
 
 test: setup

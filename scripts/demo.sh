@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The main job on the default emulated board: convert a bundled BNN, compare the golden integer model with
-# the original framework's runtime, build the firmware for qemu-m4, boot it in QEMU, and show its footprint.
+# The main job on the default emulated board (qemu-m4, a Cortex-M4 in QEMU): the bundled keyword-spotting
+# BNN (examples/kws, trained in PyTorch on synthetic speech) is converted, built, booted in QEMU and
+# validated over serial on its 600 held-out test clips: every output compared bit for bit with the golden
+# model, accuracy of device vs golden vs float model, footprint and instructions per inference.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python3}"
-MODEL="$ROOT/tests/fixtures/larq_cnn.onnx"
-DATA="$ROOT/tests/fixtures/larq_cnn.npz"
+MODEL="$ROOT/examples/kws/model/kws_bnn.onnx"
+DATA="$ROOT/examples/kws/model/kws_bnn_test.npz"
 OUT="${TINYBNN_DEMO_DIR:-$ROOT/out/demo}"
 cd "$ROOT"
-echo "== tinybnn inspect $(basename "$MODEL")"
-"$PY" -m tinybnn inspect "$MODEL" --calibration "$DATA"
+echo "== tinybnn inspect: what the converter made of $(basename "$MODEL")"
+"$PY" -m tinybnn inspect "$MODEL"
 echo
-echo "== tinybnn check: golden integer model vs the float model in onnxruntime (360 held-out digits)"
-"$PY" -m tinybnn check "$MODEL" --data "$DATA"
+echo "== tinybnn validate --board qemu-m4: build, boot in QEMU, stream the test set over serial"
+# a fresh run each time (validate itself would resume an interrupted run from its results file)
+rm -f "$OUT/kws.results.jsonl"
+"$PY" -m tinybnn validate "$MODEL" --board qemu-m4 --data "$DATA" --build-dir "$OUT/kws-qemu-m4" \
+    --results "$OUT/kws.results.jsonl" --json "$OUT/kws.json"
 echo
-echo "== tinybnn build --board qemu-m4 --run"
-"$PY" -m tinybnn build "$MODEL" --board qemu-m4 -o "$OUT/qemu-m4" --calibration "$DATA" --sample-data "$DATA" --run
+echo "summary: $OUT/kws.json; firmware project: $OUT/kws-qemu-m4 (tinybnn footprint $OUT/kws-qemu-m4)"
