@@ -81,13 +81,15 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
 
 
 def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
-          jobs: int = 1, offline_check: bool = False, generate_only: bool = False,
+          jobs: int = 1, offline_check: bool = False, generate_only: bool = False, kernel_checks: bool = False,
           variant: str | None = None) -> FirmwareBuild:
     """Write and build the firmware project for ``board_id`` in ``out_dir``.
 
     ``offline_check``: for a real board, compile and link with its CPU flags and memory map through the
     in-repo platform instead of its official PlatformIO platform (see the board's "offline" block).
     ``generate_only``: write the project without running PlatformIO.
+    ``kernel_checks``: keep the kernels' runtime argument checks (TB_KERNEL_CHECKS). Off by default: the
+    generated model passes constant parameters the converter has validated.
     ``variant``: the kernel family (tinybnn.kernels) instead of the board file's "kernel_variant"
     ("reference" to compare against it).
     """
@@ -115,7 +117,8 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
                 (stage / name).write_bytes(data)
         for n in names:
             shutil.copy2(runtime / n, stage / n)
-        flags = [f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
+        flags = ([f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
+                 + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]))
         project = platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)
     (Path(out_dir) / "manifest.json").write_bytes(r.files["manifest.json"])
     if generate_only:

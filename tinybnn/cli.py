@@ -179,7 +179,8 @@ def cmd_build(args) -> int:
         sample = data[0]
     m = load_model(args, data=data)
     fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt,
-               offline_check=args.offline_check, generate_only=args.generate_only)
+               offline_check=args.offline_check, generate_only=args.generate_only,
+               kernel_checks=args.kernel_checks, variant=args.variant)
     if args.generate_only:
         print(f"wrote the PlatformIO project {fw.project} for {fw.board['id']} "
               f"(platform {fw.board['platformio']['platform']}, board {fw.board['platformio']['board']}); "
@@ -296,6 +297,10 @@ def main(argv=None) -> int:
                    help="real Cortex-M/RISC-V boards: compile and link with the board's CPU flags and memory map "
                         "offline (no PlatformIO registry needed)")
     s.add_argument("--generate-only", action="store_true", help="write the PlatformIO project, do not build it")
+    s.add_argument("--variant", help="kernel variant instead of the board file's: 'reference' is the smallest "
+                   "(see 'tinybnn boards' for each board's fast variant)")
+    s.add_argument("--kernel-checks", action="store_true",
+                   help="keep the kernels' runtime argument checks (off by default: the converter validated them)")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_build)
     s = sub.add_parser("validate", help="run every sample on the device over serial; compare bit for bit")

@@ -30,6 +30,7 @@ import numpy as np
 
 from .bits import words
 from .boards import KERNEL_VARIANTS, data_dir
+from .errors import TinyBnnError
 
 REFERENCE = "reference"
 OPT_FNS = ("tb_conv2d_b1b1", "tb_dense_b1b1")  # the kernels a variant replaces
@@ -72,7 +73,7 @@ def variant(name: str) -> Variant | None:
     if name == REFERENCE:
         return None
     if name not in VARIANTS:
-        raise ValueError(f"unknown kernel variant '{name}' (known: {', '.join(KERNEL_VARIANTS)})")
+        raise TinyBnnError(f"unknown kernel variant '{name}' (known: {', '.join(KERNEL_VARIANTS)})")
     return VARIANTS[name]
 
 
@@ -153,7 +154,7 @@ def encode(name: str, packed: np.ndarray) -> np.ndarray:
         return encode_rv32zbb(w2)
     if name in ("armv6m", REFERENCE):
         return w
-    raise ValueError(f"unknown kernel variant '{name}'")
+    raise TinyBnnError(f"unknown kernel variant '{name}' (known: {', '.join(KERNEL_VARIANTS)})")
 
 
 # ----------------------------------------------------------------------------------------- scratch --

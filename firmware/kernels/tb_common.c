@@ -25,6 +25,19 @@ tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *outp
     return tb_aligned4(output) ? TB_OK : TB_ERR_ALIGN;
 }
 
+tb_status tb_check_operands(const tb_out_params *out, int32_t out_c, const void *output, const void *input,
+                            const void *weights, unsigned words)
+{
+    const tb_status status = tb_check_out(out, out_c, output);
+    if (status != TB_OK)
+        return status;
+    if (input == NULL || weights == NULL)
+        return TB_ERR_ARG;
+    if (((words & TB_WORD_INPUT) && !tb_aligned4(input)) || ((words & TB_WORD_WEIGHTS) && !tb_aligned4(weights)))
+        return TB_ERR_ALIGN;
+    return TB_OK;
+}
+
 /* The output size along one axis, or -1 when the window does not fit the padded input. */
 static int32_t out_size(int32_t in, int32_t pad_before, int32_t pad_after, int32_t kernel, int32_t stride,
                         int32_t dilation)

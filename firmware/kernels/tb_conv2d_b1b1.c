@@ -28,18 +28,9 @@ static int32_t padded_tap_popcount(tb_pad_kind pad, int32_t c, const uint32_t *w
 tb_status tb_conv2d_b1b1(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
                          const uint32_t *input, const uint32_t *weights, void *output)
 {
-    tb_status status;
     (void)ctx;
-    status = tb_check_conv2d(params);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_out(out, params->out_c, output);
-    if (status != TB_OK)
-        return status;
-    if (input == NULL || weights == NULL)
-        return TB_ERR_ARG;
-    if (!tb_aligned4(input) || !tb_aligned4(weights))
-        return TB_ERR_ALIGN;
+    TB_CHECK(tb_check_conv2d(params));
+    TB_CHECK(tb_check_operands(out, params->out_c, output, input, weights, TB_WORD_INPUT | TB_WORD_WEIGHTS));
     {
         const tb_conv2d_params *p = params;
         const int32_t words = TB_WORDS(p->in_c);

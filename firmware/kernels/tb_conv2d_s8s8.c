@@ -16,17 +16,9 @@ int32_t tb_conv2d_s8s8_get_buffer_size(const tb_conv2d_params *params)
 tb_status tb_conv2d_s8s8(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
                          const int8_t *input, const int8_t *weights, void *output)
 {
-    tb_status status = tb_check_conv2d(params);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_out(out, params->out_c, output);
-    if (status != TB_OK)
-        return status;
-    if (input == NULL || weights == NULL)
-        return TB_ERR_ARG;
-    status = tb_check_conv2d_s8(ctx, params, tb_conv2d_s8s8_get_buffer_size(params));
-    if (status != TB_OK)
-        return status;
+    TB_CHECK(tb_check_conv2d(params));
+    TB_CHECK(tb_check_operands(out, params->out_c, output, input, weights, 0u));
+    TB_CHECK(tb_check_conv2d_s8(ctx, params, tb_conv2d_s8s8_get_buffer_size(params)));
     {
         const tb_conv2d_params *p = params;
         const int32_t k_len = p->kernel_h * p->kernel_w * p->in_c;

@@ -16,18 +16,9 @@ int32_t tb_dense_s8b1_get_buffer_size(const tb_dense_params *params)
 tb_status tb_dense_s8b1(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                         const int8_t *input, const uint32_t *weights, void *output)
 {
-    tb_status status;
     (void)ctx;
-    status = tb_check_dense(params);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_out(out, params->out_c, output);
-    if (status != TB_OK)
-        return status;
-    if (input == NULL || weights == NULL)
-        return TB_ERR_ARG;
-    if (!tb_aligned4(weights))
-        return TB_ERR_ALIGN;
+    TB_CHECK(tb_check_dense(params));
+    TB_CHECK(tb_check_operands(out, params->out_c, output, input, weights, TB_WORD_WEIGHTS));
     {
         const int32_t k_len = params->in_pixels * params->in_c;
         const int32_t row_words = TB_WORDS(k_len);

@@ -16,16 +16,9 @@ int32_t tb_dense_s8s8_get_buffer_size(const tb_dense_params *params)
 tb_status tb_dense_s8s8(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                         const int8_t *input, const int8_t *weights, void *output)
 {
-    tb_status status;
     (void)ctx;
-    status = tb_check_dense(params);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_out(out, params->out_c, output);
-    if (status != TB_OK)
-        return status;
-    if (input == NULL || weights == NULL)
-        return TB_ERR_ARG;
+    TB_CHECK(tb_check_dense(params));
+    TB_CHECK(tb_check_operands(out, params->out_c, output, input, weights, 0u));
     {
         const int32_t k_len = params->in_pixels * params->in_c;
         const int32_t zp = params->input_zero_point;

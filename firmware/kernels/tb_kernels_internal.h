@@ -59,6 +59,33 @@ static inline void tb_store(const tb_out_params *out, void *output, int32_t pixe
     }
 }
 
+/*
+ * Argument checks. Every kernel validates its parameters and operands and returns a tb_status, unless it is
+ * built with TB_KERNEL_CHECKS=0: generated models pass constant parameters that the converter has already
+ * validated, so firmware built by `tinybnn build` compiles the checks out (saving their flash and time).
+ */
+#ifndef TB_KERNEL_CHECKS
+#define TB_KERNEL_CHECKS 1
+#endif
+#if TB_KERNEL_CHECKS
+#define TB_CHECK(expr)                                                                                       \
+    do {                                                                                                     \
+        const tb_status tb_check_status_ = (expr);                                                           \
+        if (tb_check_status_ != TB_OK)                                                                       \
+            return tb_check_status_;                                                                         \
+    } while (0)
+#else
+#define TB_CHECK(expr) ((void)0)
+#endif
+
+/* Which operands of tb_check_operands are uint32_t word arrays that must be 4-byte aligned. */
+#define TB_WORD_INPUT 1u
+#define TB_WORD_WEIGHTS 2u
+
+/* TB_OK when the output stage suits out_c channels and input/weights are present (and aligned per `words`). */
+tb_status tb_check_operands(const tb_out_params *out, int32_t out_c, const void *output, const void *input,
+                            const void *weights, unsigned words);
+
 /* 1 when p is 4-byte aligned. */
 int tb_aligned4(const void *p);
 

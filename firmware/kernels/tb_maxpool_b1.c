@@ -15,6 +15,7 @@ int32_t tb_maxpool_b1_get_buffer_size(const tb_maxpool_params *params)
     return 0;
 }
 
+#if TB_KERNEL_CHECKS
 static int32_t pool_out_size(int32_t in, int32_t pad_before, int32_t pad_after, int32_t kernel, int32_t stride)
 {
     const int32_t span = in + pad_before + pad_after - kernel;
@@ -37,18 +38,20 @@ static tb_status check_params(const tb_maxpool_params *p)
     return TB_OK;
 }
 
+static tb_status check_buffers(const uint32_t *input, const uint32_t *output)
+{
+    if (input == NULL || output == NULL)
+        return TB_ERR_ARG;
+    return tb_aligned4(input) && tb_aligned4(output) ? TB_OK : TB_ERR_ALIGN;
+}
+#endif
+
 tb_status tb_maxpool_b1(const tb_context *ctx, const tb_maxpool_params *params, const uint32_t *input,
                         uint32_t *output)
 {
-    tb_status status;
     (void)ctx;
-    status = check_params(params);
-    if (status != TB_OK)
-        return status;
-    if (input == NULL || output == NULL)
-        return TB_ERR_ARG;
-    if (!tb_aligned4(input) || !tb_aligned4(output))
-        return TB_ERR_ALIGN;
+    TB_CHECK(check_params(params));
+    TB_CHECK(check_buffers(input, output));
     {
         const tb_maxpool_params *p = params;
         const int32_t words = TB_WORDS(p->c);
