@@ -69,3 +69,17 @@ def test_input_scale_flag(tmp_path):
     q = m.quantize(d["x"][:3])
     assert q.dtype == np.int8 and q.shape == (3, 8, 8, 1)
     assert np.array_equal(q.astype(int), np.round(d["x"][:3] * 16).transpose(0, 2, 3, 1).astype(int) - 128)
+
+
+def test_model_metadata_beats_self_calibration():
+    """A model that names its own int8 input step (ONNX metadata) keeps it when a command runs on other data;
+    explicit flags and --calibration still win."""
+    kws = Path(__file__).resolve().parent.parent / "examples" / "kws" / "model" / "kws_bnn.onnx"
+    import onnx
+
+    md = {p.key: p.value for p in onnx.load(str(kws), load_external_data=False).metadata_props}
+    step = float(md["tinybnn.input_scale"])
+    wide = np.random.default_rng(0).normal(0, 50, (8, 10, 49, 1)).astype(np.float32)
+    assert tinybnn.load(kws, fallback_calibration=wide).input_quantization["scale"] == step
+    assert tinybnn.load(kws, calibration=wide).input_quantization["scale"] != step
+    assert tinybnn.load(kws, input_scale=0.5).input_quantization["scale"] == 0.5

@@ -57,15 +57,13 @@ def _load_array(path):
 
 
 def load_model(args, data=None):
+    """The model, quantized as the flags say; ``data`` (what the command runs on) calibrates a model
+    whose input has no quantizer of its own and no ``tinybnn.input_scale`` metadata."""
     from .model import load
 
-    calib = None
-    if getattr(args, "calibration", None):
-        calib = _load_npz(args.calibration)["x"]
-    elif data is not None and getattr(args, "input_scale", None) is None:
-        calib = data
+    calib = _load_npz(args.calibration)["x"] if getattr(args, "calibration", None) else None
     return load(args.model, calibration=calib, input_scale=getattr(args, "input_scale", None),
-                input_zero_point=getattr(args, "input_zero_point", 0))
+                input_zero_point=getattr(args, "input_zero_point", 0), fallback_calibration=data)
 
 
 def _atomic_save(path: Path, arr: np.ndarray) -> None:
@@ -339,6 +337,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("tinybnn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `tinybnn inspect m.onnx | head`: the reader left, not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

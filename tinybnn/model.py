@@ -211,14 +211,16 @@ def _shape_str(s, n) -> str:
 
 
 def load(path: str | Path, calibration=None, input_scale: float | None = None,
-         input_zero_point: int | None = None) -> Model:
+         input_zero_point: int | None = None, fallback_calibration=None) -> Model:
     """Convert an ONNX BNN into a :class:`Model` (golden model included).
 
-    A model whose real-valued input has no quantizer of its own needs its int8 input parameters: from
-    ``input_scale``/``input_zero_point``, from ``calibration`` data (N, ...) in the input layout, or from the
-    ONNX metadata keys ``tinybnn.input_scale`` / ``tinybnn.input_zero_point``.
+    A model whose real-valued input has no quantizer of its own needs its int8 input parameters. In order of
+    precedence: ``input_scale``/``input_zero_point``; ``calibration`` data (N, ...) in the input layout; the
+    ONNX metadata keys ``tinybnn.input_scale`` / ``tinybnn.input_zero_point`` (the model's own choice);
+    ``fallback_calibration`` data (what the CLI passes: the data it was given to run on).
     """
     g = float_graph(path)
+    md = g.meta.get("metadata", {})
     iq = None
     if input_scale is not None:
         if input_scale <= 0:
@@ -226,14 +228,16 @@ def load(path: str | Path, calibration=None, input_scale: float | None = None,
         iq = {"scale": float(input_scale), "zero_point": int(input_zero_point or 0)}
     elif calibration is not None:
         iq = calibrate(g, calibration)
-    else:
-        md = g.meta.get("metadata", {})
-        if "tinybnn.input_scale" in md:
-            try:
-                iq = {"scale": float(md["tinybnn.input_scale"]),
-                      "zero_point": int(md.get("tinybnn.input_zero_point", 0))}
-            except ValueError:
-                raise TinyBnnError(f"{path}: metadata tinybnn.input_scale/zero_point are not numbers") from None
+    elif "tinybnn.input_scale" in md:
+        try:
+            iq = {"scale": float(md["tinybnn.input_scale"]),
+                  "zero_point": int(md.get("tinybnn.input_zero_point", 0))}
+        except ValueError:
+            raise TinyBnnError(f"{path}: metadata tinybnn.input_scale/zero_point are not numbers") from None
+        if iq["scale"] <= 0:
+            raise TinyBnnError(f"{path}: metadata tinybnn.input_scale must be positive")
+    elif fallback_calibration is not None:
+        iq = calibrate(g, fallback_calibration)
     g = lower(g, iq)
     g = pack_weights(g)
     return Model(g)
