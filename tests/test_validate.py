@@ -54,6 +54,26 @@ def test_validate_fixture(name, board, tmp_path):
     assert len(lines) == 361 and all(json.loads(ln)["match"] for ln in lines[1:])
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("model,data", [("kws/model/kws_bnn.onnx", "kws/model/kws_bnn_test.npz"),
+                                        ("vision/model/digits_bnn.onnx", "vision/model/digits_bnn_test.npz")])
+def test_validate_examples(model, data, tmp_path):
+    """The bundled example models on the default board: device accuracy equals golden, within 2 points of
+    the float model (the main job's claim)."""
+    if not _tools("qemu-m4"):
+        pytest.skip("toolchain or QEMU not installed")
+    js = tmp_path / "s.json"
+    r = cli("validate", EXAMPLES / model, "--data", EXAMPLES / data, "--json", js, "--build-dir", tmp_path / "fw",
+            "--results", tmp_path / "r.jsonl")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    s = json.loads(js.read_text())
+    assert s["mismatched"] == 0 and s["matched"] == s["samples"] >= 360
+    assert s["device_accuracy"] == s["golden_accuracy"]
+    assert abs(s["golden_accuracy"] - s["float_accuracy"]) <= 0.02
+
+
 def test_resume_after_kill(tmp_path):
     if not _tools("qemu-m4"):
         pytest.skip("toolchain or QEMU not installed")
