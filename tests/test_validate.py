@@ -115,3 +115,13 @@ def test_device_with_another_model_is_refused(tmp_path, monkeypatch):
     with pytest.raises(tinybnn.TinyBnnError, match="runs model .* not this model"):
         validate.run(m, FIX / "brevitas_tfc.onnx", "qemu-m4", d["x"][:5], d["labels"][:5],
                      build_dir=tmp_path / "fw", results_path=tmp_path / "r.jsonl")
+
+
+def test_default_relative_build_dir(tmp_path):
+    """validate's default build directory (out/validate/..., relative to where it runs) works."""
+    if not _tools("qemu-m4"):
+        pytest.skip("toolchain or QEMU not installed")
+    r = cli("validate", FIX / "brevitas_tfc.onnx", "--data", FIX / "brevitas_tfc.npz", "--limit", "20", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "bit-exact: 20/20" in r.stdout
+    assert list((tmp_path / "out" / "validate").glob("qemu-m4-*/tinybnn-build.json"))

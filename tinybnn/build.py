@@ -119,7 +119,7 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
             shutil.copy2(runtime / n, stage / n)
         flags = ([f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
                  + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]))
-        project = platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)
+        project = Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)).resolve()
     (Path(out_dir) / "manifest.json").write_bytes(r.files["manifest.json"])
     if generate_only:
         info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt, "generated_only": True,
