@@ -62,13 +62,21 @@ class BuildResult:
 
 
 def core_dir() -> Path:
-    """PlatformIO core dir owned by tinybnn: $TINYBNN_CACHE/platformio, else
-    ${XDG_CACHE_HOME:-~/.cache}/tinybnn/platformio."""
+    """PlatformIO core dir owned by tinybnn: $TINYBNN_CACHE/platformio-<id>, else
+    ${XDG_CACHE_HOME:-~/.cache}/tinybnn/platformio-<id>.
+
+    <id> names the in-repo platform's location: PlatformIO links one ``symlink://`` platform per core dir,
+    so two tinybnn installations (two checkouts, a wheel and a checkout) building at the same time would
+    otherwise swap that link under each other's builds.
+    """
+    import hashlib
+
+    tag = hashlib.sha256(str(platform_dir().resolve()).encode()).hexdigest()[:10]
     cache = os.environ.get("TINYBNN_CACHE")
     if cache:
-        return Path(cache).expanduser() / "platformio"
+        return Path(cache).expanduser() / f"platformio-{tag}"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return Path(base).expanduser() / "tinybnn" / "platformio"
+    return Path(base).expanduser() / "tinybnn" / f"platformio-{tag}"
 
 
 def pio_env(core: Optional[Path] = None) -> Dict[str, str]:
