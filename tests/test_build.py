@@ -81,6 +81,12 @@ def test_footprint_cli_json(models, tmp_path):
     assert data["flash"] > 0 and data["ram"] > 0
     m, _ = models["larq_cnn"]
     assert data["components"]["weights"] == codegen.prepare(m, boards.load_board("qemu-m4")["kernel_variant"]).weight_bytes
+    # the figures `tinybnn convert --board` prints are the measured ones
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "convert", str(FIX / "larq_cnn.onnx"), "-o", str(tmp_path / "c"),
+                        "--board", "qemu-m4", "--calibration", str(FIX / "larq_cnn.npz")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"weights: {data['components']['weights']:,} bytes" in r.stdout
+    assert f"arena: {data['components']['arena']:,} bytes" in r.stdout
     for key in ("weights", "kernels", "model", "runtime", "port", "libc", "arena", "stack", "other"):
         assert key in data["components"]
     assert sum(data["flash_components"].values()) == data["flash"]

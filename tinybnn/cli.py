@@ -129,7 +129,12 @@ def cmd_convert(args) -> int:
     from .codegen import check_limits, prepare, write_files
 
     m = load_model(args)
-    r = prepare(m)
+    variant = args.variant
+    if variant is None and args.board:
+        from .boards import load_board
+
+        variant = load_board(args.board)["kernel_variant"]
+    r = prepare(m, variant or "reference")
     check_limits(r, args.max_ram, args.max_flash)  # refuse before anything is written
     out = write_files(r.files, args.output)
     head = ("layer", "kernel", "output", "weights", "out bytes", "scratch")
@@ -278,6 +283,8 @@ def main(argv=None) -> int:
     s.add_argument("--max-ram", type=int, metavar="N", help="refuse if the activation arena needs more than N bytes")
     s.add_argument("--max-flash", type=int, metavar="N",
                    help="refuse if the weights, thresholds and masks need more than N bytes")
+    s.add_argument("--board", help="render with this board's kernel variant (as tinybnn build does)")
+    s.add_argument("--variant", help="kernel variant (default: reference, the portable kernels)")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_convert)
     s = sub.add_parser("boards", help="the boards tinybnn knows, and what is verified on each")
