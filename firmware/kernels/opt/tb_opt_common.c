@@ -130,16 +130,14 @@ void tb_opt_finish_general(const tb_opt_out *s, int32_t pixel, int32_t o0, int32
     }
 }
 
+#if TB_KERNEL_CHECKS
+/* The operand checks of the reference kernels, plus the scratch the optimized loops need. */
 static tb_status check_common(const tb_context *ctx, const tb_out_params *out, int32_t out_c, const uint32_t *input,
                               const uint32_t *weights, const void *output, int32_t scratch)
 {
-    const tb_status status = tb_check_out(out, out_c, output);
+    const tb_status status = tb_check_operands(out, out_c, output, input, weights, TB_WORD_INPUT | TB_WORD_WEIGHTS);
     if (status != TB_OK)
         return status;
-    if (input == NULL || weights == NULL)
-        return TB_ERR_ARG;
-    if (!tb_aligned4(input) || !tb_aligned4(weights))
-        return TB_ERR_ALIGN;
     if (scratch > 0) {
         if (ctx == NULL || ctx->buf == NULL || ctx->size < scratch)
             return TB_ERR_SCRATCH;
@@ -148,6 +146,7 @@ static tb_status check_common(const tb_context *ctx, const tb_out_params *out, i
     }
     return TB_OK;
 }
+#endif
 
 /*
  * Scratch of a call (32-bit words, in this order):
@@ -227,12 +226,8 @@ static void finish(const tb_opt_out *s, const scratch_map *m, int32_t taps, int3
 tb_status tb_opt_conv2d(const tb_opt_family *f, const tb_context *ctx, const tb_conv2d_params *params,
                         const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output)
 {
-    tb_status status = tb_check_conv2d(params);
-    if (status != TB_OK)
-        return status;
-    status = check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params));
-    if (status != TB_OK)
-        return status;
+    TB_CHECK(tb_check_conv2d(params));
+    TB_CHECK(check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params)));
     {
         const tb_conv2d_params *p = params;
         const int32_t taps = p->kernel_h * p->kernel_w, k_words = taps * TB_WORDS(p->in_c);
@@ -294,12 +289,12 @@ tb_status tb_opt_conv2d_begin(const tb_opt_family *f, const tb_context *ctx, con
                               const tb_out_params *out, const uint32_t *input, const uint32_t *weights,
                               const void *output, const uint32_t **T)
 {
-    tb_status status = tb_check_conv2d(params);
-    if (status != TB_OK)
-        return status;
-    status = check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params));
-    if (status != TB_OK)
-        return status;
+    (void)f; /* f, input, weights and output are only checked here */
+    (void)input;
+    (void)weights;
+    (void)output;
+    TB_CHECK(tb_check_conv2d(params));
+    TB_CHECK(check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params)));
     *T = NULL;
     if (out->kind == TB_OUT_BITS) {
         uint32_t *t = (uint32_t *)ctx->buf; /* the start of the scratch: no other part is used */
@@ -312,12 +307,8 @@ tb_status tb_opt_conv2d_begin(const tb_opt_family *f, const tb_context *ctx, con
 tb_status tb_opt_dense(const tb_opt_family *f, const tb_context *ctx, const tb_dense_params *params,
                        const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output)
 {
-    tb_status status = tb_check_dense(params);
-    if (status != TB_OK)
-        return status;
-    status = check_common(ctx, out, params->out_c, input, weights, output, tb_opt_dense_scratch(f, params));
-    if (status != TB_OK)
-        return status;
+    TB_CHECK(tb_check_dense(params));
+    TB_CHECK(check_common(ctx, out, params->out_c, input, weights, output, tb_opt_dense_scratch(f, params)));
     {
         const int32_t k_words = params->in_pixels * TB_WORDS(params->in_c);
         const int32_t k_bits = params->in_pixels * params->in_c, ww = f->weight_words(k_words);
