@@ -85,8 +85,6 @@ def _sink_once(g: Graph) -> bool:
             g.nodes.remove(t)
             g.nodes.insert(g.nodes.index(e) + 1, t)
             return True
-        if g.output == t.output:
-            continue
     return False
 
 
@@ -161,7 +159,6 @@ def absorb_transposes(g: Graph) -> Graph:
     for t in [n for n in g.nodes if n.op == "Transpose"]:
         if t.output == g.output:
             g.meta["output_perm"] = _compose(g.meta.get("output_perm"), list(t.attrs["perm"]))
-            g.shapes[t.inputs[0]] = g.shapes[t.inputs[0]]
             g.output = t.inputs[0]
             g.nodes.remove(t)
     return g

@@ -131,34 +131,23 @@ def verify_thresholds(steps, tau, flip, lo, hi, zero, node):
     if C * width <= EXHAUSTIVE_LIMIT:
         acc = lo[:, None] + np.arange(width)[None, :]
         valid = acc <= hi[:, None]
-        sets = [acc]
     else:
         base = np.where(flip, ~tau, tau)
         offs = np.arange(-64, 65)
         acc = np.clip(base[:, None] + offs[None, :], lo[:, None], hi[:, None])
         acc = np.concatenate([acc, lo[:, None], hi[:, None]], axis=1)
         valid = np.ones_like(acc, dtype=bool)
-        sets = [acc]
-    for acc in sets:
-        y = _eval_chain(acc, steps) if False else _eval_rows(acc, steps)
-        fdec = _decide(y, zero)
-        a2 = np.where(flip[:, None], ~acc, acc)
-        idec = ~(a2 < tau[:, None])
-        bad = (fdec != idec) & valid
-        if np.any(bad):
-            c = int(np.argwhere(bad)[0][0])
-            raise node_error(node, f"internal error: threshold of channel {c} disagrees with the float "
-                             "expression")
-        if zero == "0":
-            zero_hits = sorted(set(np.argwhere((y == 0) & valid)[:, 0].tolist()))
+    y = _eval_chain(acc, steps)
+    fdec = _decide(y, zero)
+    a2 = np.where(flip[:, None], ~acc, acc)
+    idec = ~(a2 < tau[:, None])
+    bad = (fdec != idec) & valid
+    if np.any(bad):
+        c = int(np.argwhere(bad)[0][0])
+        raise node_error(node, f"internal error: threshold of channel {c} disagrees with the float expression")
+    if zero == "0":
+        zero_hits = sorted(set(np.argwhere((y == 0) & valid)[:, 0].tolist()))
     return zero_hits
-
-
-def _eval_rows(acc, steps):
-    y = acc.astype(np.float64)
-    for sc, b in steps:
-        y = y * sc[:, None] + b[:, None]
-    return y
 
 
 # ------------------------------------------------------------------------------------------------
@@ -401,8 +390,6 @@ class Lowering:
                 "steps": steps, "acc_range": (lo, hi), "out_shape": attrs["out_shape"],
                 "output_perm": g.meta.get("output_perm"), "onnx_name": g.meta.get("output_name")}))
             return None
-        if zero == "0":
-            pass
         tau, flip, lo, hi = thresholds(steps, lo, hi, zero, O)
         zero_hits = verify_thresholds(steps, tau, flip, lo, hi, zero, lin)
         if zero_hits:
