@@ -155,8 +155,14 @@ class _Layer:
     """Enough of a device layer for tinybnn.kernels.specialization."""
 
     def __init__(self, c: KernelCase):
+        self.name = c.key
+        if c.op == "dense_b1b1":
+            self.op = "tb.Dense"
+            self.attrs = {"in_dtype": "bits", "out": "bits" if c.bits else "int32", "in_shape": c.in_shape,
+                          "out_shape": (c.out_c,)}
+            return
         H, W, C = c.in_shape
-        self.op, self.name = "tb.Conv2d", c.key
+        self.op = "tb.Conv2d"
         self.attrs = {"in_dtype": "bits", "out": "bits" if c.bits else "int32", "kernel": (c.kernel, c.kernel),
                       "in_shape": (H, W, C), "out_shape": c.out_hw + (c.out_c,), "stride": (1, 1),
                       "dilation": (1, 1), "pads": (c.pad,) * 4, "pad": "zero"}
@@ -226,9 +232,10 @@ def _render(board: dict, variant: str, cases) -> tuple[str, dict, dict]:
                 ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) else \
                     arrays.add(f"w_{shape_key}_{v.family}", "uint32_t", enc, f"weights encoded for {variant}")
                 item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename, "output": "out_opt"})
-                k = kernels.specialization(variant, _Layer(c), c.id) if c.op == "conv2d_b1b1" else None
+                k = kernels.specialization(variant, _Layer(c), c.id)
                 if k is not None:  # what a model with this layer runs: the kernel specialized to its shape
                     special.append(k)
+                    scratch = max(scratch, kernels.scratch_bytes(variant, _Layer(c)))
                     lname = arrays.add(f"w_{c.key}_layer", "uint32_t", kernels.encode_layer(k, w_ref, tau, flip_b),
                                        "weights and thresholds of the layer-specialized kernel")
                     item["kernels"].append({"fn": k["fn"], "input": x, "weights": lname, "output": "out_opt",

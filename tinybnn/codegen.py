@@ -475,7 +475,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "memory_plan": {"strategy": plan.strategy, "alignment": 4, "input_in_arena": True,
                         "output_in_arena": False, "buffers": plan.to_json()},
         "files": sorted(list(GENERATED_FILES) + ["manifest.json"] +
-                        (["model_kernels.c", "model_kernels.h"] if layer_kernels else [])),
+                        [n for n in files if n.startswith("model_kernels")]),
         "kernel_sources": ksrc,
         **({"kernel_variant": variant} if variant != "reference" else {}),
         "api": {"run": "int tb_model_run(const int8_t *input, int32_t *output)",
@@ -509,10 +509,9 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
             k = kernels.specialization(variant, node, s.index)
             if k is not None:
                 special.append(k)
-                enc = kernels.encode_layer(k, w.values, node.attrs["thresholds"], node.attrs["flip"])
-                arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, encoded for the kernel specialized "
-                                           f"to this layer (model_kernels.c): per 4 channels the interleaved "
-                                           f"words then their popcount-domain thresholds, {enc.size} words", w.role)
+                enc = kernels.encode_layer(k, w.values, node.attrs.get("thresholds"), node.attrs.get("flip"))
+                arrays["weights"] = CArray(w.name, w.ctype, enc,
+                                           f"{w.comment}, {kernels.layer_weights_comment(k, enc.size)}", w.role)
                 s = replace(s, fn=k["fn"], arrays=arrays)
         out.append(s)
     sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}

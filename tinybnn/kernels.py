@@ -55,7 +55,7 @@ class Variant:
 
 
 VARIANTS = {
-    "armv7m": Variant("armv7m", "armv7m", ("tb_bgemm_armv7m.c", "tb_bgemm_armv7m_core.S"), 1, False,
+    "armv7m": Variant("armv7m", "armv7m", ("tb_bgemm_armv7m.c", "tb_bgemm_armv7m_core.S", "tb_tree.c"), 1, False,
                       "Cortex-M3/M4/M7/M33/M55", "2-level full-adder encoding (13 words per 9, 4 per 3 left over)", 3),
     "armv6m": Variant("armv6m", "armv6m", ("tb_bgemm_armv6m.c",), 1, False, "Cortex-M0/M0+", "unchanged", 8),
     "rv32-zbb": Variant("rv32-zbb", "rv32zbb", ("tb_bgemm_rv32zbb.c",), 4, True, "RV32 with Zbb",
@@ -189,6 +189,19 @@ def dense_scratch_bytes(name: str, in_pixels: int, in_c: int, out_c: int) -> int
     return 4 * (_column_words(name, k, 1) + out_c + RUN + RUN + 1)
 
 
+def tree_scratch_bytes(node) -> int:
+    """Scratch bytes of tb_tree_conv2d / tb_tree_dense for a layer (tb_tree_*_get_buffer_size)."""
+    from . import armv7m_tree
+
+    a = node.attrs
+    K, O = k_words(node), int(a["out_shape"][-1])
+    n = K + armv7m_tree.encoded_words(K) + 2 * RUN
+    if node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"]):
+        taps = int(a["kernel"][0]) * int(a["kernel"][1])
+        n += taps + (O * taps + 1) // 2
+    return 4 * n
+
+
 def scratch_bytes(name: str, node) -> int:
     """Scratch bytes of the variant's kernel for a device layer (mirrors <fn>_get_buffer_size())."""
     from .planner import scratch_bytes as reference_scratch
@@ -197,6 +210,8 @@ def scratch_bytes(name: str, node) -> int:
     if not uses_variant(name, node):
         return reference_scratch(node)
     out_c = int(a["out_shape"][-1])
+    if name == "armv7m" and _tree_specialization(node, 0) is not None:
+        return tree_scratch_bytes(node)
     if node.op == "tb.Dense":
         P, C = (int(x) for x in a["in_shape"])
         return dense_scratch_bytes(name, P, C, out_c)
@@ -209,11 +224,14 @@ SPECIAL_WINDOW_WORDS = 24  # the register window of a specialized rv32-zbb conv 
 
 
 def specialization(name: str, node, index: int) -> dict | None:
-    """The template context of a kernel specialized to this layer (templates/model_kernels.c.j2), or None
-    when the variant has none for it. rv32-zbb: binary conv with a binary output, stride 1, no dilation,
+    """The template context of a kernel specialized to this layer, or None when the variant has none for
+    it. armv7m: every binary conv2d/dense it runs whose K is at most armv7m_tree.MAX_K words gets the tree
+    kernel of its K (templates/model_kernels_armv7m.*.j2). rv32-zbb (templates/model_kernels.c.j2): binary conv with a binary output, stride 1, no dilation,
     no zero padding around the input (the window of two pixels then needs no corrections), and a window of
     KH x (KW + 1) x words <= 24 words (what RV32's registers hold next to the sums and pointers)."""
     a = node.attrs
+    if name == "armv7m":
+        return _tree_specialization(node, index)
     if name != "rv32-zbb" or node.op != "tb.Conv2d" or not uses_variant(name, node) or a["out"] != "bits":
         return None
     KH, KW = (int(x) for x in a["kernel"])
@@ -236,10 +254,39 @@ def specialization(name: str, node, index: int) -> dict | None:
                 for kh in range(KH) for kw in range(KW) for j in range(WD)]
     enum = {"zero": "TB_PAD_ZERO", "one": "TB_PAD_ONE", "minus-one": "TB_PAD_MINUS_ONE"}[pad]
     return {"index": index, "name": node.name, "fn": f"tb_l{index}_conv2d_b1b1_rv32zbb", "prefix": f"tb_l{index}",
+            "family": "conv2d", "contract": "tb_conv2d_b1b1_rv32zbb",
             "H": H, "W": W, "C": C, "OH": OH, "OW": OW, "O": O, "KH": KH, "KW": KW, "WD": WD, "K": KH * KW * WD,
             "NW": KH * (KW + 1) * WD, "WO": words(O), "pt": pt, "pl": pl, "pb": pb, "pr": pr, "pad_enum": enum,
             "pad_words": pad_words, "products": products,
             "summary": f"{H}x{W}x{C} -> {OH}x{OW}x{O}, kernel {KH}x{KW}, pads t{pt} l{pl} b{pb} r{pr} ({pad})"}
+
+
+def _tree_specialization(node, index: int) -> dict | None:
+    from . import armv7m_tree
+
+    if not uses_variant("armv7m", node):
+        return None
+    K = k_words(node)
+    if not 2 <= K <= armv7m_tree.MAX_K:
+        return None
+    a = node.attrs
+    bits = a["out"] == "bits"
+    if node.op == "tb.Dense":
+        P, C = (int(x) for x in a["in_shape"])
+        family, k_bits, summary = "dense", P * C, f"{P}x{C} -> {int(a['out_shape'][-1])}"
+        run = K
+    else:
+        KH, KW = (int(x) for x in a["kernel"])
+        H, W, C = (int(x) for x in a["in_shape"])
+        OH, OW, O = (int(x) for x in a["out_shape"])
+        family, k_bits = "conv2d", KH * KW * C
+        run = KW * words(C)
+        summary = f"{H}x{W}x{C} -> {OH}x{OW}x{O}, kernel {KH}x{KW}"
+    tree = f"tb_tree{K}{'t' if bits else ''}"
+    return {"index": index, "name": node.name, "fn": f"tb_l{index}_{family}_b1b1_armv7m", "family": family,
+            "prefix": f"tb_l{index}", "run": run, "encoder": f"tb_tree{K}_r{run}_encode",
+            "contract": f"tb_{family}_b1b1 through tb_tree_{family}", "k": K, "k_bits": k_bits,
+            "threshold": bits, "tree": tree, "summary": f"{summary}, K = {K} words ({'bits' if bits else 'int32'} out)"}
 
 
 def pop_thresholds(thresholds, flip, k_bits: int) -> np.ndarray:
@@ -251,9 +298,19 @@ def pop_thresholds(thresholds, flip, k_bits: int) -> np.ndarray:
 
 
 def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
-    """The weights of a specialized rv32-zbb layer: per run of four channels the channel-interleaved words
+    """The weights of a specialized layer. armv7m: per output channel the tree encoding of its K words
+    (armv7m_tree.encode, tb_tree_encode_weights), then its popcount-domain threshold for a bits output.
+    rv32-zbb: per run of four channels the channel-interleaved words
     [K][4] (encode_rv32zbb), then the four popcount-domain thresholds (zero for padding channels), so that
     the kernel reads them with the weights: 4 * (K + 1) words per four channels."""
+    if "tree" in k:
+        from . import armv7m_tree
+
+        w = armv7m_tree.encode(np.asarray(packed, np.uint32).reshape(np.shape(packed)[0], -1))
+        if not k["threshold"]:
+            return w
+        T = pop_thresholds(thresholds, flip, k["k_bits"])
+        return np.concatenate([w, T[:, None]], axis=1)
     w = encode_rv32zbb(np.asarray(packed, np.uint32).reshape(k["O"], -1))  # (O4 / 4, K, 4)
     T = pop_thresholds(thresholds, flip, k["KH"] * k["KW"] * k["C"])
     Tp = np.zeros(w.shape[0] * 4, np.uint32)
@@ -261,8 +318,19 @@ def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
     return np.concatenate([w.reshape(w.shape[0], -1), Tp.reshape(-1, 4)], axis=1)
 
 
+def layer_weights_comment(k: dict, words: int) -> str:
+    """What the weight array of a specialized layer holds (for the generated C's comment)."""
+    if "tree" in k:
+        return (f"tree-encoded for the armv7m kernel of K = {k['k']} (model_kernels_armv7m.S)"
+                + (", each channel followed by its popcount-domain threshold" if k["threshold"] else "")
+                + f": {words} words")
+    return ("encoded for the kernel specialized to this layer (model_kernels.c): per 4 channels the interleaved "
+            f"words then their popcount-domain thresholds, {words} words")
+
+
 def render_layer_kernels(name: str, items: list[dict]) -> dict[str, bytes]:
-    """model_kernels.c/.h for the specialized layers (empty when there are none)."""
+    """model_kernels.c/.h (and for armv7m model_kernels_armv7m.S) for the specialized layers (empty when
+    there are none)."""
     if not items:
         return {}
     import jinja2
@@ -273,5 +341,16 @@ def render_layer_kernels(name: str, items: list[dict]) -> dict[str, bytes]:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     ctx = {"version": __version__, "variant": name, "kernels": items, "c_comment": c_comment}
-    return {f: env.get_template(f + ".j2").render(**ctx).encode("utf-8")
-            for f in ("model_kernels.c", "model_kernels.h")}
+    if name == "armv7m":
+        from . import armv7m_tree
+
+        needed = sorted({(k["k"], k["threshold"]) for k in items})
+        ctx["trees"] = [armv7m_tree.kernel_asm(K, t) for K, t in needed]
+        ctx["encoders"] = [{"fn": f"tb_tree{K}_r{run}_encode", "k": K, "run": run,
+                            "lines": armv7m_tree.encoder_c(K, run)}
+                           for K, run in sorted({(k["k"], k["run"]) for k in items})]
+        templates = {"model_kernels.c": "model_kernels_armv7m.c.j2", "model_kernels.h": "model_kernels.h.j2",
+                     "model_kernels_armv7m.S": "model_kernels_armv7m.S.j2"}
+    else:
+        templates = {"model_kernels.c": "model_kernels.c.j2", "model_kernels.h": "model_kernels.h.j2"}
+    return {f: env.get_template(t).render(**ctx).encode("utf-8") for f, t in templates.items()}

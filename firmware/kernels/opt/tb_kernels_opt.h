@@ -44,6 +44,53 @@ int32_t tb_dense_b1b1_armv7m_get_buffer_size(const tb_dense_params *params);
 tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                                const uint32_t *input, const uint32_t *weights, void *output);
 
+/* ---- armv7m tree kernels: one dot-product length K, rendered per model (tb_tree.c) ------------------ */
+
+/*
+ * The kernels tinybnn renders for the binary layers of a model whose K (packed words per output) is at most
+ * 64 (tinybnn/armv7m_tree.py): a tree of full adders over the whole dot product, one SWAR count per channel.
+ * Their weights: per output channel, tb_tree_words(K) words encoded by tb_tree_encode, then (binary output
+ * only) the channel's popcount-domain threshold (tb_opt_internal.h). The generated functions of one K:
+ *   bits(xe, w, n): channels 0..n-1 (1 <= n <= 32) from w, the bits (pop >= T) in bits 32 - n .. 31;
+ *   pops(xe, w, n, pop): pop[o] = popcount(column XOR channel o) for o < n.
+ * xe is the column encoded by tb_tree_encode. A NULL function stands for the portable tb_tree_bits_c /
+ * tb_tree_pops_c, which compute the same with popcounts (what a model runs on other targets than Thumb-2).
+ */
+#define TB_TREE_MAX_K 4096 /* the drivers' leaf tables are int16 */
+typedef struct {
+    int32_t k_words;    /**< K: the kernel computes dot products of exactly K packed words */
+    int32_t thresholds; /**< 1: each channel's weights end with its threshold (the layer's output is bits) */
+    uint32_t (*bits)(const uint32_t *xe, const uint32_t *w, int32_t n);           /**< NULL: portable */
+    void (*pops)(const uint32_t *xe, const uint32_t *w, int32_t n, uint32_t *pop); /**< NULL: portable */
+    /** tb_tree_encode of the K words found as K / run runs of run words, stride words apart (a window of a
+     *  conv read in place: run = KW * words); NULL: the driver gathers the column and calls tb_tree_encode */
+    void (*encode)(const uint32_t *src, int32_t stride, uint32_t *xe);
+    int32_t run; /**< words per run of encode (a divisor of K) */
+} tb_tree_kernel;
+
+/** Encoded words of one vector of k_words >= 2 words. */
+int32_t tb_tree_words(int32_t k_words);
+/** Encode v[k_words] (overwritten: it holds the levels' sums) into e[tb_tree_words(k_words)]. */
+void tb_tree_encode(uint32_t *v, int32_t k_words, uint32_t *e);
+/** Encode reference weights [out_c][k_words], each channel followed by T[o] when T != NULL; tmp: k_words words. */
+void tb_tree_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, const uint32_t *T,
+                            uint32_t *encoded, uint32_t *tmp);
+/** Portable bits/pops of the tree kernels (weights with thresholds for bits; stride = words per channel). */
+uint32_t tb_tree_bits_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n);
+void tb_tree_pops_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t stride, int32_t n, uint32_t *pop);
+/** Scratch bytes of tb_tree_conv2d / tb_tree_dense. */
+int32_t tb_tree_conv2d_get_buffer_size(const tb_conv2d_params *params);
+int32_t tb_tree_dense_get_buffer_size(const tb_dense_params *params);
+/**
+ * tb_conv2d_b1b1 / tb_dense_b1b1 through the tree kernel `kern` (its K must be the layer's, and its
+ * thresholds flag set exactly for a TB_OUT_BITS output, else TB_ERR_ARG). out->thresholds is not read (the
+ * weights carry them); the flip mask is. Same statuses and outputs as the reference kernels.
+ */
+tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, const tb_conv2d_params *params,
+                         const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output);
+tb_status tb_tree_dense(const tb_tree_kernel *kern, const tb_context *ctx, const tb_dense_params *params,
+                        const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output);
+
 /* ---- armv6m: Cortex-M0/M0+ ------------------------------------------------------------------------ */
 
 /** Weight words of out_c channels (the reference layout: out_c * k_words). */

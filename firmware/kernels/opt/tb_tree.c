@@ -1,0 +1,344 @@
+/*
+ * tb_tree.c - carry-save tree kernels (armv7m variant): the encoding, the portable C kernels and the
+ * conv2d/dense drivers of the kernels tinybnn renders for one dot-product length K (model_kernels.c and
+ * model_kernels_armv7m.S; the generator and the derivation are in tinybnn/armv7m_tree.py).
+ *
+ * For the K product words p = x ^ w of one output, pop(p_0) + ... + pop(p_K-1) is reduced by a tree of full
+ * adders, level by level: the items of a level are taken three at a time, a + b + c = (a ^ b ^ c) + 2 maj(a,
+ * b, c), the sums a ^ b ^ c form the next level (with what was left over), and two items left at the top make
+ * a binary node, a + b = (a ^ b) + 2 (a & b). Every item is linear in x and w, so each node is stored
+ * pre-XORed, identically for the weights (offline) and for a column (here, at run time): (a, a ^ b, a ^ c)
+ * for a ternary node, (a, a ^ b) for the binary one. Then
+ *     pop(x ^ w) = pop(S) + 2 * sum over the nodes of pop(carry)
+ * with carry = p0 ^ (p1 & p2) (ternary) or p0 & ~p1 (binary) of the node's words p = xe ^ we, and S the
+ * root: p0 ^ p1 ^ p2 (or p1) of the last node. tb_tree_encode is the specification of the encoding.
+ *
+ * The rendered kernels of one K read, per output channel, tb_tree_words(K) encoded weight words followed,
+ * for a layer with a binary output, by the channel's popcount-domain threshold (tb_opt_internal.h).
+ */
+#include <stddef.h>
+
+#include "tb_kernels_opt.h"
+#include "tb_opt_internal.h"
+
+int32_t tb_tree_words(int32_t k_words)
+{
+    int32_t n = k_words, words = 0;
+    while (n > 1) {
+        const int32_t nodes = n / 3, left = n - 3 * nodes;
+        words += 3 * nodes;
+        if (left == 2 && nodes == 0) {
+            words += 2;
+            n = 1;
+        } else {
+            n = nodes + left;
+        }
+    }
+    return words;
+}
+
+void tb_tree_encode(uint32_t *v, int32_t k_words, uint32_t *e)
+{
+    int32_t n = k_words;
+    while (n > 1) {
+        int32_t m = 0, i = 0;
+        for (; n - i >= 3; i += 3) { /* a ternary node; its sum overwrites an item already read */
+            const uint32_t a = v[i], b = v[i + 1], c = v[i + 2];
+            *e++ = a;
+            *e++ = a ^ b;
+            *e++ = a ^ c;
+            v[m++] = a ^ b ^ c;
+        }
+        if (n - i == 2 && m == 0) { /* two items at the top: the binary node */
+            const uint32_t a = v[i], b = v[i + 1];
+            *e++ = a;
+            *e++ = a ^ b;
+            v[m++] = a ^ b;
+        } else {
+            for (; i < n; i++)
+                v[m++] = v[i];
+        }
+        n = m;
+    }
+}
+
+void tb_tree_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, const uint32_t *T,
+                            uint32_t *encoded, uint32_t *tmp)
+{
+    const int32_t ww = tb_tree_words(k_words), stride = ww + (T != NULL ? 1 : 0);
+    for (int32_t o = 0; o < out_c; o++) {
+        for (int32_t i = 0; i < k_words; i++)
+            tmp[i] = weights[o * k_words + i];
+        tb_tree_encode(tmp, k_words, encoded + o * stride);
+        if (T != NULL)
+            encoded[o * stride + ww] = T[o];
+    }
+}
+
+/* pop(x ^ w) of one channel from the encodings (the arithmetic of the rendered kernels, with popcounts). */
+static uint32_t tree_pop(const uint32_t *xe, const uint32_t *we, int32_t k_words)
+{
+    uint32_t carries = 0u, s = 0u;
+    int32_t n = k_words, off = 0;
+    while (n > 1) {
+        const int32_t nodes = n / 3, left = n - 3 * nodes;
+        for (int32_t j = 0; j < nodes; j++, off += 3) {
+            const uint32_t p0 = xe[off] ^ we[off], p1 = xe[off + 1] ^ we[off + 1], p2 = xe[off + 2] ^ we[off + 2];
+            carries += (uint32_t)tb_popcount32(p0 ^ (p1 & p2));
+            s = p0 ^ p1 ^ p2;
+        }
+        if (left == 2 && nodes == 0) {
+            const uint32_t p0 = xe[off] ^ we[off], p1 = xe[off + 1] ^ we[off + 1];
+            carries += (uint32_t)tb_popcount32(p0 & ~p1);
+            s = p1;
+            off += 2;
+            n = 1;
+        } else {
+            n = nodes + left;
+        }
+    }
+    return (uint32_t)tb_popcount32(s) + 2u * carries;
+}
+
+uint32_t tb_tree_bits_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n)
+{
+    const int32_t ww = tb_tree_words(k_words);
+    uint32_t word = 0u;
+    for (int32_t o = n - 1; o >= 0; o--) {
+        const uint32_t *wo = w + o * (ww + 1);
+        word = (word << 1) | (uint32_t)(tree_pop(xe, wo, k_words) >= wo[ww]);
+    }
+    return word << (TB_WORD_BITS - n);
+}
+
+void tb_tree_pops_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t stride, int32_t n, uint32_t *pop)
+{
+    for (int32_t o = 0; o < n; o++)
+        pop[o] = tree_pop(xe, w + o * stride, k_words);
+}
+
+/* ------------------------------------------------------------------------------------- drivers --- */
+
+/* The kernel's functions, or the portable ones where it has none. */
+static uint32_t run_bits(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t n)
+{
+    return kern->bits != NULL ? kern->bits(xe, w, n) : tb_tree_bits_c(xe, w, kern->k_words, n);
+}
+
+static void run_pops(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t n, uint32_t *pop)
+{
+    if (kern->pops != NULL)
+        kern->pops(xe, w, n, pop);
+    else
+        tb_tree_pops_c(xe, w, kern->k_words, tb_tree_words(kern->k_words) + (kern->thresholds ? 1 : 0), n, pop);
+}
+
+/* The encoded column from a plain one (cols is overwritten). */
+static void encode_column(const tb_tree_kernel *kern, uint32_t *cols, uint32_t *xe)
+{
+    if (kern->encode != NULL)
+        kern->encode(cols, kern->run, xe);
+    else
+        tb_tree_encode(cols, kern->k_words, xe);
+}
+
+/* Weight words per output channel of a kernel. */
+static int32_t stride_of(const tb_tree_kernel *kern)
+{
+    return tb_tree_words(kern->k_words) + (kern->thresholds ? 1 : 0);
+}
+
+/*
+ * For every leaf j: slot[j] = 4 * (first encoded word of the node that has leaf j as a child) + its position
+ * in that node, so that leaf j of an encoded vector e is e[off] (position 0) or e[off] ^ e[off + position].
+ * ids holds the k item ids of a level (leaves 0..k-1, then node sums).
+ */
+static void mark(int32_t k, const int16_t *ids, int32_t size, int32_t off, int16_t *slot)
+{
+    for (int32_t s = 0; s < size; s++)
+        if (ids[s] < k)
+            slot[ids[s]] = (int16_t)(4 * off + s);
+}
+
+static void leaf_slots(int32_t k, int16_t *ids, int16_t *slot)
+{
+    int32_t n = k, off = 0, next = k;
+    for (int32_t j = 0; j < k; j++)
+        ids[j] = (int16_t)j;
+    while (n > 1) { /* the levels of tb_tree_encode, on item ids */
+        int32_t m = 0, i = 0;
+        for (; n - i >= 3; i += 3, off += 3) {
+            mark(k, ids + i, 3, off, slot);
+            ids[m++] = (int16_t)next++;
+        }
+        if (n - i == 2 && m == 0) {
+            mark(k, ids + i, 2, off, slot);
+            off += 2;
+            ids[m++] = (int16_t)next++;
+        } else {
+            for (; i < n; i++)
+                ids[m++] = ids[i];
+        }
+        n = m;
+    }
+}
+
+/* pops[o * taps + t] = popcount of tap t of channel o, decoded from the encoded weights. */
+static void tap_pops(const tb_tree_kernel *kern, const uint32_t *weights, int32_t out_c, int32_t taps,
+                     int32_t words, int16_t *ids, int16_t *slot, uint16_t *pops)
+{
+    const int32_t k = kern->k_words, stride = stride_of(kern);
+    leaf_slots(k, ids, slot);
+    for (int32_t o = 0; o < out_c; o++) {
+        const uint32_t *e = weights + o * stride;
+        for (int32_t t = 0; t < taps; t++) {
+            int32_t c = 0;
+            for (int32_t i = 0; i < words; i++) {
+                const int32_t sl = slot[t * words + i], off = sl / 4, pos = sl % 4;
+                c += tb_popcount32(pos == 0 ? e[off] : e[off] ^ e[off + pos]);
+            }
+            pops[o * taps + t] = (uint16_t)c;
+        }
+    }
+}
+
+/*
+ * Scratch (32-bit words, in this order): cols [K] (the plain column, then the leaf tables of the tap
+ * popcounts, 2 * K int16), xe [tb_tree_words(K)], pop [32], corr [32], and with zero padding and pads,
+ * padded [taps] and tap_pops [O * taps] (uint16).
+ */
+static int32_t conv_with_taps(const tb_conv2d_params *p)
+{
+    return p->pad == TB_PAD_ZERO && (p->pad_top | p->pad_left | p->pad_bottom | p->pad_right) != 0;
+}
+
+static int32_t scratch_words(int32_t k, int32_t out_c, int32_t taps, int32_t with_taps)
+{
+    int32_t n = k + tb_tree_words(k) + 2 * TB_OPT_RUN;
+    if (with_taps)
+        n += taps + (out_c * taps + 1) / 2;
+    return n;
+}
+
+int32_t tb_tree_conv2d_get_buffer_size(const tb_conv2d_params *params)
+{
+    const int32_t taps = params->kernel_h * params->kernel_w;
+    return 4 * scratch_words(taps * TB_WORDS(params->in_c), params->out_c, taps, conv_with_taps(params));
+}
+
+int32_t tb_tree_dense_get_buffer_size(const tb_dense_params *params)
+{
+    return 4 * scratch_words(params->in_pixels * TB_WORDS(params->in_c), params->out_c, 0, 0);
+}
+
+#if TB_KERNEL_CHECKS
+static tb_status check_tree(const tb_tree_kernel *kern, const tb_context *ctx, const tb_out_params *out,
+                            int32_t out_c, int32_t k, const uint32_t *input, const uint32_t *weights,
+                            const void *output, int32_t scratch)
+{
+    const tb_status status = tb_check_operands(out, out_c, output, input, weights, TB_WORD_INPUT | TB_WORD_WEIGHTS);
+    if (status != TB_OK)
+        return status;
+    /* the kernel is built for one K; its weights carry thresholds exactly when the output is bits */
+    if (kern == NULL || k != kern->k_words || k < 2 || k > TB_TREE_MAX_K ||
+        (out->kind == TB_OUT_BITS) != (kern->thresholds != 0) ||
+        (kern->encode != NULL && (kern->run < 1 || k % kern->run != 0)))
+        return TB_ERR_ARG;
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < scratch)
+        return TB_ERR_SCRATCH;
+    if (!tb_aligned4(ctx->buf))
+        return TB_ERR_ALIGN;
+    return TB_OK;
+}
+#endif
+
+tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, const tb_conv2d_params *params,
+                         const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output)
+{
+    TB_CHECK(tb_check_conv2d(params));
+    TB_CHECK(check_tree(kern, ctx, out, params->out_c, params->kernel_h * params->kernel_w * TB_WORDS(params->in_c),
+                        input, weights, output, tb_tree_conv2d_get_buffer_size(params)));
+    {
+        const tb_conv2d_params *p = params;
+        const int32_t taps = p->kernel_h * p->kernel_w, words = TB_WORDS(p->in_c), k = taps * words;
+        const int32_t stride = stride_of(kern), with_taps = conv_with_taps(p);
+        uint32_t *cols = (uint32_t *)ctx->buf, *xe = cols + k, *pop = xe + tb_tree_words(k);
+        int32_t *corr = (int32_t *)(pop + TB_OPT_RUN), *padded = corr + TB_OPT_RUN;
+        uint16_t *tp = with_taps ? (uint16_t *)(padded + taps) : NULL;
+        tb_opt_out s;
+        s.out = out;
+        s.output = output;
+        s.out_c = p->out_c;
+        s.thresholds = NULL;
+        if (with_taps)
+            tap_pops(kern, weights, p->out_c, taps, words, (int16_t *)cols, (int16_t *)cols + k, tp);
+        /* windows inside the input are encoded where they are when the kernel has an encoder for rows of
+         * KW * words contiguous words; the others are gathered (padded taps filled) first */
+        const int32_t in_place = kern->encode != NULL && p->dilation_w == 1 && kern->run == p->kernel_w * words;
+        const int32_t span_h = (p->kernel_h - 1) * p->dilation_h, span_w = p->kernel_w - 1;
+        int32_t pix = 0;
+        for (int32_t oy = 0; oy < p->out_h; oy++) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            for (int32_t ox = 0; ox < p->out_w; ox++, pix++) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                int32_t np = 0;
+                if (in_place && iy0 >= 0 && ix0 >= 0 && iy0 + span_h < p->in_h && ix0 + span_w < p->in_w) {
+                    kern->encode(input + (iy0 * p->in_w + ix0) * words, p->in_w * words * p->dilation_h, xe);
+                } else {
+                    np = tb_opt_column(p, input, oy, ox, cols, 1, with_taps ? padded : NULL);
+                    if (p->pad != TB_PAD_ZERO)
+                        np = 0; /* +1 / -1 padding is data: nothing to correct */
+                    encode_column(kern, cols, xe);
+                }
+                for (int32_t o0 = 0; o0 < p->out_c; o0 += TB_OPT_RUN) {
+                    const int32_t n = p->out_c - o0 < TB_OPT_RUN ? p->out_c - o0 : TB_OPT_RUN;
+                    const uint32_t *w = weights + o0 * stride;
+                    if (out->kind == TB_OUT_BITS && np == 0) {
+                        tb_opt_store_bits(&s, pix, o0, n, run_bits(kern, xe, w, n) >> (TB_WORD_BITS - n));
+                        continue;
+                    }
+                    run_pops(kern, xe, w, n, pop);
+                    if (np != 0)
+                        tb_opt_pad_correction(tp, taps, padded, np, o0, n, corr);
+                    tb_opt_finish_general(&s, pix, o0, n, pop, (taps - np) * p->in_c, np != 0 ? corr : NULL);
+                }
+            }
+        }
+    }
+    return TB_OK;
+}
+
+tb_status tb_tree_dense(const tb_tree_kernel *kern, const tb_context *ctx, const tb_dense_params *params,
+                        const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output)
+{
+    TB_CHECK(tb_check_dense(params));
+    TB_CHECK(check_tree(kern, ctx, out, params->out_c, params->in_pixels * TB_WORDS(params->in_c), input, weights,
+                        output, tb_tree_dense_get_buffer_size(params)));
+    {
+        const int32_t k = params->in_pixels * TB_WORDS(params->in_c), stride = stride_of(kern);
+        uint32_t *cols = (uint32_t *)ctx->buf, *xe = cols + k, *pop = xe + tb_tree_words(k);
+        tb_opt_out s;
+        s.out = out;
+        s.output = output;
+        s.out_c = params->out_c;
+        s.thresholds = NULL;
+        if (kern->encode != NULL) {
+            kern->encode(input, kern->run, xe);
+        } else {
+            for (int32_t i = 0; i < k; i++)
+                cols[i] = input[i];
+            tb_tree_encode(cols, k, xe);
+        }
+        for (int32_t o0 = 0; o0 < params->out_c; o0 += TB_OPT_RUN) {
+            const int32_t n = params->out_c - o0 < TB_OPT_RUN ? params->out_c - o0 : TB_OPT_RUN;
+            const uint32_t *w = weights + o0 * stride;
+            if (out->kind == TB_OUT_BITS) {
+                tb_opt_store_bits(&s, 0, o0, n, run_bits(kern, xe, w, n) >> (TB_WORD_BITS - n));
+                continue;
+            }
+            run_pops(kern, xe, w, n, pop);
+            tb_opt_finish_general(&s, 0, o0, n, pop, params->in_pixels * params->in_c, NULL);
+        }
+    }
+    return TB_OK;
+}
