@@ -47,8 +47,39 @@ def _sources(*extra: str, asm: bool = False) -> dict:
     return files
 
 
-def _check_exe(sanitize=False, flags=()):
-    return hostc.cached_build(_sources("tb_opt_check.c"), "opt-check", sanitize, exe_name="tb_opt_check",
+def _tree_check_sources(max_k: int = 64) -> dict:
+    """The tree kernels tinybnn renders (tinybnn.kernels.render_layer_kernels), for every K of 2..max_k, every
+    run that divides it and both output kinds, plus tb_tree_check_kernel(k, run, thresholds) looking them up
+    for tb_opt_check.c (built with -DTB_CHECK_TREE_TABLE): the assembly on Thumb-2 cores, the generated
+    column encoders everywhere."""
+    items = []
+    for k in range(2, max_k + 1):
+        for run in (r for r in range(1, k + 1) if k % r == 0):
+            for t in (False, True):
+                i = len(items)
+                items.append({"index": i, "name": f"K={k} run={run}", "fn": f"tb_l{i}_conv2d_b1b1_armv7m",
+                              "family": "conv2d", "prefix": f"tb_l{i}", "run": run, "k": k, "k_bits": 32 * k,
+                              "encoder": f"tb_tree{k}_r{run}_encode", "threshold": t, "contract": "tb_tree_conv2d",
+                              "tree": f"tb_tree{k}{'t' if t else ''}", "summary": "tb_opt_check"})
+    files = kernels.render_layer_kernels("armv7m", items)
+    table = "\n".join(f"    &tb_l{i}_tree," for i in range(len(items)))
+    files["model_kernels.c"] += (
+        "\nstatic const tb_tree_kernel *const table[] = {\n" + table + "\n};\n\n"
+        "const tb_tree_kernel *tb_tree_check_kernel(int32_t k, int32_t run, int32_t thresholds);\n"
+        "const tb_tree_kernel *tb_tree_check_kernel(int32_t k, int32_t run, int32_t thresholds)\n{\n"
+        "    for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++)\n"
+        "        if (table[i]->k_words == k && table[i]->run == run && table[i]->thresholds == thresholds)\n"
+        "            return table[i];\n"
+        "    return NULL;\n}\n").encode()
+    return files
+
+
+def _check_exe(sanitize=False, flags=(), table=False):
+    files = _sources("tb_opt_check.c")
+    if table:
+        files.update(_tree_check_sources())
+        flags = tuple(flags) + ("-DTB_CHECK_TREE_TABLE",)
+    return hostc.cached_build(files, "opt-check", sanitize, exe_name="tb_opt_check",
                               extra_flags=("-DTB_CHECK_HOST", "-Wvla", "-pedantic") + tuple(flags))
 
 
@@ -64,11 +95,22 @@ def _families(log: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- host ---
+ALL_FAMILIES = ("armv7m", "armv6m", "rv32zbb", "tree")
+
+
 def test_random_layers_host():
     code, log = _run_check(_check_exe(), SEED, HOST_CASES)
     fams = _families(log)
     assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
-    assert fams == {f: (HOST_CASES, 0) for f in ("armv7m", "armv6m", "rv32zbb")}
+    assert fams == {f: (HOST_CASES, 0) for f in ALL_FAMILIES}
+
+
+def test_random_layers_host_rendered_tree_kernels():
+    """The tree kernels as tinybnn renders them (generated column encoders, read in place from the input
+    where the window allows) on random layers of every K up to 64: portable bits/pops on the host."""
+    code, log = _run_check(_check_exe(table=True, flags=("-DTB_CHECK_FAMILIES=8",)), SEED + 2, HOST_CASES)
+    assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
+    assert _families(log) == {"tree": (HOST_CASES, 0)}
 
 
 def test_random_layers_sanitized():
@@ -122,6 +164,43 @@ def test_python_scratch_equals_c(dump, variant):
     got = [int(v) for v in dump(lines)]
     want = [kernels.conv2d_scratch_bytes(variant, (kh, kw), c, o, pad == 0) for kh, kw, c, o, pad in convs]
     want += [kernels.dense_scratch_bytes(variant, p, c, o) for p, c, o in dense]
+    assert got == want
+
+
+def test_tree_encoder_python_equals_c(dump):
+    """armv7m_tree.encode (what tinybnn writes into a model) == tb_tree_encode_weights (the specification),
+    and the NumPy model of the kernels' arithmetic counts pop(x XOR w) from the two encodings."""
+    from tinybnn import armv7m_tree
+
+    rng = np.random.default_rng([SEED, 6])
+    shapes = [(1, 2), (3, 3), (2, 4), (5, 5), (7, 9), (64, 18), (10, 32), (33, 27), (4, 40), (2, 64), (1, 65)]
+    shapes += [(int(rng.integers(1, 40)), int(rng.integers(2, 100))) for _ in range(20)]
+    ws = [rng.integers(0, 2**32, size=s, dtype=np.uint64).astype(np.uint32) for s in shapes]
+    got = dump([f"enc tree {O} {K} " + " ".join(f"{v:x}" for v in w.reshape(-1)) for (O, K), w in zip(shapes, ws)])
+    for (O, K), w, line in zip(shapes, ws, got):
+        enc = armv7m_tree.encode(w)
+        assert enc.shape == (O, armv7m_tree.encoded_words(K))
+        assert np.array_equal(np.array([int(v, 16) for v in line.split()], np.uint32), enc.reshape(-1)), (O, K)
+        x = rng.integers(0, 2**32, size=K, dtype=np.uint64).astype(np.uint32)
+        want = np.unpackbits((x[None] ^ w).view(np.uint8), axis=-1).reshape(O, -1).sum(axis=1)
+        assert np.array_equal(armv7m_tree.pop_reference(armv7m_tree.encode(x)[None], enc, K), want), (O, K)
+
+
+def test_tree_scratch_python_equals_c(dump):
+    from tinybnn.graph import Node
+
+    convs = [(kh, kw, c, o, pad) for kh, kw in ((1, 1), (3, 3), (2, 3), (5, 5)) for c in (1, 32, 33, 100)
+             for o in (1, 10, 64, 65) for pad in (0, 1, 2)]
+    dense = [(p, c, o) for p in (1, 3) for c in (33, 256, 1024) for o in (1, 10, 1024)]
+    got = [int(v) for v in dump([f"conv tree {kh} {kw} {c} {o} {pad}" for kh, kw, c, o, pad in convs] +
+                                [f"dense tree {p} {c} {o}" for p, c, o in dense])]
+    want = []
+    for kh, kw, c, o, pad in convs:  # the dump's layer: 8x8 input, one pixel of padding on every side
+        want.append(kernels.tree_scratch_bytes(Node("tb.Conv2d", "c", [], [], {
+            "kernel": (kh, kw), "in_shape": (8, 8, c), "out_shape": (10 - kh, 10 - kw, o), "pads": (1, 1, 1, 1),
+            "pad": ("zero", "one", "minus-one")[pad]})))
+    for p, c, o in dense:
+        want.append(kernels.tree_scratch_bytes(Node("tb.Dense", "d", [], [], {"in_shape": (p, c), "out_shape": (o,)})))
     assert got == want
 
 
@@ -261,8 +340,12 @@ def test_specialization_only_where_it_is_exact():
     assert codegen.prepare(m, "rv32-zbb").specs[1].fn == "tb_conv2d_b1b1_rv32zbb"  # needs corrections: generic
     m, _ = _chain_with_conv(rng, 8, 8, 128, 8, (3, 3), (0, 0, 0, 0), "zero", "wide")
     assert codegen.prepare(m, "rv32-zbb").specs[1].fn == "tb_conv2d_b1b1_rv32zbb"  # 3x4x4 words: no registers
-    for v in ("armv7m", "armv6m"):
-        assert "model_kernels.c" not in codegen.prepare(m, v).files
+    assert "model_kernels.c" not in codegen.prepare(m, "armv6m").files
+    # armv7m: a tree kernel for every binary layer of K <= 64 words (here 36), the generic kernel above
+    r = codegen.prepare(m, "armv7m")
+    assert r.specs[1].fn == "tb_l1_conv2d_b1b1_armv7m" and "model_kernels_armv7m.S" in r.files
+    m, _ = _chain_with_conv(rng, 8, 8, 256, 8, (3, 3), (0, 0, 0, 0), "zero", "wider")
+    assert codegen.prepare(m, "armv7m").specs[1].fn == "tb_conv2d_b1b1_armv7m"  # K = 72
 
 
 def test_boards_choose_their_family():
@@ -310,25 +393,31 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
 
     stage = tmp_path / "stage" / "check"
     stage.mkdir(parents=True)
-    for name, data in _sources("tb_opt_check.c", asm=True).items():
+    tree_asm = b["kernel_variant"] == "armv7m"  # the rendered tree kernels, assembly included
+    files = _sources("tb_opt_check.c", asm=True)
+    if tree_asm:
+        files.update(_tree_check_sources())
+    for name, data in files.items():
         (stage / name).write_bytes(data)
     runtime = codegen.kernels_dir().parent / "runtime"
     for name in ("tb_print.c", "tb_print.h"):
         shutil.copy2(runtime / name, stage / name)
     arena = 2000 if b["ram_bytes"] < 64 * 1024 else 16384  # micro:bit: 16 KB of RAM
     project = platformio.write_project(b, tmp_path / "fw", [stage], extra_build_flags=[
-        f"-DTB_CHECK_CASES={DEVICE_CASES}", f"-DTB_CHECK_SEED={SEED}u", f"-DTB_CHECK_ARENA_WORDS={arena}"])
+        f"-DTB_CHECK_CASES={DEVICE_CASES}", f"-DTB_CHECK_SEED={SEED}u", f"-DTB_CHECK_ARENA_WORDS={arena}"]
+        + (["-DTB_CHECK_TREE_TABLE"] if tree_asm else []))
     res = platformio.run_pio(project)
     if b["kernel_variant"] == "armv7m":  # the assembly is what runs here, not the C fallback
         syms = subprocess.run([b["toolchain"] + "-nm", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r" T tb_armv7m_bits$", syms, re.M)
+        assert re.search(r" T tb_tree18t_bits$", syms, re.M) and re.search(r" T tb_tree64_pops$", syms, re.M)
     if b["kernel_variant"] == "rv32-zbb":  # and the Zbb popcount instruction
         dis = subprocess.run([b["toolchain"] + "-objdump", "-d", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r"\bcpop\b", dis)
     code, raw = run_to_exit(res.elf, b, timeout=120)
     log = raw.decode("utf-8", "replace")
     assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
-    assert _families(log) == {f: (DEVICE_CASES, 0) for f in ("armv7m", "armv6m", "rv32zbb")}
+    assert _families(log) == {f: (DEVICE_CASES, 0) for f in ALL_FAMILIES}
 
 
 @pytest.mark.parametrize("i", (1, 2))

@@ -34,6 +34,7 @@ This module renders the assembly for a K (``kernel_asm``); tinybnn/kernels.py de
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,8 +77,9 @@ def tree(k: int) -> list[Node]:
 
 
 def encoded_words(k: int) -> int:
-    """Encoded words of one vector of K words (3 per ternary node, 2 for a binary one)."""
-    return sum(n.size for n in tree(k))
+    """Encoded words of one vector of K words (3 per ternary node, 2 for a binary one; 0 below 2 words, as
+    tb_tree_words)."""
+    return sum(n.size for n in tree(k)) if k >= 2 else 0
 
 
 def encode(v: np.ndarray) -> np.ndarray:
@@ -132,6 +134,7 @@ class _Body:
     dsp: bool                  # USADA8 available (Cortex-M4/M7/M33/M55), else the M3 byte sum
     spare: int = 1             # registers a column load leaves free besides the node's weight words
     x_cap: int = 16            # most column words one LDM loads
+    plan: tuple = ()           # the words of the first loads (decisions), overriding the policy
     free: list = field(default_factory=list)
     lines: list = field(default_factory=list)
     count: int = 0
@@ -147,6 +150,7 @@ class _Body:
         self.pending: dict[int, list] = {}  # weight -> live words: a register, or ("sp", slot) when spilled
         self.t_reg = None
         self.slots: list = []                # stack slots in use (True) for spilled words
+        self.decisions: list = []            # (lowest, highest, chosen) words of each load
 
     # ---- registers and lines
     def alloc(self) -> str:
@@ -197,19 +201,29 @@ class _Body:
         else:
             self.op(f"ldmia   {base}!, {{{', '.join(regs)}}}", f"{what} words {first}..{first + n - 1}")
 
+    def _choose(self, lo: int, default: int, hi: int) -> int:
+        """The words of the next load: the plan's choice for this decision, else the default policy."""
+        i = len(self.decisions)
+        n = self.plan[i] if i < len(self.plan) else default
+        n = max(lo, min(hi, n))
+        self.decisions.append((lo, hi, n))
+        return n
+
     def _load_for(self, node: Node) -> None:
         end = node.offset + node.size
-        spare = self.spare
         if self.xpos < end:
             w_missing = max(0, end - self.wpos)
-            room = min(len(self.free) - w_missing - spare, self.x_cap)
-            n = max(end - self.xpos, min(self.xw - self.xpos, room))
+            room = min(len(self.free) - w_missing - self.spare, self.x_cap)
+            lo, hi = end - self.xpos, max(end - self.xpos, min(self.xw - self.xpos, len(self.free) - w_missing))
+            n = self._choose(lo, max(lo, min(self.xw - self.xpos, room)), hi)
             self._ldm("r0", self.xpos, n, self.xreg, "column")
             self.xpos += n
         if self.wpos < end:
             room = len(self.free) - 1  # one temporary for a carry-save adder
-            limit = self.xpos + (1 if self.threshold and self.load_threshold and self.xpos == self.xw else 0)
-            n = max(end - self.wpos, min(limit - self.wpos, room))
+            top = self.xw + (1 if self.threshold and self.load_threshold else 0)
+            limit = self.xpos + (1 if top > self.xw and self.xpos == self.xw else 0)
+            lo, hi = end - self.wpos, max(end - self.wpos, min(top - self.wpos, len(self.free)))
+            n = self._choose(lo, max(lo, min(limit - self.wpos, room)), hi)
             self._ldm("r1", self.wpos, n, self.wreg, "weight")
             self.wpos += n
             if self.threshold and self.xw in self.wreg:
@@ -412,16 +426,31 @@ class _Body:
         return acc
 
 
-def body(k: int, regs: list, threshold: bool, load_threshold: bool, dsp: bool) -> _Body:
-    """The shortest body over a few load policies (how full the column loads are)."""
-    best = None
-    for spare in (0, 1, 2, 3):
-        for x_cap in (3, 4, 5, 6, 7, 8, 16):
-            b = _Body(k, list(regs), threshold, load_threshold, dsp, spare=spare, x_cap=x_cap)
-            b.acc = b.build()
-            if best is None or b.count < best.count:
-                best = b
+@functools.lru_cache(maxsize=None)
+def _body(k: int, regs: tuple, threshold: bool, load_threshold: bool, dsp: bool) -> _Body:
+    def make(spare, x_cap, plan=()):
+        b = _Body(k, list(regs), threshold, load_threshold, dsp, spare=spare, x_cap=x_cap, plan=tuple(plan))
+        b.acc = b.build()
+        return b
+
+    # the best default policy, then each load's size improved in turn (the rest following the policy)
+    best = min((make(s, x) for s in (0, 1, 2) for x in (4, 5, 6, 8, 16)), key=lambda b: b.count)
+    plan = [n for _, _, n in best.decisions]
+    i = 0
+    while i < len(best.decisions):
+        lo, hi, _ = best.decisions[i]
+        for n in range(lo, hi + 1):
+            if n != plan[i]:
+                b = make(best.spare, best.x_cap, plan[:i] + [n])
+                if b.count < best.count:
+                    best, plan = b, [m for _, _, m in b.decisions]
+        i += 1
     return best
+
+
+def body(k: int, regs: list, threshold: bool, load_threshold: bool, dsp: bool) -> _Body:
+    """The shortest body found: over a few load policies, then over the size of each load."""
+    return _body(k, tuple(regs), threshold, load_threshold, dsp)
 
 
 BITS_REGS = ["r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]

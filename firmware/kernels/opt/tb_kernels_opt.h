@@ -51,8 +51,9 @@ tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *par
  * 64 (tinybnn/armv7m_tree.py): a tree of full adders over the whole dot product, one SWAR count per channel.
  * Their weights: per output channel, tb_tree_words(K) words encoded by tb_tree_encode, then (binary output
  * only) the channel's popcount-domain threshold (tb_opt_internal.h). The generated functions of one K:
- *   bits(xe, w, n): channels 0..n-1 (1 <= n <= 32) from w, the bits (pop >= T) in bits 32 - n .. 31;
- *   pops(xe, w, n, pop): pop[o] = popcount(column XOR channel o) for o < n.
+ *   bits(xe, w, out_c, q, flip): one output pixel of a binary layer, q[j] = the bits (pop >= T) of channels
+ *     32 j .. 32 j + 31 XOR flip[j], tail bits 0 (q: TB_WORDS(out_c) words);
+ *   pops(xe, w, n, pop): pop[o] = popcount(column XOR channel o) for o < n (n >= 1).
  * xe is the column encoded by tb_tree_encode. A NULL function stands for the portable tb_tree_bits_c /
  * tb_tree_pops_c, which compute the same with popcounts (what a model runs on other targets than Thumb-2).
  */
@@ -60,7 +61,7 @@ tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *par
 typedef struct {
     int32_t k_words;    /**< K: the kernel computes dot products of exactly K packed words */
     int32_t thresholds; /**< 1: each channel's weights end with its threshold (the layer's output is bits) */
-    uint32_t (*bits)(const uint32_t *xe, const uint32_t *w, int32_t n);           /**< NULL: portable */
+    void (*bits)(const uint32_t *xe, const uint32_t *w, int32_t out_c, uint32_t *q, const uint32_t *flip); /**< NULL: portable */
     void (*pops)(const uint32_t *xe, const uint32_t *w, int32_t n, uint32_t *pop); /**< NULL: portable */
     /** tb_tree_encode of the K words found as K / run runs of run words, stride words apart (a window of a
      *  conv read in place: run = KW * words); NULL: the driver gathers the column and calls tb_tree_encode */
@@ -76,7 +77,8 @@ void tb_tree_encode(uint32_t *v, int32_t k_words, uint32_t *e);
 void tb_tree_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, const uint32_t *T,
                             uint32_t *encoded, uint32_t *tmp);
 /** Portable bits/pops of the tree kernels (weights with thresholds for bits; stride = words per channel). */
-uint32_t tb_tree_bits_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n);
+void tb_tree_bits_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t out_c, uint32_t *q,
+                    const uint32_t *flip);
 void tb_tree_pops_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t stride, int32_t n, uint32_t *pop);
 /** Scratch bytes of tb_tree_conv2d / tb_tree_dense. */
 int32_t tb_tree_conv2d_get_buffer_size(const tb_conv2d_params *params);

@@ -100,15 +100,19 @@ static uint32_t tree_pop(const uint32_t *xe, const uint32_t *we, int32_t k_words
     return (uint32_t)tb_popcount32(s) + 2u * carries;
 }
 
-uint32_t tb_tree_bits_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n)
+void tb_tree_bits_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t out_c, uint32_t *q,
+                    const uint32_t *flip)
 {
-    const int32_t ww = tb_tree_words(k_words);
-    uint32_t word = 0u;
-    for (int32_t o = n - 1; o >= 0; o--) {
-        const uint32_t *wo = w + o * (ww + 1);
-        word = (word << 1) | (uint32_t)(tree_pop(xe, wo, k_words) >= wo[ww]);
+    const int32_t stride = tb_tree_words(k_words) + 1;
+    for (int32_t o0 = 0, j = 0; o0 < out_c; o0 += TB_WORD_BITS, j++) {
+        const int32_t n = out_c - o0 < TB_WORD_BITS ? out_c - o0 : TB_WORD_BITS;
+        uint32_t word = 0u;
+        for (int32_t i = n - 1; i >= 0; i--) {
+            const uint32_t *wo = w + (o0 + i) * stride;
+            word = (word << 1) | (uint32_t)(tree_pop(xe, wo, k_words) >= wo[stride - 1]);
+        }
+        q[j] = (word ^ flip[j]) & (n == TB_WORD_BITS ? 0xFFFFFFFFu : ((uint32_t)1u << n) - 1u);
     }
-    return word << (TB_WORD_BITS - n);
 }
 
 void tb_tree_pops_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t stride, int32_t n, uint32_t *pop)
@@ -120,9 +124,13 @@ void tb_tree_pops_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int3
 /* ------------------------------------------------------------------------------------- drivers --- */
 
 /* The kernel's functions, or the portable ones where it has none. */
-static uint32_t run_bits(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t n)
+static void run_bits(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t out_c, uint32_t *q,
+                     const uint32_t *flip)
 {
-    return kern->bits != NULL ? kern->bits(xe, w, n) : tb_tree_bits_c(xe, w, kern->k_words, n);
+    if (kern->bits != NULL)
+        kern->bits(xe, w, out_c, q, flip);
+    else
+        tb_tree_bits_c(xe, w, kern->k_words, out_c, q, flip);
 }
 
 static void run_pops(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t n, uint32_t *pop)
@@ -276,28 +284,29 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
          * KW * words contiguous words; the others are gathered (padded taps filled) first */
         const int32_t in_place = kern->encode != NULL && p->dilation_w == 1 && kern->run == p->kernel_w * words;
         const int32_t span_h = (p->kernel_h - 1) * p->dilation_h, span_w = p->kernel_w - 1;
+        const int32_t row_words = p->in_w * words, out_words = TB_WORDS(p->out_c);
         int32_t pix = 0;
         for (int32_t oy = 0; oy < p->out_h; oy++) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t rows_inside = in_place && iy0 >= 0 && iy0 + span_h < p->in_h;
             for (int32_t ox = 0; ox < p->out_w; ox++, pix++) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
                 int32_t np = 0;
-                if (in_place && iy0 >= 0 && ix0 >= 0 && iy0 + span_h < p->in_h && ix0 + span_w < p->in_w) {
-                    kern->encode(input + (iy0 * p->in_w + ix0) * words, p->in_w * words * p->dilation_h, xe);
+                if (rows_inside && ix0 >= 0 && ix0 + span_w < p->in_w) {
+                    kern->encode(input + iy0 * row_words + ix0 * words, row_words * p->dilation_h, xe);
                 } else {
                     np = tb_opt_column(p, input, oy, ox, cols, 1, with_taps ? padded : NULL);
                     if (p->pad != TB_PAD_ZERO)
                         np = 0; /* +1 / -1 padding is data: nothing to correct */
                     encode_column(kern, cols, xe);
                 }
+                if (out->kind == TB_OUT_BITS && np == 0) { /* the fast path: bits straight into the output */
+                    run_bits(kern, xe, weights, p->out_c, (uint32_t *)output + pix * out_words, out->flip);
+                    continue;
+                }
                 for (int32_t o0 = 0; o0 < p->out_c; o0 += TB_OPT_RUN) {
                     const int32_t n = p->out_c - o0 < TB_OPT_RUN ? p->out_c - o0 : TB_OPT_RUN;
-                    const uint32_t *w = weights + o0 * stride;
-                    if (out->kind == TB_OUT_BITS && np == 0) {
-                        tb_opt_store_bits(&s, pix, o0, n, run_bits(kern, xe, w, n) >> (TB_WORD_BITS - n));
-                        continue;
-                    }
-                    run_pops(kern, xe, w, n, pop);
+                    run_pops(kern, xe, weights + o0 * stride, n, pop);
                     if (np != 0)
                         tb_opt_pad_correction(tp, taps, padded, np, o0, n, corr);
                     tb_opt_finish_general(&s, pix, o0, n, pop, (taps - np) * p->in_c, np != 0 ? corr : NULL);
@@ -329,14 +338,13 @@ tb_status tb_tree_dense(const tb_tree_kernel *kern, const tb_context *ctx, const
                 cols[i] = input[i];
             tb_tree_encode(cols, k, xe);
         }
+        if (out->kind == TB_OUT_BITS) {
+            run_bits(kern, xe, weights, params->out_c, (uint32_t *)output, out->flip);
+            return TB_OK;
+        }
         for (int32_t o0 = 0; o0 < params->out_c; o0 += TB_OPT_RUN) {
             const int32_t n = params->out_c - o0 < TB_OPT_RUN ? params->out_c - o0 : TB_OPT_RUN;
-            const uint32_t *w = weights + o0 * stride;
-            if (out->kind == TB_OUT_BITS) {
-                tb_opt_store_bits(&s, 0, o0, n, run_bits(kern, xe, w, n) >> (TB_WORD_BITS - n));
-                continue;
-            }
-            run_pops(kern, xe, w, n, pop);
+            run_pops(kern, xe, weights + o0 * stride, n, pop);
             tb_opt_finish_general(&s, 0, o0, n, pop, params->in_pixels * params->in_c, NULL);
         }
     }

@@ -8,9 +8,14 @@
  * thresholds), runs the reference kernel, encodes the weights with each family's C encoder, runs the
  * family's kernel and compares the statuses and the whole output buffers (plus a guard word after them).
  *
+ * The "tree" family is the armv7m tree kernels tinybnn renders per dot-product length (tb_tree.c): layers
+ * with K of 2..TB_CHECK_TREE_MAX_K words, weights encoded with their thresholds; with TB_CHECK_TREE_TABLE the
+ * rendered kernels (assembly on Thumb-2, generated column encoders) come from tb_tree_check_kernel(), else
+ * the portable C of tb_tree.c runs.
+ *
  * Build-time settings: TB_CHECK_CASES (random layers per family), TB_CHECK_SEED, TB_CHECK_ARENA_WORDS
  * (the buffer pool; layers that do not fit are redrawn), TB_CHECK_FAMILIES (bit mask: 1 armv7m, 2 armv6m,
- * 4 rv32zbb), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
+ * 4 rv32zbb, 8 tree), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
  * Output: one line per family "family <name> cases <n> failed <f>", then "tb_opt_check pass" or
  * "tb_opt_check fail"; exit code 0 on pass. The host build takes "seed cases" arguments.
  */
@@ -18,6 +23,15 @@
 
 #include "tb_kernels.h"
 #include "tb_kernels_opt.h"
+#include "tb_opt_internal.h"
+
+#ifdef TB_CHECK_TREE_TABLE
+/* generated (tests/test_opt_kernels.py): the rendered tree kernels of every K and run, as in a model */
+const tb_tree_kernel *tb_tree_check_kernel(int32_t k, int32_t run, int32_t thresholds);
+#endif
+#ifndef TB_CHECK_TREE_MAX_K
+#define TB_CHECK_TREE_MAX_K 64
+#endif
 
 #ifndef TB_CHECK_CASES
 #define TB_CHECK_CASES 300
@@ -29,7 +43,7 @@
 #define TB_CHECK_ARENA_WORDS 16384
 #endif
 #ifndef TB_CHECK_FAMILIES
-#define TB_CHECK_FAMILIES 7
+#define TB_CHECK_FAMILIES 15
 #endif
 #define GUARD 0x5AA5C33Cu
 
@@ -68,16 +82,77 @@ typedef struct {
     int32_t (*dense_scratch)(const tb_dense_params *p);
     tb_status (*dense)(const tb_context *, const tb_dense_params *, const tb_out_params *, const uint32_t *,
                        const uint32_t *, void *);
+    int tree; /* 1: the tree kernels, whose weights and kernel depend on the layer (see check_case) */
 } family;
 
-static const family FAMILIES[3] = {
-    {"armv7m", tb_armv7m_encoded_words, tb_armv7m_encode_weights, tb_conv2d_b1b1_armv7m_get_buffer_size,
-     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m},
-    {"armv6m", tb_armv6m_encoded_words, tb_armv6m_encode_weights, tb_conv2d_b1b1_armv6m_get_buffer_size,
-     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m},
-    {"rv32zbb", tb_rv32zbb_encoded_words, tb_rv32zbb_encode_weights, tb_conv2d_b1b1_rv32zbb_get_buffer_size,
-     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb},
+/* ---- the tree kernels: the kernel of the layer being checked */
+static const tb_tree_kernel *tree_kern;
+
+static const tb_tree_kernel *tree_kernel(int32_t k, int32_t run, int32_t thresholds)
+{
+#ifdef TB_CHECK_TREE_TABLE
+    return tb_tree_check_kernel(k, run, thresholds);
+#else
+    static tb_tree_kernel portable;
+    (void)run;
+    portable.k_words = k;
+    portable.thresholds = thresholds;
+    portable.bits = 0;
+    portable.pops = 0;
+    portable.encode = 0;
+    portable.run = 0;
+    return &portable;
+#endif
+}
+
+static int32_t tree_words(int32_t out_c, int32_t k_words)
+{
+    return out_c * (tb_tree_words(k_words) + 1);
+}
+
+static tb_status tree_conv(const tb_context *ctx, const tb_conv2d_params *p, const tb_out_params *out,
+                           const uint32_t *input, const uint32_t *weights, void *output)
+{
+    return tb_tree_conv2d(tree_kern, ctx, p, out, input, weights, output);
+}
+
+static tb_status tree_dense(const tb_context *ctx, const tb_dense_params *p, const tb_out_params *out,
+                            const uint32_t *input, const uint32_t *weights, void *output)
+{
+    return tb_tree_dense(tree_kern, ctx, p, out, input, weights, output);
+}
+
+typedef struct layer_s layer;
+struct layer_s {
+    int is_conv;
+    tb_conv2d_params cp;
+    tb_dense_params dp;
+    tb_out_params out;
+    int32_t k_words, k_bits, in_words, out_words;
+    uint32_t *input, *weights, *thresholds, *flip;
 };
+
+#define N_FAMILIES 4
+static const family FAMILIES[N_FAMILIES] = {
+    {"armv7m", tb_armv7m_encoded_words, tb_armv7m_encode_weights, tb_conv2d_b1b1_armv7m_get_buffer_size,
+     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m, 0},
+    {"armv6m", tb_armv6m_encoded_words, tb_armv6m_encode_weights, tb_conv2d_b1b1_armv6m_get_buffer_size,
+     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m, 0},
+    {"rv32zbb", tb_rv32zbb_encoded_words, tb_rv32zbb_encode_weights, tb_conv2d_b1b1_rv32zbb_get_buffer_size,
+     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb, 0},
+    {"tree", tree_words, 0, tb_tree_conv2d_get_buffer_size, tree_conv, tb_tree_dense_get_buffer_size, tree_dense, 1},
+};
+
+/* The tree kernel of a layer and its weights (with the popcount-domain thresholds of a bits output). */
+static void tree_encode(const layer *L, int32_t out_c, uint32_t *enc, uint32_t *T, uint32_t *tmp)
+{
+    const int32_t bits = L->out.kind == TB_OUT_BITS;
+    const int32_t run = L->is_conv ? L->cp.kernel_w * TB_WORDS(L->cp.in_c) : L->k_words;
+    if (bits)
+        tb_opt_pop_thresholds(&L->out, out_c, L->k_bits, T);
+    tb_tree_encode_weights(L->weights, out_c, L->k_words, bits ? T : 0, enc, tmp);
+    tree_kern = tree_kernel(L->k_words, run, bits);
+}
 
 /* -------------------------------------------------------------------------------------- random --- */
 
@@ -146,14 +221,6 @@ static uint32_t *take(int32_t words)
 
 /* ------------------------------------------------------------------------------------- a case --- */
 
-typedef struct {
-    int is_conv;
-    tb_conv2d_params cp;
-    tb_dense_params dp;
-    tb_out_params out;
-    int32_t k_words, k_bits, in_words, out_words;
-    uint32_t *input, *weights, *thresholds, *flip;
-} layer;
 
 static void draw_thresholds(layer *L, int32_t out_c)
 {
@@ -271,8 +338,10 @@ static int check_case(const family *f, uint32_t seed)
         /* redraw until it fits: outputs x2 with guards, encoded weights, scratch */
         if (!draw_layer(&L, 0))
             continue;
+        if (f->tree && (L.k_words < 2 || L.k_words > TB_CHECK_TREE_MAX_K))
+            continue;
         out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
-        enc_words = f->encoded_words(out_c, L.k_words);
+        enc_words = f->encoded_words(out_c, L.k_words) + (f->tree ? out_c + L.k_words : 0); /* + T, tmp */
         scratch_bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
         scratch_words = (scratch_bytes + 3) / 4;
         ref = take(L.out_words + 1);
@@ -284,7 +353,10 @@ static int check_case(const family *f, uint32_t seed)
     }
     for (int32_t i = 0; i <= L.out_words; i++)
         ref[i] = got[i] = GUARD;
-    f->encode(L.weights, out_c, L.k_words, enc);
+    if (f->tree)
+        tree_encode(&L, out_c, enc, enc + f->encoded_words(out_c, L.k_words), enc + f->encoded_words(out_c, L.k_words) + out_c);
+    else
+        f->encode(L.weights, out_c, L.k_words, enc);
     ctx.buf = (void *)0;
     ctx.size = 0;
     if (L.is_conv) {
@@ -325,16 +397,19 @@ static int check_short_scratch(const family *f, uint32_t seed)
     tb_context ctx;
     tb_status st;
     rng_state = seed;
-    while (!draw_layer(&L, 0))
+    while (!draw_layer(&L, 0) || (f->tree && (L.k_words < 2 || L.k_words > TB_CHECK_TREE_MAX_K)))
         ;
     out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
     bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
     got = take(L.out_words);
-    enc = take(f->encoded_words(out_c, L.k_words));
+    enc = take(f->encoded_words(out_c, L.k_words) + out_c + L.k_words);
     scratch = take(bytes / 4 + 1);
     if (got == 0 || enc == 0 || scratch == 0)
         return 0;
-    f->encode(L.weights, out_c, L.k_words, enc);
+    if (f->tree)
+        tree_encode(&L, out_c, enc, enc + f->encoded_words(out_c, L.k_words), enc + f->encoded_words(out_c, L.k_words) + out_c);
+    else
+        f->encode(L.weights, out_c, L.k_words, enc);
     ctx.buf = scratch;
     ctx.size = bytes - 4;
     st = L.is_conv ? f->conv(&ctx, &L.cp, &L.out, L.input, enc, got) : f->dense(&ctx, &L.dp, &L.out, L.input, enc, got);
@@ -348,7 +423,7 @@ static int check_short_scratch(const family *f, uint32_t seed)
 static int run(uint32_t seed, int32_t cases)
 {
     int failed_total = 0;
-    for (int32_t fi = 0; fi < 3; fi++) {
+    for (int32_t fi = 0; fi < N_FAMILIES; fi++) {
         int32_t failed = 0;
         if (!((TB_CHECK_FAMILIES >> fi) & 1))
             continue;

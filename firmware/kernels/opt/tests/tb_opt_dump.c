@@ -7,7 +7,7 @@
  *   conv <family> <KH> <KW> <C> <O> <pad>  ->  tb_conv2d_b1b1_<family>_get_buffer_size (pad: 0 zero, 1 one,
  *                                              2 minus one; the layer has one pixel of padding on each side)
  *   dense <family> <P> <C> <O>             ->  tb_dense_b1b1_<family>_get_buffer_size
- * family: armv7m | armv6m | rv32zbb.
+ * family: armv7m | armv6m | rv32zbb | tree (the armv7m tree kernels, K >= 2; weights without thresholds).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,11 @@
 
 static int family_index(const char *name)
 {
-    return strcmp(name, "armv7m") == 0 ? 0 : strcmp(name, "armv6m") == 0 ? 1 : strcmp(name, "rv32zbb") == 0 ? 2 : -1;
+    return strcmp(name, "armv7m") == 0    ? 0
+           : strcmp(name, "armv6m") == 0  ? 1
+           : strcmp(name, "rv32zbb") == 0 ? 2
+           : strcmp(name, "tree") == 0    ? 3
+                                          : -1;
 }
 
 int main(void)
@@ -32,8 +36,10 @@ int main(void)
             uint32_t *w, *e;
             if (scanf("%ld %ld", &O, &K) != 2)
                 return 2;
-            n = f == 0 ? tb_armv7m_encoded_words(O, K) : f == 1 ? tb_armv6m_encoded_words(O, K)
-                                                                : tb_rv32zbb_encoded_words(O, K);
+            n = f == 0   ? tb_armv7m_encoded_words(O, K)
+                : f == 1 ? tb_armv6m_encoded_words(O, K)
+                : f == 2 ? tb_rv32zbb_encoded_words(O, K)
+                         : O * tb_tree_words(K);
             w = malloc(sizeof *w * (size_t)(O * K + 1));
             e = malloc(sizeof *e * (size_t)(n + 1));
             if (w == NULL || e == NULL)
@@ -44,7 +50,13 @@ int main(void)
                     return 2;
                 w[i] = (uint32_t)v;
             }
-            if (f == 0)
+            if (f == 3) {
+                uint32_t *tmp = malloc(sizeof *tmp * (size_t)(K + 1));
+                if (tmp == NULL)
+                    return 2;
+                tb_tree_encode_weights(w, (int32_t)O, (int32_t)K, NULL, e, tmp);
+                free(tmp);
+            } else if (f == 0)
                 tb_armv7m_encode_weights(w, (int32_t)O, (int32_t)K, e);
             else if (f == 1)
                 tb_armv6m_encode_weights(w, (int32_t)O, (int32_t)K, e);
@@ -73,7 +85,8 @@ int main(void)
             p.pad = (tb_pad_kind)pad;
             printf("%ld\n", (long)(f == 0   ? tb_conv2d_b1b1_armv7m_get_buffer_size(&p)
                                    : f == 1 ? tb_conv2d_b1b1_armv6m_get_buffer_size(&p)
-                                            : tb_conv2d_b1b1_rv32zbb_get_buffer_size(&p)));
+                                   : f == 2 ? tb_conv2d_b1b1_rv32zbb_get_buffer_size(&p)
+                                            : tb_tree_conv2d_get_buffer_size(&p)));
         } else if (strcmp(op, "dense") == 0) {
             long P, C, O;
             tb_dense_params p;
@@ -85,7 +98,8 @@ int main(void)
             p.input_zero_point = 0;
             printf("%ld\n", (long)(f == 0   ? tb_dense_b1b1_armv7m_get_buffer_size(&p)
                                    : f == 1 ? tb_dense_b1b1_armv6m_get_buffer_size(&p)
-                                            : tb_dense_b1b1_rv32zbb_get_buffer_size(&p)));
+                                   : f == 2 ? tb_dense_b1b1_rv32zbb_get_buffer_size(&p)
+                                            : tb_tree_dense_get_buffer_size(&p)));
         } else {
             return 2;
         }
