@@ -388,6 +388,8 @@ class _Body:
             else:
                 r2, w2 = words.pop(partner)
                 groups.append((b, [(r, 1), (r2, w2 // b)]))
+        if self.dsp:
+            return self._count_dsp(groups)
         nib_max = lambda g: 4 * sum(rel for _, rel in g[1])  # noqa: E731
         # byte groups: consecutive nibble groups whose weighted byte counts stay <= 255
         bgroups, cur = [], []
@@ -409,6 +411,35 @@ class _Body:
         for base, breg in reversed(done):  # the highest weights first, shifted into place as we go down
             shift = 0 if acc is None else (acc_base // base).bit_length() - 1
             acc, acc_base = self._sad(breg, acc, shift), base
+        assert acc_base == 1
+        return acc
+
+    def _count_dsp(self, groups) -> str:
+        """The nibble groups summed by USAD8 without a byte stage: for a byte lane X = lo + 16 hi of nibble
+        counts, |X - 15 hi| = lo + hi, so USAD8(N, (N & 0xF0F0F0F0) - ((N & 0xF0F0F0F0) >> 4)) is the whole
+        count of N. Groups of one base weight chain with USADA8; the bases are then combined with shifts."""
+        acc, acc_base = None, None
+        for base in sorted({b for b, _ in groups}, reverse=True):
+            a = None
+            for b, members in groups:
+                if b != base:
+                    continue
+                n = self._nibbles(members)
+                y = self.alloc()
+                self.op(f"and     {y}, {n}, {M_BYTES}")
+                self.op(f"sub     {y}, {y}, {y}, lsr #4", "15 x the high nibbles")
+                if a is None:
+                    self.op(f"usad8   {n}, {n}, {y}", f"sum of the nibbles (weight {base})")
+                else:
+                    self.op(f"usada8  {n}, {n}, {y}, {a}", f"sum of the nibbles (weight {base})")
+                    self.release(a)
+                self.release(y)
+                a = n
+            if acc is not None:
+                shift = (acc_base // base).bit_length() - 1
+                self.op(f"add     {a}, {a}, {acc}, lsl #{shift}")
+                self.release(acc)
+            acc, acc_base = a, base
         assert acc_base == 1
         return acc
 

@@ -10,8 +10,9 @@ gain (:func:`uses_variant`) with that family's kernels
 variant    cores                    weights (flash, vs the reference)            inner loop
 ========== ======================== ============================================ ===========================
 reference  any C99 target           packed [O][K]                                 portable, one word at a time
-armv7m     Cortex-M3/M4/M7/M33/M55  2-level full-adder encoding: 13 words per 9, carry-save + SWAR, Thumb-2 asm
-                                    4 per 3 left over (about +44%)
+armv7m     Cortex-M3/M4/M7/M33/M55  K <= 64 words: the tree encoding per channel  one full-adder tree per dot
+                                    (+~45%) and its threshold (armv7m_tree.py); product, Thumb-2 generated per
+                                    longer: 13 words per 9, 4 per 3 left over    K (tree); 9-word blocks (asm)
 armv6m     Cortex-M0/M0+            packed [O][K] (unchanged)                    SWAR, deferred byte sums
 rv32-zbb   RV32 with Zbb (cpop)     channels interleaved by 4, padded to 4        4 x 4 register-blocked cpop
 ========== ======================== ============================================ ===========================
