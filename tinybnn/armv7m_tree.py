@@ -516,6 +516,123 @@ def kernel_asm(k: int, threshold: bool) -> dict:
     return out
 
 
+@dataclass
+class _Encoder:
+    """The column encoder of K words in runs of `run` (tb_tree_encode), as Thumb-2 lines:
+    void f(const uint32_t *src, int32_t stride, uint32_t *xe): r0 the source (advancing), r1 the gap between
+    runs in bytes, r2 the encoded column (advancing); leaves loaded with LDM, nodes stored with STM."""
+    k: int
+    run: int
+    free: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+    count: int = 0
+
+    def __post_init__(self):
+        self.free = sorted(BITS_REGS, key=_ORDER.get)
+        self.value: dict[int, object] = {}  # item id -> register, or ("sp", slot)
+        self.next_leaf = 0
+        self.queue: list = []  # registers to store, in xe order
+        self.slots: list = []
+
+    op = _Body.op
+    release = _Body.release
+
+    def alloc(self) -> str:
+        if not self.free:
+            self.flush()
+        if not self.free:
+            self._spill()
+        return self.free.pop(0)
+
+    def _spill(self) -> None:
+        for item in sorted(self.value, reverse=True):  # the sum needed last
+            r = self.value[item]
+            if isinstance(r, str) and item >= self.k:
+                slot = self.slots.index(False) if False in self.slots else len(self.slots)
+                if slot == len(self.slots):
+                    self.slots.append(True)
+                self.slots[slot] = True
+                self.op(f"str     {r}, [sp, #{4 * slot}]", "spill a sum")
+                self.value[item] = ("sp", slot)
+                self.release(r)
+                return
+        raise RuntimeError(f"column encoder K={self.k}: out of registers")
+
+    def flush(self) -> None:
+        if not self.queue:
+            return
+        if len(self.queue) == 1:
+            self.op(f"str     {self.queue[0]}, [r2], #4")
+        else:
+            self.op(f"stmia   r2!, {{{', '.join(self.queue)}}}")
+        self.release(*self.queue)
+        self.queue = []
+
+    def store(self, regs) -> None:
+        for r in regs:
+            if self.queue and _ORDER[r] <= _ORDER[self.queue[-1]]:
+                self.flush()
+            self.queue.append(r)
+
+    def _load_leaves(self, upto: int) -> None:
+        """Load leaves up to `upto` (and more of the same run while registers allow)."""
+        while self.next_leaf <= upto:
+            run_left = self.run - self.next_leaf % self.run
+            n = max(1, min(run_left, len(self.free) - 2)) if len(self.free) > 2 else 1
+            n = max(n, min(run_left, upto - self.next_leaf + 1))
+            regs = sorted((self.alloc() for _ in range(n)), key=_ORDER.get)
+            first = self.next_leaf
+            for i, r in enumerate(regs):
+                self.value[first + i] = r
+            if n == 1:
+                self.op(f"ldr     {regs[0]}, [r0], #4", f"leaf {first}")
+            else:
+                self.op(f"ldmia   r0!, {{{', '.join(regs)}}}", f"leaves {first}..{first + n - 1}")
+            self.next_leaf += n
+            if self.next_leaf % self.run == 0 and self.next_leaf < self.k:
+                self.op("add     r0, r0, r1", "the next run")
+
+    def get(self, item: int) -> str:
+        if item < self.k and item not in self.value:
+            self._load_leaves(item)
+        v = self.value.pop(item)
+        if isinstance(v, str):
+            return v
+        r = self.alloc()
+        self.op(f"ldr     {r}, [sp, #{4 * v[1]}]", "reload")
+        self.slots[v[1]] = False
+        return r
+
+    def build(self) -> None:
+        nodes = tree(self.k)
+        for j, n in enumerate(nodes):
+            top = j == len(nodes) - 1
+            leaves = [c for c in n.children if c < self.k and c not in self.value]
+            if leaves:
+                self._load_leaves(max(leaves))
+            a, *rest = (self.get(c) for c in n.children)
+            if n.size == 3 and not top:
+                b, c = rest
+                self.op(f"eor     {b}, {b}, {a}", f"node {j}: a ^ b")
+                s = self.alloc()
+                self.op(f"eor     {s}, {b}, {c}", "its sum a ^ b ^ c")
+                self.op(f"eor     {c}, {c}, {a}", "a ^ c")
+                self.value[self.k + j] = s
+            else:
+                for i, b in enumerate(rest):
+                    self.op(f"eor     {b}, {b}, {a}", f"node {j} (top): a ^ {'bc'[i]}" if i == 0 else "")
+            self.store([a] + rest)
+        self.flush()
+
+
+def encoder_asm(k: int, run: int) -> dict:
+    """The template context of the Thumb-2 column encoder of K words in runs of `run`."""
+    e = _Encoder(k, run)
+    e.build()
+    return {"fn": f"tb_tree{k}_r{run}_encode", "k": k, "run": run, "lines": _fmt(e.lines),
+            "frame": 4 * len(e.slots), "gap": run < k, "run_bytes": 4 * run, "count": e.count}
+
+
 def encoder_c(k: int, run: int) -> list[str]:
     """The statements of a column encoder for K words read as K / run runs of `run` contiguous words
     (``src`` + r * ``stride`` words): the leaves, then per node its encoded words and its sum, as

@@ -168,8 +168,13 @@ class _Layer:
                       "dilation": (1, 1), "pads": (c.pad,) * 4, "pad": "zero"}
 
 
-def _render(board: dict, variant: str, cases) -> tuple[str, dict, dict]:
-    """The benchmark firmware source, per case its kernel function names, and the per-layer kernel files."""
+KINDS = ("generic", "specialized")  # the variant's kernels a firmware measures (besides the reference)
+FLASH_SHARE = 0.8  # constant data a benchmark firmware may use of the board's flash before it is split
+
+
+def _render(board: dict, variant: str, cases, kinds=KINDS) -> tuple[str, dict, dict, int]:
+    """The benchmark firmware source, per case its kernel function names, the per-layer kernel files and the
+    bytes of its constant arrays."""
     import jinja2
 
     rng = np.random.default_rng(SEED)
@@ -229,10 +234,12 @@ def _render(board: dict, variant: str, cases) -> tuple[str, dict, dict]:
             v = kernels.variant(variant)
             if v is not None:
                 enc = kernels.encode(variant, w_ref)
-                ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) else \
+                ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) or "generic" not in kinds else \
                     arrays.add(f"w_{shape_key}_{v.family}", "uint32_t", enc, f"weights encoded for {variant}")
-                item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename, "output": "out_opt"})
-                k = kernels.specialization(variant, _Layer(c), c.id)
+                if "generic" in kinds:
+                    item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename,
+                                            "output": "out_opt"})
+                k = kernels.specialization(variant, _Layer(c), c.id) if "specialized" in kinds else None
                 if k is not None:  # what a model with this layer runs: the kernel specialized to its shape
                     special.append(k)
                     scratch = max(scratch, kernels.scratch_bytes(variant, _Layer(c)))
@@ -247,63 +254,87 @@ def _render(board: dict, variant: str, cases) -> tuple[str, dict, dict]:
     src = env.get_template("bench_kernels.c.j2").render(
         version=__version__, board=board["id"], variant=variant, arrays=list(arrays.items.values()),
         out_words=out_words, scratch_words=-(-scratch // 4), cases=rendered, layer_kernels=bool(special))
-    return src, {r["id"]: r for r in rendered}, kernels.render_layer_kernels(variant, special)
+    size = {"uint32_t": 4, "int32_t": 4, "int8_t": 1}
+    data = sum(a["count"] * size[a["ctype"]] for a in arrays.items.values())
+    return src, {r["id"]: r for r in rendered}, kernels.render_layer_kernels(variant, special), data
 
 
 # ------------------------------------------------------------------------------------------- kernels --
+def _run_firmware(board: dict, variant: str, work: Path, src: str, layer_files: dict, timeout: float):
+    """Build one benchmark firmware and run it to its exit: (exit code, output)."""
+    from . import platformio
+    from .qemu import run_to_exit
+
+    stage = work / "stage" / "bench"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    kdir = codegen.kernels_dir()
+    for p in sorted(kdir.iterdir()):
+        if p.suffix in (".c", ".h"):
+            shutil.copy2(p, stage / p.name)
+    for name in kernels.sources(variant):
+        shutil.copy2(kernels.opt_dir() / name, stage / name)
+    runtime = data_dir("firmware") / "runtime"
+    for name in ("tb_print.c", "tb_print.h"):
+        shutil.copy2(runtime / name, stage / name)
+    (stage / "bench_kernels.c").write_text(src)
+    for name, data in layer_files.items():
+        (stage / name).write_bytes(data)
+    project = platformio.write_project(board, work / f"{board['id']}-{variant}", [stage], extra_build_flags=["-O2"])
+    res = platformio.run_pio(project)
+    code, raw = run_to_exit(res.elf, board, timeout=timeout)
+    return code, raw.decode("utf-8", "replace")
+
+
 _CASE = re.compile(r"^case (\d+) (\w+) status (-?\d+) count (\d+)$", re.M)
 _SAME = re.compile(r"^same (\d+) ([01])$", re.M)
 
 
 def bench_kernels(board_id: str, variant: str | None = None, work_dir=None, cases=CASES,
                   timeout: float = 300.0) -> BenchResult:
-    """Build and run the kernel benchmark firmware of ``board_id`` (an emulated board)."""
-    from . import platformio
-    from .qemu import run_to_exit
-
+    """Build and run the kernel benchmark firmware of ``board_id`` (an emulated board); on a board whose
+    flash cannot hold every case's data at once, one firmware per case and kind of kernel."""
     board = load_board(board_id)
     if not board.get("emulated"):
         raise TinyBnnError(f"board '{board_id}' is a real board: tinybnn bench runs on emulated boards only "
                            "(instruction counts need QEMU -icount)")
     variant = board["kernel_variant"] if variant is None else variant
     kernels.variant(variant)  # unknown names fail here
-    src, rendered, layer_files = _render(board, variant, cases)
+    src, rendered, layer_files, data = _render(board, variant, cases)
+    firmwares = [(src, layer_files)]
+    if data > FLASH_SHARE * board["flash_bytes"]:
+        # too much constant data for this board in one firmware: one per case and kind of kernel
+        firmwares = []
+        for c in cases:
+            for kinds in ((),) if c.op == "conv2d_s8s8" else (("generic",), ("specialized",)):
+                part_src, part, part_files, _ = _render(board, variant, [c], kinds)
+                if kinds == () or len(part[c.id]["kernels"]) > 1:
+                    firmwares.append((part_src, part_files))
     tmp = None
     if work_dir is None:
         tmp = tempfile.mkdtemp(prefix="tinybnn-bench-")
         work_dir = tmp
+    logs = []
     try:
-        stage = Path(work_dir) / "stage" / "bench"
-        shutil.rmtree(stage, ignore_errors=True)
-        stage.mkdir(parents=True)
-        kdir = codegen.kernels_dir()
-        for p in sorted(kdir.iterdir()):
-            if p.suffix in (".c", ".h"):
-                shutil.copy2(p, stage / p.name)
-        for name in kernels.sources(variant):
-            shutil.copy2(kernels.opt_dir() / name, stage / name)
-        runtime = data_dir("firmware") / "runtime"
-        for name in ("tb_print.c", "tb_print.h"):
-            shutil.copy2(runtime / name, stage / name)
-        (stage / "bench_kernels.c").write_text(src)
-        for name, data in layer_files.items():
-            (stage / name).write_bytes(data)
-        project = platformio.write_project(board, Path(work_dir) / f"{board['id']}-{variant}", [stage],
-                                           extra_build_flags=["-O2"])
-        res = platformio.run_pio(project)
-        code, raw = run_to_exit(res.elf, board, timeout=timeout)
-        log = raw.decode("utf-8", "replace")
+        for i, (fw_src, fw_files) in enumerate(firmwares):
+            code, log = _run_firmware(board, variant, Path(work_dir) / (f"part{i}" if len(firmwares) > 1 else ""),
+                                      fw_src, fw_files, timeout)
+            if code != 0 or "bench done" not in log:
+                raise TinyBnnError(f"the kernel benchmark on {board_id} failed (exit {code}): {log.strip()[-400:]}")
+            logs.append(log)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    if code != 0 or "bench done" not in log:
-        raise TinyBnnError(f"the kernel benchmark on {board_id} failed (exit {code}): {log.strip()[-400:]}")
+    log = "\n".join(logs)
     return _parse(board, variant, cases, rendered, log)
 
 
 def _parse(board: dict, variant: str, cases, rendered: dict, log: str) -> BenchResult:
-    counts = {(int(m.group(1)), m.group(2)): (int(m.group(3)), int(m.group(4))) for m in _CASE.finditer(log)}
-    same = {int(m.group(1)): m.group(2) == "1" for m in _SAME.finditer(log)}
+    counts, same = {}, {}
+    for m in _CASE.finditer(log):  # a case split over several firmwares repeats its reference count
+        counts.setdefault((int(m.group(1)), m.group(2)), (int(m.group(3)), int(m.group(4))))
+    for m in _SAME.finditer(log):
+        same[int(m.group(1))] = same.get(int(m.group(1)), True) and m.group(2) == "1"
     kind = "instructions"
     res = BenchResult(board["id"], board["core"], variant, kind)
     by_key = {c.key: c for c in cases}
