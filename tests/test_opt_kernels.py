@@ -460,3 +460,26 @@ def test_bench_cli_json(tmp_path):
     assert conv["speedup"] > 3 and conv["int8_instructions"] > conv["reference_instructions"]
     assert abs(conv["macs_per_instruction"] - conv["binary_macs"] / conv["instructions"]) < 1e-3
     assert "tb_conv2d_b1b1_armv7m" in r.stdout
+    # what a model runs: the tree kernels rendered for the layer's K, bit-exact with the reference
+    spec = {k["case"]: k for k in data["kernels"] if k.get("specialized")}
+    assert set(spec) == {"conv3x3_64_valid", "conv3x3_64_same", "dense_1024", "dense_256_10_int32"}
+    assert all(k["same_output_as_reference"] and k["variant"] == "armv7m" for k in spec.values())
+    assert spec["conv3x3_64_valid"]["fn"] == "tb_l0_conv2d_b1b1_armv7m"
+
+
+def test_bench_splits_what_does_not_fit(tmp_path):
+    """qemu-m55 has 512 KB of flash: the benchmark data is spread over one firmware per case and kernel kind,
+    and the results are those of the one-firmware run elsewhere (every kernel, outputs compared)."""
+    from tinybnn import bench
+
+    b = boards.load_board("qemu-m55")
+    if shutil.which(b["toolchain"] + "-gcc") is None or shutil.which(b["qemu"]["binary"]) is None:
+        pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+    cases = [c for c in bench.CASES if c.key in ("dense_1024", "dense_256_10_int32")]
+    _, _, _, data = bench._render(b, "armv7m", cases)
+    assert data > bench.FLASH_SHARE * b["flash_bytes"]
+    res = bench.bench_kernels("qemu-m55", work_dir=tmp_path, cases=cases)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("part")) == [f"part{i}" for i in range(4)]
+    fns = {(k["case"], k["fn"]) for k in res.kernels}
+    assert ("dense_1024", "tb_dense_b1b1_armv7m") in fns and ("dense_1024", "tb_l2_dense_b1b1_armv7m") in fns
+    assert all(k["same_output_as_reference"] for k in res.kernels)

@@ -55,7 +55,8 @@ tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *par
  *     32 j .. 32 j + 31 XOR flip[j], tail bits 0 (q: TB_WORDS(out_c) words);
  *   pops(xe, w, n, pop): pop[o] = popcount(column XOR channel o) for o < n (n >= 1).
  * xe is the column encoded by tb_tree_encode. A NULL function stands for the portable tb_tree_bits_c /
- * tb_tree_pops_c, which compute the same with popcounts (what a model runs on other targets than Thumb-2).
+ * tb_tree_pops_c / tb_tree_encode, which compute the same with popcounts (what a model runs on other targets
+ * than Thumb-2); on Thumb-2 that fallback is only built with -DTB_TREE_PORTABLE=1 (tb_tree.c).
  */
 #define TB_TREE_MAX_K 4096 /* the drivers' leaf tables are int16 */
 typedef struct {

@@ -123,31 +123,53 @@ void tb_tree_pops_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int3
 
 /* ------------------------------------------------------------------------------------- drivers --- */
 
+/*
+ * TB_TREE_PORTABLE: the drivers run the portable kernels and tb_tree_encode for a kernel's NULL functions.
+ * On Thumb-2 the rendered kernels always have their assembly, so by default the fallback is not linked in
+ * there (it would cost flash for nothing) and a NULL function is refused (TB_ERR_ARG).
+ */
+#ifndef TB_TREE_PORTABLE
+#if defined(__thumb2__)
+#define TB_TREE_PORTABLE 0
+#else
+#define TB_TREE_PORTABLE 1
+#endif
+#endif
+
 /* The kernel's functions, or the portable ones where it has none. */
 static void run_bits(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t out_c, uint32_t *q,
                      const uint32_t *flip)
 {
-    if (kern->bits != NULL)
-        kern->bits(xe, w, out_c, q, flip);
-    else
+#if TB_TREE_PORTABLE
+    if (kern->bits == NULL) {
         tb_tree_bits_c(xe, w, kern->k_words, out_c, q, flip);
+        return;
+    }
+#endif
+    kern->bits(xe, w, out_c, q, flip);
 }
 
 static void run_pops(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t n, uint32_t *pop)
 {
-    if (kern->pops != NULL)
-        kern->pops(xe, w, n, pop);
-    else
+#if TB_TREE_PORTABLE
+    if (kern->pops == NULL) {
         tb_tree_pops_c(xe, w, kern->k_words, tb_tree_words(kern->k_words) + (kern->thresholds ? 1 : 0), n, pop);
+        return;
+    }
+#endif
+    kern->pops(xe, w, n, pop);
 }
 
 /* The encoded column from a plain one (cols is overwritten). */
 static void encode_column(const tb_tree_kernel *kern, uint32_t *cols, uint32_t *xe)
 {
-    if (kern->encode != NULL)
-        kern->encode(cols, kern->run, xe);
-    else
+#if TB_TREE_PORTABLE
+    if (kern->encode == NULL) {
         tb_tree_encode(cols, kern->k_words, xe);
+        return;
+    }
+#endif
+    kern->encode(cols, kern->run, xe);
 }
 
 /* Weight words per output channel of a kernel. */
@@ -252,6 +274,10 @@ static tb_status check_tree(const tb_tree_kernel *kern, const tb_context *ctx, c
         (out->kind == TB_OUT_BITS) != (kern->thresholds != 0) ||
         (kern->encode != NULL && (kern->run < 1 || k % kern->run != 0)))
         return TB_ERR_ARG;
+#if !TB_TREE_PORTABLE
+    if (kern->pops == NULL || kern->encode == NULL || (kern->thresholds && kern->bits == NULL))
+        return TB_ERR_ARG; /* no portable fallback in this build */
+#endif
     if (ctx == NULL || ctx->buf == NULL || ctx->size < scratch)
         return TB_ERR_SCRATCH;
     if (!tb_aligned4(ctx->buf))
@@ -331,13 +357,9 @@ tb_status tb_tree_dense(const tb_tree_kernel *kern, const tb_context *ctx, const
         s.output = output;
         s.out_c = params->out_c;
         s.thresholds = NULL;
-        if (kern->encode != NULL) {
-            kern->encode(input, kern->run, xe);
-        } else {
-            for (int32_t i = 0; i < k; i++)
-                cols[i] = input[i];
-            tb_tree_encode(cols, k, xe);
-        }
+        for (int32_t i = 0; i < k; i++)
+            cols[i] = input[i];
+        encode_column(kern, cols, xe);
         if (out->kind == TB_OUT_BITS) {
             run_bits(kern, xe, weights, params->out_c, (uint32_t *)output, out->flip);
             return TB_OK;
