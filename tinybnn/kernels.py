@@ -199,7 +199,7 @@ def tree_scratch_bytes(node) -> int:
     n = K + armv7m_tree.encoded_words(K) + 2 * RUN
     if node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"]):
         taps = int(a["kernel"][0]) * int(a["kernel"][1])
-        n += taps + (O * taps + 1) // 2
+        n += taps + (O * taps + 1) // 2 + 2 + 2 * taps + 2 * O  # padded, tap popcounts, border thresholds
     return 4 * n
 
 

@@ -233,9 +233,68 @@ static void tap_pops(const tb_tree_kernel *kern, const uint32_t *weights, int32_
 }
 
 /*
+ * Zero-padded border pixels with a bits output. With zeros in the padded taps the popcount over every tap is
+ * pop = pop_valid + corr[o], corr[o] = the popcounts of channel o's weights on the padded taps, so the output
+ * bit is (pop >= Tv[o] + corr[o]) XOR flip, Tv the popcount-domain thresholds of the valid taps' kv bits
+ * (tb_opt_pop_thresholds). These thresholds depend on the pixel's set of padded taps only: two such sets are
+ * kept (a row of the image alternates between its left and its right border).
+ */
+typedef struct {
+    int32_t *np;      /* [2] padded taps of the set in each slot (-1: empty) */
+    int32_t *taps;    /* [2][taps] their indices */
+    uint32_t *T;      /* [2][O] the thresholds */
+    int32_t last;     /* the slot used last */
+} border_cache;
+
+static const uint32_t *border_thresholds(border_cache *bc, const tb_out_params *out, int32_t out_c, int32_t taps,
+                                         int32_t in_c, const uint16_t *tp, const int32_t *padded, int32_t np)
+{
+    int32_t slot;
+    for (slot = 0; slot < 2; slot++) {
+        int32_t same = bc->np[slot] == np;
+        for (int32_t m = 0; same && m < np; m++)
+            same = bc->taps[slot * taps + m] == padded[m];
+        if (same) {
+            bc->last = slot;
+            return bc->T + slot * out_c;
+        }
+    }
+    slot = 1 - bc->last;
+    {
+        uint32_t *T = bc->T + slot * out_c;
+        tb_opt_pop_thresholds(out, out_c, (taps - np) * in_c, T);
+        for (int32_t o = 0; o < out_c; o++) {
+            uint32_t c = 0u;
+            for (int32_t m = 0; m < np; m++)
+                c += tp[o * taps + padded[m]];
+            T[o] += c;
+        }
+        for (int32_t m = 0; m < np; m++)
+            bc->taps[slot * taps + m] = padded[m];
+        bc->np[slot] = np;
+        bc->last = slot;
+        return T;
+    }
+}
+
+static void border_bits(const tb_tree_kernel *kern, const tb_out_params *out, const uint32_t *xe,
+                        const uint32_t *weights, int32_t out_c, const uint32_t *T, uint32_t *pop, uint32_t *q)
+{
+    const int32_t stride = stride_of(kern);
+    for (int32_t o0 = 0, j = 0; o0 < out_c; o0 += TB_OPT_RUN, j++, T += TB_OPT_RUN) {
+        const int32_t n = out_c - o0 < TB_OPT_RUN ? out_c - o0 : TB_OPT_RUN;
+        uint32_t word = 0u;
+        run_pops(kern, xe, weights + o0 * stride, n, pop);
+        for (int32_t i = n - 1; i >= 0; i--)
+            word = (word << 1) | (uint32_t)(pop[i] >= T[i]);
+        q[j] = (word ^ out->flip[j]) & (n == TB_OPT_RUN ? 0xFFFFFFFFu : ((uint32_t)1u << n) - 1u);
+    }
+}
+
+/*
  * Scratch (32-bit words, in this order): cols [K] (the plain column, then the leaf tables of the tap
  * popcounts, 2 * K int16), xe [tb_tree_words(K)], pop [32], corr [32], and with zero padding and pads,
- * padded [taps] and tap_pops [O * taps] (uint16).
+ * padded [taps], tap_pops [O * taps] (uint16) and the border cache: np [2], taps [2 * taps], T [2 * O].
  */
 static int32_t conv_with_taps(const tb_conv2d_params *p)
 {
@@ -246,7 +305,7 @@ static int32_t scratch_words(int32_t k, int32_t out_c, int32_t taps, int32_t wit
 {
     int32_t n = k + tb_tree_words(k) + 2 * TB_OPT_RUN;
     if (with_taps)
-        n += taps + (out_c * taps + 1) / 2;
+        n += taps + (out_c * taps + 1) / 2 + 2 + 2 * taps + 2 * out_c;
     return n;
 }
 
@@ -299,13 +358,20 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
         uint32_t *cols = (uint32_t *)ctx->buf, *xe = cols + k, *pop = xe + tb_tree_words(k);
         int32_t *corr = (int32_t *)(pop + TB_OPT_RUN), *padded = corr + TB_OPT_RUN;
         uint16_t *tp = with_taps ? (uint16_t *)(padded + taps) : NULL;
+        border_cache bc = {NULL, NULL, NULL, 1};
         tb_opt_out s;
         s.out = out;
         s.output = output;
         s.out_c = p->out_c;
         s.thresholds = NULL;
-        if (with_taps)
+        if (with_taps) {
             tap_pops(kern, weights, p->out_c, taps, words, (int16_t *)cols, (int16_t *)cols + k, tp);
+            bc.np = (int32_t *)(tp + ((p->out_c * taps + 1) / 2) * 2);
+            bc.taps = bc.np + 2;
+            bc.T = (uint32_t *)(bc.taps + 2 * taps);
+            bc.np[0] = bc.np[1] = -1;
+            bc.last = 1;
+        }
         /* windows inside the input are encoded where they are when the kernel has an encoder for rows of
          * KW * words contiguous words; the others are gathered (padded taps filled) first */
         const int32_t in_place = kern->encode != NULL && p->dilation_w == 1 && kern->run == p->kernel_w * words;
@@ -326,8 +392,13 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
                         np = 0; /* +1 / -1 padding is data: nothing to correct */
                     encode_column(kern, cols, xe);
                 }
-                if (out->kind == TB_OUT_BITS && np == 0) { /* the fast path: bits straight into the output */
-                    run_bits(kern, xe, weights, p->out_c, (uint32_t *)output + pix * out_words, out->flip);
+                if (out->kind == TB_OUT_BITS) {
+                    uint32_t *q = (uint32_t *)output + pix * out_words;
+                    if (np == 0) /* the fast path: bits straight into the output */
+                        run_bits(kern, xe, weights, p->out_c, q, out->flip);
+                    else
+                        border_bits(kern, out, xe, weights, p->out_c,
+                                    border_thresholds(&bc, out, p->out_c, taps, p->in_c, tp, padded, np), pop, q);
                     continue;
                 }
                 for (int32_t o0 = 0; o0 < p->out_c; o0 += TB_OPT_RUN) {
