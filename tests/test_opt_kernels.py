@@ -119,6 +119,15 @@ def test_random_layers_sanitized():
     assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
 
 
+def test_rendered_tree_kernels_sanitized():
+    """The same for the tree kernels as rendered: their column encoders read windows in place from the input,
+    so a wrong window test would read out of bounds."""
+    code, log = _run_check(_check_exe(sanitize=True, table=True, flags=("-DTB_CHECK_FAMILIES=8",)), SEED + 3,
+                           SANITIZE_CASES)
+    assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
+    assert _families(log) == {"tree": (SANITIZE_CASES, 0)}
+
+
 def test_the_check_can_fail():
     """Flip one bit of every optimized output: every case must be reported."""
     code, log = _run_check(_check_exe(flags=("-DTB_CHECK_CORRUPT=1",)), SEED, 50)

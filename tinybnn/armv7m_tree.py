@@ -124,8 +124,45 @@ M_NIBS = "#0xCCCCCCCC"   # the high 2-bit field of every nibble
 M_BYTES = "#0xF0F0F0F0"  # the high nibble of every byte
 
 
+class _Asm:
+    """Straight-line Thumb-2 with a pool of free data registers and stack slots for spilled words."""
+
+    def __init__(self, regs):
+        self.free = sorted(regs, key=_ORDER.get)
+        self.lines: list = []
+        self.count = 0
+        self.slots: list = []  # stack slots: in use (True) or free again (False)
+
+    def op(self, text: str, comment: str = "") -> None:
+        self.lines.append((text, comment))
+        self.count += 1
+
+    def release(self, *rs: str) -> None:
+        self.free.extend(rs)
+        self.free.sort(key=_ORDER.get)
+
+    def spill(self, r: str, what: str) -> tuple:
+        """Store r in a free stack slot and free it; returns the slot's token ("sp", slot)."""
+        slot = self.slots.index(False) if False in self.slots else len(self.slots)
+        if slot == len(self.slots):
+            self.slots.append(True)
+        self.slots[slot] = True
+        self.op(f"str     {r}, [sp, #{4 * slot}]", f"spill {what}")
+        self.release(r)
+        return ("sp", slot)
+
+    def reg(self, v) -> str:
+        """The register of a live word, reloading a spilled one."""
+        if isinstance(v, str):
+            return v
+        r = self.alloc()
+        self.op(f"ldr     {r}, [sp, #{4 * v[1]}]", "reload")
+        self.slots[v[1]] = False
+        return r
+
+
 @dataclass
-class _Body:
+class _Body(_Asm):
     """One channel's count: loads, tree, carry-save adders, SWAR count, written as Thumb-2 lines."""
     k: int
     regs: list                 # data registers this body may use
@@ -135,12 +172,9 @@ class _Body:
     spare: int = 1             # registers a column load leaves free besides the node's weight words
     x_cap: int = 16            # most column words one LDM loads
     plan: tuple = ()           # the words of the first loads (decisions), overriding the policy
-    free: list = field(default_factory=list)
-    lines: list = field(default_factory=list)
-    count: int = 0
 
     def __post_init__(self):
-        self.free = sorted(self.regs, key=_ORDER.get)
+        _Asm.__init__(self, self.regs)
         self.nodes = tree(self.k)
         self.xw = encoded_words(self.k)
         self.ww = self.xw + (1 if self.threshold else 0)
@@ -149,7 +183,6 @@ class _Body:
         self.wreg: dict[int, str] = {}
         self.pending: dict[int, list] = {}  # weight -> live words: a register, or ("sp", slot) when spilled
         self.t_reg = None
-        self.slots: list = []                # stack slots in use (True) for spilled words
         self.decisions: list = []            # (lowest, highest, chosen) words of each load
 
     # ---- registers and lines
@@ -163,33 +196,9 @@ class _Body:
         for weight in sorted(self.pending, reverse=True):
             for i, r in enumerate(self.pending[weight]):
                 if isinstance(r, str):
-                    slot = self.slots.index(False) if False in self.slots else len(self.slots)
-                    if slot == len(self.slots):
-                        self.slots.append(True)
-                    self.slots[slot] = True
-                    self.op(f"str     {r}, [sp, #{4 * slot}]", f"spill a word of weight {weight}")
-                    self.pending[weight][i] = ("sp", slot)
-                    self.free.append(r)
-                    self.free.sort(key=_ORDER.get)
+                    self.pending[weight][i] = self.spill(r, f"a word of weight {weight}")
                     return
         raise RuntimeError(f"tree kernel K={self.k}: out of registers")
-
-    def _reg(self, v) -> str:
-        """The register of a live word, reloading a spilled one."""
-        if isinstance(v, str):
-            return v
-        r = self.alloc()
-        self.op(f"ldr     {r}, [sp, #{4 * v[1]}]", "reload")
-        self.slots[v[1]] = False
-        return r
-
-    def release(self, *rs: str) -> None:
-        self.free.extend(rs)
-        self.free.sort(key=_ORDER.get)
-
-    def op(self, text: str, comment: str = "") -> None:
-        self.lines.append((text, comment))
-        self.count += 1
 
     # ---- loads: LDM as many words as the free registers allow (ascending registers, ascending words)
     def _ldm(self, base: str, first: int, n: int, regmap: dict, what: str) -> None:
@@ -262,7 +271,7 @@ class _Body:
         while len(self.pending[weight]) == 3:
             live = self.pending[weight]
             self.pending[weight] = []  # not spillable while they are combined
-            a, b, c = (self._reg(v) for v in live)
+            a, b, c = (self.reg(v) for v in live)
             t = self.alloc()
             self.op(f"eor     {t}, {a}, {b}", f"carry-save adder, weight {weight}")
             self.op(f"and     {a}, {a}, {b}")
@@ -449,7 +458,7 @@ class _Body:
             s = self._node(j, node) or s
         words = [(s, 1)] + [(r, w) for w, rs in self.pending.items() for r in rs]
         self.pending = {}
-        words = [(self._reg(r), w) for r, w in words]
+        words = [(self.reg(r), w) for r, w in words]
         if self.threshold and self.load_threshold and self.t_reg is None:
             self.t_reg = self.alloc()
             self.op(f"ldr     {self.t_reg}, [r1], #4", "threshold")
@@ -516,26 +525,17 @@ def kernel_asm(k: int, threshold: bool) -> dict:
     return out
 
 
-@dataclass
-class _Encoder:
+class _Encoder(_Asm):
     """The column encoder of K words in runs of `run` (tb_tree_encode), as Thumb-2 lines:
     void f(const uint32_t *src, int32_t stride, uint32_t *xe): r0 the source (advancing), r1 the gap between
     runs in bytes, r2 the encoded column (advancing); leaves loaded with LDM, nodes stored with STM."""
-    k: int
-    run: int
-    free: list = field(default_factory=list)
-    lines: list = field(default_factory=list)
-    count: int = 0
 
-    def __post_init__(self):
-        self.free = sorted(BITS_REGS, key=_ORDER.get)
+    def __init__(self, k: int, run: int):
+        super().__init__(BITS_REGS)
+        self.k, self.run = k, run
         self.value: dict[int, object] = {}  # item id -> register, or ("sp", slot)
         self.next_leaf = 0
         self.queue: list = []  # registers to store, in xe order
-        self.slots: list = []
-
-    op = _Body.op
-    release = _Body.release
 
     def alloc(self) -> str:
         if not self.free:
@@ -548,13 +548,7 @@ class _Encoder:
         for item in sorted(self.value, reverse=True):  # the sum needed last
             r = self.value[item]
             if isinstance(r, str) and item >= self.k:
-                slot = self.slots.index(False) if False in self.slots else len(self.slots)
-                if slot == len(self.slots):
-                    self.slots.append(True)
-                self.slots[slot] = True
-                self.op(f"str     {r}, [sp, #{4 * slot}]", "spill a sum")
-                self.value[item] = ("sp", slot)
-                self.release(r)
+                self.value[item] = self.spill(r, "a sum")
                 return
         raise RuntimeError(f"column encoder K={self.k}: out of registers")
 
@@ -595,13 +589,7 @@ class _Encoder:
     def get(self, item: int) -> str:
         if item < self.k and item not in self.value:
             self._load_leaves(item)
-        v = self.value.pop(item)
-        if isinstance(v, str):
-            return v
-        r = self.alloc()
-        self.op(f"ldr     {r}, [sp, #{4 * v[1]}]", "reload")
-        self.slots[v[1]] = False
-        return r
+        return self.reg(self.value.pop(item))
 
     def build(self) -> None:
         nodes = tree(self.k)

@@ -13,6 +13,7 @@
  *
  *   family   cores                          weights                                  inner loop
  *   armv7m   Cortex-M3/M4/M7/M33/M55        2-level full-adder encoding, +44%       carry-save + SWAR (asm)
+ *   (tree)   the same, K <= 64 words        tree encoding + threshold, ~+45%         rendered per K (tb_tree.c)
  *   armv6m   Cortex-M0/M0+                  reference layout                         SWAR, deferred sums
  *   rv32zbb  RV32 with Zbb (cpop)           channel-interleaved by 4, zero-padded   4x4 register-blocked
  */

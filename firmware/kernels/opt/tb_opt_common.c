@@ -131,8 +131,7 @@ void tb_opt_finish_general(const tb_opt_out *s, int32_t pixel, int32_t o0, int32
 }
 
 #if TB_KERNEL_CHECKS
-/* The operand checks of the reference kernels, plus the scratch the optimized loops need. */
-static tb_status check_common(const tb_context *ctx, const tb_out_params *out, int32_t out_c, const uint32_t *input,
+tb_status tb_opt_check_common(const tb_context *ctx, const tb_out_params *out, int32_t out_c, const uint32_t *input,
                               const uint32_t *weights, const void *output, int32_t scratch)
 {
     const tb_status status = tb_check_operands(out, out_c, output, input, weights, TB_WORD_INPUT | TB_WORD_WEIGHTS);
@@ -227,7 +226,7 @@ tb_status tb_opt_conv2d(const tb_opt_family *f, const tb_context *ctx, const tb_
                         const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output)
 {
     TB_CHECK(tb_check_conv2d(params));
-    TB_CHECK(check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params)));
+    TB_CHECK(tb_opt_check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params)));
     {
         const tb_conv2d_params *p = params;
         const int32_t taps = p->kernel_h * p->kernel_w, k_words = taps * TB_WORDS(p->in_c);
@@ -294,7 +293,7 @@ tb_status tb_opt_conv2d_begin(const tb_opt_family *f, const tb_context *ctx, con
     (void)weights;
     (void)output;
     TB_CHECK(tb_check_conv2d(params));
-    TB_CHECK(check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params)));
+    TB_CHECK(tb_opt_check_common(ctx, out, params->out_c, input, weights, output, tb_opt_conv2d_scratch(f, params)));
     *T = NULL;
     if (out->kind == TB_OUT_BITS) {
         uint32_t *t = (uint32_t *)ctx->buf; /* the start of the scratch: no other part is used */
@@ -308,7 +307,7 @@ tb_status tb_opt_dense(const tb_opt_family *f, const tb_context *ctx, const tb_d
                        const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output)
 {
     TB_CHECK(tb_check_dense(params));
-    TB_CHECK(check_common(ctx, out, params->out_c, input, weights, output, tb_opt_dense_scratch(f, params)));
+    TB_CHECK(tb_opt_check_common(ctx, out, params->out_c, input, weights, output, tb_opt_dense_scratch(f, params)));
     {
         const int32_t k_words = params->in_pixels * TB_WORDS(params->in_c);
         const int32_t k_bits = params->in_pixels * params->in_c, ww = f->weight_words(k_words);

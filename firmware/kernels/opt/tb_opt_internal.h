@@ -114,6 +114,12 @@ typedef struct {
     tb_opt_word_fn word; /* word k of channel o in the reference layout */
 } tb_opt_family;
 
+#if TB_KERNEL_CHECKS
+/* The operand checks of the reference kernels, plus `scratch` bytes of 4-byte aligned scratch (none if 0). */
+tb_status tb_opt_check_common(const tb_context *ctx, const tb_out_params *out, int32_t out_c, const uint32_t *input,
+                              const uint32_t *weights, const void *output, int32_t scratch);
+#endif
+
 /*
  * For kernels specialized to one layer (rendered per layer by tinybnn/kernels.py): the checks of the
  * family's conv2d (same statuses, same scratch size), then the popcount-domain thresholds of a binary

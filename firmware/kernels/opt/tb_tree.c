@@ -325,7 +325,7 @@ static tb_status check_tree(const tb_tree_kernel *kern, const tb_context *ctx, c
                             int32_t out_c, int32_t k, const uint32_t *input, const uint32_t *weights,
                             const void *output, int32_t scratch)
 {
-    const tb_status status = tb_check_operands(out, out_c, output, input, weights, TB_WORD_INPUT | TB_WORD_WEIGHTS);
+    const tb_status status = tb_opt_check_common(ctx, out, out_c, input, weights, output, scratch);
     if (status != TB_OK)
         return status;
     /* the kernel is built for one K; its weights carry thresholds exactly when the output is bits */
@@ -337,10 +337,6 @@ static tb_status check_tree(const tb_tree_kernel *kern, const tb_context *ctx, c
     if (kern->pops == NULL || kern->encode == NULL || (kern->thresholds && kern->bits == NULL))
         return TB_ERR_ARG; /* no portable fallback in this build */
 #endif
-    if (ctx == NULL || ctx->buf == NULL || ctx->size < scratch)
-        return TB_ERR_SCRATCH;
-    if (!tb_aligned4(ctx->buf))
-        return TB_ERR_ALIGN;
     return TB_OK;
 }
 #endif
