@@ -47,13 +47,18 @@ def _sources(*extra: str, asm: bool = False) -> dict:
     return files
 
 
-def _tree_check_sources(max_k: int = 64) -> dict:
-    """The tree kernels tinybnn renders (tinybnn.kernels.render_layer_kernels), for every K of 2..max_k, every
+# the K of the tree kernels the randomized check renders: all up to ALWAYS_K, then some up to MAX_K (what the
+# check's random layers reach: 5x5 kernels over 100 channels, K = 100)
+TREE_CHECK_KS = tuple(range(2, 65)) + (72, 75, 80, 90, 96, 100)
+
+
+def _tree_check_sources(ks=TREE_CHECK_KS) -> dict:
+    """The tree kernels tinybnn renders (tinybnn.kernels.render_layer_kernels), for every K of `ks`, every
     run that divides it and both output kinds, plus tb_tree_check_kernel(k, run, thresholds) looking them up
     for tb_opt_check.c (built with -DTB_CHECK_TREE_TABLE): the assembly on Thumb-2 cores, the generated
     column encoders everywhere."""
     items = []
-    for k in range(2, max_k + 1):
+    for k in ks:
         for run in (r for r in range(1, k + 1) if k % r == 0):
             for t in (False, True):
                 i = len(items)
@@ -353,8 +358,13 @@ def test_specialization_only_where_it_is_exact():
     # armv7m: a tree kernel for every binary layer of K <= 64 words (here 36), the generic kernel above
     r = codegen.prepare(m, "armv7m")
     assert r.specs[1].fn == "tb_l1_conv2d_b1b1_armv7m" and "model_kernels_armv7m.S" in r.files
-    m, _ = _chain_with_conv(rng, 8, 8, 256, 8, (3, 3), (0, 0, 0, 0), "zero", "wider")
-    assert codegen.prepare(m, "armv7m").specs[1].fn == "tb_conv2d_b1b1_armv7m"  # K = 72
+    # K = 72: the tree kernel for 128 output channels; for 8, its code would outweigh the weights: generic
+    m, _ = _chain_with_conv(rng, 6, 6, 256, 128, (3, 3), (0, 0, 0, 0), "zero", "wider")
+    assert codegen.prepare(m, "armv7m").specs[1].fn == "tb_l1_conv2d_b1b1_armv7m"
+    m, _ = _chain_with_conv(rng, 8, 8, 256, 8, (3, 3), (0, 0, 0, 0), "zero", "wider, few channels")
+    assert codegen.prepare(m, "armv7m").specs[1].fn == "tb_conv2d_b1b1_armv7m"
+    m, _ = _chain_with_conv(rng, 3, 3, 576, 256, (3, 3), (0, 0, 0, 0), "zero", "widest")  # K = 162
+    assert codegen.prepare(m, "armv7m").specs[1].fn == "tb_conv2d_b1b1_armv7m"
 
 
 def test_boards_choose_their_family():
@@ -419,7 +429,7 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
     if b["kernel_variant"] == "armv7m":  # the assembly is what runs here, not the C fallback
         syms = subprocess.run([b["toolchain"] + "-nm", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r" T tb_armv7m_bits$", syms, re.M)
-        assert re.search(r" T tb_tree18t_bits$", syms, re.M) and re.search(r" T tb_tree64_pops$", syms, re.M)
+        assert re.search(r" T tb_tree18t_bits$", syms, re.M) and re.search(r" T tb_tree100_pops$", syms, re.M)
     if b["kernel_variant"] == "rv32-zbb":  # and the Zbb popcount instruction
         dis = subprocess.run([b["toolchain"] + "-objdump", "-d", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r"\bcpop\b", dis)

@@ -39,7 +39,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MAX_K = 64  # longest dot product (packed words) that gets a tree kernel; longer ones use the generic kernel
+ALWAYS_K = 64  # dot products (packed words) up to this length always get a tree kernel
+MAX_K = 160    # up to this one when its code is small next to the layer's weights (code_bytes); beyond: the
+               # generic kernel (the straight-line code grows with K: about 6.4 instructions per word)
+CODE_SHARE = 0.25  # the most code a tree kernel longer than ALWAYS_K may add, per byte of the layer's weights
 
 
 # ------------------------------------------------------------------------------------------- tree ---
@@ -642,6 +645,17 @@ def encoder_c(k: int, run: int) -> list[str]:
         names.append(f"s{j}")
         off += n.size
     return lines
+
+
+def code_bytes(k: int, threshold: bool) -> int:
+    """An upper bound of the flash of a kernel of K words (bits, pops and an encoder; at most four bytes an
+    instruction; the DSP body, the longer one is about the same)."""
+    n = body(k, POPS_REGS, threshold, False, True).count + 20
+    if threshold:
+        n += body(k, BITS_REGS, True, True, True).count + 40
+    e = _Encoder(k, k)
+    e.build()
+    return 4 * (n + e.count + 10)
 
 
 def instructions_per_channel(k: int, dsp: bool = True) -> int:

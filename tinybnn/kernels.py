@@ -226,8 +226,9 @@ SPECIAL_WINDOW_WORDS = 24  # the register window of a specialized rv32-zbb conv 
 
 def specialization(name: str, node, index: int) -> dict | None:
     """The template context of a kernel specialized to this layer, or None when the variant has none for
-    it. armv7m: every binary conv2d/dense it runs whose K is at most armv7m_tree.MAX_K words gets the tree
-    kernel of its K (templates/model_kernels_armv7m.*.j2). rv32-zbb (templates/model_kernels.c.j2): binary conv with a binary output, stride 1, no dilation,
+    it. armv7m: every binary conv2d/dense it runs whose K is at most armv7m_tree.ALWAYS_K words gets the tree
+    kernel of its K (templates/model_kernels_armv7m.*.j2), up to MAX_K words when that code is small next to
+    the layer's weights. rv32-zbb (templates/model_kernels.c.j2): binary conv with a binary output, stride 1, no dilation,
     no zero padding around the input (the window of two pixels then needs no corrections), and a window of
     KH x (KW + 1) x words <= 24 words (what RV32's registers hold next to the sums and pointers)."""
     a = node.attrs
@@ -268,10 +269,13 @@ def _tree_specialization(node, index: int) -> dict | None:
     if not uses_variant("armv7m", node):
         return None
     K = k_words(node)
-    if not 2 <= K <= armv7m_tree.MAX_K:
-        return None
     a = node.attrs
     bits = a["out"] == "bits"
+    if not 2 <= K <= armv7m_tree.MAX_K:
+        return None
+    if K > armv7m_tree.ALWAYS_K and armv7m_tree.code_bytes(K, bits) > \
+            armv7m_tree.CODE_SHARE * 4 * K * int(a["out_shape"][-1]):
+        return None  # a long dot product over few channels: the generic kernel, less code
     if node.op == "tb.Dense":
         P, C = (int(x) for x in a["in_shape"])
         family, k_bits, summary = "dense", P * C, f"{P}x{C} -> {int(a['out_shape'][-1])}"

@@ -10,8 +10,8 @@
  *
  * The "tree" family is the armv7m tree kernels tinybnn renders per dot-product length (tb_tree.c): layers
  * with K of 2..TB_CHECK_TREE_MAX_K words, weights encoded with their thresholds; with TB_CHECK_TREE_TABLE the
- * rendered kernels (assembly on Thumb-2, generated column encoders) come from tb_tree_check_kernel(), else
- * the portable C of tb_tree.c runs.
+ * rendered kernels (assembly on Thumb-2, generated column encoders) come from tb_tree_check_kernel() (layers
+ * it has no kernel for are redrawn), else the portable C of tb_tree.c runs.
  *
  * Build-time settings: TB_CHECK_CASES (random layers per family), TB_CHECK_SEED, TB_CHECK_ARENA_WORDS
  * (the buffer pool; layers that do not fit are redrawn), TB_CHECK_FAMILIES (bit mask: 1 armv7m, 2 armv6m,
@@ -30,7 +30,7 @@
 const tb_tree_kernel *tb_tree_check_kernel(int32_t k, int32_t run, int32_t thresholds);
 #endif
 #ifndef TB_CHECK_TREE_MAX_K
-#define TB_CHECK_TREE_MAX_K 64
+#define TB_CHECK_TREE_MAX_K 160
 #endif
 
 #ifndef TB_CHECK_CASES
@@ -152,6 +152,14 @@ static void tree_encode(const layer *L, int32_t out_c, uint32_t *enc, uint32_t *
         tb_opt_pop_thresholds(&L->out, out_c, L->k_bits, T);
     tb_tree_encode_weights(L->weights, out_c, L->k_words, bits ? T : 0, enc, tmp);
     tree_kern = tree_kernel(L->k_words, run, bits);
+}
+
+/* 1 when the tree family has a kernel for the layer (K in range and, with a table, rendered for it) */
+static int tree_has(const layer *L)
+{
+    const int32_t run = L->is_conv ? L->cp.kernel_w * TB_WORDS(L->cp.in_c) : L->k_words;
+    return L->k_words >= 2 && L->k_words <= TB_CHECK_TREE_MAX_K &&
+           tree_kernel(L->k_words, run, L->out.kind == TB_OUT_BITS) != 0;
 }
 
 /* -------------------------------------------------------------------------------------- random --- */
@@ -338,7 +346,7 @@ static int check_case(const family *f, uint32_t seed)
         /* redraw until it fits: outputs x2 with guards, encoded weights, scratch */
         if (!draw_layer(&L, 0))
             continue;
-        if (f->tree && (L.k_words < 2 || L.k_words > TB_CHECK_TREE_MAX_K))
+        if (f->tree && !tree_has(&L))
             continue;
         out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
         enc_words = f->encoded_words(out_c, L.k_words) + (f->tree ? out_c + L.k_words : 0); /* + T, tmp */
@@ -397,7 +405,7 @@ static int check_short_scratch(const family *f, uint32_t seed)
     tb_context ctx;
     tb_status st;
     rng_state = seed;
-    while (!draw_layer(&L, 0) || (f->tree && (L.k_words < 2 || L.k_words > TB_CHECK_TREE_MAX_K)))
+    while (!draw_layer(&L, 0) || (f->tree && !tree_has(&L)))
         ;
     out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
     bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
