@@ -21,13 +21,17 @@ A K of 18 (a 3x3 conv over 64 channels) has 9 nodes and 26 encoded words (+44%);
 
 The count (``_Body``). The nine-or-so carries of weight 2 are reduced with carry-save adders as they appear
 (three words of a weight become one of that weight and one of twice it, 5 instructions), so at most two
-words of each weight stay live; what is left is counted once with a SWAR count that adds the words with
-their weights inside the nibbles and bytes (``_count``) and one USADA8 (five instructions on the
-Cortex-M3, which has no DSP extension).
+words of each weight stay live; what is left is counted once: 2-bit counts, then per pair of words of
+weights w and 2w (or w and w) their weighted nibble counts in one word (``_nibbles``), and on DSP cores one
+USAD8/USADA8 per such word against 15 times its high nibbles, which sums both nibbles of every byte
+(``_count_dsp``); the Cortex-M3 has no USAD8 and folds bytes and halfwords instead (``_count``). The body's
+registers, the sizes of its LDMs (a small search, ``body``) and its spills are chosen by the generator.
 
-The generated function per K (Thumb-2 assembly, ``templates/model_kernels_armv7m.S.j2``) runs the channel
-loop too: its weights carry each channel's popcount-domain threshold after its encoded words, so the
-compare and the shift of the output bit into place cost three instructions per channel.
+The generated functions per K (Thumb-2 assembly, ``templates/model_kernels_armv7m.S.j2``): ``bits`` runs a
+whole output pixel, every channel in runs of 32, with each channel's popcount-domain threshold stored after
+its encoded weights (compare, bit insert, column reset and loop: four instructions per channel), then the
+flip mask and the store; ``pops`` returns popcounts (int32 outputs, zero-padded border pixels). Per K and
+run (``KW * words`` contiguous words) a column encoder (``_Encoder``, LDM/STM) encodes a window in place.
 
 This module renders the assembly for a K (``kernel_asm``); tinybnn/kernels.py decides which layers use it.
 """
