@@ -507,7 +507,7 @@ POPS_REGS = ["r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr"]
 def _fmt(lines) -> list[str]:
     out = []
     for text, comment in lines:
-        out.append(f"    {text:<36}@ {comment}" if comment else f"    {text}")
+        out.append(f"    {text:<35} @ {comment}" if comment else f"    {text}")
     return out
 
 
