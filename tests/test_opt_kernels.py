@@ -364,7 +364,12 @@ def test_specialization_only_where_it_is_exact():
     m, _ = _chain_with_conv(rng, 8, 8, 256, 8, (3, 3), (0, 0, 0, 0), "zero", "wider, few channels")
     assert codegen.prepare(m, "armv7m").specs[1].fn == "tb_conv2d_b1b1_armv7m"
     m, _ = _chain_with_conv(rng, 3, 3, 576, 256, (3, 3), (0, 0, 0, 0), "zero", "widest")  # K = 162
-    assert codegen.prepare(m, "armv7m").specs[1].fn == "tb_conv2d_b1b1_armv7m"
+    r = codegen.prepare(m, "armv7m")
+    assert r.specs[1].fn == "tb_conv2d_b1b1_armv7m" and "tb_bgemm_armv7m.c" in r.files
+    # a model whose binary layers all run tree kernels ships no generic kernel
+    d = np.load(FIX / "larq_cnn.npz")
+    files = codegen.prepare(tinybnn.load(FIX / "larq_cnn.onnx", calibration=d["x"]), "armv7m").files
+    assert "tb_tree.c" in files and not any(n.startswith("tb_bgemm") for n in files)
 
 
 def test_boards_choose_their_family():

@@ -383,7 +383,7 @@ def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[s
         return list(KERNEL_COMMON) + ref
     from . import kernels
 
-    return list(KERNEL_COMMON) + ref + kernels.sources(variant)
+    return list(KERNEL_COMMON) + ref + kernels.sources(variant, fns)
 
 
 def _kernel_file(name: str) -> Path:

@@ -99,10 +99,22 @@ def uses_variant(name: str, node) -> bool:
     return k_words(node) >= v.min_k_words
 
 
-def sources(name: str) -> list[str]:
-    """The files of firmware/kernels/opt/ a model rendered for this variant needs (none for reference)."""
+TREE_SOURCES = ("tb_tree.c",)  # the armv7m tree kernels' drivers (the kernels themselves are rendered)
+
+
+def sources(name: str, fns=None) -> list[str]:
+    """The files of firmware/kernels/opt/ a model rendered for this variant needs (none for reference); with
+    the kernel functions of its layers (``fns``), armv7m lists only those of the kernels it runs: the generic
+    family's files when a layer runs a generic kernel, tb_tree.c when one runs a tree kernel."""
     v = variant(name)
-    return [] if v is None else list(COMMON_SOURCES) + list(v.sources)
+    if v is None:
+        return []
+    if fns is None or name != "armv7m":
+        return list(COMMON_SOURCES) + list(v.sources)
+    generic = any(fn in (v.fn(base) for base in OPT_FNS) for fn in fns)
+    tree = any(fn.startswith("tb_l") and fn.endswith("_b1b1_armv7m") for fn in fns)
+    return list(COMMON_SOURCES) + [f for f in v.sources if (f in TREE_SOURCES and tree) or
+                                   (f not in TREE_SOURCES and generic)]
 
 
 # ---------------------------------------------------------------------------------------- encoders --
