@@ -39,7 +39,7 @@ This module renders the assembly for a K (``kernel_asm``); tinybnn/kernels.py de
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -184,7 +184,6 @@ class _Body(_Asm):
         _Asm.__init__(self, self.regs)
         self.nodes = tree(self.k)
         self.xw = encoded_words(self.k)
-        self.ww = self.xw + (1 if self.threshold else 0)
         self.xpos = self.wpos = 0
         self.xreg: dict[int, str] = {}
         self.wreg: dict[int, str] = {}
@@ -246,7 +245,8 @@ class _Body(_Asm):
                 self.t_reg = self.wreg.pop(self.xw)
 
     # ---- tree
-    def _node(self, j: int, node: Node) -> None:
+    def _node(self, j: int, node: Node) -> str | None:
+        """Node j's carry onto the pending words; returns the root sum S for the top node."""
         self._load_for(node)
         x = [self.xreg.pop(node.offset + i) for i in range(node.size)]
         w = [self.wreg.pop(node.offset + i) for i in range(node.size)]
@@ -299,7 +299,7 @@ class _Body(_Asm):
         self.op(f"sub     {x}, {x}, {t}, lsr #1", "2-bit counts")
         self.release(t)
 
-    def _nibbles(self, group) -> tuple:
+    def _nibbles(self, group) -> str:
         """A nibble group [(reg, 1)] or [(reg, 1), (reg, 2 ** s)]: its per-nibble weighted count (<= 12)."""
         (x, _), *rest = group
         self._pairs(x)
@@ -361,32 +361,17 @@ class _Body(_Asm):
         self.release(*(n for n, _ in groups))
         return u
 
-    def _sad(self, b: str, acc: str | None, shift: int) -> str:
-        """acc' = sum of the bytes of b + (acc << shift) (acc None: just the sum)."""
-        if self.dsp:
-            z = self.alloc()
-            self.op(f"mov     {z}, #0")
-            if acc is None:
-                self.op(f"usad8   {b}, {b}, {z}", "sum of the bytes")
-            elif shift == 0:
-                self.op(f"usada8  {b}, {b}, {z}, {acc}", "sum of the bytes")
-            else:
-                self.op(f"usad8   {b}, {b}, {z}", "sum of the bytes")
-                self.op(f"add     {b}, {b}, {acc}, lsl #{shift}")
-            self.release(z)
-        else:
-            t = self.alloc()
-            self.op(f"and     {t}, {b}, #0x00FF00FF")
-            self.op(f"and     {b}, {b}, #0xFF00FF00")
-            self.op(f"add     {b}, {t}, {b}, lsr #8")
-            self.op(f"add     {b}, {b}, {b}, lsl #16")
-            if acc is None:
-                self.op(f"lsr     {b}, {b}, #16", "sum of the bytes")
-            else:
-                self.op(f"lsr     {b}, {b}, #16", "sum of the bytes")
-                self.op(f"add     {b}, {b}, {acc}, lsl #{shift}")
-            self.release(t)
+    def _byte_sum(self, b: str, acc: str | None, shift: int) -> str:
+        """Cores without USAD8 (Cortex-M3): the sum of the bytes of b, plus acc << shift (acc None: none)."""
+        t = self.alloc()
+        self.op(f"and     {t}, {b}, #0x00FF00FF")
+        self.op(f"and     {b}, {b}, #0xFF00FF00")
+        self.op(f"add     {b}, {t}, {b}, lsr #8")
+        self.op(f"add     {b}, {b}, {b}, lsl #16")
+        self.op(f"lsr     {b}, {b}, #16", "sum of the bytes")
+        self.release(t)
         if acc is not None:
+            self.op(f"add     {b}, {b}, {acc}, lsl #{shift}")
             self.release(acc)
         return b
 
@@ -426,7 +411,7 @@ class _Body(_Asm):
         acc, acc_base = None, None
         for base, breg in reversed(done):  # the highest weights first, shifted into place as we go down
             shift = 0 if acc is None else (acc_base // base).bit_length() - 1
-            acc, acc_base = self._sad(breg, acc, shift), base
+            acc, acc_base = self._byte_sum(breg, acc, shift), base
         assert acc_base == 1
         return acc
 
@@ -518,17 +503,14 @@ def kernel_asm(k: int, threshold: bool) -> dict:
     name = f"tb_tree{k}{'t' if threshold else ''}"
     out = {"k": k, "name": name, "xe_bytes": 4 * encoded_words(k), "threshold": threshold,
            "words": encoded_words(k), "nodes": len(tree(k)), "fns": []}
-    kinds = (["bits"] if threshold else []) + ["pops"]
-    for kind in kinds:
-        bodies = {}
+    for kind in (["bits"] if threshold else []) + ["pops"]:
+        fn = {"kind": kind, "fn": f"{name}_{kind}", "frame": 0,
+              "skip": threshold and kind == "pops"}  # pops of a layer with thresholds steps over each one
         for dsp in (True, False):
             b = body(k, BITS_REGS if kind == "bits" else POPS_REGS, threshold, kind == "bits", dsp)
-            bodies["dsp" if dsp else "nodsp"] = {"lines": _fmt(b.lines), "acc": b.acc, "t": b.t_reg,
-                                                 "count": b.count}
-            # pops of a layer with thresholds steps over each channel's threshold word
-            bodies["skip"] = threshold and kind == "pops"
-            bodies["frame"] = max(bodies.get("frame", 0), 4 * len(b.slots))
-        out["fns"].append({"kind": kind, "fn": f"{name}_{kind}", **bodies})
+            fn["dsp" if dsp else "nodsp"] = {"lines": _fmt(b.lines), "acc": b.acc, "t": b.t_reg, "count": b.count}
+            fn["frame"] = max(fn["frame"], 4 * len(b.slots))
+        out["fns"].append(fn)
     return out
 
 
@@ -624,7 +606,7 @@ def encoder_asm(k: int, run: int) -> dict:
     """The template context of the Thumb-2 column encoder of K words in runs of `run`."""
     e = _Encoder(k, run)
     e.build()
-    return {"fn": f"tb_tree{k}_r{run}_encode", "k": k, "run": run, "lines": _fmt(e.lines),
+    return {"fn": f"tb_tree{k}_r{run}_encode", "k": k, "run": run, "asm": _fmt(e.lines),
             "frame": 4 * len(e.slots), "gap": run < k, "run_bytes": 4 * run, "count": e.count}
 
 
@@ -636,10 +618,10 @@ def encoder_c(k: int, run: int) -> list[str]:
         raise ValueError(f"K = {k} is not a whole number of runs of {run} words")
     lines = [f"const uint32_t *const row{r} = src + {r} * stride;" for r in range(1, k // run)]
     lines += [f"const uint32_t v{i} = {'src' if i < run else f'row{i // run}'}[{i % run}];" for i in range(k)]
-    names, off = [f"v{i}" for i in range(k)], 0
-    for j, n in enumerate(tree(k)):
+    names, off, nodes = [f"v{i}" for i in range(k)], 0, tree(k)
+    for j, n in enumerate(nodes):
         a, *rest = (names[c] for c in n.children)
-        top = j == len(tree(k)) - 1
+        top = j == len(nodes) - 1
         lines.append(f"/* node {j}: {', '.join(names[c] for c in n.children)} */")
         lines.append(f"xe[{off}] = {a};")
         for i, b in enumerate(rest):
@@ -661,7 +643,3 @@ def code_bytes(k: int, threshold: bool) -> int:
     e.build()
     return 4 * (n + e.count + 10)
 
-
-def instructions_per_channel(k: int, dsp: bool = True) -> int:
-    """Instructions of the bits function per output channel (body + compare, shift, column reset, loop)."""
-    return body(k, BITS_REGS, True, True, dsp).count + 4

@@ -501,18 +501,17 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
     for s, node in zip(specs, model.layers):
         if s.fn in kernels.OPT_FNS and kernels.uses_variant(variant, node):
             w = s.arrays["weights"]
-            enc = kernels.encode(variant, w.values)
             arrays = dict(s.arrays)
-            arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, encoded for the {variant} kernels "
-                                       f"({v.weights}): {enc.size} words", w.role)
-            s = replace(s, fn=v.fn(s.fn), arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
             k = kernels.specialization(variant, node, s.index)
-            if k is not None:
+            if k is None:  # the family's generic kernel and its weight encoding
+                enc = kernels.encode(variant, w.values)
+                comment, fn = f"encoded for the {variant} kernels ({v.weights}): {enc.size} words", v.fn(s.fn)
+            else:  # a kernel specialized to this layer (model_kernels.c), with its own weight layout
                 special.append(k)
                 enc = kernels.encode_layer(k, w.values, node.attrs.get("thresholds"), node.attrs.get("flip"))
-                arrays["weights"] = CArray(w.name, w.ctype, enc,
-                                           f"{w.comment}, {kernels.layer_weights_comment(k, enc.size)}", w.role)
-                s = replace(s, fn=k["fn"], arrays=arrays)
+                comment, fn = kernels.layer_weights_comment(k, enc.size), k["fn"]
+            arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, {comment}", w.role)
+            s = replace(s, fn=fn, arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
         out.append(s)
     sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}
     bufs = [b for b in model_buffers(model) if b.kind != "scratch"]

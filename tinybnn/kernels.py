@@ -363,8 +363,7 @@ def render_layer_kernels(name: str, items: list[dict]) -> dict[str, bytes]:
 
         needed = sorted({(k["k"], k["threshold"]) for k in items})
         ctx["trees"] = [armv7m_tree.kernel_asm(K, t) for K, t in needed]
-        ctx["encoders"] = [{**armv7m_tree.encoder_asm(K, run), "asm": armv7m_tree.encoder_asm(K, run)["lines"],
-                            "lines": armv7m_tree.encoder_c(K, run)}
+        ctx["encoders"] = [{**armv7m_tree.encoder_asm(K, run), "lines": armv7m_tree.encoder_c(K, run)}
                            for K, run in sorted({(k["k"], k["run"]) for k in items})]
         templates = {"model_kernels.c": "model_kernels_armv7m.c.j2", "model_kernels.h": "model_kernels.h.j2",
                      "model_kernels_armv7m.S": "model_kernels_armv7m.S.j2"}

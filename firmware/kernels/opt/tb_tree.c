@@ -136,6 +136,12 @@ void tb_tree_pops_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int3
 #endif
 #endif
 
+/* Weight words per output channel of a kernel. */
+static int32_t stride_of(const tb_tree_kernel *kern)
+{
+    return tb_tree_words(kern->k_words) + (kern->thresholds ? 1 : 0);
+}
+
 /* The kernel's functions, or the portable ones where it has none. */
 static void run_bits(const tb_tree_kernel *kern, const uint32_t *xe, const uint32_t *w, int32_t out_c, uint32_t *q,
                      const uint32_t *flip)
@@ -153,7 +159,7 @@ static void run_pops(const tb_tree_kernel *kern, const uint32_t *xe, const uint3
 {
 #if TB_TREE_PORTABLE
     if (kern->pops == NULL) {
-        tb_tree_pops_c(xe, w, kern->k_words, tb_tree_words(kern->k_words) + (kern->thresholds ? 1 : 0), n, pop);
+        tb_tree_pops_c(xe, w, kern->k_words, stride_of(kern), n, pop);
         return;
     }
 #endif
@@ -170,12 +176,6 @@ static void encode_column(const tb_tree_kernel *kern, uint32_t *cols, uint32_t *
     }
 #endif
     kern->encode(cols, kern->run, xe);
-}
-
-/* Weight words per output channel of a kernel. */
-static int32_t stride_of(const tb_tree_kernel *kern)
-{
-    return tb_tree_words(kern->k_words) + (kern->thresholds ? 1 : 0);
 }
 
 /*
