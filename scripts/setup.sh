@@ -44,15 +44,35 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-# Python: tinybnn itself (editable, so the checkout is what runs), plus the test extras for "test"
+# Python: tinybnn itself (editable, so the checkout is what runs), plus the test extras for "test".
+# Decided from the installed distribution, probed from outside the checkout: from the repository root the
+# source folder is importable whether or not tinybnn (and its dependencies) are installed.
 if [ "$PROFILE" = test ]; then
-  MODS="tinybnn, pytest, hypothesis, qonnx, sklearn"; SPEC="$ROOT[test]"; WHAT="tinybnn and its test dependencies"
+  EXTRA_MODS="pytest hypothesis qonnx sklearn"; SPEC="$ROOT[test]"; WHAT="tinybnn and its test dependencies"
 else
-  MODS="tinybnn"; SPEC="$ROOT"; WHAT="tinybnn"
+  EXTRA_MODS=""; SPEC="$ROOT"; WHAT="tinybnn"
 fi
-if ! "$PY" -c "import $MODS" >/dev/null 2>&1 \
-   || [ "$("$PY" -c 'import tinybnn, pathlib; print(pathlib.Path(tinybnn.__file__).resolve().parent.parent)' 2>/dev/null)" != "$ROOT" ]; then
+installed_here() {
+  (cd / && "$PY" - "$ROOT" $EXTRA_MODS <<'PYEOF'
+import importlib, importlib.metadata as md, pathlib, re, sys
+root, extra = pathlib.Path(sys.argv[1]).resolve(), sys.argv[2:]
+dist = md.distribution("tinybnn")                      # PackageNotFoundError: not installed
+import tinybnn                                         # the installed one, not a source folder in the cwd
+if pathlib.Path(tinybnn.__file__).resolve().parent.parent != root:
+    sys.exit(1)                                        # installed from another checkout
+for req in dist.requires or []:                        # every runtime dependency importable
+    if "extra ==" in req:
+        continue
+    name = re.split(r"[ ;<>=!~\[]", req, maxsplit=1)[0]
+    md.distribution(name)
+for mod in extra:
+    importlib.import_module(mod)
+PYEOF
+  ) >/dev/null 2>&1
+}
+if ! installed_here; then
   echo "setup: installing $WHAT (pip)"
   "$PY" -m pip install -q --disable-pip-version-check -e "$SPEC"
+  installed_here || { echo "setup: tinybnn is still not importable by $PY after pip install" >&2; exit 1; }
 fi
 echo "setup: ok"
