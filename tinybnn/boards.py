@@ -18,7 +18,8 @@ Emulated boards also have:
   toolchain (arm-none-eabi | riscv64-unknown-elf), ldflags, defines
   {MACRO: value}, linker_script (relative to firmware/port/),
   memory {regions: [{name FLASH|RAM, origin "0x...", length, what}],
-  stack_bytes}, qemu {binary, machine, extra}.  flash_bytes/ram_bytes must
+  optional stack_floor_bytes (the build reserves the static worst-case stack
+  of the call graph plus a margin, at least this)}, qemu {binary, machine, extra}.  flash_bytes/ram_bytes must
   equal the FLASH/RAM lengths, which must equal the MEMORY block of the
   linker script.
 """
@@ -222,8 +223,8 @@ def offline_board(b: Dict[str, Any]) -> Dict[str, Any]:
     in-repo PlatformIO platform and a bare-metal port (see the board's "offline" block)."""
     off = b.get("offline")
     if not off:
-        raise BoardError(f"board '{b['id']}': no offline compile check (it has no 'offline' block; Xtensa cores "
-                         "have no toolchain on these machines)")
+        raise BoardError(f"board '{b['id']}': no offline compile check (it has no 'offline' block; the in-repo "
+                         "platform compiles for Cortex-M and RISC-V cores, not Xtensa)")
     m = dict(b)
     m.update(off)
     m["port"] = off["port_dirs"][-1]
@@ -255,9 +256,13 @@ def _validate_memory(b, src, firmware, flash, ram, prefix=""):
         _fail(src, prefix + "flash_bytes", f"{flash} differs from memory FLASH length {regions['FLASH'][1]}")
     if regions["RAM"][1] != ram:
         _fail(src, prefix + "ram_bytes", f"{ram} differs from memory RAM length {regions['RAM'][1]}")
-    stack = _want_positive(_get(b["memory"], "stack_bytes", src, "memory."), src, prefix + "memory.stack_bytes")
-    if stack % 8 or stack >= ram:
-        _fail(src, prefix + "memory.stack_bytes", f"must be a multiple of 8 below ram_bytes, got {stack}")
+    if "stack_bytes" in b["memory"]:
+        _fail(src, prefix + "memory.stack_bytes", "the stack reserve is derived from the call graph at build "
+              "time; a board may set a minimum with memory.stack_floor_bytes")
+    floor = b["memory"].get("stack_floor_bytes", 0)
+    _want(floor, int, src, prefix + "memory.stack_floor_bytes", "a non-negative integer")
+    if floor < 0 or floor % 8 or floor >= ram:
+        _fail(src, prefix + "memory.stack_floor_bytes", f"must be a multiple of 8 below ram_bytes, got {floor}")
 
     ld = _want(_get(b, "linker_script", src), str, src, "linker_script", "a string")
     if firmware is not None:
@@ -308,6 +313,11 @@ def _fmt(regions: Dict[str, tuple]) -> str:
 
 # --------------------------------------------------------------------------
 # derived build data
+
+
+def stack_floor(b: Dict[str, Any]) -> int:
+    """The smallest stack reserve the board wants (memory.stack_floor_bytes; 0 when not set)."""
+    return int(b.get("memory", {}).get("stack_floor_bytes", 0))
 
 
 def build_defines(b: Dict[str, Any]) -> Dict[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, codegen
-from .boards import data_dir, load_board
+from .boards import data_dir, load_board, stack_floor
 from .errors import TinyBnnError
 
 # Flash the runtime needs beyond the model's constant arrays, for the fit check before a build: an upper
@@ -47,7 +47,7 @@ class FirmwareBuild:
 
 def fit_check(rendered, board: dict) -> None:
     """Refuse a model that cannot fit the board, before building, with the numbers."""
-    stack = int(board.get("memory", {}).get("stack_bytes", 0))
+    stack = stack_floor(board)  # the reserve itself is derived from the call graph (platformio.run_pio)
     flash_need = rendered.weight_bytes + CODE_ALLOWANCE
     ram_need = rendered.arena_bytes + stack
     problems = []
@@ -55,8 +55,8 @@ def fit_check(rendered, board: dict) -> None:
         problems.append(f"flash: {rendered.weight_bytes:,} bytes of weights and thresholds + about "
                         f"{CODE_ALLOWANCE:,} of code = {flash_need:,} > {board['flash_bytes']:,}")
     if ram_need > board["ram_bytes"]:
-        problems.append(f"RAM: {rendered.arena_bytes:,} bytes of arena + {stack:,} of stack = {ram_need:,} > "
-                        f"{board['ram_bytes']:,}")
+        problems.append(f"RAM: {rendered.arena_bytes:,} bytes of arena + {stack:,} of stack (the board's floor) "
+                        f"= {ram_need:,} > {board['ram_bytes']:,}")
     if problems:
         raise TinyBnnError(f"the model does not fit board '{board['id']}': " + "; ".join(problems))
 
@@ -133,7 +133,7 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
             "kernel_variant": variant,
             "elf": str(res.elf.relative_to(project)), "map": str(res.map.relative_to(project)),
             "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,
-            "flash_used": res.flash_used, "ram_used": res.ram_used}
+            "flash_used": res.flash_used, "ram_used": res.ram_used, "stack": res.stack}
     (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return FirmwareBuild(project=Path(project), board=board, elf=res.elf, map=res.map,
                          flash_used=res.flash_used, ram_used=res.ram_used, weight_bytes=r.weight_bytes,

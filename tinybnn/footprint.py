@@ -56,11 +56,19 @@ class Footprint:
                 "components": self.components, "flash_components": self.flash_components,
                 "ram_components": self.ram_components, "limits": self.limits, "stack": self.stack}
 
+    def ram_equation(self) -> str:
+        """' = arena A + static data D + stack S', the figure to size a part by (empty without a map)."""
+        rc = self.ram_components
+        if not rc:
+            return ""
+        arena, stack = rc.get("arena", 0), rc.get("stack", 0)
+        return f" = arena {arena:,} + static data {self.ram - arena - stack:,} + stack {stack:,}"
+
     def text(self) -> str:
         lim_f, lim_r = self.limits.get("flash_bytes"), self.limits.get("ram_bytes")
         pct = lambda v, lim: f" ({100 * v / lim:.2f}% of {lim:,})" if lim else ""  # noqa: E731
         lines = [f"flash {self.flash:>9,} bytes{pct(self.flash, lim_f)}",
-                 f"RAM   {self.ram:>9,} bytes{pct(self.ram, lim_r)}",
+                 f"RAM   {self.ram:>9,} bytes{pct(self.ram, lim_r)}" + self.ram_equation(),
                  f"{'component':<10} {'flash':>9} {'RAM':>9}"]
         for c in COMPONENTS:
             f, r = self.flash_components.get(c, 0), self.ram_components.get(c, 0)
@@ -70,7 +78,9 @@ class Footprint:
         if s:
             msg = f"stack: {s.get('reserved', 0):,} bytes reserved"
             if s.get("static_worst") is not None:
-                msg += f", static worst case {s['static_worst']:,} ({s.get('static_path', '')})"
+                msg += (f" = static worst case {s['static_worst']:,} + margin ({s.get('static_path', '')})"
+                        if s.get("derived") else f", static worst case {s['static_worst']:,} "
+                        f"({s.get('static_path', '')})")
             if s.get("measured") is not None:
                 msg += f", measured high-water mark {s['measured']:,}"
             lines.append(msg)
@@ -153,11 +163,105 @@ def component_of(obj: str, in_section: str) -> str:
 
 
 # ----------------------------------------------------------------------------- stack ---------
-def static_stack(build_dir: Path, entries=("Reset_Handler", "_start", "tb_main")) -> tuple[int | None, str]:
-    """Worst-case stack over the call graph from GCC's .ci files (-fcallgraph-info=su)."""
+# The stack reserve a build links: the static worst case over the whole call graph (below) plus this margin,
+# rounded up; never less than the board file's optional floor (memory.stack_floor_bytes).
+STACK_MARGIN_BYTES = 256       # fixed part of the margin (libc helpers without stack-usage data, alignment)
+STACK_MARGIN_FRACTION = 4      # and a quarter of the static worst case
+STACK_ALIGN = 64
+
+# Branch relocations: a symbol referenced by any other relocation has its address taken (a callback, a
+# function pointer table), so it is a possible target of an indirect call.
+_CALL_RELOCS = {
+    "EM_ARM": {10, 28, 29, 30, 51, 102, 103},        # THM_CALL, CALL, JUMP24, THM_JUMP24, THM_JUMP19/11/8
+    "EM_RISCV": {16, 17, 18, 19, 44, 45, 51},        # BRANCH, JAL, CALL, CALL_PLT, RVC_BRANCH/JUMP, RELAX
+}
+_HANDLER = re.compile(r"(_Handler|_IRQHandler|_trap|fault_handler)$")
+# an exception entry pushes r0-r3, r12, lr, pc, xPSR (32 bytes) plus, with an FPU, s0-s15 and FPSCR (+72)
+# and up to 4 bytes of alignment; a RISC-V trap pushes nothing in hardware
+_EXC_FRAME = {"arm": 32 + 4, "arm-fpu": 104 + 4, "riscv": 0}
+
+
+def _asm_frames(sources: Path) -> dict[str, int]:
+    """Stack of the hand-written and generated assembly functions: registers pushed plus ``sub sp``."""
+    frames: dict[str, int] = {}
+    for src in Path(sources).rglob("*.S"):
+        if ".pio" in src.parts:
+            continue
+        fn = None
+        for ln in src.read_text(errors="replace").splitlines():
+            ln = ln.split("@")[0].split("//")[0].strip()
+            m = re.match(r"([A-Za-z_]\w*):$", ln)
+            if m and not m.group(1).startswith("."):
+                fn = m.group(1)
+                frames.setdefault(fn, 0)
+                continue
+            if fn is None:
+                continue
+            m = re.match(r"(push|stmdb\s+sp!,)\s*\{([^}]*)\}", ln)
+            if m:
+                n = 0
+                for part in m.group(2).split(","):
+                    a, _, b = part.strip().partition("-")
+                    n += (int(b[1:]) - int(a[1:]) + 1) if b and a[1:].isdigit() else 1
+                frames[fn] += 4 * n
+                continue
+            m = re.match(r"sub(?:\.w)?\s+sp,\s*(?:sp,\s*)?#(\d+)", ln)
+            if m:
+                frames[fn] += int(m.group(1))
+    return frames
+
+
+def _address_taken(build_dir: Path) -> tuple[set, str | None]:
+    """Functions whose address is taken anywhere in the build's objects, and the machine ("arm"/"riscv")."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.relocation import RelocationSection
+
+    taken, machine = set(), None
+    for obj in Path(build_dir).rglob("*.o"):
+        try:
+            with open(obj, "rb") as f:
+                elf = ELFFile(f)
+                mach = elf["e_machine"]
+                machine = {"EM_ARM": "arm", "EM_RISCV": "riscv"}.get(mach, machine)
+                calls = _CALL_RELOCS.get(mach, set())
+                symtab = elf.get_section_by_name(".symtab")
+                if symtab is None:
+                    continue
+                for sec in elf.iter_sections():
+                    if not isinstance(sec, RelocationSection):
+                        continue
+                    target = elf.get_section(sec["sh_info"])  # only code and data: not debug info, unwind tables
+                    if not target["sh_flags"] & 0x2 or target.name.startswith(".ARM.ex"):
+                        continue
+                    for r in sec.iter_relocations():
+                        if r["r_info_type"] in calls:
+                            continue
+                        sym = symtab.get_symbol(r["r_info_sym"])
+                        kind = sym["st_info"]["type"]
+                        if kind == "STT_FUNC" or (kind == "STT_NOTYPE" and sym["st_shndx"] == "SHN_UNDEF"):
+                            taken.add(sym.name)
+                        elif sym["st_info"]["type"] == "STT_SECTION":  # -ffunction-sections: .text.<name>
+                            name = elf.get_section(sym["st_shndx"]).name
+                            if name.startswith(".text."):
+                                taken.add(name[len(".text."):])
+        except Exception:  # noqa: BLE001 - not an ELF object we can read: it adds no edge
+            continue
+    return taken, machine
+
+
+def static_stack(build_dir: Path, entries=("Reset_Handler", "_start", "tb_main"), fpu: bool = False,
+                 sources: Path | None = None) -> tuple[int | None, str]:
+    """Worst-case stack over the whole call graph: GCC's .ci files (-fcallgraph-info=su) for C, the
+    assembly's pushes, indirect calls resolved to every function whose address is taken, and the deepest
+    interrupt or fault handler (with its hardware exception frame) on top of the deepest main path.
+    ``build_dir`` holds the objects and .ci files; ``sources`` the assembly sources (default: the project
+    around a PlatformIO build directory, else ``build_dir``)."""
+    build_dir = Path(build_dir)
+    if sources is None:
+        sources = next((p for p in build_dir.parents if (p / "platformio.ini").is_file()), build_dir)
     frames: dict[str, int] = {}
     edges: dict[str, set] = {}
-    for ci in Path(build_dir).rglob("*.ci"):
+    for ci in build_dir.rglob("*.ci"):
         text = ci.read_text(errors="replace")
         for m in re.finditer(r'node: \{ title: "([^"]+)" label: "[^"]*?\\n(\d+) bytes', text):
             frames[m.group(1)] = max(frames.get(m.group(1), 0), int(m.group(2)))
@@ -165,28 +269,48 @@ def static_stack(build_dir: Path, entries=("Reset_Handler", "_start", "tb_main")
             edges.setdefault(m.group(1), set()).add(m.group(2))
     if not frames:
         return None, ""
-    memo: dict[str, tuple[int, list]] = {}
-
-    def worst(fn, depth=0):
-        if fn in memo:
-            return memo[fn]
-        if depth > 200:
-            return 0, [fn + "(recursion?)"]
-        best, path = 0, []
-        for callee in sorted(edges.get(fn, ())):
-            if callee == "__indirect_call":
-                continue
-            w, p = worst(callee, depth + 1)
-            if w > best:
-                best, path = w, p
-        memo[fn] = (frames.get(fn, 0) + best, [fn] + path)
-        return memo[fn]
-
+    # the root is a C function (assembly start-up code is a leaf here: its calls are not traced)
     root = next((e for e in entries if e in frames), None)
     if root is None:
         return None, ""
+    for fn, size in _asm_frames(sources).items():  # assembly kernels: leaves called from C
+        frames.setdefault(fn, size)
+    taken, machine = _address_taken(build_dir)
+    # the vector table takes the handlers' addresses: they are not callbacks
+    indirect = sorted(t for t in taken if t in frames and not _HANDLER.search(t) and t not in entries)
+    memo: dict[str, tuple[int, list]] = {}
+    active: set = set()
+
+    def worst(fn):
+        if fn in memo:
+            return memo[fn]
+        if fn in active:  # recursion: the graph has a cycle through fn; its depth is not bounded statically
+            return 0, [fn + " (recursive)"]
+        active.add(fn)
+        best, path = 0, []
+        for callee in sorted(edges.get(fn, ())):
+            for target in (indirect if callee == "__indirect_call" else [callee]):
+                w, p = worst(target)
+                if w > best:
+                    best, path = w, p
+        active.discard(fn)
+        memo[fn] = (frames.get(fn, 0) + best, [fn] + path)
+        return memo[fn]
+
     total, path = worst(root)
+    handlers = [h for h in frames if _HANDLER.search(h) and h not in entries and h != "Reset_Handler"]
+    if handlers:
+        exc = _EXC_FRAME["riscv" if machine == "riscv" else ("arm-fpu" if fpu else "arm")]
+        h_worst, h = max((worst(h)[0], h) for h in sorted(handlers))
+        total += h_worst + exc
+        return total, " > ".join(path) + f" + interrupt {h} ({h_worst + exc} with its exception frame)"
     return total, " > ".join(path)
+
+
+def stack_reserve(static_worst: int, floor: int = 0) -> int:
+    """The stack a build reserves for a static worst case: worst + margin, rounded up, at least ``floor``."""
+    need = static_worst + STACK_MARGIN_BYTES + static_worst // STACK_MARGIN_FRACTION
+    return max(int(floor), -(-need // STACK_ALIGN) * STACK_ALIGN)
 
 
 # ----------------------------------------------------------------------------- ELF -----------
@@ -201,7 +325,9 @@ def _in(addr, region):
     return region is not None and region[0] <= addr < region[0] + region[1]
 
 
-def measure(elf_path, board: dict | None = None, map_path=None, selftest_log: str | None = None) -> Footprint:
+def measure(elf_path, board: dict | None = None, map_path=None, selftest_log: str | None = None,
+            stack: dict | None = None) -> Footprint:
+    """``stack``: the stack analysis the build recorded (tinybnn-build.json), else it is redone here."""
     from elftools.elf.elffile import ELFFile
 
     elf_path = Path(elf_path)
@@ -273,8 +399,13 @@ def measure(elf_path, board: dict | None = None, map_path=None, selftest_log: st
     fp.ram_components = {k: v for k, v in rc.items()}
     # stack
     reserved = next((size for name, _, size, _ in sections if name == ".stack"), None)
-    worst, path = static_stack(elf_path.parent)
-    fp.stack = {"reserved": reserved, "static_worst": worst, "static_path": path, "measured": None}
+    if stack is not None and stack.get("static_worst") is not None:
+        worst, path = stack["static_worst"], stack.get("static_path", "")
+    else:
+        worst, path = static_stack(elf_path.parent, fpu=(board or {}).get("fpu") is not None)
+    fp.stack = {"reserved": reserved, "static_worst": worst, "static_path": path, "measured": None,
+                # the build derived the reserve from this worst case (platformio.run_pio)
+                "derived": bool(stack) and stack.get("reserved") == reserved}
     if selftest_log:
         m = re.search(r"^stack (\d+) of (\d+)", selftest_log, re.M)
         if m:
@@ -298,5 +429,5 @@ def from_build(path) -> Footprint:
         if info.get("offline_check"):
             board = offline_board(board)
         log = (p / "selftest.log").read_text() if (p / "selftest.log").is_file() else None
-        return measure(p / info["elf"], board, p / info["map"], selftest_log=log)
+        return measure(p / info["elf"], board, p / info["map"], selftest_log=log, stack=info.get("stack"))
     return measure(p)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
@@ -55,6 +55,7 @@ class BuildResult:
     seconds: float
     flash_used: Optional[int]
     ram_used: Optional[int]
+    stack: Dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------
@@ -213,7 +214,8 @@ def _pio_board_file(board: Dict[str, Any]) -> Dict[str, Any]:
             "cflags": board["cflags"],
             "ldflags": board["ldflags"],
             "ldscript": Path(board["linker_script"]).name,
-            "stack_bytes": board["memory"]["stack_bytes"],
+            # provisional: tinybnn.build relinks with the reserve derived from the call graph
+            "stack_bytes": _boards.stack_floor(board),
             "board": board,
         },
     }
@@ -346,6 +348,12 @@ def _pio_command() -> List[str]:
     raise PlatformIOError("PlatformIO is not installed: pip install platformio")
 
 
+# the Debian/Ubuntu packages of the cross compilers (as scripts/apt-packages.txt installs them)
+_TOOLCHAIN_PACKAGES = {
+    "arm-none-eabi-gcc": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
+    "riscv64-unknown-elf-gcc": "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf",
+}
+
 _SIZE_RE = re.compile(r"^(RAM|Flash):.*\(used (\d+) bytes from (\d+) bytes\)", re.M)
 
 
@@ -373,8 +381,8 @@ def run_pio(project_dir: PathLike, *, jobs: Optional[int] = 1, verbose: bool = F
         except (OSError, ValueError, KeyError):
             raise PlatformIOError(f"{board_file}: missing or invalid project board file") from None
         if shutil.which(tool) is None:
-            raise PlatformIOError(f"{tool} not found on PATH (board {ini['board']}): "
-                                  "install the cross compiler, see the tinybnn install notes")
+            raise PlatformIOError(f"{tool} not found on PATH (board {ini['board']}): install the cross compiler "
+                                  f"(Debian/Ubuntu: apt-get install {_TOOLCHAIN_PACKAGES.get(tool, tool)})")
     else:
         installed = (core / "platforms" / platform).is_dir()
         if not installed and not registry_reachable():
@@ -388,6 +396,44 @@ def run_pio(project_dir: PathLike, *, jobs: Optional[int] = 1, verbose: bool = F
         cmd += ["-j", str(jobs)]
     if verbose:
         cmd.append("-v")
+    res = _pio_build(cmd, core, project, ini, timeout)
+    if platform.startswith("symlink://"):
+        res.stack = _derive_stack(project, ini["board"], res)
+        if not res.stack.pop("reserved_as_linked"):
+            first = res.seconds
+            res = _pio_build(cmd, core, project, ini, timeout)  # relinks only: the objects are unchanged
+            res.seconds += first
+            res.stack = _derive_stack(project, ini["board"], res)
+            res.stack.pop("reserved_as_linked")
+    return res
+
+
+def _derive_stack(project: Path, board_id: str, res: "BuildResult") -> Dict[str, Any]:
+    """The stack reserve of a project built by the in-repo platform: the static worst case over the call
+    graph (:func:`tinybnn.footprint.static_stack`: C frames, assembly pushes, indirect calls, interrupt
+    handlers) plus a margin, at least the board's floor, written into the project's board manifest.
+    ``reserved_as_linked`` says whether the ELF was linked with it (else the caller relinks)."""
+    from tinybnn.footprint import STACK_MARGIN_BYTES, STACK_MARGIN_FRACTION, static_stack, stack_reserve
+
+    manifest = project / "boards" / f"{board_id}.json"
+    data = json.loads(manifest.read_text())
+    board = data["tinybnn"]["board"]
+    worst, path = static_stack(res.elf.parent, fpu=board.get("fpu") is not None)
+    if worst is None:
+        raise PlatformIOError(f"{project}: the compiler left no call-graph data (-fcallgraph-info=su), so no "
+                              "stack size can be derived")
+    floor = _boards.stack_floor(board)
+    reserve = stack_reserve(worst, floor)
+    linked = data["tinybnn"]["stack_bytes"]
+    if linked != reserve:
+        data["tinybnn"]["stack_bytes"] = reserve
+        manifest.write_text(json.dumps(data, indent=2) + "\n")
+    return {"static_worst": worst, "static_path": path, "reserved": reserve, "floor": floor,
+            "margin": f"{STACK_MARGIN_BYTES} bytes + 1/{STACK_MARGIN_FRACTION} of the static worst case, "
+                      "rounded up to 64 bytes", "reserved_as_linked": linked == reserve}
+
+
+def _pio_build(cmd: List[str], core: Path, project: Path, ini: Dict[str, str], timeout: float) -> "BuildResult":
     t0 = time.monotonic()
     try:
         proc = subprocess.run(cmd, env=pio_env(core), stdout=subprocess.PIPE,
