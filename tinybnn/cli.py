@@ -117,9 +117,11 @@ def cmd_predict(args) -> int:
 
 def cmd_check(args) -> int:
     from .check import check
+    from .reference import require
 
     data = _load_npz(args.data)
     m = load_model(args, data=data["x"])
+    require(args.model)  # the float runtime, before the golden model runs
     rep = check(m, args.model, data["x"], data.get("labels"))
     print(rep.text())
     return 0
@@ -155,8 +157,9 @@ def cmd_convert(args) -> int:
 def cmd_boards(args) -> int:
     from .boards import default_board, list_boards, load_board
 
-    verified = {"emulated-run": "built and run in QEMU here", "offline-compile": "compiled offline here",
-                "generated-only": "project generated here; build on a machine with PlatformIO's registry"}
+    verified = {"emulated-run": "runs in QEMU (bit-exact in tinybnn's CI)",
+                "offline-compile": "compiles and links offline (tinybnn's CI); runs on the board",
+                "generated-only": "project generated; building it needs PlatformIO's registry"}
     rows = [("board", "core", "flash", "RAM", "clock", "kernels", "verified")]
     for bid in list_boards():
         b = load_board(bid)
@@ -332,7 +335,7 @@ def main(argv=None) -> int:
                    help="also time one inference of this model, variant against reference (repeatable)")
     s.add_argument("--no-kernels", action="store_true", help="only the models")
     s.add_argument("--json", metavar="F", help="write the results as JSON")
-    s.add_argument("--work", metavar="DIR", help="keep the generated firmware projects here")
+    s.add_argument("--work", metavar="DIR", help="keep the generated firmware projects in DIR")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_bench)
     try:

@@ -15,6 +15,27 @@ def _is_qonnx(model) -> bool:
     return any(n.domain in QONNX_DOMAINS for n in model.graph.node)
 
 
+QONNX_INSTALL = "pip install 'tinybnn[qonnx]'"
+
+
+def require(path) -> None:
+    """Raise a one-line TinyBnnError unless the float runtime for the model at ``path`` is installed
+    (qonnx for QONNX graphs, onnxruntime otherwise): checked before any work that needs it."""
+    import importlib
+
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    name = "qonnx" if _is_qonnx(model) else "onnxruntime"
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        if name == "qonnx":
+            raise TinyBnnError(f"{path} is a QONNX model: its float runtime is qonnx, which is not installed "
+                               f"({QONNX_INSTALL})") from None
+        raise TinyBnnError("the float runtime onnxruntime is not installed (pip install onnxruntime)") from None
+
+
 def run_reference(path, x: np.ndarray, probes: list[str] = ()) -> tuple[np.ndarray, dict]:
     """Run the float model on x (N, ...) one sample at a time; returns (outputs, {probe: values})."""
     import onnx
@@ -56,8 +77,7 @@ def _qonnx_runner(model, in_name, names):
         from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.core.onnx_exec import execute_onnx
     except ImportError:
-        raise TinyBnnError("this is a QONNX model: its reference runtime needs qonnx "
-                           "(pip install 'tinybnn[qonnx]')") from None
+        raise TinyBnnError(f"this is a QONNX model: its reference runtime needs qonnx ({QONNX_INSTALL})") from None
     mw = ModelWrapper(model)
 
     def run(xi):

@@ -43,6 +43,7 @@ class Summary:
     per_layer: list = field(default_factory=list)
     mismatches: list = field(default_factory=list)
     footprint: dict | None = None
+    float_note: str | None = None  # why the float model's accuracy is missing
     link: dict = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -61,16 +62,21 @@ class Summary:
         for mm in self.mismatches:
             lines.append(f"  sample {mm['index']}: first differing layer {mm.get('first_layer', '?')}")
         lines.append(f"accuracy: device {pct(self.device_accuracy)}, golden {pct(self.golden_accuracy)}, "
-                     f"float {pct(self.float_accuracy)}")
+                     f"float {pct(self.float_accuracy)}"
+                     + (f" (not measured: {self.float_note})" if self.float_note else ""))
         if self.per_inference is not None:
             lines.append(f"{self.count_kind} per inference: {self.per_inference:,.0f}")
         for row in self.per_layer:
             lines.append(f"  {row['layer']:<40} {row['count']:>12,} {self.count_kind}")
         if self.footprint:
             fp = self.footprint
+            st = fp["stack"]
+            how = (f"static worst case {st['static_worst']:,} + margin" if st.get("derived")
+                   else "as the board's platform reserves it")
             lines.append(f"footprint: flash {fp['flash']:,} bytes (weights {fp['components']['weights']:,}), "
-                         f"RAM {fp['ram']:,} bytes (arena {fp['components']['arena']:,}, stack reserved "
-                         f"{fp['stack'].get('reserved') or 0:,})")
+                         f"RAM {fp['ram']:,} bytes = arena {fp['components']['arena']:,} + static data "
+                         f"{fp['ram'] - fp['components']['arena'] - (st.get('reserved') or 0):,} + stack "
+                         f"{st.get('reserved') or 0:,} ({how})")
         lines.append(f"time: {self.seconds:.1f} s")
         return "\n".join(lines)
 
@@ -150,6 +156,19 @@ def run(model, model_path, board_id: str, x, labels=None, *, port=None, flash=Fa
     from .device import Device
 
     board = load_board(board_id)
+    # everything the run needs is checked before a firmware is built or a sample is sent
+    if not board["emulated"] and port is None:
+        raise TinyBnnError(f"board '{board['id']}' is a real board: give its serial port with --port "
+                           "(e.g. /dev/ttyACM0 or COM3)")
+    float_note = None
+    if labels is not None and float_reference:
+        from .reference import require
+
+        try:
+            require(model_path)
+        except TinyBnnError as e:  # the bit-exact comparison does not need it: run without the float column
+            float_reference, float_note = False, str(e)
+            print(f"tinybnn: note: no float accuracy column: {float_note}", file=sys.stderr)
     x = np.asarray(x, dtype=np.float32)
     if limit:
         x = x[:limit]
@@ -167,12 +186,8 @@ def run(model, model_path, board_id: str, x, labels=None, *, port=None, flash=Fa
     fw = None
     if board["emulated"] or flash:
         fw = _ensure_build(model, board["id"], build_dir, rendered.hash, sample=x[0])
-    if not board["emulated"]:
-        if port is None:
-            raise TinyBnnError(f"board '{board['id']}' is a real board: give its serial port with --port "
-                               "(e.g. /dev/ttyACM0 or COM3)")
-        if flash:
-            _upload(fw)
+    if not board["emulated"] and flash:
+        _upload(fw)
 
     res = Results(results_path, header)
     try:
@@ -194,6 +209,7 @@ def run(model, model_path, board_id: str, x, labels=None, *, port=None, flash=Fa
         res.close()
     outs = np.stack([np.asarray(res.done[i]["output"], dtype=np.int64) for i in range(len(x))])
     summary.model = str(model_path)
+    summary.float_note = float_note
     if labels is not None:
         lab = np.asarray(labels).reshape(-1)
         y_dev = model.dequantize(outs.reshape(golden.shape).astype(np.int32))
