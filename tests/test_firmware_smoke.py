@@ -18,7 +18,7 @@ try:
 except ImportError:  # plain `pytest` from a checkout without an install
     sys.path.insert(0, str(ROOT))
 
-from tinybnn import boards, platformio, qemu  # noqa: E402
+from tinybnn import boards, footprint, platformio, qemu  # noqa: E402
 
 SMOKE = ROOT / "tests" / "firmware_smoke"
 EMULATED = boards.list_boards(emulated=True)
@@ -110,7 +110,9 @@ def test_smoke_build_and_run(board_id, tmp_path, pio_cache):
     assert list((res.elf.parent / "src").glob("*.su")), "-fstack-usage output missing"
     b = boards.load_board(board_id)
     assert res.flash_used and 0 < res.flash_used < b["flash_bytes"]
-    assert res.ram_used and res.ram_used >= b["memory"]["stack_bytes"]
+    # the stack reserve linked is the one derived from the call graph (static worst case + margin)
+    assert res.stack["reserved"] == footprint.stack_reserve(res.stack["static_worst"], boards.stack_floor(b))
+    assert res.ram_used and res.ram_used >= res.stack["reserved"] > res.stack["static_worst"] > 0
 
     counts = []
     t1 = time.monotonic()

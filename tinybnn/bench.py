@@ -296,7 +296,7 @@ def bench_kernels(board_id: str, variant: str | None = None, work_dir=None, case
     flash cannot hold every case's data at once, one firmware per case and kind of kernel."""
     board = load_board(board_id)
     if not board.get("emulated"):
-        raise TinyBnnError(f"board '{board_id}' is a real board: tinybnn bench runs on emulated boards only "
+        raise TinyBnnError(f"board '{board['id']}' is a real board: tinybnn bench runs on emulated boards only "
                            "(instruction counts need QEMU -icount)")
     variant = board["kernel_variant"] if variant is None else variant
     kernels.variant(variant)  # unknown names fail here
@@ -320,7 +320,7 @@ def bench_kernels(board_id: str, variant: str | None = None, work_dir=None, case
             code, log = _run_firmware(board, variant, Path(work_dir) / (f"part{i}" if len(firmwares) > 1 else ""),
                                       fw_src, fw_files, timeout)
             if code != 0 or "bench done" not in log:
-                raise TinyBnnError(f"the kernel benchmark on {board_id} failed (exit {code}): {log.strip()[-400:]}")
+                raise TinyBnnError(f"the kernel benchmark on {board['id']} failed (exit {code}): {log.strip()[-400:]}")
             logs.append(log)
     finally:
         if tmp is not None:
@@ -388,10 +388,10 @@ def bench_model(model, board_id: str, variant: str | None = None, work_dir=None,
     counts = {}
     try:
         for v in dict.fromkeys((variant, "reference")):
-            fw = build(model, board_id, Path(work_dir) / f"model-{board_id}-{v}", sample=sample, variant=v)
+            fw = build(model, board, Path(work_dir) / f"model-{board['id']}-{v}", sample=sample, variant=v)
             r = run_selftest(fw)
             if r.exit_code != 0 or r.count is None:
-                raise TinyBnnError(f"the self-test of {name} on {board_id} ({v} kernels) failed (exit "
+                raise TinyBnnError(f"the self-test of {name} on {board['id']} ({v} kernels) failed (exit "
                                    f"{r.exit_code}): {r.log.strip()[-300:]}")
             counts[v] = r.count
     finally:

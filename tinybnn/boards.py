@@ -1,50 +1,30 @@
 """Board data files: locate, load, validate and list them.
 
-A board is one JSON file, ``boards/<id>.json`` (boards are data, not code).
-The same files are found from a repository checkout and from an installed
-wheel (which ships them under ``tinybnn/_data/boards``); see :func:`data_dir`.
+A board is one JSON file, ``<id>.json`` (boards are data, not code): the bundled ones in ``boards/`` (shipped
+in the wheel under ``tinybnn/_data/boards``, see :func:`data_dir`), the user's own given by path
+(``--board path/to/myboard.json``) or found in the folders of ``$TINYBNN_BOARDS``, searched first. Every
+field is defined and documented by the JSON Schema ``boards/board.schema.json``; a loaded board is carried
+as data through every command, never looked up again by its id.
 
-Every problem with a board file raises :class:`BoardError` whose message is a
-single line naming the file and the key.
-
-Keys of a board file (all boards):
-  id, name, emulated, core, arch, fpu (or null), clock_hz, flash_bytes,
-  ram_bytes, port (port family: mps2 | microbit | riscv-virt | arduino),
-  port_dirs (folders of firmware/port/ that make up the port layer),
-  cflags, serial {kind: uart | usb-cdc, baud}, cycle_counter, kernel_variant,
-  verified (emulated-run | offline-compile | generated-only),
-  platformio {platform, board, framework}; optional notes.
-Emulated boards also have:
-  toolchain (arm-none-eabi | riscv64-unknown-elf), ldflags, defines
-  {MACRO: value}, linker_script (relative to firmware/port/),
-  memory {regions: [{name FLASH|RAM, origin "0x...", length, what}],
-  optional stack_floor_bytes (the build reserves the static worst-case stack
-  of the call graph plus a margin, at least this)}, qemu {binary, machine, extra}.  flash_bytes/ram_bytes must
-  equal the FLASH/RAM lengths, which must equal the MEMORY block of the
-  linker script.
+Every problem with a board file raises :class:`BoardError` whose message is a single line naming the file
+(bundled boards by their id) and the field.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import re
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from tinybnn.errors import TinyBnnError
 
 DEFAULT_BOARD = "qemu-m4"
 
-CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7",
-         "cortex-m33", "cortex-m55", "rv32imc", "xtensa-lx6", "xtensa-lx7")
-PORTS = ("mps2", "microbit", "riscv-virt", "arduino")
-SERIAL_KINDS = ("uart", "usb-cdc")
-CYCLE_COUNTERS = ("systick", "dwt", "mcycle", "minstret", "ccount")
-KERNEL_VARIANTS = ("reference", "armv7m", "armv6m", "rv32-zbb")
-VERIFIED = ("emulated-run", "offline-compile", "generated-only")
-TOOLCHAINS = ("arm-none-eabi", "riscv64-unknown-elf")
 # The in-repo PlatformIO platform (firmware/platformio/platform-tinybnn).
 LOCAL_PLATFORM = "tinybnn"
 
@@ -76,12 +56,41 @@ def data_dir(name: str) -> Path:
 
 
 def boards_dir() -> Path:
+    """The bundled boards."""
     return data_dir("boards")
 
 
+SCHEMA_FILE = "board.schema.json"
+BOARDS_ENV = "TINYBNN_BOARDS"  # folders of the user's own board files, searched before the bundled ones
+
+
+def schema() -> Dict[str, Any]:
+    """The JSON Schema of a board file (shipped with the package; it documents every field)."""
+    return json.loads((boards_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+KERNEL_VARIANTS = tuple(schema()["properties"]["kernel_variant"]["enum"])
+
+
+def search_dirs() -> List[Path]:
+    """Where board ids are looked up: the folders in $TINYBNN_BOARDS, then the bundled boards."""
+    user = [Path(d).expanduser() for d in os.environ.get(BOARDS_ENV, "").split(os.pathsep) if d]
+    return user + [boards_dir()]
+
+
+def _board_files() -> Dict[str, Path]:
+    found: Dict[str, Path] = {}
+    for d in search_dirs():
+        if d.is_dir():
+            for p in sorted(d.glob("*.json")):
+                if not p.name.endswith(".schema.json"):
+                    found.setdefault(p.stem, p)
+    return found
+
+
 def list_boards(emulated: Optional[bool] = None) -> List[str]:
-    """Sorted board ids; ``emulated=True/False`` filters on the board's flag."""
-    ids = sorted(p.stem for p in boards_dir().glob("*.json"))
+    """Sorted board ids (the user's folders in $TINYBNN_BOARDS first); ``emulated`` filters on the flag."""
+    ids = sorted(_board_files())
     if emulated is None:
         return ids
     return [i for i in ids if load_board(i)["emulated"] is emulated]
@@ -92,25 +101,46 @@ def default_board() -> str:
 
 
 def board_path(board_id: str) -> Path:
-    return boards_dir() / f"{board_id}.json"
+    return _board_files().get(board_id, boards_dir() / f"{board_id}.json")
 
 
-def load_board(board: str) -> Dict[str, Any]:
-    """Load and validate a board by id (``"qemu-m4"``) or by path to a JSON file."""
+def _label(path: Path) -> str:
+    """How a board file is named in messages: bundled boards by id, never by their path in the package."""
+    try:
+        if path.resolve().parent == boards_dir().resolve():
+            return f"board '{path.stem}'"
+    except OSError:
+        pass
+    return str(path)
+
+
+def load_board(board: Union[str, os.PathLike, Dict[str, Any]]) -> Dict[str, Any]:
+    """A validated board: by id (``"qemu-m4"``, found in $TINYBNN_BOARDS or the bundled boards), by path to
+    a JSON file, or a board dict already loaded (returned as it is: a board is carried as data, never looked
+    up again by its id)."""
+    if isinstance(board, dict):
+        return board
     path = Path(board)
     if path.suffix != ".json":
-        path = board_path(board)
-        if not path.is_file():
-            raise BoardError(
-                f"{path}: no such board '{board}' (known: {', '.join(list_boards())})"
-            )
+        files = _board_files()
+        if str(board) not in files:
+            near = difflib.get_close_matches(str(board), list(files), n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(near)}? " if near else ""
+            raise BoardError(f"no such board '{board}' ({hint}known: {', '.join(sorted(files))}; or give the path "
+                             f"of a board file, or put it in a folder named by ${BOARDS_ENV})")
+        path = files[str(board)]
+    label = _label(path)
+    if not path.is_file():
+        raise BoardError(f"{label}: no such board file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise BoardError(f"{path}: cannot read board file: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise BoardError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-    validate_board(data, str(path))
+        raise BoardError(f"{label}: cannot read board file: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f"line {exc.lineno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise BoardError(f"{label}: invalid JSON at {where}") from None
+    validate_board(data, label, stem=path.stem)
+    data.pop("$comment", None)
     return data
 
 
@@ -122,100 +152,122 @@ def _fail(src: str, key: str, msg: str) -> None:
     raise BoardError(f"{src}: key '{key}': {msg}")
 
 
-def _get(d: Dict[str, Any], key: str, src: str, prefix: str = "") -> Any:
-    if not isinstance(d, dict) or key not in d:
-        _fail(src, prefix + key, "missing")
-    return d[key]
+def _describe(key: str, parent_schema: Dict[str, Any]) -> str:
+    sub = parent_schema.get("properties", {}).get(key, {}) if isinstance(parent_schema, dict) else {}
+    if "$ref" in sub:
+        sub = {**schema()["$defs"][sub["$ref"].rsplit("/", 1)[-1]], **sub}
+    return f" ({sub['description']})" if sub.get("description") else ""
 
 
-def _want(value: Any, kind: Any, src: str, key: str, what: str) -> Any:
-    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-    if not ok:
-        _fail(src, key, f"expected {what}, got {value!r}")
-    return value
+_PATTERN_WORDS = {  # the schema's string kinds ($defs), in words
+    "text": "one line of text (no control characters)",
+    "word": "letters, digits, '_', '.', '+' and '-' (no spaces, quotes, '$' or control characters)",
+    "path": "a relative path of letters, digits, '_', '.', '/' and '-'",
+    "flag": "a compiler flag such as -mcpu=cortex-m4 (no spaces, quotes, '$' or control characters)",
+}
 
 
-def _want_choice(value: Any, choices: tuple, src: str, key: str) -> Any:
-    if value not in choices:
-        _fail(src, key, f"expected one of {', '.join(choices)}, got {value!r}")
-    return value
+def _schema_error(err) -> str:
+    """One line for a jsonschema error: what is wrong, and what is allowed (the field's description)."""
+    sch = err.schema if isinstance(err.schema, dict) else {}
+    if err.validator == "additionalProperties":
+        return err.message + " (see the board schema: tinybnn boards --new prints every field)"
+    value = repr(err.instance)
+    value = value if len(value) <= 60 else value[:57] + "..."
+    if err.validator == "pattern":
+        what = _PATTERN_WORDS.get(next((k for k, d in schema()["$defs"].items() if d.get("pattern") == err.validator_value),
+                                       None), f"a string matching {err.validator_value}")
+        return f"{value} is not allowed: expected {what}" + (f" ({sch['description']})" if sch.get("description") else "")
+    msg = err.message if len(err.message) <= 160 else err.message[:157] + "..."
+    return msg + (f"; expected: {sch['description']}" if sch.get("description") and err.validator != "enum" else "")
 
 
-def _want_str_list(value: Any, src: str, key: str) -> List[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        _fail(src, key, f"expected a list of strings, got {value!r}")
-    return value
+def validate_board(b: Dict[str, Any], src: str = "<board>", stem: Optional[str] = None) -> None:
+    """Raise BoardError (one line: file, field, what is allowed) unless ``b`` is a valid board: the JSON
+    Schema (:func:`schema`), then what a schema cannot say (file name, port folders, linker script)."""
+    import jsonschema
 
-
-def _want_positive(value: Any, src: str, key: str) -> int:
-    _want(value, int, src, key, "a positive integer")
-    if value <= 0:
-        _fail(src, key, f"expected a positive integer, got {value!r}")
-    return value
-
-
-def validate_board(b: Dict[str, Any], src: str = "<board>") -> None:
-    """Raise BoardError (one line: file and key) unless ``b`` is a valid board."""
     if not isinstance(b, dict):
         raise BoardError(f"{src}: expected a JSON object at top level")
-    bid = _want(_get(b, "id", src), str, src, "id", "a string")
-    if src.endswith(".json") and Path(src).stem != bid:
-        _fail(src, "id", f"'{bid}' does not match the file name '{Path(src).name}'")
-    _want(_get(b, "name", src), str, src, "name", "a string")
-    emulated = _want(_get(b, "emulated", src), bool, src, "emulated", "true or false")
-    _want_choice(_get(b, "core", src), CORES, src, "core")
-    _want(_get(b, "arch", src), str, src, "arch", "a string")
-    fpu = _get(b, "fpu", src)
-    if fpu is not None:
-        _want(fpu, str, src, "fpu", "a string or null")
-    _want_positive(_get(b, "clock_hz", src), src, "clock_hz")
-    _want_positive(_get(b, "flash_bytes", src), src, "flash_bytes")
-    _want_positive(_get(b, "ram_bytes", src), src, "ram_bytes")
-    port = _want_choice(_get(b, "port", src), PORTS, src, "port")
-    dirs = _want_str_list(_get(b, "port_dirs", src), src, "port_dirs")
-    if port not in dirs:
-        _fail(src, "port_dirs", f"must contain the port family '{port}'")
-    _want_str_list(_get(b, "cflags", src), src, "cflags")
-    serial = _get(b, "serial", src)
-    _want_choice(_get(serial, "kind", src, "serial."), SERIAL_KINDS, src, "serial.kind")
-    _want_positive(_get(serial, "baud", src, "serial."), src, "serial.baud")
-    _want_choice(_get(b, "cycle_counter", src), CYCLE_COUNTERS, src, "cycle_counter")
-    _want_choice(_get(b, "kernel_variant", src), KERNEL_VARIANTS, src, "kernel_variant")
-    verified = _want_choice(_get(b, "verified", src), VERIFIED, src, "verified")
-    pio = _get(b, "platformio", src)
-    _want(_get(pio, "platform", src, "platformio."), str, src, "platformio.platform", "a string")
-    _want(_get(pio, "board", src, "platformio."), str, src, "platformio.board", "a string")
-    fw = _get(pio, "framework", src, "platformio.")
-    if fw is not None:
-        _want(fw, str, src, "platformio.framework", "a string or null")
-
+    for mem, key in ((b.get("memory"), "memory"), ((b.get("offline") or {}).get("memory"), "offline.memory")):
+        if isinstance(mem, dict) and "stack_bytes" in mem:
+            _fail(src, key + ".stack_bytes", "the stack reserve is derived from the call graph at build time; "
+                  "a board may set a minimum with memory.stack_floor_bytes")
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(b), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        path = [str(k) for k in err.absolute_path]
+        if err.validator == "required":
+            missing = next(k for k in err.validator_value if k not in err.instance)
+            _fail(src, ".".join(path + [missing]), "missing" + _describe(missing, err.schema))
+        _fail(src, ".".join(path) or "(top level)", _schema_error(err))
+    if stem is not None and stem != b["id"]:
+        _fail(src, "id", f"'{b['id']}' does not match the file name '{stem}.json'")
+    if b["port"] not in b["port_dirs"]:
+        _fail(src, "port_dirs", f"must contain the port family '{b['port']}'")
     firmware = None
     try:
         firmware = data_dir("firmware")
     except FileNotFoundError:
         pass
     if firmware is not None:
-        for d in dirs:
+        for d in b["port_dirs"]:
             if not (firmware / "port" / d).is_dir():
-                _fail(src, "port_dirs", f"no directory firmware/port/{d}")
-
-    if not emulated:
-        if verified == "emulated-run":
-            _fail(src, "verified", "a real board cannot be 'emulated-run'")
+                _fail(src, "port_dirs", f"no port folder '{d}' (there are: "
+                      f"{', '.join(sorted(p.name for p in (firmware / 'port').iterdir() if p.is_dir()))})")
+    if not b["emulated"]:
         if "offline" in b:
             _validate_local_build(offline_board(b), src, firmware, prefix="offline.")
-        elif verified == "offline-compile":
+        elif b["verified"] == "offline-compile":
             _fail(src, "verified", "'offline-compile' needs an 'offline' block")
         return
-
-    # Emulated boards are built by the in-repo platform and run in QEMU.
-    if pio["platform"] != LOCAL_PLATFORM:
-        _fail(src, "platformio.platform", f"emulated boards use '{LOCAL_PLATFORM}'")
-    qemu = _get(b, "qemu", src)
-    _want(_get(qemu, "binary", src, "qemu."), str, src, "qemu.binary", "a string")
-    _want(_get(qemu, "machine", src, "qemu."), str, src, "qemu.machine", "a string")
-    _want_str_list(_get(qemu, "extra", src, "qemu."), src, "qemu.extra")
     _validate_local_build(b, src, firmware)
+
+
+def field_docs() -> Dict[str, str]:
+    """Every field of a board file with its explanation, from the schema: {"serial.baud": "baud rate", ...}."""
+    sch = schema()
+    defs = sch.get("$defs", {})
+    out: Dict[str, str] = {}
+
+    def walk(node: Dict[str, Any], prefix: str) -> None:
+        for key, sub in node.get("properties", {}).items():
+            if key.startswith("$"):
+                continue
+            while "$ref" in sub:  # a named definition: its own description unless the field has one
+                ref = defs[sub["$ref"].rsplit("/", 1)[-1]]
+                sub = {**ref, **{k: v for k, v in sub.items() if k != "$ref"}}
+            if sub.get("description"):
+                out[prefix + key] = sub["description"]
+            walk(sub, prefix + key + ".")
+
+    walk(sch, "")
+    return out
+
+
+def new_board(name: str, template: str, out_dir: Union[str, os.PathLike]) -> Path:
+    """Write ``<out_dir>/<name>.json``: a copy of board ``template`` under the id ``name``, with every field
+    explained in its "$comment" block. Refuses to overwrite a file; the result is validated."""
+    if not re.fullmatch(schema()["$defs"]["word"]["pattern"].strip("^$"), name):
+        raise BoardError(f"board id '{name}': use letters, digits, '_', '.', '+' and '-' (starting with a letter "
+                         "or digit)")
+    base = dict(load_board(template))
+    base["id"] = name
+    base["name"] = f"{name} (started from {template}: edit every field for your board)"
+    board = {"$comment": field_docs(), **base}
+    path = Path(out_dir) / f"{name}.json"
+    if path.exists():
+        raise BoardError(f"{path}: already exists; not overwritten")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(board, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BoardError(f"{path}: cannot write the board file: {exc.strerror}") from None
+    load_board(path)
+    return path
 
 
 def offline_board(b: Dict[str, Any]) -> Dict[str, Any]:
@@ -234,64 +286,26 @@ def offline_board(b: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _validate_local_build(b: Dict[str, Any], src: str, firmware, prefix: str = "") -> None:
-    """What a board built by the in-repo platform needs: toolchain, flags, memory map = linker script."""
+    """What a board built by the in-repo platform needs beyond the schema: memory map = linker script."""
     flash, ram = b["flash_bytes"], b["ram_bytes"]
-    _want_choice(_get(b, "toolchain", src, prefix), TOOLCHAINS, src, prefix + "toolchain")
-    _want_str_list(_get(b, "port_dirs", src, prefix), src, prefix + "port_dirs")
-    if firmware is not None:
-        for d in b["port_dirs"]:
-            if not (firmware / "port" / d).is_dir():
-                _fail(src, prefix + "port_dirs", f"no directory firmware/port/{d}")
-    _validate_memory(b, src, firmware, flash, ram, prefix)
-
-
-def _validate_memory(b, src, firmware, flash, ram, prefix=""):
-    _want_str_list(_get(b, "ldflags", src), src, prefix + "ldflags")
-    defines = _want(_get(b, "defines", src), dict, src, "defines", "an object")
-    for k, v in defines.items():
-        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", k) or not isinstance(v, (str, int)):
-            _fail(src, prefix + f"defines.{k}", "expected an upper-case macro name with a string or integer")
-    regions = _memory_regions(b, src)
+    regions = {r["name"]: (int(r["origin"], 16), r["length"]) for r in b["memory"]["regions"]}
+    for need in ("FLASH", "RAM"):
+        if need not in regions:
+            _fail(src, prefix + "memory.regions", f"no region named {need}")
     if regions["FLASH"][1] != flash:
         _fail(src, prefix + "flash_bytes", f"{flash} differs from memory FLASH length {regions['FLASH'][1]}")
     if regions["RAM"][1] != ram:
         _fail(src, prefix + "ram_bytes", f"{ram} differs from memory RAM length {regions['RAM'][1]}")
-    if "stack_bytes" in b["memory"]:
-        _fail(src, prefix + "memory.stack_bytes", "the stack reserve is derived from the call graph at build "
-              "time; a board may set a minimum with memory.stack_floor_bytes")
-    floor = b["memory"].get("stack_floor_bytes", 0)
-    _want(floor, int, src, prefix + "memory.stack_floor_bytes", "a non-negative integer")
-    if floor < 0 or floor % 8 or floor >= ram:
-        _fail(src, prefix + "memory.stack_floor_bytes", f"must be a multiple of 8 below ram_bytes, got {floor}")
-
-    ld = _want(_get(b, "linker_script", src), str, src, "linker_script", "a string")
+    if stack_floor(b) >= ram:
+        _fail(src, prefix + "memory.stack_floor_bytes", f"must be below ram_bytes, got {stack_floor(b)}")
+    ld = b["linker_script"]
     if firmware is not None:
         script = firmware / "port" / ld
         if not script.is_file():
-            _fail(src, prefix + "linker_script", f"no file firmware/port/{ld}")
+            _fail(src, prefix + "linker_script", f"no linker script '{ld}' in tinybnn's firmware/port/")
         in_script = _ld_memory(script.read_text(encoding="utf-8"))
         if in_script != regions:
-            _fail(src, prefix + "memory", f"regions {_fmt(regions)} differ from MEMORY in firmware/port/{ld}: {_fmt(in_script)}")
-
-
-def _memory_regions(b: Dict[str, Any], src: str) -> Dict[str, tuple]:
-    mem = _want(_get(b, "memory", src), dict, src, "memory", "an object")
-    regions = _get(mem, "regions", src, "memory.")
-    if not isinstance(regions, list):
-        _fail(src, "memory.regions", "expected a list")
-    out = {}
-    for i, r in enumerate(regions):
-        key = f"memory.regions[{i}]"
-        name = _want(_get(r, "name", src, key + "."), str, src, key + ".name", "a string")
-        origin = _get(r, "origin", src, key + ".")
-        if not isinstance(origin, str) or not re.fullmatch(r"0x[0-9A-Fa-f]+", origin):
-            _fail(src, key + ".origin", f"expected a hex string like '0x20000000', got {origin!r}")
-        length = _want_positive(_get(r, "length", src, key + "."), src, key + ".length")
-        out[name] = (int(origin, 16), length)
-    for need in ("FLASH", "RAM"):
-        if need not in out:
-            _fail(src, "memory.regions", f"no region named {need}")
-    return out
+            _fail(src, prefix + "memory", f"regions {_fmt(regions)} differ from MEMORY in {ld}: {_fmt(in_script)}")
 
 
 def _ld_memory(text: str) -> Dict[str, tuple]:

@@ -80,10 +80,11 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
             for name in ("model_sample.c", "model_sample.h")}
 
 
-def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
+def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
           jobs: int = 1, offline_check: bool = False, generate_only: bool = False, kernel_checks: bool = False,
           variant: str | None = None) -> FirmwareBuild:
-    """Write and build the firmware project for ``board_id`` in ``out_dir``.
+    """Write and build the firmware project for ``board_id`` (an id, a board file's path or a loaded board)
+    in ``out_dir``; the board's data is recorded in the project's tinybnn-build.json.
 
     ``offline_check``: for a real board, compile and link with its CPU flags and memory map through the
     in-repo platform instead of its official PlatformIO platform (see the board's "offline" block).
@@ -96,7 +97,7 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
     from . import platformio
     from .boards import offline_board
 
-    board = load_board(board_id)
+    board = given = load_board(board_id)  # an id, a path or a board dict: carried as data from here on
     if offline_check and not board["emulated"]:
         board = offline_board(board)
     if opt not in OPT_LEVELS:
@@ -122,14 +123,16 @@ def build(model, board_id: str, out_dir, *, sample=None, app: str = "selftest", 
         project = Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)).resolve()
     (Path(out_dir) / "manifest.json").write_bytes(r.files["manifest.json"])
     if generate_only:
-        info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt, "generated_only": True,
+        info = {"board": board["id"], "board_data": given, "model_hash": r.hash, "app": app, "opt": opt,
+                "generated_only": True,
                 "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes}
         (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         return FirmwareBuild(project=Path(project), board=board, elf=None, map=None, flash_used=None,
                              ram_used=None, weight_bytes=r.weight_bytes, arena_bytes=r.arena_bytes, hash=r.hash,
                              seconds=0.0, kernel_variant=variant)
     res = platformio.run_pio(project, jobs=jobs)
-    info = {"board": board["id"], "model_hash": r.hash, "app": app, "opt": opt, "offline_check": offline_check,
+    info = {"board": board["id"], "board_data": given, "model_hash": r.hash, "app": app, "opt": opt,
+            "offline_check": offline_check,
             "kernel_variant": variant,
             "elf": str(res.elf.relative_to(project)), "map": str(res.map.relative_to(project)),
             "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,

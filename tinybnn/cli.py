@@ -155,7 +155,14 @@ def cmd_convert(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    from .boards import default_board, list_boards, load_board
+    from .boards import default_board, list_boards, load_board, new_board
+
+    if args.new:
+        path = new_board(args.new, args.template, args.output or ".")
+        print(f"wrote {path} (a copy of {args.template}; every field is explained in its \"$comment\" block)")
+        print(f"check it: tinybnn build MODEL --board {path} -o BUILD/ "
+              + ("--run" if load_board(path)["emulated"] else "--offline-check"))
+        return 0
 
     verified = {"emulated-run": "runs in QEMU (bit-exact in tinybnn's CI)",
                 "offline-compile": "compiles and links offline (tinybnn's CI); runs on the board",
@@ -290,7 +297,11 @@ def main(argv=None) -> int:
     s.add_argument("--variant", help="kernel variant (default: reference, the portable kernels)")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_convert)
-    s = sub.add_parser("boards", help="the boards tinybnn knows, and what is verified on each")
+    s = sub.add_parser("boards", help="the boards tinybnn knows, and what is verified on each; --new writes your own")
+    s.add_argument("--new", metavar="ID", help="write ID.json, a starting board file with every field explained")
+    s.add_argument("--from", dest="template", default="qemu-m4", metavar="BOARD",
+                   help="the board --new starts from (default qemu-m4)")
+    s.add_argument("-o", "--output", metavar="DIR", help="where --new writes its file (default: the current folder)")
     s.set_defaults(fn=cmd_boards)
     s = sub.add_parser("build", help="build a firmware for a board (PlatformIO; offline for emulated boards)")
     s.add_argument("model")

@@ -425,7 +425,7 @@ def from_build(path) -> Footprint:
 
         if info.get("generated_only"):
             raise TinyBnnError(f"{p}: the project was only generated (no ELF): build it with PlatformIO first")
-        board = load_board(info["board"])
+        board = load_board(info.get("board_data") or info["board"])  # the board as built, not looked up again
         if info.get("offline_check"):
             board = offline_board(board)
         log = (p / "selftest.log").read_text() if (p / "selftest.log").is_file() else None

@@ -289,7 +289,8 @@ def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
 
     if local:
         (out / "boards").mkdir()
-        (out / "boards" / f"{b['id']}.json").write_text(
+        # named as platformio.ini's "board =" names it (a user's copy of a bundled board keeps that name)
+        (out / "boards" / f"{b['platformio']['board']}.json").write_text(
             json.dumps(_pio_board_file(b), indent=2) + "\n")
 
     flags = [_define_flag(k, v) for k, v in _boards.build_defines(b).items()]

@@ -150,7 +150,7 @@ def _first_differing_layer(model, dev_layers, q_i) -> str:
     return "(none: all layers equal on a re-run)"
 
 
-def run(model, model_path, board_id: str, x, labels=None, *, port=None, flash=False, build_dir=None,
+def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, build_dir=None,
         results_path=None, limit=None, timeout=2.0, float_reference=True) -> Summary:
     from .boards import load_board
     from .device import Device
@@ -185,7 +185,7 @@ def run(model, model_path, board_id: str, x, labels=None, *, port=None, flash=Fa
 
     fw = None
     if board["emulated"] or flash:
-        fw = _ensure_build(model, board["id"], build_dir, rendered.hash, sample=x[0])
+        fw = _ensure_build(model, board, build_dir, rendered.hash, sample=x[0])
     if not board["emulated"] and flash:
         _upload(fw)
 
@@ -262,22 +262,21 @@ def _session(dev, model, rendered, board, q, golden, res, t0) -> Summary:
                    per_layer=per_layer, mismatches=mm_rows, link=dict(dev.stats))
 
 
-def _ensure_build(model, board_id, build_dir, model_hash, sample):
+def _ensure_build(model, board, build_dir, model_hash, sample):
     """Build the serving firmware unless ``build_dir`` already holds it for this model and board."""
-    from .boards import load_board
     from .build import FirmwareBuild, build
 
     info_p = Path(build_dir) / "tinybnn-build.json"
     if info_p.is_file():
         info = json.loads(info_p.read_text())
         elf = Path(build_dir) / info.get("elf", "")
-        if (info.get("model_hash") == model_hash and info.get("app") == "serve" and info.get("board") == board_id
+        if (info.get("model_hash") == model_hash and info.get("app") == "serve" and info.get("board_data") == board
                 and elf.is_file()):
-            return FirmwareBuild(project=Path(build_dir), board=load_board(board_id), elf=elf,
+            return FirmwareBuild(project=Path(build_dir), board=board, elf=elf,
                                  map=Path(build_dir) / info["map"], flash_used=info["flash_used"],
                                  ram_used=info["ram_used"], weight_bytes=info["weight_bytes"],
                                  arena_bytes=info["arena_bytes"], hash=model_hash, seconds=0.0)
-    return build(model, board_id, build_dir, sample=sample, app="serve")
+    return build(model, board, build_dir, sample=sample, app="serve")
 
 
 def _upload(fw):
