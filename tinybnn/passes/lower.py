@@ -410,8 +410,7 @@ class Lowering:
             self.out.append(node)
         node.attrs["onnx_ref"] = sign_ref
         if flatten is not None:
-            if pools:
-                raise node_error(pools[0][0], "max-pools before a flatten in the same layer")
+            # the pools sit before the flatten (a pool after it is refused above): flatten the pooled map
             new.flat = (new.shape, flatten[0])
             node.attrs["onnx_ref_flat"] = (new.shape, flatten[0])
             new.shape = (int(np.prod(new.shape)),)  # the float model's binarized tensor that this output equals
