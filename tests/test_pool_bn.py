@@ -171,3 +171,35 @@ def test_larq_pool_bn_fixture_layers():
     assert 0 < (gamma < 0).sum() < len(gamma)
     assert np.array_equal(pool.attrs["or_mask"], gamma < 0)
     assert m.layers[3].attrs["in_shape"] == (9, 32)
+
+
+@pytest.mark.parametrize("pool", [True, False])
+@pytest.mark.parametrize("scale,bias", [(2.0, 0.0), (-1.5, 0.0), (-1.5, 0.25)])
+def test_per_tensor_affine_after_the_flatten(pool, scale, bias, tmp_path):
+    """conv -> [MaxPool ->] BN -> Flatten -> Mul/Add by one constant -> sign: the constant applies to every
+    channel; a negative one turns every channel's pool into the other of AND/OR."""
+    r = np.random.default_rng(3)
+    C, H, W, O = 2, 9, 9, 8
+    b = Builder(r, (C, H, W))
+    x = (r.integers(0, 17, size=(24, C, H, W)) / 16.0).astype(np.float32)
+    t = b.node("Conv", ["x", b.const(b.binary_weight((O, C, 2, 2)))], strides=[1, 1] if pool else [2, 2])
+    if pool:
+        t = b.node("MaxPool", [t], kernel_shape=[2, 2], strides=[2, 2])
+    gamma_sign = np.where(np.arange(O) % 2, -1.0, 1.0)
+    t = _bn(b, t, O, gamma_sign, x)
+    t = b.node("Flatten", [t], axis=1)
+    t = b.node("Add", [b.node("Mul", [t, b.const(scale)]), b.const(bias)])
+    s = b.binarize(t, "larq")
+    t = b.node("Gemm", [s, b.const(b.binary_weight((10, O * 16)))], transB=1)
+    model = b.model(t)
+    path = tmp_path / "affine.onnx"
+    path.write_bytes(model.SerializeToString())
+    m = tinybnn.load(path, calibration=x)
+    ref, env = execute(model, x, keep=True)
+    np.testing.assert_allclose(m.predict(x), ref, rtol=1e-5, atol=1e-4)
+    last = m.layers[-2]
+    want = _device_bits(env[s], "chw", (O, 4, 4))
+    got = _bits_of({o.name: o for o in m.run_layers(x)}, last, want)
+    assert np.array_equal(got, want) and 0 < want.mean() < 1
+    if pool:
+        assert np.array_equal(last.attrs["or_mask"], (gamma_sign * scale) < 0)

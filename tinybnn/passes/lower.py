@@ -314,11 +314,14 @@ class Lowering:
                 break
             if n.op == "Affine":
                 self.take()
-                if flatten is not None and not (np.all(n.attrs["scale"] == n.attrs["scale"][0])
-                                                and np.all(n.attrs["bias"] == n.attrs["bias"][0])):
-                    raise node_error(n, "applies per-feature constants after a flatten",
-                                     "per-channel constants before the flatten")
-                steps.append((np.asarray(n.attrs["scale"], np.float64), np.asarray(n.attrs["bias"], np.float64)))
+                sc = np.asarray(n.attrs["scale"], np.float64).reshape(-1)
+                b = np.asarray(n.attrs["bias"], np.float64).reshape(-1)
+                if flatten is not None:
+                    if not (np.all(sc == sc[0]) and np.all(b == b[0])):
+                        raise node_error(n, "applies per-feature constants after a flatten",
+                                         "per-channel constants before the flatten")
+                    sc, b = np.full(O, sc[0]), np.full(O, b[0])  # per tensor: the same for every channel
+                steps.append((sc, b))
             elif n.op == "MaxPool":
                 self.take()
                 if not is_conv or flatten is not None:
