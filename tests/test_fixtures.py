@@ -21,7 +21,7 @@ def load(name):
 
 def test_all_dialects_present():
     assert {"torch_mlp_legacy", "torch_cnn_legacy", "torch_cnn_dynamo", "brevitas_cnn", "brevitas_tfc",
-            "larq_cnn"} <= set(NAMES)
+            "larq_cnn", "larq_pool_bn"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -46,7 +46,7 @@ def test_reference_runner_matches_framework_outputs(name):
     np.testing.assert_allclose(y.reshape(ref.shape), ref, rtol=1e-4, atol=1e-4)
 
 
-EXACT = {"brevitas_cnn", "brevitas_tfc", "torch_cnn_dynamo", "torch_mlp_legacy", "larq_cnn"}
+EXACT = {"brevitas_cnn", "brevitas_tfc", "torch_cnn_dynamo", "torch_mlp_legacy", "larq_cnn", "larq_pool_bn"}
 
 
 @pytest.mark.parametrize("name", sorted(EXACT & set(NAMES)))

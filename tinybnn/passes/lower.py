@@ -314,11 +314,14 @@ class Lowering:
                 break
             if n.op == "Affine":
                 self.take()
-                if flatten is not None and not (np.all(n.attrs["scale"] == n.attrs["scale"][0])
-                                                and np.all(n.attrs["bias"] == n.attrs["bias"][0])):
-                    raise node_error(n, "applies per-feature constants after a flatten",
-                                     "per-channel constants before the flatten")
-                steps.append((np.asarray(n.attrs["scale"], np.float64), np.asarray(n.attrs["bias"], np.float64)))
+                sc = np.asarray(n.attrs["scale"], np.float64).reshape(-1)
+                b = np.asarray(n.attrs["bias"], np.float64).reshape(-1)
+                if flatten is not None:
+                    if not (np.all(sc == sc[0]) and np.all(b == b[0])):
+                        raise node_error(n, "applies per-feature constants after a flatten",
+                                         "per-channel constants before the flatten")
+                    sc, b = np.full(O, sc[0]), np.full(O, b[0])  # per tensor: the same for every channel
+                steps.append((sc, b))
             elif n.op == "MaxPool":
                 self.take()
                 if not is_conv or flatten is not None:
@@ -410,8 +413,7 @@ class Lowering:
             self.out.append(node)
         node.attrs["onnx_ref"] = sign_ref
         if flatten is not None:
-            if pools:
-                raise node_error(pools[0][0], "max-pools before a flatten in the same layer")
+            # the pools sit before the flatten (a pool after it is refused above): flatten the pooled map
             new.flat = (new.shape, flatten[0])
             node.attrs["onnx_ref_flat"] = (new.shape, flatten[0])
             new.shape = (int(np.prod(new.shape)),)  # the float model's binarized tensor that this output equals
