@@ -316,3 +316,59 @@ def test_fuzz_protocol(tmp_path, report):
     assert runs > 1000
     report(f"libFuzzer + ASan + UBSan on the device frame parser and dispatcher: {runs:,} runs in {secs} s, "
            "no findings")
+
+
+def test_reset_ends_raw_echo_of_any_length(host_server):
+    """Liveness: a RAW_ECHO of the largest length (the device would echo a MiB of whatever comes) does not
+    leave the device deaf: a RESET among the raw bytes is echoed, then answered, and framed requests work
+    again; a frame straddling the end of a short raw echo is still decoded."""
+    exe, model, x, _ = host_server
+    q = model.quantize(x[:1])
+    reset = P.encode_frame(P.CMD_RESET, 2, b"wake-up!")
+    stream = (P.encode_frame(P.CMD_RAW_ECHO, 1, struct.pack("<I", P.RAW_ECHO_MAX)) + b"\x01\x02raw\x00bytes"
+              + P.encode_frame(P.CMD_INFO, 9)  # inside raw mode: data, echoed, never answered
+              + reset + P.encode_frame(P.CMD_INFER, 3, q[0].tobytes()))
+    p = subprocess.run([str(exe), "--stream"], input=stream, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    items = P.FrameReader().feed(p.stdout)
+    responses = [f for f in items if isinstance(f, P.Frame) and f.is_response]
+    assert [(f.cmd, f.seq) for f in responses] == [(P.CMD_RAW_ECHO, 1), (P.CMD_RESET, 2), (P.CMD_INFER, 3)]
+    assert responses[1].payload == b"wake-up!"
+    _, _, out = P.parse_infer(responses[2].payload, 10)
+    assert np.array_equal(np.frombuffer(out, "<i4"), model.run_quantized(q)[0])
+    # the raw bytes came back as they were, up to the RESET frame included
+    assert b"\x01\x02raw\x00bytes" + P.encode_frame(P.CMD_INFO, 9) + reset in p.stdout
+    # a RESET that starts inside a 3-byte raw echo and ends after it is still answered
+    stream = P.encode_frame(P.CMD_RAW_ECHO, 4, struct.pack("<I", 3)) + reset
+    frames = [f for f in P.FrameReader().feed(_run_stream(exe, stream)) if isinstance(f, P.Frame)]
+    assert [(f.cmd, f.seq) for f in frames if f.is_response] == [(P.CMD_RAW_ECHO, 4), (P.CMD_RESET, 2)]
+
+
+def _run_stream(exe, stream: bytes) -> bytes:
+    p = subprocess.run([str(exe), "--stream"], input=stream, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout
+
+
+def test_fuzz_harness_checks_liveness(host_server, tmp_path):
+    """The fuzz harness's liveness oracle (a RESET after every input must be answered) passes on the seed
+    that enters raw-echo mode of the largest length, and fails on a firmware whose raw-echo mode ignores
+    RESET (tb_protocol.c with that check removed): the oracle can catch a deaf device."""
+    exe, model, x, tmp = host_server
+    seed = tmp_path / "raw_max"
+    seed.write_bytes(b"\x00" + P.encode_frame(P.CMD_RAW_ECHO, 1, struct.pack("<I", P.RAW_ECHO_MAX)) + b"abc")
+    p = subprocess.run([str(exe), str(seed)], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    src = (RUNTIME / "tb_protocol.c").read_text()
+    guard = "tbp_buf[1] == TBP_CMD_RESET &&"
+    assert src.count(guard) == 1
+    deaf_src = tmp_path / "tb_protocol.c"
+    deaf_src.write_text(src.replace(guard, "0 &&"))
+    cc = shutil.which("gcc") or shutil.which("cc") or shutil.which("clang-14") or shutil.which("clang")
+    deaf = tmp_path / "deaf_server"
+    subprocess.run([cc, "-std=c99", "-O1", "-DTBP_FUZZ_STANDALONE", "-D", 'TB_BOARD_ID="host"', "-I", str(RUNTIME),
+                    "-I", str(ROOT / "firmware" / "port"), "-I", str(tmp / "model"), str(FUZZ / "fuzz_protocol.c"),
+                    str(deaf_src), str(RUNTIME / "tb_serve.c"), *map(str, sorted((tmp / "model").glob("*.c"))),
+                    "-o", str(deaf)], check=True)
+    p = subprocess.run([str(deaf), str(seed)], capture_output=True, timeout=60)
+    assert p.returncode != 0 and b"did not answer a RESET" in p.stderr, p.stderr.decode()

@@ -516,6 +516,22 @@ int tbp_server_byte(uint8_t b)
         tb_port_putc(b);
         S.raw_left--;
         S.raw_idle = 0;
+        /* The echoed bytes still go through the frame decoder: an intact RESET
+         * request ends raw-echo mode, so no RAW_ECHO length (up to
+         * TBP_RAW_ECHO_MAX) can leave the device deaf to the host, and a frame
+         * that straddles the end of the raw bytes is still decoded.  Any other
+         * frame inside the raw bytes is data, not a request. */
+        r = tbp_decoder_push(&S.dec, b);
+        if (r == TBP_RX_FRAME && tbp_buf[1] == TBP_CMD_RESET &&
+            tbp_frame_check(tbp_buf, S.dec.len, (uint32_t)TBP_CAP_PAYLOAD) == TBP_DROP_NONE) {
+            S.raw_left = 0;
+            S.rx_ok++;
+            r = tbp_dispatch();
+            tbp_decoder_reset(&S.dec);
+            return r;
+        }
+        if (r == TBP_RX_FRAME)
+            tbp_decoder_reset(&S.dec); /* a frame inside the raw bytes is data */
         return TBP_SERVE_CONTINUE;
     }
     r = tbp_decoder_push(&S.dec, b);

@@ -118,7 +118,9 @@
  * TBP_CMD_RAW_ECHO request: u32 n (<= TBP_RAW_ECHO_MAX); response: empty,
  *                  then the device echoes the next n bytes as they are,
  *                  unframed, and returns to framed mode (or after about
- *                  TBP_RAW_IDLE_POLLS empty polls).  Link benchmark only.
+ *                  TBP_RAW_IDLE_POLLS empty polls, or at an intact RESET
+ *                  request among those bytes, which is echoed and then
+ *                  answered: RESET works in every mode).  Link benchmark only.
  *
  * Error responses (status != TBP_ST_OK) have an empty payload, except
  * TBP_ST_MODEL_ERROR: i32 return code of tb_model_run.

@@ -18,12 +18,17 @@
  *
  * Checked after EVERY byte fed (abort() on violation, besides ASan/UBSan):
  *   - the device's output for that byte is either nothing, exactly that byte
- *     (raw-echo mode), or a sequence of complete frames 0x00 COBS 0x00, each
+ *     (raw-echo mode), or a sequence of complete frames 0x00 COBS 0x00 (in
+ *     raw-echo mode after the echoed byte: an intact RESET ends it), each
  *     of which decodes (independent decoder below), is 12..12+max payload
  *     bytes, has a good CRC-32 (independent bitwise CRC), version 1, the
  *     response bit, and a length field equal to its payload size;
  *   - the output of one byte never exceeds OUT_CAP (no runaway);
  *   - tb_port_exit() is never called by the dispatcher (tb_serve does it).
+ * Checked after EVERY input (liveness): unless the input ended with EXIT, a
+ * RESET request sent next (0x00, then the frame) is answered with its nonce,
+ * whatever state the input left the device in (raw-echo mode of any length,
+ * half a frame, an oversize frame, ...).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -120,15 +125,24 @@ static void fail(const char *what, uint32_t at)
 
 static uint8_t dec_buf[OUT_CAP];
 
+static int in_raw_mode_echo; /* set by feed(): the device echoed the byte */
+
 static void check_output(uint8_t fed)
 {
     uint32_t i = 0, maxp = tbp_server_max_payload();
+    in_raw_mode_echo = 0;
     if (out_len == 0)
         return;
     if (out_len == 1) {
         if (out_buf[0] != fed)
             fail("a single byte that is not the raw echo of the input", 0);
+        in_raw_mode_echo = 1;
         return;
+    }
+    if (fed == 0 && out_buf[0] == 0 && out_buf[1] == 0) {
+        /* raw-echo mode ended by a RESET whose closing 0x00 is echoed first */
+        i = 1;
+        in_raw_mode_echo = 1;
     }
     while (i < out_len) {
         uint32_t start, end;
@@ -165,6 +179,11 @@ static void check_output(uint8_t fed)
     }
 }
 
+/* Everything the device sent during a liveness probe. */
+static uint8_t probe_out[OUT_CAP];
+static uint32_t probe_len;
+static int probing;
+
 /* Feed one byte; returns 1 when the device would exit. */
 static int feed(uint8_t b)
 {
@@ -174,6 +193,10 @@ static int feed(uint8_t b)
     check_output(b);
     if (stream_mode && out_len)
         fwrite(out_buf, 1, out_len, stdout);
+    if (probing && out_len <= OUT_CAP - probe_len) {
+        memcpy(probe_out + probe_len, out_buf, out_len);
+        probe_len += out_len;
+    }
     return r == TBP_SERVE_EXIT;
 }
 
@@ -186,21 +209,81 @@ static void enc_out(uint8_t b)
         enc_buf[enc_len++] = b;
 }
 
+/* Liveness: send 0x00 + a RESET request; its answer (with the nonce) must come back. */
+static void liveness_probe(void)
+{
+    static const uint8_t nonce[8] = {'a', 'l', 'i', 'v', 'e', 0, 0xFF, 7};
+    uint8_t req[TBP_OVERHEAD_BYTES + sizeof nonce];
+    uint32_t crc, k, i = 0;
+    int found = 0;
+
+    req[0] = TBP_VERSION;
+    req[1] = TBP_CMD_RESET;
+    req[2] = 0;
+    req[3] = 0;
+    req[4] = 0xCD; /* seq 0xABCD */
+    req[5] = 0xAB;
+    req[6] = (uint8_t)sizeof nonce;
+    req[7] = 0;
+    memcpy(req + TBP_HDR_BYTES, nonce, sizeof nonce);
+    crc = ref_crc32(req, TBP_HDR_BYTES + (uint32_t)sizeof nonce);
+    for (k = 0; k < 4; k++)
+        req[TBP_HDR_BYTES + sizeof nonce + k] = (uint8_t)(crc >> (8 * k));
+    enc_len = 0;
+    (void)tbp_cobs_write(req, (uint32_t)sizeof req, enc_out);
+    probing = 1;
+    probe_len = 0;
+    if (feed(0u)) { /* the input's last frame was an EXIT waiting for its delimiter */
+        probing = 0;
+        return;
+    }
+    for (k = 0; k < enc_len; k++)
+        if (feed(enc_buf[k]))
+            fail("EXIT during the liveness probe", k);
+    probing = 0;
+    /* look for the response among the 0x00-delimited segments */
+    while (i < probe_len && !found) {
+        uint32_t end = i;
+        long n;
+        while (end < probe_len && probe_out[end] != 0)
+            end++;
+        n = ref_cobs_decode(probe_out + i, end - i, dec_buf, sizeof dec_buf);
+        if (n == (long)sizeof req && dec_buf[1] == (TBP_RESPONSE_BIT | TBP_CMD_RESET) && dec_buf[2] == 0 &&
+            dec_buf[4] == 0xCD && dec_buf[5] == 0xAB && memcmp(dec_buf + TBP_HDR_BYTES, nonce, sizeof nonce) == 0)
+            found = 1;
+        i = end + 1;
+    }
+    if (!found) {
+        fprintf(stderr, "fuzz: the device did not answer a RESET after this input (deaf)\n");
+        abort();
+    }
+}
+
+static int one_input(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    tbp_server_init();
+    fake_cycles = 0;
+    if (one_input(data, size) == 0)
+        liveness_probe();
+    return 0;
+}
+
+/* Returns 1 if the device exited (EXIT answered). */
+static int one_input(const uint8_t *data, size_t size)
 {
     static uint8_t frame[65536 + 16];
     size_t i;
     uint8_t mode;
 
-    tbp_server_init();
-    fake_cycles = 0;
     if (size == 0)
         return 0;
     mode = data[0];
     if (!(mode & 1u)) {
         for (i = 1; i < size; i++) {
             if (feed(data[i]))
-                return 0;
+                return 1;
             if ((i & 63u) == 0)
                 tbp_server_idle();
         }
@@ -226,10 +309,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)tbp_cobs_write(frame, n + 4u, enc_out);
         for (k = 0; k < enc_len; k++)
             if (feed(enc_buf[k]))
-                return 0;
+                return 1;
         if ((mode & 4u) && i < size)
             if (feed(data[i++]))
-                return 0;
+                return 1;
     }
     return 0;
 }

@@ -48,6 +48,9 @@ def seeds(input_bytes: int):
     out["wire_boot_text_then_info"] = b"\x00boot text\r\n" + P.encode_frame(P.CMD_INFO, 1)
     out["wire_raw_echo"] = (b"\x00" + P.encode_frame(P.CMD_RAW_ECHO, 2, struct.pack("<I", 5)) + b"hello"
                             + P.encode_frame(P.CMD_INFO, 3))
+    out["wire_raw_echo_max_then_reset"] = (
+        b"\x00" + P.encode_frame(P.CMD_RAW_ECHO, 2, struct.pack("<I", P.RAW_ECHO_MAX)) + b"raw\x00data"
+        + P.encode_frame(P.CMD_RESET, 3, b"nonce") + P.encode_frame(P.CMD_INFO, 4))
     good = P.encode_frame(P.CMD_ECHO, 4, b"abc")
     out["wire_truncated"] = b"\x00" + good[:-4] + b"\x00" + good
     out["wire_oversize"] = b"\x00\x00" + b"\x05" * 700 + good
