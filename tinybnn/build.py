@@ -96,10 +96,16 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     """
     from . import platformio
     from .boards import offline_board
+    from .plumbing import check_build_path
 
     board = given = load_board(board_id)  # an id, a path or a board dict: carried as data from here on
+    src = (f"board '{board.get('id')}'" if isinstance(board_id, dict) or not str(board_id).endswith(".json")
+           else str(board_id))
+    platformio.check_board(board, src)  # before anything is written: nothing may escape into a build
+    check_build_path(out_dir, "build folder")
     if offline_check and not board["emulated"]:
         board = offline_board(board)
+        platformio.check_board(board, src)
     if opt not in OPT_LEVELS:
         raise TinyBnnError(f"--opt {opt}: choose one of {', '.join(OPT_LEVELS)}")
     variant = board["kernel_variant"] if variant is None else variant

@@ -67,11 +67,28 @@ def load_model(args, data=None):
 
 
 def _atomic_save(path: Path, arr: np.ndarray) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, arr)
-    os.replace(tmp, path)
+    from .plumbing import write_atomic
+
+    write_atomic(path, lambda f: np.save(f, arr))
+
+
+def _write_json(path, obj) -> None:
+    import json
+
+    from .plumbing import write_atomic
+
+    write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
+
+
+def _count(text: str) -> int:
+    """--limit N: a whole number of samples, at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of samples, got '{text}'") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 sample, got {n}")
+    return n
 
 
 # ------------------------------------------------------------------------------ commands -----
@@ -102,6 +119,9 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from .plumbing import check_output_file
+
+    check_output_file(args.output)  # before the work, not after it
     x = _load_array(args.input)
     m = load_model(args, data=x)
     if args.engine == "golden":
@@ -214,34 +234,29 @@ def cmd_build(args) -> int:
 
 
 def cmd_footprint(args) -> int:
-    import json
-
     from .footprint import from_build
 
     fp = from_build(args.build)
     print(fp.text())
     if args.json:
-        tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
-        tmp.write_text(json.dumps(fp.as_dict(), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, args.json)
+        _write_json(args.json, fp.as_dict())
         print(f"wrote {args.json}")
     return 0
 
 
 def cmd_validate(args) -> int:
-    import json
-
+    from .plumbing import check_output_file
     from .validate import run
 
+    if args.json:
+        check_output_file(args.json)  # before the run, not after it
     data = _load_npz(args.data)
     m = load_model(args, data=data["x"])
     summary = run(m, args.model, args.board, data["x"], data.get("labels"), port=args.port, flash=args.flash,
                   build_dir=args.build_dir, results_path=args.results, limit=args.limit, timeout=args.timeout)
     print(summary.text())
     if args.json:
-        tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
-        tmp.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True, default=float) + "\n")
-        os.replace(tmp, args.json)
+        _write_json(args.json, summary.as_dict())
         print(f"wrote {args.json}")
     return 0 if summary.mismatched == 0 else 1
 
@@ -331,7 +346,7 @@ def main(argv=None) -> int:
     s.add_argument("--json", metavar="OUT", help="write the summary as JSON")
     s.add_argument("--build-dir", metavar="DIR", help="firmware project (default out/validate/<board>-<hash>)")
     s.add_argument("--results", metavar="F.jsonl", help="per-sample results, appended as they arrive (resume)")
-    s.add_argument("--limit", type=int, help="only the first N samples")
+    s.add_argument("--limit", type=_count, metavar="N", help="only the first N samples (N >= 1)")
     s.add_argument("--timeout", type=float, default=2.0, help="seconds of silence before a retry")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_validate)
@@ -349,15 +364,21 @@ def main(argv=None) -> int:
     s.add_argument("--work", metavar="DIR", help="keep the generated firmware projects in DIR")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_bench)
+    from .plumbing import Interrupted, install_signal_handlers, kill_all
+
     try:
+        install_signal_handlers()  # SIGINT/SIGTERM/SIGHUP: children killed, finally blocks run
         args = p.parse_args(argv)
         return args.fn(args)
     except TinyBnnError as e:
         print(f"tinybnn: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("tinybnn: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        kill_all()
+        signum = e.signum if isinstance(e, Interrupted) else 2
+        name = e.name if isinstance(e, Interrupted) else "SIGINT"
+        print(f"tinybnn: interrupted ({name})", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:  # e.g. `tinybnn inspect m.onnx | head`: the reader left, not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -539,7 +539,13 @@ def check_limits(r: Rendered, max_ram: int | None = None, max_flash: int | None 
 
 
 def write_files(files: dict, out_dir) -> Path:
-    """Write ``files`` as the whole content of ``out_dir``, atomically (temp dir beside it, then rename)."""
+    """Write ``files`` as the whole content of ``out_dir``, atomically (temp dir beside it, then rename).
+
+    SIGINT/SIGTERM/SIGHUP are held back until the swap is over (tinybnn.plumbing.deferred_signals): the
+    folder then holds either the previous model or the new one, never neither, and no temporary folder
+    is left beside it."""
+    from .plumbing import deferred_signals
+
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TinyBnnError(f"{out}: exists and is not a directory")
@@ -547,34 +553,35 @@ def write_files(files: dict, out_dir) -> Path:
         raise TinyBnnError(f"{out}: directory is not empty and holds no tinybnn model (no manifest.json); "
                            "refusing to replace it")
     parent = out.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    except OSError as e:
-        raise TinyBnnError(f"{out}: cannot create the output directory ({e.strerror})") from None
-    old = None
-    try:
-        for name, data in sorted(files.items()):
-            (tmp / name).write_bytes(data)
-        os.chmod(tmp, 0o755)
-        if out.is_dir():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.rename(out, old / out.name)
+    with deferred_signals():
         try:
-            os.rename(tmp, out)
-        except OSError:
-            if old is not None:
-                os.rename(old / out.name, out)  # put the previous model back
+            parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+        except OSError as e:
+            raise TinyBnnError(f"{out}: cannot create the output directory ({e.strerror})") from None
+        old = None
+        try:
+            for name, data in sorted(files.items()):
+                (tmp / name).write_bytes(data)
+            os.chmod(tmp, 0o755)
+            if out.is_dir():
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+                os.rename(out, old / out.name)
+            try:
+                os.rename(tmp, out)
+            except OSError:
+                if old is not None:
+                    os.rename(old / out.name, out)  # put the previous model back
+                raise
+        except OSError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise TinyBnnError(f"{out}: cannot write the model ({e.strerror})") from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise TinyBnnError(f"{out}: cannot write the model ({e.strerror})") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if old is not None and out.is_dir():  # the previous model is never removed unless replaced
+                shutil.rmtree(old, ignore_errors=True)
     return out
 
 

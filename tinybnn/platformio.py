@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 from tinybnn import boards as _boards
+from tinybnn import plumbing
 from tinybnn.errors import TinyBnnError
 
 REGISTRY_HOST = "api.registry.platformio.org"
@@ -78,6 +79,16 @@ def core_dir() -> Path:
         return Path(cache).expanduser() / f"platformio-{tag}"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
     return Path(base).expanduser() / "tinybnn" / f"platformio-{tag}"
+
+
+def _checked_core_dir() -> Path:
+    core = core_dir()
+    c = plumbing.unsafe_char(str(core.absolute()))
+    if c is not None:
+        raise PlatformIOError(f"PlatformIO's core folder {str(core)!r} (from $TINYBNN_CACHE, $XDG_CACHE_HOME "
+                              f"or $HOME) holds {c!r}, which PlatformIO's build would interpret; set "
+                              f"TINYBNN_CACHE to a folder without any of {plumbing.UNSAFE_PATH_CHARS}")
+    return core
 
 
 def pio_env(core: Optional[Path] = None) -> Dict[str, str]:
@@ -190,6 +201,81 @@ def _define_flag(name: str, value: str) -> str:
     return "-D %s=%s" % (name, value.replace('"', '\\"'))
 
 
+# --------------------------------------------------------------------------
+# what a board file may put into platformio.ini and into compiler command lines
+
+_TOKEN = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
+# Values that reach platformio.ini or, through SCons, a shell command line: no spaces, quotes, $, `,
+# backslashes, semicolons, ... (see plumbing.UNSAFE_PATH_CHARS); a C string macro may be quoted.
+_BOARD_VALUE_RULES = {
+    "id": (_TOKEN, "letters, digits and _ . + - (it names files, the PlatformIO environment and a C macro)"),
+    "platformio.board": (_TOKEN, "letters, digits and _ . + -"),
+    "platformio.platform": (r"[A-Za-z0-9][A-Za-z0-9_.+@:/=-]*", "a platform name, name@version or URL"),
+    "platformio.framework": (r"[A-Za-z0-9][A-Za-z0-9_.+-]*", "letters, digits and _ . + -"),
+}
+_FLAG = r"-[A-Za-z0-9_.+=,:/@-]+"
+_DEFINE_VALUE = r'-?[A-Za-z0-9_.+-]*|"[A-Za-z0-9_.+:/-]*"'
+
+
+def _walk_strings(obj: Any, key: str = ""):
+    if isinstance(obj, str):
+        yield key, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _walk_strings(k, (key + "." if key else "") + "<key>")
+            yield from _walk_strings(v, (key + "." if key else "") + str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _walk_strings(v, f"{key}[{i}]")
+
+
+def check_board(b: Dict[str, Any], src: str) -> None:
+    """Refuse (one line naming ``src`` and the key) a board whose strings would escape into
+    platformio.ini or a build command: control characters anywhere (a newline would start a new
+    platformio.ini option such as extra_scripts), and ids, PlatformIO names, compiler/linker flags and
+    macro values outside plain tokens (SCons runs the compiler through a shell)."""
+    import re as _re
+
+    shown = src if plumbing.control_char(src) is None else repr(src)
+
+    def fail(key: str, msg: str):
+        raise _boards.BoardError(f"{shown}: key '{key}': {msg}")
+
+    for key, text in _walk_strings(b):
+        c = plumbing.control_char(text)
+        if c is not None:
+            fail(key, f"holds the control character U+{ord(c):04X}; board strings must be one line of "
+                      "printable text")
+    values = {"id": b.get("id"), "platformio.board": (b.get("platformio") or {}).get("board"),
+              "platformio.platform": (b.get("platformio") or {}).get("platform"),
+              "platformio.framework": (b.get("platformio") or {}).get("framework")}
+    for key, value in values.items():
+        if value is None and key == "platformio.framework":
+            continue
+        rule, what = _BOARD_VALUE_RULES[key]
+        if not isinstance(value, str) or not _re.fullmatch(rule, value):
+            fail(key, f"{value!r} is not allowed: {what}")
+    for key in ("cflags", "ldflags"):
+        for i, flag in enumerate(b.get(key) or ()):
+            if not isinstance(flag, str) or not _re.fullmatch(_FLAG, flag):
+                fail(f"{key}[{i}]", f"{flag!r} is not allowed: a compiler flag starting with '-', without "
+                                    "spaces, quotes or shell characters")
+    for name, value in (b.get("defines") or {}).items():
+        if not _re.fullmatch(r"[A-Z_][A-Z0-9_]*", str(name)):
+            fail(f"defines.{name}", "expected an upper-case macro name")
+        if not isinstance(value, int) and not (isinstance(value, str) and _re.fullmatch(_DEFINE_VALUE, value)):
+            fail(f"defines.{name}", f"{value!r} is not allowed: an integer, a C token or a quoted string of "
+                                    "letters, digits and _ . + - : /")
+
+
+def _check_platform_dir() -> None:
+    c = plumbing.unsafe_char(str(platform_dir().resolve()))
+    if c is not None:
+        raise PlatformIOError(f"tinybnn is installed in {str(platform_dir().resolve())!r}, whose path holds "
+                              f"{c!r}, which PlatformIO's build would interpret; install it in a folder "
+                              f"without any of {plumbing.UNSAFE_PATH_CHARS}")
+
+
 def _pio_board_file(board: Dict[str, Any]) -> Dict[str, Any]:
     """Project-local PlatformIO board manifest for an emulated board."""
     return {
@@ -238,7 +324,10 @@ def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
     import jinja2
 
     b = _boards.load_board(board) if isinstance(board, str) else board
-    out = Path(out_dir)
+    check_board(b, f"board '{b.get('id')}'")
+    out = plumbing.check_build_path(out_dir, "project folder")
+    if b["platformio"]["platform"] == _boards.LOCAL_PLATFORM:
+        _check_platform_dir()
     ini_path = out / "platformio.ini"
     if out.is_dir() and any(out.iterdir()):
         ours = ini_path.is_file() and ini_path.read_text().startswith(GENERATED_MARK)
@@ -367,11 +456,11 @@ def run_pio(project_dir: PathLike, *, jobs: Optional[int] = 1, verbose: bool = F
     first and a one-line PlatformIOError is raised within seconds if it is
     unreachable (PlatformIO itself would retry for about a minute).
     """
-    project = Path(project_dir).resolve()
+    project = plumbing.check_build_path(Path(project_dir).resolve(), "project folder")
     if not (project / "platformio.ini").is_file():
         raise PlatformIOError(f"{project}: no platformio.ini")
     ini = _read_ini(project)
-    core = core_dir()
+    core = _checked_core_dir()
     core.mkdir(parents=True, exist_ok=True)
 
     platform = ini["platform"]
@@ -436,9 +525,9 @@ def _derive_stack(project: Path, board_id: str, res: "BuildResult") -> Dict[str,
 
 def _pio_build(cmd: List[str], core: Path, project: Path, ini: Dict[str, str], timeout: float) -> "BuildResult":
     t0 = time.monotonic()
-    try:
-        proc = subprocess.run(cmd, env=pio_env(core), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    try:  # its own process group, killed as a whole on a timeout, an error or a signal
+        proc = plumbing.run(cmd, env=pio_env(core), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise PlatformIOError(f"pio run timed out after {timeout:.0f} s in {project}") from None
     seconds = time.monotonic() - t0
@@ -459,14 +548,14 @@ def _pio_build(cmd: List[str], core: Path, project: Path, ini: Dict[str, str], t
 
 def upload(project_dir: PathLike, *, timeout: float = 600.0) -> None:
     """Flash a built project to its board with ``pio run -t upload`` (real boards)."""
-    project = Path(project_dir).resolve()
+    project = plumbing.check_build_path(Path(project_dir).resolve(), "project folder")
     ini = _read_ini(project)
     if ini["platform"].startswith("symlink://"):
         raise PlatformIOError(f"{project}: an emulated or offline-check project cannot be uploaded to a board")
     cmd = _pio_command() + ["run", "-d", str(project), "-e", ini["env"], "-t", "upload"]
     try:
-        proc = subprocess.run(cmd, env=pio_env(core_dir()), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout)
+        proc = plumbing.run(cmd, env=pio_env(_checked_core_dir()), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise PlatformIOError(f"pio upload timed out after {timeout:.0f} s in {project}") from None
     if proc.returncode != 0:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from tinybnn import boards as _boards
+from tinybnn import plumbing
 from tinybnn.errors import TinyBnnError
 
 BoardLike = Union[str, Dict[str, Any]]
@@ -103,6 +104,13 @@ class QemuSession:
 
     # -- start / stop -------------------------------------------------------
     def __enter__(self) -> "QemuSession":
+        try:
+            return self._start()
+        except BaseException:  # a signal or an error while starting: no QEMU survives
+            self.close()
+            raise
+
+    def _start(self) -> "QemuSession":
         import serial
 
         if not self.elf.is_file():
@@ -114,9 +122,12 @@ class QemuSession:
         for _attempt in range(3):  # the free port may be taken in between
             port = _free_port()
             self.command = qemu_command(self.board, self.elf, port)
+            if self._log is not None:
+                self._log.close()
             self._log = tempfile.TemporaryFile()
-            self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
-                                         stdout=self._log, stderr=subprocess.STDOUT)
+            # its own process group, killed with tinybnn (PR_SET_PDEATHSIG) and by tinybnn's signal handlers
+            self.proc = plumbing.spawn(self.command, stdin=subprocess.DEVNULL,
+                                       stdout=self._log, stderr=subprocess.STDOUT)
             connect_deadline = min(self._deadline, time.monotonic() + self.connect_timeout)
             while True:
                 try:
@@ -164,12 +175,8 @@ class QemuSession:
     def _kill(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        self.proc.poll()
+        plumbing.kill(self.proc)
         if self.returncode is None:
             self.returncode = self.proc.returncode
 
