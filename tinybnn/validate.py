@@ -85,49 +85,141 @@ def _data_digest(x: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()[:16]
 
 
+RESULTS_FORMAT = 2  # records carry the device output and the digests of device and golden outputs
+
+
+def output_digest(a) -> str:
+    """SHA-256 (hex) of an output as little-endian int32, the device's representation."""
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(a).reshape(-1), dtype="<i4").tobytes()).hexdigest()
+
+
+def make_record(index: int, out, count: int, golden_i) -> dict:
+    out = np.asarray(out).reshape(-1)
+    return {"index": int(index), "output": [int(v) for v in out], "count": int(count),
+            "output_sha256": output_digest(out), "golden_sha256": output_digest(golden_i),
+            "match": bool(np.array_equal(out, np.asarray(golden_i).reshape(-1)))}
+
+
+def check_record(rec, golden, golden_digests) -> str | None:
+    """Why ``rec`` cannot be trusted (None if it can): every field is re-checked and the verdict is
+    recomputed from the device output it holds against the golden model."""
+    if not isinstance(rec, dict):
+        return "not a JSON object"
+    i = rec.get("index")
+    if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(golden):
+        return f"index {i!r} is not a sample number below {len(golden)}"
+    out = rec.get("output")
+    size = golden[i].size
+    if (not isinstance(out, list) or len(out) != size
+            or not all(isinstance(v, int) and not isinstance(v, bool) and -2**31 <= v < 2**31 for v in out)):
+        return f"sample {i}: output is not a list of {size} int32 values"
+    count = rec.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count < 2**32:
+        return f"sample {i}: count {count!r} is not a 32-bit counter value"
+    if rec.get("output_sha256") != output_digest(out):
+        return f"sample {i}: the output differs from its digest"
+    if rec.get("golden_sha256") != golden_digests[i]:
+        return f"sample {i}: made against another golden output"
+    match = bool(np.array_equal(np.asarray(out, dtype=np.int64), golden[i].reshape(-1)))
+    if rec.get("match") is not match:
+        return f"sample {i}: its match flag disagrees with its output"
+    return None
+
+
 class Results:
-    """JSON-lines results: a header line, then one line per validated sample."""
+    """JSON-lines results: a header line, then one line per validated sample (:func:`make_record`).
 
-    def __init__(self, path: Path, header: dict):
+    An existing file is evidence, not trust: a record is taken over only if :func:`check_record` accepts
+    it (the verdict is recomputed from the device output it holds); a damaged, truncated, duplicated or
+    inconsistent record is reported (one line, ``self.warning``) and its sample is run again. A file
+    whose first line is not a tinybnn results header is never overwritten."""
+
+    def __init__(self, path: Path, header: dict, golden: np.ndarray):
+        from .plumbing import check_output_file
+
         self.path = Path(path)
+        self.header = dict(header, format=RESULTS_FORMAT)
         self.done: dict[int, dict] = {}
-        if self.path.is_file():
-            lines = self.path.read_text().splitlines()
+        self.warning: str | None = None
+        golden = np.asarray(golden)
+        golden = golden.reshape(len(golden), -1)
+        if not self.path.exists():
             try:
-                old = json.loads(lines[0]) if lines else None
-            except json.JSONDecodeError:
-                old = None
-            if old is not None and all(old.get(k) == header[k] for k in ("model_hash", "data", "board")):
-                for ln in lines[1:]:
-                    try:
-                        rec = json.loads(ln)
-                    except json.JSONDecodeError:
-                        break  # a line cut by an interruption: that sample is redone
-                    self.done[int(rec["index"])] = rec
-                self._rewrite(header)
-            else:
-                self.done = {}
-                self._rewrite(header)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._rewrite(header)
-        self.f = open(self.path, "a")
+                self.path.absolute().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise TinyBnnError(f"{self.path}: cannot create its folder ({e.strerror})") from None
+        check_output_file(self.path)
+        if self.path.is_file():
+            self._load(golden)
+        self._rewrite()
+        try:
+            self.f = open(self.path, "a")
+        except OSError as e:
+            raise TinyBnnError(f"{self.path}: cannot write it ({e.strerror})") from None
 
-    def _rewrite(self, header):
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w") as f:
-            f.write(json.dumps(header, sort_keys=True) + "\n")
-            for i in sorted(self.done):
-                f.write(json.dumps(self.done[i], sort_keys=True) + "\n")
-        os.replace(tmp, self.path)
+    def _load(self, golden):
+        try:
+            lines = self.path.read_bytes().split(b"\n")
+        except OSError as e:
+            raise TinyBnnError(f"{self.path}: cannot read it ({e.strerror})") from None
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if not lines:
+            return  # empty: a new file
+        try:
+            old = json.loads(lines[0].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            old = None
+        if not isinstance(old, dict) or not all(isinstance(old.get(k), str) for k in ("model_hash", "data", "board")):
+            raise TinyBnnError(f"{self.path}: line 1 is not the header of a tinybnn validate results file; "
+                               "refusing to overwrite it (remove it or choose another --results)")
+        if any(old.get(k) != self.header[k] for k in ("model_hash", "data", "board", "format")):
+            return  # another model, data set, board or format: start over
+        digests = [output_digest(g) for g in golden]
+        bad: list[str] = []
+        seen: dict[int, int] = {}
+        for ln, raw in enumerate(lines[1:], start=2):
+            try:
+                rec = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                bad.append(f"line {ln}: not a JSON record (cut short or damaged)")
+                continue
+            why = check_record(rec, golden, digests)
+            if why is not None:
+                bad.append(f"line {ln}: {why}")
+                continue
+            i = rec["index"]
+            if i in seen:
+                bad.append(f"line {ln}: sample {i} already on line {seen[i]}")
+                self.done.pop(i, None)  # which one is right? run it again
+                continue
+            seen[i] = ln
+            self.done[i] = rec
+        if bad:
+            self.warning = (f"{self.path}: {len(bad)} damaged record{'s' if len(bad) > 1 else ''} set aside, "
+                            f"{'their samples run' if len(bad) > 1 else 'its sample runs'} again ("
+                            + "; ".join(bad[:3]) + ("; ..." if len(bad) > 3 else "") + ")")
+
+    def _rewrite(self):
+        from .plumbing import write_atomic
+
+        lines = [json.dumps(self.header, sort_keys=True)]
+        lines += [json.dumps(self.done[i], sort_keys=True) for i in sorted(self.done)]
+        write_atomic(self.path, "\n".join(lines) + "\n")
 
     def add(self, rec: dict):
         self.done[int(rec["index"])] = rec
-        self.f.write(json.dumps(rec, sort_keys=True) + "\n")
-        self.f.flush()
+        try:
+            self.f.write(json.dumps(rec, sort_keys=True) + "\n")
+            self.f.flush()
+        except OSError as e:
+            raise TinyBnnError(f"{self.path}: cannot write it ({e.strerror})") from None
 
     def close(self):
-        self.f.close()
+        try:
+            self.f.close()
+        except OSError:
+            pass
 
 
 def _progress(done, total, t0, stream=sys.stderr):
@@ -189,7 +281,9 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
     if not board["emulated"] and flash:
         _upload(fw)
 
-    res = Results(results_path, header)
+    res = Results(results_path, header, golden)
+    if res.warning:
+        print(f"tinybnn: warning: {res.warning}", file=sys.stderr, flush=True)
     try:
         if board["emulated"]:
             from .qemu import QemuSession
@@ -240,12 +334,13 @@ def _session(dev, model, rendered, board, q, golden, res, t0) -> Summary:
     tstart = time.monotonic()
     for k, i in enumerate(todo):
         out, count = dev.infer(q[i])
-        ok = bool(np.array_equal(out.reshape(golden[i].shape), golden[i]))
-        res.add({"index": i, "output": out.reshape(-1).tolist(), "count": int(count), "match": ok})
+        res.add(make_record(i, out, count, golden[i]))
         counts.append(count)
         _progress(k + 1, len(todo), tstart)
     all_counts = [res.done[i]["count"] for i in range(n)]
-    mism = [i for i in range(n) if not res.done[i]["match"]]
+    # the verdict, recomputed from the device outputs the records hold
+    mism = [i for i in range(n)
+            if not np.array_equal(np.asarray(res.done[i]["output"], dtype=np.int64), golden[i].reshape(-1))]
     mm_rows = []
     for i in mism[:MAX_DIAGNOSED]:
         layers = dev.dump(q[i])
