@@ -364,10 +364,10 @@ def main(argv=None) -> int:
     s.add_argument("--work", metavar="DIR", help="keep the generated firmware projects in DIR")
     _add_quant_flags(s)
     s.set_defaults(fn=cmd_bench)
-    from .plumbing import Interrupted, install_signal_handlers, kill_all
+    from .plumbing import Interrupted, install_signal_handlers, kill_all, restore_signal_handlers
 
+    handlers = install_signal_handlers()  # SIGINT/SIGTERM/SIGHUP: children killed, finally blocks run
     try:
-        install_signal_handlers()  # SIGINT/SIGTERM/SIGHUP: children killed, finally blocks run
         args = p.parse_args(argv)
         return args.fn(args)
     except TinyBnnError as e:
@@ -383,6 +383,9 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    finally:
+        kill_all()  # whatever happened, no child outlives the command
+        restore_signal_handlers(handlers)
 
 
 if __name__ == "__main__":

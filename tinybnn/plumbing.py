@@ -141,19 +141,37 @@ def run(cmd, *, timeout: Optional[float] = None, **kw) -> subprocess.CompletedPr
 
 # ------------------------------------------------------------------------------------- signals --
 
+_interrupted = False
+
+
 def _handler(signum, frame):
+    global _interrupted
     kill_all()
+    if _interrupted:
+        return  # a second signal while the first unwinds: the children are gone, let the cleanup finish
+    _interrupted = True
     raise Interrupted(signum)
 
 
-def install_signal_handlers() -> None:
-    """SIGINT, SIGTERM, SIGHUP -> kill the children, raise :class:`Interrupted` (main thread only)."""
+def install_signal_handlers() -> dict:
+    """SIGINT, SIGTERM, SIGHUP -> kill the children, raise :class:`Interrupted` (main thread only).
+    Returns the previous handlers, for :func:`restore_signal_handlers`."""
+    global _interrupted
     if threading.current_thread() is not threading.main_thread():
-        return
+        return {}
+    _interrupted = False
+    old = {}
     for s in SIGNALS:
         if s == getattr(signal, "SIGHUP", None) and signal.getsignal(s) == signal.SIG_IGN:
             continue  # started under nohup: keep ignoring hang-ups
-        signal.signal(s, _handler)
+        old[s] = signal.signal(s, _handler)
+    return old
+
+
+def restore_signal_handlers(old: dict) -> None:
+    for s, h in old.items():
+        if h is not None:
+            signal.signal(s, h)
 
 
 @contextlib.contextmanager
