@@ -407,7 +407,6 @@ def bench_model(model, board_id: str, variant: str | None = None, work_dir=None,
 
 
 def write_json(result: BenchResult, path) -> None:
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
-    tmp.replace(p)
+    from .plumbing import write_atomic
+
+    write_atomic(path, json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")

@@ -263,6 +263,10 @@ def cmd_validate(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import bench_kernels, bench_model, write_json
+    from .plumbing import check_output_file
+
+    if args.json:
+        check_output_file(args.json)  # before the measurements, not after them
 
     res = bench_kernels(args.board, variant=args.variant, work_dir=args.work) if not args.no_kernels else None
     models = []
