@@ -458,6 +458,7 @@ def test_validate_recomputes_verdicts_on_resume(tmp_path):
     lines[3] = json.dumps(rec)
     lines[4] = lines[4][:20]  # sample 3 cut short
     path.write_text("\n".join(lines) + "\n")
+    (tmp_path / "fw" / "tinybnn-build.json").write_text('{"model_hash": ')  # a damaged build record: rebuilt
     r = cli(*args)
     assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
     warn = [ln for ln in r.stderr.splitlines() if "warning" in ln]
@@ -466,6 +467,7 @@ def test_validate_recomputes_verdicts_on_resume(tmp_path):
     assert s["resumed"] == 2 and s["matched"] == 3 and s["mismatched"] == 1
     assert [mm["index"] for mm in s["mismatches"]] == [2]
     assert "MISMATCHED" in r.stdout
+    assert json.loads((tmp_path / "fw" / "tinybnn-build.json").read_text())["app"] == "serve"
 
 
 def _start_validate(tmp_path, limit=360):
@@ -524,9 +526,10 @@ def test_signal_during_validate_leaves_no_qemu(sig, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not _arm_tools(), reason="arm-none-eabi-gcc or QEMU not installed")
 def test_sigterm_during_build_leaves_no_platformio(tmp_path):
-    """SIGTERM while PlatformIO compiles: PlatformIO, SCons and the compilers are gone with tinybnn."""
-    p = subprocess.Popen([sys.executable, "-m", "tinybnn", "build", str(TFC), "-o", str(tmp_path / "fw")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """SIGTERM while PlatformIO compiles: PlatformIO, SCons and the compilers are gone with tinybnn, and
+    the next build into the same folder works."""
+    args = [sys.executable, "-m", "tinybnn", "build", str(TFC), "-o", str(tmp_path / "fw")]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     kids = {}
     while time.monotonic() < deadline and p.poll() is None:
@@ -542,3 +545,5 @@ def test_sigterm_during_build_leaves_no_platformio(tmp_path):
     assert p.returncode == 128 + signal.SIGTERM, err
     assert err.splitlines() == ["tinybnn: interrupted (SIGTERM)"], err
     assert _wait_gone(everything, 2.0) == {}, {q: _cmdline(q) for q in everything}
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -96,7 +96,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     """
     from . import platformio
     from .boards import offline_board
-    from .plumbing import check_build_path
+    from .plumbing import check_build_path, deferred_signals, write_atomic
 
     board = given = load_board(board_id)  # an id, a path or a board dict: carried as data from here on
     src = (f"board '{board.get('id')}'" if isinstance(board_id, dict) or not str(board_id).endswith(".json")
@@ -126,13 +126,14 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
             shutil.copy2(runtime / n, stage / n)
         flags = ([f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
                  + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]))
-        project = Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)).resolve()
-    (Path(out_dir) / "manifest.json").write_bytes(r.files["manifest.json"])
+        with deferred_signals():  # an interrupted rewrite would leave a project the next build refuses
+            project = Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)).resolve()
+    write_atomic(Path(out_dir) / "manifest.json", r.files["manifest.json"])
     if generate_only:
         info = {"board": board["id"], "board_data": given, "model_hash": r.hash, "app": app, "opt": opt,
                 "generated_only": True,
                 "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes}
-        (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+        write_atomic(Path(project) / "tinybnn-build.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
         return FirmwareBuild(project=Path(project), board=board, elf=None, map=None, flash_used=None,
                              ram_used=None, weight_bytes=r.weight_bytes, arena_bytes=r.arena_bytes, hash=r.hash,
                              seconds=0.0, kernel_variant=variant)
@@ -143,7 +144,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
             "elf": str(res.elf.relative_to(project)), "map": str(res.map.relative_to(project)),
             "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,
             "flash_used": res.flash_used, "ram_used": res.ram_used, "stack": res.stack}
-    (Path(project) / "tinybnn-build.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    write_atomic(Path(project) / "tinybnn-build.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
     return FirmwareBuild(project=Path(project), board=board, elf=res.elf, map=res.map,
                          flash_used=res.flash_used, ram_used=res.ram_used, weight_bytes=r.weight_bytes,
                          arena_bytes=r.arena_bytes, hash=r.hash, seconds=res.seconds, kernel_variant=variant)

@@ -362,14 +362,17 @@ def _ensure_build(model, board, build_dir, model_hash, sample):
 
     info_p = Path(build_dir) / "tinybnn-build.json"
     if info_p.is_file():
-        info = json.loads(info_p.read_text())
-        elf = Path(build_dir) / info.get("elf", "")
-        if (info.get("model_hash") == model_hash and info.get("app") == "serve" and info.get("board_data") == board
-                and elf.is_file()):
-            return FirmwareBuild(project=Path(build_dir), board=board, elf=elf,
-                                 map=Path(build_dir) / info["map"], flash_used=info["flash_used"],
-                                 ram_used=info["ram_used"], weight_bytes=info["weight_bytes"],
-                                 arena_bytes=info["arena_bytes"], hash=model_hash, seconds=0.0)
+        try:  # a damaged or edited record of an earlier build means: build again (the device hash is checked)
+            info = json.loads(info_p.read_text())
+            elf = Path(build_dir) / info.get("elf", "")
+            if (info.get("model_hash") == model_hash and info.get("app") == "serve"
+                    and info.get("board_data") == board and elf.is_file()):
+                return FirmwareBuild(project=Path(build_dir), board=board, elf=elf,
+                                     map=Path(build_dir) / info["map"], flash_used=info["flash_used"],
+                                     ram_used=info["ram_used"], weight_bytes=info["weight_bytes"],
+                                     arena_bytes=info["arena_bytes"], hash=model_hash, seconds=0.0)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
     return build(model, board, build_dir, sample=sample, app="serve")
 
 
