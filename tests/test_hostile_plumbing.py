@@ -547,3 +547,33 @@ def test_sigterm_during_build_leaves_no_platformio(tmp_path):
     assert _wait_gone(everything, 2.0) == {}, {q: _cmdline(q) for q in everything}
     r = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------- device liveness (QEMU) --
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _arm_tools(), reason="arm-none-eabi-gcc or QEMU not installed")
+def test_firmware_answers_reset_after_the_largest_raw_echo(tmp_path):
+    """On the emulated board: RAW_ECHO of TBP_RAW_ECHO_MAX bytes (the device echoes a MiB of whatever
+    comes), a few raw bytes, then a handshake with ONE attempt: the RESET among the raw bytes must be
+    answered at once (before, it was echoed like data), and inference works again."""
+    import struct
+
+    from tinybnn import protocol as P
+    from tinybnn.build import build
+    from tinybnn.device import Device
+    from tinybnn.qemu import QemuSession
+
+    d = np.load(DATA)
+    m = tinybnn.load(MODEL, calibration=d["x"])
+    fw = build(m, "qemu-m4", tmp_path / "fw", app="serve")
+    q = m.quantize(d["x"][:2])
+    with QemuSession(fw.elf, "qemu-m4", timeout=120) as s:
+        dev = Device(s.serial, timeout=2.0)
+        dev.request(P.CMD_RAW_ECHO, struct.pack("<I", P.RAW_ECHO_MAX), lambda f: True)
+        dev._write(b"raw bytes\x00\x01")
+        strict = Device(s.serial, timeout=2.0, retries=0, handshake=False)
+        strict.handshake()  # RESET: one attempt, no retry
+        out, _ = strict.infer(q[1])
+        assert np.array_equal(out, m.run_quantized(q)[1])
+        strict.exit()
