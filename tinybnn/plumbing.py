@@ -54,28 +54,43 @@ _children: "set[subprocess.Popen]" = set()
 _children_lock = threading.Lock()
 
 
-def _child_setup(parent: int) -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+_PRCTL = None
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG: die with tinybnn
-        except (OSError, AttributeError):
-            pass
+
+def _prctl():
+    """libc's prctl, resolved in the parent: the child between fork and exec must not import anything
+    (another thread of tinybnn may have held the import lock at the fork)."""
+    global _PRCTL
+    if _PRCTL is None:
+        _PRCTL = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+            except (OSError, AttributeError):
+                pass
+    return _PRCTL
+
+
+def _child_setup(parent: int, prctl) -> None:  # runs in the child between fork and exec
+    if prctl:
+        prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9: the kernel kills it when tinybnn dies
     if os.getppid() != parent:  # tinybnn died before the line above took effect
         os._exit(137)
 
 
 def spawn(cmd, **kw) -> subprocess.Popen:
     """``subprocess.Popen(cmd, **kw)`` (an argument list, never a shell) in a new process group,
-    killed with tinybnn; recorded so that a signal handler or :func:`kill` can end it."""
+    killed with tinybnn; recorded so that a signal handler or :func:`kill` can end it.
+    (Linux delivers PR_SET_PDEATHSIG when the spawning *thread* ends: spawn from the thread that
+    outlives the child, as tinybnn does from its main thread.)"""
     if isinstance(cmd, (str, bytes)):
         raise TypeError("spawn takes an argument list, not a shell command")
-    parent = os.getpid()
+    parent, prctl = os.getpid(), _prctl()
     if os.name == "posix":
         kw.setdefault("start_new_session", True)
-        kw.setdefault("preexec_fn", lambda: _child_setup(parent))
+        kw.setdefault("preexec_fn", lambda: _child_setup(parent, prctl))
     proc = subprocess.Popen(cmd, **kw)
     with _children_lock:
         _children.add(proc)
