@@ -381,7 +381,8 @@ def main(argv=None) -> int:
         kill_all()
         signum = e.signum if isinstance(e, Interrupted) else 2
         name = e.name if isinstance(e, Interrupted) else "SIGINT"
-        print(f"tinybnn: interrupted ({name})", file=sys.stderr)
+        note = getattr(e, "note", None)
+        print(f"tinybnn: interrupted ({name})" + (f"; {note}" if note else ""), file=sys.stderr)
         return 128 + signum
     except BrokenPipeError:  # e.g. `tinybnn inspect m.onnx | head`: the reader left, not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -298,6 +298,10 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         else:
             with Device(port, timeout=timeout, baudrate=board["serial"]["baud"]) as dev:
                 summary = _session(dev, model, rendered, board, q, golden, res, t0)
+    except KeyboardInterrupt as e:  # SIGINT/SIGTERM/SIGHUP (tinybnn.plumbing): say what is kept
+        e.note = (f"{len(res.done)} of {len(x)} results kept in {res.path}; the same command resumes from "
+                  "them")
+        raise
     finally:
         res.close()
     outs = np.stack([np.asarray(res.done[i]["output"], dtype=np.int64) for i in range(len(x))])
