@@ -578,3 +578,18 @@ def test_firmware_answers_reset_after_the_largest_raw_echo(tmp_path):
         out, _ = strict.infer(q[1])
         assert np.array_equal(out, m.run_quantized(q)[1])
         strict.exit()
+
+
+def test_platformio_core_folder_is_checked_too(tmp_path):
+    """$TINYBNN_CACHE (PlatformIO's core folder, which SCons substitutes into commands) gets the same rule
+    as the build folder: one line naming the variable, before PlatformIO runs."""
+    fw = tmp_path / "fw"
+    r = cli("build", MODEL, "--calibration", DATA, "-o", fw, "--generate-only")
+    assert r.returncode == 0, r.stderr
+    env = dict(os.environ, TINYBNN_CACHE=str(tmp_path / "cache`touch CANARY`"))
+    r = subprocess.run([sys.executable, "-c", "import sys; from tinybnn import platformio\n"
+                        "try:\n    platformio.run_pio(sys.argv[1])\n"
+                        "except platformio.PlatformIOError as e:\n    print(e, file=sys.stderr); sys.exit(2)",
+                        str(fw)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 2 and "TINYBNN_CACHE" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert not list(tmp_path.rglob("CANARY*")) and not (tmp_path / "cache`touch CANARY`").exists()
