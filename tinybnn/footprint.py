@@ -420,7 +420,12 @@ def from_build(path) -> Footprint:
         info_p = p / "tinybnn-build.json"
         if not info_p.is_file():
             raise TinyBnnError(f"{p}: not a tinybnn build directory (no tinybnn-build.json)")
-        info = json.loads(info_p.read_text())
+        try:
+            info = json.loads(info_p.read_text())
+            if not info.get("generated_only"):
+                info["elf"], info["map"], info["board"]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+            raise TinyBnnError(f"{info_p}: damaged build record (rebuild with tinybnn build)") from None
         from .boards import load_board, offline_board
 
         if info.get("generated_only"):
