@@ -593,3 +593,10 @@ def test_platformio_core_folder_is_checked_too(tmp_path):
                         str(fw)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert r.returncode == 2 and "TINYBNN_CACHE" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
     assert not list(tmp_path.rglob("CANARY*")) and not (tmp_path / "cache`touch CANARY`").exists()
+
+
+@pytest.mark.parametrize("record", ['{"elf": ', "[]", '{"board": "qemu-m4"}', "\udcff".encode("utf-8", "surrogateescape").decode("latin-1")])
+def test_footprint_of_a_damaged_build_record_is_one_line(record, tmp_path):
+    (tmp_path / "tinybnn-build.json").write_text(record, encoding="latin-1")
+    err = one_line_error(cli("footprint", tmp_path))
+    assert "damaged build record" in err
