@@ -68,7 +68,7 @@ def test_trained_models_keep_the_float_decisions(model, data, capsys):
         assert kind.startswith("int16") or "flip" not in " ".join(m.notes), (kind, m.notes)
 
 
-def test_torch_cnn_legacy_keeps_int16_weights(capsys):
+def test_torch_cnn_legacy_keeps_int16_weights(capsys, tmp_path):
     """The trained fixture with a real float first conv: int8 rounding could flip decisions on its data,
     so it keeps int16 weights; inspect says so; convert renders the int16 kernel; host C == golden."""
     model, data = FIXTURES / "torch_cnn_legacy.onnx", FIXTURES / "torch_cnn_legacy.npz"
@@ -80,6 +80,9 @@ def test_torch_cnn_legacy_keeps_int16_weights(capsys):
     assert cli.main(["inspect", str(model), "--calibration", str(data)]) == 0
     out = capsys.readouterr().out
     assert "conv2d int8->bits, int16 weights" in out and "int8 rounding could flip" in out
+    assert cli.main(["convert", str(model), "--calibration", str(data), "-o", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "tb_conv2d_s8s16" in out and "note: layer '/0/Conv': int16 weights" in out
     r = codegen.prepare(m)
     assert r.specs[0].fn == "tb_conv2d_s8s16" and r.specs[0].arrays["weights"].ctype == "int16_t"
     assert "tb_kernels_s16.h" in r.files and b'#include "tb_kernels_s16.h"' in r.files["model.c"]
