@@ -230,3 +230,45 @@ def test_input_rounding_is_measured(tmp_path):
     # on the grid, the same model's input rounding is lossless: no note, no flips
     m2 = tinybnn.load(path, calibration=x)
     assert not any("input rounding" in n for n in m2.notes) and check(m2, path, x).first_layer["input_flips"] == 0
+
+
+def _float_first_mlp(seed=2):
+    """Flatten -> float Gemm 64->48 (+bias) -> BatchNorm centred on the data -> Sign -> binary Gemm 48->10."""
+    rng = np.random.default_rng(seed)
+    x = np.load(FIXTURES / "torch_mlp_legacy.npz")["x"].astype(np.float32)
+    F, H = 64, 48
+    w1 = rng.normal(0, 1, (H, F)) * np.where(rng.random((H, F)) < 0.1, 25.0, 1.0)
+    w1 = w1.astype(np.float32)
+    b1 = rng.normal(0, 1, H).astype(np.float32)
+    z = x.reshape(len(x), -1).astype(np.float64) @ w1.T.astype(np.float64) + b1
+    mu, var = np.median(z, axis=0).astype(np.float32), z.var(axis=0).astype(np.float32)
+    w2 = rng.choice([-1.0, 1.0], (10, H)).astype(np.float32)
+    inits = [numpy_helper.from_array(v, n) for v, n in [
+        (w1, "w1"), (b1, "b1"), (np.ones(H, np.float32), "g"), (np.zeros(H, np.float32), "be"), (mu, "mu"),
+        (var, "var"), (w2, "w2")]]
+    nodes = [helper.make_node("Flatten", ["x"], ["f"]),
+             helper.make_node("Gemm", ["f", "w1", "b1"], ["h"], transB=1),
+             helper.make_node("BatchNormalization", ["h", "g", "be", "mu", "var"], ["bn"]),
+             helper.make_node("Sign", ["bn"], ["s1"]),
+             helper.make_node("Gemm", ["s1", "w2"], ["y"], transB=1)]
+    io = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8]),
+          helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])]
+    model = helper.make_model(helper.make_graph(nodes, "float_first_mlp", io[:1], io[1:], inits),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    return model, x
+
+
+def test_float_first_dense_keeps_int16_weights(tmp_path):
+    from tinybnn.check import check
+
+    model, x = _float_first_mlp()
+    path = tmp_path / "float_first_mlp.onnx"
+    onnx.save(model, str(path))
+    m = tinybnn.load(path, calibration=x)
+    assert m.layers[0].op == "tb.Dense" and m.layers[0].attrs["weights"].dtype == np.int16
+    rep = check(m, path, x)
+    assert rep.first_layer["bit_agreement"] >= 0.999 and rep.argmax_agreement >= 0.99, rep.text()
+    r = codegen.prepare(m)
+    assert r.specs[0].fn == "tb_dense_s8s16"
+    q = m.quantize(x[:64])
+    assert np.array_equal(hostc.run_c(m, q), m.run_quantized(q))
