@@ -96,25 +96,21 @@ def _possible_flips(cols_iter, W2d, Wq, first_scale, after, zero):
     float pre-activation z = cols . W (in accumulator units of a unit-scale weight) moves by at most
     e = |cols| . |W - Wq| (the worst case of the rounding error); the decision can flip iff the float chain
     (scale, then the BatchNorm/bias steps, then the sign) decides differently at z - e and z + e (the chain is
-    monotone). Returns (positions that could flip, positions, decisions the rounded weights actually flip).
+    monotone). Returns (positions that could flip, positions).
     """
     dW = np.abs(W2d - Wq).T
     WT = W2d.T
-    WqT = Wq.T
     steps = [(first_scale, np.zeros_like(first_scale))] + list(after)
-    possible = total = actual = 0
+    possible = total = 0
     for cols in cols_iter:
         cols = cols.astype(np.float64)
         z = (cols @ WT).T
         e = (np.abs(cols) @ dW).T
         lo = _decide(_eval_chain(z - e, steps), zero)
         hi = _decide(_eval_chain(z + e, steps), zero)
-        d = _decide(_eval_chain(z, steps), zero)
-        dq = _decide(_eval_chain((cols @ WqT).T, steps), zero)
         possible += int(np.count_nonzero(lo != hi))
-        actual += int(np.count_nonzero(d != dq))
         total += z.size
-    return possible, total, actual
+    return possible, total
 
 
 def float_decisions(attrs, u, batch=256):
@@ -148,7 +144,7 @@ def first_layer_weights(node, W2d, steps_after, zero, input_scale, xmax, K, cols
                                "--calibration FILE.npz to keep int16 weights where int8 rounding could flip "
                                "an activation")
     first = np.full(W2d.shape[0], float(input_scale))
-    possible, total, _ = _possible_flips(cols_fn(), W2d, q8 * s8[:, None], first, steps_after, zero)
+    possible, total = _possible_flips(cols_fn(), W2d, q8 * s8[:, None], first, steps_after, zero)
     if possible == 0:
         return q8, s8, kind8, None
     why = f"int8 rounding could flip {possible:,} of {total:,} binarizer decisions on the calibration data"
@@ -158,7 +154,7 @@ def first_layer_weights(node, W2d, steps_after, zero, input_scale, xmax, K, cols
                          "first layers with K * max|w| * max|x - zero point| < 2^31")
     q, s = _intn_weights(W2d, qmax)
     kind = "int16 (quantized per output channel" + ("" if qmax == INT16_MAX else f", |w| <= {qmax}") + ")"
-    possible, total, _ = _possible_flips(cols_fn(), W2d, q * s[:, None], first, steps_after, zero)
+    possible, _ = _possible_flips(cols_fn(), W2d, q * s[:, None], first, steps_after, zero)
     why += f"; int16: {possible:,}"
     return q, s, kind, f"layer '{node.name}': int16 weights ({why})"
 
