@@ -27,7 +27,8 @@ SANITIZE_CASES_PER_KIND = 60
 
 MAGIC = 0x444B4254
 OPS = {"tb_conv2d_b1b1": 1, "tb_conv2d_s8s8": 2, "tb_conv2d_s8b1": 3, "tb_dense_b1b1": 4, "tb_dense_s8s8": 5,
-       "tb_dense_s8b1": 6, "tb_maxpool_b1": 7}
+       "tb_dense_s8b1": 6, "tb_maxpool_b1": 7, "tb_conv2d_s8s16": 8, "tb_dense_s8s16": 9}
+S16_KINDS = ("conv_s8s16", "dense_s8s16")  # int16-weight first layers: an int8 case with int16 weights
 ENUMS = {"TB_PAD_ZERO": 0, "TB_PAD_ONE": 1, "TB_PAD_MINUS_ONE": 2}
 TB_OK, TB_ERR_ARG, TB_ERR_ALIGN, TB_ERR_SCRATCH = 0, -1, -2, -3
 MODE_NORMAL, MODE_NO_SCRATCH, MODE_MISALIGN, MODE_SHORT_SCRATCH = 0, 1, 2, 3
@@ -60,7 +61,7 @@ def encode_case(node, x, mode=MODE_NORMAL, params_override=None) -> tuple[bytes,
         for i, v in params_override.items():
             params[i] = v
     arr = spec.arrays
-    dt = {"uint32_t": "<u4", "int32_t": "<i4", "int8_t": "i1"}
+    dt = {"uint32_t": "<u4", "int32_t": "<i4", "int16_t": "<i2", "int8_t": "i1"}
 
     def raw(role):
         a = arr.get(role)
@@ -108,11 +109,37 @@ def describe(node) -> str:
     return f"{node.op} " + ", ".join(f"{k}={a[k]}" for k in keys if k in a)
 
 
+def s16_layer_case(rng, n_samples, kind):
+    """A random int8-input layer with int16 weights, at the largest codes whose int32 accumulator cannot
+    overflow (the bound the converter enforces: K * max|w| * max|x - zp| < 2^31)."""
+    from randmodels import set_thresholds
+
+    node, x = random_layer_case(rng, n_samples, kind.replace("s8s16", "s8s8"))
+    a = node.attrs
+    w = a["weights"]
+    K = int(np.prod(w.shape[1:]))
+    xmax = 128 + abs(int(a["input_zero_point"]))
+    qmax = min(32767, ((1 << 31) - 1) // (K * xmax))
+    r = rng.random()
+    lim = qmax if r < 0.5 else int(rng.integers(128, qmax + 1))
+    a["weights"] = rng.integers(-lim, lim + 1, size=w.shape).astype(np.int16)
+    if r < 0.2:  # the extreme codes on every channel's first tap
+        a["weights"].reshape(w.shape[0], -1)[:, 0] = np.where(rng.random(w.shape[0]) < 0.5, -qmax, qmax)
+    a["weight_kind"] = "int16 (quantized per output channel)"
+    if a["out"] == "bits":
+        set_thresholds(rng, node, x)
+    return node, x
+
+
+def make_case(rng, n_samples, kind):
+    return s16_layer_case(rng, n_samples, kind) if kind in S16_KINDS else random_layer_case(rng, n_samples, kind)
+
+
 def check_cases(exe_path, kind_index, kind, n_cases, seed=SEED):
     cases, seeds = [], []
     for i in range(n_cases):
         rng = np.random.default_rng([seed, kind_index, i])
-        node, x = random_layer_case(rng, SAMPLES, kind)
+        node, x = make_case(rng, SAMPLES, kind)
         cases.append((node, x, MODE_NORMAL))
         seeds.append((seed, kind_index, i))
     results = run_driver(exe_path, cases)
@@ -136,10 +163,17 @@ def test_random_layers_bit_exact(exe, kind):
     assert n == CASES_PER_KIND
 
 
+@pytest.mark.parametrize("kind", S16_KINDS)
+def test_random_s16_layers_bit_exact(exe, kind):
+    """The int16-weight first-layer kernels against the golden model, up to the int32 bound."""
+    n = check_cases(exe, len(LAYER_KINDS) + S16_KINDS.index(kind), kind, CASES_PER_KIND // 2)
+    assert n == CASES_PER_KIND // 2
+
+
 def test_random_layers_sanitized():
     """A subset under -fsanitize=address,undefined with exact-size buffers: no out-of-bounds, no UB."""
     san = driver(True)
-    for k, kind in enumerate(LAYER_KINDS):
+    for k, kind in enumerate(LAYER_KINDS + S16_KINDS):
         check_cases(san, k, kind, SANITIZE_CASES_PER_KIND, seed=SEED + 1)
 
 
@@ -183,6 +217,18 @@ def test_status_codes(exe):
             TB_ERR_ARG, TB_ERR_ARG, TB_ERR_ARG, TB_ERR_ARG, TB_ERR_ARG]
     got = [r[0][0] for r in run_driver(exe, cases)]
     assert got == want
+
+
+def test_s16_status_codes(exe):
+    rng = np.random.default_rng([SEED, 8])
+    conv, x = s16_layer_case(rng, 1, "conv_s8s16")
+    dense, xd = s16_layer_case(rng, 1, "dense_s8s16")
+    cases = [(conv, x, MODE_NO_SCRATCH), (conv, x, MODE_SHORT_SCRATCH), (conv, x, MODE_MISALIGN),
+             (conv, x, MODE_NORMAL, {16: 1}), (conv, x, MODE_NORMAL, {17: 40000}), (dense, xd, MODE_MISALIGN),
+             (dense, xd, MODE_NORMAL, {2: 0}), (conv, x, MODE_NORMAL), (dense, xd, MODE_NORMAL)]
+    want = [TB_ERR_SCRATCH, TB_ERR_SCRATCH, TB_ERR_ALIGN, TB_ERR_ARG, TB_ERR_ARG, TB_ERR_ALIGN, TB_ERR_ARG, TB_OK,
+            TB_OK]
+    assert [r[0][0] for r in run_driver(exe, cases)] == want
 
 
 def test_channel_sweep_tail_bits(exe):

@@ -258,8 +258,9 @@ def test_fixture_models_each_variant(name):
         assert len(opt_layers) == len(eligible)
         assert all(re.fullmatch(r"tb_(l\d+_)?(conv2d|dense)_b1b1_\w+", s.fn) for s in opt_layers)
         # int8 first layers, max-pools and short binary dot products stay on the reference kernels
-        assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_dense_s8s8", "tb_dense_s8b1", "tb_maxpool_b1",
-                            "tb_conv2d_b1b1", "tb_dense_b1b1") for s in r.specs if s not in opt_layers)
+        assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
+                            "tb_dense_s8s16", "tb_maxpool_b1", "tb_conv2d_b1b1", "tb_dense_b1b1")
+                   for s in r.specs if s not in opt_layers)
         if v == "armv6m" or not opt_layers:
             assert r.weight_bytes == ref.weight_bytes
         else:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import golden
 from .bits import unpack_bits
 from .reference import run_reference
 
@@ -19,12 +20,25 @@ class CheckReport:
     layer_bit_agreement: list = field(default_factory=list)  # (layer name, fraction or None)
     golden_accuracy: float | None = None
     float_accuracy: float | None = None
+    first_layer: dict | None = None  # rounding before the first binarizer (see first_layer_rounding)
 
     def text(self) -> str:
         lines = [f"samples: {self.samples}",
                  f"argmax agreement with the float model: {100 * self.argmax_agreement:.2f}%",
                  f"final outputs: max abs diff {self.max_abs_diff:.4g}, max rel diff {self.max_rel_diff:.4g} "
                  "(relative to the largest float output)"]
+        f = self.first_layer
+        if f is not None:
+            n = f["bits"]
+            if f["input_mode"] == "calibrated":
+                lines.append(f"  input: int8, rounding error up to {f['input_error_steps']:.3g} step(s) "
+                             f"({f['input_error']:.4g}); {f['input_flips']:,} of {n:,} bits of layer "
+                             f"{f['layer']} flip from it")
+            else:
+                lines.append(f"  input: the model's own quantizer ({f['input_mode']}), no host rounding")
+            lines.append(f"  layer {f['layer']}: {f['weights']} weights, rounding error up to "
+                         f"{f['weight_error']:.3g} of a channel's largest |w|; {f['weight_flips']:,} of {n:,} bits "
+                         f"flip from it; {100 * f['bit_agreement']:.3f}% of its bits agree with the float layer")
         for name, frac in self.layer_bit_agreement:
             lines.append(f"  layer {name}: " + ("activation bits agree " + f"{100 * frac:.3f}%" if frac is not None
                                                 else "compared after the max-pool that follows"))
@@ -38,6 +52,38 @@ class CheckReport:
 
 def _inverse(perm):
     return list(np.argsort(perm))
+
+
+def first_layer_rounding(model, x, outs) -> dict | None:
+    """What the host and the first layer round before the first binarizer, and how many of its output bits
+    that flips: the float layer on the float input, on the int8 input (input rounding alone) and the
+    device's integer layer (weight rounding on top). None when the first layer does not end in bits."""
+    from .passes.lower import float_decisions
+
+    layer = model.layers[0]
+    a = layer.attrs
+    if a.get("out") != "bits" or "float_weights" not in a:
+        return None
+    iq = model.input_node.attrs
+    q = outs[0].data
+    u_float = golden.input_units(iq, x)
+    u_int = q.astype(np.float64) - iq["zero_point"]
+    d_float = float_decisions(a, u_float)
+    d_int = float_decisions(a, u_int)
+    O = a["float_weights"].shape[0]
+    d_dev = ~unpack_bits(outs[1].data, O).reshape(-1, O).T  # True = +1
+    W, w = a["float_weights"], a["weights"].reshape(O, -1).astype(np.float64)
+    m = np.abs(W).max(axis=1)
+    scale = np.where(m > 0, m / np.maximum(np.abs(w).max(axis=1), 1), 1.0)
+    werr = float((np.abs(W - w * scale[:, None]).max(axis=1) / np.where(m > 0, m, 1)).max())
+    kind = a.get("weight_kind", "")
+    ierr = float(np.abs(u_float - u_int).max()) if len(x) else 0.0
+    return {"layer": layer.name, "bits": int(d_dev.size), "input_mode": iq["mode"],
+            "input_error_steps": ierr, "input_error": ierr * float(iq["scale"]),
+            "input_flips": int(np.count_nonzero(d_float != d_int)),
+            "weights": "binary" if kind == "binary" else kind.split(" ")[0],
+            "weight_error": werr, "weight_flips": int(np.count_nonzero(d_int != d_dev)),
+            "bit_agreement": float(np.mean(d_float == d_dev)) if d_dev.size else 1.0}
 
 
 def check(model, path, x, labels=None) -> CheckReport:
@@ -80,7 +126,8 @@ def check(model, path, x, labels=None) -> CheckReport:
         dev = dev.reshape(ref_bits.shape)
         layer_rows.append((n.name, float(np.mean(dev == ref_bits))))
     rep = CheckReport(samples=len(x), argmax_agreement=agree, max_abs_diff=float(diff.max()),
-                      max_rel_diff=float(diff.max() / scale), layer_bit_agreement=layer_rows)
+                      max_rel_diff=float(diff.max() / scale), layer_bit_agreement=layer_rows,
+                      first_layer=first_layer_rounding(model, x, outs))
     if labels is not None:
         lab = np.asarray(labels).reshape(-1)
         rep.golden_accuracy = float(np.mean(y_gold.reshape(len(x), -1).argmax(1) == lab))

@@ -171,6 +171,8 @@ def cmd_convert(args) -> int:
     print(f"arena: {r.arena_bytes:,} bytes (RAM: activations and scratch; {r.plan.strategy} plan, lower bound "
           f"{r.manifest['arena_lower_bound']:,})")
     print(f"wrote {out}/ ({len(r.files)} files, model hash {r.hash})")
+    for note in m.notes:  # e.g. the weight precision chosen for a float first layer, and why
+        print(f"note: {note}")
     return 0
 
 

@@ -43,6 +43,7 @@ INT32_LIMIT = 2**31
 
 GENERATED_FILES = ("model.h", "model.c", "model_weights.h", "model_weights.c")
 KERNEL_COMMON = ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c")
+KERNEL_S16_HEADER = "tb_kernels_s16.h"  # the int16-weight first-layer kernels, only where a model uses them
 
 PAD_ENUM = {"zero": "TB_PAD_ZERO", "one": "TB_PAD_ONE", "minus-one": "TB_PAD_MINUS_ONE"}
 CONV2D_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
@@ -112,7 +113,7 @@ def shape_str(shape) -> str:
 @dataclass
 class CArray:
     name: str         # C identifier
-    ctype: str        # uint32_t | int32_t | int8_t
+    ctype: str        # uint32_t | int32_t | int16_t | int8_t
     values: np.ndarray
     comment: str
     role: str         # weights | thresholds | flip | or_mask
@@ -123,7 +124,7 @@ class CArray:
 
     @property
     def nbytes(self) -> int:
-        return self.count * {"uint32_t": 4, "int32_t": 4, "int8_t": 1}[self.ctype]
+        return self.count * {"uint32_t": 4, "int32_t": 4, "int16_t": 2, "int8_t": 1}[self.ctype]
 
     @property
     def count_macro(self) -> str:
@@ -181,7 +182,9 @@ def kernel_fn(node) -> tuple[str, str]:
         raise TypeError(f"not a device layer: {node.op}")
     if a["in_dtype"] == "bits":
         return f"tb_{fam}_b1b1", fam
-    return (f"tb_{fam}_s8b1" if "packed" in a else f"tb_{fam}_s8s8"), fam
+    if "packed" in a:
+        return f"tb_{fam}_s8b1", fam
+    return (f"tb_{fam}_s8s16" if a["weights"].dtype == np.int16 else f"tb_{fam}_s8s8"), fam
 
 
 def _ints(v) -> tuple:
@@ -230,8 +233,10 @@ def layer_spec(node, index: int) -> LayerSpec:
                                    f"= {list(w.shape)}, taps in ({'kh, kw, c' if fam == 'conv2d' else 'p, c'}) "
                                    "order", "weights")
     else:
-        w = np.asarray(a["weights"], np.int8)
-        arrays["weights"] = CArray(f"{slug}_weights", "int8_t", w, "int8 weights "
+        wide = fn.endswith("s8s16")  # a float first layer that keeps 16-bit weights
+        w = np.asarray(a["weights"], np.int16 if wide else np.int8)
+        arrays["weights"] = CArray(f"{slug}_weights", "int16_t" if wide else "int8_t", w,
+                                   f"{'int16' if wide else 'int8'} weights "
                                    f"{'[O][KH][KW][C]' if fam == 'conv2d' else '[O][P][C]'} = {list(w.shape)}",
                                    "weights")
     if out_dtype == "bits":
@@ -278,7 +283,7 @@ def layer_spec(node, index: int) -> LayerSpec:
     if bound >= INT32_LIMIT:
         raise TinyBnnError(f"layer '{name}': its accumulator can reach {bound}, more than int32 holds")
     src = "b1" if in_dtype == "bits" else "s8"
-    wk = "s8" if fn.endswith("s8s8") else "b1"
+    wk = "s8" if fn.endswith("s8s8") else "s16" if fn.endswith("s8s16") else "b1"
     kind = f"{fam} {src} x {wk} -> {'bits' if out_dtype == 'bits' else 'int32'}"
     return LayerSpec(index, name, node.op, fn, fam, kind, params,
                      "TB_OUT_BITS" if out_dtype == "bits" else "TB_OUT_S32", arrays, in_dtype,
@@ -344,7 +349,7 @@ def model_hash(specs: list[LayerSpec], inp: dict, out: dict) -> str:
     for s in specs:
         for role, arr in sorted(s.arrays.items()):
             h.update(f"{s.index}:{role}:".encode())
-            dt = {"uint32_t": "<u4", "int32_t": "<i4", "int8_t": "i1"}[arr.ctype]
+            dt = {"uint32_t": "<u4", "int32_t": "<i4", "int16_t": "<i2", "int8_t": "i1"}[arr.ctype]
             h.update(np.ascontiguousarray(arr.values, dtype=dt).tobytes())
     return h.hexdigest()[:HASH_HEX_DIGITS]
 
@@ -379,11 +384,12 @@ def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[s
     (plus, for a kernel variant, its family's files from firmware/kernels/opt/)."""
     fns = sorted({s.fn for s in specs})
     ref = [f"{fn}.c" for fn in fns if (kernels_dir() / f"{fn}.c").is_file()]
+    common = list(KERNEL_COMMON) + ([KERNEL_S16_HEADER] if any(fn.endswith("s8s16") for fn in fns) else [])
     if len(ref) == len(fns):
-        return list(KERNEL_COMMON) + ref
+        return common + ref
     from . import kernels
 
-    return list(KERNEL_COMMON) + ref + kernels.sources(variant, fns)
+    return common + ref + kernels.sources(variant, fns)
 
 
 def _kernel_file(name: str) -> Path:
@@ -447,6 +453,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "quant_mode": q["mode"], "input_scale": repr(float(q["scale"])), "input_zero_point": int(q["zero_point"]),
         "c_comment": c_comment, "c_string": c_string, "shape_str": shape_str,
         "opt_kernels": "tb_kernels_opt.h" in kernel_sources(specs, variant),
+        "s16_kernels": KERNEL_S16_HEADER in kernel_sources(specs, variant),
         "layer_kernels": bool(layer_kernels),
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }

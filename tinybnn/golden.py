@@ -57,6 +57,19 @@ def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(q)
 
 
+def input_units(attrs, x: np.ndarray) -> np.ndarray:
+    """Float input -> the device input before rounding, in code units minus the zero point (float64, device
+    layout): what the int8 codes (q - zero_point) approximate. The model's own quantizer (mode "quant" or
+    "sign") is part of the model, so there it is exactly q - zero_point."""
+    if attrs["mode"] != "calibrated":
+        return quantize_input(attrs, x).astype(np.float64) - attrs["zero_point"]
+    x = check_input(x, attrs["onnx_shape"])
+    if attrs["perm"] is not None:
+        x = np.transpose(x, attrs["perm"])
+    u = apply_prologue(attrs["pre"], x).astype(np.float64) / attrs["calib_scale"]
+    return np.ascontiguousarray(u.transpose(0, 2, 3, 1) if u.ndim == 4 else u)
+
+
 def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
     """int32 device output -> float32 in the ONNX output layout (the per-output affine, on the host)."""
     y = acc.astype(np.float64)
@@ -219,8 +232,24 @@ def _int8_bound(w, zp):
     return int(np.abs(w.astype(np.int64)).sum(axis=tuple(range(1, w.ndim))).max()) * (128 + abs(int(zp)))
 
 
+def columns(u, attrs) -> np.ndarray:
+    """The first layer's im2col: input values u (N, H, W, C) or (N, F), already minus the zero point (any
+    numeric dtype), -> (N * OH * OW, K) in the weights' (kh, kw, c) tap order, 0 on padded taps."""
+    if "kernel" not in attrs:
+        return u.reshape(u.shape[0], -1)
+    up = _pad_spatial(u, attrs["pads"], 0)
+    cols = np.concatenate([up[:, rs, cs, :] for _, _, rs, cs in _taps(attrs)], axis=-1)
+    return cols.reshape(-1, cols.shape[-1])
+
+
+def int_columns(q, zp, attrs) -> np.ndarray:
+    """:func:`columns` of int8 device inputs q: the int16 values (q - zero_point) every kernel multiplies."""
+    return columns(q.astype(np.int16) - np.int16(zp), attrs)
+
+
 def conv2d_int8(x, attrs):
-    """int8 conv: (N,H,W,C) int8 -> int32 sum of w * (x - zero_point) over the valid taps."""
+    """int8-input conv: (N,H,W,C) int8 -> int32 sum of w * (x - zero_point) over the valid taps; w int8 or
+    int16 (a float first layer that needs 16-bit weights)."""
     OH, OW, O = attrs["out_shape"]
     w = attrs["weights"]  # (O, KH, KW, C)
     zp = attrs["input_zero_point"]

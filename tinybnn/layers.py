@@ -17,7 +17,9 @@ Device layers (all attrs are NumPy arrays or ints)
 ``tb.Conv2d``
     in_shape (H, W, C), out_shape (OH, OW, O), kernel (KH, KW), stride (sh, sw), dilation (dh, dw),
     pads (top, left, bottom, right), pad "zero" | "one" | "minus-one",
-    in_dtype "int8" | "bits", weights int8 (O, KH, KW, C) (+-1 or int8 values),
+    in_dtype "int8" | "bits", weights int8 (O, KH, KW, C) (+-1 or int8 values) or, for a float first layer
+    whose decisions int8 rounding could flip on the calibration data, int16 (weight_kind "int16 ...");
+    an int8-input layer also keeps float_weights (O, K) and input_scale (what ``tinybnn check`` compares with),
     packed: uint32 (O, KH, KW, words(C)) when in_dtype == "bits";
             uint32 (O, words(KH*KW*C)) bits of +-1 weights in (kh, kw, c) order when in_dtype == "int8"
             and weight_kind == "binary" (int8 x binary first layer);

@@ -182,7 +182,7 @@ class Model:
                 outs = int(np.prod(a["out_shape"]))
                 row["K"] = K
                 row["params"] = int(w.size) + (O if a["out"] == "bits" else 0)
-                wbytes = a["packed"].nbytes if "packed" in a else int(w.size)
+                wbytes = a["packed"].nbytes if "packed" in a else int(w.nbytes)  # int8 or int16 codes
                 tbytes = 4 * O + 4 * words(O) if a["out"] == "bits" else 0
                 row["bytes"] = int(wbytes + tbytes)
                 if a["in_dtype"] == "bits":
@@ -203,7 +203,8 @@ def _kind(n) -> str:
     base = "conv2d" if n.op == "tb.Conv2d" else "dense"
     src = "bin" if a["in_dtype"] == "bits" else "int8"
     dst = "bits" if a["out"] == "bits" else "int32 out"
-    return f"{base} {src}->{dst}"
+    wide = ", int16 weights" if a["in_dtype"] != "bits" and a["weights"].dtype == np.int16 else ""
+    return f"{base} {src}->{dst}{wide}"
 
 
 def _shape_str(s, n) -> str:
@@ -222,6 +223,7 @@ def load(path: str | Path, calibration=None, input_scale: float | None = None,
     g = float_graph(path)
     md = g.meta.get("metadata", {})
     iq = None
+    data = calibration  # what a float first layer's weight precision is decided on
     if input_scale is not None:
         if input_scale <= 0:
             raise TinyBnnError(f"--input-scale must be positive, got {input_scale}")
@@ -238,6 +240,8 @@ def load(path: str | Path, calibration=None, input_scale: float | None = None,
             raise TinyBnnError(f"{path}: metadata tinybnn.input_scale must be positive")
     elif fallback_calibration is not None:
         iq = calibrate(g, fallback_calibration)
-    g = lower(g, iq)
+    if data is None:
+        data = fallback_calibration
+    g = lower(g, iq, data)
     g = pack_weights(g)
     return Model(g)

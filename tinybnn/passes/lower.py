@@ -5,7 +5,9 @@ Conventions (the same as Larq Compute Engine and BipolarQuant):
 * a binary value is stored as a bit: **bit 0 = +1, bit 1 = -1**; an exact 0 fed to a binarizer becomes +1;
 * a binary layer's accumulator is the exact dot product ``dot = K - 2 * popcount(a XOR w)`` over the
   valid taps (zero-padded taps contribute 0, so K counts valid taps only);
-* an int8 layer (the first layer) accumulates ``acc = sum(w * (q - zero_point))`` in int32;
+* an int8-input layer (the first layer) accumulates ``acc = sum(w * (q - zero_point))`` in int32, with
+  +-1, int8 or int16 weights: a float first layer keeps int8 weights where their worst-case rounding
+  error cannot flip a binarizer decision on the calibration data, int16 otherwise (:func:`first_layer_weights`);
 * every Affine (BatchNorm, scale, bias, alpha) between an accumulator and its binarizer collapses into ONE
   integer threshold per output channel: ``bit = (a' < threshold)`` where ``a' = acc`` or, for a channel
   whose composed scale is negative, ``a' = ~acc = -acc - 1`` (the ``flip`` flag). A MaxPool inside that
@@ -72,6 +74,89 @@ def _int8_weights(W2d):
     q = np.clip(np.round(W2d / s[:, None]), -127, 127).astype(np.int8)
     exact = bool(np.all(q * s[:, None] == W2d))
     return q, s, exact
+
+
+def _intn_weights(W2d, qmax):
+    """Per-output-channel symmetric quantization to integer codes in [-qmax, qmax] (int16 storage)."""
+    m = np.abs(W2d).max(axis=1)
+    s = np.where(m > 0, m / float(qmax), 1.0)
+    q = np.clip(np.round(W2d / s[:, None]), -qmax, qmax).astype(np.int16)
+    return q, s
+
+
+INT16_MAX = 32767
+ACC_LIMIT = (1 << 31) - 1
+CALIB_CHUNK = 1 << 22  # im2col elements per chunk of calibration data
+
+
+def _possible_flips(cols_iter, W2d, Wq, first_scale, after, zero):
+    """Decisions of the float first layer that the weight rounding W2d -> Wq could flip, on the data.
+
+    cols_iter yields im2col blocks (R, K) of the input in code units (q - zero_point). For every position the
+    float pre-activation z = cols . W (in accumulator units of a unit-scale weight) moves by at most
+    e = |cols| . |W - Wq| (the worst case of the rounding error); the decision can flip iff the float chain
+    (scale, then the BatchNorm/bias steps, then the sign) decides differently at z - e and z + e (the chain is
+    monotone). Returns (positions that could flip, positions).
+    """
+    dW = np.abs(W2d - Wq).T
+    WT = W2d.T
+    steps = [(first_scale, np.zeros_like(first_scale))] + list(after)
+    possible = total = 0
+    for cols in cols_iter:
+        cols = cols.astype(np.float64)
+        z = (cols @ WT).T
+        e = (np.abs(cols) @ dW).T
+        lo = _decide(_eval_chain(z - e, steps), zero)
+        hi = _decide(_eval_chain(z + e, steps), zero)
+        possible += int(np.count_nonzero(lo != hi))
+        total += z.size
+    return possible, total
+
+
+def float_decisions(attrs, u, batch=256):
+    """The float first layer's binarizer decisions (True = +1) for inputs u in code units (N, ...) (float64,
+    the value minus the zero point, not necessarily on the grid): float weights, float64 chain. (O, rows)."""
+    from ..golden import columns
+
+    W = attrs["float_weights"]
+    O = W.shape[0]
+    steps = [(np.full(O, attrs["input_scale"]), np.zeros(O))] + list(attrs["float_steps"][1:])
+    out = [_decide(_eval_chain((columns(u[i:i + batch], attrs).astype(np.float64) @ W.T).T, steps), attrs["zero"])
+           for i in range(0, len(u), batch)]
+    return np.concatenate(out, axis=1)
+
+
+def first_layer_weights(node, W2d, steps_after, zero, input_scale, xmax, K, cols_fn):
+    """Weights of a float first layer (int8 input, non-binary weights) at the precision its decisions need.
+
+    int8 (per output channel) when the rounding is exact or when its worst-case error cannot flip one
+    binarizer decision on the calibration data (``cols_fn()`` yields its im2col blocks); int16 otherwise, with
+    the code range cut so that ``K * max|w| * max|x - zp|`` fits int32. Without calibration data (``cols_fn``
+    None) the weights stay int8, with a note. Returns (codes int8/int16 (O, K), per-channel scale,
+    weight_kind, note or None). Deterministic.
+    """
+    q8, s8, exact = _int8_weights(W2d)
+    kind8 = "int8" + ("" if exact else " (quantized per output channel)")
+    if exact or zero is None:
+        return q8, s8, kind8, None
+    if cols_fn is None:
+        return q8, s8, kind8, (f"layer '{node.name}': int8 weights, not checked against calibration data; give "
+                               "--calibration FILE.npz to keep int16 weights where int8 rounding could flip "
+                               "an activation")
+    first = np.full(W2d.shape[0], float(input_scale))
+    possible, total = _possible_flips(cols_fn(), W2d, q8 * s8[:, None], first, steps_after, zero)
+    if possible == 0:
+        return q8, s8, kind8, None
+    why = f"int8 rounding could flip {possible:,} of {total:,} binarizer decisions on the calibration data"
+    qmax = min(INT16_MAX, ACC_LIMIT // max(1, K * int(xmax)))
+    if qmax < 127:
+        raise node_error(node, f"its int32 accumulator could overflow: K={K} taps x 127 x {xmax} >= 2^31",
+                         "first layers with K * max|w| * max|x - zero point| < 2^31")
+    q, s = _intn_weights(W2d, qmax)
+    kind = "int16 (quantized per output channel" + ("" if qmax == INT16_MAX else f", |w| <= {qmax}") + ")"
+    possible, _ = _possible_flips(cols_fn(), W2d, q * s[:, None], first, steps_after, zero)
+    why += f"; int16: {possible:,}"
+    return q, s, kind, f"layer '{node.name}': int16 weights ({why})"
 
 
 def _eval_chain(acc, steps):
@@ -152,12 +237,13 @@ def verify_thresholds(steps, tau, flip, lo, hi, zero, node):
 
 # ------------------------------------------------------------------------------------------------
 class Lowering:
-    def __init__(self, g: Graph, input_quant: dict | None):
+    def __init__(self, g: Graph, input_quant: dict | None, calibration=None):
         self.g = g
         self.nodes = g.chain()
         self.i = 0
         self.out: list[Node] = []
         self.input_quant = input_quant or {}
+        self.calibration = calibration  # float samples (N, ...) in the ONNX input layout, or None
         self.notes: list[str] = []
 
     def peek(self):
@@ -297,9 +383,7 @@ class Lowering:
                 raise node_error(lin, f"binary activations feed non-binary weights (output channel {c} has "
                                  f"values like {', '.join(f'{v:.4g}' for v in vals)})",
                                  "weights of +-alpha per tensor or per output channel after a binarizer")
-            B, alpha, exact = _int8_weights(W2)
-            wnote = "int8" + ("" if exact else " (quantized per output channel)")
-        wq = B.reshape(Wd_dev.shape)
+            B, alpha, wnote = None, np.ones(O), None  # decided below, once the chain after it is known
         steps = [(np.full(O, act.scale) * alpha, np.zeros(O))]
         # -- chain after the linear op
         pools = []  # (pool node, index into steps where it sits)
@@ -341,7 +425,7 @@ class Lowering:
                 raise node_error(n, f"follows layer '{lin.name}' without a binarizer in between",
                                  "Conv/Gemm -> BatchNorm/scale/bias/MaxPool -> Sign -> next layer")
         # -- geometry
-        attrs = {"in_dtype": act.kind, "weights": wq, "weight_kind": wnote}
+        attrs = {"in_dtype": act.kind, "weight_kind": wnote}
         if act.kind == "int8":
             attrs["input_zero_point"] = int(act.zero_point)
         if is_conv:
@@ -371,6 +455,19 @@ class Lowering:
                 geom = (1, F)
             attrs.update(in_shape=geom, out_shape=(O,))
             K = F
+        if B is None:  # a float first layer: weights at the precision its decisions need
+            qlo, qhi = _input_code_range(self.out[0].attrs)
+            xmax = max(abs(qlo - act.zero_point), abs(qhi - act.zero_point))
+            B, alpha, wnote, note = first_layer_weights(
+                lin, W2, None if end else steps[1:], zero, act.scale, xmax, K, self._calibration_columns(attrs))
+            attrs["weight_kind"] = wnote
+            steps[0] = (np.full(O, act.scale) * alpha, np.zeros(O))
+            if note:
+                self.notes.append(note)
+        wq = B.reshape(Wd_dev.shape)
+        attrs["weights"] = wq
+        if act.kind == "int8":  # what `tinybnn check` measures the first layer's rounding against
+            attrs.update(float_weights=W2, input_scale=float(act.scale))
         # accumulator range
         if act.kind == "bits":
             lo, hi = np.full(O, -K), np.full(O, K)
@@ -402,6 +499,8 @@ class Lowering:
             raise node_error(lin, "a threshold does not fit in int32")
         attrs.update(out="bits", thresholds=tau.astype(np.int32), flip=flip, acc_range=(lo, hi),
                      float_steps=steps, zero=zero)
+        if act.kind == "int8":
+            self._input_rounding_note(name, attrs)
         node = Node(kind, name, [], [], attrs)
         self.out.append(node)
         new = _Act("bits", (O, attrs["out_shape"][0], attrs["out_shape"][1]) if is_conv else (O,))
@@ -418,6 +517,42 @@ class Lowering:
             node.attrs["onnx_ref_flat"] = (new.shape, flatten[0])
             new.shape = (int(np.prod(new.shape)),)  # the float model's binarized tensor that this output equals
         return new
+
+    def _input_rounding_note(self, name, attrs):
+        """A calibrated int8 input: how many first-layer decisions its rounding flips on the calibration data
+        (float layer on the float input vs on the int8 input), as a note when any do."""
+        iq = self.out[0].attrs
+        if self.calibration is None or iq["mode"] != "calibrated" or iq.get("calib_scale") is None:
+            return
+        from ..golden import input_units, quantize_input
+
+        u = input_units(iq, self.calibration)
+        q = quantize_input(iq, self.calibration).astype(np.float64) - iq["zero_point"]
+        if np.array_equal(u, q):
+            return
+        d = float_decisions(attrs, u) != float_decisions(attrs, q)
+        if np.any(d):
+            self.notes.append(f"layer '{name}': the int8 input rounding flips {int(d.sum()):,} of {d.size:,} of its "
+                              "activations on the calibration data (int16 input is not supported yet)")
+
+    def _calibration_columns(self, attrs):
+        """A function yielding the first layer's im2col blocks of the calibration data (input codes minus the
+        zero point), or None without calibration data."""
+        iq = self.out[0].attrs
+        if self.calibration is None:
+            return None
+        from ..golden import int_columns, quantize_input
+
+        q = quantize_input(iq, self.calibration)
+        zp = int(iq["zero_point"])
+        K = int(np.prod(attrs["kernel"])) * int(attrs["in_shape"][-1]) if "kernel" in attrs else int(q[0].size)
+        rows = int(np.prod(attrs["out_shape"][:-1])) if "kernel" in attrs else 1
+        batch = max(1, CALIB_CHUNK // max(1, rows * K))
+
+        def gen():
+            for i in range(0, len(q), batch):
+                yield int_columns(q[i:i + batch], zp, attrs)
+        return gen
 
     def _onnx_ref(self, tensor):
         """The ONNX tensor (name, perm or None) holding the same values as IR tensor ``tensor``, if any."""
@@ -497,8 +632,10 @@ def _input_code_range(iq_attrs):
     return INT8_MIN, INT8_MAX
 
 
-def lower(g: Graph, input_quant: dict | None = None) -> Graph:
-    low = Lowering(g, input_quant)
+def lower(g: Graph, input_quant: dict | None = None, calibration=None) -> Graph:
+    """``calibration``: the float samples the input quantization was calibrated on (or the model's data), used
+    to choose the precision of a float first layer's weights; None means no data (int8 only when exact)."""
+    low = Lowering(g, input_quant, calibration)
     nodes = low.run()
     # wire the lowered chain: each layer reads the previous one's output
     prev = g.input

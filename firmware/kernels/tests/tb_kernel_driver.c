@@ -11,7 +11,8 @@
  *   op, samples, out_kind, mode, nparams, params[nparams],
  *   blob weights, blob thresholds, blob flip, blob or_mask, in_bytes, out_bytes, blob inputs
  *   (blob = int32 byte count, then the bytes; inputs hold samples * in_bytes bytes)
- *   op: 1 conv2d_b1b1, 2 conv2d_s8s8, 3 conv2d_s8b1, 4 dense_b1b1, 5 dense_s8s8, 6 dense_s8b1, 7 maxpool_b1
+ *   op: 1 conv2d_b1b1, 2 conv2d_s8s8, 3 conv2d_s8b1, 4 dense_b1b1, 5 dense_s8s8, 6 dense_s8b1, 7 maxpool_b1,
+ *       8 conv2d_s8s16, 9 dense_s8s16
  *   params: the fields of the op family's params struct in declaration order (pointers excluded)
  *   mode: 0 normal, 1 no scratch, 2 misaligned input (b1 inputs) or output, 3 scratch 4 bytes too small
  * RESULTS, per case and sample: int32 status, int32 <fn>_get_buffer_size(), then out_bytes bytes of output.
@@ -21,11 +22,13 @@
 #include <string.h>
 
 #include "tb_kernels.h"
+#include "tb_kernels_s16.h"
 
 #define MAGIC 0x444B4254
 #define MAX_PARAMS 32
 
-enum { OP_CONV_B1B1 = 1, OP_CONV_S8S8, OP_CONV_S8B1, OP_DENSE_B1B1, OP_DENSE_S8S8, OP_DENSE_S8B1, OP_MAXPOOL };
+enum { OP_CONV_B1B1 = 1, OP_CONV_S8S8, OP_CONV_S8B1, OP_DENSE_B1B1, OP_DENSE_S8S8, OP_DENSE_S8B1, OP_MAXPOOL,
+       OP_CONV_S8S16, OP_DENSE_S8S16 };
 enum { MODE_NORMAL = 0, MODE_NO_SCRATCH = 1, MODE_MISALIGN = 2, MODE_SHORT_SCRATCH = 3 };
 
 typedef struct {
@@ -176,16 +179,18 @@ int main(int argc, char **argv)
             memcpy(in_ptr, inputs + (size_t)s * (size_t)in_bytes, (size_t)in_bytes);
             memset(out_ptr, 0xA5, (size_t)out_bytes);
 
-            if (op >= OP_CONV_B1B1 && op <= OP_CONV_S8B1) {
+            if ((op >= OP_CONV_B1B1 && op <= OP_CONV_S8B1) || op == OP_CONV_S8S16) {
                 conv_params(pv, nparams, &cp);
                 scratch_size = op == OP_CONV_B1B1 ? tb_conv2d_b1b1_get_buffer_size(&cp)
                                : op == OP_CONV_S8S8 ? tb_conv2d_s8s8_get_buffer_size(&cp)
-                                                    : tb_conv2d_s8b1_get_buffer_size(&cp);
-            } else if (op >= OP_DENSE_B1B1 && op <= OP_DENSE_S8B1) {
+                               : op == OP_CONV_S8S16 ? tb_conv2d_s8s16_get_buffer_size(&cp)
+                                                     : tb_conv2d_s8b1_get_buffer_size(&cp);
+            } else if ((op >= OP_DENSE_B1B1 && op <= OP_DENSE_S8B1) || op == OP_DENSE_S8S16) {
                 dense_params(pv, nparams, &dp);
                 scratch_size = op == OP_DENSE_B1B1 ? tb_dense_b1b1_get_buffer_size(&dp)
                                : op == OP_DENSE_S8S8 ? tb_dense_s8s8_get_buffer_size(&dp)
-                                                     : tb_dense_s8b1_get_buffer_size(&dp);
+                               : op == OP_DENSE_S8S16 ? tb_dense_s8s16_get_buffer_size(&dp)
+                                                      : tb_dense_s8b1_get_buffer_size(&dp);
             } else if (op == OP_MAXPOOL) {
                 pool_params(pv, nparams, &mp);
                 mp.or_mask = (const uint32_t *)or_mask;
@@ -222,6 +227,12 @@ int main(int argc, char **argv)
                 break;
             case OP_DENSE_S8B1:
                 st = tb_dense_s8b1(&ctx, &dp, &op_out, (const int8_t *)in_ptr, (const uint32_t *)weights, out_ptr);
+                break;
+            case OP_CONV_S8S16:
+                st = tb_conv2d_s8s16(&ctx, &cp, &op_out, (const int8_t *)in_ptr, (const int16_t *)weights, out_ptr);
+                break;
+            case OP_DENSE_S8S16:
+                st = tb_dense_s8s16(&ctx, &dp, &op_out, (const int8_t *)in_ptr, (const int16_t *)weights, out_ptr);
                 break;
             default:
                 st = tb_maxpool_b1(&ctx, &mp, (const uint32_t *)in_ptr, (uint32_t *)out_ptr);

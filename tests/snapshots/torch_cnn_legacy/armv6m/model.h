@@ -1,6 +1,6 @@
 /*
  * model.h - tinybnn model generated from "torch_cnn_legacy.onnx" by tinybnn 0.1.0.
- * Do not edit: regenerate with `tinybnn convert`. Model hash bc50eb720624c025.
+ * Do not edit: regenerate with `tinybnn convert`. Model hash 10d0aaa33a74263f.
  *
  * Input:  int8 [8][8][1] (HWC), quantized on the host:
  *         real = scale * (q - zero_point), mode "calibrated", scale 0.0625,
@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /** sha256 of the structure, weights and quantization parameters, truncated to 64 bits (hex). */
-#define TB_MODEL_HASH "bc50eb720624c025"
+#define TB_MODEL_HASH "10d0aaa33a74263f"
 
 #define TB_MODEL_NUM_LAYERS 5
 
@@ -41,7 +41,7 @@ extern "C" {
 /** RAM of the activation arena (the input is copied in; the output is written to the caller's buffer). */
 #define TB_MODEL_ARENA_BYTES 1548u
 /** Flash of the constant arrays (packed weights, thresholds, masks); code not included. */
-#define TB_MODEL_WEIGHT_BYTES 3424u
+#define TB_MODEL_WEIGHT_BYTES 3568u
 
 /** Return value of tb_model_run on success; a failing kernel's tb_status (< 0) otherwise. */
 #define TB_MODEL_OK 0

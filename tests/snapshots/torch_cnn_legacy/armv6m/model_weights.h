@@ -1,5 +1,5 @@
 /*
- * model_weights.h - constant arrays of the tinybnn model generated from "torch_cnn_legacy.onnx" (hash bc50eb720624c025).
+ * model_weights.h - constant arrays of the tinybnn model generated from "torch_cnn_legacy.onnx" (hash 10d0aaa33a74263f).
  * Do not edit: regenerate with `tinybnn convert`. Defined in model_weights.c; const, so they stay in flash.
  */
 #ifndef TB_MODEL_WEIGHTS_H
@@ -7,13 +7,13 @@
 
 #include <stdint.h>
 
-/* layer 0: "/0/Conv" conv2d s8 x s8 -> bits */
+/* layer 0: "/0/Conv" conv2d s8 x s16 -> bits */
 #define TB_L0_0_CONV_FLIP_COUNT 1
 #define TB_L0_0_CONV_THRESHOLDS_COUNT 16
 #define TB_L0_0_CONV_WEIGHTS_COUNT 144
 extern const uint32_t tb_l0_0_conv_flip[TB_L0_0_CONV_FLIP_COUNT];
 extern const int32_t tb_l0_0_conv_thresholds[TB_L0_0_CONV_THRESHOLDS_COUNT];
-extern const int8_t tb_l0_0_conv_weights[TB_L0_0_CONV_WEIGHTS_COUNT];
+extern const int16_t tb_l0_0_conv_weights[TB_L0_0_CONV_WEIGHTS_COUNT];
 
 /* layer 1: "/3/Conv" conv2d b1 x b1 -> bits */
 #define TB_L1_3_CONV_FLIP_COUNT 1

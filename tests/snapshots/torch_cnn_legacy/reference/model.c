@@ -1,9 +1,9 @@
 /*
  * model.c - tinybnn model generated from "torch_cnn_legacy.onnx" by tinybnn 0.1.0.
- * Do not edit: regenerate with `tinybnn convert`. Model hash bc50eb720624c025.
+ * Do not edit: regenerate with `tinybnn convert`. Model hash 10d0aaa33a74263f.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /0/Conv     tb_conv2d_s8s8   conv2d s8 x s8 -> bits
+ *    0  /0/Conv     tb_conv2d_s8s16  conv2d s8 x s16 -> bits
  *    1  /3/Conv     tb_conv2d_b1b1   conv2d b1 x b1 -> bits
  *    2  /5/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
  *    3  /7/Conv     tb_conv2d_b1b1   conv2d b1 x b1 -> bits
@@ -25,6 +25,7 @@
 #include "model.h"
 #include "model_weights.h"
 #include "tb_kernels.h"
+#include "tb_kernels_s16.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
 
@@ -48,7 +49,7 @@ static uint32_t arena[ARENA_WORDS];
 
 /* ---- layer parameters ------------------------------------------------------------------------ */
 
-/* layer 0: "/0/Conv", conv2d s8 x s8 -> bits
+/* layer 0: "/0/Conv", conv2d s8 x s16 -> bits
  * 8x8x1 -> 8x8x16, kernel 3x3, stride 1x1, dilation 1x1, pads t1 l1 b1 r1 (zero), input zero point -128 */
 static const tb_conv2d_params l0_params = {
     .in_h = 8,
@@ -197,7 +198,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 0: "/0/Conv" */
     ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
     ctx.size = L0_SCRATCH_BYTES;
-    status = tb_conv2d_s8s8(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    status = tb_conv2d_s8s16(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_0_conv_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
