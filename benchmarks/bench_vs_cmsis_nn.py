@@ -148,9 +148,31 @@ def _conv_path(in_shape, kernel, stride, dilation, pad) -> str:
     return "arm_convolve_s8"
 
 
-def cmsis_layers(model) -> list[CmsisLayer]:
+def is_1d(model) -> bool:
+    """Every convolution and pool of the model runs along H with a width of 1 (the KWS example: 49x1xC)."""
+    spatial = [l for l in model.layers if l.op in ("tb.Conv2d", "tb.MaxPool")]
+    return bool(spatial) and all(int(l.attrs["in_shape"][1]) == 1 and int(l.attrs["kernel"][1]) == 1
+                                 for l in spatial)
+
+
+def _as_1xn(c: CmsisLayer) -> CmsisLayer:
+    """A layer along H (H x 1) laid out along W (1 x H), as TensorFlow Lite lays out a Conv1D."""
+    if c.op == "dense":
+        return c
+    sw = lambda t: (t[1], t[0])  # noqa: E731
+    c.in_shape, c.out_shape = (1, c.in_shape[0], c.in_shape[2]), (1, c.out_shape[0], c.out_shape[2])
+    c.kernel, c.stride, c.dilation, c.pad = sw(c.kernel), sw(c.stride), sw(c.dilation), sw(c.pad)
+    if c.op == "conv":
+        c.path = _conv_path(c.in_shape, c.kernel, c.stride, c.dilation, c.pad)
+    c.notes.append("laid out 1 x N in CMSIS-NN (--conv1d-as-1xn)")
+    return c
+
+
+def cmsis_layers(model, conv1d_as_1xn: bool = False) -> list[CmsisLayer]:
     """The int8 CMSIS-NN layer sequence of a lowered tinybnn model (same shapes, kernel, stride, padding,
-    dilation and output channels). Raises BenchError for a layer kind with no mapping."""
+    dilation and output channels). ``conv1d_as_1xn``: a model whose convolutions and pools all run along H
+    with a width of 1 gets them laid out 1 x N instead (TensorFlow Lite's layout of a Conv1D, which
+    CMSIS-NN's arm_convolve_1_x_n_s8 serves). Raises BenchError for a layer kind with no mapping."""
     rows = model.layer_table()
     out = []
     for i, (layer, row) in enumerate(zip(model.layers, rows)):
@@ -188,6 +210,8 @@ def cmsis_layers(model) -> list[CmsisLayer]:
             raise BenchError(f"layer '{layer.name}' ({layer.op}) has no CMSIS-NN equivalent in this benchmark; "
                              "mapped: tb.Conv2d, tb.Dense, tb.MaxPool")
         out.append(cl)
+    if conv1d_as_1xn and is_1d(model):
+        out = [_as_1xn(c) for c in out]
     return out
 
 
@@ -390,7 +414,7 @@ def model_report(res: dict) -> list[str]:
         rows.append((l["layer"], l["tinybnn_kernel"], f"{round(l['tinybnn']):,}", l["cmsis_kernel"],
                      f"{round(l['cmsis']):,}", _ratio(l["cmsis"], l["tinybnn"])))
     t, c = res["tinybnn_total"], res["cmsis_total"]
-    rows.append(("whole inference", "tb_model_run", f"{t:,}", "the same sequence", f"{c:,}", _ratio(c, t)))
+    rows.append(("whole inference", "tb_model_run", f"{t:,}", "its kernel calls in a row", f"{c:,}", _ratio(c, t)))
     lines = [f"{res['model']} on {res['board']} (tinybnn {res['variant']} kernels, output "
              f"{'bit-exact' if res['bit_exact'] else 'NOT equal to the golden model'}; CMSIS-NN {res['cmsis_path']} "
              "path)"]
@@ -419,6 +443,9 @@ def main(argv=None) -> int:
                     help="the CMSIS-NN folder (default $CMSIS_NN_DIR, else ../shared/peers/cmsis-nn from the "
                          "repository root)")
     ap.add_argument("--require", action="store_true", help="exit 2 when CMSIS-NN is absent (default: skip, exit 0)")
+    ap.add_argument("--conv1d-as-1xn", action="store_true",
+                    help="give CMSIS-NN the 1-D models (convolutions and pools along H, width 1: the KWS example) "
+                         "laid out 1 x N, as TensorFlow Lite lays out a Conv1D (default: the same H x 1 shapes)")
     ap.add_argument("--json", help="write every figure to this JSON file")
     ap.add_argument("--keep", metavar="DIR", help="build in DIR and keep it (default: a temporary directory)")
     args = ap.parse_args(argv)
@@ -448,7 +475,7 @@ def _run(args, cmsis: Path) -> int:
     models = []
     for name, onnx, data in model_list(set(args.models.split(",")) if args.models else None):
         m, sample = load_model(onnx, data)
-        models.append((name, onnx, m, sample, cmsis_layers(m)))
+        models.append((name, onnx, m, sample, cmsis_layers(m, args.conv1d_as_1xn)))
     print(f"tinybnn vs CMSIS-NN int8 ({cmsis_version(cmsis)}, from {cmsis}), the same layer sequence on each board; "
           "counts: instructions (QEMU -icount shift=0), not cycles")
     results = []

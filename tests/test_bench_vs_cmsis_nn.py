@@ -67,3 +67,13 @@ def test_absent_cmsis_nn_is_one_line(bench, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "CMSIS-NN not found" in err[0] and str(tmp_path) in err[0]
     assert bench.main(["--cmsis-nn", str(tmp_path), "--require"]) == 2
+
+
+def test_kws_as_1xn_is_laid_out_along_w(bench, kws):
+    model, _ = kws
+    layers = bench.cmsis_layers(model, conv1d_as_1xn=True)
+    conv = layers[2]
+    assert (conv.in_shape, conv.kernel, conv.pad, conv.path) == ((1, 24, 128), (1, 3), (0, 1), "arm_convolve_1_x_n_s8")
+    assert layers[0].path == "arm_convolve_s8"  # 10 input channels: not a multiple of 4
+    assert (layers[1].in_shape, layers[1].kernel, layers[1].stride) == ((1, 49, 128), (1, 2), (1, 2))
+    assert (layers[-1].in_features, layers[-1].out_features) == (384, 12)
