@@ -7,9 +7,9 @@
 For each model (the examples and the trained fixtures) every lowered tinybnn layer gets its int8 CMSIS-NN
 equivalent on the same shapes: a convolution (int8 first layer or binary) -> arm_convolve_wrapper_s8 (with
 the buffer arm_convolve_wrapper_s8_get_buffer_size asks for), a dense layer -> arm_fully_connected_s8, a
-max-pool -> arm_max_pool_s8. Weights and input are seeded random int8 (these kernels execute the same
-instructions whatever the values), requantization per output channel (convolutions) or per tensor (fully
-connected) as TensorFlow Lite Micro passes it. The CMSIS-NN side is one generated firmware per board
+max-pool -> arm_max_pool_s8. Weights and input are seeded random int8 (the counts depend on the shapes: with
+another seed they are the same to the counter's resolution), requantization per output channel
+(convolutions) or per tensor (fully connected) as TensorFlow Lite Micro passes it. The CMSIS-NN side is one generated firmware per board
 (benchmarks/bench_cmsis_nn.c.j2) that counts each layer, then the whole chain; the tinybnn side is the
 model's own firmware (tinybnn build, its board's kernel variant), whose per-layer counts come from the
 device's PROFILE command (the mean of a few runs) and whose total is one tb_model_run (INFER).
@@ -19,9 +19,10 @@ Counts are instructions under QEMU -icount shift=0 (deterministic), read from th
 
 CMSIS-NN is a benchmark-only peer: it is never linked into tinybnn's firmware and never copied into the
 repository. It is found at ../shared/peers/cmsis-nn from the repository root, or --cmsis-nn DIR, or the
-environment variable CMSIS_NN_DIR, and compiled unmodified, at every run, into a temporary build directory
-with the flags its own build uses (-Ofast). Without it the benchmark says so in one line and exits 0
-(2 with --require).
+environment variable CMSIS_NN_DIR; at every run its headers and int8 sources are copied unmodified into a
+temporary PlatformIO project (the in-repo platform, the board's CPU flags) and compiled there with the
+optimisation its own build uses (-Ofast). Without it the benchmark says so in one line and exits 0 (2 with
+--require).
 """
 
 from __future__ import annotations
@@ -52,14 +53,17 @@ DEFAULT_CMSIS_NN = ROOT.parent / "shared" / "peers" / "cmsis-nn"
 # the default: the DSP path (Cortex-M4) and the Helium/MVE path (Cortex-M55); qemu-m7 runs the same code as
 # qemu-m4 (counts within 1% of it), qemu-m3/qemu-m33 on request
 BOARDS = ("qemu-m4", "qemu-m55")
-CMSIS_FLAGS = ["-Ofast", "-ftree-loop-distribute-patterns"]  # as CMSIS-NN's CMake build; see cmsis_flags()
+# last on the compiler line: -Ofast as CMSIS-NN's own build; -ftree-loop-distribute-patterns undoes the in-repo
+# platform's -fno-tree-loop-distribute-patterns (GCC's default at -O2 and above)
+CMSIS_FLAGS = ["-Ofast", "-ftree-loop-distribute-patterns"]
 EXAMPLES = (("kws_bnn", "examples/kws/model/kws_bnn.onnx", "examples/kws/model/kws_bnn_test.npz"),
             ("digits_bnn", "examples/vision/model/digits_bnn.onnx", "examples/vision/model/digits_bnn_test.npz"))
 PATHS = {"MVE": "its Helium (MVE) code", "DSP": "its DSP-extension code", "C": "its pure C code"}
 SMALL_MACS = 50_000  # layers below this many MACs (and every max-pool) run REPS times between two readings
 REPS = 16
 PROFILE_RUNS = 8     # PROFILE runs averaged on the tinybnn side (the SysTick phase differs between runs)
-# CMSIS-NN source folders the int8 kernels and their helpers live in; float, int16 and int4 files are left out
+# CMSIS-NN source folders the int8 kernels and their helpers live in; of them, the files with s8 (or q7) in their
+# name and the tables: float files and the int16/int4 kernels are left out
 SOURCE_DIRS = ("ConvolutionFunctions", "FullyConnectedFunctions", "PoolingFunctions", "NNSupportFunctions")
 SOURCE_RE = re.compile(r"(s8|q7|nntables)\w*\.c$")
 SOURCE_SKIP_RE = re.compile(r"_(f16|f32|flt)(_|\.)")
@@ -215,10 +219,25 @@ def cmsis_layers(model, conv1d_as_1xn: bool = False) -> list[CmsisLayer]:
     return out
 
 
-def _act_bytes(c: CmsisLayer) -> int:
+def _data_bytes(layers: list[CmsisLayer]) -> int:
+    """Constant data of one model in the CMSIS-NN firmware: int8 weights, int32 bias, multipliers and shifts."""
+    n = 0
+    for c in layers:
+        if c.op == "conv":
+            O, (KH, KW), C = c.out_shape[2], c.kernel, c.in_shape[2]
+            n += O * KH * KW * C + 12 * O
+        elif c.op == "dense":
+            n += c.in_features * c.out_features + 4 * c.out_features
+    return n + (layers[0].in_features if layers[0].op == "dense" else int(np.prod(layers[0].in_shape)))
+
+
+def _io_bytes(c: CmsisLayer) -> tuple[int, int]:
+    """int8 input and output bytes of a layer, each rounded up to a word."""
     if c.op == "dense":
-        return max(c.in_features, c.out_features)
-    return max(int(np.prod(c.in_shape)), int(np.prod(c.out_shape)))
+        i, o = c.in_features, c.out_features
+    else:
+        i, o = int(np.prod(c.in_shape)), int(np.prod(c.out_shape))
+    return -(-i // 4) * 4, -(-o // 4) * 4
 
 
 # ----------------------------------------------------------------------------------- CMSIS-NN firmware --
@@ -226,9 +245,9 @@ class _Arrays:
     def __init__(self):
         self.items = []
 
-    def add(self, name, ctype, values, comment, const=True) -> str:
+    def add(self, name, ctype, values, comment) -> str:
         v = np.asarray(values).reshape(-1)
-        self.items.append({"name": name, "ctype": ctype, "count": int(v.size), "comment": comment, "const": const,
+        self.items.append({"name": name, "ctype": ctype, "count": int(v.size), "comment": comment,
                            "body": codegen.c_array_body(ctype, v)})
         return name
 
@@ -238,19 +257,22 @@ def render_firmware(board_id: str, models: list[tuple[str, list[CmsisLayer]]]) -
 
     rng = np.random.default_rng(SEED)
     arrays = _Arrays()
-    rendered, act, scratch = [], 4, 64
+    rendered, arena, scratch = [], 4, 64
     for mi, (name, layers) in enumerate(models):
         first = layers[0]
         n_in = first.in_features if first.op == "dense" else int(np.prod(first.in_shape))
         inp = arrays.add(f"m{mi}_input", "int8_t", rng.integers(-128, 128, n_in), f"{name}: random int8 input")
         items = []
-        for c in layers:
+        # the arena of this model: the largest input + output of a layer (the first layer reads from flash)
+        size = max((0 if k == 0 else _io_bytes(c)[0]) + _io_bytes(c)[1] for k, c in enumerate(layers))
+        arena = max(arena, size)
+        for k, c in enumerate(layers):
             p = f"m{mi}_l{c.index}"
             it = {"id": c.index, "name": c.name, "op": c.op, "label": c.label, "input_offset": c.input_offset,
                   "output_offset": 0, "reps": REPS if (c.op == "maxpool" or c.macs < SMALL_MACS) else 1,
                   "in_shape": c.in_shape, "out_shape": c.out_shape, "kernel": c.kernel, "stride": c.stride,
                   "dilation": c.dilation, "pad": c.pad, "in_features": c.in_features,
-                  "out_features": c.out_features}
+                  "out_features": c.out_features, "out_offset": 0 if k % 2 == 0 else size - _io_bytes(c)[1]}
             if c.op == "conv":
                 O, (KH, KW), C = c.out_shape[2], c.kernel, c.in_shape[2]
                 it["weights"] = arrays.add(f"{p}_w", "int8_t", rng.integers(-127, 128, O * KH * KW * C),
@@ -258,9 +280,8 @@ def render_firmware(board_id: str, models: list[tuple[str, list[CmsisLayer]]]) -
                 it["bias"] = arrays.add(f"{p}_b", "int32_t", rng.integers(-2000, 2001, O), "int32 bias")
                 # per-channel requantization: multiplier in [2^30, 2^31), right shift as for scales of 2^-7..2^-10
                 it["multiplier"] = arrays.add(f"{p}_mult", "int32_t", rng.integers(1 << 30, (1 << 31) - 1, O),
-                                              "per-channel multipliers", const=False)
-                it["shift"] = arrays.add(f"{p}_shift", "int32_t", rng.integers(-10, -6, O), "per-channel shifts",
-                                         const=False)
+                                              "per-channel multipliers")
+                it["shift"] = arrays.add(f"{p}_shift", "int32_t", rng.integers(-10, -6, O), "per-channel shifts")
                 scratch = max(scratch, 4 * KH * KW * C * 2 + 256)  # above what the wrapper asks (checked at start-up)
             elif c.op == "dense":
                 it["weights"] = arrays.add(f"{p}_w", "int8_t",
@@ -270,14 +291,13 @@ def render_firmware(board_id: str, models: list[tuple[str, list[CmsisLayer]]]) -
                                         "int32 bias")
                 it["multiplier"] = int(rng.integers(1 << 30, (1 << 31) - 1))
                 it["shift"] = int(rng.integers(-10, -6))
-            act = max(act, _act_bytes(c))
             items.append(it)
         rendered.append({"id": mi, "name": name, "input": inp, "layers": items})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True)
     return env.get_template("bench_cmsis_nn.c.j2").render(board=board_id, arrays=arrays.items, models=rendered,
-                                                          act_bytes=-(-act // 4) * 4, scratch_words=-(-scratch // 4))
+                                                          arena_bytes=arena, scratch_words=-(-scratch // 4))
 
 
 def cmsis_flags(board: dict) -> str:
@@ -296,15 +316,38 @@ _LAYER = re.compile(r"^layer (\d+) (\d+) status (-?\d+) count (\d+) reps (\d+)$"
 _MODEL = re.compile(r"^model (\d+) status (-?\d+) total (\d+)$", re.M)
 
 
+FLASH_SHARE = 0.6  # constant data one CMSIS-NN firmware may take of the board's flash before models are split
+
+
 def run_cmsis(board_id: str, cmsis: Path, models: list[tuple[str, list[CmsisLayer]]], work: Path,
               timeout: float = 600.0) -> dict:
-    """Build the CMSIS-NN firmware for the board (CMSIS-NN compiled from its folder into ``work``), run it,
-    return {model index: {"layers": {layer index: instructions per call}, "total": instructions}, "path": the code
-    CMSIS-NN compiled for the core (MVE, DSP or C)}."""
+    """Build and run the CMSIS-NN firmware for the board (CMSIS-NN compiled from its folder into ``work``; as
+    many firmwares as the board's flash needs), return {model index: {"layers": {layer index: instructions per
+    call}, "total": instructions}, "path": the code CMSIS-NN compiled for the core (MVE, DSP or C)}."""
+    board = load_board(board_id)
+    groups, size = [[]], 0
+    for mi, (_, layers) in enumerate(models):
+        n = _data_bytes(layers)
+        if groups[-1] and size + n > FLASH_SHARE * board["flash_bytes"]:
+            groups.append([])
+            size = 0
+        groups[-1].append(mi)
+        size += n
+    out: dict = {}
+    for g, ids in enumerate(groups):
+        part = _run_cmsis_firmware(board, cmsis, [models[i] for i in ids],
+                                   work / (f"part{g}" if len(groups) > 1 else ""), timeout)
+        out["path"] = part.pop("path")
+        out.update({ids[k]: v for k, v in part.items()})
+    return out
+
+
+def _run_cmsis_firmware(board: dict, cmsis: Path, models: list[tuple[str, list[CmsisLayer]]], work: Path,
+                        timeout: float) -> dict:
     from tinybnn import platformio
     from tinybnn.qemu import run_to_exit
 
-    board = load_board(board_id)
+    board_id = board["id"]
     stage = work / "stage" / "cmsis_bench"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
@@ -318,7 +361,14 @@ def run_cmsis(board_id: str, cmsis: Path, models: list[tuple[str, list[CmsisLaye
         shutil.copy2(runtime / name, stage / name)
     (stage / "bench_cmsis_nn.c").write_text(render_firmware(board_id, models))
     project = platformio.write_project(board, work / f"cmsis-{board_id}", [stage], extra_build_flags=CMSIS_FLAGS)
-    res = platformio.run_pio(project, jobs=2)
+    try:
+        res = platformio.run_pio(project, jobs=2)
+    except platformio.PlatformIOError as e:
+        over = re.search(r"region `?(\w+)'? overflowed by (\d+) bytes", e.output)
+        if over:
+            raise BenchError(f"the CMSIS-NN int8 layers of {', '.join(n for n, _ in models)} do not fit board "
+                             f"{board_id}: {over.group(1)} overflowed by {over.group(2)} bytes") from None
+        raise
     code, raw = run_to_exit(res.elf, board, timeout=timeout)
     log = raw.decode("utf-8", "replace")
     if code != 0 or "bench done" not in log:
