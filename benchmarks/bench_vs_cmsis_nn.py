@@ -513,6 +513,13 @@ def main(argv=None) -> int:
 
 
 def _run(args, cmsis: Path) -> int:
+    from tinybnn.plumbing import check_output_file, write_atomic
+
+    if args.json:  # before the measurements: a folder that is not there fails now, not after minutes
+        try:
+            check_output_file(args.json)
+        except TinyBnnError as e:
+            raise BenchError(str(e)) from None
     boards = [b for b in args.boards.split(",") if b]
     for b in boards:
         try:
@@ -579,10 +586,9 @@ def _run(args, cmsis: Path) -> int:
         if n == 0:
             print("  ".join("-" * x for x in w))
     if args.json:
-        p = Path(args.json)
-        p.write_text(json.dumps({"cmsis_nn": cmsis_version(cmsis), "count_kind": "instructions",
-                                 "results": results}, indent=2) + "\n")
-        print(f"wrote {p}")
+        write_atomic(args.json, json.dumps({"cmsis_nn": cmsis_version(cmsis), "count_kind": "instructions",
+                                            "results": results}, indent=2) + "\n")
+        print(f"wrote {args.json}")
     bad = [f"{r['model']} on {r['board']}" for r in results if not r["bit_exact"]]
     if bad:
         print(f"bench_vs_cmsis_nn: tinybnn's output differs from the golden model: {', '.join(bad)}", file=sys.stderr)
