@@ -16,8 +16,11 @@ demo:
 test: setup
 	$(PYTHON) -m pytest -q
 
+# bench_vs_cmsis_nn: tinybnn against CMSIS-NN int8 on qemu-m4 and qemu-m55, CMSIS-NN from ../shared/peers/cmsis-nn
+# (or CMSIS_NN_DIR=DIR); without it, it says so in one line and exits 0
 bench: setup
 	$(PYTHON) benchmarks/bench_golden.py
+	$(PYTHON) benchmarks/bench_vs_cmsis_nn.py
 
 # regenerate the trained fixtures (needs the optional torch/brevitas/TF/larq virtualenvs)
 fixtures:
