@@ -147,3 +147,20 @@ def test_board_stack_floor_is_validated(tmp_path):
     b["memory"]["stack_bytes"] = 16384  # the old flat reserve: explained, not silently ignored
     with pytest.raises(boards.BoardError, match="derived from the call graph"):
         boards.validate_board(b, "qemu-m4")
+
+
+@pytest.mark.skipif(not shutil.which("arm-none-eabi-gcc"), reason="arm-none-eabi-gcc not installed")
+def test_static_stack_follows_indirect_calls_to_static_functions(tmp_path):
+    """A callback that is a static function (GCC's call graph names it 'file.c:fn') counts in the worst case
+    of whoever calls through a pointer; a function whose address is never taken does not."""
+    (tmp_path / "app.c").write_text(
+        "static int big(int x) { volatile char buf[600]; buf[0] = (char)x; return buf[0]; }\n"
+        "static int unused_big(int x) { volatile char buf[4000]; buf[0] = (char)x; return buf[0]; }\n"
+        "int (*volatile pick)(int);\n"
+        "int keep(int x) { return unused_big(x); }\n"
+        "int tb_main(void) { pick = big; return pick(3); }\n")
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O2", "-ffunction-sections",
+                    "-fstack-usage", "-fcallgraph-info=su", "-c", "app.c", "-o", "app.o"], cwd=tmp_path, check=True)
+    worst, path = footprint.static_stack(tmp_path)
+    assert 600 <= worst < 4000, (worst, path)
+    assert "big" in path and "unused_big" not in path

@@ -276,8 +276,10 @@ def static_stack(build_dir: Path, entries=("Reset_Handler", "_start", "tb_main")
     for fn, size in _asm_frames(sources).items():  # assembly kernels: leaves called from C
         frames.setdefault(fn, size)
     taken, machine = _address_taken(build_dir)
-    # the vector table takes the handlers' addresses: they are not callbacks
-    indirect = sorted(t for t in taken if t in frames and not _HANDLER.search(t) and t not in entries)
+    # the vector table takes the handlers' addresses: they are not callbacks. GCC names a static function
+    # "file.c:fn" in its call graph, the object files by its symbol "fn": match both
+    indirect = sorted(f for f in frames if (f in taken or f.rsplit(":", 1)[-1] in taken)
+                      and not _HANDLER.search(f) and f not in entries)
     memo: dict[str, tuple[int, list]] = {}
     active: set = set()
 
