@@ -9,6 +9,7 @@ board's flash and RAM, with the numbers.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, codegen
-from .boards import data_dir, load_board, stack_floor
+from .boards import LOCAL_PLATFORM, data_dir, load_board, stack_floor
 from .errors import TinyBnnError
 
 # Flash the runtime needs beyond the model's constant arrays, for the fit check before a build: an upper
@@ -81,8 +82,9 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
 
 
 def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
-          jobs: int = 1, offline_check: bool = False, generate_only: bool = False, kernel_checks: bool = False,
-          variant: str | None = None) -> FirmwareBuild:
+          jobs: int | None = None, offline_check: bool = False, generate_only: bool = False,
+          kernel_checks: bool = False, variant: str | None = None, verbose: bool = False,
+          log=None) -> FirmwareBuild:
     """Write and build the firmware project for ``board_id`` (an id, a board file's path or a loaded board)
     in ``out_dir``; the board's data is recorded in the project's tinybnn-build.json.
 
@@ -93,6 +95,10 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     generated model passes constant parameters the converter has validated.
     ``variant``: the kernel family (tinybnn.kernels) instead of the board file's "kernel_variant"
     ("reference" to compare against it).
+    ``jobs``: parallel compiler jobs (default: the machine's cores). ``verbose``: PlatformIO's full compiler
+    command lines in the log. PlatformIO's output is saved as ``build.log`` in the project, whether the build
+    succeeds or fails; ``log`` (a text stream, e.g. sys.stderr) also receives a line when the build starts
+    and, with ``verbose``, the whole log.
     """
     from . import platformio
     from .boards import offline_board
@@ -137,7 +143,23 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
         return FirmwareBuild(project=Path(project), board=board, elf=None, map=None, flash_used=None,
                              ram_used=None, weight_bytes=r.weight_bytes, arena_bytes=r.arena_bytes, hash=r.hash,
                              seconds=0.0, kernel_variant=variant)
-    res = platformio.run_pio(project, jobs=jobs)
+    build_log = Path(project) / "build.log"
+    jobs = jobs or os.cpu_count() or 1
+    if log is not None:
+        print(f"building the firmware for {board['id']} with PlatformIO ({jobs} job{'s' if jobs > 1 else ''}; "
+              f"log: {build_log})", file=log, flush=True)
+    try:
+        res = platformio.run_pio(project, jobs=jobs, verbose=verbose)
+    except platformio.PlatformIOError as e:
+        if e.output:
+            build_log.write_text(e.output)
+            if verbose and log is not None:
+                print(e.output.rstrip(), file=log, flush=True)
+            raise platformio.PlatformIOError(f"{e} (full log: {build_log})", e.output) from None
+        raise
+    build_log.write_text(res.output)
+    if verbose and log is not None:
+        print(res.output.rstrip(), file=log, flush=True)
     info = {"board": board["id"], "board_data": given, "model_hash": r.hash, "app": app, "opt": opt,
             "offline_check": offline_check,
             "kernel_variant": variant,
@@ -148,6 +170,17 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     return FirmwareBuild(project=Path(project), board=board, elf=res.elf, map=res.map,
                          flash_used=res.flash_used, ram_used=res.ram_used, weight_bytes=r.weight_bytes,
                          arena_bytes=r.arena_bytes, hash=r.hash, seconds=res.seconds, kernel_variant=variant)
+
+
+def run_refusal(board: dict, offline_check: bool) -> str:
+    """Why ``--run`` cannot boot a real board, and what to do instead (no upload hint for an offline-check
+    build: it is linked for a bare-metal check, not for the board's official platform)."""
+    if offline_check:
+        return (f"board '{board['id']}' is a real board: --run boots emulated boards only, and an --offline-check "
+                "build only proves that the firmware compiles and links; to run it on the board, build and flash "
+                f"it with: tinybnn validate MODEL --board {board['id']} --data FILE.npz --flash --port PORT")
+    return (f"board '{board['id']}' is a real board: --run boots emulated boards only; flash and validate it with: "
+            f"tinybnn validate MODEL --board {board['id']} --data FILE.npz --flash --port PORT")
 
 
 @dataclass
@@ -177,8 +210,7 @@ def run_selftest(fw: FirmwareBuild, timeout: float = 60.0) -> SelftestResult:
     from .qemu import run_to_exit
 
     if not fw.board.get("emulated"):
-        raise TinyBnnError(f"board '{fw.board['id']}' is a real board: flash it with PlatformIO "
-                           f"(pio run -d {fw.project} -t upload) and read its serial port")
+        raise TinyBnnError(run_refusal(fw.board, fw.board["platformio"]["platform"] == LOCAL_PLATFORM))
     code, raw = run_to_exit(fw.elf, fw.board, timeout=timeout)
     log = raw.decode("utf-8", "replace")
     (fw.project / "selftest.log").write_text(log)
