@@ -64,16 +64,18 @@ class Footprint:
         arena, stack = rc.get("arena", 0), rc.get("stack", 0)
         return f" = arena {arena:,} + static data {self.ram - arena - stack:,} + stack {stack:,}"
 
-    def text(self) -> str:
+    def text(self, file=None) -> str:
+        """The footprint as text; the component table drawn for ``file`` (a terminal gets its width)."""
         lim_f, lim_r = self.limits.get("flash_bytes"), self.limits.get("ram_bytes")
         pct = lambda v, lim: f" ({100 * v / lim:.2f}% of {lim:,})" if lim else ""  # noqa: E731
         lines = [f"flash {self.flash:>9,} bytes{pct(self.flash, lim_f)}",
-                 f"RAM   {self.ram:>9,} bytes{pct(self.ram, lim_r)}" + self.ram_equation(),
-                 f"{'component':<10} {'flash':>9} {'RAM':>9}"]
-        for c in COMPONENTS:
-            f, r = self.flash_components.get(c, 0), self.ram_components.get(c, 0)
-            if f or r:
-                lines.append(f"{c:<10} {f:>9,} {r:>9,}")
+                 f"RAM   {self.ram:>9,} bytes{pct(self.ram, lim_r)}" + self.ram_equation()]
+        rows = [(c, f"{self.flash_components.get(c, 0):,}", f"{self.ram_components.get(c, 0):,}")
+                for c in COMPONENTS if self.flash_components.get(c, 0) or self.ram_components.get(c, 0)]
+        if rows:
+            from .console import table_text
+
+            lines.append(table_text(("component", "flash", "RAM"), rows, right=(1, 2), file=file))
         s = self.stack
         if s:
             msg = f"stack: {s.get('reserved', 0):,} bytes reserved"

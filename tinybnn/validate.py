@@ -45,6 +45,8 @@ class Summary:
     float_note: str | None = None  # why the float model's accuracy is missing
     link: dict = field(default_factory=dict)
     seconds: float = 0.0
+    results: str | None = None  # the per-sample results file
+    report: dict | None = None  # what the HTML report needs beyond the above (tinybnn.report.collect)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -221,15 +223,32 @@ class Results:
             pass
 
 
+_BAR = None  # the progress bar of the running session (console.progress), None when quiet
+
+
 def _progress(done, total, t0, stream=sys.stderr):
-    if not stream.isatty():
-        if done == total or done % max(1, total // 10) == 0:
-            print(f"  {done}/{total} samples", file=stream, flush=True)
-        return
-    rate = done / max(time.monotonic() - t0, 1e-9)
-    bar = "#" * int(30 * done / max(total, 1))
-    print(f"\r  [{bar:<30}] {done}/{total} ({rate:.1f}/s)", end="" if done < total else "\n", file=stream,
-          flush=True)
+    """One more sample done: advances the progress bar (rate and time remaining, on a terminal only)."""
+    if _BAR is not None:
+        _BAR()
+
+
+class _ProgressBar:
+    """The progress bar around a session: drawn on standard error when it is a terminal and not ``quiet``."""
+
+    def __init__(self, total, quiet):
+        from .console import progress
+
+        self.cm = progress(total, "samples", enabled=not quiet)
+
+    def __enter__(self):
+        global _BAR
+        _BAR = self.cm.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        global _BAR
+        _BAR = None
+        return self.cm.__exit__(*exc)
 
 
 def _first_differing_layer(model, dev_layers, q_i) -> str:
@@ -242,7 +261,7 @@ def _first_differing_layer(model, dev_layers, q_i) -> str:
 
 
 def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, build_dir=None,
-        results_path=None, limit=None, timeout=2.0, float_reference=True) -> Summary:
+        results_path=None, limit=None, timeout=2.0, float_reference=True, quiet=False) -> Summary:
     from .boards import load_board
     from .device import Device
 
@@ -251,6 +270,9 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
     if not board["emulated"] and port is None:
         raise TinyBnnError(f"board '{board['id']}' is a real board: give its serial port with --port "
                            "(e.g. /dev/ttyACM0 or COM3)")
+    if board["emulated"] and port is not None:
+        raise TinyBnnError(f"board '{board['id']}' is emulated: tinybnn boots it in QEMU and connects to its serial "
+                           "line itself; --port is for a real board")
     float_note = None
     if labels is not None and float_reference:
         from .reference import require
@@ -276,7 +298,7 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
 
     fw = None
     if board["emulated"] or flash:
-        fw = _ensure_build(model, board, build_dir, rendered.hash, sample=x[0])
+        fw = _ensure_build(model, board, build_dir, rendered.hash, sample=x[0], log=None if quiet else sys.stderr)
     if not board["emulated"] and flash:
         _upload(fw)
 
@@ -290,13 +312,15 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
             budget = 60.0 + 2.0 * len(x)
             with QemuSession(fw.elf, board, timeout=budget) as s:
                 dev = Device(s.serial, timeout=timeout)
-                summary = _session(dev, model, rendered, board, q, golden, res, t0)
+                with _ProgressBar(len(x) - len(res.done), quiet):
+                    summary = _session(dev, model, rendered, board, q, golden, res, t0)
                 try:
                     dev.exit()
                 except Exception:  # noqa: BLE001 - the device leaving QEMU may cut the reply
                     pass
         else:
-            with Device(port, timeout=timeout, baudrate=board["serial"]["baud"]) as dev:
+            with Device(port, timeout=timeout, baudrate=board["serial"]["baud"]) as dev, \
+                    _ProgressBar(len(x) - len(res.done), quiet):
                 summary = _session(dev, model, rendered, board, q, golden, res, t0)
     except KeyboardInterrupt as e:  # SIGINT/SIGTERM/SIGHUP (tinybnn.plumbing): say what is kept
         e.note = (f"{len(res.done)} of {len(x)} results kept in {res.path}; the same command resumes from "
@@ -321,8 +345,22 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         from .footprint import from_build
 
         summary.footprint = from_build(fw.project).as_dict()
+    # the report's data, kept in the summary written beside the results file (tinybnn report RESULTS)
+    from .report import collect, summary_path_for
+
+    summary.report = collect(model, model_path, x, labels, outs, board, float_reference=float_reference,
+                             float_note=float_note)
+    summary.report["data"] = header["data"]
+    summary.results = str(results_path)
     summary.seconds = time.monotonic() - t0
+    _write_json(summary_path_for(results_path), summary.as_dict())
     return summary
+
+
+def _write_json(path: Path, obj) -> None:
+    from .plumbing import write_atomic
+
+    write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
 
 
 def _session(dev, model, rendered, board, q, golden, res, t0) -> Summary:
@@ -360,7 +398,7 @@ def _session(dev, model, rendered, board, q, golden, res, t0) -> Summary:
                    per_layer=per_layer, mismatches=mm_rows, link=dict(dev.stats))
 
 
-def _ensure_build(model, board, build_dir, model_hash, sample):
+def _ensure_build(model, board, build_dir, model_hash, sample, log=None):
     """Build the serving firmware unless ``build_dir`` already holds it for this model and board."""
     from .build import FirmwareBuild, build
 
@@ -377,7 +415,7 @@ def _ensure_build(model, board, build_dir, model_hash, sample):
                                      arena_bytes=info["arena_bytes"], hash=model_hash, seconds=0.0)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
-    return build(model, board, build_dir, sample=sample, app="serve")
+    return build(model, board, build_dir, sample=sample, app="serve", log=log)
 
 
 def _upload(fw):
