@@ -490,9 +490,10 @@ def run_pio(project_dir: PathLike, *, jobs: Optional[int] = 1, verbose: bool = F
     if platform.startswith("symlink://"):
         res.stack = _derive_stack(project, ini["board"], res)
         if not res.stack.pop("reserved_as_linked"):
-            first = res.seconds
+            first = res
             res = _pio_build(cmd, core, project, ini, timeout)  # relinks only: the objects are unchanged
-            res.seconds += first
+            res.seconds += first.seconds
+            res.output = first.output + res.output  # the log keeps the compiler lines of the first pass
             res.stack = _derive_stack(project, ini["board"], res)
             res.stack.pop("reserved_as_linked")
     return res
