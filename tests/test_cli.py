@@ -83,3 +83,142 @@ def test_model_metadata_beats_self_calibration():
     assert tinybnn.load(kws, fallback_calibration=wide).input_quantization["scale"] == step
     assert tinybnn.load(kws, calibration=wide).input_quantization["scale"] != step
     assert tinybnn.load(kws, input_scale=0.5).input_quantization["scale"] == 0.5
+
+
+# ------------------------------------------------------------------ conventions of the command line -----
+def test_version():
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"tinybnn {tinybnn.__version__}", r.stdout + r.stderr
+
+
+def test_every_help_exits_0_and_shows_an_example():
+    from tinybnn.cli import make_parser
+
+    p = make_parser()
+    sub = next(a for a in p._actions if a.dest == "cmd")
+    commands = sorted(sub.choices)
+    assert {"inspect", "predict", "check", "convert", "boards", "build", "validate", "report", "footprint",
+            "bench"} <= set(commands)
+    r = cli("--help")
+    assert r.returncode == 0 and "examples:" in r.stdout
+    for name in commands:
+        r = cli(name, "--help")
+        assert r.returncode == 0, (name, r.stderr)
+        ex = r.stdout.split("examples:", 1)
+        assert len(ex) == 2 and f"tinybnn {name}" in ex[1], (name, r.stdout)
+        # every option and argument has a help text (suppressed aliases excepted)
+        for a in sub.choices[name]._actions:
+            assert a.help, (name, a.option_strings or a.dest)
+
+
+def test_mistyped_board_suggests_the_near_ones(tmp_path):
+    r = cli("build", FIX / "torch_mlp_legacy.onnx", "--board", "qemu-m5", "-o", tmp_path / "fw",
+            "--calibration", FIX / "torch_mlp_legacy.npz")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("tinybnn: error: no such board 'qemu-m5' (did you mean ")
+    for near in ("qemu-m55", "qemu-m7", "qemu-m4"):
+        assert near in r.stderr.split("known:")[0], r.stderr
+    assert not (tmp_path / "fw").exists()
+
+
+def test_port_with_an_emulated_board_is_refused(tmp_path):
+    r = cli("validate", FIX / "torch_mlp_legacy.onnx", "--data", FIX / "torch_mlp_legacy.npz", "--port",
+            "/dev/ttyACM0", "--build-dir", tmp_path / "fw", "--results", tmp_path / "r.jsonl")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "'qemu-m4' is emulated" in r.stderr and "--port is for a real board" in r.stderr
+    assert not (tmp_path / "fw").exists() and not (tmp_path / "r.jsonl").exists()
+
+
+def test_run_on_a_real_board_is_refused_without_an_upload_hint(tmp_path):
+    for extra in ((), ("--offline-check",)):
+        r = cli("build", FIX / "torch_mlp_legacy.onnx", "--board", "nucleo_f446re", "-o", tmp_path / "fw", "--run",
+                "--calibration", FIX / "torch_mlp_legacy.npz", *extra)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert "real board: --run boots emulated boards only" in r.stderr
+        assert "pio run" not in r.stderr and "-t upload" not in r.stderr and "validate MODEL" in r.stderr
+        assert not (tmp_path / "fw").exists()
+
+
+def test_json_instead_of_the_tables(tmp_path):
+    import json
+
+    r = cli("inspect", FIX / "torch_cnn_legacy.onnx", "--calibration", FIX / "torch_cnn_legacy.npz", "--json", "-")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert [row["name"] for row in d["layers"]][:2] == ["/0/Conv", "/3/Conv"]
+    assert sum(row["binary_macs"] for row in d["layers"]) == 342_592
+    r = cli("boards", "--json", "-")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["default"] == "qemu-m4" and any(b["id"] == "qemu-m55" and b["emulated"] for b in d["boards"])
+    r = cli("convert", FIX / "torch_mlp_legacy.onnx", "-o", tmp_path / "c", "--calibration",
+            FIX / "torch_mlp_legacy.npz", "--json", tmp_path / "c.json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads((tmp_path / "c.json").read_text())
+    assert f"weights: {d['weight_bytes']:,} bytes" in r.stdout and "model.c" in d["files"]
+    # the table itself: drawn by rich, plain text in a pipe, numbers right-aligned under their heading
+    r = cli("inspect", FIX / "torch_cnn_legacy.onnx", "--calibration", FIX / "torch_cnn_legacy.npz")
+    lines = r.stdout.splitlines()
+    head = next(ln for ln in lines if ln.startswith("layer"))
+    row = next(ln for ln in lines if ln.startswith("/3/Conv"))
+    assert row.rstrip().endswith("0") and row.index("294,912") + len("294,912") == head.index("binary MACs") + len(
+        "binary MACs")
+    assert "\x1b[" not in r.stdout
+
+
+def test_progress_bar_on_a_terminal_only():
+    import io
+    import os
+    import pty
+
+    from tinybnn.console import progress
+
+    buf = io.StringIO()
+    with progress(5, enabled=True, stream=buf) as advance:
+        for _ in range(5):
+            advance()
+    assert buf.getvalue() == ""  # not a terminal: nothing
+    import select
+
+    def read(fd):
+        out = b""
+        while select.select([fd], [], [], 0.5)[0]:
+            out += os.read(fd, 65536)
+        return out.decode("utf-8", "replace")
+
+    master, slave = pty.openpty()
+    try:
+        with open(slave, "w", closefd=False) as tty:
+            with progress(5, enabled=False, stream=tty) as advance:  # --quiet
+                advance()
+            tty.flush()
+            assert read(master) == ""
+            with progress(5, enabled=True, stream=tty) as advance:
+                for _ in range(5):
+                    advance()
+            tty.flush()
+        text = read(master)
+        assert "5/5" in text and "samples" in text and "eta" in text, text
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_build_log_jobs_and_verbose(tmp_path):
+    import shutil
+
+    import pytest
+
+    if not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("arm-none-eabi-gcc not installed")
+    out = tmp_path / "fw"
+    r = cli("build", FIX / "torch_mlp_legacy.onnx", "--board", "qemu-m4", "-o", out, "--jobs", "1", "--verbose",
+            "--calibration", FIX / "torch_mlp_legacy.npz")
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = (out / "build.log").read_text()
+    assert "arm-none-eabi-gcc" in log and "model.c" in log  # the compiler lines, kept beside the firmware
+    assert "building the firmware for qemu-m4 with PlatformIO (1 job;" in r.stderr
+    assert "arm-none-eabi-gcc" in r.stderr  # --verbose shows them
+    assert f"log {out.resolve() / 'build.log'}" in r.stdout
+    r = cli("build", FIX / "torch_mlp_legacy.onnx", "-o", tmp_path / "fw2", "--jobs", "0")
+    assert r.returncode == 2 and "expected at least 1 job" in r.stderr and not (tmp_path / "fw2").exists()

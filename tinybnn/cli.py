@@ -15,6 +15,9 @@ import numpy as np
 from .errors import TinyBnnError
 
 
+_REPORT_HINT = "pip install 'tinybnn[report]'"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's usage errors: one line, exit 2
         raise TinyBnnError(f"{message} (see '{self.prog} --help')")
@@ -23,8 +26,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_quant_flags(p):
     p.add_argument("--calibration", metavar="FILE.npz",
                    help="input samples (array 'x') to choose the int8 input scale when the model has no input quantizer")
-    p.add_argument("--input-scale", type=float, help="int8 input scale (real = scale * (q - zero_point))")
-    p.add_argument("--input-zero-point", type=int, default=0, help="int8 input zero point")
+    p.add_argument("--input-scale", type=float, metavar="S", help="int8 input scale (real = scale * (q - zero_point))")
+    p.add_argument("--input-zero-point", type=int, default=0, metavar="Z", help="int8 input zero point")
 
 
 def _load_npz(path, key="x"):
@@ -91,30 +94,58 @@ def _count(text: str) -> int:
     return n
 
 
+def _emit_json(path: str, obj) -> None:
+    """--json FILE: the command's result as JSON in FILE, or on standard output for '-'."""
+    import json
+
+    from .plumbing import write_atomic
+
+    text = json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    write_atomic(path, text)
+    print(f"wrote {path}")
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
+
+
 # ------------------------------------------------------------------------------ commands -----
 def cmd_inspect(args) -> int:
+    from .console import print_table
+
     m = load_model(args)
     rows = m.layer_table()
+    q = m.input_quantization
+    tot_b = sum(r["bytes"] for r in rows)
+    as_json = {"model": str(args.model), "dialect": m.graph.meta["dialect"], "input_shape": list(m.input_shape),
+               "output_shape": list(m.device_output_shape),
+               "input_quantization": None if m.needs_calibration else q, "needs_calibration": m.needs_calibration,
+               "layers": rows, "weight_bytes": tot_b, "notes": m.notes}
+    if args.json == "-":
+        _emit_json("-", as_json)
+        return 0
     print(f"model: {args.model}  ({m.graph.meta['dialect']}; input {list(m.input_shape)} -> "
           f"output {list(m.device_output_shape)})")
-    q = m.input_quantization
     if m.needs_calibration:
         print("input: int8, needs calibration (--calibration FILE.npz or --input-scale/--input-zero-point)")
     else:
         print(f"input: int8 via {q['mode']} (scale {q['scale']:.6g}, zero point {q['zero_point']})")
     head = ("layer", "kind", "input", "output", "K", "params", "bytes", "binary MACs", "int MACs")
-    table = [head] + [(r["name"], r["kind"], r["in"], r["out"], str(r["K"]), str(r["params"]), str(r["bytes"]),
-                       f"{r['binary_macs']:,}", f"{r['int_macs']:,}") for r in rows]
-    widths = [max(len(t[i]) for t in table) for i in range(len(head))]
-    for k, t in enumerate(table):
-        print("  ".join(s.ljust(w) if i < 4 else s.rjust(w) for i, (s, w) in enumerate(zip(t, widths))))
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
-    tot_b = sum(r["bytes"] for r in rows)
+    print_table(head, [(r["name"], r["kind"], r["in"], r["out"], str(r["K"]), str(r["params"]), str(r["bytes"]),
+                        f"{r['binary_macs']:,}", f"{r['int_macs']:,}") for r in rows], right=range(4, 9))
     print(f"total: {len(rows)} layers, {tot_b:,} bytes of packed weights and thresholds, "
           f"{sum(r['binary_macs'] for r in rows):,} binary MACs, {sum(r['int_macs'] for r in rows):,} int MACs")
     for note in m.notes:
         print(f"note: {note}")
+    if args.json:
+        _emit_json(args.json, as_json)
     return 0
 
 
@@ -159,20 +190,29 @@ def cmd_convert(args) -> int:
     r = prepare(m, variant or "reference")
     check_limits(r, args.max_ram, args.max_flash)  # refuse before anything is written
     out = write_files(r.files, args.output)
-    head = ("layer", "kernel", "output", "weights", "out bytes", "scratch")
-    rows = [head] + [(s.name, s.fn, "x".join(map(str, s.out_shape)) + " " + s.out_dtype, f"{s.weight_bytes:,}",
-                      f"{s.out_bytes:,}", f"{s.scratch_bytes:,}") for s in r.specs]
-    widths = [max(len(t[i]) for t in rows) for i in range(len(head))]
-    for k, t in enumerate(rows):
-        print("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(t, widths))))
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    as_json = {"output": str(out), "files": sorted(r.files), "model_hash": r.hash,
+                               "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,
+                               "arena_lower_bound": r.manifest["arena_lower_bound"], "plan": r.plan.strategy,
+                               "layers": [{"name": s.name, "kernel": s.fn, "out_shape": list(s.out_shape),
+                                           "out_dtype": s.out_dtype, "weight_bytes": s.weight_bytes,
+                                           "out_bytes": s.out_bytes, "scratch_bytes": s.scratch_bytes}
+                                          for s in r.specs]}
+    if args.json == "-":
+        _emit_json("-", as_json)
+        return 0
+    from .console import print_table
+
+    print_table(("layer", "kernel", "output", "weights", "out bytes", "scratch"),
+                [(s.name, s.fn, "x".join(map(str, s.out_shape)) + " " + s.out_dtype, f"{s.weight_bytes:,}",
+                  f"{s.out_bytes:,}", f"{s.scratch_bytes:,}") for s in r.specs], right=(3, 4, 5))
     print(f"weights: {r.weight_bytes:,} bytes (flash: packed weights, thresholds, masks)")
     print(f"arena: {r.arena_bytes:,} bytes (RAM: activations and scratch; {r.plan.strategy} plan, lower bound "
           f"{r.manifest['arena_lower_bound']:,})")
     print(f"wrote {out}/ ({len(r.files)} files, model hash {r.hash})")
     for note in m.notes:  # e.g. the weight precision chosen for a float first layer, and why
         print(f"note: {note}")
+    if args.json:
+        _emit_json(args.json, as_json)
     return 0
 
 
@@ -189,17 +229,22 @@ def cmd_boards(args) -> int:
     verified = {"emulated-run": "runs in QEMU (bit-exact in tinybnn's CI)",
                 "offline-compile": "compiles and links offline (tinybnn's CI); runs on the board",
                 "generated-only": "project generated; building it needs PlatformIO's registry"}
-    rows = [("board", "core", "flash", "RAM", "clock", "kernels", "verified")]
-    for bid in list_boards():
-        b = load_board(bid)
-        rows.append((bid + (" (default)" if bid == default_board() else ""), b["core"], f"{b['flash_bytes'] // 1024:,} KB",
-                     f"{b['ram_bytes'] // 1024:,} KB", f"{b['clock_hz'] / 1e6:g} MHz", b["kernel_variant"],
-                     verified.get(b["verified"], b["verified"])))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for k, r in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    boards = [load_board(bid) for bid in list_boards()]
+    as_json = {"default": default_board(),
+                               "boards": [{k: b.get(k) for k in ("id", "core", "arch", "flash_bytes", "ram_bytes",
+                                                                 "clock_hz", "kernel_variant", "emulated",
+                                                                 "verified")} for b in boards]}
+    if args.json == "-":
+        _emit_json("-", as_json)
+        return 0
+    from .console import print_table
+
+    print_table(("board", "core", "flash", "RAM", "clock", "kernels", "verified"),
+                [(b["id"] + (" (default)" if b["id"] == default_board() else ""), b["core"],
+                  f"{b['flash_bytes'] // 1024:,} KB", f"{b['ram_bytes'] // 1024:,} KB", f"{b['clock_hz'] / 1e6:g} MHz",
+                  b["kernel_variant"], verified.get(b["verified"], b["verified"])) for b in boards], right=(2, 3, 4))
+    if args.json:
+        _emit_json(args.json, as_json)
     return 0
 
 
@@ -212,10 +257,18 @@ def cmd_build(args) -> int:
     if args.sample_data:
         data = _load_npz(args.sample_data)["x"]
         sample = data[0]
+    if args.run:  # refused before the build, not after it
+        from .boards import load_board
+        from .build import run_refusal
+
+        b = load_board(args.board)
+        if not b["emulated"]:
+            raise TinyBnnError(run_refusal(b, args.offline_check))
     m = load_model(args, data=data)
     fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt,
                offline_check=args.offline_check, generate_only=args.generate_only,
-               kernel_checks=args.kernel_checks, variant=args.variant)
+               kernel_checks=args.kernel_checks, variant=args.variant, jobs=args.jobs, verbose=args.verbose,
+               log=sys.stderr)
     if args.generate_only:
         print(f"wrote the PlatformIO project {fw.project} for {fw.board['id']} "
               f"(platform {fw.board['platformio']['platform']}, board {fw.board['platformio']['board']}); "
@@ -223,7 +276,8 @@ def cmd_build(args) -> int:
         return 0
     print(f"built {fw.project} for {fw.board['id']} ({fw.board['core']}) in {fw.seconds:.1f} s: "
           f"flash {fw.flash_used:,} bytes, RAM {fw.ram_used:,} bytes "
-          f"(weights {fw.weight_bytes:,}, arena {fw.arena_bytes:,}; model hash {fw.hash})")
+          f"(weights {fw.weight_bytes:,}, arena {fw.arena_bytes:,}; model hash {fw.hash}; "
+          f"log {fw.project / 'build.log'})")
     if args.run:
         res = run_selftest(fw)
         print(res.log.strip())
@@ -231,7 +285,7 @@ def cmd_build(args) -> int:
             raise TinyBnnError(f"the self-test on {fw.board['id']} failed (exit code {res.exit_code}); "
                                f"log in {fw.project / 'selftest.log'}")
     fp = from_build(fw.project)
-    print(fp.text())
+    print(fp.text(file=sys.stdout))
     return 0
 
 
@@ -239,7 +293,10 @@ def cmd_footprint(args) -> int:
     from .footprint import from_build
 
     fp = from_build(args.build)
-    print(fp.text())
+    if args.json == "-":
+        _emit_json("-", fp.as_dict())
+        return 0
+    print(fp.text(file=sys.stdout))
     if args.json:
         _write_json(args.json, fp.as_dict())
         print(f"wrote {args.json}")
@@ -252,15 +309,38 @@ def cmd_validate(args) -> int:
 
     if args.json:
         check_output_file(args.json)  # before the run, not after it
+    if args.report:
+        from .report import require_matplotlib
+
+        check_output_file(args.report)
+        require_matplotlib()
     data = _load_npz(args.data)
     m = load_model(args, data=data["x"])
     summary = run(m, args.model, args.board, data["x"], data.get("labels"), port=args.port, flash=args.flash,
-                  build_dir=args.build_dir, results_path=args.results, limit=args.limit, timeout=args.timeout)
+                  build_dir=args.build_dir, results_path=args.results, limit=args.limit, timeout=args.timeout,
+                  quiet=args.quiet)
     print(summary.text())
+    if args.report:
+        from .report import load_results, write
+
+        _, records = load_results(summary.results)
+        write(args.report, summary.as_dict(), records)
+        print(f"wrote {args.report}")
     if args.json:
         _write_json(args.json, summary.as_dict())
         print(f"wrote {args.json}")
     return 0 if summary.mismatched == 0 else 1
+
+
+def cmd_report(args) -> int:
+    from .report import load, require_matplotlib, write
+
+    require_matplotlib()
+    summary, records = load(args.results, args.summary)
+    out = args.output or str(Path(args.results).with_suffix(".html"))
+    write(out, summary, records)
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_bench(args) -> int:
@@ -289,45 +369,133 @@ def cmd_bench(args) -> int:
         print(f"wrote {args.json}")
     return 0
 
-def main(argv=None) -> int:
-    p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact.")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
-    s = sub.add_parser("inspect", help="per-layer table of the lowered model")
-    s.add_argument("model")
+EXAMPLES = {
+    "inspect": """examples:
+  tinybnn inspect model.onnx
+  tinybnn inspect model.onnx --calibration train.npz --json layers.json
+  tinybnn inspect model.onnx --json - | jq '.layers[].binary_macs'""",
+    "predict": """examples:
+  tinybnn predict model.onnx --input x.npy --output y.npy
+  tinybnn predict model.onnx --input test.npz --output y.npy --engine c   # the generated C, on this computer""",
+    "check": """examples:
+  tinybnn check model.onnx --data test.npz""",
+    "convert": """examples:
+  tinybnn convert model.onnx -o model_c/
+  tinybnn convert model.onnx -o model_c/ --board nucleo_f446re --max-ram 8192 --json convert.json""",
+    "boards": """examples:
+  tinybnn boards
+  tinybnn boards --json - | jq '.boards[] | select(.emulated) | .id'
+  tinybnn boards --new myboard --from qemu-m4 -o boards-of-mine/""",
+    "build": """examples:
+  tinybnn build model.onnx --board qemu-m4 -o build/m4 --run
+  tinybnn build model.onnx --board nucleo_f446re -o build/f446 --offline-check --verbose
+  tinybnn build model.onnx --board qemu-m55 -o build/m55 --jobs 2 --opt Os""",
+    "validate": """examples:
+  tinybnn validate model.onnx --data test.npz                       # emulated qemu-m4
+  tinybnn validate model.onnx --data test.npz --limit 100 --report report.html
+  tinybnn validate model.onnx --board nucleo_f446re --data test.npz --flash --port /dev/ttyACM0 --json f446.json""",
+    "report": """examples:
+  tinybnn report out/validate/qemu-m4-3fe8e941d1ce816f.results.jsonl -o report.html
+  tinybnn report run.jsonl --summary f446.json -o f446.html
+
+RESULTS is the --results file of a tinybnn validate run. When the run finishes, validate writes its summary
+beside it (NAME.summary.json for NAME.jsonl); report reads both, and needs neither the device nor the model.""",
+    "footprint": """examples:
+  tinybnn footprint build/m4
+  tinybnn footprint build/m4/.pio/build/qemu-m4/firmware.elf --json fp.json""",
+    "bench": """examples:
+  tinybnn bench --board qemu-m4
+  tinybnn bench --board qemu-rv32zbb --model model.onnx --calibration train.npz --no-kernels --json bench.json""",
+}
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of jobs, got '{text}'") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 job, got {n}")
+    return n
+
+
+def _variants():
+    from .boards import KERNEL_VARIANTS
+
+    return list(KERNEL_VARIANTS)
+
+
+def _model_arg(s):
+    s.add_argument("model", metavar="MODEL.onnx", help="the trained BNN exported to ONNX (PyTorch, Brevitas QONNX, "
+                   "Larq through tf2onnx)")
+
+
+def _json_arg(s, what):
+    s.add_argument("--json", metavar="FILE", help=f"write {what} as JSON to FILE ('-': to standard output, "
+                   "instead of the table)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact: ONNX in, "
+                "C and firmware out, validated on the device.",
+                epilog="examples:\n  tinybnn inspect model.onnx\n  tinybnn validate model.onnx --data test.npz "
+                       "--report report.html\n\n'tinybnn COMMAND --help' shows each command's options and examples.",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"tinybnn {__version__}",
+                   help="show tinybnn's version and exit")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    def command(name, help_, fn):
+        s = sub.add_parser(name, help=help_, description=help_[:1].upper() + help_[1:] + ".",
+                           epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+        s.set_defaults(fn=fn)
+        return s
+
+    s = command("inspect", "per-layer table of the lowered model", cmd_inspect)
+    _model_arg(s)
+    _json_arg(s, "the layer table")
     _add_quant_flags(s)
-    s.set_defaults(fn=cmd_inspect)
-    s = sub.add_parser("predict", help="run the golden model (or the generated C) on inputs")
-    s.add_argument("model")
-    s.add_argument("--input", required=True, metavar="X.npy", help="float inputs, N samples on axis 0")
+    s = command("predict", "run the golden model (or the generated C) on inputs", cmd_predict)
+    _model_arg(s)
+    s.add_argument("--input", required=True, metavar="X.npy", help="float inputs, N samples on axis 0 "
+                   "(.npy, or .npz with an array 'x')")
     s.add_argument("--output", required=True, metavar="Y.npy", help="float32 outputs (after the output affine)")
-    s.add_argument("--engine", choices=("golden", "c"), default="golden")
+    s.add_argument("--engine", choices=("golden", "c"), default="golden",
+                   help="golden: the NumPy golden model (default); c: the generated C compiled with this "
+                        "computer's gcc")
     _add_quant_flags(s)
-    s.set_defaults(fn=cmd_predict)
-    s = sub.add_parser("check", help="compare the golden model with the float model's own runtime")
-    s.add_argument("model")
+    s = command("check", "compare the golden model with the float model's own runtime", cmd_check)
+    _model_arg(s)
     s.add_argument("--data", required=True, metavar="FILE.npz", help="arrays x and optional labels")
     _add_quant_flags(s)
-    s.set_defaults(fn=cmd_check)
-    s = sub.add_parser("convert", help="render the model as self-contained C99 (model.h/.c, weights, kernels)")
-    s.add_argument("model")
+    s = command("convert", "render the model as self-contained C99 (model.h/.c, weights, kernels)", cmd_convert)
+    _model_arg(s)
     s.add_argument("-o", "--output", required=True, metavar="OUT/", help="output directory (replaced as a whole)")
     s.add_argument("--max-ram", type=int, metavar="N", help="refuse if the activation arena needs more than N bytes")
     s.add_argument("--max-flash", type=int, metavar="N",
                    help="refuse if the weights, thresholds and masks need more than N bytes")
     s.add_argument("--board", help="render with this board's kernel variant (as tinybnn build does)")
-    s.add_argument("--variant", help="kernel variant (default: reference, the portable kernels)")
+    s.add_argument("--variant", choices=_variants(), metavar="VARIANT",
+                   help="kernel variant (" + ", ".join(_variants()) + "; default: reference, the portable kernels, "
+                   "or with --board that board's)")
+    _json_arg(s, "the layers, sizes and files")
     _add_quant_flags(s)
-    s.set_defaults(fn=cmd_convert)
-    s = sub.add_parser("boards", help="the boards tinybnn knows, and what is verified on each; --new writes your own")
+    s = command("boards", "the boards tinybnn knows, and what is verified on each; --new writes your own",
+                cmd_boards)
     s.add_argument("--new", metavar="ID", help="write ID.json, a starting board file with every field explained")
     s.add_argument("--from", dest="template", default="qemu-m4", metavar="BOARD",
                    help="the board --new starts from (default qemu-m4)")
     s.add_argument("-o", "--output", metavar="DIR", help="where --new writes its file (default: the current folder)")
-    s.set_defaults(fn=cmd_boards)
-    s = sub.add_parser("build", help="build a firmware for a board (PlatformIO; offline for emulated boards)")
-    s.add_argument("model")
-    s.add_argument("--board", default="qemu-m4", help="board id (see 'tinybnn boards'; default qemu-m4)")
-    s.add_argument("-o", "--output", required=True, metavar="BUILD/", help="the PlatformIO project directory")
+    _json_arg(s, "the boards")
+    s = command("build", "build a firmware for a board (PlatformIO; offline for emulated boards)", cmd_build)
+    _model_arg(s)
+    s.add_argument("--board", default="qemu-m4", help="board id or board file (see 'tinybnn boards'; "
+                   "default qemu-m4)")
+    s.add_argument("-o", "--build-dir", dest="output", required=True, metavar="BUILD/",
+                   help="the PlatformIO project folder (the build log is saved in it as build.log)")
+    s.add_argument("--output", dest="output", help=argparse.SUPPRESS)  # the former name of -o
     s.add_argument("--sample-data", metavar="FILE.npz", help="its first sample is the boot self-test input")
     s.add_argument("--app", choices=("selftest", "serve"), default="selftest",
                    help="selftest: run the built-in sample and exit; serve: then answer tinybnn validate")
@@ -335,41 +503,62 @@ def main(argv=None) -> int:
     s.add_argument("--run", action="store_true", help="boot it in QEMU (emulated boards) and show the self-test")
     s.add_argument("--offline-check", action="store_true",
                    help="real Cortex-M/RISC-V boards: compile and link with the board's CPU flags and memory map "
-                        "offline (no PlatformIO registry needed)")
+                        "offline (no PlatformIO registry needed); the result is a check, not a firmware to upload")
     s.add_argument("--generate-only", action="store_true", help="write the PlatformIO project, do not build it")
-    s.add_argument("--variant", help="kernel variant instead of the board file's: 'reference' is the smallest "
-                   "(see 'tinybnn boards' for each board's fast variant)")
+    s.add_argument("--variant", choices=_variants(), metavar="VARIANT",
+                   help="kernel variant instead of the board file's (" + ", ".join(_variants()) + "): 'reference' is "
+                   "the smallest (see 'tinybnn boards' for each board's fast variant)")
     s.add_argument("--kernel-checks", action="store_true",
                    help="keep the kernels' runtime argument checks (off by default: the converter validated them)")
+    s.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                   help=f"parallel compiler jobs (default: this computer's cores, {os.cpu_count() or 1})")
+    s.add_argument("-v", "--verbose", action="store_true",
+                   help="show PlatformIO's output with every compiler command line (always saved in build.log)")
     _add_quant_flags(s)
-    s.set_defaults(fn=cmd_build)
-    s = sub.add_parser("validate", help="run every sample on the device over serial; compare bit for bit")
-    s.add_argument("model")
-    s.add_argument("--board", default="qemu-m4", help="board id (default qemu-m4, emulated)")
+    s = command("validate", "run every sample on the device over serial; compare bit for bit", cmd_validate)
+    _model_arg(s)
+    s.add_argument("--board", default="qemu-m4", help="board id or board file (default qemu-m4, emulated)")
     s.add_argument("--data", required=True, metavar="FILE.npz", help="arrays x and optional labels")
-    s.add_argument("--port", metavar="URL", help="serial port of a real board (pyserial URL or device)")
+    s.add_argument("--port", metavar="URL", help="serial port of a real board (pyserial URL or device); "
+                   "an emulated board needs none")
     s.add_argument("--flash", action="store_true", help="build and upload the firmware first (real boards)")
-    s.add_argument("--json", metavar="OUT", help="write the summary as JSON")
-    s.add_argument("--build-dir", metavar="DIR", help="firmware project (default out/validate/<board>-<hash>)")
-    s.add_argument("--results", metavar="F.jsonl", help="per-sample results, appended as they arrive (resume)")
+    s.add_argument("--json", metavar="OUT", help="write the summary as JSON (tinybnn report reads it too)")
+    s.add_argument("--report", metavar="FILE.html",
+                   help="write the HTML report: summary, errors against the float model, confusion matrix, "
+                        f"per-layer counts, memory map (needs matplotlib: {_REPORT_HINT})")
+    s.add_argument("--build-dir", "-o", metavar="DIR",
+                   help="firmware project (default out/validate/<board>-<hash>)")
+    s.add_argument("--results", metavar="F.jsonl", help="per-sample results, appended as they arrive (resume); "
+                   "the summary is written beside it when the run finishes")
     s.add_argument("--limit", type=_count, metavar="N", help="only the first N samples (N >= 1)")
-    s.add_argument("--timeout", type=float, default=2.0, help="seconds of silence before a retry")
+    s.add_argument("--timeout", type=float, default=2.0, metavar="S", help="seconds of silence before a retry")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no build message")
     _add_quant_flags(s)
-    s.set_defaults(fn=cmd_validate)
-    s = sub.add_parser("footprint", help="flash and RAM of a build, from its ELF and linker map")
-    s.add_argument("build", metavar="BUILD_OR_ELF")
-    s.add_argument("--json", metavar="F", help="write the breakdown as JSON")
-    s.set_defaults(fn=cmd_footprint)
-    s = sub.add_parser("bench", help="instruction counts of the kernels and models on an emulated board")
+    s = command("report", "the HTML validation report of an earlier validate run, from its files", cmd_report)
+    s.add_argument("results", metavar="RESULTS", help="the results file of a validate run (--results; by default "
+                   "out/validate/<board>-<hash>.results.jsonl), or its --json summary")
+    s.add_argument("-o", "--output", metavar="FILE.html", help="the report (default: RESULTS with .html)")
+    s.add_argument("--summary", metavar="S.json", help="the run's summary, when it is not beside RESULTS "
+                   "(e.g. the file validate --json wrote)")
+    s = command("footprint", "flash and RAM of a build, from its ELF and linker map", cmd_footprint)
+    s.add_argument("build", metavar="BUILD_OR_ELF", help="a folder written by tinybnn build, or an ELF file")
+    _json_arg(s, "the breakdown")
+    s = command("bench", "instruction counts of the kernels and models on an emulated board", cmd_bench)
     s.add_argument("--board", default="qemu-m4", help="emulated board id (default qemu-m4)")
-    s.add_argument("--variant", help="kernel variant to measure instead of the board's (see tinybnn/kernels.py)")
+    s.add_argument("--variant", choices=_variants(), metavar="VARIANT",
+                   help="kernel variant to measure instead of the board's (" + ", ".join(_variants()) + ")")
     s.add_argument("--model", action="append", metavar="M.onnx",
                    help="also time one inference of this model, variant against reference (repeatable)")
     s.add_argument("--no-kernels", action="store_true", help="only the models")
     s.add_argument("--json", metavar="F", help="write the results as JSON")
-    s.add_argument("--work", metavar="DIR", help="keep the generated firmware projects in DIR")
+    s.add_argument("--build-dir", "-o", dest="work", metavar="DIR", help="keep the generated firmware projects in DIR")
+    s.add_argument("--work", dest="work", help=argparse.SUPPRESS)  # the former name of --build-dir
     _add_quant_flags(s)
-    s.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv=None) -> int:
+    p = make_parser()
     from .plumbing import Interrupted, install_signal_handlers, kill_all, restore_signal_handlers
 
     handlers = install_signal_handlers()  # SIGINT/SIGTERM/SIGHUP: children killed, finally blocks run
