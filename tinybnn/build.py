@@ -151,12 +151,13 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     try:
         res = platformio.run_pio(project, jobs=jobs, verbose=verbose)
     except platformio.PlatformIOError as e:
-        if e.output:
-            build_log.write_text(e.output)
-            if verbose and log is not None:
-                print(e.output.rstrip(), file=log, flush=True)
-            raise platformio.PlatformIOError(f"{e} (full log: {build_log})", e.output) from None
-        raise
+        if not e.output:  # refused before PlatformIO ran (no compiler, no registry): the log says why
+            build_log.write_text(f"tinybnn: error: {e}\n")
+            raise
+        build_log.write_text(e.output)
+        if verbose and log is not None:
+            print(e.output.rstrip(), file=log, flush=True)
+        raise platformio.PlatformIOError(f"{e} (full log: {build_log})", e.output) from None
     build_log.write_text(res.output)
     if verbose and log is not None:
         print(res.output.rstrip(), file=log, flush=True)
