@@ -27,8 +27,8 @@ PAGE_SCRIPT = """(() => ({
   }),
   text: document.body.innerText,
   scripts: document.scripts.length,
-  external: [...document.querySelectorAll("[src], link[href]")].map(e => e.getAttribute("src") || e.getAttribute("href"))
-    .filter(u => !u.startsWith("data:"))
+  external: [...document.querySelectorAll("[src], link[href]")]
+    .map(e => e.getAttribute("src") || e.getAttribute("href")).filter(u => !u.startsWith("data:"))
 }))()"""
 
 
@@ -72,7 +72,34 @@ def test_report_needs_its_summary(tmp_path):
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "run.html").exists()
 
 
-def _validate_with_report(tmp_path):
+def test_without_matplotlib_one_line_before_any_work(tmp_path):
+    """Without the report extra, --report is refused in one line that says how to install it, before a
+    firmware is built or a sample sent."""
+    import os
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NoMpl:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'matplotlib' or name.startswith('matplotlib.'):\n"
+        "            raise ModuleNotFoundError(\"No module named 'matplotlib'\", name=name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, _NoMpl())\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    r = cli("validate", FIX / "torch_mlp_legacy.onnx", "--data", FIX / "torch_mlp_legacy.npz", "--build-dir",
+            tmp_path / "fw", "--results", tmp_path / "r.jsonl", "--report", tmp_path / "r.html", env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "matplotlib" in r.stderr and "pip install 'tinybnn[report]'" in r.stderr
+    assert not (tmp_path / "fw").exists() and not (tmp_path / "r.jsonl").exists()
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """One validate --report run on qemu-m4 (20 samples), shared by the tests below."""
+    tmp_path = tmp_path_factory.mktemp("validated")
     if not _tools("qemu-m4"):
         pytest.skip("toolchain or QEMU for qemu-m4 not installed")
     pytest.importorskip("matplotlib")
@@ -82,17 +109,17 @@ def _validate_with_report(tmp_path):
             "--json", tmp_path / "s.json", "--report", page)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert f"wrote {page}" in r.stdout and (tmp_path / "fw" / "build.log").is_file()
-    return page
+    return tmp_path, page
 
 
 @pytest.mark.slow
-def test_validate_report_in_headless_chromium(tmp_path):
+def test_validate_report_in_headless_chromium(validated):
     """The acceptance test: validate --report on qemu-m4, the page opened in Chromium as a person would."""
     from headless_chromium import chromium, load_page, save
 
     if chromium() is None:
         pytest.skip("chromium not installed (scripts/apt-packages.txt, profile test)")
-    page = _validate_with_report(tmp_path)
+    _, page = validated
     html = page.read_text()
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") \
         .replace('xmlns:xlink="http://www.w3.org/1999/xlink"', "")
@@ -125,25 +152,25 @@ def test_validate_report_in_headless_chromium(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_from_the_files_of_the_run(tmp_path):
+def test_report_from_the_files_of_the_run(validated, tmp_path):
     """tinybnn report RESULTS: the same page as validate --report, from the results and the summary beside
     them (or a --json summary), without the device."""
-    page = _validate_with_report(tmp_path)
-    assert (tmp_path / "run.summary.json").is_file()
-    r = cli("report", tmp_path / "run.jsonl", "-o", tmp_path / "again.html")
+    run, page = validated
+    assert (run / "run.summary.json").is_file()
+    r = cli("report", run / "run.jsonl", "-o", tmp_path / "again.html")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "again.html").read_text() == page.read_text()
-    r = cli("report", tmp_path / "s.json", "-o", tmp_path / "from-json.html")
+    r = cli("report", run / "s.json", "-o", tmp_path / "from-json.html")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "from-json.html").read_text() == page.read_text()
     # a summary of another run is refused in one line
-    other = json.loads((tmp_path / "s.json").read_text())
+    other = json.loads((run / "s.json").read_text())
     other["model_hash"] = "0" * 16
     (tmp_path / "other.json").write_text(json.dumps(other))
-    r = cli("report", tmp_path / "run.jsonl", "--summary", tmp_path / "other.json", "-o", tmp_path / "x.html")
+    r = cli("report", run / "run.jsonl", "--summary", tmp_path / "other.json", "-o", tmp_path / "x.html")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "different runs: model_hash" in r.stderr
     assert not (tmp_path / "x.html").exists()
-    s = json.loads((tmp_path / "run.summary.json").read_text())["report"]
+    s = json.loads((run / "run.summary.json").read_text())["report"]
     assert s["outputs"][0]["output"] == "all" and s["outputs"][0]["argmax_agreement"] == 1.0
     assert sum(map(sum, s["confusion"]["matrix"])) == 20
     assert [r["layer"] for r in s["layer_agreement"]] == ["/1/MatMul", "/4/MatMul"]

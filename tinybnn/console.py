@@ -21,7 +21,8 @@ def table_text(head, rows, right=(), file=None) -> str:
 
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for i, h in enumerate(head):
-        t.add_column(h, justify="right" if i in right else "left", no_wrap=True)
+        # numbers and the first column never wrap; on a narrow terminal the text columns do
+        t.add_column(h, justify="right" if i in right else "left", no_wrap=i == 0 or i in right)
     for r in rows:
         t.add_row(*[str(c) for c in r])
     from rich.console import Console
