@@ -109,6 +109,7 @@ def validated(tmp_path_factory):
             "--json", tmp_path / "s.json", "--report", page)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert f"wrote {page}" in r.stdout and (tmp_path / "fw" / "build.log").is_file()
+    assert f"summary: {tmp_path / 'run.summary.json'} (tinybnn report" in r.stdout
     return tmp_path, page
 
 

@@ -121,7 +121,9 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     names = RUNTIME_SELFTEST + (RUNTIME_SERVE if app == "serve" else ())
     missing = [n for n in names if not (runtime / n).is_file()]
     if missing:
-        raise TinyBnnError(f"firmware runtime files missing: {', '.join(missing)} (in {runtime})")
+        raise TinyBnnError(f"firmware runtime files missing: {', '.join(missing)}: this tinybnn installation is "
+                           "incomplete; reinstall it (pip install --force-reinstall tinybnn, or pip install -e . "
+                           "in its clone)")
     with tempfile.TemporaryDirectory(prefix="tinybnn-stage-") as td:
         stage = Path(td) / "tinybnn"
         stage.mkdir()

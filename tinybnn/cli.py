@@ -320,6 +320,10 @@ def cmd_validate(args) -> int:
                   build_dir=args.build_dir, results_path=args.results, limit=args.limit, timeout=args.timeout,
                   quiet=args.quiet)
     print(summary.text())
+    from .report import summary_path_for
+
+    print(f"results: {summary.results}, summary: {summary_path_for(summary.results)} "
+          "(tinybnn report makes the HTML report from them)")
     if args.report:
         from .report import load_results, write
 
