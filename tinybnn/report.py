@@ -460,17 +460,8 @@ def render(summary: dict, records: list | None = None) -> str:
 
 def write(path, summary: dict, records: list | None = None) -> Path:
     """Render and write the report (whole or not at all)."""
-    import os
+    from .plumbing import check_output_file, write_atomic
 
     require_matplotlib()
-    page = render(summary, records)
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    try:
-        p.absolute().parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, p)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise TinyBnnError(f"{p}: cannot write the report ({e.strerror})") from None
-    return p
+    check_output_file(path)
+    return write_atomic(path, render(summary, records))
