@@ -98,7 +98,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     ``jobs``: parallel compiler jobs (default: the machine's cores). ``verbose``: PlatformIO's full compiler
     command lines in the log. PlatformIO's output is saved as ``build.log`` in the project, whether the build
     succeeds or fails; ``log`` (a text stream, e.g. sys.stderr) also receives a line when the build starts
-    and, with ``verbose``, the whole log.
+    (on a terminal, or with ``verbose``) and, with ``verbose``, the whole log.
     """
     from . import platformio
     from .boards import offline_board
@@ -147,7 +147,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
                              seconds=0.0, kernel_variant=variant)
     build_log = Path(project) / "build.log"
     jobs = jobs or os.cpu_count() or 1
-    if log is not None:
+    if log is not None and (verbose or (hasattr(log, "isatty") and log.isatty())):  # a terminal, not a pipe
         print(f"building the firmware for {board['id']} with PlatformIO ({jobs} job{'s' if jobs > 1 else ''}; "
               f"log: {build_log})", file=log, flush=True)
     try:
