@@ -190,13 +190,12 @@ def cmd_convert(args) -> int:
     r = prepare(m, variant or "reference")
     check_limits(r, args.max_ram, args.max_flash)  # refuse before anything is written
     out = write_files(r.files, args.output)
-    as_json = {"output": str(out), "files": sorted(r.files), "model_hash": r.hash,
-                               "weight_bytes": r.weight_bytes, "arena_bytes": r.arena_bytes,
-                               "arena_lower_bound": r.manifest["arena_lower_bound"], "plan": r.plan.strategy,
-                               "layers": [{"name": s.name, "kernel": s.fn, "out_shape": list(s.out_shape),
-                                           "out_dtype": s.out_dtype, "weight_bytes": s.weight_bytes,
-                                           "out_bytes": s.out_bytes, "scratch_bytes": s.scratch_bytes}
-                                          for s in r.specs]}
+    as_json = {"output": str(out), "files": sorted(r.files), "model_hash": r.hash, "weight_bytes": r.weight_bytes,
+               "arena_bytes": r.arena_bytes, "arena_lower_bound": r.manifest["arena_lower_bound"],
+               "plan": r.plan.strategy, "notes": m.notes,
+               "layers": [{"name": s.name, "kernel": s.fn, "out_shape": list(s.out_shape), "out_dtype": s.out_dtype,
+                           "weight_bytes": s.weight_bytes, "out_bytes": s.out_bytes,
+                           "scratch_bytes": s.scratch_bytes} for s in r.specs]}
     if args.json == "-":
         _emit_json("-", as_json)
         return 0
@@ -230,10 +229,8 @@ def cmd_boards(args) -> int:
                 "offline-compile": "compiles and links offline (tinybnn's CI); runs on the board",
                 "generated-only": "project generated; building it needs PlatformIO's registry"}
     boards = [load_board(bid) for bid in list_boards()]
-    as_json = {"default": default_board(),
-                               "boards": [{k: b.get(k) for k in ("id", "core", "arch", "flash_bytes", "ram_bytes",
-                                                                 "clock_hz", "kernel_variant", "emulated",
-                                                                 "verified")} for b in boards]}
+    keys = ("id", "core", "arch", "flash_bytes", "ram_bytes", "clock_hz", "kernel_variant", "emulated", "verified")
+    as_json = {"default": default_board(), "boards": [{k: b.get(k) for k in keys} for b in boards]}
     if args.json == "-":
         _emit_json("-", as_json)
         return 0
