@@ -175,3 +175,32 @@ def test_report_from_the_files_of_the_run(validated, tmp_path):
     assert s["outputs"][0]["output"] == "all" and s["outputs"][0]["argmax_agreement"] == 1.0
     assert sum(map(sum, s["confusion"]["matrix"])) == 20
     assert [r["layer"] for r in s["layer_agreement"]] == ["/1/MatMul", "/4/MatMul"]
+
+
+def test_render_a_real_board_run_without_labels_or_float_model():
+    """A real board's run: cycles instead of instructions, no build of its own (no memory map), no labels,
+    no float runtime; the page says what is missing instead of failing."""
+    pytest.importorskip("matplotlib")
+    summary = {"model": "models/<img src=x>.onnx", "board": "nucleo_f446re", "model_hash": "3fe8e941d1ce816f", "samples": 3,
+               "matched": 2, "mismatched": 1, "resumed": 0, "device_accuracy": None, "golden_accuracy": None,
+               "float_accuracy": None, "count_kind": "cycles", "per_inference": 1234.0,
+               "per_layer": [{"layer": "fc1", "count": 1000}, {"layer": "fc2", "count": 200}],
+               "mismatches": [{"index": 1, "first_layer": "fc2"}], "footprint": None,
+               "float_note": "qonnx is not installed", "seconds": 1.5,
+               "report": {"model": {"name": "m.onnx"}, "board": {"id": "nucleo_f446re", "core": "cortex-m4",
+                                                                 "clock_hz": 180_000_000, "emulated": False},
+                          "layers": [{"name": "fc1", "kind": "dense bin->bits", "binary_macs": 4096,
+                                      "int_macs": 0, "bytes": 600},
+                                     {"name": "fc2", "kind": "dense bin->int32 out", "binary_macs": 640,
+                                      "int_macs": 0, "bytes": 80}],
+                          "outputs": None, "layer_agreement": None, "confusion": None,
+                          "float_note": "qonnx is not installed", "data": "ab"}}
+    page = report.render(summary, [{"index": i, "count": 1230 + i, "match": i != 1} for i in range(3)])
+    assert "bit-exact: 2/3 outputs equal to the golden model, 1 mismatched" in page
+    assert "sample 1: first differing layer fc2" in page
+    assert "Cycles per layer" in page and "binary MACs per cycle" in page and "4.10" in page  # 4096 / 1000
+    assert "not measured: qonnx is not installed" in page and "Confusion matrix" not in page
+    assert "no firmware was built by this run" in page and "180 MHz" in page
+    assert page.count('<svg class="chart"') == 2  # per layer, per sample
+    assert "<script" not in page
+    assert "<img" not in page and "models/&lt;img src=x&gt;.onnx" in page  # user text is escaped
