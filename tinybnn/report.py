@@ -107,6 +107,9 @@ def collect(model, model_path, x, labels, device_outputs, board: dict, float_ref
             rep["layer_agreement"] = [{"layer": name, "fraction": frac} for name, frac in chk.layer_bit_agreement]
         except TinyBnnError as e:  # the float model's layers cannot be probed: the rest of the report stands
             rep["layer_agreement_note"] = str(e)
+        except Exception as e:  # noqa: BLE001 - a finished validation is never lost to a side computation
+            rep["layer_agreement_note"] = (f"the float model's layers could not be probed ({type(e).__name__}: "
+                                           f"{str(e)[:200]}); tinybnn check MODEL --data FILE.npz shows it alone")
     if labels is not None:
         lab = np.asarray(labels).reshape(-1).astype(np.int64)
         pred = y_dev.argmax(1)
