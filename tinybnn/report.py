@@ -244,6 +244,8 @@ def chart_layers(rows, count_kind) -> str:
         label = f"{r['count']:,}"
         if r.get("binary_macs"):
             label += f"  ({r['binary_macs'] / max(r['count'], 1):.2f} binary MACs per {count_kind[:-1]})"
+        elif r.get("int_macs"):
+            label += f"  ({r['int_macs'] / max(r['count'], 1):.3f} int8 MACs per {count_kind[:-1]})"
         ax.text(r["count"] + top * 0.01, yi, label, va="center", fontsize=8)
     ax.set_xlim(0, top * 1.6)
     _thousands(ax.xaxis)
