@@ -97,15 +97,20 @@ def load_page(url: str, script: str, width: int = 1100, timeout: float = 60.0) -
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
 
-    def fds():  # the child reads commands on fd 3 and writes replies on fd 4 (inheritable; the rest are not)
+    from tinybnn import plumbing
+
+    parent, prctl = os.getpid(), plumbing._prctl()
+
+    def setup():  # in the child: dies with the test (tinybnn's own child set-up), and the DevTools pipe on
+        plumbing._child_setup(parent, prctl)  # fds 3 (commands) and 4 (replies), the only ones inherited
         a, b = os.dup(to_child_r), os.dup(from_child_w)
         os.dup2(a, 3)
         os.dup2(b, 4)
 
-    proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
-                             f"--window-size={width},1000", "about:blank"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            close_fds=False, preexec_fn=fds)
+    proc = plumbing.spawn([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
+                           f"--window-size={width},1000", "about:blank"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          close_fds=False, preexec_fn=setup)
     os.close(to_child_r)
     os.close(from_child_w)
     pipe = _Pipe(proc, to_child_w, from_child_r)
@@ -148,8 +153,8 @@ def load_page(url: str, script: str, width: int = 1100, timeout: float = 60.0) -
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            pass
+        plumbing.kill(proc)  # its whole process group: no renderer or GPU process is left behind
         shutil.rmtree(profile, ignore_errors=True)
     return res
 
