@@ -144,6 +144,7 @@ def test_validate_report_in_headless_chromium(validated):
                    "RMSE", "MAE", "L2 relative", "cosine", "argmax agreement", "Confusion matrix",
                    "binary MACs per instruction", "weights", "arena", "stack", "board's limit"):
         assert needle in text, needle
+    assert "µs" not in text  # emulated: instruction counts, never times
     # the screenshot is the rendered page: as wide as the window, as tall as the page, not blank
     from PIL import Image
 
@@ -201,6 +202,7 @@ def test_render_a_real_board_run_without_labels_or_float_model():
     assert "Cycles per layer" in page and "binary MACs per cycle" in page and "4.10" in page  # 4096 / 1000
     assert "not measured: qonnx is not installed" in page and "Confusion matrix" not in page
     assert "no firmware was built by this run" in page and "180 MHz" in page
+    assert "1,234 (6.9 µs at 180 MHz)" in page and "µs at 180 MHz" in page and ">5.6<" in page  # 1000 cycles
     assert page.count('<svg class="chart"') == 2  # per layer, per sample
     assert "<script" not in page
     assert "<img" not in page and "models/&lt;img src=x&gt;.onnx" in page  # user text is escaped

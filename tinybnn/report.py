@@ -381,6 +381,8 @@ def render(summary: dict, records: list | None = None) -> str:
              + "</p>"]
     # summary
     clock = board.get("clock_hz")
+    # a real board counts cycles of its clock: they are a time; an emulated board's instructions are not
+    timed = kind == "cycles" and bool(clock) and summary.get("per_inference") is not None
     rows = [("model", summary["model"]), ("model hash", summary["model_hash"]),
             ("board", f"{summary['board']} ({board.get('core', '?')}"
                       + (f", {clock / 1e6:g} MHz" if clock else "")
@@ -391,7 +393,8 @@ def render(summary: dict, records: list | None = None) -> str:
             ("accuracy: golden model", _pct(summary.get("golden_accuracy"))),
             ("accuracy: float model", _pct(summary.get("float_accuracy"))
              + (f" (not measured: {summary['float_note']})" if summary.get("float_note") else "")),
-            (f"{kind} per inference", _num(summary.get("per_inference"), "{:,.0f}")),
+            (f"{kind} per inference", _num(summary.get("per_inference"), "{:,.0f}")
+             + (f" ({1e6 * summary['per_inference'] / clock:,.1f} µs at {clock / 1e6:g} MHz)" if timed else "")),
             ("validation time", f"{summary.get('seconds', 0):.1f} s")]
     parts += ["<h2>Summary</h2>", _table(("", ""), rows)]
     for mm in summary.get("mismatches") or []:
@@ -428,12 +431,14 @@ def render(summary: dict, records: list | None = None) -> str:
     if per_layer:
         parts += [f"<h2>{kind.capitalize()} per layer</h2>", chart_layers(per_layer, kind)]
         unit = kind[:-1]
-        parts.append(_table(("layer", "kind", kind, "binary MACs", f"binary MACs per {unit}", "int8 MACs"),
-                            [(r["layer"], macs.get(r["layer"], {}).get("kind", ""), f"{r['count']:,}",
-                              f"{r['binary_macs']:,}",
-                              f"{r['binary_macs'] / r['count']:.2f}" if r["binary_macs"] and r["count"] else "",
-                              f"{r['int_macs']:,}" if r["int_macs"] else "")
-                             for r in per_layer], numeric=(2, 3, 4, 5)))
+        head = ("layer", "kind", kind) + ((f"µs at {clock / 1e6:g} MHz",) if timed else ()) + (
+            "binary MACs", f"binary MACs per {unit}", "int8 MACs")
+        rows = [(r["layer"], macs.get(r["layer"], {}).get("kind", ""), f"{r['count']:,}")
+                + ((f"{1e6 * r['count'] / clock:,.1f}",) if timed else ())
+                + (f"{r['binary_macs']:,}",
+                   f"{r['binary_macs'] / r['count']:.2f}" if r["binary_macs"] and r["count"] else "",
+                   f"{r['int_macs']:,}" if r["int_macs"] else "") for r in per_layer]
+        parts.append(_table(head, rows, numeric=range(2, len(head))))
     if records:
         parts += [f"<h2>{kind.capitalize()} per sample</h2>", chart_counts(records, kind),
                   f"<p class=\"note\">{len(records):,} samples in the results file; "
