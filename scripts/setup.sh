@@ -60,11 +60,15 @@ dist = md.distribution("tinybnn")                      # PackageNotFoundError: n
 import tinybnn                                         # the installed one, not a source folder in the cwd
 if pathlib.Path(tinybnn.__file__).resolve().parent.parent != root:
     sys.exit(1)                                        # installed from another checkout
-for req in dist.requires or []:                        # every runtime dependency importable
-    if "extra ==" in req:
-        continue
-    name = re.split(r"[ ;<>=!~\[]", req, maxsplit=1)[0]
-    md.distribution(name)
+reqs = [r for r in dist.requires or [] if "extra ==" not in r]
+try:                                                   # the checkout's own list: it may be newer than the
+    import tomllib                                     # metadata of an earlier editable install
+    with open(root / "pyproject.toml", "rb") as f:
+        reqs += tomllib.load(f)["project"]["dependencies"]
+except ImportError:                                    # Python 3.10: the installed metadata only
+    pass
+for req in reqs:                                       # every runtime dependency installed
+    md.distribution(re.split(r"[ ;<>=!~\[]", req, maxsplit=1)[0])
 for mod in extra:
     importlib.import_module(mod)
 PYEOF
