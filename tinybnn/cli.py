@@ -370,6 +370,27 @@ def cmd_bench(args) -> int:
         print(f"wrote {args.json}")
     return 0
 
+def cmd_export(args) -> int:
+    from .export import check_name, export
+
+    check_name(args.name)  # before the model loads
+    m = load_model(args)
+    variant, board = args.variant, None
+    if args.board:
+        from .boards import load_board
+
+        board = load_board(args.board)
+        variant = variant or board["kernel_variant"]
+    info = export(m, args.name, args.output, variant=variant or "reference", labels_path=args.labels, board=board,
+                  force=args.force)
+    print(f"wrote {args.output}/ ({len(info['files'])} files; {info['variant']} kernels, model hash {info['hash']}): "
+          f"a PlatformIO, Arduino and CMake library")
+    print(f"API: int {args.name}_classify(const float *input, float *scores) in src/{args.name}.h; "
+          f"input {info['input_size']} floats, {info['output_size']} classes ({info['label_source']})")
+    print(f"RAM: arena {info['arena_bytes']:,} bytes; flash: weights {info['weight_bytes']:,} bytes")
+    return 0
+
+
 EXAMPLES = {
     "inspect": """examples:
   tinybnn inspect model.onnx
@@ -401,6 +422,12 @@ EXAMPLES = {
 
 RESULTS is the --results file of a tinybnn validate run. When the run finishes, validate writes its summary
 beside it (NAME.summary.json for NAME.jsonl); report reads both, and needs neither the device nor the model.""",
+    "export": """examples:
+  tinybnn export model.onnx --name kws -o lib/kws --labels labels.txt
+  tinybnn export model.onnx --name digits -o lib/digits --calibration train.npz --board nucleo_f446re
+
+DIR builds as a PlatformIO library (your project's lib/), an Arduino library and a CMake target; src/NAME.h
+has NAME_classify(input, scores). Files you change in DIR are kept: a re-export refuses to overwrite them.""",
     "footprint": """examples:
   tinybnn footprint build/m4
   tinybnn footprint build/m4/.pio/build/qemu-m4/firmware.elf --json fp.json""",
@@ -482,6 +509,17 @@ def make_parser() -> argparse.ArgumentParser:
                    help="kernel variant (" + ", ".join(_variants()) + "; default: reference, the portable kernels, "
                    "or with --board that board's)")
     _json_arg(s, "the layers, sizes and files")
+    _add_quant_flags(s)
+    s = command("export", "the model as a library for your own firmware (PlatformIO, Arduino, CMake)", cmd_export)
+    _model_arg(s)
+    s.add_argument("--name", required=True, help="C prefix of every symbol and file (NAME_classify, NAME.h)")
+    s.add_argument("-o", "--output", required=True, metavar="DIR/", help="the library folder")
+    s.add_argument("--board", help="use this board's kernel variant")
+    s.add_argument("--variant", choices=_variants(), metavar="VARIANT",
+                   help="kernel variant (" + ", ".join(_variants()) + "; default: reference, the portable kernels, "
+                   "or with --board that board's)")
+    s.add_argument("--labels", metavar="FILE", help="class labels, one a line (default: the ONNX metadata or indices)")
+    s.add_argument("--force", action="store_true", help="overwrite files you changed in DIR")
     _add_quant_flags(s)
     s = command("boards", "the boards tinybnn knows, and what is verified on each; --new writes your own",
                 cmd_boards)

@@ -1,0 +1,332 @@
+"""tinybnn export: a library folder with the float boundary on the device; two exports in one program.
+
+The KWS and digits examples are exported with different names, compiled together with a main.c calling both
+``*_classify``, on the host (gcc -std=c99 -Wall -Wextra -Werror) over every test sample and on qemu-m4 through
+PlatformIO over 20 samples each; every class equals the golden model's argmax, every int8 code equals the
+host quantization, every score equals ``tinybnn predict``'s within 1e-5 relative (absolute floor 1e-5 * the
+largest score of the sample, for scores near zero).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinybnn import boards
+from tinybnn.export import export
+from tinybnn.model import load
+
+ROOT = Path(__file__).resolve().parents[1]
+KWS = ROOT / "examples" / "kws" / "model"
+DIG = ROOT / "examples" / "vision" / "model"
+CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"]
+QEMU_SAMPLES = 20
+
+
+def _models():
+    dig_x = np.load(DIG / "digits_bnn_test.npz")["x"]
+    return {"kws": (load(str(KWS / "kws_bnn.onnx")), np.load(KWS / "kws_bnn_test.npz")["x"], KWS / "labels.txt"),
+            "digits": (load(str(DIG / "digits_bnn.onnx"), calibration=dig_x), dig_x, DIG / "labels.txt")}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    d = tmp_path_factory.mktemp("export")
+    out = {}
+    for name, (m, x, labels) in _models().items():
+        info = export(m, name, d / name, labels_path=labels)
+        out[name] = (m, x.astype(np.float32), d / name, info)
+    return out
+
+
+def _check_scores(name, got_scores, got_cls, m, x, codes=None):
+    want = m.predict(x)
+    want_cls = np.argmax(want, axis=1)
+    assert np.array_equal(got_cls, want_cls), f"{name}: classes differ at {np.flatnonzero(got_cls != want_cls)[:10]}"
+    floor = 1e-5 * np.abs(want).max(axis=1, keepdims=True)
+    err = np.abs(got_scores - want)
+    bad = err > np.maximum(1e-5 * np.abs(want), floor)
+    assert not bad.any(), f"{name}: scores differ: max error {err.max()} at {np.argwhere(bad)[:5].tolist()}"
+    if codes is not None:
+        assert np.array_equal(codes, m.quantize(x).reshape(len(x), -1)), f"{name}: int8 codes differ"
+    return want_cls
+
+
+HOST_MAIN = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kws.h"
+#include "digits.h"
+
+/* argv: kws.bin digits.bin (float32 samples); prints "<model> <class> <score bits...> | <codes...>" */
+static int run(const char *path, const char *tag, int n_in, int n_out,
+               int (*classify)(const float *, float *), int (*quantize)(const float *, int8_t *))
+{
+    FILE *f = fopen(path, "rb");
+    float *x = malloc(sizeof(float) * (size_t)n_in), *s = malloc(sizeof(float) * (size_t)n_out);
+    int8_t *q = malloc((size_t)n_in);
+    int i;
+
+    if (f == NULL || x == NULL || s == NULL || q == NULL)
+        return 1;
+    while (fread(x, sizeof(float), (size_t)n_in, f) == (size_t)n_in) {
+        int cls = classify(x, s);
+        if (cls < 0 || quantize(x, q) != 0)
+            return 2;
+        printf("%s %d", tag, cls);
+        for (i = 0; i < n_out; ++i)
+            printf(" %.9g", (double)s[i]);
+        printf(" |");
+        for (i = 0; i < n_in; ++i)
+            printf(" %d", q[i]);
+        printf("\n");
+    }
+    fclose(f);
+    free(x);
+    free(s);
+    free(q);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    float s[KWS_OUTPUT_SIZE];
+
+    if (argc != 3)
+        return 3;
+    if (kws_classify(NULL, s) != KWS_ERR_ARG || digits_invoke(NULL, NULL) != DIGITS_ERR_ARG)
+        return 4;
+    if (run(argv[1], "kws", KWS_INPUT_SIZE, KWS_OUTPUT_SIZE, kws_classify, kws_quantize) != 0)
+        return 5;
+    if (run(argv[2], "digits", DIGITS_INPUT_SIZE, DIGITS_OUTPUT_SIZE, digits_classify, digits_quantize) != 0)
+        return 6;
+    printf("labels %s %s\n", kws_labels[2], digits_labels[7]);
+    return 0;
+}
+"""
+
+
+def _parse(lines, name, n_out):
+    cls, scores, codes = [], [], []
+    for ln in lines:
+        if not ln.startswith(name + " "):
+            continue
+        head, _, tail = ln.partition(" |")
+        v = head.split()[1:]
+        cls.append(int(v[0]))
+        scores.append([float(t) for t in v[1:1 + n_out]])
+        codes.append([int(t) for t in tail.split()])
+    return np.array(cls), np.array(scores, np.float32), np.array(codes, np.int8)
+
+
+def test_two_exports_link_and_classify_on_host(exported, tmp_path, report):
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("gcc not installed")
+    srcs = []
+    for name, (_, _, d, _) in exported.items():
+        srcs += sorted(str(p) for p in (d / "src").glob("*.c"))
+    (tmp_path / "main.c").write_text(HOST_MAIN)
+    cmd = [cc, *CFLAGS, "-I", str(exported["kws"][2] / "src"), "-I", str(exported["digits"][2] / "src"),
+           str(tmp_path / "main.c"), *srcs, "-o", str(tmp_path / "both")]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for name, (_, x, _, _) in exported.items():
+        (tmp_path / f"{name}.bin").write_bytes(np.ascontiguousarray(x.reshape(len(x), -1)).tobytes())
+    r = subprocess.run([str(tmp_path / "both"), str(tmp_path / "kws.bin"), str(tmp_path / "digits.bin")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "labels yes 7"
+    for name, (m, x, _, info) in exported.items():
+        cls, scores, codes = _parse(lines, name, info["output_size"])
+        assert len(cls) == len(x)
+        _check_scores(name, scores, cls, m, x, codes)
+        report(f"export {name}: host C over {len(x)} samples: class == golden argmax, int8 codes bit-equal, "
+               "scores within 1e-5 of predict")
+
+
+def test_exported_symbols_all_prefixed(exported, tmp_path):
+    cc = shutil.which("gcc")
+    nm = shutil.which("nm")
+    if cc is None or nm is None:
+        pytest.skip("gcc/nm not installed")
+    for name, (_, _, d, _) in exported.items():
+        for c in sorted((d / "src").glob("*.c")):
+            o = tmp_path / (c.stem + ".o")
+            subprocess.run([cc, *CFLAGS, "-c", str(c), "-o", str(o)], check=True)
+            out = subprocess.run([nm, "-g", "--defined-only", str(o)], capture_output=True, text=True).stdout
+            for ln in out.splitlines():
+                sym = ln.split()[-1]
+                assert sym.startswith(name + "_"), f"{c.name} exports '{sym}'"
+        for f in (d / "src").iterdir():
+            assert f.name.startswith(name), f
+
+
+def test_library_formats(exported):
+    for name, (_, _, d, info) in exported.items():
+        lj = json.loads((d / "library.json").read_text())
+        assert lj["name"] == name and re.fullmatch(r"\d+\.\d+\.\d+", lj["version"])  # PlatformIO's required fields
+        assert lj["build"]["srcDir"] == "src" and (d / "src" / f"{name}.h").is_file()
+        props = dict(ln.split("=", 1) for ln in (d / "library.properties").read_text().splitlines() if "=" in ln)
+        for key in ("name", "version", "author", "maintainer", "sentence", "paragraph", "category", "url",
+                    "architectures"):  # the Arduino library specification's fields (1.5 format)
+            assert props.get(key), key
+        assert props["category"] in ("Display", "Communication", "Signal Input/Output", "Sensors",
+                                     "Device Control", "Timing", "Data Storage", "Data Processing", "Other")
+        assert (d / "examples" / f"{name}_classify" / f"{name}_classify.ino").is_file()
+        cm = (d / "CMakeLists.txt").read_text()
+        assert f"add_library({name} STATIC" in cm
+        for c in (d / "src").glob("*.c"):
+            assert f"src/{c.name}" in cm
+        readme = (d / "README.md").read_text()
+        assert f"{name}_classify" in readme and str(info["arena_bytes"]) in readme
+
+
+def test_cmake_target_builds(exported, tmp_path):
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("cmake not installed")
+    top = tmp_path / "app"
+    top.mkdir()
+    (top / "main.c").write_text(HOST_MAIN)
+    (top / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.13)\nproject(app C)\n"
+        + "".join(f"add_subdirectory({d.as_posix()} {name})\n" for name, (_, _, d, _) in exported.items())
+        + "add_executable(app main.c)\ntarget_link_libraries(app PRIVATE kws digits)\n")
+    b = tmp_path / "build"
+    r = subprocess.run([cmake, "-S", str(top), "-B", str(b)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([cmake, "--build", str(b)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_reexport_keeps_user_edits(tmp_path):
+    m, _, labels = _models()["digits"]
+    d = tmp_path / "digits"
+    export(m, "digits", d, labels_path=labels)
+    mine = d / "src" / "my_notes.txt"
+    mine.write_text("mine\n")
+    export(m, "digits", d, labels_path=labels)  # unchanged files: rewritten quietly, mine kept
+    assert mine.read_text() == "mine\n"
+    ino = d / "examples" / "digits_classify" / "digits_classify.ino"
+    ino.write_text(ino.read_text() + "// my edit\n")
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "export", str(DIG / "digits_bnn.onnx"), "--name", "digits",
+                        "-o", str(d), "--calibration", str(DIG / "digits_bnn_test.npz"), "--labels", str(labels)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "was changed" in r.stderr, r.stderr
+    assert ino.read_text().endswith("// my edit\n") and mine.is_file()
+    export(m, "digits", d, labels_path=labels, force=True)
+    assert not ino.read_text().endswith("// my edit\n") and mine.is_file()
+
+
+def test_bad_name_and_labels_one_line(tmp_path):
+    for args, want in ((["--name", "Bad-Name"], "--name 'Bad-Name'"),
+                       (["--name", "kws", "--labels", str(DIG / "labels.txt")], "12 outputs")):
+        out = tmp_path / "x"
+        r = subprocess.run([sys.executable, "-m", "tinybnn", "export", str(KWS / "kws_bnn.onnx"), "-o", str(out),
+                            *args], capture_output=True, text=True, cwd=ROOT)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and want in r.stderr, r.stderr
+        assert not out.exists()
+
+
+# ------------------------------------------------------------------------------ qemu-m4 via PlatformIO --
+def _tools(board_id):
+    b = boards.load_board(board_id)
+    return shutil.which(b["toolchain"] + "-gcc") and shutil.which(b["qemu"]["binary"])
+
+
+def _c_floats(x):
+    vals = [f"{struct.unpack('<I', struct.pack('<f', float(v)))[0]:#010x}u" for v in x.reshape(-1)]
+    return ",\n".join(", ".join(vals[i:i + 8]) for i in range(0, len(vals), 8))
+
+
+def _device_main(exported):
+    parts = ["#include <stdint.h>\n#include <string.h>\n#include \"tb_port.h\"\n#include \"kws.h\"\n"
+             "#include \"digits.h\"\n\n"
+             "static void put_hex(uint32_t v)\n{\n    static const char h[] = \"0123456789abcdef\";\n"
+             "    int i;\n    for (i = 28; i >= 0; i -= 4)\n        tb_port_putc((uint8_t)h[(v >> i) & 15u]);\n}\n\n"
+             "static void put_str(const char *s)\n{\n    tb_port_write((const uint8_t *)s, strlen(s));\n}\n"]
+    body = []
+    for name, (_, x, _, info) in exported.items():
+        up = name.upper()
+        parts.append(f"\nstatic const uint32_t {name}_x[{QEMU_SAMPLES}][{up}_INPUT_SIZE] = {{\n"
+                     + ",\n".join("{" + _c_floats(s) + "}" for s in x[:QEMU_SAMPLES]) + "\n};\n")
+        body.append(f"""    for (n = 0; n < {QEMU_SAMPLES}; ++n) {{
+        float in[{up}_INPUT_SIZE], sc[{up}_OUTPUT_SIZE];
+        uint32_t bits;
+        int cls;
+        memcpy(in, {name}_x[n], sizeof in);
+        cls = {name}_classify(in, sc);
+        if (cls < 0)
+            return 1;
+        put_str("{name} ");
+        put_hex((uint32_t)cls);
+        for (i = 0; i < {up}_OUTPUT_SIZE; ++i) {{
+            memcpy(&bits, &sc[i], 4);
+            tb_port_putc(' ');
+            put_hex(bits);
+        }}
+        put_str("\\n");
+    }}
+""")
+    parts.append("\nint tb_main(void)\n{\n    int n, i;\n\n" + "".join(body) + "    put_str(\"done\\n\");\n"
+                 "    return 0;\n}\n")
+    return "".join(parts)
+
+
+def _pio_project(exported, board, out):
+    from tinybnn import platformio
+
+    src = out.parent / "app_src"
+    src.mkdir(exist_ok=True)
+    (src / "app.c").write_text(_device_main(exported))
+    project = Path(platformio.write_project(board, out, [src / "app.c"]))
+    for name, (_, _, d, _) in exported.items():
+        shutil.copytree(d, project / "lib" / name)
+    return project
+
+
+def test_exports_on_qemu_m4_through_platformio(exported, tmp_path, report):
+    if not _tools("qemu-m4"):
+        pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+    from tinybnn import platformio
+    from tinybnn.qemu import run_to_exit
+
+    board = boards.load_board("qemu-m4")
+    project = _pio_project(exported, board, tmp_path / "fw")
+    res = platformio.run_pio(project)
+    code, raw = run_to_exit(res.elf, board, timeout=120)
+    log = raw.decode("utf-8", "replace")
+    assert code == 0 and "done" in log, log[-2000:]
+    for name, (m, x, _, info) in exported.items():
+        rows = [ln.split() for ln in log.splitlines() if ln.startswith(name + " ")]
+        assert len(rows) == QEMU_SAMPLES, log[-2000:]
+        cls = np.array([int(r[1], 16) for r in rows])
+        scores = np.array([[struct.unpack("<f", struct.pack("<I", int(v, 16)))[0] for v in r[2:]] for r in rows],
+                          np.float32)
+        _check_scores(name, scores, cls, m, x[:QEMU_SAMPLES])
+        report(f"export {name}: qemu-m4 (PlatformIO library in lib/) over {QEMU_SAMPLES} samples: class == golden "
+               "argmax, scores within 1e-5 of predict")
+
+
+def test_exports_build_for_offline_board(exported, tmp_path):
+    b = boards.load_board("nucleo_f446re")
+    if not b.get("offline") or not _tools("qemu-m4"):
+        pytest.skip("no offline block / arm-none-eabi-gcc not installed")
+    from tinybnn import platformio
+
+    board = boards.offline_board(b)
+    project = _pio_project(exported, board, tmp_path / "fw")
+    res = platformio.run_pio(project)
+    assert res.elf.is_file() and res.flash_used
