@@ -18,7 +18,6 @@ and refuses, in one line, to overwrite a file the user changed or a file tinybnn
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -258,77 +257,13 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
     return files, info
 
 
-# ------------------------------------------------------------------------- tracked writing --
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_tracked(files: dict, out_dir, manifest_name: str, force: bool = False, extra: dict | None = None,
-                  what: str = "folder") -> Path:
-    """Write ``files`` (relative path -> bytes) into ``out_dir`` without ever touching a file tinybnn did not
-    write: ``manifest_name`` records each written file's sha256. A file the user changed since (or one
-    tinybnn did not write) is refused in one line unless ``force``; files tinybnn wrote before and no longer
-    writes are removed only when unchanged. Checks everything before writing anything."""
-    from .plumbing import deferred_signals, write_atomic
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise TinyBnnError(f"{out}: exists and is not a directory")
-    man_path = out / manifest_name
-    old: dict = {}
-    if man_path.is_file():
-        try:
-            old = json.loads(man_path.read_text())["files"]
-            assert isinstance(old, dict)
-        except Exception:
-            raise TinyBnnError(f"{man_path}: damaged (not tinybnn's JSON record of the files it wrote); "
-                               "remove it to start the folder afresh") from None
-    elif out.is_dir() and any(out.iterdir()) and not force:
-        raise TinyBnnError(f"{out}: {what} is not empty and was not written by tinybnn (no {manifest_name}); "
-                           "choose an empty folder, or --force to write into it")
-    problems = []
-    for rel, data in sorted(files.items()):
-        p = out / rel
-        if not p.exists():
-            continue
-        cur = _sha(p.read_bytes()) if p.is_file() else None
-        if cur == _sha(data):
-            continue
-        if rel not in old:
-            problems.append(f"{p} is not tinybnn's")
-        elif cur != old[rel]:
-            problems.append(f"{p} was changed")
-    stale = [rel for rel in old if rel not in files]
-    if problems and not force:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise TinyBnnError(f"{problems[0]}{more}; tinybnn keeps your edits: move them aside, or --force to "
-                           "overwrite")
-    with deferred_signals():
-        for rel, data in sorted(files.items()):
-            p = out / rel
-            if p.is_file() and p.read_bytes() == data:
-                continue
-            p.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(p, data)
-        for rel in stale:
-            p = out / rel
-            if p.is_file() and _sha(p.read_bytes()) == old[rel]:
-                p.unlink()
-                try:
-                    p.parent.rmdir()  # only when empty
-                except OSError:
-                    pass
-        rec = {"format": "tinybnn-files", "tinybnn_version": __version__,
-               "files": {rel: _sha(data) for rel, data in sorted(files.items())}, **(extra or {})}
-        write_atomic(man_path, json.dumps(rec, indent=2, sort_keys=True) + "\n")
-    return out
-
-
 def export(model, name: str, out_dir, *, variant: str = "reference", labels_path=None, board: dict | None = None,
            force: bool = False) -> dict:
     n_out = int(np.prod(model.device_output_shape))
     labels = read_labels(labels_path, n_out) if labels_path else None
     files, info = prepare_export(model, name, variant, labels, board)
+    from .tracked import write_tracked
+
     write_tracked(files, out_dir, MANIFEST, force, extra={"export": {k: v for k, v in info.items() if k != "model"}},
                   what="export folder")
     info["files"] = sorted(files)
