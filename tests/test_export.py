@@ -252,8 +252,8 @@ def _c_floats(x):
 
 
 def _device_main(exported):
-    parts = ["#include <stdint.h>\n#include <string.h>\n#include \"tb_port.h\"\n#include \"kws.h\"\n"
-             "#include \"digits.h\"\n\n"
+    parts = ["#include <stdint.h>\n#include <string.h>\n#include \"tb_port.h\"\n"
+             + "".join(f"#include \"{name}.h\"\n" for name in exported) + "\n"
              "static void put_hex(uint32_t v)\n{\n    static const char h[] = \"0123456789abcdef\";\n"
              "    int i;\n    for (i = 28; i >= 0; i -= 4)\n        tb_port_putc((uint8_t)h[(v >> i) & 15u]);\n}\n\n"
              "static void put_str(const char *s)\n{\n    tb_port_write((const uint8_t *)s, strlen(s));\n}\n"]
@@ -304,20 +304,24 @@ def test_exports_on_qemu_m4_through_platformio(exported, tmp_path, report):
     from tinybnn.qemu import run_to_exit
 
     board = boards.load_board("qemu-m4")
-    project = _pio_project(exported, board, tmp_path / "fw")
+    m, x, d, _ = exported["kws"]  # a third library: the same model on the board's own kernel variant
+    fast = {**exported, "kwsfast": (m, x, tmp_path / "kwsfast", export(m, "kwsfast", tmp_path / "kwsfast",
+                                                                       variant=board["kernel_variant"]))}
+    assert any(f.endswith(".S") for f in fast["kwsfast"][3]["files"])
+    project = _pio_project(fast, board, tmp_path / "fw")
     res = platformio.run_pio(project)
     code, raw = run_to_exit(res.elf, board, timeout=120)
     log = raw.decode("utf-8", "replace")
     assert code == 0 and "done" in log, log[-2000:]
-    for name, (m, x, _, info) in exported.items():
+    for name, (m, x, _, info) in fast.items():
         rows = [ln.split() for ln in log.splitlines() if ln.startswith(name + " ")]
         assert len(rows) == QEMU_SAMPLES, log[-2000:]
         cls = np.array([int(r[1], 16) for r in rows])
         scores = np.array([[struct.unpack("<f", struct.pack("<I", int(v, 16)))[0] for v in r[2:]] for r in rows],
                           np.float32)
         _check_scores(name, scores, cls, m, x[:QEMU_SAMPLES])
-        report(f"export {name}: qemu-m4 (PlatformIO library in lib/) over {QEMU_SAMPLES} samples: class == golden "
-               "argmax, scores within 1e-5 of predict")
+        report(f"export {name} ({info['variant']} kernels): qemu-m4 (PlatformIO library in lib/) over "
+               f"{QEMU_SAMPLES} samples: class == golden argmax, scores within 1e-5 of predict")
 
 
 def test_exports_build_for_offline_board(exported, tmp_path):
