@@ -334,3 +334,44 @@ def test_exports_build_for_offline_board(exported, tmp_path):
     project = _pio_project(exported, board, tmp_path / "fw")
     res = platformio.run_pio(project)
     assert res.elf.is_file() and res.flash_used
+
+
+# ------------------------------------------------------------------ generated projects are the user's --
+def _build_gen(out, *extra):
+    return subprocess.run([sys.executable, "-m", "tinybnn", "build", str(DIG / "digits_bnn.onnx"), "--board",
+                           "qemu-m4", "-o", str(out), "--calibration", str(DIG / "digits_bnn_test.npz"),
+                           "--generate-only", *extra], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_rebuild_keeps_user_edits(tmp_path):
+    from tinybnn.platformio import FILES_RECORD, USER_MARK
+
+    out = tmp_path / "fw"
+    r = _build_gen(out)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((out / FILES_RECORD).read_text())["files"]
+    assert "platformio.ini" in rec and any(k.startswith("src/tinybnn/") for k in rec)
+    mine = out / "src" / "my_app.c"
+    mine.write_text("/* mine */\n")
+    ini = out / "platformio.ini"
+    assert ini.read_text().count(USER_MARK) == 1
+    ini.write_text(ini.read_text() + "upload_port = /dev/ttyMINE\n")
+    r = _build_gen(out, "--variant", "reference")  # another kernel family: other kernel files
+    assert r.returncode == 0, r.stderr
+    assert mine.read_text() == "/* mine */\n"
+    assert ini.read_text().endswith("upload_port = /dev/ttyMINE\n") and ini.read_text().count(USER_MARK) == 1
+    rec2 = json.loads((out / FILES_RECORD).read_text())["files"]
+    assert set(rec) - set(rec2)
+    for rel in set(rec) - set(rec2):  # files tinybnn no longer writes are gone (they were unchanged)
+        assert not (out / rel).exists(), rel
+    # a generated file the user changed: refused in one line, nothing written; --force overwrites it
+    model_c = out / "src" / "tinybnn" / "model.c"
+    model_c.write_text(model_c.read_text() + "/* my fix */\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    r = _build_gen(out)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "model.c was changed" in r.stderr, r.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    r = _build_gen(out, "--force")
+    assert r.returncode == 0, r.stderr
+    assert "/* my fix */" not in model_c.read_text() and mine.is_file()
+    assert ini.read_text().endswith("upload_port = /dev/ttyMINE\n")

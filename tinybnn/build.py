@@ -84,7 +84,7 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
 def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
           jobs: int | None = None, offline_check: bool = False, generate_only: bool = False,
           kernel_checks: bool = False, variant: str | None = None, verbose: bool = False,
-          log=None) -> FirmwareBuild:
+          log=None, force: bool = False) -> FirmwareBuild:
     """Write and build the firmware project for ``board_id`` (an id, a board file's path or a loaded board)
     in ``out_dir``; the board's data is recorded in the project's tinybnn-build.json.
 
@@ -99,6 +99,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     command lines in the log. PlatformIO's output is saved as ``build.log`` in the project, whether the build
     succeeds or fails; ``log`` (a text stream, e.g. sys.stderr) also receives a line when the build starts
     (on a terminal, or with ``verbose``) and, with ``verbose``, the whole log.
+    ``force``: overwrite files of the project the user changed (tinybnn.tracked; kept and refused otherwise).
     """
     from . import platformio
     from .boards import offline_board
@@ -135,7 +136,8 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
         flags = ([f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
                  + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]))
         with deferred_signals():  # an interrupted rewrite would leave a project the next build refuses
-            project = Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags)).resolve()
+            project = Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags,
+                                                               force=force)).resolve()
     write_atomic(Path(out_dir) / "manifest.json", r.files["manifest.json"])
     if generate_only:
         info = {"board": board["id"], "board_data": given, "model_hash": r.hash, "app": app, "opt": opt,

@@ -265,7 +265,7 @@ def cmd_build(args) -> int:
     fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt,
                offline_check=args.offline_check, generate_only=args.generate_only,
                kernel_checks=args.kernel_checks, variant=args.variant, jobs=args.jobs, verbose=args.verbose,
-               log=sys.stderr)
+               log=sys.stderr, force=args.force)
     if args.generate_only:
         print(f"wrote the PlatformIO project {fw.project} for {fw.board['id']} "
               f"(platform {fw.board['platformio']['platform']}, board {fw.board['platformio']['board']}); "
@@ -553,6 +553,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help=f"parallel compiler jobs (default: this computer's cores, {os.cpu_count() or 1})")
     s.add_argument("-v", "--verbose", action="store_true",
                    help="show PlatformIO's output with every compiler command line (always saved in build.log)")
+    s.add_argument("--force", action="store_true", help="overwrite project files you changed (kept otherwise)")
     _add_quant_flags(s)
     s = command("validate", "run every sample on the device over serial; compare bit for bit", cmd_validate)
     _model_arg(s)
