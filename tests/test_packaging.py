@@ -1,4 +1,4 @@
-"""`pip install .` must carry the top-level templates/, firmware/ and boards/ inside the wheel."""
+"""`pip install .` must carry the top-level templates/, firmware/, boards/ and examples/ inside the wheel."""
 
 import subprocess
 import sys
@@ -21,7 +21,7 @@ def wheel(tmp_path_factory):
 
 def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for rel in ("templates", "firmware", "boards"):
+    for rel in ("templates", "firmware", "boards", "examples"):
         src = [p for p in (ROOT / rel).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
         assert src, rel
         for p in src:
