@@ -375,3 +375,15 @@ def test_rebuild_keeps_user_edits(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "/* my fix */" not in model_c.read_text() and mine.is_file()
     assert ini.read_text().endswith("upload_port = /dev/ttyMINE\n")
+
+
+def test_examples_command_copies_the_models_out(tmp_path):
+    out = tmp_path / "ex"
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "examples", "-o", str(out)], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for rel in ("kws/model/kws_bnn.onnx", "kws/model/labels.txt", "vision/model/digits_bnn_test.npz", "README.md"):
+        assert (out / rel).read_bytes() == (ROOT / "examples" / rel).read_bytes(), rel
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "examples", "-o", str(out)], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not an empty folder" in r.stderr

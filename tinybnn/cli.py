@@ -391,6 +391,23 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_examples(args) -> int:
+    import shutil
+
+    from .boards import data_dir
+
+    out = Path(args.output)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise TinyBnnError(f"{out}: exists and is not an empty folder; choose a new one for the examples")
+    try:
+        shutil.copytree(data_dir("examples"), out, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
+    except OSError as e:
+        raise TinyBnnError(f"{out}: cannot copy the examples ({e.strerror})") from None
+    print(f"wrote {out}/: the examples (trained models with their test data and labels); start with {out}/README.md")
+    return 0
+
+
 EXAMPLES = {
     "inspect": """examples:
   tinybnn inspect model.onnx
@@ -428,6 +445,9 @@ beside it (NAME.summary.json for NAME.jsonl); report reads both, and needs neith
 
 DIR builds as a PlatformIO library (your project's lib/), an Arduino library and a CMake target; src/NAME.h
 has NAME_classify(input, scores). Files you change in DIR are kept: a re-export refuses to overwrite them.""",
+    "examples": """examples:
+  tinybnn examples -o my-examples
+  tinybnn export my-examples/kws/model/kws_bnn.onnx --name kws -o lib/kws""",
     "footprint": """examples:
   tinybnn footprint build/m4
   tinybnn footprint build/m4/.pio/build/qemu-m4/firmware.elf --json fp.json""",
@@ -521,6 +541,10 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", metavar="FILE", help="class labels, one a line (default: the ONNX metadata or indices)")
     s.add_argument("--force", action="store_true", help="overwrite files you changed in DIR")
     _add_quant_flags(s)
+    s = command("examples", "copy the bundled examples (models, test data, labels, training scripts) out",
+                cmd_examples)
+    s.add_argument("-o", "--output", default="tinybnn-examples", metavar="DIR/",
+                   help="a new folder (default tinybnn-examples)")
     s = command("boards", "the boards tinybnn knows, and what is verified on each; --new writes your own",
                 cmd_boards)
     s.add_argument("--new", metavar="ID", help="write ID.json, a starting board file with every field explained")
