@@ -174,7 +174,13 @@ def test_exported_symbols_all_prefixed(exported, tmp_path):
 
 
 def test_library_formats(exported):
+    from platformio.package.manifest.parser import ManifestParserFactory
+    from platformio.package.manifest.schema import ManifestSchema
+
     for name, (_, _, d, info) in exported.items():
+        for f in ("library.json", "library.properties"):  # PlatformIO's own manifest schema (offline)
+            data = ManifestSchema().load_manifest(ManifestParserFactory.new_from_file(str(d / f)).as_dict())
+            assert data["name"] == name and data["headers"] == [f"{name}.h"], (f, data)
         lj = json.loads((d / "library.json").read_text())
         assert lj["name"] == name and re.fullmatch(r"\d+\.\d+\.\d+", lj["version"])  # PlatformIO's required fields
         assert lj["build"]["srcDir"] == "src" and (d / "src" / f"{name}.h").is_file()
