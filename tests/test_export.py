@@ -393,3 +393,30 @@ def test_examples_command_copies_the_models_out(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tinybnn", "examples", "-o", str(out)], capture_output=True, text=True,
                        cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not an empty folder" in r.stderr
+
+
+def test_readme_firmware_section_runs(tmp_path):
+    """The README's export commands, run as written (from a copy of the examples), and its main.c compiled."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("gcc not installed")
+    text = (ROOT / "README.md").read_text()
+    sec = text[text.index("## Use it in your firmware"):]
+    sec = sec[:sec.index("\n## ", 5)]
+    sh = re.findall(r"```sh\n(.*?)```", sec, re.S)[0].replace("\\\n", " ")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    for line in sh.splitlines():
+        args = line.split()
+        assert args[:2] == ["tinybnn", "export"], line
+        r = subprocess.run([sys.executable, "-m", "tinybnn", *args[1:]], capture_output=True, text=True, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    main_c = re.findall(r"```c\n(.*?)```", sec, re.S)[1]
+    (tmp_path / "main.c").write_text(main_c)
+    srcs = [str(p) for lib in ("kws", "digits") for p in sorted((tmp_path / "lib" / lib / "src").glob("*.c"))]
+    r = subprocess.run([cc, *CFLAGS, "-I", "lib/kws/src", "-I", "lib/digits/src", "main.c", *srcs, "-o", "app"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(tmp_path / "app")], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("heard "), r.stdout
+    info = json.loads((tmp_path / "lib" / "kws" / "tinybnn-export.json").read_text())["export"]
+    assert f"a {info['arena_bytes']:,}-byte arena, {info['weight_bytes']:,} bytes of weights" in sec
