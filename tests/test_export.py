@@ -64,6 +64,7 @@ HOST_MAIN = r"""
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kws.h"
 #include "digits.h"
@@ -101,11 +102,16 @@ static int run(const char *path, const char *tag, int n_in, int n_out,
 int main(int argc, char **argv)
 {
     float s[KWS_OUTPUT_SIZE];
+    static float bad[DIGITS_INPUT_SIZE];
+    const uint32_t nan_bits = 0x7fc00000u;
 
     if (argc != 3)
         return 3;
     if (kws_classify(NULL, s) != KWS_ERR_ARG || digits_invoke(NULL, NULL) != DIGITS_ERR_ARG)
         return 4;
+    memcpy(&bad[3], &nan_bits, sizeof nan_bits);
+    if (digits_classify(bad, NULL) != DIGITS_ERR_INPUT)
+        return 7;
     if (run(argv[1], "kws", KWS_INPUT_SIZE, KWS_OUTPUT_SIZE, kws_classify, kws_quantize) != 0)
         return 5;
     if (run(argv[2], "digits", DIGITS_INPUT_SIZE, DIGITS_OUTPUT_SIZE, digits_classify, digits_quantize) != 0)
@@ -420,3 +426,72 @@ def test_readme_firmware_section_runs(tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("heard "), r.stdout
     info = json.loads((tmp_path / "lib" / "kws" / "tinybnn-export.json").read_text())["export"]
     assert f"a {info['arena_bytes']:,}-byte arena, {info['weight_bytes']:,} bytes of weights" in sec
+
+
+SINGLE_MAIN = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "m.h"
+
+int main(int argc, char **argv)
+{
+    static float x[M_INPUT_SIZE], s[M_OUTPUT_SIZE];
+    static int8_t q[M_INPUT_SIZE];
+    FILE *f = argc == 2 ? fopen(argv[1], "rb") : NULL;
+    int i;
+
+    if (f == NULL)
+        return 3;
+    while (fread(x, sizeof(float), M_INPUT_SIZE, f) == M_INPUT_SIZE) {
+        int cls = m_classify(x, s);
+        if (cls < 0 || m_quantize(x, q) != 0)
+            return 2;
+        printf("m %d", cls);
+        for (i = 0; i < M_OUTPUT_SIZE; ++i)
+            printf(" %.9g", (double)s[i]);
+        printf(" |");
+        for (i = 0; i < M_INPUT_SIZE; ++i)
+            printf(" %d", q[i]);
+        printf("\n");
+    }
+    fclose(f);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("fixture", ["brevitas_cnn", "brevitas_tfc", "larq_cnn", "larq_pool_bn", "torch_cnn_dynamo",
+                                     "torch_cnn_legacy", "torch_mlp_legacy"])
+def test_every_fixture_exports_bit_equal_codes(fixture, tmp_path, report):
+    """Every input quantizer (calibrated, the model's own Quant with its rounding, sign) and layout (NCHW and
+    flat inputs, host prologues) quantized on the device as on the host."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("gcc not installed")
+    fix = ROOT / "tests" / "fixtures"
+    x = np.load(fix / f"{fixture}.npz")["x"].astype(np.float32)
+    m = load(str(fix / f"{fixture}.onnx"), fallback_calibration=x)
+    rng = np.random.default_rng(7)  # beyond the data: values far out of range (clamping) and exact ties
+    a = m.input_node.attrs
+    wide = (rng.standard_normal((40,) + x.shape[1:]) * 4 * (np.abs(x).max() + 1)).astype(np.float32)
+    extra = [wide]
+    if a["mode"] == "calibrated" and not a["pre"]:
+        ties = (rng.integers(-140, 140, (40,) + x.shape[1:]) + 0.5) * a["calib_scale"]
+        extra.append(ties.astype(np.float32))
+    x = np.concatenate([x] + extra)
+    export(m, "m", tmp_path / "m")
+    src = tmp_path / "m" / "src"
+    (tmp_path / "main.c").write_text(SINGLE_MAIN)
+    r = subprocess.run([cc, *CFLAGS, "-I", str(src), str(tmp_path / "main.c"), *map(str, sorted(src.glob("*.c"))),
+                        "-o", str(tmp_path / "app")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "x.bin").write_bytes(np.ascontiguousarray(x.reshape(len(x), -1)).tobytes())
+    r = subprocess.run([str(tmp_path / "app"), str(tmp_path / "x.bin")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    cls, scores, codes = _parse(r.stdout.splitlines(), "m", int(np.prod(m.device_output_shape)))
+    assert len(cls) == len(x)
+    _check_scores(fixture, scores, cls, m, x, codes)
+    report(f"export {fixture} ({m.input_node.attrs['mode']} input): host C over {len(x)} samples: codes bit-equal, "
+           "class == golden argmax, scores within 1e-5")
