@@ -74,12 +74,10 @@ def model_labels(model, n: int) -> tuple[list[str], str]:
 # ------------------------------------------------------------------------------ input / output maps --
 def _div_mod(ch: np.ndarray, mod: int):
     """The divisor d with ch == (index / d) % mod for every device index, or None."""
-    n = ch.size
-    i = np.arange(n)
-    for d in range(1, n + 1):
-        if np.array_equal((i // d) % mod, ch):
-            return d
-    return None
+    i = np.arange(ch.size)
+    change = np.flatnonzero(ch != ch[0]) if ch.size else np.zeros(0, int)
+    d = int(change[0]) if change.size else max(1, ch.size)  # the first index where the channel changes
+    return d if np.array_equal((i // d) % mod, ch) else None
 
 
 def input_plan(model) -> dict:
