@@ -495,3 +495,43 @@ def test_every_fixture_exports_bit_equal_codes(fixture, tmp_path, report):
     _check_scores(fixture, scores, cls, m, x, codes)
     report(f"export {fixture} ({m.input_node.attrs['mode']} input): host C over {len(x)} samples: codes bit-equal, "
            "class == golden argmax, scores within 1e-5")
+
+
+ARDUINO_STUB = r"""
+/* A host stand-in for the Arduino core: Serial prints to stdout, loop() runs once. */
+#include <stdio.h>
+struct StubSerial {
+    void begin(unsigned long) {}
+    void print(const char *s) { fputs(s, stdout); }
+    void print(int v) { printf("%d", v); }
+    void println(const char *s) { puts(s); }
+    void println(int v) { printf("%d\n", v); }
+    void println(float v, int digits) { printf("%.*f\n", digits, (double)v); }
+};
+extern StubSerial Serial;
+static inline void delay(unsigned long) {}
+"""
+
+
+def test_arduino_example_sketch_compiles_and_runs(exported, tmp_path):
+    """The exported example sketch, as the Arduino builder compiles it (C++ with <Arduino.h> first), against a
+    host stand-in for the core; the library's C sources compiled as C."""
+    cc, cxx = shutil.which("gcc"), shutil.which("g++")
+    if cc is None or cxx is None:
+        pytest.skip("gcc/g++ not installed")
+    _, _, d, _ = exported["kws"]
+    (tmp_path / "Arduino.h").write_text(ARDUINO_STUB)
+    (tmp_path / "main.cpp").write_text("StubSerial Serial;\nvoid setup();\nvoid loop();\n"
+                                       "int main() { setup(); loop(); return 0; }\n")
+    objs = []
+    for c in sorted((d / "src").glob("*.c")):
+        o = tmp_path / (c.stem + ".o")
+        subprocess.run([cc, *CFLAGS, "-c", str(c), "-o", str(o)], check=True)
+        objs.append(str(o))
+    ino = d / "examples" / "kws_classify" / "kws_classify.ino"
+    r = subprocess.run([cxx, "-std=c++11", "-Wall", "-Wextra", "-Werror", "-I", str(tmp_path), "-I", str(d / "src"),
+                        "-include", "Arduino.h", "-x", "c++", str(ino), "-x", "c++", str(tmp_path / "main.cpp"),
+                        "-x", "none", *objs, "-o", str(tmp_path / "sketch")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(tmp_path / "sketch")], capture_output=True, text=True)
+    assert r.returncode == 0 and re.fullmatch(r"class \S+ score -?\d+\.\d{4}\n", r.stdout), r.stdout
