@@ -535,3 +535,29 @@ def test_arduino_example_sketch_compiles_and_runs(exported, tmp_path):
     assert r.returncode == 0, r.stderr
     r = subprocess.run([str(tmp_path / "sketch")], capture_output=True, text=True)
     assert r.returncode == 0 and re.fullmatch(r"class \S+ score -?\d+\.\d{4}\n", r.stdout), r.stdout
+
+
+@pytest.mark.parametrize("rounding", ["ROUND", "FLOOR", "CEIL", "ROUND_TO_ZERO", "HALF_UP"])
+def test_input_quantizer_rounding_modes(rounding, tmp_path):
+    """A QONNX input Quant with each rounding mode the device supports: the same int8 codes as the host's."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("gcc not installed")
+    fix = ROOT / "tests" / "fixtures"
+    x = np.load(fix / "brevitas_cnn.npz")["x"].astype(np.float32)[:60]
+    m = load(str(fix / "brevitas_cnn.onnx"))
+    assert m.input_node.attrs["mode"] == "quant"
+    m.input_node.attrs["rounding"] = rounding  # the golden quantize_input and the export both read it
+    rng = np.random.default_rng(3)
+    x = np.concatenate([x, x + rng.standard_normal(x.shape).astype(np.float32) * 0.3]).astype(np.float32)
+    export(m, "m", tmp_path / "m")
+    src = tmp_path / "m" / "src"
+    (tmp_path / "main.c").write_text(SINGLE_MAIN)
+    r = subprocess.run([cc, *CFLAGS, "-I", str(src), str(tmp_path / "main.c"), *map(str, sorted(src.glob("*.c"))),
+                        "-o", str(tmp_path / "app")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "x.bin").write_bytes(np.ascontiguousarray(x.reshape(len(x), -1)).tobytes())
+    r = subprocess.run([str(tmp_path / "app"), str(tmp_path / "x.bin")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cls, scores, codes = _parse(r.stdout.splitlines(), "m", int(np.prod(m.device_output_shape)))
+    _check_scores(rounding, scores, cls, m, x, codes)

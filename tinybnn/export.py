@@ -147,8 +147,9 @@ def output_plan(model) -> list[dict]:
         raise TinyBnnError(f"export: the model's output has shape {list(shape)}; tinybnn export needs one "
                            "output vector (a classifier) to compute scores and the class on the device")
     c = shape[0]
-    return [{"scale": np.broadcast_to(np.asarray(s, np.float64), (c,)).copy(),
-             "bias": np.broadcast_to(np.asarray(b, np.float64), (c,)).copy()} for s, b in a.get("steps", [])]
+    steps = [{"scale": np.broadcast_to(np.asarray(s, np.float64), (c,)).copy(),
+              "bias": np.broadcast_to(np.asarray(b, np.float64), (c,)).copy()} for s, b in a.get("steps", [])]
+    return [st for st in steps if not (np.all(st["scale"] == 1.0) and np.all(st["bias"] == 0.0))]  # y*1+0 == y
 
 
 def _f32(v) -> str:
@@ -229,7 +230,9 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
         "device_input_shape": [int(v) for v in model.device_input_shape],
         "quant": q, "input_scale": _f64(r.manifest["input"]["quantization"]["scale"]),
         "input_zero_point": int(r.manifest["input"]["quantization"]["zero_point"]),
-        "q_scale": _f64(q.get("scale", 1.0)), "q_zero_point": _f64(q.get("zero_point", 0)),
+        "q_scale": _f64(q.get("scale", 1.0)),
+        "zp_term": ("" if not q.get("zero_point") else
+                    f" + {_f64(q['zero_point'])}" if q["zero_point"] > 0 else f" - {_f64(-q['zero_point'])}"),
         "identity": inp["identity"], "src_index": None if inp["identity"] else _rows([str(int(v)) for v in inp["src"]], 16),
         "idx_type": idx_type, "steps": steps,
         "out_steps": [{"k": k, "scale": _rows([_f64(v) for v in st["scale"]], 4),
