@@ -152,14 +152,18 @@ def output_plan(model) -> list[dict]:
     return [st for st in steps if not (np.all(st["scale"] == 1.0) and np.all(st["bias"] == 0.0))]  # y*1+0 == y
 
 
-def _f32(v) -> str:
-    s = repr(float(np.float32(v)))
-    return (s if ("." in s or "e" in s or "inf" in s or "nan" in s) else s + ".0") + "f"
-
-
 def _f64(v) -> str:
+    """A C double literal that reads back as exactly ``v`` (Python's shortest round-trip repr)."""
+    if not np.isfinite(v):
+        raise TinyBnnError(f"export: the model's input or output scaling holds {float(v)}; only finite values "
+                           "can be computed on the device")
     s = repr(float(v))
     return s if ("." in s or "e" in s) else s + ".0"
+
+
+def _f32(v) -> str:
+    """A C float literal of exactly the float32 ``v``."""
+    return _f64(np.float32(v)) + "f"
 
 
 def _rows(vals: list[str], per: int = 6, indent: str = "    ") -> str:
@@ -222,7 +226,6 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
                       _rows([str(int(v)) for v in st["channel"]], 16)})
     idx_type = "uint16_t" if inp["n"] <= 0xFFFF else "uint32_t"
     source = Path(str(model.graph.meta.get("source", "model"))).name
-    files_c = sorted(f for f in src if f.endswith((".c", ".S")))
     ctx = {
         "name": name, "NAME": up, "version": __version__, "source": c_comment(source), "hash": r.hash,
         "input_size": inp["n"], "output_size": n_out, "arena_bytes": r.arena_bytes, "weight_bytes": r.weight_bytes,
@@ -238,15 +241,15 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
         "out_steps": [{"k": k, "scale": _rows([_f64(v) for v in st["scale"]], 4),
                        "bias": _rows([_f64(v) for v in st["bias"]], 4)} for k, st in enumerate(outp)],
         "labels": [c_string(v) for v in labels], "label_text": labels, "label_source": label_src,
-        "variant": variant, "sources": files_c, "has_asm": any(f.endswith(".S") for f in src),
-        "headers": sorted(f for f in src if f.endswith(".h")), "layers": r.specs, "c_comment": c_comment,
+        "variant": variant, "has_asm": any(f.endswith(".S") for f in src), "layers": r.specs,
+        "c_comment": c_comment,
         "board": board["id"] if board else None,
         "json_str": lambda s: json.dumps(str(s)),
     }
     env = _env()
     src[f"{name}.h"] = env.get_template("api.h.j2").render(**ctx).encode()
     src[f"{name}.c"] = env.get_template("api.c.j2").render(**ctx).encode()
-    ctx["sources"] = sorted(f for f in src if f.endswith((".c", ".S")))
+    ctx["sources"] = sorted(f for f in src if f.endswith((".c", ".S")))  # CMakeLists.txt lists them all
     files = {f"src/{f}": data for f, data in src.items()}
     files[f"examples/{name}_classify/{name}_classify.ino"] = env.get_template("classify.ino.j2").render(**ctx).encode()
     for t, out in (("library.json.j2", "library.json"), ("library.properties.j2", "library.properties"),
