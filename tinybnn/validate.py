@@ -150,7 +150,9 @@ def run(model, model_path, board_id: str, x, labels=None, *, port=None, flash=Fa
     from .device import Device
 
     board = load_board(board_id)
-    x = np.asarray(x, dtype=np.float32)
+    from .data import check_data
+
+    x, labels = check_data(model, x, labels)  # before anything is built, booted or opened
     if limit:
         x = x[:limit]
         labels = None if labels is None else np.asarray(labels)[:limit]
