@@ -93,6 +93,28 @@ def _fail(path, what: str, supported: str | None = None) -> UnsupportedModel:
     return UnsupportedModel(msg)
 
 
+# ------------------------------------------------------------------------------ 0. text fields --
+def _repeated(fd) -> bool:
+    r = getattr(fd, "is_repeated", None)  # protobuf >= 5; older versions have only `label`
+    return bool(r) if r is not None else fd.label == fd.LABEL_REPEATED
+
+
+def check_text(msg, path, where: str = "the model") -> None:
+    """Every string field of the protobuf is UTF-8 text (protobuf hands invalid UTF-8 back as bytes)."""
+    from google.protobuf.descriptor import FieldDescriptor as FD
+
+    for fd, value in msg.ListFields():
+        if fd.type == FD.TYPE_STRING:
+            vals = value if _repeated(fd) else [value]
+            if any(isinstance(v, bytes) for v in vals):
+                raise _fail(path, f"field '{fd.name}' of {where} is not UTF-8 text", "UTF-8 names and strings")
+        elif fd.type == FD.TYPE_MESSAGE:
+            name = getattr(msg, "name", "") if hasattr(msg, "name") else ""
+            sub = f"{msg.DESCRIPTOR.name} '{name}'" if isinstance(name, str) and name else where
+            for m in (value if _repeated(fd) else [value]):
+                check_text(m, path, sub)
+
+
 # ------------------------------------------------------------------------------ 1. versions ----
 def check_versions(model, path) -> None:
     ir = int(model.ir_version)
@@ -407,10 +429,17 @@ def check_attributes(model, path) -> None:
     for i, n in enumerate(model.graph.node):
         label = _node_label(n, i)
         attrs = {a.name: a for a in n.attribute}
+        for a in n.attribute:
+            vals = [a.f] if a.type == A.FLOAT else list(a.floats) if a.type == A.FLOATS else []
+            inf_ok = (n.op_type, a.name) in (("Clip", "min"), ("Clip", "max"), ("Pad", "value"))
+            if any(np.isnan(v) or (np.isinf(v) and not inf_ok) for v in vals):
+                raise _fail(path, f"{label}: attribute '{a.name}' is {vals[0] if len(vals) == 1 else vals}",
+                            "finite attribute values")
         if n.domain in QONNX_DOMAINS:
             spec = _QONNX_OPS.get(n.op_type)
-            if spec is None:
-                continue  # refused later as an unsupported op, by name
+            if spec is None:  # tinybnn reads ops by name: a custom op named like an ONNX one must not pass
+                raise _fail(path, f"{label}: op '{n.op_type}' of domain '{n.domain}' is not supported",
+                            "the QONNX ops " + ", ".join(_QONNX_OPS))
             (lo, hi), allowed = spec
             if not lo <= len(n.input) <= hi or not all(n.input):
                 raise _fail(path, f"{label}: {len(n.input)} inputs", f"{lo} named inputs")

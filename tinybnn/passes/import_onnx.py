@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import TinyBnnError, UnsupportedModel
 from ..graph import Graph, Node, check_file
-from .check_onnx import QONNX_DOMAINS, check_external_data, check_input_size, check_model, check_versions
+from .check_onnx import (QONNX_DOMAINS, check_external_data, check_input_size, check_model, check_text,
+                         check_versions)
 
 def _attr_value(a):
     import onnx
@@ -49,6 +50,7 @@ def _load_proto(path: Path):
         raise TinyBnnError(f"{path}: not a valid ONNX protobuf: {_wire_fault(data)}") from None
     if not model.HasField("graph") or len(model.graph.node) == 0 or model.ir_version == 0:
         raise TinyBnnError(f"{path}: not an ONNX model (no graph or no IR version in its {len(data)} bytes)")
+    check_text(model, path)
     check_versions(model, path)
     # external data: every tensor stored outside the file is inside the model's folder, with the right size
     check_external_data(model, path)
