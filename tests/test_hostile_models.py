@@ -439,6 +439,26 @@ def weight_shape_mismatch(tmp):
     return save(tmp, m)
 
 
+@model_case("tensors", "bomb_mul", "4,294,967,296 values")
+def constant_folding_bomb(tmp):
+    """Small constants whose product broadcasts to 2^32 values, sliced back to a BN bias: valid ONNX."""
+    m = proto()
+    g = m.graph
+    g.initializer.extend([numpy_helper.from_array(np.ones((65536, 1), np.float32), "bomb_a"),
+                          numpy_helper.from_array(np.ones((1, 65536), np.float32), "bomb_b"),
+                          numpy_helper.from_array(np.array([0, 0], np.int64), "bomb_starts"),
+                          numpy_helper.from_array(np.array([1, 256], np.int64), "bomb_ends"),
+                          numpy_helper.from_array(np.array([256], np.int64), "bomb_shape")])
+    nodes = [helper.make_node("Mul", ["bomb_a", "bomb_b"], ["bomb_big"], name="bomb_mul"),
+             helper.make_node("Slice", ["bomb_big", "bomb_starts", "bomb_ends"], ["bomb_cut"], name="bomb_slice"),
+             helper.make_node("Reshape", ["bomb_cut", "bomb_shape"], ["bomb_bias"], name="bomb_reshape")]
+    node(m, "/2/BatchNormalization").input[2] = "bomb_bias"
+    rest = list(g.node)
+    del g.node[:]
+    g.node.extend(nodes + rest)
+    return save(tmp, m)
+
+
 # ===================================================================== models: attributes =======
 @model_case("attributes", "/3/Conv", "strides [0, 0]", ">= 1")
 def stride_zero(tmp):

@@ -329,6 +329,30 @@ SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, Sign, Greater
                  "BipolarQuant, Quant/IntQuant (+ constant clutter: Shape, Gather, Concat, Expand, CastLike)")
 
 
+MAX_CONST_ELEMS = 1 << 24  # a folded constant larger than this is no microcontroller model's weight
+_ELEMENTWISE = ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "GreaterOrEqual", "Less",
+                "LessOrEqual", "Where")
+
+
+def _const_size(node, vals) -> int | None:
+    """How many values evaluating ``node`` would allocate (None: bounded by its inputs, or an error the
+    evaluation itself reports)."""
+    try:
+        if node.op == "ConstantOfShape":
+            return int(np.prod([int(v) for v in np.asarray(vals[0]).reshape(-1)], dtype=object))
+        if node.op == "Expand":
+            shape = tuple(int(v) for v in np.asarray(vals[1]).reshape(-1))
+            return int(np.prod(np.broadcast_shapes(np.shape(vals[0]), shape), dtype=object))
+        if node.op == "Range":
+            s, e, d = (float(np.asarray(v).reshape(-1)[0]) for v in vals[:3])
+            return int(max(0.0, np.ceil((e - s) / d))) if d and np.isfinite((e - s) / d) else None
+        if node.op in _ELEMENTWISE:
+            return int(np.prod(np.broadcast_shapes(*[np.shape(v) for v in vals if v is not None]), dtype=object))
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return None
+
+
 def fold_constants(g: Graph) -> Graph:
     """Give every activation a static shape; evaluate and remove every node with constant inputs."""
     kept: list[Node] = []
@@ -338,6 +362,10 @@ def fold_constants(g: Graph) -> Graph:
             vals = [g.consts[t] if t else None for t in node.inputs]
             while vals and vals[-1] is None:
                 vals.pop()
+            size = _const_size(node, vals)
+            if size is not None and size > MAX_CONST_ELEMS:
+                raise node_error(node, f"would make a constant of {size:,} values",
+                                 f"constants of at most {MAX_CONST_ELEMS:,} values")
             try:
                 out = CONST_EVAL[node.op](node, *vals)
             except Exception as e:
@@ -367,12 +395,16 @@ def fold_constants(g: Graph) -> Graph:
             shape = ACT_SHAPE[node.op](g, node, args[0], *extra)
         elif node.op in ("Conv", "Gemm", "MatMul"):
             w = consts[1].shape if len(consts) > 1 and consts[1] is not None else None
+            if w is not None and 0 in w:
+                raise node_error(node, f"weights of shape {list(w)} are empty", "non-empty weights")
             shape = ACT_SHAPE[node.op](g, node, args[0], w)
         elif ACT_SHAPE[node.op] is _bcast:
             shape = _bcast(g, node, *[a if a is not None else (c.shape if c is not None else None)
                                       for a, c in zip(args, consts)])
         else:
             shape = ACT_SHAPE[node.op](g, node, args[0])
+        if any(int(v) <= 0 for v in shape):
+            raise node_error(node, f"output shape {[int(v) for v in shape]} is empty", "non-empty tensors")
         g.shapes[node.outputs[0]] = tuple(int(v) for v in shape)
         for extra_out in node.outputs[1:]:
             if extra_out and node.op not in ("Dropout", "BatchNormalization"):
