@@ -895,6 +895,13 @@ def build_sample_with_nan(tmp):
     return ["build", MLP, "-o", "fw", "--sample-data", _npz(tmp, "sample.npz", x=x)]
 
 
+@data_case("data", "sample.npz", "expected (N, 1, 8, 8)")
+def build_sample_wrong_shape(tmp):
+    m = _with_metadata(tmp, **{"tinybnn.input_scale": "0.25"})  # no calibration: the shape check is the data's own
+    return ["build", m, "-o", "fw", "--generate-only", "--sample-data",
+            _npz(tmp, "sample.npz", x=np.ones((2, 64), np.float32))]
+
+
 @data_case("labels", "array 'labels'", "5 labels for 4 samples")
 def labels_too_many(tmp):
     return ["validate", MLP, "--data", _npz(tmp, x=samples(), labels=np.arange(5))]

@@ -168,8 +168,10 @@ def cmd_build(args) -> int:
     data = None
     if args.sample_data:
         data = _load_npz(args.sample_data)["x"]
-        sample = data[0]
     m = load_model(args, data=data, data_name=args.sample_data)
+    if data is not None:
+        data, _ = check_data(m, data, where=args.sample_data)
+        sample = data[0]
     fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt,
                offline_check=args.offline_check, generate_only=args.generate_only,
                kernel_checks=args.kernel_checks, variant=args.variant)
