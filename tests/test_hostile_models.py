@@ -724,6 +724,18 @@ def test_hostile_model(build, category, expect, tmp_path, capsys, monkeypatch):
     assert snapshot(tmp_path) == before, "a refused command wrote or changed a file"
 
 
+def test_an_unused_constant_is_tolerated(tmp_path):
+    """Exporters leave unused Constant nodes; they change nothing, so the model converts as before."""
+    import tinybnn
+
+    m = proto()
+    m.graph.node.insert(0, helper.make_node("Constant", [], ["unused_c"], name="unused_const",
+                                            value=numpy_helper.from_array(np.ones(3, np.float32))))
+    x = samples()
+    got = tinybnn.load(save(tmp_path, m), calibration=x).run(x)
+    assert np.array_equal(got, tinybnn.load(FIX / "torch_mlp_legacy.onnx", calibration=x).run(x))
+
+
 def test_no_file_sizes_leak_from_outside_the_model_folder(tmp_path, capsys):
     """The external-data errors say nothing about files outside the model's folder (not even their size)."""
     for build in (external_data_parent_folder, external_data_symlink_out, external_data_absolute_path):
