@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import check_data
 from .errors import TinyBnnError
 
 
@@ -31,42 +32,28 @@ def _add_quant_flags(p):
 
 
 def _load_npz(path, key="x"):
-    from .graph import check_file
+    """The arrays of a data file, checked (tinybnn.data): regular file, no pickles, finite samples."""
+    from .data import load_arrays
 
-    p = check_file(path)
-    try:
-        with np.load(p, allow_pickle=False) as f:
-            if key not in f:
-                raise TinyBnnError(f"{path}: has no array '{key}' (arrays: {', '.join(f.files) or 'none'})")
-            return {k: f[k] for k in f.files}
-    except TinyBnnError:
-        raise
-    except Exception as e:
-        raise TinyBnnError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+    return load_arrays(path, key)
 
 
 def _load_array(path):
-    from .graph import check_file
-
-    p = check_file(path)
-    try:
-        if p.suffix == ".npz":
-            return _load_npz(p)["x"]
-        return np.load(p, allow_pickle=False)
-    except TinyBnnError:
-        raise
-    except Exception as e:
-        raise TinyBnnError(f"{path}: not a readable .npy file ({type(e).__name__})") from None
+    return _load_npz(path)["x"]
 
 
-def load_model(args, data=None):
-    """The model, quantized as the flags say; ``data`` (what the command runs on) calibrates a model
-    whose input has no quantizer of its own and no ``tinybnn.input_scale`` metadata."""
+def load_model(args, data=None, data_name=None):
+    """The model, quantized as the flags say; ``data`` (what the command runs on, from the file
+    ``data_name``) calibrates a model whose input has no quantizer of its own and no
+    ``tinybnn.input_scale`` metadata."""
     from .model import load
 
     calib = _load_npz(args.calibration)["x"] if getattr(args, "calibration", None) else None
+    if calib is not None:
+        data_name = args.calibration
     return load(args.model, calibration=calib, input_scale=getattr(args, "input_scale", None),
-                input_zero_point=getattr(args, "input_zero_point", 0), fallback_calibration=data)
+                input_zero_point=getattr(args, "input_zero_point", 0), fallback_calibration=data,
+                data_name=f"{data_name}: array 'x'" if data_name else None)
 
 
 def _atomic_save(path: Path, arr: np.ndarray) -> None:
@@ -154,7 +141,8 @@ def cmd_predict(args) -> int:
 
     check_output_file(args.output)  # before the work, not after it
     x = _load_array(args.input)
-    m = load_model(args, data=x)
+    m = load_model(args, data=x, data_name=args.input)
+    x, _ = check_data(m, x, where=args.input)
     if args.engine == "golden":
         y = m.predict(x)
     else:
@@ -171,9 +159,10 @@ def cmd_check(args) -> int:
     from .reference import require
 
     data = _load_npz(args.data)
-    m = load_model(args, data=data["x"])
+    m = load_model(args, data=data["x"], data_name=args.data)
+    x, labels = check_data(m, data["x"], data.get("labels"), where=args.data)
     require(args.model)  # the float runtime, before the golden model runs
-    rep = check(m, args.model, data["x"], data.get("labels"))
+    rep = check(m, args.model, x, labels)
     print(rep.text())
     return 0
 
@@ -253,6 +242,9 @@ def cmd_build(args) -> int:
     data = None
     if args.sample_data:
         data = _load_npz(args.sample_data)["x"]
+    m = load_model(args, data=data, data_name=args.sample_data)
+    if data is not None:
+        data, _ = check_data(m, data, where=args.sample_data)
         sample = data[0]
     if args.run:  # refused before the build, not after it
         from .boards import load_board
@@ -261,7 +253,6 @@ def cmd_build(args) -> int:
         b = load_board(args.board)
         if not b["emulated"]:
             raise TinyBnnError(run_refusal(b, args.offline_check))
-    m = load_model(args, data=data)
     fw = build(m, args.board, args.output, sample=sample, app=args.app, opt=args.opt,
                offline_check=args.offline_check, generate_only=args.generate_only,
                kernel_checks=args.kernel_checks, variant=args.variant, jobs=args.jobs, verbose=args.verbose,
@@ -312,8 +303,9 @@ def cmd_validate(args) -> int:
         check_output_file(args.report)
         require_matplotlib()
     data = _load_npz(args.data)
-    m = load_model(args, data=data["x"])
-    summary = run(m, args.model, args.board, data["x"], data.get("labels"), port=args.port, flash=args.flash,
+    m = load_model(args, data=data["x"], data_name=args.data)
+    x, labels = check_data(m, data["x"], data.get("labels"), where=args.data)
+    summary = run(m, args.model, args.board, x, labels, port=args.port, flash=args.flash,
                   build_dir=args.build_dir, results_path=args.results, limit=args.limit, timeout=args.timeout,
                   quiet=args.quiet)
     print(summary.text())

@@ -41,13 +41,15 @@ def float_graph(path) -> Graph:
     return canonicalize(g)
 
 
-def calibrate(g: Graph, data: np.ndarray) -> dict:
+def calibrate(g: Graph, data: np.ndarray, where: str = "calibration data") -> dict:
     """Per-tensor asymmetric int8 parameters for a real input that has no quantizer of its own.
 
     The range is taken after the model's own input scaling (the Affine ops before the first layer) and
     always contains 0, so zero padding stays exact.
     """
-    x = golden.check_input(data, g.meta["onnx_input_shape"][1:])
+    from .data import check_samples
+
+    x = check_samples(data, where, g.meta["onnx_input_shape"][1:])
     perm = g.meta.get("input_perm")
     if perm is not None:
         x = np.transpose(x, perm)
@@ -211,37 +213,48 @@ def _shape_str(s, n) -> str:
     return "x".join(str(v) for v in s)
 
 
+def _input_params(scale, zero_point, scale_what: str, zp_what: str) -> dict:
+    """int8 input parameters given by the user or the model's metadata: a finite positive scale, an int8 zero point."""
+    scale = float(scale)
+    if not (np.isfinite(scale) and scale > 0):
+        raise TinyBnnError(f"{scale_what} must be a finite positive number, got {scale}")
+    if not -128 <= int(zero_point) <= 127:
+        raise TinyBnnError(f"{zp_what} {zero_point} is outside int8; supported: -128..127")
+    return {"scale": scale, "zero_point": int(zero_point)}
+
+
 def load(path: str | Path, calibration=None, input_scale: float | None = None,
-         input_zero_point: int | None = None, fallback_calibration=None) -> Model:
+         input_zero_point: int | None = None, fallback_calibration=None, data_name: str | None = None) -> Model:
     """Convert an ONNX BNN into a :class:`Model` (golden model included).
 
     A model whose real-valued input has no quantizer of its own needs its int8 input parameters. In order of
     precedence: ``input_scale``/``input_zero_point``; ``calibration`` data (N, ...) in the input layout; the
     ONNX metadata keys ``tinybnn.input_scale`` / ``tinybnn.input_zero_point`` (the model's own choice);
-    ``fallback_calibration`` data (what the CLI passes: the data it was given to run on).
+    ``fallback_calibration`` data (what the CLI passes: the data it was given to run on). ``data_name``
+    names the calibration data in errors (the CLI passes the file).
     """
     g = float_graph(path)
     md = g.meta.get("metadata", {})
     iq = None
     data = calibration  # what a float first layer's weight precision is decided on
     if input_scale is not None:
-        if input_scale <= 0:
-            raise TinyBnnError(f"--input-scale must be positive, got {input_scale}")
-        iq = {"scale": float(input_scale), "zero_point": int(input_zero_point or 0)}
+        iq = _input_params(input_scale, input_zero_point or 0, "--input-scale", "--input-zero-point")
     elif calibration is not None:
-        iq = calibrate(g, calibration)
+        iq = calibrate(g, calibration, data_name or "calibration data")
     elif "tinybnn.input_scale" in md:
         try:
-            iq = {"scale": float(md["tinybnn.input_scale"]),
-                  "zero_point": int(md.get("tinybnn.input_zero_point", 0))}
+            scale, zp = float(md["tinybnn.input_scale"]), int(md.get("tinybnn.input_zero_point", 0))
         except ValueError:
             raise TinyBnnError(f"{path}: metadata tinybnn.input_scale/zero_point are not numbers") from None
-        if iq["scale"] <= 0:
-            raise TinyBnnError(f"{path}: metadata tinybnn.input_scale must be positive")
+        iq = _input_params(scale, zp, f"{path}: metadata tinybnn.input_scale", f"{path}: metadata tinybnn.input_zero_point")
     elif fallback_calibration is not None:
-        iq = calibrate(g, fallback_calibration)
+        iq = calibrate(g, fallback_calibration, data_name or "calibration data")
     if data is None:
         data = fallback_calibration
+    if data is not None:  # the first layer's weight precision is decided on it: checked like calibration data
+        from .data import check_samples
+
+        data = check_samples(data, data_name or "calibration data", g.meta["onnx_input_shape"][1:])
     g = lower(g, iq, data)
     g = pack_weights(g)
     return Model(g)

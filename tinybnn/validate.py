@@ -273,6 +273,9 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
     if board["emulated"] and port is not None:
         raise TinyBnnError(f"board '{board['id']}' is emulated: tinybnn boots it in QEMU and connects to its serial "
                            "line itself; --port is for a real board")
+    from .data import check_data
+
+    x, labels = check_data(model, x, labels)  # before anything is built, booted or opened
     float_note = None
     if labels is not None and float_reference:
         from .reference import require

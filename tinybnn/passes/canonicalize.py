@@ -67,12 +67,15 @@ def _canon_node(g: Graph, n: Node) -> list[Node] | None:
         nodes = [Node("Conv", n.name, [x], [out], {"W": W, "strides": s, "dilations": d, "pads": pads,
                                                    "pad_value": 0.0})]
         if len(n.inputs) > 2 and n.inputs[2]:
+            bias = g.const(n.inputs[2]).astype(np.float64)
+            if bias.shape != (W.shape[0],):
+                raise node_error(n, f"bias of shape {list(bias.shape)} for {W.shape[0]} output channels",
+                                 "one bias per output channel")
             mid = g.fresh(out + "_nobias")
             nodes[0].outputs = [mid]
             g.shapes[mid] = g.shapes[out]
             nodes.append(Node("Affine", n.name + "/bias", [mid], [out],
-                              {"scale": np.ones(W.shape[0]), "bias": g.const(n.inputs[2]).astype(np.float64),
-                               "origin": "Conv bias"}))
+                              {"scale": np.ones(W.shape[0]), "bias": bias, "origin": "Conv bias"}))
         return nodes
     if n.op in ("Gemm", "MatMul"):
         W = g.const(n.inputs[1]).astype(np.float64)
@@ -95,6 +98,9 @@ def _canon_node(g: Graph, n: Node) -> list[Node] | None:
         return nodes
     if n.op == "BatchNormalization":
         gamma, beta, mean, var = (g.const(t).astype(np.float64) for t in n.inputs[1:5])
+        if any(p.shape != (C,) for p in (gamma, beta, mean, var)):
+            raise node_error(n, f"parameters of shapes {[list(p.shape) for p in (gamma, beta, mean, var)]} for "
+                             f"{C} channels", "scale, bias, mean and variance of shape [C]")
         eps = float(n.attrs.get("epsilon", 1e-5))
         if np.any(var + eps <= 0):
             raise node_error(n, "variance + epsilon is not positive")
@@ -227,12 +233,19 @@ def _merge_pads(g: Graph) -> None:
         g.remove(p)
 
 
+def _bound(g: Graph, c: Node, t: str) -> float:
+    v = np.asarray(g.consts.get(t, np.zeros(2)))
+    if v.size != 1:
+        raise node_error(c, f"bound '{t}' is not a constant scalar", "Clip(min < 0 < max) with scalar bounds")
+    return float(v.reshape(-1)[0])
+
+
 def _drop_sign_preserving(g: Graph) -> None:
     """Clip(x, lo, hi) with lo < 0 < hi right before a Sign does not change the sign: drop it."""
     for c in [n for n in g.nodes if n.op in ("Clip", "Relu")]:
         cons = g.consumers(c.output)
-        lo = c.attrs.get("min", -np.inf) if len(c.inputs) < 2 or not c.inputs[1] else float(g.consts[c.inputs[1]])
-        hi = c.attrs.get("max", np.inf) if len(c.inputs) < 3 or not c.inputs[2] else float(g.consts[c.inputs[2]])
+        lo = c.attrs.get("min", -np.inf) if len(c.inputs) < 2 or not c.inputs[1] else _bound(g, c, c.inputs[1])
+        hi = c.attrs.get("max", np.inf) if len(c.inputs) < 3 or not c.inputs[2] else _bound(g, c, c.inputs[2])
         if c.op == "Clip" and lo < 0 < hi and len(cons) == 1 and cons[0].op in ("Sign", "GreaterOrEqual", "Greater", "BipolarQuant"):
             g.remove(c, keep=c.inputs[0])
         else:

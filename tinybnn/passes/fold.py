@@ -151,6 +151,8 @@ def auto_pads(node, in_hw, kernel, strides, dilations):
     auto = node.attrs.get("auto_pad", "NOTSET")
     if auto in ("NOTSET", "", None):
         p = list(node.attrs.get("pads", [0, 0, 0, 0]))
+        if len(p) != 4:
+            raise node_error(node, f"pads {p} do not have 4 values", "pads (top, left, bottom, right) of a 2-D op")
         return (int(p[0]), int(p[1]), int(p[2]), int(p[3]))
     if auto == "VALID":
         return (0, 0, 0, 0)
@@ -182,12 +184,19 @@ def _shape_conv(g, node, x, w):
     k = tuple(node.attrs.get("kernel_shape", w[2:]))
     s = tuple(node.attrs.get("strides", (1, 1)))
     d = tuple(node.attrs.get("dilations", (1, 1)))
+    _two_values(node, kernel_shape=k, strides=s, dilations=d)
     pads = auto_pads(node, x[2:], k, s, d)
     oh = _conv_out(x[2], k[0], s[0], d[0], pads[0], pads[2])
     ow = _conv_out(x[3], k[1], s[1], d[1], pads[1], pads[3])
     if oh <= 0 or ow <= 0:
         raise node_error(node, f"output would be empty ({oh}x{ow})")
     return (x[0], w[0], oh, ow)
+
+
+def _two_values(node, **lists):
+    for key, v in lists.items():
+        if len(v) != 2:
+            raise node_error(node, f"{key} {list(v)} does not have 2 values", f"2-D {key}")
 
 
 def _shape_pool(g, node, x):
@@ -203,6 +212,7 @@ def _shape_pool(g, node, x):
     if node.attrs.get("storage_order", 0) != 0:
         raise node_error(node, "storage_order=1 is not supported", "storage_order=0")
     s = tuple(node.attrs.get("strides", (1, 1)))
+    _two_values(node, strides=s)
     pads = auto_pads(node, x[2:], k, s, (1, 1))
     return (x[0], x[1], _conv_out(x[2], k[0], s[0], 1, pads[0], pads[2]),
             _conv_out(x[3], k[1], s[1], 1, pads[1], pads[3]))
@@ -216,6 +226,8 @@ def _shape_gemm(g, node, a, b):
         raise node_error(node, "transA=1 is not supported", "transA=0")
     if b is None:
         raise node_error(node, "weights are not a constant", "constant weights")
+    if len(b) != 2:
+        raise node_error(node, f"weights of rank {len(b)}", "a 2-D weight matrix")
     k, n = (b[1], b[0]) if tb else (b[0], b[1])
     if k != a[1]:
         raise node_error(node, f"weight expects {k} features but the input has {a[1]}")
@@ -264,6 +276,8 @@ def _shape_pad(g, node, x, pads=None, value=None, axes=None):
         raise node_error(node, "pads are not constant", "constant pads")
     p = [int(v) for v in p]
     r = len(x)
+    if len(p) != 2 * r:
+        raise node_error(node, f"{len(p)} pads for a rank-{r} tensor", "2 pads per axis")
     return tuple(x[i] + p[i] + p[i + r] for i in range(r))
 
 
@@ -315,6 +329,30 @@ SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, Sign, Greater
                  "BipolarQuant, Quant/IntQuant (+ constant clutter: Shape, Gather, Concat, Expand, CastLike)")
 
 
+MAX_CONST_ELEMS = 1 << 24  # a folded constant larger than this is no microcontroller model's weight
+_ELEMENTWISE = ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "GreaterOrEqual", "Less",
+                "LessOrEqual", "Where")
+
+
+def _const_size(node, vals) -> int | None:
+    """How many values evaluating ``node`` would allocate (None: bounded by its inputs, or an error the
+    evaluation itself reports)."""
+    try:
+        if node.op == "ConstantOfShape":
+            return int(np.prod([int(v) for v in np.asarray(vals[0]).reshape(-1)], dtype=object))
+        if node.op == "Expand":
+            shape = tuple(int(v) for v in np.asarray(vals[1]).reshape(-1))
+            return int(np.prod(np.broadcast_shapes(np.shape(vals[0]), shape), dtype=object))
+        if node.op == "Range":
+            s, e, d = (float(np.asarray(v).reshape(-1)[0]) for v in vals[:3])
+            return int(max(0.0, np.ceil((e - s) / d))) if d and np.isfinite((e - s) / d) else None
+        if node.op in _ELEMENTWISE:
+            return int(np.prod(np.broadcast_shapes(*[np.shape(v) for v in vals if v is not None]), dtype=object))
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return None
+
+
 def fold_constants(g: Graph) -> Graph:
     """Give every activation a static shape; evaluate and remove every node with constant inputs."""
     kept: list[Node] = []
@@ -324,6 +362,10 @@ def fold_constants(g: Graph) -> Graph:
             vals = [g.consts[t] if t else None for t in node.inputs]
             while vals and vals[-1] is None:
                 vals.pop()
+            size = _const_size(node, vals)
+            if size is not None and size > MAX_CONST_ELEMS:
+                raise node_error(node, f"would make a constant of {size:,} values",
+                                 f"constants of at most {MAX_CONST_ELEMS:,} values")
             try:
                 out = CONST_EVAL[node.op](node, *vals)
             except Exception as e:
@@ -345,20 +387,24 @@ def fold_constants(g: Graph) -> Graph:
         if missing:
             raise node_error(node, f"input '{missing[0]}' is not produced by any earlier node")
         args = [g.shapes.get(t) if t not in g.consts else None for t in node.inputs]
+        if (not args or args[0] is None) and ACT_SHAPE[node.op] is not _bcast:
+            raise node_error(node, "the first input is a constant or missing; expected an activation")
         consts = [g.consts.get(t) for t in node.inputs]
         if node.op in ("Reshape", "Pad"):
             extra = [c for c in consts[1:]]
             shape = ACT_SHAPE[node.op](g, node, args[0], *extra)
         elif node.op in ("Conv", "Gemm", "MatMul"):
-            if args[0] is None:
-                raise node_error(node, "the first input is a constant; expected an activation")
             w = consts[1].shape if len(consts) > 1 and consts[1] is not None else None
+            if w is not None and 0 in w:
+                raise node_error(node, f"weights of shape {list(w)} are empty", "non-empty weights")
             shape = ACT_SHAPE[node.op](g, node, args[0], w)
         elif ACT_SHAPE[node.op] is _bcast:
             shape = _bcast(g, node, *[a if a is not None else (c.shape if c is not None else None)
                                       for a, c in zip(args, consts)])
         else:
             shape = ACT_SHAPE[node.op](g, node, args[0])
+        if any(int(v) <= 0 for v in shape):
+            raise node_error(node, f"output shape {[int(v) for v in shape]} is empty", "non-empty tensors")
         g.shapes[node.outputs[0]] = tuple(int(v) for v in shape)
         for extra_out in node.outputs[1:]:
             if extra_out and node.op not in ("Dropout", "BatchNormalization"):

@@ -12,9 +12,8 @@ import numpy as np
 
 from ..errors import TinyBnnError, UnsupportedModel
 from ..graph import Graph, Node, check_file
-
-QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
-
+from .check_onnx import (QONNX_DOMAINS, check_external_data, check_input_size, check_model, check_text,
+                         check_versions)
 
 def _attr_value(a):
     import onnx
@@ -30,10 +29,18 @@ def _attr_value(a):
     return v
 
 
+MAX_MODEL_BYTES = 2**31 - 1  # protobuf's limit for one message; larger models keep weights in external data
+
+
 def _load_proto(path: Path):
     import onnx
     from google.protobuf.message import DecodeError
+    from onnx import external_data_helper as edh
 
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise TinyBnnError(f"{path}: {size:,} bytes, more than protobuf's 2 GiB limit for an ONNX file; "
+                           "supported: models under 2 GiB (weights may be in external data files)")
     data = path.read_bytes()
     if not data:
         raise TinyBnnError(f"{path}: empty file (0 bytes), expected an ONNX model")
@@ -43,25 +50,16 @@ def _load_proto(path: Path):
         raise TinyBnnError(f"{path}: not a valid ONNX protobuf: {_wire_fault(data)}") from None
     if not model.HasField("graph") or len(model.graph.node) == 0 or model.ir_version == 0:
         raise TinyBnnError(f"{path}: not an ONNX model (no graph or no IR version in its {len(data)} bytes)")
-    # external data: every tensor stored outside the file must be present
-    from onnx import external_data_helper as edh
-
-    for t in edh._get_all_tensors(model):
-        if edh.uses_external_data(t):
-            info = edh.ExternalDataInfo(t)
-            loc = path.parent / info.location
-            if not loc.exists():
-                raise TinyBnnError(f"{path}: tensor '{t.name}' is stored in external data file "
-                                   f"'{info.location}', which is missing (expected at {loc})")
-            length = info.length if info.length else None
-            size = loc.stat().st_size
-            if info.offset + (length or 0) > size:
-                raise TinyBnnError(f"{path}: tensor '{t.name}' needs bytes {info.offset}..{info.offset + (length or 0)}"
-                                   f" of '{info.location}', which has only {size} bytes")
+    check_text(model, path)
+    check_versions(model, path)
+    # external data: every tensor stored outside the file is inside the model's folder, with the right size
+    check_external_data(model, path)
     try:
         edh.load_external_data_for_model(model, str(path.parent))
     except Exception as e:  # pragma: no cover - guarded by the checks above
         raise TinyBnnError(f"{path}: cannot load external data: {e}") from None
+    _graph_input(model, path)
+    check_model(model, path)
     return model
 
 
@@ -117,11 +115,40 @@ def _static_shape(vi, path) -> tuple[int, ...]:
             dims.append(int(d.dim_value))
         elif i == 0:
             dims.append(1)  # batch axis: any size
+        elif d.HasField("dim_value"):
+            raise UnsupportedModel(f"{path}: input '{vi.name}' has size {d.dim_value} at axis {i}; supported: "
+                                   "sizes >= 1 (static, except the batch axis)")
         else:
             sym = d.dim_param or "?"
             raise UnsupportedModel(f"{path}: input '{vi.name}' has a dynamic dimension '{sym}' at axis {i}; "
                                    "only the batch axis (axis 0) may be dynamic")
     return tuple(dims)
+
+
+def _graph_input(model, path):
+    """The one graph input (a float tensor of static shape but for the batch axis) and its shape."""
+    import onnx
+
+    g = model.graph
+    inits = {t.name for t in g.initializer}
+    inputs = [vi for vi in g.input if vi.name not in inits]
+    if len(inputs) != 1:
+        names = ", ".join(repr(v.name) for v in inputs) or "none"
+        raise UnsupportedModel(f"{path}: the graph has {len(inputs)} inputs ({names}); exactly one input "
+                               "tensor is supported")
+    if len(g.output) != 1:
+        raise UnsupportedModel(f"{path}: the graph has {len(g.output)} outputs; exactly one is supported")
+    inp = inputs[0]
+    elem = inp.type.tensor_type.elem_type
+    if elem not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16):
+        try:
+            name = onnx.TensorProto.DataType.Name(elem)
+        except ValueError:
+            name = f"unknown type {elem}"
+        raise UnsupportedModel(f"{path}: input '{inp.name}' has element type {name}; a float input is supported")
+    shape = _static_shape(inp, path)
+    check_input_size(shape, inp.name, path)
+    return inp, shape
 
 
 def import_onnx(path: str | Path) -> Graph:
@@ -131,24 +158,10 @@ def import_onnx(path: str | Path) -> Graph:
     path = check_file(path)
     model = _load_proto(path)
     g = model.graph
+    inp, shape = _graph_input(model, path)
     consts: dict[str, np.ndarray] = {}
     for init in g.initializer:
         consts[init.name] = numpy_helper.to_array(init)
-    inputs = [vi for vi in g.input if vi.name not in consts]
-    if len(inputs) != 1:
-        names = ", ".join(repr(v.name) for v in inputs) or "none"
-        raise UnsupportedModel(f"{path}: the graph has {len(inputs)} inputs ({names}); exactly one input "
-                               "tensor is supported")
-    if len(g.output) != 1:
-        raise UnsupportedModel(f"{path}: the graph has {len(g.output)} outputs; exactly one is supported")
-    inp = inputs[0]
-    elem = inp.type.tensor_type.elem_type
-    import onnx
-
-    if elem not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16):
-        raise UnsupportedModel(f"{path}: input '{inp.name}' has element type "
-                               f"{onnx.TensorProto.DataType.Name(elem)}; a float input is supported")
-    shape = _static_shape(inp, path)
     declared_batch = None
     d0 = inp.type.tensor_type.shape.dim[0] if len(inp.type.tensor_type.shape.dim) else None
     if d0 is not None and d0.HasField("dim_value"):
