@@ -15,6 +15,8 @@ armv7m     Cortex-M3/M4/M7/M33/M55  K <= 64 words: the tree encoding per channel
                                     longer: 13 words per 9, 4 per 3 left over    K (tree); 9-word blocks (asm)
 armv6m     Cortex-M0/M0+            packed [O][K] (unchanged)                    SWAR, deferred byte sums
 rv32-zbb   RV32 with Zbb (cpop)     channels interleaved by 4, padded to 4        4 x 4 register-blocked cpop
+rv32       RV32 without Zbb         the armv7m encoding (13 words per 9, 4 per 3 carry-save + SWAR, two
+           (RV32IMC, ESP32-C3)      left over, +44%)                             channels per column load
 ========== ======================== ============================================ ===========================
 
 The C encoders ``tb_<family>_encode_weights`` (``firmware/kernels/opt/tb_kernels_opt.h``) are the
@@ -61,6 +63,8 @@ VARIANTS = {
     "armv6m": Variant("armv6m", "armv6m", ("tb_bgemm_armv6m.c",), 1, False, "Cortex-M0/M0+", "unchanged", 8),
     "rv32-zbb": Variant("rv32-zbb", "rv32zbb", ("tb_bgemm_rv32zbb.c",), 4, True, "RV32 with Zbb",
                         "channels interleaved by 4, zero channels up to a multiple of 4", 4),
+    "rv32": Variant("rv32", "rv32", ("tb_bgemm_rv32.c",), 1, False, "RV32 without Zbb (RV32IMC)",
+                    "the armv7m encoding (13 words per 9, 4 per 3 left over)", 3),
 }
 assert set(VARIANTS) | {REFERENCE} == set(KERNEL_VARIANTS)
 
@@ -161,7 +165,7 @@ def encode(name: str, packed: np.ndarray) -> np.ndarray:
     """The weights a variant's kernels read, from the reference packed weights (any shape [O][...])."""
     w = np.asarray(packed, np.uint32)
     w2 = w.reshape(w.shape[0], -1)
-    if name == "armv7m":
+    if name in ("armv7m", "rv32"):  # rv32: the same words (tb_rv32_encode_weights)
         return encode_armv7m(w2)
     if name == "rv32-zbb":
         return encode_rv32zbb(w2)
@@ -172,7 +176,7 @@ def encode(name: str, packed: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------- scratch --
 def _column_words(name: str, k_words: int, columns: int) -> int:
-    if name == "armv7m":
+    if name in ("armv7m", "rv32"):
         return columns * _armv7m_vector_words(k_words)
     if name == "rv32-zbb":
         return columns * k_words

@@ -16,6 +16,7 @@
  *   (tree)   the same, K <= 64 words        tree encoding + threshold, ~+45%         rendered per K (tb_tree.c)
  *   armv6m   Cortex-M0/M0+                  reference layout                         SWAR, deferred sums
  *   rv32zbb  RV32 with Zbb (cpop)           channel-interleaved by 4, zero-padded   4x4 register-blocked
+ *   rv32     RV32 without Zbb (RV32IMC)     the armv7m encoding, word for word       carry-save + SWAR, 2 channels
  */
 #ifndef TB_KERNELS_OPT_H
 #define TB_KERNELS_OPT_H
@@ -136,6 +137,23 @@ tb_status tb_rv32zbb_conv2d_begin(const tb_context *ctx, const tb_conv2d_params 
 /** tb_dense_b1b1 with weights encoded by tb_rv32zbb_encode_weights and the scratch above. */
 tb_status tb_dense_b1b1_rv32zbb(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                                 const uint32_t *input, const uint32_t *weights, void *output);
+
+/* ---- rv32: RV32 without Zbb (RV32IMC, ESP32-C3 class) --------------------------------------------- */
+
+/** Encoded weight words (the armv7m encoding: 13 per 9 words, 4 per 3 left over). */
+int32_t tb_rv32_encoded_words(int32_t out_c, int32_t k_words);
+/** Encode reference weights uint32_t[out_c][k_words]: the same words as tb_armv7m_encode_weights. */
+void tb_rv32_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_b1b1_rv32: encoded column, thresholds, popcounts (+ tap popcounts, zero padding). */
+int32_t tb_conv2d_b1b1_rv32_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_b1b1 with weights encoded by tb_rv32_encode_weights and the scratch above. */
+tb_status tb_conv2d_b1b1_rv32(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                              const uint32_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_b1b1_rv32. */
+int32_t tb_dense_b1b1_rv32_get_buffer_size(const tb_dense_params *params);
+/** tb_dense_b1b1 with weights encoded by tb_rv32_encode_weights and the scratch above. */
+tb_status tb_dense_b1b1_rv32(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                             const uint32_t *input, const uint32_t *weights, void *output);
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,7 @@
  *
  * Build-time settings: TB_CHECK_CASES (random layers per family), TB_CHECK_SEED, TB_CHECK_ARENA_WORDS
  * (the buffer pool; layers that do not fit are redrawn), TB_CHECK_FAMILIES (bit mask: 1 armv7m, 2 armv6m,
- * 4 rv32zbb, 8 tree), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
+ * 4 rv32zbb, 8 tree, 16 rv32), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
  * Output: one line per family "family <name> cases <n> failed <f>", then "tb_opt_check pass" or
  * "tb_opt_check fail"; exit code 0 on pass. The host build takes "seed cases" arguments.
  */
@@ -43,7 +43,7 @@ const tb_tree_kernel *tb_tree_check_kernel(int32_t k, int32_t run, int32_t thres
 #define TB_CHECK_ARENA_WORDS 16384
 #endif
 #ifndef TB_CHECK_FAMILIES
-#define TB_CHECK_FAMILIES 15
+#define TB_CHECK_FAMILIES 31
 #endif
 #define GUARD 0x5AA5C33Cu
 
@@ -132,7 +132,7 @@ struct layer_s {
     uint32_t *input, *weights, *thresholds, *flip;
 };
 
-#define N_FAMILIES 4
+#define N_FAMILIES 5
 static const family FAMILIES[N_FAMILIES] = {
     {"armv7m", tb_armv7m_encoded_words, tb_armv7m_encode_weights, tb_conv2d_b1b1_armv7m_get_buffer_size,
      tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m, 0},
@@ -141,6 +141,8 @@ static const family FAMILIES[N_FAMILIES] = {
     {"rv32zbb", tb_rv32zbb_encoded_words, tb_rv32zbb_encode_weights, tb_conv2d_b1b1_rv32zbb_get_buffer_size,
      tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb, 0},
     {"tree", tree_words, 0, tb_tree_conv2d_get_buffer_size, tree_conv, tb_tree_dense_get_buffer_size, tree_dense, 1},
+    {"rv32", tb_rv32_encoded_words, tb_rv32_encode_weights, tb_conv2d_b1b1_rv32_get_buffer_size, tb_conv2d_b1b1_rv32,
+     tb_dense_b1b1_rv32_get_buffer_size, tb_dense_b1b1_rv32, 0},
 };
 
 /* The tree kernel of a layer and its weights (with the popcount-domain thresholds of a bits output). */
