@@ -6,7 +6,7 @@
   the assembly only builds for Thumb-2) with the reference kernel, also under ASan/UBSan.
 * Emulated cores: the same program as a firmware on every emulated board (the armv7m family runs its
   Thumb-2 assembly on the Cortex-M3..M55 boards, with and without the DSP extension; the rv32-zbb family
-  runs cpop on qemu-rv32zbb; the rv32 family, the one of qemu-rv32, runs on every core).
+  runs cpop on qemu-rv32zbb; the rv32 family, qemu-rv32's, runs its RV32 assembly on both RISC-V boards).
 * Python: the encoders and scratch sizes of tinybnn/kernels.py equal the C ones; models rendered for each
   variant (fixtures and random models with OR-mask pools) compute exactly what the golden model computes.
 Seeds are fixed; a failure prints the layer that reproduces it.
@@ -446,6 +446,9 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
         syms = subprocess.run([b["toolchain"] + "-nm", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r" T tb_armv7m_bits$", syms, re.M)
         assert re.search(r" T tb_tree18t_bits$", syms, re.M) and re.search(r" T tb_tree100_pops$", syms, re.M)
+    if b["arch"] == "riscv32":  # the rv32 family's inner loop is its RV32 assembly here, not the C
+        syms = subprocess.run([b["toolchain"] + "-nm", str(res.elf)], capture_output=True, text=True).stdout
+        assert re.search(r" T tb_rv32_lt$", syms, re.M) and re.search(r" T tb_rv32_pops$", syms, re.M)
     if b["kernel_variant"] == "rv32-zbb":  # and the Zbb popcount instruction
         dis = subprocess.run([b["toolchain"] + "-objdump", "-d", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r"\bcpop\b", dis)

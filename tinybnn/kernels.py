@@ -63,7 +63,7 @@ VARIANTS = {
     "armv6m": Variant("armv6m", "armv6m", ("tb_bgemm_armv6m.c",), 1, False, "Cortex-M0/M0+", "unchanged", 8),
     "rv32-zbb": Variant("rv32-zbb", "rv32zbb", ("tb_bgemm_rv32zbb.c",), 4, True, "RV32 with Zbb",
                         "channels interleaved by 4, zero channels up to a multiple of 4", 4),
-    "rv32": Variant("rv32", "rv32", ("tb_bgemm_rv32.c",), 1, False, "RV32 without Zbb (RV32IMC)",
+    "rv32": Variant("rv32", "rv32", ("tb_bgemm_rv32.c", "tb_bgemm_rv32_core.S"), 1, False, "RV32 without Zbb (RV32IMC)",
                     "the armv7m encoding (13 words per 9, 4 per 3 left over)", 3),
 }
 assert set(VARIANTS) | {REFERENCE} == set(KERNEL_VARIANTS)

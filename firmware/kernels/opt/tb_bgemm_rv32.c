@@ -34,6 +34,10 @@
 #define BLOCKS_PER_SUM 200
 #endif
 
+#ifndef TB_RV32_PORTABLE
+#define TB_RV32_PORTABLE 0
+#endif
+
 #if defined(__GNUC__)
 #define TB_RV32_INLINE static inline __attribute__((always_inline))
 #else
@@ -247,6 +251,18 @@ __attribute__((noinline)) static void pops_long(const uint32_t *xe, const uint32
     }
 }
 
+/*
+ * On RV32 (not RV32E) the pair loop below is tb_bgemm_rv32_core.S: the same arithmetic with every value in a
+ * register (-DTB_RV32_PORTABLE=1 builds the C instead). shape = nb | ng << 16, nb <= BLOCKS_PER_SUM.
+ */
+#if defined(__riscv) && __riscv_xlen == 32 && !defined(__riscv_32e) && !TB_RV32_PORTABLE
+#define TB_RV32_ASM 1
+uint32_t tb_rv32_lt(const uint32_t *xe, const uint32_t *w, uint32_t shape, int32_t n, const uint32_t *T);
+void tb_rv32_pops(const uint32_t *xe, const uint32_t *w, uint32_t shape, int32_t n, uint32_t *pop);
+#else
+#define TB_RV32_ASM 0
+#endif
+
 /* pop[i] = pop(column XOR channel i) for i < n, channels from w on (weight_words(k_words) words each). */
 TB_RV32_LOOP static void pops(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n, uint32_t *pop)
 {
@@ -256,12 +272,17 @@ TB_RV32_LOOP static void pops(const uint32_t *xe, const uint32_t *w, int32_t k_w
         pops_long(xe, w, ww, nb, ng, n, pop);
         return;
     }
+#if TB_RV32_ASM
+    (void)i;
+    tb_rv32_pops(xe, w, (uint32_t)nb | (uint32_t)ng << 16, n, pop);
+#else
     for (; i + 1 < n; i += 2, w += 2 * ww)
         pops_pair(xe, w, w + ww, nb, ng, pop + i, pop + i + 1);
     if (i < n) { /* an odd channel left: counted twice, kept once */
         uint32_t unused;
         pops_pair(xe, w, w, nb, ng, pop + i, &unused);
     }
+#endif
 }
 
 /* The n output bits (pop[i] >= T[i]) in bits 0..n-1 (bits at and above n unspecified). */
@@ -277,6 +298,9 @@ TB_RV32_LOOP static uint32_t bits(const uint32_t *xe, const uint32_t *w, int32_t
             lt |= (uint32_t)(pop[i] < T[i]) << i;
         return ~lt;
     }
+#if TB_RV32_ASM
+    return ~tb_rv32_lt(xe, w, (uint32_t)nb | (uint32_t)ng << 16, n, T);
+#else
     for (; i + 1 < n; i += 2, w += 2 * ww) {
         uint32_t p0, p1;
         pops_pair(xe, w, w + ww, nb, ng, &p0, &p1);
@@ -288,6 +312,7 @@ TB_RV32_LOOP static uint32_t bits(const uint32_t *xe, const uint32_t *w, int32_t
         lt |= (uint32_t)(p0 < T[i]) << i;
     }
     return ~lt;
+#endif
 }
 
 /* ------------------------------------------------------------------------------------- kernels --- */
