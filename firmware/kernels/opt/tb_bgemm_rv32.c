@@ -263,8 +263,33 @@ void tb_rv32_pops(const uint32_t *xe, const uint32_t *w, uint32_t shape, int32_t
 #define TB_RV32_ASM 0
 #endif
 
+/*
+ * The family's inner loops (tb_opt_family.pops / pops1 / bits1). They have external linkage although only
+ * the family table below refers to them: tinybnn's static stack analysis (tinybnn/footprint.py) resolves
+ * the drivers' indirect calls to functions by their symbol names, which a static function's call-graph
+ * node does not carry.
+ */
+void tb_rv32_run_pops(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n, uint32_t *pop);
+uint32_t tb_rv32_run_bits(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n, const uint32_t *T);
+
+/* The bits of tb_rv32_run_bits for dot products of more than BLOCKS_PER_SUM blocks. */
+__attribute__((noinline)) static uint32_t bits_long(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n,
+                                                    const uint32_t *T)
+{
+    const int32_t ww = weight_words(k_words);
+    uint32_t lt = 0u;
+    for (int32_t i = 0; i < n; i += 2) { /* two channels at a time: a small frame */
+        uint32_t pop[2];
+        pops_long(xe, w + i * ww, ww, n_blocks(k_words), n_groups(k_words), n - i < 2 ? 1 : 2, pop);
+        lt |= (uint32_t)(pop[0] < T[i]) << i;
+        if (i + 1 < n)
+            lt |= (uint32_t)(pop[1] < T[i + 1]) << (i + 1);
+    }
+    return ~lt;
+}
+
 /* pop[i] = pop(column XOR channel i) for i < n, channels from w on (weight_words(k_words) words each). */
-TB_RV32_LOOP static void pops(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n, uint32_t *pop)
+TB_RV32_LOOP void tb_rv32_run_pops(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n, uint32_t *pop)
 {
     const int32_t ww = weight_words(k_words), nb = n_blocks(k_words), ng = n_groups(k_words);
     int32_t i = 0;
@@ -286,21 +311,18 @@ TB_RV32_LOOP static void pops(const uint32_t *xe, const uint32_t *w, int32_t k_w
 }
 
 /* The n output bits (pop[i] >= T[i]) in bits 0..n-1 (bits at and above n unspecified). */
-TB_RV32_LOOP static uint32_t bits(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n, const uint32_t *T)
+TB_RV32_LOOP uint32_t tb_rv32_run_bits(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n,
+                                       const uint32_t *T)
 {
     const int32_t ww = weight_words(k_words), nb = n_blocks(k_words), ng = n_groups(k_words);
-    uint32_t lt = 0u; /* bit i: pop[i] < T[i], the complement */
-    int32_t i = 0;
-    if (nb > BLOCKS_PER_SUM) {
-        uint32_t pop[TB_OPT_RUN];
-        pops_long(xe, w, ww, nb, ng, n, pop);
-        for (; i < n; i++)
-            lt |= (uint32_t)(pop[i] < T[i]) << i;
-        return ~lt;
-    }
+    if (nb > BLOCKS_PER_SUM)
+        return bits_long(xe, w, k_words, n, T);
 #if TB_RV32_ASM
+    (void)ww;
     return ~tb_rv32_lt(xe, w, (uint32_t)nb | (uint32_t)ng << 16, n, T);
 #else
+    uint32_t lt = 0u; /* bit i: pop[i] < T[i], the complement */
+    int32_t i = 0;
     for (; i + 1 < n; i += 2, w += 2 * ww) {
         uint32_t p0, p1;
         pops_pair(xe, w, w + ww, nb, ng, &p0, &p1);
@@ -328,7 +350,8 @@ static void encode_columns(const uint32_t *cols, int32_t columns, int32_t k_word
 }
 
 static const tb_opt_family family = {.pixels = 1, .weight_words = weight_words, .column_words = column_words,
-                                     .encode_columns = encode_columns, .pops = pops, .pops1 = pops, .bits1 = bits,
+                                     .encode_columns = encode_columns, .pops = tb_rv32_run_pops,
+                                     .pops1 = tb_rv32_run_pops, .bits1 = tb_rv32_run_bits,
                                      .word = decode_word};
 
 int32_t tb_conv2d_b1b1_rv32_get_buffer_size(const tb_conv2d_params *params)

@@ -80,9 +80,9 @@
     xor     \ma, \ma, \ta       /* C4 = ma ^ (t & (ma ^ mg)) */
 .endm
 
-/* the body of both functions; lt = 1: tb_rv32_lt, 0: tb_rv32_pops */
+/* the body of both functions after their "addi sp, sp, -64" (written after each label, where
+ * tinybnn/footprint.py reads the frame size); lt = 1: tb_rv32_lt, 0: tb_rv32_pops */
 .macro BODY lt
-    addi    sp, sp, -64
     sw      ra, 60(sp)
     sw      s0, 56(sp)
     sw      s1, 52(sp)
@@ -258,6 +258,7 @@
     .type   tb_rv32_lt, @function
     .p2align 1
 tb_rv32_lt:
+    addi    sp, sp, -64
     BODY    1
     .size   tb_rv32_lt, . - tb_rv32_lt
 
@@ -266,6 +267,7 @@ tb_rv32_lt:
     .type   tb_rv32_pops, @function
     .p2align 1
 tb_rv32_pops:
+    addi    sp, sp, -64
     BODY    0
     .size   tb_rv32_pops, . - tb_rv32_pops
 
