@@ -213,10 +213,25 @@ def tree_scratch_bytes(node) -> int:
     a = node.attrs
     K, O = k_words(node), int(a["out_shape"][-1])
     n = K + armv7m_tree.encoded_words(K) + 2 * RUN
-    if node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"]):
+    if _zero_padded(node):
         taps = int(a["kernel"][0]) * int(a["kernel"][1])
-        n += taps + (O * taps + 1) // 2 + 2 + 2 * taps + 2 * O  # padded, tap popcounts, border thresholds
+        n += taps + 2 + 2 * taps + 2 * O  # padded taps, border thresholds (the tap popcounts are in flash)
     return 4 * n
+
+
+def _zero_padded(node) -> bool:
+    """A conv with zero padding and at least one pad (its padded taps need corrections)."""
+    a = node.attrs
+    return node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
+
+
+def tree_tap_pops(packed: np.ndarray, taps: int) -> np.ndarray:
+    """The tap popcounts a zero-padded conv's tree weights end with (tb_tree_encode_tap_pops): entry
+    i = o * taps + t, the popcount of tap t of channel o, in the low (even i) or high (odd i) half of word i // 2."""
+    w = np.asarray(packed, np.uint32).reshape(np.shape(packed)[0], taps, -1)
+    pops = np.unpackbits(w.view(np.uint8), axis=-1).reshape(w.shape[0], taps, -1).sum(axis=-1).reshape(-1)
+    pops = np.concatenate([pops, np.zeros(len(pops) % 2, pops.dtype)]).astype(np.uint32)
+    return pops[0::2] | (pops[1::2] << 16)
 
 
 def scratch_bytes(name: str, node) -> int:
@@ -304,7 +319,8 @@ def _tree_specialization(node, index: int) -> dict | None:
         run = KW * words(C)
         summary = f"{H}x{W}x{C} -> {OH}x{OW}x{O}, kernel {KH}x{KW}"
     tree = f"tb_tree{K}{'t' if bits else ''}"
-    return {"index": index, "name": node.name, "fn": f"tb_l{index}_{family}_b1b1_armv7m", "family": family,
+    taps = int(a["kernel"][0]) * int(a["kernel"][1]) if node.op == "tb.Conv2d" else 0
+    return {"tap_pops": taps if _zero_padded(node) else 0, "index": index, "name": node.name, "fn": f"tb_l{index}_{family}_b1b1_armv7m", "family": family,
             "prefix": f"tb_l{index}", "run": run, "encoder": f"tb_tree{K}_r{run}_encode",
             "contract": f"tb_{family}_b1b1 through tb_tree_{family}", "k": K, "k_bits": k_bits,
             "threshold": bits, "tree": tree, "summary": f"{summary}, K = {K} words ({'bits' if bits else 'int32'} out)"}
@@ -320,7 +336,8 @@ def pop_thresholds(thresholds, flip, k_bits: int) -> np.ndarray:
 
 def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
     """The weights of a specialized layer. armv7m: per output channel the tree encoding of its K words
-    (armv7m_tree.encode, tb_tree_encode_weights), then its popcount-domain threshold for a bits output.
+    (armv7m_tree.encode, tb_tree_encode_weights), then its popcount-domain threshold for a bits output; a
+    conv with zero padding and pads then the tap popcounts (tree_tap_pops, tb_tree_encode_tap_pops).
     rv32-zbb: per run of four channels the channel-interleaved words
     [K][4] (encode_rv32zbb), then the four popcount-domain thresholds (zero for padding channels), so that
     the kernel reads them with the weights: 4 * (K + 1) words per four channels."""
@@ -328,10 +345,11 @@ def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
         from . import armv7m_tree
 
         w = armv7m_tree.encode(np.asarray(packed, np.uint32).reshape(np.shape(packed)[0], -1))
-        if not k["threshold"]:
+        if k["threshold"]:
+            w = np.concatenate([w, pop_thresholds(thresholds, flip, k["k_bits"])[:, None]], axis=1)
+        if not k.get("tap_pops"):
             return w
-        T = pop_thresholds(thresholds, flip, k["k_bits"])
-        return np.concatenate([w, T[:, None]], axis=1)
+        return np.concatenate([w.reshape(-1), tree_tap_pops(packed, k["tap_pops"])])
     w = encode_rv32zbb(np.asarray(packed, np.uint32).reshape(k["O"], -1))  # (O4 / 4, K, 4)
     T = pop_thresholds(thresholds, flip, k["KH"] * k["KW"] * k["C"])
     Tp = np.zeros(w.shape[0] * 4, np.uint32)
@@ -344,6 +362,7 @@ def layer_weights_comment(k: dict, words: int) -> str:
     if "tree" in k:
         return (f"tree-encoded for the armv7m kernel of K = {k['k']} (model_kernels_armv7m.S)"
                 + (", each channel followed by its popcount-domain threshold" if k["threshold"] else "")
+                + (", then the popcount of every tap of every channel (two per word)" if k.get("tap_pops") else "")
                 + f": {words} words")
     return ("encoded for the kernel specialized to this layer (model_kernels.c): per 4 channels the interleaved "
             f"words then their popcount-domain thresholds, {words} words")

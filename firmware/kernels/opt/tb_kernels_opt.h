@@ -60,7 +60,7 @@ tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *par
  * tb_tree_pops_c / tb_tree_encode, which compute the same with popcounts (what a model runs on other targets
  * than Thumb-2); on Thumb-2 that fallback is only built with -DTB_TREE_PORTABLE=1 (tb_tree.c).
  */
-#define TB_TREE_MAX_K 4096 /* the drivers' leaf tables are int16 */
+#define TB_TREE_MAX_K 2047 /* a tap's popcount (<= 32 K) fits the 16-bit entries of tb_tree_encode_tap_pops */
 typedef struct {
     int32_t k_words;    /**< K: the kernel computes dot products of exactly K packed words */
     int32_t thresholds; /**< 1: each channel's weights end with its threshold (the layer's output is bits) */
@@ -79,6 +79,12 @@ void tb_tree_encode(uint32_t *v, int32_t k_words, uint32_t *e);
 /** Encode reference weights [out_c][k_words], each channel followed by T[o] when T != NULL; tmp: k_words words. */
 void tb_tree_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, const uint32_t *T,
                             uint32_t *encoded, uint32_t *tmp);
+/** Words of the tap popcounts that follow the channels of a zero-padded conv (with pads): one uint16 entry
+ *  per channel and tap, two per word. */
+int32_t tb_tree_tap_words(int32_t out_c, int32_t taps);
+/** Those words from the reference weights [out_c][taps][words]: entry i = o * taps + t (the popcount of tap
+ *  t of channel o) in bits 16 * (i % 2) .. +15 of word i / 2. */
+void tb_tree_encode_tap_pops(const uint32_t *weights, int32_t out_c, int32_t taps, int32_t words, uint32_t *out);
 /** Portable bits/pops of the tree kernels (weights with thresholds for bits; stride = words per channel). */
 void tb_tree_bits_c(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t out_c, uint32_t *q,
                     const uint32_t *flip);
@@ -89,7 +95,9 @@ int32_t tb_tree_dense_get_buffer_size(const tb_dense_params *params);
 /**
  * tb_conv2d_b1b1 / tb_dense_b1b1 through the tree kernel `kern` (its K must be the layer's, and its
  * thresholds flag set exactly for a TB_OUT_BITS output, else TB_ERR_ARG). out->thresholds is not read (the
- * weights carry them); the flip mask is. Same statuses and outputs as the reference kernels.
+ * weights carry them); the flip mask is. A conv with TB_PAD_ZERO and at least one pad reads the tap
+ * popcounts (tb_tree_encode_tap_pops) right after the last channel's weights. Same statuses and outputs as
+ * the reference kernels.
  */
 tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, const tb_conv2d_params *params,
                          const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output);

@@ -145,14 +145,34 @@ static const family FAMILIES[N_FAMILIES] = {
      tb_dense_b1b1_rv32_get_buffer_size, tb_dense_b1b1_rv32, 0},
 };
 
-/* The tree kernel of a layer and its weights (with the popcount-domain thresholds of a bits output). */
-static void tree_encode(const layer *L, int32_t out_c, uint32_t *enc, uint32_t *T, uint32_t *tmp)
+/* 1 when the layer's tree weights end with the tap popcounts (a conv with zero padding and pads) */
+static int tree_taps(const layer *L)
+{
+    const tb_conv2d_params *p = &L->cp;
+    return L->is_conv && p->pad == TB_PAD_ZERO && (p->pad_top | p->pad_left | p->pad_bottom | p->pad_right) != 0;
+}
+
+/* Words of the tree weights of a layer (+ T and tmp while encoding). */
+static int32_t tree_enc_words(const layer *L, int32_t out_c)
+{
+    return tree_words(out_c, L->k_words) +
+           (tree_taps(L) ? tb_tree_tap_words(out_c, L->cp.kernel_h * L->cp.kernel_w) : 0) + out_c + L->k_words;
+}
+
+/* The tree kernel of a layer and its weights: the channels (with the popcount-domain thresholds of a bits
+ * output), then the tap popcounts of a zero-padded conv. */
+static void tree_encode(const layer *L, int32_t out_c, uint32_t *enc)
 {
     const int32_t bits = L->out.kind == TB_OUT_BITS;
     const int32_t run = L->is_conv ? L->cp.kernel_w * TB_WORDS(L->cp.in_c) : L->k_words;
+    const int32_t stride = tb_tree_words(L->k_words) + bits, taps = L->cp.kernel_h * L->cp.kernel_w;
+    uint32_t *tw = enc + out_c * stride;
+    uint32_t *T = tw + (tree_taps(L) ? tb_tree_tap_words(out_c, taps) : 0), *tmp = T + out_c;
     if (bits)
         tb_opt_pop_thresholds(&L->out, out_c, L->k_bits, T);
     tb_tree_encode_weights(L->weights, out_c, L->k_words, bits ? T : 0, enc, tmp);
+    if (tree_taps(L))
+        tb_tree_encode_tap_pops(L->weights, out_c, taps, TB_WORDS(L->cp.in_c), tw);
     tree_kern = tree_kernel(L->k_words, run, bits);
 }
 
@@ -351,7 +371,7 @@ static int check_case(const family *f, uint32_t seed)
         if (f->tree && !tree_has(&L))
             continue;
         out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
-        enc_words = f->encoded_words(out_c, L.k_words) + (f->tree ? out_c + L.k_words : 0); /* + T, tmp */
+        enc_words = f->tree ? tree_enc_words(&L, out_c) : f->encoded_words(out_c, L.k_words);
         scratch_bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
         scratch_words = (scratch_bytes + 3) / 4;
         ref = take(L.out_words + 1);
@@ -364,7 +384,7 @@ static int check_case(const family *f, uint32_t seed)
     for (int32_t i = 0; i <= L.out_words; i++)
         ref[i] = got[i] = GUARD;
     if (f->tree)
-        tree_encode(&L, out_c, enc, enc + f->encoded_words(out_c, L.k_words), enc + f->encoded_words(out_c, L.k_words) + out_c);
+        tree_encode(&L, out_c, enc);
     else
         f->encode(L.weights, out_c, L.k_words, enc);
     ctx.buf = (void *)0;
@@ -412,12 +432,12 @@ static int check_short_scratch(const family *f, uint32_t seed)
     out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
     bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
     got = take(L.out_words);
-    enc = take(f->encoded_words(out_c, L.k_words) + out_c + L.k_words);
+    enc = take(f->tree ? tree_enc_words(&L, out_c) : f->encoded_words(out_c, L.k_words));
     scratch = take(bytes / 4 + 1);
     if (got == 0 || enc == 0 || scratch == 0)
         return 0;
     if (f->tree)
-        tree_encode(&L, out_c, enc, enc + f->encoded_words(out_c, L.k_words), enc + f->encoded_words(out_c, L.k_words) + out_c);
+        tree_encode(&L, out_c, enc);
     else
         f->encode(L.weights, out_c, L.k_words, enc);
     ctx.buf = scratch;
