@@ -16,7 +16,8 @@ armv7m     Cortex-M3/M4/M7/M33/M55  K <= 64 words: the tree encoding per channel
 armv6m     Cortex-M0/M0+            packed [O][K] (unchanged)                    SWAR, deferred byte sums
 rv32-zbb   RV32 with Zbb (cpop)     channels interleaved by 4, padded to 4        4 x 4 register-blocked cpop
 rv32       RV32 without Zbb         the armv7m encoding (13 words per 9, 4 per 3 carry-save + SWAR, two
-           (RV32IMC, ESP32-C3)      left over, +44%)                             channels per column load
+           (RV32IMC, ESP32-C3)      left over, +44%); zero-padded convs: then    channels per column load
+                                    the tap popcounts (tap_pops_words)           (RV32 assembly)
 ========== ======================== ============================================ ===========================
 
 The C encoders ``tb_<family>_encode_weights`` (``firmware/kernels/opt/tb_kernels_opt.h``) are the
@@ -161,10 +162,21 @@ def encode_rv32zbb(w: np.ndarray) -> np.ndarray:
     return p.reshape(O4 // 4, 4, K).transpose(0, 2, 1).copy()
 
 
-def encode(name: str, packed: np.ndarray) -> np.ndarray:
-    """The weights a variant's kernels read, from the reference packed weights (any shape [O][...])."""
+def flash_taps(name: str, node) -> int:
+    """The taps of a conv whose weights for this variant's generic kernel end with its tap popcounts (rv32,
+    zero padding with pads: tb_opt_family.flash_taps), else 0."""
+    if name != "rv32" or not _zero_padded(node):
+        return 0
+    return int(node.attrs["kernel"][0]) * int(node.attrs["kernel"][1])
+
+
+def encode(name: str, packed: np.ndarray, taps: int = 0) -> np.ndarray:
+    """The weights a variant's kernels read, from the reference packed weights (any shape [O][...]); taps
+    (flash_taps): then the tap popcounts (tap_pops_words), flattened."""
     w = np.asarray(packed, np.uint32)
     w2 = w.reshape(w.shape[0], -1)
+    if taps:
+        return np.concatenate([encode(name, w2).reshape(-1), tap_pops_words(w2, taps)])
     if name in ("armv7m", "rv32"):  # rv32: the same words (tb_rv32_encode_weights)
         return encode_armv7m(w2)
     if name == "rv32-zbb":
@@ -193,8 +205,8 @@ def conv2d_scratch_bytes(name: str, kernel: tuple, in_c: int, out_c: int, zero_p
     taps, px = KH * KW, v.pixels
     k = taps * words(int(in_c))
     n = (0 if v.interleaved else px * k) + _column_words(name, k, px) + out_c + px * RUN + RUN + px
-    if zero_pads:
-        n += px * taps + (out_c * taps + 1) // 2
+    if zero_pads:  # padded taps, and the tap popcounts unless the weights carry them (rv32)
+        n += px * taps + (0 if name == "rv32" else (out_c * taps + 1) // 2)
     return 4 * n
 
 
@@ -225,8 +237,8 @@ def _zero_padded(node) -> bool:
     return node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
 
 
-def tree_tap_pops(packed: np.ndarray, taps: int) -> np.ndarray:
-    """The tap popcounts a zero-padded conv's tree weights end with (tb_tree_encode_tap_pops): entry
+def tap_pops_words(packed: np.ndarray, taps: int) -> np.ndarray:
+    """The tap popcounts a zero-padded conv's tree or rv32 weights end with (tb_opt_encode_tap_pops): entry
     i = o * taps + t, the popcount of tap t of channel o, in the low (even i) or high (odd i) half of word i // 2."""
     w = np.asarray(packed, np.uint32).reshape(np.shape(packed)[0], taps, -1)
     pops = np.unpackbits(w.view(np.uint8), axis=-1).reshape(w.shape[0], taps, -1).sum(axis=-1).reshape(-1)
@@ -337,7 +349,7 @@ def pop_thresholds(thresholds, flip, k_bits: int) -> np.ndarray:
 def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
     """The weights of a specialized layer. armv7m: per output channel the tree encoding of its K words
     (armv7m_tree.encode, tb_tree_encode_weights), then its popcount-domain threshold for a bits output; a
-    conv with zero padding and pads then the tap popcounts (tree_tap_pops, tb_tree_encode_tap_pops).
+    conv with zero padding and pads then the tap popcounts (tap_pops_words, tb_opt_encode_tap_pops).
     rv32-zbb: per run of four channels the channel-interleaved words
     [K][4] (encode_rv32zbb), then the four popcount-domain thresholds (zero for padding channels), so that
     the kernel reads them with the weights: 4 * (K + 1) words per four channels."""
@@ -349,7 +361,7 @@ def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
             w = np.concatenate([w, pop_thresholds(thresholds, flip, k["k_bits"])[:, None]], axis=1)
         if not k.get("tap_pops"):
             return w
-        return np.concatenate([w.reshape(-1), tree_tap_pops(packed, k["tap_pops"])])
+        return np.concatenate([w.reshape(-1), tap_pops_words(packed, k["tap_pops"])])
     w = encode_rv32zbb(np.asarray(packed, np.uint32).reshape(k["O"], -1))  # (O4 / 4, K, 4)
     T = pop_thresholds(thresholds, flip, k["KH"] * k["KW"] * k["C"])
     Tp = np.zeros(w.shape[0] * 4, np.uint32)

@@ -352,7 +352,7 @@ static void encode_columns(const uint32_t *cols, int32_t columns, int32_t k_word
 static const tb_opt_family family = {.pixels = 1, .weight_words = weight_words, .column_words = column_words,
                                      .encode_columns = encode_columns, .pops = tb_rv32_run_pops,
                                      .pops1 = tb_rv32_run_pops, .bits1 = tb_rv32_run_bits,
-                                     .word = decode_word};
+                                     .word = decode_word, .flash_taps = 1};
 
 int32_t tb_conv2d_b1b1_rv32_get_buffer_size(const tb_conv2d_params *params)
 {

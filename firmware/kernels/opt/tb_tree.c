@@ -16,7 +16,7 @@
  * The rendered kernels of one K read, per output channel, tb_tree_words(K) encoded weight words followed,
  * for a layer with a binary output, by the channel's popcount-domain threshold (tb_opt_internal.h). A conv
  * with zero padding and at least one pad has, after its channels, the popcounts of every tap of every
- * channel (tb_tree_encode_tap_pops): weight-only constants, computed offline instead of at every call.
+ * channel (tb_opt_encode_tap_pops): weight-only constants, computed offline instead of at every call.
  */
 #include <stddef.h>
 
@@ -75,31 +75,6 @@ void tb_tree_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_wo
         if (T != NULL)
             encoded[o * stride + ww] = T[o];
     }
-}
-
-int32_t tb_tree_tap_words(int32_t out_c, int32_t taps)
-{
-    return (out_c * taps + 1) / 2;
-}
-
-void tb_tree_encode_tap_pops(const uint32_t *weights, int32_t out_c, int32_t taps, int32_t words, uint32_t *out)
-{
-    for (int32_t i = 0; i < tb_tree_tap_words(out_c, taps); i++)
-        out[i] = 0u;
-    for (int32_t o = 0; o < out_c; o++)
-        for (int32_t t = 0; t < taps; t++) {
-            const int32_t i = o * taps + t;
-            uint32_t c = 0u;
-            for (int32_t j = 0; j < words; j++)
-                c += (uint32_t)tb_popcount32(weights[(o * taps + t) * words + j]);
-            out[i / 2] |= c << (16 * (i % 2));
-        }
-}
-
-/* Entry i = o * taps + t of the tap popcounts (tb_tree_encode_tap_pops). */
-static uint32_t tap_pop(const uint32_t *tw, int32_t i)
-{
-    return (tw[i / 2] >> (16 * (i % 2))) & 0xFFFFu;
 }
 
 /* pop(x ^ w) of one channel from the encodings (the arithmetic of the rendered kernels, with popcounts). */
@@ -240,7 +215,7 @@ static const uint32_t *border_thresholds(border_cache *bc, const tb_out_params *
         for (int32_t o = 0; o < out_c; o++) {
             uint32_t c = 0u;
             for (int32_t m = 0; m < np; m++)
-                c += tap_pop(tw, o * taps + padded[m]);
+                c += tb_opt_tap_pop(tw, o * taps + padded[m]);
             T[o] += c;
         }
         for (int32_t m = 0; m < np; m++)
@@ -376,7 +351,7 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
                     for (int32_t i = 0; np != 0 && i < n; i++) { /* the padded taps' popcounts */
                         int32_t c = 0;
                         for (int32_t m = 0; m < np; m++)
-                            c += (int32_t)tap_pop(tw, (o0 + i) * taps + padded[m]);
+                            c += (int32_t)tb_opt_tap_pop(tw, (o0 + i) * taps + padded[m]);
                         corr[i] = c;
                     }
                     tb_opt_finish_general(&s, pix, o0, n, pop, (taps - np) * p->in_c, np != 0 ? corr : NULL);
