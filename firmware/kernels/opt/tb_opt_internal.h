@@ -120,7 +120,8 @@ typedef struct {
 /* Entry i of tap popcounts in the layout of tb_opt_encode_tap_pops. */
 static inline uint32_t tb_opt_tap_pop(const uint32_t *tw, int32_t i)
 {
-    return (tw[i / 2] >> (16 * (i % 2))) & 0xFFFFu;
+    const uint32_t u = (uint32_t)i; /* i >= 0: unsigned halving and parity, no sign fix-ups */
+    return (tw[u >> 1] >> ((u & 1u) << 4)) & 0xFFFFu;
 }
 
 #if TB_KERNEL_CHECKS
