@@ -11,10 +11,13 @@
  *   - two output channels per pass: RV32 has no load-multiple, every load is an instruction, so each word
  *     of the (encoded) column is loaded once for two channels (the 31 registers hold both channels' block
  *     state, the SWAR masks and the pointers; only three column words are live at a time);
- *   - the per-byte sums of a block (<= 72) are added as bytes over up to three blocks (and the groups
- *     left over), then widened and summed with one multiply (RV32M) instead of a shift-and-add ladder;
- *   - with a binary output the two popcounts are compared with their thresholds in the loop.
- * Plain C99: the same code runs on the host tests and any other core (it is only tuned for RV32).
+ *   - the per-byte sums of a block (<= 72) are widened to halfwords once per block and accumulated there;
+ *     the two halfwords are added once per channel;
+ *   - with a binary output the two popcounts are compared with their thresholds in the loop;
+ *   - a conv with zero padding and pads reads its tap popcounts from flash, after the weights
+ *     (tb_opt_encode_tap_pops), instead of counting them at every call.
+ * On RV32 the pair loop is tb_bgemm_rv32_core.S (below: TB_RV32_ASM); the C here is its specification and
+ * what runs on the host tests and any other core.
  */
 #include <stddef.h>
 
@@ -26,7 +29,7 @@
 #define GROUP_WORDS 3
 #define GROUP_ENC 4
 /* Blocks whose halfword sums (<= 144 each) are added before widening to 32 bits: with the groups
- * (<= 72 per halfword), the two halfwords' sum stays below 2^16. Longer dot products (K > 1808 words) take
+ * (<= 144 per halfword), the two halfwords' sum stays below 2^16. Longer dot products (K > 1808 words) take
  * a slower path; the tests set it low (-DTB_RV32_BLOCKS_PER_SUM=2) to run that path on small layers. */
 #ifdef TB_RV32_BLOCKS_PER_SUM
 #define BLOCKS_PER_SUM TB_RV32_BLOCKS_PER_SUM

@@ -1,10 +1,10 @@
 /*
- * tb_bgemm_rv32_core.S - the inner loop of the rv32 kernels (tb_bgemm_rv32.c) for RV32I/RV32IM cores.
+ * tb_bgemm_rv32_core.S - the inner loop of the rv32 kernels (tb_bgemm_rv32.c) for RV32 cores (RV32I and up, not RV32E).
  *
  * The portable C of tb_bgemm_rv32.c is the specification (same arithmetic, same results): this file only
- * keeps every value in a register. GCC spills the per-pair state around the block loop when it inlines it,
- * which costs a quarter of the instructions of a 3x3 conv over 64 channels; here the 28 usable registers
- * hold the pointers, the four SWAR masks, the two channels' sums and a block's temporaries.
+ * keeps every value in a register. GCC spills the per-pair state around the block loop when it inlines it
+ * (the 3x3 conv 64->64 of tinybnn bench: 3.66 M instructions with the C, 3.48 M with this); here the 28
+ * usable registers hold the pointers, the four SWAR masks, the two channels' sums and a block's temporaries.
  *
  *   uint32_t tb_rv32_lt(const uint32_t *xe, const uint32_t *w, uint32_t shape, int32_t n, const uint32_t *T)
  *       bit i = (pop_i < T[i]) for i < n (bits at and above n unspecified)
