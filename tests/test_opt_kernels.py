@@ -6,7 +6,7 @@
   the assembly only builds for Thumb-2) with the reference kernel, also under ASan/UBSan.
 * Emulated cores: the same program as a firmware on every emulated board (the armv7m family runs its
   Thumb-2 assembly on the Cortex-M3..M55 boards, with and without the DSP extension; the rv32-zbb family
-  runs cpop on qemu-rv32zbb).
+  runs cpop on qemu-rv32zbb; the rv32 family, qemu-rv32's, runs its RV32 assembly on both RISC-V boards).
 * Python: the encoders and scratch sizes of tinybnn/kernels.py equal the C ones; models rendered for each
   variant (fixtures and random models with OR-mask pools) compute exactly what the golden model computes.
 Seeds are fixed; a failure prints the layer that reproduces it.
@@ -100,7 +100,7 @@ def _families(log: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- host ---
-ALL_FAMILIES = ("armv7m", "armv6m", "rv32zbb", "tree")
+ALL_FAMILIES = ("armv7m", "armv6m", "rv32zbb", "tree", "rv32")
 
 
 def test_random_layers_host():
@@ -108,6 +108,15 @@ def test_random_layers_host():
     fams = _families(log)
     assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
     assert fams == {f: (HOST_CASES, 0) for f in ALL_FAMILIES}
+
+
+def test_random_layers_host_rv32_long_dot_products():
+    """The rv32 family's path for dot products longer than its halfword sums hold (more than 200 blocks of 9
+    words), run on small layers by lowering that limit to 2 blocks."""
+    code, log = _run_check(_check_exe(flags=("-DTB_CHECK_FAMILIES=16", "-DTB_RV32_BLOCKS_PER_SUM=2")), SEED + 4,
+                           HOST_CASES)
+    assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
+    assert _families(log) == {"rv32": (HOST_CASES, 0)}
 
 
 def test_random_layers_host_rendered_tree_kernels():
@@ -382,6 +391,8 @@ def test_boards_choose_their_family():
             assert b["kernel_variant"] == want[b["core"]], bid
         elif "_zbb" in " ".join(b["cflags"]):
             assert b["kernel_variant"] == "rv32-zbb", bid
+        elif b["core"] == "rv32imc":  # RV32 without Zbb: the ESP32-C3 and its stand-in
+            assert b["kernel_variant"] == "rv32", bid
         else:
             assert b["kernel_variant"] == "reference", bid
     zbb = boards.load_board("qemu-rv32zbb")
@@ -436,6 +447,9 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
         syms = subprocess.run([b["toolchain"] + "-nm", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r" T tb_armv7m_bits$", syms, re.M)
         assert re.search(r" T tb_tree18t_bits$", syms, re.M) and re.search(r" T tb_tree100_pops$", syms, re.M)
+    if b["arch"] == "riscv32":  # the rv32 family's inner loop is its RV32 assembly here, not the C
+        syms = subprocess.run([b["toolchain"] + "-nm", str(res.elf)], capture_output=True, text=True).stdout
+        assert re.search(r" T tb_rv32_lt$", syms, re.M) and re.search(r" T tb_rv32_pops$", syms, re.M)
     if b["kernel_variant"] == "rv32-zbb":  # and the Zbb popcount instruction
         dis = subprocess.run([b["toolchain"] + "-objdump", "-d", str(res.elf)], capture_output=True, text=True).stdout
         assert re.search(r"\bcpop\b", dis)

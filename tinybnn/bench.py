@@ -233,9 +233,11 @@ def _render(board: dict, variant: str, cases, kinds=KINDS) -> tuple[str, dict, d
             item["kernels"].append({"fn": f"tb_{c.op}", "input": x, "weights": wname, "output": "out_ref"})
             v = kernels.variant(variant)
             if v is not None:
-                enc = kernels.encode(variant, w_ref)
+                taps = kernels.flash_taps(variant, _Layer(c)) if c.op == "conv2d_b1b1" else 0
+                enc = kernels.encode(variant, w_ref, taps)
                 ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) or "generic" not in kinds else \
-                    arrays.add(f"w_{shape_key}_{v.family}", "uint32_t", enc, f"weights encoded for {variant}")
+                    arrays.add(f"w_{shape_key}_{v.family}{'_taps' if taps else ''}", "uint32_t", enc,
+                               f"weights encoded for {variant}" + (", then the tap popcounts" if taps else ""))
                 if "generic" in kinds:
                     item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename,
                                             "output": "out_opt"})

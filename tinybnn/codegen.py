@@ -511,8 +511,10 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
             arrays = dict(s.arrays)
             k = kernels.specialization(variant, node, s.index)
             if k is None:  # the family's generic kernel and its weight encoding
-                enc = kernels.encode(variant, w.values)
-                comment, fn = f"encoded for the {variant} kernels ({v.weights}): {enc.size} words", v.fn(s.fn)
+                taps = kernels.flash_taps(variant, node)  # rv32: the tap popcounts follow the weights
+                enc = kernels.encode(variant, w.values, taps)
+                comment, fn = (f"encoded for the {variant} kernels ({v.weights}"
+                               f"{', then the tap popcounts' if taps else ''}): {enc.size} words"), v.fn(s.fn)
             else:  # a kernel specialized to this layer (model_kernels.c), with its own weight layout
                 special.append(k)
                 enc = kernels.encode_layer(k, w.values, node.attrs.get("thresholds"), node.attrs.get("flip"))

@@ -207,8 +207,8 @@ def _asm_frames(sources: Path) -> dict[str, int]:
                     n += (int(b[1:]) - int(a[1:]) + 1) if b and a[1:].isdigit() else 1
                 frames[fn] += 4 * n
                 continue
-            m = re.match(r"sub(?:\.w)?\s+sp,\s*(?:sp,\s*)?#(\d+)", ln)
-            if m:
+            m = re.match(r"sub(?:\.w)?\s+sp,\s*(?:sp,\s*)?#(\d+)", ln) or re.match(r"addi\s+sp,\s*sp,\s*-(\d+)", ln)
+            if m:  # Thumb-2 sub sp, or RISC-V addi sp, sp, -N
                 frames[fn] += int(m.group(1))
     return frames
 

@@ -15,6 +15,9 @@ armv7m     Cortex-M3/M4/M7/M33/M55  K <= 64 words: the tree encoding per channel
                                     longer: 13 words per 9, 4 per 3 left over    K (tree); 9-word blocks (asm)
 armv6m     Cortex-M0/M0+            packed [O][K] (unchanged)                    SWAR, deferred byte sums
 rv32-zbb   RV32 with Zbb (cpop)     channels interleaved by 4, padded to 4        4 x 4 register-blocked cpop
+rv32       RV32 without Zbb         the armv7m encoding (13 words per 9, 4 per 3 carry-save + SWAR, two
+           (RV32IMC, ESP32-C3)      left over, +44%); zero-padded convs: then    channels per column load
+                                    the tap popcounts (tap_pops_words)           (RV32 assembly)
 ========== ======================== ============================================ ===========================
 
 The C encoders ``tb_<family>_encode_weights`` (``firmware/kernels/opt/tb_kernels_opt.h``) are the
@@ -61,6 +64,8 @@ VARIANTS = {
     "armv6m": Variant("armv6m", "armv6m", ("tb_bgemm_armv6m.c",), 1, False, "Cortex-M0/M0+", "unchanged", 8),
     "rv32-zbb": Variant("rv32-zbb", "rv32zbb", ("tb_bgemm_rv32zbb.c",), 4, True, "RV32 with Zbb",
                         "channels interleaved by 4, zero channels up to a multiple of 4", 4),
+    "rv32": Variant("rv32", "rv32", ("tb_bgemm_rv32.c", "tb_bgemm_rv32_core.S"), 1, False, "RV32 without Zbb (RV32IMC)",
+                    "the armv7m encoding (13 words per 9, 4 per 3 left over)", 3),
 }
 assert set(VARIANTS) | {REFERENCE} == set(KERNEL_VARIANTS)
 
@@ -157,11 +162,22 @@ def encode_rv32zbb(w: np.ndarray) -> np.ndarray:
     return p.reshape(O4 // 4, 4, K).transpose(0, 2, 1).copy()
 
 
-def encode(name: str, packed: np.ndarray) -> np.ndarray:
-    """The weights a variant's kernels read, from the reference packed weights (any shape [O][...])."""
+def flash_taps(name: str, node) -> int:
+    """The taps of a conv whose weights for this variant's generic kernel end with its tap popcounts (rv32,
+    zero padding with pads: tb_opt_family.flash_taps), else 0."""
+    if name != "rv32" or not _zero_padded(node):
+        return 0
+    return int(node.attrs["kernel"][0]) * int(node.attrs["kernel"][1])
+
+
+def encode(name: str, packed: np.ndarray, taps: int = 0) -> np.ndarray:
+    """The weights a variant's kernels read, from the reference packed weights (any shape [O][...]); taps
+    (flash_taps): then the tap popcounts (tap_pops_words), flattened."""
     w = np.asarray(packed, np.uint32)
     w2 = w.reshape(w.shape[0], -1)
-    if name == "armv7m":
+    if taps:
+        return np.concatenate([encode(name, w2).reshape(-1), tap_pops_words(w2, taps)])
+    if name in ("armv7m", "rv32"):  # rv32: the same words (tb_rv32_encode_weights)
         return encode_armv7m(w2)
     if name == "rv32-zbb":
         return encode_rv32zbb(w2)
@@ -172,7 +188,7 @@ def encode(name: str, packed: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------- scratch --
 def _column_words(name: str, k_words: int, columns: int) -> int:
-    if name == "armv7m":
+    if name in ("armv7m", "rv32"):
         return columns * _armv7m_vector_words(k_words)
     if name == "rv32-zbb":
         return columns * k_words
@@ -189,8 +205,8 @@ def conv2d_scratch_bytes(name: str, kernel: tuple, in_c: int, out_c: int, zero_p
     taps, px = KH * KW, v.pixels
     k = taps * words(int(in_c))
     n = (0 if v.interleaved else px * k) + _column_words(name, k, px) + out_c + px * RUN + RUN + px
-    if zero_pads:
-        n += px * taps + (out_c * taps + 1) // 2
+    if zero_pads:  # padded taps, and the tap popcounts unless the weights carry them (rv32)
+        n += px * taps + (0 if name == "rv32" else (out_c * taps + 1) // 2)
     return 4 * n
 
 
@@ -209,10 +225,25 @@ def tree_scratch_bytes(node) -> int:
     a = node.attrs
     K, O = k_words(node), int(a["out_shape"][-1])
     n = K + armv7m_tree.encoded_words(K) + 2 * RUN
-    if node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"]):
+    if _zero_padded(node):
         taps = int(a["kernel"][0]) * int(a["kernel"][1])
-        n += taps + (O * taps + 1) // 2 + 2 + 2 * taps + 2 * O  # padded, tap popcounts, border thresholds
+        n += taps + 2 + 2 * taps + 2 * O  # padded taps, border thresholds (the tap popcounts are in flash)
     return 4 * n
+
+
+def _zero_padded(node) -> bool:
+    """A conv with zero padding and at least one pad (its padded taps need corrections)."""
+    a = node.attrs
+    return node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
+
+
+def tap_pops_words(packed: np.ndarray, taps: int) -> np.ndarray:
+    """The tap popcounts a zero-padded conv's tree or rv32 weights end with (tb_opt_encode_tap_pops): entry
+    i = o * taps + t, the popcount of tap t of channel o, in the low (even i) or high (odd i) half of word i // 2."""
+    w = np.asarray(packed, np.uint32).reshape(np.shape(packed)[0], taps, -1)
+    pops = np.unpackbits(w.view(np.uint8), axis=-1).reshape(w.shape[0], taps, -1).sum(axis=-1).reshape(-1)
+    pops = np.concatenate([pops, np.zeros(len(pops) % 2, pops.dtype)]).astype(np.uint32)
+    return pops[0::2] | (pops[1::2] << 16)
 
 
 def scratch_bytes(name: str, node) -> int:
@@ -300,7 +331,8 @@ def _tree_specialization(node, index: int) -> dict | None:
         run = KW * words(C)
         summary = f"{H}x{W}x{C} -> {OH}x{OW}x{O}, kernel {KH}x{KW}"
     tree = f"tb_tree{K}{'t' if bits else ''}"
-    return {"index": index, "name": node.name, "fn": f"tb_l{index}_{family}_b1b1_armv7m", "family": family,
+    taps = int(a["kernel"][0]) * int(a["kernel"][1]) if node.op == "tb.Conv2d" else 0
+    return {"tap_pops": taps if _zero_padded(node) else 0, "index": index, "name": node.name, "fn": f"tb_l{index}_{family}_b1b1_armv7m", "family": family,
             "prefix": f"tb_l{index}", "run": run, "encoder": f"tb_tree{K}_r{run}_encode",
             "contract": f"tb_{family}_b1b1 through tb_tree_{family}", "k": K, "k_bits": k_bits,
             "threshold": bits, "tree": tree, "summary": f"{summary}, K = {K} words ({'bits' if bits else 'int32'} out)"}
@@ -316,7 +348,8 @@ def pop_thresholds(thresholds, flip, k_bits: int) -> np.ndarray:
 
 def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
     """The weights of a specialized layer. armv7m: per output channel the tree encoding of its K words
-    (armv7m_tree.encode, tb_tree_encode_weights), then its popcount-domain threshold for a bits output.
+    (armv7m_tree.encode, tb_tree_encode_weights), then its popcount-domain threshold for a bits output; a
+    conv with zero padding and pads then the tap popcounts (tap_pops_words, tb_opt_encode_tap_pops).
     rv32-zbb: per run of four channels the channel-interleaved words
     [K][4] (encode_rv32zbb), then the four popcount-domain thresholds (zero for padding channels), so that
     the kernel reads them with the weights: 4 * (K + 1) words per four channels."""
@@ -324,10 +357,11 @@ def encode_layer(k: dict, packed: np.ndarray, thresholds, flip) -> np.ndarray:
         from . import armv7m_tree
 
         w = armv7m_tree.encode(np.asarray(packed, np.uint32).reshape(np.shape(packed)[0], -1))
-        if not k["threshold"]:
+        if k["threshold"]:
+            w = np.concatenate([w, pop_thresholds(thresholds, flip, k["k_bits"])[:, None]], axis=1)
+        if not k.get("tap_pops"):
             return w
-        T = pop_thresholds(thresholds, flip, k["k_bits"])
-        return np.concatenate([w, T[:, None]], axis=1)
+        return np.concatenate([w.reshape(-1), tap_pops_words(packed, k["tap_pops"])])
     w = encode_rv32zbb(np.asarray(packed, np.uint32).reshape(k["O"], -1))  # (O4 / 4, K, 4)
     T = pop_thresholds(thresholds, flip, k["KH"] * k["KW"] * k["C"])
     Tp = np.zeros(w.shape[0] * 4, np.uint32)
@@ -340,6 +374,7 @@ def layer_weights_comment(k: dict, words: int) -> str:
     if "tree" in k:
         return (f"tree-encoded for the armv7m kernel of K = {k['k']} (model_kernels_armv7m.S)"
                 + (", each channel followed by its popcount-domain threshold" if k["threshold"] else "")
+                + (", then the popcount of every tap of every channel (two per word)" if k.get("tap_pops") else "")
                 + f": {words} words")
     return ("encoded for the kernel specialized to this layer (model_kernels.c): per 4 channels the interleaved "
             f"words then their popcount-domain thresholds, {words} words")

@@ -16,6 +16,7 @@
  *   (tree)   the same, K <= 64 words        tree encoding + threshold, ~+45%         rendered per K (tb_tree.c)
  *   armv6m   Cortex-M0/M0+                  reference layout                         SWAR, deferred sums
  *   rv32zbb  RV32 with Zbb (cpop)           channel-interleaved by 4, zero-padded   4x4 register-blocked
+ *   rv32     RV32 without Zbb (RV32IMC)     the armv7m encoding, word for word       carry-save + SWAR, 2 channels
  */
 #ifndef TB_KERNELS_OPT_H
 #define TB_KERNELS_OPT_H
@@ -27,6 +28,19 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- shared: the tap popcounts of zero-padded convs ------------------------------------------------ */
+
+/*
+ * A conv with TB_PAD_ZERO and at least one pad subtracts, for each padded tap of a border pixel, that tap's
+ * popcount of each channel's weights: weight-only constants that the tree and rv32 kernels read from flash,
+ * after the layer's weights, in this layout (the other families compute it per call, in their scratch).
+ */
+/** Words of the tap popcounts of out_c channels of taps taps: one uint16 entry per channel and tap, two per word. */
+int32_t tb_opt_tap_words(int32_t out_c, int32_t taps);
+/** Those words from the reference weights [out_c][taps][words]: entry i = o * taps + t (the popcount of tap
+ *  t of channel o) in bits 16 * (i % 2) .. +15 of word i / 2 (a tap of at most 2047 words). */
+void tb_opt_encode_tap_pops(const uint32_t *weights, int32_t out_c, int32_t taps, int32_t words, uint32_t *out);
 
 /* ---- armv7m: Cortex-M3/M4/M7/M33/M55 ----------------------------------------------------------- */
 
@@ -59,7 +73,7 @@ tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *par
  * tb_tree_pops_c / tb_tree_encode, which compute the same with popcounts (what a model runs on other targets
  * than Thumb-2); on Thumb-2 that fallback is only built with -DTB_TREE_PORTABLE=1 (tb_tree.c).
  */
-#define TB_TREE_MAX_K 4096 /* the drivers' leaf tables are int16 */
+#define TB_TREE_MAX_K 2047 /* a tap's popcount (<= 32 K) fits the 16-bit entries of tb_opt_encode_tap_pops */
 typedef struct {
     int32_t k_words;    /**< K: the kernel computes dot products of exactly K packed words */
     int32_t thresholds; /**< 1: each channel's weights end with its threshold (the layer's output is bits) */
@@ -88,7 +102,9 @@ int32_t tb_tree_dense_get_buffer_size(const tb_dense_params *params);
 /**
  * tb_conv2d_b1b1 / tb_dense_b1b1 through the tree kernel `kern` (its K must be the layer's, and its
  * thresholds flag set exactly for a TB_OUT_BITS output, else TB_ERR_ARG). out->thresholds is not read (the
- * weights carry them); the flip mask is. Same statuses and outputs as the reference kernels.
+ * weights carry them); the flip mask is. A conv with TB_PAD_ZERO and at least one pad reads the tap
+ * popcounts (tb_opt_encode_tap_pops) right after the last channel's weights. Same statuses and outputs as
+ * the reference kernels.
  */
 tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, const tb_conv2d_params *params,
                          const tb_out_params *out, const uint32_t *input, const uint32_t *weights, void *output);
@@ -136,6 +152,24 @@ tb_status tb_rv32zbb_conv2d_begin(const tb_context *ctx, const tb_conv2d_params 
 /** tb_dense_b1b1 with weights encoded by tb_rv32zbb_encode_weights and the scratch above. */
 tb_status tb_dense_b1b1_rv32zbb(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                                 const uint32_t *input, const uint32_t *weights, void *output);
+
+/* ---- rv32: RV32 without Zbb (RV32IMC, ESP32-C3 class) --------------------------------------------- */
+
+/** Encoded weight words (the armv7m encoding: 13 per 9 words, 4 per 3 left over). */
+int32_t tb_rv32_encoded_words(int32_t out_c, int32_t k_words);
+/** Encode reference weights uint32_t[out_c][k_words]: the same words as tb_armv7m_encode_weights. */
+void tb_rv32_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_b1b1_rv32: encoded column, thresholds, popcounts (+ padded taps, zero padding). */
+int32_t tb_conv2d_b1b1_rv32_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_b1b1 with weights encoded by tb_rv32_encode_weights and the scratch above; with TB_PAD_ZERO and
+ *  at least one pad, the weights are followed by the tap popcounts (tb_opt_encode_tap_pops). */
+tb_status tb_conv2d_b1b1_rv32(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                              const uint32_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_b1b1_rv32. */
+int32_t tb_dense_b1b1_rv32_get_buffer_size(const tb_dense_params *params);
+/** tb_dense_b1b1 with weights encoded by tb_rv32_encode_weights and the scratch above. */
+tb_status tb_dense_b1b1_rv32(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                             const uint32_t *input, const uint32_t *weights, void *output);
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,35 @@ void tb_opt_tap_pops(const uint32_t *weights, int32_t out_c, int32_t taps, int32
         }
 }
 
+int32_t tb_opt_tap_words(int32_t out_c, int32_t taps)
+{
+    return (out_c * taps + 1) / 2;
+}
+
+void tb_opt_encode_tap_pops(const uint32_t *weights, int32_t out_c, int32_t taps, int32_t words, uint32_t *out)
+{
+    for (int32_t i = 0; i < tb_opt_tap_words(out_c, taps); i++)
+        out[i] = 0u;
+    for (int32_t i = 0; i < out_c * taps; i++) { /* i = o * taps + t: words i * words .. of the weights */
+        uint32_t c = 0u;
+        for (int32_t j = 0; j < words; j++)
+            c += (uint32_t)tb_popcount32(weights[i * words + j]);
+        out[i / 2] |= c << (16 * (i % 2));
+    }
+}
+
+/* tb_opt_pad_correction from tap popcounts in flash (tb_opt_encode_tap_pops). */
+static void pad_correction_words(const uint32_t *tw, int32_t taps, const int32_t *padded, int32_t npadded,
+                                 int32_t o0, int32_t n, int32_t *corr)
+{
+    for (int32_t i = 0; i < n; i++) {
+        int32_t c = 0;
+        for (int32_t j = 0; j < npadded; j++)
+            c += (int32_t)tb_opt_tap_pop(tw, (o0 + i) * taps + padded[j]);
+        corr[i] = c;
+    }
+}
+
 void tb_opt_pad_correction(const uint16_t *tap_pops, int32_t taps, const int32_t *padded, int32_t npadded,
                            int32_t o0, int32_t n, int32_t *corr)
 {
@@ -155,12 +184,14 @@ tb_status tb_opt_check_common(const tb_context *ctx, const tb_out_params *out, i
  *   pop  [pixels * 32]  popcounts of one run of channels
  *   corr [32]           zero-padding corrections of one pixel and run
  *   npad [pixels]       padded taps per pixel
- *   padded [pixels * taps], tap_pops [O * taps] (uint16): only for zero padding with pads
+ *   padded [pixels * taps], tap_pops [O * taps] (uint16): only for zero padding with pads (tap_pops only
+ *   when the family's weights do not carry them: flash_taps)
  */
 typedef struct {
     uint32_t *cols, *xe, *T, *pop;
     int32_t *corr, *npad, *padded;
     uint16_t *tap_pops;
+    const uint32_t *tap_words; /* the tap popcounts after the weights (flash_taps), or NULL */
 } scratch_map;
 
 static int32_t conv_with_taps(const tb_conv2d_params *p)
@@ -173,7 +204,7 @@ static int32_t scratch_words(const tb_opt_family *f, int32_t pixels, int32_t col
 {
     int32_t n = cols + f->column_words(k_words, pixels) + out_c + pixels * TB_OPT_RUN + TB_OPT_RUN + pixels;
     if (with_taps)
-        n += pixels * taps + (out_c * taps + 1) / 2;
+        n += pixels * taps + (f->flash_taps ? 0 : (out_c * taps + 1) / 2);
     return n;
 }
 
@@ -188,7 +219,8 @@ static scratch_map map_scratch(const tb_opt_family *f, void *buf, int32_t pixels
     m.corr = (int32_t *)(m.pop + pixels * TB_OPT_RUN);
     m.npad = m.corr + TB_OPT_RUN;
     m.padded = with_taps ? m.npad + pixels : NULL;
-    m.tap_pops = with_taps ? (uint16_t *)(m.padded + pixels * taps) : NULL;
+    m.tap_pops = with_taps && !f->flash_taps ? (uint16_t *)(m.padded + pixels * taps) : NULL;
+    m.tap_words = NULL;
     return m;
 }
 
@@ -217,7 +249,9 @@ static void finish(const tb_opt_out *s, const scratch_map *m, int32_t taps, int3
         tb_opt_finish_fast(s, pixel, o0, n, pop);
         return;
     }
-    if (skip != 0)
+    if (skip != 0 && m->tap_words != NULL)
+        pad_correction_words(m->tap_words, taps, padded, skip, o0, n, m->corr);
+    else if (skip != 0)
         tb_opt_pad_correction(m->tap_pops, taps, padded, skip, o0, n, m->corr);
     tb_opt_finish_general(s, pixel, o0, n, pop, (taps - skip) * in_c, skip != 0 ? m->corr : NULL);
 }
@@ -234,8 +268,8 @@ tb_status tb_opt_conv2d(const tb_opt_family *f, const tb_context *ctx, const tb_
         const int32_t with_taps = conv_with_taps(p);
         /* a model smaller than one block of pixels runs column by column */
         const int32_t block = npix >= f->pixels ? f->pixels : 1;
-        const scratch_map m = map_scratch(f, ctx->buf, f->pixels, conv_cols(f, k_words), k_words, p->out_c, taps,
-                                          with_taps);
+        scratch_map m = map_scratch(f, ctx->buf, f->pixels, conv_cols(f, k_words), k_words, p->out_c, taps,
+                                    with_taps);
         const uint32_t *xe = f->encode_columns != NULL || f->interleaved ? m.xe : m.cols;
         tb_opt_out s;
         s.out = out;
@@ -244,7 +278,9 @@ tb_status tb_opt_conv2d(const tb_opt_family *f, const tb_context *ctx, const tb_
         s.thresholds = m.T;
         if (out->kind == TB_OUT_BITS)
             tb_opt_pop_thresholds(out, p->out_c, taps * p->in_c, m.T);
-        if (with_taps)
+        if (with_taps && f->flash_taps)
+            m.tap_words = weights + p->out_c * ww;
+        else if (with_taps)
             tb_opt_tap_pops(weights, p->out_c, taps, TB_WORDS(p->in_c), f->word, m.tap_pops);
         for (int32_t pix0 = 0; pix0 < npix; pix0 += block) {
             /* the last block may run past the image: its extra columns are copies of the last pixel */

@@ -112,7 +112,17 @@ typedef struct {
      * bits 0..n-1, before the flip mask */
     uint32_t (*bits1)(const uint32_t *xe, const uint32_t *w, int32_t k_words, int32_t n, const uint32_t *T);
     tb_opt_word_fn word; /* word k of channel o in the reference layout */
+    /* 1: a conv with zero padding and pads reads the tap popcounts after the weights (weights + out_c *
+     * weight_words(K), tb_opt_encode_tap_pops); 0: tb_opt_tap_pops computes them into the scratch */
+    int32_t flash_taps;
 } tb_opt_family;
+
+/* Entry i of tap popcounts in the layout of tb_opt_encode_tap_pops. */
+static inline uint32_t tb_opt_tap_pop(const uint32_t *tw, int32_t i)
+{
+    const uint32_t u = (uint32_t)i; /* i >= 0: unsigned halving and parity, no sign fix-ups */
+    return (tw[u >> 1] >> ((u & 1u) << 4)) & 0xFFFFu;
+}
 
 #if TB_KERNEL_CHECKS
 /* The operand checks of the reference kernels, plus `scratch` bytes of 4-byte aligned scratch (none if 0). */

@@ -14,7 +14,9 @@
  * root: p0 ^ p1 ^ p2 (or p1) of the last node. tb_tree_encode is the specification of the encoding.
  *
  * The rendered kernels of one K read, per output channel, tb_tree_words(K) encoded weight words followed,
- * for a layer with a binary output, by the channel's popcount-domain threshold (tb_opt_internal.h).
+ * for a layer with a binary output, by the channel's popcount-domain threshold (tb_opt_internal.h). A conv
+ * with zero padding and at least one pad has, after its channels, the popcounts of every tap of every
+ * channel (tb_opt_encode_tap_pops): weight-only constants, computed offline instead of at every call.
  */
 #include <stddef.h>
 
@@ -179,65 +181,12 @@ static void encode_column(const tb_tree_kernel *kern, uint32_t *cols, uint32_t *
 }
 
 /*
- * For every leaf j: slot[j] = 4 * (first encoded word of the node that has leaf j as a child) + its position
- * in that node, so that leaf j of an encoded vector e is e[off] (position 0) or e[off] ^ e[off + position].
- * ids holds the k item ids of a level (leaves 0..k-1, then node sums).
- */
-static void mark(int32_t k, const int16_t *ids, int32_t size, int32_t off, int16_t *slot)
-{
-    for (int32_t s = 0; s < size; s++)
-        if (ids[s] < k)
-            slot[ids[s]] = (int16_t)(4 * off + s);
-}
-
-static void leaf_slots(int32_t k, int16_t *ids, int16_t *slot)
-{
-    int32_t n = k, off = 0, next = k;
-    for (int32_t j = 0; j < k; j++)
-        ids[j] = (int16_t)j;
-    while (n > 1) { /* the levels of tb_tree_encode, on item ids */
-        int32_t m = 0, i = 0;
-        for (; n - i >= 3; i += 3, off += 3) {
-            mark(k, ids + i, 3, off, slot);
-            ids[m++] = (int16_t)next++;
-        }
-        if (n - i == 2 && m == 0) {
-            mark(k, ids + i, 2, off, slot);
-            off += 2;
-            ids[m++] = (int16_t)next++;
-        } else {
-            for (; i < n; i++)
-                ids[m++] = ids[i];
-        }
-        n = m;
-    }
-}
-
-/* pops[o * taps + t] = popcount of tap t of channel o, decoded from the encoded weights. */
-static void tap_pops(const tb_tree_kernel *kern, const uint32_t *weights, int32_t out_c, int32_t taps,
-                     int32_t words, int16_t *ids, int16_t *slot, uint16_t *pops)
-{
-    const int32_t k = kern->k_words, stride = stride_of(kern);
-    leaf_slots(k, ids, slot);
-    for (int32_t o = 0; o < out_c; o++) {
-        const uint32_t *e = weights + o * stride;
-        for (int32_t t = 0; t < taps; t++) {
-            int32_t c = 0;
-            for (int32_t i = 0; i < words; i++) {
-                const int32_t sl = slot[t * words + i], off = sl / 4, pos = sl % 4;
-                c += tb_popcount32(pos == 0 ? e[off] : e[off] ^ e[off + pos]);
-            }
-            pops[o * taps + t] = (uint16_t)c;
-        }
-    }
-}
-
-/*
  * Zero-padded border pixels with a bits output. With zeros in the padded taps the popcount over every tap is
  * pop = pop_valid + corr[o], corr[o] = the popcounts of channel o's weights on the padded taps, so the output
  * bit is (pop >= Tv[o] + corr[o]) XOR flip, Tv the popcount-domain thresholds of the valid taps' kv bits
- * (tb_opt_pop_thresholds). These thresholds depend on the pixel's set of padded taps only: two such sets are
- * kept (a row of the image alternates between its left and its right border).
+ * (tb_opt_pop_thresholds), corr[o] from the tap popcounts after the weights (tw). These thresholds depend on
+ * the pixel's set of padded taps only: two such sets are kept (a row of the image alternates between its
+ * left and its right border).
  */
 typedef struct {
     int32_t *np;      /* [2] padded taps of the set in each slot (-1: empty) */
@@ -247,7 +196,7 @@ typedef struct {
 } border_cache;
 
 static const uint32_t *border_thresholds(border_cache *bc, const tb_out_params *out, int32_t out_c, int32_t taps,
-                                         int32_t in_c, const uint16_t *tp, const int32_t *padded, int32_t np)
+                                         int32_t in_c, const uint32_t *tw, const int32_t *padded, int32_t np)
 {
     int32_t slot;
     for (slot = 0; slot < 2; slot++) {
@@ -266,7 +215,7 @@ static const uint32_t *border_thresholds(border_cache *bc, const tb_out_params *
         for (int32_t o = 0; o < out_c; o++) {
             uint32_t c = 0u;
             for (int32_t m = 0; m < np; m++)
-                c += tp[o * taps + padded[m]];
+                c += tb_opt_tap_pop(tw, o * taps + padded[m]);
             T[o] += c;
         }
         for (int32_t m = 0; m < np; m++)
@@ -292,9 +241,9 @@ static void border_bits(const tb_tree_kernel *kern, const tb_out_params *out, co
 }
 
 /*
- * Scratch (32-bit words, in this order): cols [K] (the plain column, then the leaf tables of the tap
- * popcounts, 2 * K int16), xe [tb_tree_words(K)], pop [32], corr [32], and with zero padding and pads,
- * padded [taps], tap_pops [O * taps] (uint16) and the border cache: np [2], taps [2 * taps], T [2 * O].
+ * Scratch (32-bit words, in this order): cols [K] (the plain column), xe [tb_tree_words(K)], pop [32],
+ * corr [32], and with zero padding and pads, padded [taps] and the border cache: np [2], taps [2 * taps],
+ * T [2 * O].
  */
 static int32_t conv_with_taps(const tb_conv2d_params *p)
 {
@@ -305,7 +254,7 @@ static int32_t scratch_words(int32_t k, int32_t out_c, int32_t taps, int32_t wit
 {
     int32_t n = k + tb_tree_words(k) + 2 * TB_OPT_RUN;
     if (with_taps)
-        n += taps + (out_c * taps + 1) / 2 + 2 + 2 * taps + 2 * out_c;
+        n += taps + 2 + 2 * taps + 2 * out_c;
     return n;
 }
 
@@ -353,7 +302,7 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
         const int32_t stride = stride_of(kern), with_taps = conv_with_taps(p);
         uint32_t *cols = (uint32_t *)ctx->buf, *xe = cols + k, *pop = xe + tb_tree_words(k);
         int32_t *corr = (int32_t *)(pop + TB_OPT_RUN), *padded = corr + TB_OPT_RUN;
-        uint16_t *tp = with_taps ? (uint16_t *)(padded + taps) : NULL;
+        const uint32_t *tw = with_taps ? weights + p->out_c * stride : NULL; /* the tap popcounts */
         border_cache bc = {NULL, NULL, NULL, 1};
         tb_opt_out s;
         s.out = out;
@@ -361,8 +310,7 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
         s.out_c = p->out_c;
         s.thresholds = NULL;
         if (with_taps) {
-            tap_pops(kern, weights, p->out_c, taps, words, (int16_t *)cols, (int16_t *)cols + k, tp);
-            bc.np = (int32_t *)(tp + ((p->out_c * taps + 1) / 2) * 2);
+            bc.np = padded + taps;
             bc.taps = bc.np + 2;
             bc.T = (uint32_t *)(bc.taps + 2 * taps);
             bc.np[0] = bc.np[1] = -1;
@@ -394,14 +342,18 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
                         run_bits(kern, xe, weights, p->out_c, q, out->flip);
                     else
                         border_bits(kern, out, xe, weights, p->out_c,
-                                    border_thresholds(&bc, out, p->out_c, taps, p->in_c, tp, padded, np), pop, q);
+                                    border_thresholds(&bc, out, p->out_c, taps, p->in_c, tw, padded, np), pop, q);
                     continue;
                 }
                 for (int32_t o0 = 0; o0 < p->out_c; o0 += TB_OPT_RUN) {
                     const int32_t n = p->out_c - o0 < TB_OPT_RUN ? p->out_c - o0 : TB_OPT_RUN;
                     run_pops(kern, xe, weights + o0 * stride, n, pop);
-                    if (np != 0)
-                        tb_opt_pad_correction(tp, taps, padded, np, o0, n, corr);
+                    for (int32_t i = 0; np != 0 && i < n; i++) { /* the padded taps' popcounts */
+                        int32_t c = 0;
+                        for (int32_t m = 0; m < np; m++)
+                            c += (int32_t)tb_opt_tap_pop(tw, (o0 + i) * taps + padded[m]);
+                        corr[i] = c;
+                    }
                     tb_opt_finish_general(&s, pix, o0, n, pop, (taps - np) * p->in_c, np != 0 ? corr : NULL);
                 }
             }

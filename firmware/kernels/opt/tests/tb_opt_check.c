@@ -15,7 +15,7 @@
  *
  * Build-time settings: TB_CHECK_CASES (random layers per family), TB_CHECK_SEED, TB_CHECK_ARENA_WORDS
  * (the buffer pool; layers that do not fit are redrawn), TB_CHECK_FAMILIES (bit mask: 1 armv7m, 2 armv6m,
- * 4 rv32zbb, 8 tree), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
+ * 4 rv32zbb, 8 tree, 16 rv32), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
  * Output: one line per family "family <name> cases <n> failed <f>", then "tb_opt_check pass" or
  * "tb_opt_check fail"; exit code 0 on pass. The host build takes "seed cases" arguments.
  */
@@ -43,7 +43,7 @@ const tb_tree_kernel *tb_tree_check_kernel(int32_t k, int32_t run, int32_t thres
 #define TB_CHECK_ARENA_WORDS 16384
 #endif
 #ifndef TB_CHECK_FAMILIES
-#define TB_CHECK_FAMILIES 15
+#define TB_CHECK_FAMILIES 31
 #endif
 #define GUARD 0x5AA5C33Cu
 
@@ -83,6 +83,7 @@ typedef struct {
     tb_status (*dense)(const tb_context *, const tb_dense_params *, const tb_out_params *, const uint32_t *,
                        const uint32_t *, void *);
     int tree; /* 1: the tree kernels, whose weights and kernel depend on the layer (see check_case) */
+    int flash_taps; /* 1: a zero-padded conv's weights end with the tap popcounts (tb_opt_encode_tap_pops) */
 } family;
 
 /* ---- the tree kernels: the kernel of the layer being checked */
@@ -132,26 +133,69 @@ struct layer_s {
     uint32_t *input, *weights, *thresholds, *flip;
 };
 
-#define N_FAMILIES 4
+#define N_FAMILIES 5
 static const family FAMILIES[N_FAMILIES] = {
     {"armv7m", tb_armv7m_encoded_words, tb_armv7m_encode_weights, tb_conv2d_b1b1_armv7m_get_buffer_size,
-     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m, 0},
+     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m, 0, 0},
     {"armv6m", tb_armv6m_encoded_words, tb_armv6m_encode_weights, tb_conv2d_b1b1_armv6m_get_buffer_size,
-     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m, 0},
+     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m, 0, 0},
     {"rv32zbb", tb_rv32zbb_encoded_words, tb_rv32zbb_encode_weights, tb_conv2d_b1b1_rv32zbb_get_buffer_size,
-     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb, 0},
-    {"tree", tree_words, 0, tb_tree_conv2d_get_buffer_size, tree_conv, tb_tree_dense_get_buffer_size, tree_dense, 1},
+     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb, 0, 0},
+    {"tree", tree_words, 0, tb_tree_conv2d_get_buffer_size, tree_conv, tb_tree_dense_get_buffer_size, tree_dense, 1, 0},
+    {"rv32", tb_rv32_encoded_words, tb_rv32_encode_weights, tb_conv2d_b1b1_rv32_get_buffer_size, tb_conv2d_b1b1_rv32,
+     tb_dense_b1b1_rv32_get_buffer_size, tb_dense_b1b1_rv32, 0, 1},
 };
 
-/* The tree kernel of a layer and its weights (with the popcount-domain thresholds of a bits output). */
-static void tree_encode(const layer *L, int32_t out_c, uint32_t *enc, uint32_t *T, uint32_t *tmp)
+/* 1 for a conv with zero padding and pads: the tree and rv32 weights end with the tap popcounts */
+static int zero_padded(const layer *L)
+{
+    const tb_conv2d_params *p = &L->cp;
+    return L->is_conv && p->pad == TB_PAD_ZERO && (p->pad_top | p->pad_left | p->pad_bottom | p->pad_right) != 0;
+}
+
+/* Words of the tree weights of a layer (+ T and tmp while encoding). */
+static int32_t tree_enc_words(const layer *L, int32_t out_c)
+{
+    return tree_words(out_c, L->k_words) +
+           (zero_padded(L) ? tb_opt_tap_words(out_c, L->cp.kernel_h * L->cp.kernel_w) : 0) + out_c + L->k_words;
+}
+
+/* The tree kernel of a layer and its weights: the channels (with the popcount-domain thresholds of a bits
+ * output), then the tap popcounts of a zero-padded conv. */
+static void tree_encode(const layer *L, int32_t out_c, uint32_t *enc)
 {
     const int32_t bits = L->out.kind == TB_OUT_BITS;
     const int32_t run = L->is_conv ? L->cp.kernel_w * TB_WORDS(L->cp.in_c) : L->k_words;
+    const int32_t stride = tb_tree_words(L->k_words) + bits, taps = L->cp.kernel_h * L->cp.kernel_w;
+    uint32_t *tw = enc + out_c * stride;
+    uint32_t *T = tw + (zero_padded(L) ? tb_opt_tap_words(out_c, taps) : 0), *tmp = T + out_c;
     if (bits)
         tb_opt_pop_thresholds(&L->out, out_c, L->k_bits, T);
     tb_tree_encode_weights(L->weights, out_c, L->k_words, bits ? T : 0, enc, tmp);
+    if (zero_padded(L))
+        tb_opt_encode_tap_pops(L->weights, out_c, taps, TB_WORDS(L->cp.in_c), tw);
     tree_kern = tree_kernel(L->k_words, run, bits);
+}
+
+/* Words of a family's weights for a layer, and the weights (encoded, then the tap popcounts if it reads them). */
+static int32_t enc_words_of(const family *f, const layer *L, int32_t out_c)
+{
+    if (f->tree)
+        return tree_enc_words(L, out_c);
+    return f->encoded_words(out_c, L->k_words) +
+           (f->flash_taps && zero_padded(L) ? tb_opt_tap_words(out_c, L->cp.kernel_h * L->cp.kernel_w) : 0);
+}
+
+static void encode_for(const family *f, const layer *L, int32_t out_c, uint32_t *enc)
+{
+    if (f->tree) {
+        tree_encode(L, out_c, enc);
+        return;
+    }
+    f->encode(L->weights, out_c, L->k_words, enc);
+    if (f->flash_taps && zero_padded(L))
+        tb_opt_encode_tap_pops(L->weights, out_c, L->cp.kernel_h * L->cp.kernel_w, TB_WORDS(L->cp.in_c),
+                               enc + f->encoded_words(out_c, L->k_words));
 }
 
 /* 1 when the tree family has a kernel for the layer (K in range and, with a table, rendered for it) */
@@ -349,7 +393,7 @@ static int check_case(const family *f, uint32_t seed)
         if (f->tree && !tree_has(&L))
             continue;
         out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
-        enc_words = f->encoded_words(out_c, L.k_words) + (f->tree ? out_c + L.k_words : 0); /* + T, tmp */
+        enc_words = enc_words_of(f, &L, out_c);
         scratch_bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
         scratch_words = (scratch_bytes + 3) / 4;
         ref = take(L.out_words + 1);
@@ -361,10 +405,7 @@ static int check_case(const family *f, uint32_t seed)
     }
     for (int32_t i = 0; i <= L.out_words; i++)
         ref[i] = got[i] = GUARD;
-    if (f->tree)
-        tree_encode(&L, out_c, enc, enc + f->encoded_words(out_c, L.k_words), enc + f->encoded_words(out_c, L.k_words) + out_c);
-    else
-        f->encode(L.weights, out_c, L.k_words, enc);
+    encode_for(f, &L, out_c, enc);
     ctx.buf = (void *)0;
     ctx.size = 0;
     if (L.is_conv) {
@@ -410,14 +451,11 @@ static int check_short_scratch(const family *f, uint32_t seed)
     out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
     bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);
     got = take(L.out_words);
-    enc = take(f->encoded_words(out_c, L.k_words) + out_c + L.k_words);
+    enc = take(enc_words_of(f, &L, out_c));
     scratch = take(bytes / 4 + 1);
     if (got == 0 || enc == 0 || scratch == 0)
         return 0;
-    if (f->tree)
-        tree_encode(&L, out_c, enc, enc + f->encoded_words(out_c, L.k_words), enc + f->encoded_words(out_c, L.k_words) + out_c);
-    else
-        f->encode(L.weights, out_c, L.k_words, enc);
+    encode_for(f, &L, out_c, enc);
     ctx.buf = scratch;
     ctx.size = bytes - 4;
     st = L.is_conv ? f->conv(&ctx, &L.cp, &L.out, L.input, enc, got) : f->dense(&ctx, &L.dp, &L.out, L.input, enc, got);

@@ -7,7 +7,7 @@
  *   conv <family> <KH> <KW> <C> <O> <pad>  ->  tb_conv2d_b1b1_<family>_get_buffer_size (pad: 0 zero, 1 one,
  *                                              2 minus one; the layer has one pixel of padding on each side)
  *   dense <family> <P> <C> <O>             ->  tb_dense_b1b1_<family>_get_buffer_size
- * family: armv7m | armv6m | rv32zbb | tree (the armv7m tree kernels, K >= 2; weights without thresholds).
+ * family: armv7m | armv6m | rv32zbb | tree (the armv7m tree kernels, K >= 2; weights without thresholds) | rv32.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@ static int family_index(const char *name)
            : strcmp(name, "armv6m") == 0  ? 1
            : strcmp(name, "rv32zbb") == 0 ? 2
            : strcmp(name, "tree") == 0    ? 3
+           : strcmp(name, "rv32") == 0    ? 4
                                           : -1;
 }
 
@@ -39,6 +40,7 @@ int main(void)
             n = f == 0   ? tb_armv7m_encoded_words(O, K)
                 : f == 1 ? tb_armv6m_encoded_words(O, K)
                 : f == 2 ? tb_rv32zbb_encoded_words(O, K)
+                : f == 4 ? tb_rv32_encoded_words(O, K)
                          : O * tb_tree_words(K);
             w = malloc(sizeof *w * (size_t)(O * K + 1));
             e = malloc(sizeof *e * (size_t)(n + 1));
@@ -60,6 +62,8 @@ int main(void)
                 tb_armv7m_encode_weights(w, (int32_t)O, (int32_t)K, e);
             else if (f == 1)
                 tb_armv6m_encode_weights(w, (int32_t)O, (int32_t)K, e);
+            else if (f == 4)
+                tb_rv32_encode_weights(w, (int32_t)O, (int32_t)K, e);
             else
                 tb_rv32zbb_encode_weights(w, (int32_t)O, (int32_t)K, e);
             for (long i = 0; i < n; i++)
@@ -86,6 +90,7 @@ int main(void)
             printf("%ld\n", (long)(f == 0   ? tb_conv2d_b1b1_armv7m_get_buffer_size(&p)
                                    : f == 1 ? tb_conv2d_b1b1_armv6m_get_buffer_size(&p)
                                    : f == 2 ? tb_conv2d_b1b1_rv32zbb_get_buffer_size(&p)
+                                   : f == 4 ? tb_conv2d_b1b1_rv32_get_buffer_size(&p)
                                             : tb_tree_conv2d_get_buffer_size(&p)));
         } else if (strcmp(op, "dense") == 0) {
             long P, C, O;
@@ -99,6 +104,7 @@ int main(void)
             printf("%ld\n", (long)(f == 0   ? tb_dense_b1b1_armv7m_get_buffer_size(&p)
                                    : f == 1 ? tb_dense_b1b1_armv6m_get_buffer_size(&p)
                                    : f == 2 ? tb_dense_b1b1_rv32zbb_get_buffer_size(&p)
+                                   : f == 4 ? tb_dense_b1b1_rv32_get_buffer_size(&p)
                                             : tb_tree_dense_get_buffer_size(&p)));
         } else {
             return 2;

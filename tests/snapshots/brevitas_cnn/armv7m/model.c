@@ -8,15 +8,15 @@
  *    2  MaxPool_0  tb_maxpool_b1    maxpool b1 (AND)
  *    3  Gemm_0     tb_l3_dense_b1b1_armv7m  dense b1 x b1 -> int32
  *
- * Memory plan (greedy), arena 1800 bytes (lower bound 1800):
+ * Memory plan (greedy), arena 1224 bytes (lower bound 1224):
  *   offset   bytes  buffer        live at layers
- *        0    1288  L1.scratch    1..1
+ *        0     712  L1.scratch    1..1
  *        0     412  L3.scratch    3..3
  *        0      64  input         0..0
  *       64      20  L0.scratch    0..0
  *      412      64  L2.out        2..3
- *     1288     256  L0.out        0..1
- *     1544     256  L1.out        1..2
+ *      712     256  L0.out        0..1
+ *      968     256  L1.out        1..2
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -36,14 +36,14 @@ static uint32_t arena[ARENA_WORDS];
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
 #define INPUT_OFFSET 0u
-#define L0_OUT_OFFSET 1288u
+#define L0_OUT_OFFSET 712u
 #define L0_OUT_BYTES 256u
 #define L0_SCRATCH_OFFSET 64u
 #define L0_SCRATCH_BYTES 20
-#define L1_OUT_OFFSET 1544u
+#define L1_OUT_OFFSET 968u
 #define L1_OUT_BYTES 256u
 #define L1_SCRATCH_OFFSET 0u
-#define L1_SCRATCH_BYTES 1288
+#define L1_SCRATCH_BYTES 712
 #define L2_OUT_OFFSET 412u
 #define L2_OUT_BYTES 64u
 #define L3_OUT_BYTES TB_MODEL_OUTPUT_BYTES

@@ -1,6 +1,6 @@
 /*
  * model_weights.c - constant arrays of the tinybnn model generated from "brevitas_cnn.onnx" (hash f495e4f506e1dbf7).
- * Do not edit: regenerate with `tinybnn convert`. 2848 bytes.
+ * Do not edit: regenerate with `tinybnn convert`. 3424 bytes.
  *
  * Bits: 32-bit words, LSB first along the channel axis, bit 0 = +1, bit 1 = -1, tail bits 0.
  */
@@ -23,7 +23,7 @@ const uint32_t tb_l0_conv_0_flip[TB_L0_CONV_0_FLIP_COUNT] = {
     0x00000000u,
 };
 
-/* layer 1 "Conv_1": packed binary weights [O][KH][KW][words(C)] = [32, 3, 3, 1], tree-encoded for the armv7m kernel of K = 9 (model_kernels_armv7m.S), each channel followed by its popcount-domain threshold: 416 words */
+/* layer 1 "Conv_1": packed binary weights [O][KH][KW][words(C)] = [32, 3, 3, 1], tree-encoded for the armv7m kernel of K = 9 (model_kernels_armv7m.S), each channel followed by its popcount-domain threshold, then the popcount of every tap of every channel (two per word): 560 words */
 const uint32_t tb_l1_conv_1_weights[TB_L1_CONV_1_WEIGHTS_COUNT] = {
     0x00004951u, 0x00000204u, 0x00008BD0u, 0x00008E6Cu, 0x0000900Fu, 0x0000C00Bu, 0x0000B57Cu, 0x0000EF5Au,
     0x0000A203u, 0x0000C085u, 0x00001EEDu, 0x000038A0u, 0x00000048u, 0x0000A38Eu, 0x000072A2u, 0x000072E5u,
@@ -77,6 +77,24 @@ const uint32_t tb_l1_conv_1_weights[TB_L1_CONV_1_WEIGHTS_COUNT] = {
     0x000063D6u, 0x00000B80u, 0x0000A637u, 0x00003E13u, 0x00004900u, 0x0000F7E5u, 0x00007ADAu, 0x00009353u,
     0x000000F7u, 0x0000576Cu, 0x00000046u, 0x0000B784u, 0x00000118u, 0x00000378u, 0x00003FA0u, 0x00009C2Au,
     0x00008962u, 0x00004E29u, 0x0000B4E8u, 0x000061F8u, 0x0000B5E4u, 0x00009F0Cu, 0x00002EDDu, 0x00000048u,
+    0x00080006u, 0x00080005u, 0x00090008u, 0x0007000Au, 0x0008000Bu, 0x00090007u, 0x00050008u, 0x00060008u,
+    0x00050008u, 0x00080005u, 0x0008000Bu, 0x00080009u, 0x00060008u, 0x0002000Bu, 0x00080009u, 0x00080009u,
+    0x0007000Bu, 0x0007000Au, 0x00090006u, 0x000C0006u, 0x00060009u, 0x00080009u, 0x00090007u, 0x00060005u,
+    0x00090006u, 0x00070005u, 0x00070008u, 0x0006000Au, 0x00080006u, 0x00070007u, 0x00060008u, 0x00080007u,
+    0x000A0007u, 0x0005000Bu, 0x00060007u, 0x00070007u, 0x00080006u, 0x000A0009u, 0x00040005u, 0x00050008u,
+    0x00060009u, 0x0009000Au, 0x00070008u, 0x00090009u, 0x000B0009u, 0x00090008u, 0x000B0007u, 0x00080009u,
+    0x0007000Bu, 0x00080008u, 0x00080005u, 0x00070008u, 0x00070008u, 0x000D0004u, 0x00070009u, 0x000A0007u,
+    0x000B0007u, 0x00050008u, 0x00070006u, 0x00060009u, 0x00050006u, 0x000A0009u, 0x00070007u, 0x000A0005u,
+    0x00050008u, 0x000C0007u, 0x00090003u, 0x0007000Bu, 0x00080007u, 0x00080005u, 0x00090008u, 0x0008000Au,
+    0x00070009u, 0x00050009u, 0x0008000Au, 0x00070008u, 0x00060008u, 0x00090004u, 0x00090009u, 0x000B0008u,
+    0x00050007u, 0x0006000Au, 0x00080008u, 0x00090009u, 0x00080006u, 0x00090009u, 0x000B0008u, 0x00080005u,
+    0x0005000Bu, 0x00090005u, 0x00080005u, 0x000A0007u, 0x00070006u, 0x000A0006u, 0x000B000Au, 0x000B0009u,
+    0x0008000Bu, 0x00080006u, 0x000A0009u, 0x0008000Au, 0x00090009u, 0x00090009u, 0x00090008u, 0x00070008u,
+    0x000B0006u, 0x0009000Bu, 0x00060008u, 0x0007000Bu, 0x00090009u, 0x00070006u, 0x00050006u, 0x00060006u,
+    0x00070009u, 0x00070007u, 0x00070006u, 0x0007000Cu, 0x00090005u, 0x00070005u, 0x00060009u, 0x00080009u,
+    0x0009000Bu, 0x00060007u, 0x00060006u, 0x00070009u, 0x0008000Au, 0x00080008u, 0x0008000Au, 0x00080009u,
+    0x00060007u, 0x00080005u, 0x000B0008u, 0x00090007u, 0x00080009u, 0x00070008u, 0x00070008u, 0x00070002u,
+    0x00040009u, 0x0008000Bu, 0x000B0003u, 0x00080009u, 0x000A0009u, 0x00070008u, 0x00070008u, 0x00090009u,
 };
 
 /* layer 1 "Conv_1": thresholds tau[O]: bit = (a' < tau) */

@@ -18,7 +18,7 @@ extern const uint32_t tb_l0_conv_0_weights[TB_L0_CONV_0_WEIGHTS_COUNT];
 /* layer 1: "Conv_1" conv2d b1 x b1 -> bits */
 #define TB_L1_CONV_1_FLIP_COUNT 1
 #define TB_L1_CONV_1_THRESHOLDS_COUNT 32
-#define TB_L1_CONV_1_WEIGHTS_COUNT 416
+#define TB_L1_CONV_1_WEIGHTS_COUNT 560
 extern const uint32_t tb_l1_conv_1_flip[TB_L1_CONV_1_FLIP_COUNT];
 extern const int32_t tb_l1_conv_1_thresholds[TB_L1_CONV_1_THRESHOLDS_COUNT];
 extern const uint32_t tb_l1_conv_1_weights[TB_L1_CONV_1_WEIGHTS_COUNT];

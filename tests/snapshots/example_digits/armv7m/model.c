@@ -10,18 +10,18 @@
  *    4  /9/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
  *    5  /12/MatMul  tb_l5_dense_b1b1_armv7m  dense b1 x b1 -> int32
  *
- * Memory plan (greedy), arena 2888 bytes (lower bound 2888):
+ * Memory plan (greedy), arena 1736 bytes (lower bound 1736):
  *   offset   bytes  buffer        live at layers
- *        0    2120  L1.scratch    1..1
- *        0    2212  L3.scratch    3..3
+ *        0     968  L1.scratch    1..1
+ *        0    1060  L3.scratch    3..3
  *        0     332  L5.scratch    5..5
  *        0      64  input         0..0
  *       64      20  L0.scratch    0..0
  *      332      32  L4.out        4..5
- *     2120     512  L1.out        1..2
- *     2212     128  L3.out        3..4
- *     2632     256  L0.out        0..1
- *     2632     128  L2.out        2..3
+ *      968     512  L1.out        1..2
+ *     1060     128  L3.out        3..4
+ *     1480     256  L0.out        0..1
+ *     1480     128  L2.out        2..3
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -41,20 +41,20 @@ static uint32_t arena[ARENA_WORDS];
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
 #define INPUT_OFFSET 0u
-#define L0_OUT_OFFSET 2632u
+#define L0_OUT_OFFSET 1480u
 #define L0_OUT_BYTES 256u
 #define L0_SCRATCH_OFFSET 64u
 #define L0_SCRATCH_BYTES 20
-#define L1_OUT_OFFSET 2120u
+#define L1_OUT_OFFSET 968u
 #define L1_OUT_BYTES 512u
 #define L1_SCRATCH_OFFSET 0u
-#define L1_SCRATCH_BYTES 2120
-#define L2_OUT_OFFSET 2632u
+#define L1_SCRATCH_BYTES 968
+#define L2_OUT_OFFSET 1480u
 #define L2_OUT_BYTES 128u
-#define L3_OUT_OFFSET 2212u
+#define L3_OUT_OFFSET 1060u
 #define L3_OUT_BYTES 128u
 #define L3_SCRATCH_OFFSET 0u
-#define L3_SCRATCH_BYTES 2212
+#define L3_SCRATCH_BYTES 1060
 #define L4_OUT_OFFSET 332u
 #define L4_OUT_BYTES 32u
 #define L5_OUT_BYTES TB_MODEL_OUTPUT_BYTES

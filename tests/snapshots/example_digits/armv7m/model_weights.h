@@ -18,7 +18,7 @@ extern const uint32_t tb_l0_0_conv_weights[TB_L0_0_CONV_WEIGHTS_COUNT];
 /* layer 1: "/3/Conv" conv2d b1 x b1 -> bits */
 #define TB_L1_3_CONV_FLIP_COUNT 2
 #define TB_L1_3_CONV_THRESHOLDS_COUNT 64
-#define TB_L1_3_CONV_WEIGHTS_COUNT 832
+#define TB_L1_3_CONV_WEIGHTS_COUNT 1120
 extern const uint32_t tb_l1_3_conv_flip[TB_L1_3_CONV_FLIP_COUNT];
 extern const int32_t tb_l1_3_conv_thresholds[TB_L1_3_CONV_THRESHOLDS_COUNT];
 extern const uint32_t tb_l1_3_conv_weights[TB_L1_3_CONV_WEIGHTS_COUNT];
@@ -26,7 +26,7 @@ extern const uint32_t tb_l1_3_conv_weights[TB_L1_3_CONV_WEIGHTS_COUNT];
 /* layer 3: "/7/Conv" conv2d b1 x b1 -> bits */
 #define TB_L3_7_CONV_FLIP_COUNT 2
 #define TB_L3_7_CONV_THRESHOLDS_COUNT 64
-#define TB_L3_7_CONV_WEIGHTS_COUNT 1728
+#define TB_L3_7_CONV_WEIGHTS_COUNT 2016
 extern const uint32_t tb_l3_7_conv_flip[TB_L3_7_CONV_FLIP_COUNT];
 extern const int32_t tb_l3_7_conv_thresholds[TB_L3_7_CONV_THRESHOLDS_COUNT];
 extern const uint32_t tb_l3_7_conv_weights[TB_L3_7_CONV_WEIGHTS_COUNT];

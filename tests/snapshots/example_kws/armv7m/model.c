@@ -13,22 +13,22 @@
  *    7  /15/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
  *    8  /18/MatMul   tb_l8_dense_b1b1_armv7m  dense b1 x b1 -> int32
  *
- * Memory plan (greedy), arena 2976 bytes (lower bound 2976):
+ * Memory plan (greedy), arena 2208 bytes (lower bound 2208):
  *   offset   bytes  buffer        live at layers
  *        0     784  L0.out        0..1
- *        0    2208  L2.scratch    2..2
- *        0    2208  L4.scratch    4..4
- *        0    2208  L6.scratch    6..6
+ *        0    1440  L2.scratch    2..2
+ *        0    1440  L4.scratch    4..4
+ *        0    1440  L6.scratch    6..6
  *        0     372  L8.scratch    8..8
  *      372      48  L7.out        7..8
  *      784     492  input         0..0
  *     1276     100  L0.scratch    0..0
- *     2208     384  L1.out        1..2
- *     2208     192  L3.out        3..4
- *     2208      96  L5.out        5..6
- *     2304      96  L6.out        6..7
- *     2400     192  L4.out        4..5
- *     2592     384  L2.out        2..3
+ *     1440     384  L1.out        1..2
+ *     1440     192  L3.out        3..4
+ *     1440      96  L5.out        5..6
+ *     1536      96  L6.out        6..7
+ *     1632     192  L4.out        4..5
+ *     1824     384  L2.out        2..3
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -52,24 +52,24 @@ static uint32_t arena[ARENA_WORDS];
 #define L0_OUT_BYTES 784u
 #define L0_SCRATCH_OFFSET 1276u
 #define L0_SCRATCH_BYTES 100
-#define L1_OUT_OFFSET 2208u
+#define L1_OUT_OFFSET 1440u
 #define L1_OUT_BYTES 384u
-#define L2_OUT_OFFSET 2592u
+#define L2_OUT_OFFSET 1824u
 #define L2_OUT_BYTES 384u
 #define L2_SCRATCH_OFFSET 0u
-#define L2_SCRATCH_BYTES 2208
-#define L3_OUT_OFFSET 2208u
+#define L2_SCRATCH_BYTES 1440
+#define L3_OUT_OFFSET 1440u
 #define L3_OUT_BYTES 192u
-#define L4_OUT_OFFSET 2400u
+#define L4_OUT_OFFSET 1632u
 #define L4_OUT_BYTES 192u
 #define L4_SCRATCH_OFFSET 0u
-#define L4_SCRATCH_BYTES 2208
-#define L5_OUT_OFFSET 2208u
+#define L4_SCRATCH_BYTES 1440
+#define L5_OUT_OFFSET 1440u
 #define L5_OUT_BYTES 96u
-#define L6_OUT_OFFSET 2304u
+#define L6_OUT_OFFSET 1536u
 #define L6_OUT_BYTES 96u
 #define L6_SCRATCH_OFFSET 0u
-#define L6_SCRATCH_BYTES 2208
+#define L6_SCRATCH_BYTES 1440
 #define L7_OUT_OFFSET 372u
 #define L7_OUT_BYTES 48u
 #define L8_OUT_BYTES TB_MODEL_OUTPUT_BYTES

@@ -18,7 +18,7 @@ extern const uint32_t tb_l0_1_conv_weights[TB_L0_1_CONV_WEIGHTS_COUNT];
 /* layer 2: "/5/Conv" conv2d b1 x b1 -> bits */
 #define TB_L2_5_CONV_FLIP_COUNT 4
 #define TB_L2_5_CONV_THRESHOLDS_COUNT 128
-#define TB_L2_5_CONV_WEIGHTS_COUNT 2304
+#define TB_L2_5_CONV_WEIGHTS_COUNT 2496
 extern const uint32_t tb_l2_5_conv_flip[TB_L2_5_CONV_FLIP_COUNT];
 extern const int32_t tb_l2_5_conv_thresholds[TB_L2_5_CONV_THRESHOLDS_COUNT];
 extern const uint32_t tb_l2_5_conv_weights[TB_L2_5_CONV_WEIGHTS_COUNT];
@@ -26,7 +26,7 @@ extern const uint32_t tb_l2_5_conv_weights[TB_L2_5_CONV_WEIGHTS_COUNT];
 /* layer 4: "/9/Conv" conv2d b1 x b1 -> bits */
 #define TB_L4_9_CONV_FLIP_COUNT 4
 #define TB_L4_9_CONV_THRESHOLDS_COUNT 128
-#define TB_L4_9_CONV_WEIGHTS_COUNT 2304
+#define TB_L4_9_CONV_WEIGHTS_COUNT 2496
 extern const uint32_t tb_l4_9_conv_flip[TB_L4_9_CONV_FLIP_COUNT];
 extern const int32_t tb_l4_9_conv_thresholds[TB_L4_9_CONV_THRESHOLDS_COUNT];
 extern const uint32_t tb_l4_9_conv_weights[TB_L4_9_CONV_WEIGHTS_COUNT];
@@ -34,7 +34,7 @@ extern const uint32_t tb_l4_9_conv_weights[TB_L4_9_CONV_WEIGHTS_COUNT];
 /* layer 6: "/13/Conv" conv2d b1 x b1 -> bits */
 #define TB_L6_13_CONV_FLIP_COUNT 4
 #define TB_L6_13_CONV_THRESHOLDS_COUNT 128
-#define TB_L6_13_CONV_WEIGHTS_COUNT 2304
+#define TB_L6_13_CONV_WEIGHTS_COUNT 2496
 extern const uint32_t tb_l6_13_conv_flip[TB_L6_13_CONV_FLIP_COUNT];
 extern const int32_t tb_l6_13_conv_thresholds[TB_L6_13_CONV_THRESHOLDS_COUNT];
 extern const uint32_t tb_l6_13_conv_weights[TB_L6_13_CONV_WEIGHTS_COUNT];

@@ -9,17 +9,17 @@
  *    3  node_max_pool2d  tb_maxpool_b1    maxpool b1 (AND)
  *    4  node_linear      tb_l4_dense_b1b1_armv7m  dense b1 x b1 -> int32
  *
- * Memory plan (greedy), arena 2088 bytes (lower bound 2088):
+ * Memory plan (greedy), arena 1224 bytes (lower bound 1224):
  *   offset   bytes  buffer        live at layers
- *        0    1704  L1.scratch    1..1
- *        0    1796  L2.scratch    2..2
+ *        0     840  L1.scratch    1..1
+ *        0     932  L2.scratch    2..2
  *        0     332  L4.scratch    4..4
  *        0      64  input         0..0
  *       64      20  L0.scratch    0..0
  *      332      32  L3.out        3..4
- *     1704     256  L0.out        0..1
- *     1796     128  L2.out        2..3
- *     1960     128  L1.out        1..2
+ *      840     256  L0.out        0..1
+ *      932     128  L2.out        2..3
+ *     1096     128  L1.out        1..2
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -39,18 +39,18 @@ static uint32_t arena[ARENA_WORDS];
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
 #define INPUT_OFFSET 0u
-#define L0_OUT_OFFSET 1704u
+#define L0_OUT_OFFSET 840u
 #define L0_OUT_BYTES 256u
 #define L0_SCRATCH_OFFSET 64u
 #define L0_SCRATCH_BYTES 20
-#define L1_OUT_OFFSET 1960u
+#define L1_OUT_OFFSET 1096u
 #define L1_OUT_BYTES 128u
 #define L1_SCRATCH_OFFSET 0u
-#define L1_SCRATCH_BYTES 1704
-#define L2_OUT_OFFSET 1796u
+#define L1_SCRATCH_BYTES 840
+#define L2_OUT_OFFSET 932u
 #define L2_OUT_BYTES 128u
 #define L2_SCRATCH_OFFSET 0u
-#define L2_SCRATCH_BYTES 1796
+#define L2_SCRATCH_BYTES 932
 #define L3_OUT_OFFSET 332u
 #define L3_OUT_BYTES 32u
 #define L4_OUT_BYTES TB_MODEL_OUTPUT_BYTES

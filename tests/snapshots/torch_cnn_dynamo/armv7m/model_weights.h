@@ -18,7 +18,7 @@ extern const uint32_t tb_l0_node_conv2d_weights[TB_L0_NODE_CONV2D_WEIGHTS_COUNT]
 /* layer 1: "node_conv2d_1" conv2d b1 x b1 -> bits */
 #define TB_L1_NODE_CONV2D_1_FLIP_COUNT 2
 #define TB_L1_NODE_CONV2D_1_THRESHOLDS_COUNT 48
-#define TB_L1_NODE_CONV2D_1_WEIGHTS_COUNT 624
+#define TB_L1_NODE_CONV2D_1_WEIGHTS_COUNT 840
 extern const uint32_t tb_l1_node_conv2d_1_flip[TB_L1_NODE_CONV2D_1_FLIP_COUNT];
 extern const int32_t tb_l1_node_conv2d_1_thresholds[TB_L1_NODE_CONV2D_1_THRESHOLDS_COUNT];
 extern const uint32_t tb_l1_node_conv2d_1_weights[TB_L1_NODE_CONV2D_1_WEIGHTS_COUNT];
@@ -26,7 +26,7 @@ extern const uint32_t tb_l1_node_conv2d_1_weights[TB_L1_NODE_CONV2D_1_WEIGHTS_CO
 /* layer 2: "node_conv2d_2" conv2d b1 x b1 -> bits */
 #define TB_L2_NODE_CONV2D_2_FLIP_COUNT 2
 #define TB_L2_NODE_CONV2D_2_THRESHOLDS_COUNT 48
-#define TB_L2_NODE_CONV2D_2_WEIGHTS_COUNT 1296
+#define TB_L2_NODE_CONV2D_2_WEIGHTS_COUNT 1512
 extern const uint32_t tb_l2_node_conv2d_2_flip[TB_L2_NODE_CONV2D_2_FLIP_COUNT];
 extern const int32_t tb_l2_node_conv2d_2_thresholds[TB_L2_NODE_CONV2D_2_THRESHOLDS_COUNT];
 extern const uint32_t tb_l2_node_conv2d_2_weights[TB_L2_NODE_CONV2D_2_WEIGHTS_COUNT];

@@ -1,6 +1,6 @@
 /*
  * model_weights.c - constant arrays of the tinybnn model generated from "torch_cnn_legacy.onnx" (hash 10d0aaa33a74263f).
- * Do not edit: regenerate with `tinybnn convert`. 4840 bytes.
+ * Do not edit: regenerate with `tinybnn convert`. 5416 bytes.
  *
  * Bits: 32-bit words, LSB first along the channel axis, bit 0 = +1, bit 1 = -1, tail bits 0.
  */
@@ -30,7 +30,7 @@ const uint32_t tb_l0_0_conv_flip[TB_L0_0_CONV_FLIP_COUNT] = {
     0x00000000u,
 };
 
-/* layer 1 "/3/Conv": packed binary weights [O][KH][KW][words(C)] = [32, 3, 3, 1], tree-encoded for the armv7m kernel of K = 9 (model_kernels_armv7m.S), each channel followed by its popcount-domain threshold: 416 words */
+/* layer 1 "/3/Conv": packed binary weights [O][KH][KW][words(C)] = [32, 3, 3, 1], tree-encoded for the armv7m kernel of K = 9 (model_kernels_armv7m.S), each channel followed by its popcount-domain threshold, then the popcount of every tap of every channel (two per word): 560 words */
 const uint32_t tb_l1_3_conv_weights[TB_L1_3_CONV_WEIGHTS_COUNT] = {
     0x0000E09Eu, 0x0000E213u, 0x00003091u, 0x0000D5D5u, 0x000003F4u, 0x000070FBu, 0x0000BFB8u, 0x0000EDA2u,
     0x00007DB7u, 0x0000321Cu, 0x000094C6u, 0x00001DB1u, 0x00000047u, 0x0000E4DEu, 0x0000647Fu, 0x00007C1Bu,
@@ -84,6 +84,24 @@ const uint32_t tb_l1_3_conv_weights[TB_L1_3_CONV_WEIGHTS_COUNT] = {
     0x0000868Au, 0x00009DA1u, 0x0000A033u, 0x0000B451u, 0x000081A8u, 0x0000C6E6u, 0x0000C278u, 0x0000A71Bu,
     0x00002ED8u, 0x0000222Du, 0x00000047u, 0x00009030u, 0x0000421Au, 0x000084A8u, 0x00003BF8u, 0x000004C1u,
     0x00009C1Fu, 0x0000B2D8u, 0x00008C40u, 0x00008942u, 0x00005682u, 0x0000F5A4u, 0x0000E158u, 0x00000047u,
+    0x00050008u, 0x000A0007u, 0x00080007u, 0x0006000Bu, 0x000A0007u, 0x00070004u, 0x00080006u, 0x00050007u,
+    0x0008000Au, 0x00050007u, 0x000A0007u, 0x00070007u, 0x00090007u, 0x000B0007u, 0x00090007u, 0x000A000Au,
+    0x0007000Bu, 0x00080004u, 0x00050005u, 0x00080009u, 0x00090007u, 0x00080004u, 0x00090009u, 0x00090007u,
+    0x00070007u, 0x00080008u, 0x000A0008u, 0x00090007u, 0x000B000Bu, 0x000B0009u, 0x00080007u, 0x00080008u,
+    0x00080009u, 0x00090008u, 0x00070009u, 0x000B0006u, 0x0006000Bu, 0x0005000Bu, 0x00060008u, 0x00060008u,
+    0x00070008u, 0x000A000Bu, 0x00090007u, 0x0007000Au, 0x00050007u, 0x00060008u, 0x00080008u, 0x00070008u,
+    0x00080008u, 0x00070007u, 0x0006000Au, 0x0008000Au, 0x00090007u, 0x00060005u, 0x00040006u, 0x0006000Au,
+    0x0009000Bu, 0x000A000Bu, 0x00080002u, 0x00070007u, 0x00070008u, 0x00080007u, 0x000B0009u, 0x000B0007u,
+    0x00070007u, 0x0008000Au, 0x00090007u, 0x000A0009u, 0x00080006u, 0x00060007u, 0x000A0009u, 0x00080008u,
+    0x00060007u, 0x00080008u, 0x0008000Cu, 0x00080006u, 0x00070009u, 0x00060004u, 0x000A000Bu, 0x000D0008u,
+    0x00090006u, 0x00090008u, 0x0007000Au, 0x0007000Au, 0x00080008u, 0x0007000Au, 0x00090008u, 0x00060009u,
+    0x00070005u, 0x0008000Bu, 0x0007000Au, 0x00090007u, 0x00060005u, 0x00070005u, 0x00090008u, 0x0007000Bu,
+    0x00090007u, 0x0008000Bu, 0x00060005u, 0x00080008u, 0x000B000Bu, 0x000A0009u, 0x000A0007u, 0x00090005u,
+    0x00090007u, 0x00060008u, 0x00090008u, 0x00070009u, 0x000A0009u, 0x000B000Bu, 0x0007000Au, 0x00060007u,
+    0x00040005u, 0x00090007u, 0x00070006u, 0x00070008u, 0x0009000Au, 0x00060009u, 0x0007000Au, 0x000A0009u,
+    0x00090007u, 0x0007000Au, 0x00070008u, 0x00080009u, 0x00090006u, 0x00070008u, 0x00070009u, 0x000B000Au,
+    0x00060008u, 0x00080009u, 0x00070004u, 0x000B000Bu, 0x00070006u, 0x0008000Au, 0x0006000Au, 0x00050008u,
+    0x00080008u, 0x00070008u, 0x00080005u, 0x00040006u, 0x00050007u, 0x000A000Au, 0x0008000Bu, 0x00090008u,
 };
 
 /* layer 1 "/3/Conv": thresholds tau[O]: bit = (a' < tau) */

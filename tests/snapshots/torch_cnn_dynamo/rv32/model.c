@@ -1,0 +1,262 @@
+/*
+ * model.c - tinybnn model generated from "torch_cnn_dynamo.onnx" by tinybnn 0.1.0.
+ * Do not edit: regenerate with `tinybnn convert`. Model hash 5fe51488846afd78.
+ *
+ * Layers (device layout HWC; bits are packed 32-bit words along the channels):
+ *    0  node_conv2d      tb_conv2d_s8b1   conv2d s8 x b1 -> bits
+ *    1  node_conv2d_1    tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
+ *    2  node_conv2d_2    tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
+ *    3  node_max_pool2d  tb_maxpool_b1    maxpool b1 (AND)
+ *    4  node_linear      tb_dense_b1b1_rv32  dense b1 x b1 -> int32
+ *
+ * Memory plan (greedy), arena 960 bytes (lower bound 960):
+ *   offset   bytes  buffer        live at layers
+ *        0     576  L1.scratch    1..1
+ *        0     664  L2.scratch    2..2
+ *        0     348  L4.scratch    4..4
+ *        0      64  input         0..0
+ *       64      20  L0.scratch    0..0
+ *      348      32  L3.out        3..4
+ *      576     256  L0.out        0..1
+ *      664     128  L2.out        2..3
+ *      832     128  L1.out        1..2
+ * The model output is not in the arena: the last layer writes to the caller's buffer.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "model.h"
+#include "model_weights.h"
+#include "tb_kernels.h"
+#include "tb_kernels_opt.h"
+
+/* ---- activation arena ------------------------------------------------------------------------ */
+
+#define ARENA_WORDS (TB_MODEL_ARENA_BYTES / sizeof(uint32_t))
+static uint32_t arena[ARENA_WORDS];
+#define ARENA_AT(offset) ((void *)((uint8_t *)arena + (offset)))
+
+/* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
+#define INPUT_OFFSET 0u
+#define L0_OUT_OFFSET 576u
+#define L0_OUT_BYTES 256u
+#define L0_SCRATCH_OFFSET 64u
+#define L0_SCRATCH_BYTES 20
+#define L1_OUT_OFFSET 832u
+#define L1_OUT_BYTES 128u
+#define L1_SCRATCH_OFFSET 0u
+#define L1_SCRATCH_BYTES 576
+#define L2_OUT_OFFSET 664u
+#define L2_OUT_BYTES 128u
+#define L2_SCRATCH_OFFSET 0u
+#define L2_SCRATCH_BYTES 664
+#define L3_OUT_OFFSET 348u
+#define L3_OUT_BYTES 32u
+#define L4_OUT_BYTES TB_MODEL_OUTPUT_BYTES
+#define L4_SCRATCH_OFFSET 0u
+#define L4_SCRATCH_BYTES 348
+
+/* ---- layer parameters ------------------------------------------------------------------------ */
+
+/* layer 0: "node_conv2d", conv2d s8 x b1 -> bits
+ * 8x8x1 -> 8x8x24, kernel 3x3, stride 1x1, dilation 1x1, pads t1 l1 b1 r1 (zero), input zero point -128 */
+static const tb_conv2d_params l0_params = {
+    .in_h = 8,
+    .in_w = 8,
+    .in_c = 1,
+    .out_h = 8,
+    .out_w = 8,
+    .out_c = 24,
+    .kernel_h = 3,
+    .kernel_w = 3,
+    .stride_h = 1,
+    .stride_w = 1,
+    .dilation_h = 1,
+    .dilation_w = 1,
+    .pad_top = 1,
+    .pad_left = 1,
+    .pad_bottom = 1,
+    .pad_right = 1,
+    .pad = TB_PAD_ZERO,
+    .input_zero_point = -128,
+};
+static const tb_out_params l0_out = {
+    .kind = TB_OUT_BITS,
+    .thresholds = tb_l0_node_conv2d_thresholds,
+    .flip = tb_l0_node_conv2d_flip,
+};
+
+/* layer 1: "node_conv2d_1", conv2d b1 x b1 -> bits
+ * 8x8x24 -> 4x4x48, kernel 3x3, stride 2x2, dilation 1x1, pads t1 l1 b1 r1 (zero) */
+static const tb_conv2d_params l1_params = {
+    .in_h = 8,
+    .in_w = 8,
+    .in_c = 24,
+    .out_h = 4,
+    .out_w = 4,
+    .out_c = 48,
+    .kernel_h = 3,
+    .kernel_w = 3,
+    .stride_h = 2,
+    .stride_w = 2,
+    .dilation_h = 1,
+    .dilation_w = 1,
+    .pad_top = 1,
+    .pad_left = 1,
+    .pad_bottom = 1,
+    .pad_right = 1,
+    .pad = TB_PAD_ZERO,
+    .input_zero_point = 0,
+};
+static const tb_out_params l1_out = {
+    .kind = TB_OUT_BITS,
+    .thresholds = tb_l1_node_conv2d_1_thresholds,
+    .flip = tb_l1_node_conv2d_1_flip,
+};
+
+/* layer 2: "node_conv2d_2", conv2d b1 x b1 -> bits
+ * 4x4x48 -> 4x4x48, kernel 3x3, stride 1x1, dilation 2x2, pads t2 l2 b2 r2 (zero) */
+static const tb_conv2d_params l2_params = {
+    .in_h = 4,
+    .in_w = 4,
+    .in_c = 48,
+    .out_h = 4,
+    .out_w = 4,
+    .out_c = 48,
+    .kernel_h = 3,
+    .kernel_w = 3,
+    .stride_h = 1,
+    .stride_w = 1,
+    .dilation_h = 2,
+    .dilation_w = 2,
+    .pad_top = 2,
+    .pad_left = 2,
+    .pad_bottom = 2,
+    .pad_right = 2,
+    .pad = TB_PAD_ZERO,
+    .input_zero_point = 0,
+};
+static const tb_out_params l2_out = {
+    .kind = TB_OUT_BITS,
+    .thresholds = tb_l2_node_conv2d_2_thresholds,
+    .flip = tb_l2_node_conv2d_2_flip,
+};
+
+/* layer 3: "node_max_pool2d", maxpool b1 (AND)
+ * 4x4x48 -> 2x2x48, kernel 2x2, stride 2x2, pads t0 l0 b0 r0 (ignored) */
+static const tb_maxpool_params l3_params = {
+    .in_h = 4,
+    .in_w = 4,
+    .c = 48,
+    .out_h = 2,
+    .out_w = 2,
+    .kernel_h = 2,
+    .kernel_w = 2,
+    .stride_h = 2,
+    .stride_w = 2,
+    .pad_top = 0,
+    .pad_left = 0,
+    .pad_bottom = 0,
+    .pad_right = 0,
+    .or_mask = NULL,
+};
+
+/* layer 4: "node_linear", dense b1 x b1 -> int32
+ * 4x48 -> 10 (a flattened 4-pixel tensor) */
+static const tb_dense_params l4_params = {
+    .in_pixels = 4,
+    .in_c = 48,
+    .out_c = 10,
+    .input_zero_point = 0,
+};
+static const tb_out_params l4_out = {
+    .kind = TB_OUT_S32,
+    .thresholds = NULL,
+    .flip = NULL,
+};
+
+/* ---- tables ---------------------------------------------------------------------------------- */
+
+const char *const tb_model_layer_names[TB_MODEL_NUM_LAYERS] = {
+    "node_conv2d",
+    "node_conv2d_1",
+    "node_conv2d_2",
+    "node_max_pool2d",
+    "node_linear",
+};
+
+const uint32_t tb_model_layer_output_bytes[TB_MODEL_NUM_LAYERS] = {
+    L0_OUT_BYTES,
+    L1_OUT_BYTES,
+    L2_OUT_BYTES,
+    L3_OUT_BYTES,
+    L4_OUT_BYTES,
+};
+
+/* ---- the layer sequence ---------------------------------------------------------------------- */
+
+int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook, void *hook_ctx)
+{
+    tb_context ctx;
+    tb_status status;
+
+    if (input == NULL || output == NULL)
+        return TB_MODEL_ERR_ARG;
+    memcpy(ARENA_AT(INPUT_OFFSET), input, TB_MODEL_INPUT_BYTES);
+
+    /* layer 0: "node_conv2d" */
+    ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
+    ctx.size = L0_SCRATCH_BYTES;
+    status = tb_conv2d_s8b1(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+        tb_l0_node_conv2d_weights, ARENA_AT(L0_OUT_OFFSET));
+    if (status != TB_OK)
+        return (int)status;
+    if (hook != NULL)
+        hook(0, ARENA_AT(L0_OUT_OFFSET), L0_OUT_BYTES, hook_ctx);
+
+    /* layer 1: "node_conv2d_1" */
+    ctx.buf = ARENA_AT(L1_SCRATCH_OFFSET);
+    ctx.size = L1_SCRATCH_BYTES;
+    status = tb_conv2d_b1b1_rv32(&ctx, &l1_params, &l1_out, (const uint32_t *)ARENA_AT(L0_OUT_OFFSET),
+        tb_l1_node_conv2d_1_weights, ARENA_AT(L1_OUT_OFFSET));
+    if (status != TB_OK)
+        return (int)status;
+    if (hook != NULL)
+        hook(1, ARENA_AT(L1_OUT_OFFSET), L1_OUT_BYTES, hook_ctx);
+
+    /* layer 2: "node_conv2d_2" */
+    ctx.buf = ARENA_AT(L2_SCRATCH_OFFSET);
+    ctx.size = L2_SCRATCH_BYTES;
+    status = tb_conv2d_b1b1_rv32(&ctx, &l2_params, &l2_out, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
+        tb_l2_node_conv2d_2_weights, ARENA_AT(L2_OUT_OFFSET));
+    if (status != TB_OK)
+        return (int)status;
+    if (hook != NULL)
+        hook(2, ARENA_AT(L2_OUT_OFFSET), L2_OUT_BYTES, hook_ctx);
+
+    /* layer 3: "node_max_pool2d" */
+    ctx.buf = NULL;
+    ctx.size = 0;
+    status = tb_maxpool_b1(&ctx, &l3_params, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
+        (uint32_t *)ARENA_AT(L3_OUT_OFFSET));
+    if (status != TB_OK)
+        return (int)status;
+    if (hook != NULL)
+        hook(3, ARENA_AT(L3_OUT_OFFSET), L3_OUT_BYTES, hook_ctx);
+
+    /* layer 4: "node_linear" */
+    ctx.buf = ARENA_AT(L4_SCRATCH_OFFSET);
+    ctx.size = L4_SCRATCH_BYTES;
+    status = tb_dense_b1b1_rv32(&ctx, &l4_params, &l4_out, (const uint32_t *)ARENA_AT(L3_OUT_OFFSET),
+        tb_l4_node_linear_weights, output);
+    if (status != TB_OK)
+        return (int)status;
+    if (hook != NULL)
+        hook(4, output, L4_OUT_BYTES, hook_ctx);
+    return TB_MODEL_OK;
+}
+
+int tb_model_run(const int8_t *input, int32_t *output)
+{
+    return tb_model_run_hooked(input, output, NULL, NULL);
+}
