@@ -137,6 +137,29 @@ tb_status tb_rv32zbb_conv2d_begin(const tb_context *ctx, const tb_conv2d_params 
 tb_status tb_dense_b1b1_rv32zbb(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                                 const uint32_t *input, const uint32_t *weights, void *output);
 
+/* ---- int8 first layers with binary weights by subset sums (tb_first_ss.c): portable C ------------ */
+
+/*
+ * tb_conv2d_s8b1 / tb_dense_s8b1 with 16-entry tables of subset sums of every group of 4 taps of the column,
+ * shared by all output channels (two output pixels per table when every accumulator fits 16 bits). Weights:
+ * per output channel one byte per group of 4 taps, (group % 16) << 4 | the group's 4 weight bits, four
+ * bytes per word from the least significant, tb_ss_encoded_words() words in all (tb_ss_encode_weights).
+ */
+/** Encoded weight words of out_c channels of k_len taps (K = KH * KW * C, or P * C for a dense). */
+int32_t tb_ss_encoded_words(int32_t out_c, int32_t k_len);
+/** Encode reference weights uint32_t[out_c][TB_WORDS(k_len)] into tb_ss_encoded_words() words. */
+void tb_ss_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_len, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_s8b1_ss: 4 * (4 * ceil(K / 4) + 16 * min(ceil(K / 4), 16) + 2 * out_c). */
+int32_t tb_conv2d_s8b1_ss_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_s8b1 with weights encoded by tb_ss_encode_weights and the scratch above. */
+tb_status tb_conv2d_s8b1_ss(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                            const int8_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_s8b1_ss (as for the conv, with K = in_pixels * in_c). */
+int32_t tb_dense_s8b1_ss_get_buffer_size(const tb_dense_params *params);
+/** tb_dense_s8b1 with weights encoded by tb_ss_encode_weights and the scratch above. */
+tb_status tb_dense_s8b1_ss(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                           const int8_t *input, const uint32_t *weights, void *output);
+
 #ifdef __cplusplus
 }
 #endif
