@@ -242,6 +242,12 @@ static void ss_single_out(const uint32_t *t, const uint32_t *weights, int32_t gr
     ss_emit(out, output, px, out_c, acc);
 }
 
+/* The four lookups of one index word. */
+static inline uint32_t ss_word(const uint32_t *t, uint32_t x)
+{
+    return t[x & 0xFFu] + t[(x >> 8) & 0xFFu] + t[(x >> 16) & 0xFFu] + t[x >> 24];
+}
+
 /*
  * The common case, fused and unrolled: one block (at most 16 groups), two pixels, a bits output, nw index
  * words per channel (padding bytes select U_0[0] = 0). With S' = S + 0x80008000, v = S' - 2 u holds
@@ -258,11 +264,13 @@ static inline void ss_pair_bits(const uint32_t *t, const uint32_t *w, int32_t ro
         const int32_t n = out_c - o0 < TB_WORD_BITS ? out_c - o0 : TB_WORD_BITS;
         uint32_t b0 = 0u, b1 = 0u;
         for (int32_t j = 0; j < n; j++, w += row) {
-            uint32_t u = 0u;
-            for (int32_t i = 0; i < nw; i++) {
-                const uint32_t x = w[i];
-                u += t[x & 0xFFu] + t[(x >> 8) & 0xFFu] + t[(x >> 16) & 0xFFu] + t[x >> 24];
-            }
+            uint32_t u = ss_word(t, w[0]); /* unrolled: nw is a constant here */
+            if (nw > 1)
+                u += ss_word(t, w[1]);
+            if (nw > 2)
+                u += ss_word(t, w[2]);
+            if (nw > 3)
+                u += ss_word(t, w[3]);
             {
                 const uint32_t v = s_biased - 2u * u, tj = (uint32_t)tb2[o0 + j];
                 b0 = (b0 >> 1) | (((v & 0xFFFFu) - tj) & 0x80000000u);
