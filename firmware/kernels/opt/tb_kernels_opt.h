@@ -8,8 +8,9 @@
  *     for a conv, in_pixels*words for a dense), produced offline by tinybnn/kernels.py; the C encoder of
  *     each family below is the specification (and is used by the on-device tests);
  *   - scratch: they need the caller-owned scratch of <fn>_get_buffer_size() (the reference needs none).
- * Only binary-input layers have optimized kernels; int8 first layers and max-pools always run the
- * reference kernels. Which family a board uses is its board file's "kernel_variant".
+ * Binary-input layers have optimized kernels per family, int8 x binary first layers the subset-sum kernels
+ * (tb_first_ss.c, below; on armv7m); other int8 first layers and max-pools run the reference kernels.
+ * Which family a board uses is its board file's "kernel_variant".
  *
  *   family   cores                          weights                                  inner loop
  *   armv7m   Cortex-M3/M4/M7/M33/M55        2-level full-adder encoding, +44%       carry-save + SWAR (asm)
