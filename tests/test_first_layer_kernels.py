@@ -5,10 +5,10 @@
   allowed range so that the two-pixel and one-pixel paths both run, several blocks of tables, bits or int32
   outputs, extreme thresholds) and compares tb_conv2d_s8b1_ss / tb_dense_s8b1_ss with tb_conv2d_s8b1 /
   tb_dense_s8b1, also under ASan/UBSan.
-* Emulated cores: the same program as a firmware on the armv7m boards (Cortex-M3 without, M4..M55 with the
-  DSP extension).
+* Emulated cores: the same program as a firmware on the boards of the variants that run these kernels
+  (Cortex-M0; Cortex-M3 without, M4..M55 with the DSP extension; RV32IMC with Zbb).
 * Python: tinybnn/first_layer_kernels.py's encoder and scratch sizes equal the C ones; models rendered for
-  armv7m run the subset-sum kernel for their int8 x binary first layer and compute what the golden model does.
+  those variants run the subset-sum kernel for their int8 x binary first layer and compute what the golden model does.
 """
 
 from __future__ import annotations
@@ -130,23 +130,28 @@ FIRST_LAYER_MODELS = [("examples/kws/model/kws_bnn.onnx", "examples/kws/model/kw
 
 @pytest.mark.parametrize("model,data", FIRST_LAYER_MODELS, ids=lambda v: Path(v).stem)
 def test_models_run_the_subset_sum_kernel(model, data):
-    """armv7m renders the int8 x binary first layer with the subset-sum kernel and its encoded weights and
-    scratch; the model's outputs on the host equal the golden model's; the reference variant is unchanged."""
+    """Each variant of SUBSET_SUM renders the int8 x binary first layer with the subset-sum kernel and its
+    encoded weights and scratch; the model's outputs on the host equal the golden model's; the reference
+    variant renders the reference kernel."""
     root = Path(__file__).parent.parent
     d = np.load(root / data)
     m = tinybnn.load(root / model, calibration=d["x"])
     q = m.quantize(d["x"][:40])
-    ref, r = codegen.prepare(m), codegen.prepare(m, "armv7m")
-    first = r.specs[0]
+    ref = codegen.prepare(m)
     if ref.specs[0].fn not in first_layer_kernels.BASE_FNS:
         pytest.skip(f"first layer runs {ref.specs[0].fn}")
-    assert first.fn == ref.specs[0].fn + "_ss"
-    K = int(ref.specs[0].extra["K"])
-    assert first.arrays["weights"].values.shape == (first.out_shape[-1], first_layer_kernels.encoded_words(1, K))
-    assert first.scratch_bytes == first_layer_kernels.scratch_bytes(K, first.out_shape[-1])
-    assert "tb_first_ss.c" in r.manifest["kernel_sources"] and "tb_first_ss.c" not in ref.manifest["kernel_sources"]
-    assert r.hash == ref.hash
-    assert np.array_equal(_host_outputs(r, q), m.run_quantized(q).reshape(-1))
+    K, O = int(ref.specs[0].extra["K"]), ref.specs[0].out_shape[-1]
+    want = m.run_quantized(q).reshape(-1)
+    for v in first_layer_kernels.SUBSET_SUM:
+        r = codegen.prepare(m, v)
+        first = r.specs[0]
+        assert first.fn == ref.specs[0].fn + "_ss"
+        assert first.arrays["weights"].values.shape == (O, first_layer_kernels.encoded_words(1, K))
+        assert first.scratch_bytes == first_layer_kernels.scratch_bytes(K, O)
+        assert "tb_first_ss.c" in r.manifest["kernel_sources"]
+        assert r.hash == ref.hash
+        assert np.array_equal(_host_outputs(r, q), want), v
+    assert "tb_first_ss.c" not in ref.manifest["kernel_sources"]
 
 
 def test_other_variants_keep_the_reference_first_layer():
@@ -157,10 +162,10 @@ def test_other_variants_keep_the_reference_first_layer():
 
 
 # ---------------------------------------------------------------------------------- emulated cores --
-ARMV7M_BOARDS = ("qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55")
+SS_BOARDS = ("qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55", "qemu-rv32zbb")
 
 
-@pytest.mark.parametrize("board_id", ARMV7M_BOARDS)
+@pytest.mark.parametrize("board_id", SS_BOARDS)
 def test_random_layers_on_emulated_core(board_id, tmp_path):
     b = boards.load_board(board_id)
     missing = [t for t in (b["toolchain"] + "-gcc", b["qemu"]["binary"]) if shutil.which(t) is None]
@@ -175,8 +180,10 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
     runtime = REF.parent / "runtime"
     for name in ("tb_print.c", "tb_print.h"):
         shutil.copy2(runtime / name, stage / name)
+    assert b["kernel_variant"] in first_layer_kernels.SUBSET_SUM
+    arena = 2000 if b["ram_bytes"] < 64 * 1024 else 16384  # micro:bit: 16 KB of RAM
     project = platformio.write_project(b, tmp_path / "fw", [stage], extra_build_flags=[
-        f"-DTB_CHECK_CASES={DEVICE_CASES}", f"-DTB_CHECK_SEED={SEED}u", "-DTB_CHECK_ARENA_WORDS=16384"])
+        f"-DTB_CHECK_CASES={DEVICE_CASES}", f"-DTB_CHECK_SEED={SEED}u", f"-DTB_CHECK_ARENA_WORDS={arena}"])
     res = platformio.run_pio(project)
     code, raw = run_to_exit(res.elf, b, timeout=180)
     log = raw.decode("utf-8", "replace")

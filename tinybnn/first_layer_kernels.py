@@ -6,16 +6,19 @@ one im2col entry per weight bit: about 14 Thumb-2 instructions per MAC. On the v
 (``firmware/kernels/opt/tb_first_ss.c``, portable C, same contract): per group of 4 taps of the column a
 table of its 16 subset sums, built once per column (for two output pixels at once when every accumulator
 fits 16 bits) and shared by all output channels, so an output channel costs one lookup and one addition per
-4 taps. Their weights are re-encoded at convert time by :func:`encode_ss`, whose C specification is
+4 taps. The C is portable; the variants listed use it. Their weights are re-encoded at convert time by :func:`encode_ss`, whose C specification is
 ``tb_ss_encode_weights`` (``tb_kernels_opt.h``; tests/test_first_layer_kernels.py checks both equal):
 per output channel one byte per group, ``(group % 16) << 4 | the group's 4 weight bits``, four bytes per
 word from the least significant (twice the flash of the packed bits).
 
 Measured on qemu-m4 (QEMU instruction counts, ``benchmarks/bench_vs_cmsis_nn.py``) for the KWS example's
 first layer (49 x 1 x 10 input, 5 x 1 kernel, 128 outputs, K = 50): 4,298,320 instructions with the
-reference kernel, 257,875 with the subset-sum kernel (CMSIS-NN's int8 convolution: 860,920). Building a
-table (11 additions, 16 stores for 4 taps of two pixels) costs less than the reference spends on those taps
-for a single output channel, so every int8 x binary layer on these variants takes it.
+reference kernel, 257,875 with the subset-sum kernel (CMSIS-NN's int8 convolution: 860,920). The whole KWS
+inference, with the binary layers on each variant's kernels: qemu-m4 (armv7m) 4,994,480 -> 954,080,
+qemu-m0 (armv6m) 7,939,875 -> 2,264,500, qemu-rv32zbb (rv32-zbb) 4,943,746 -> 894,698 (``tinybnn bench
+--no-kernels``). Building a table (11 additions, 16 stores for 4 taps of two pixels) costs less than the
+reference spends on those taps for a single output channel, so every int8 x binary layer on these variants
+takes it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from .bits import words
 
 # variants whose boards run the subset-sum kernels for int8 x binary layers
-SUBSET_SUM = ("armv7m",)
+SUBSET_SUM = ("armv7m", "armv6m", "rv32-zbb")
 BASE_FNS = ("tb_conv2d_s8b1", "tb_dense_s8b1")
 SOURCES = ("tb_first_ss.c",)
 GROUP, BLOCK = 4, 16
