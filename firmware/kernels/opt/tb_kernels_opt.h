@@ -9,7 +9,7 @@
  *     each family below is the specification (and is used by the on-device tests);
  *   - scratch: they need the caller-owned scratch of <fn>_get_buffer_size() (the reference needs none).
  * Binary-input layers have optimized kernels per family, int8 x binary first layers the subset-sum kernels
- * (tb_first_ss.c, below; on armv7m); other int8 first layers and max-pools run the reference kernels.
+ * (tb_first_ss.c, below; on armv7m, armv6m and rv32-zbb); other int8 first layers and max-pools run the reference kernels.
  * Which family a board uses is its board file's "kernel_variant".
  *
  *   family   cores                          weights                                  inner loop
