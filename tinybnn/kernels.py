@@ -3,8 +3,9 @@
 A board file names its family in ``"kernel_variant"``; :func:`tinybnn.codegen.prepare` then renders the
 binary conv2d/dense layers (``tb_conv2d_b1b1``, ``tb_dense_b1b1``) whose dot products are long enough to
 gain (:func:`uses_variant`) with that family's kernels
-(``firmware/kernels/opt/``), their offline-encoded weights and their scratch. int8 first layers and max-pools
-(AND/OR masks) always use the reference kernels, and ``reference`` renders exactly what it always did.
+(``firmware/kernels/opt/``), their offline-encoded weights and their scratch. int8 x binary first layers take
+the subset-sum kernels on the variants of :mod:`tinybnn.first_layer_kernels`; other int8 first layers and
+max-pools (AND/OR masks) use the reference kernels, and ``reference`` renders exactly what it always did.
 
 ========== ======================== ============================================ ===========================
 variant    cores                    weights (flash, vs the reference)            inner loop
@@ -111,15 +112,17 @@ def sources(name: str, fns=None) -> list[str]:
     """The files of firmware/kernels/opt/ a model rendered for this variant needs (none for reference); with
     the kernel functions of its layers (``fns``), armv7m lists only those of the kernels it runs: the generic
     family's files when a layer runs a generic kernel, tb_tree.c when one runs a tree kernel."""
+    from .first_layer_kernels import sources as first_layer_sources
+
     v = variant(name)
     if v is None:
         return []
     if fns is None or name != "armv7m":
-        return list(COMMON_SOURCES) + list(v.sources)
+        return list(COMMON_SOURCES) + list(v.sources) + first_layer_sources(fns or ())
     generic = any(fn in (v.fn(base) for base in OPT_FNS) for fn in fns)
     tree = any(fn.startswith("tb_l") and fn.endswith("_b1b1_armv7m") for fn in fns)
     return list(COMMON_SOURCES) + [f for f in v.sources if (f in TREE_SOURCES and tree) or
-                                   (f not in TREE_SOURCES and generic)]
+                                   (f not in TREE_SOURCES and generic)] + first_layer_sources(fns)
 
 
 # ---------------------------------------------------------------------------------------- encoders --

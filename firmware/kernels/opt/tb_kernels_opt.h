@@ -8,8 +8,9 @@
  *     for a conv, in_pixels*words for a dense), produced offline by tinybnn/kernels.py; the C encoder of
  *     each family below is the specification (and is used by the on-device tests);
  *   - scratch: they need the caller-owned scratch of <fn>_get_buffer_size() (the reference needs none).
- * Only binary-input layers have optimized kernels; int8 first layers and max-pools always run the
- * reference kernels. Which family a board uses is its board file's "kernel_variant".
+ * Binary-input layers have optimized kernels per family, int8 x binary first layers the subset-sum kernels
+ * (tb_first_ss.c, below; on armv7m, armv6m and rv32-zbb); other int8 first layers and max-pools run the reference kernels.
+ * Which family a board uses is its board file's "kernel_variant".
  *
  *   family   cores                          weights                                  inner loop
  *   armv7m   Cortex-M3/M4/M7/M33/M55        2-level full-adder encoding, +44%       carry-save + SWAR (asm)
@@ -170,6 +171,29 @@ int32_t tb_dense_b1b1_rv32_get_buffer_size(const tb_dense_params *params);
 /** tb_dense_b1b1 with weights encoded by tb_rv32_encode_weights and the scratch above. */
 tb_status tb_dense_b1b1_rv32(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                              const uint32_t *input, const uint32_t *weights, void *output);
+
+/* ---- int8 first layers with binary weights by subset sums (tb_first_ss.c): portable C ------------ */
+
+/*
+ * tb_conv2d_s8b1 / tb_dense_s8b1 with 16-entry tables of subset sums of every group of 4 taps of the column,
+ * shared by all output channels (two output pixels per table when every accumulator fits 16 bits). Weights:
+ * per output channel one byte per group of 4 taps, (group % 16) << 4 | the group's 4 weight bits, four
+ * bytes per word from the least significant, tb_ss_encoded_words() words in all (tb_ss_encode_weights).
+ */
+/** Encoded weight words of out_c channels of k_len taps (K = KH * KW * C, or P * C for a dense). */
+int32_t tb_ss_encoded_words(int32_t out_c, int32_t k_len);
+/** Encode reference weights uint32_t[out_c][TB_WORDS(k_len)] into tb_ss_encoded_words() words. */
+void tb_ss_encode_weights(const uint32_t *weights, int32_t out_c, int32_t k_len, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_s8b1_ss: 4 * (4 * ceil(K / 4) + 16 * min(ceil(K / 4), 16) + 2 * out_c). */
+int32_t tb_conv2d_s8b1_ss_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_s8b1 with weights encoded by tb_ss_encode_weights and the scratch above. */
+tb_status tb_conv2d_s8b1_ss(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                            const int8_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_s8b1_ss (as for the conv, with K = in_pixels * in_c). */
+int32_t tb_dense_s8b1_ss_get_buffer_size(const tb_dense_params *params);
+/** tb_dense_s8b1 with weights encoded by tb_ss_encode_weights and the scratch above. */
+tb_status tb_dense_s8b1_ss(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                           const int8_t *input, const uint32_t *weights, void *output);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,7 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 5fe51488846afd78.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  node_conv2d      tb_conv2d_s8b1   conv2d s8 x b1 -> bits
+ *    0  node_conv2d      tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
  *    1  node_conv2d_1    tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
  *    2  node_conv2d_2    tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
  *    3  node_max_pool2d  tb_maxpool_b1    maxpool b1 (AND)
@@ -15,7 +15,7 @@
  *        0      32  L3.out        3..4
  *        0      64  input         0..0
  *       32     332  L4.scratch    4..4
- *       64      20  L0.scratch    0..0
+ *       64     432  L0.scratch    0..0
  *      128    2000  L1.scratch    1..1
  *      128    2144  L2.scratch    2..2
  *     2144     256  L0.out        0..1
@@ -41,7 +41,7 @@ static uint32_t arena[ARENA_WORDS];
 #define L0_OUT_OFFSET 2144u
 #define L0_OUT_BYTES 256u
 #define L0_SCRATCH_OFFSET 64u
-#define L0_SCRATCH_BYTES 20
+#define L0_SCRATCH_BYTES 432
 #define L1_OUT_OFFSET 0u
 #define L1_OUT_BYTES 128u
 #define L1_SCRATCH_OFFSET 128u
@@ -207,7 +207,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 0: "node_conv2d" */
     ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
     ctx.size = L0_SCRATCH_BYTES;
-    status = tb_conv2d_s8b1(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    status = tb_conv2d_s8b1_ss(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_node_conv2d_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

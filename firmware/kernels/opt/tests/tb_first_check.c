@@ -1,0 +1,304 @@
+/*
+ * tb_first_check.c - the optimized int8 first-layer kernels against the reference kernels, on random layers.
+ *
+ * Portable C99 with static buffers only: the same file runs on the host (tests/test_first_layer_kernels.py,
+ * built with -DTB_CHECK_HOST) and as a firmware on the emulated cores (tb_main, output through tb_print).
+ * Each case draws an int8 x binary conv2d (kernels 1..5 per axis, strides 1..3, dilations 1..2, asymmetric
+ * zero paddings up to the kernel's reach, 1..40 input channels, 1..80 outputs, zero points from the whole
+ * allowed range so that both the two-pixel and the one-pixel paths run) or dense layer (K up to 1,200, so
+ * several blocks of 16 tables), a bits or int32 output with thresholds around the accumulators' range,
+ * runs the reference kernel, encodes the weights with tb_ss_encode_weights, runs the subset-sum kernel and
+ * compares statuses and the whole output buffers (plus a guard word after them). A short scratch must be
+ * refused. Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_ARENA_WORDS, TB_CHECK_CORRUPT (flip
+ * a bit of every optimized output: proves the comparison fails). Output: "family ss_conv2d cases <n> failed
+ * <f>", the same for ss_dense, then "tb_first_check pass" or "tb_first_check fail"; exit code 0 on pass.
+ */
+#include <stdint.h>
+
+#include "tb_kernels.h"
+#include "tb_kernels_opt.h"
+
+#ifndef TB_CHECK_CASES
+#define TB_CHECK_CASES 300
+#endif
+#ifndef TB_CHECK_SEED
+#define TB_CHECK_SEED 20250611u
+#endif
+#ifndef TB_CHECK_ARENA_WORDS
+#define TB_CHECK_ARENA_WORDS 16384
+#endif
+#define GUARD 0x5AA5C33Cu
+
+#ifdef TB_CHECK_HOST
+#include <stdio.h>
+#include <stdlib.h>
+static void put_str(const char *s)
+{
+    fputs(s, stdout);
+}
+static void put_i32(int32_t v)
+{
+    printf("%ld", (long)v);
+}
+#else
+#include "tb_print.h"
+static void put_str(const char *s)
+{
+    tb_print(s);
+}
+static void put_i32(int32_t v)
+{
+    tb_print_i32(v);
+}
+#endif
+
+static uint32_t rng_state;
+
+static uint32_t rnd(void)
+{
+    uint32_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    rng_state = x;
+    return x;
+}
+
+/* uniform in [lo, hi] */
+static int32_t uni(int32_t lo, int32_t hi)
+{
+    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+static uint32_t arena[TB_CHECK_ARENA_WORDS];
+
+/* A bump allocator over the arena: n words, or NULL when they (or an earlier request) do not fit. */
+static uint32_t *take(int32_t *used, int32_t n)
+{
+    uint32_t *p;
+    if (n < 0 || *used + n > TB_CHECK_ARENA_WORDS) {
+        *used = TB_CHECK_ARENA_WORDS + 1; /* every later request fails too */
+        return 0;
+    }
+    p = arena + *used;
+    *used += n;
+    return p;
+}
+
+typedef struct {
+    int is_conv;
+    tb_conv2d_params cp;
+    tb_dense_params dp;
+} layer;
+
+static int32_t zero_point(void)
+{
+    switch (uni(0, 5)) {
+    case 0: return 0;
+    case 1: return uni(-128, 127);
+    case 2: return uni(-600, 600);
+    case 3: return uni(-32640, 32639);
+    case 4: return -32640 + uni(0, 1) * (32639 + 32640);
+    default: return uni(-3, 3);
+    }
+}
+
+/* Draw a layer; returns 0 when it does not fit the arena (the caller draws again). */
+static int draw(layer *l, int is_conv)
+{
+    l->is_conv = is_conv;
+    if (is_conv) {
+        tb_conv2d_params *p = &l->cp;
+        p->kernel_h = uni(1, 5);
+        p->kernel_w = uni(1, 5);
+        p->dilation_h = uni(1, 4) == 1 ? 2 : 1;
+        p->dilation_w = uni(1, 4) == 1 ? 2 : 1;
+        p->stride_h = uni(1, 3);
+        p->stride_w = uni(1, 3);
+        p->in_c = uni(0, 3) == 0 ? uni(1, 40) : uni(1, 12);
+        p->in_h = uni(1, 12);
+        p->in_w = uni(1, 12);
+        p->pad_top = uni(0, (p->kernel_h - 1) * p->dilation_h);
+        p->pad_bottom = uni(0, (p->kernel_h - 1) * p->dilation_h);
+        p->pad_left = uni(0, (p->kernel_w - 1) * p->dilation_w);
+        p->pad_right = uni(0, (p->kernel_w - 1) * p->dilation_w);
+        {
+            const int32_t eh = p->in_h + p->pad_top + p->pad_bottom - p->dilation_h * (p->kernel_h - 1) - 1;
+            const int32_t ew = p->in_w + p->pad_left + p->pad_right - p->dilation_w * (p->kernel_w - 1) - 1;
+            if (eh < 0 || ew < 0)
+                return 0;
+            p->out_h = eh / p->stride_h + 1;
+            p->out_w = ew / p->stride_w + 1;
+        }
+        p->out_c = uni(0, 2) == 0 ? uni(1, 80) : uni(1, 40);
+        p->pad = TB_PAD_ZERO;
+        p->input_zero_point = zero_point();
+    } else {
+        tb_dense_params *p = &l->dp;
+        p->in_pixels = uni(1, 4) == 1 ? uni(2, 12) : 1;
+        p->in_c = uni(0, 2) == 0 ? uni(1, 300) : uni(1, 70);
+        p->out_c = uni(1, 70);
+        p->input_zero_point = zero_point();
+    }
+    return 1;
+}
+
+static int32_t check_case(layer *l, int short_scratch)
+{
+    int32_t used = 0, k_len, out_c, in_n, out_n, pixels, ref_scratch, opt_scratch, enc_words, s32;
+    uint32_t *input, *weights, *enc, *thr, *flip, *ref_out, *opt_out, *scratch;
+    tb_out_params out;
+    tb_status rs, os;
+    tb_context rctx, octx;
+    int32_t xmax;
+    if (l->is_conv) {
+        const tb_conv2d_params *p = &l->cp;
+        k_len = p->kernel_h * p->kernel_w * p->in_c;
+        out_c = p->out_c;
+        in_n = p->in_h * p->in_w * p->in_c;
+        pixels = p->out_h * p->out_w;
+        ref_scratch = tb_conv2d_s8b1_get_buffer_size(p);
+        opt_scratch = tb_conv2d_s8b1_ss_get_buffer_size(p);
+        xmax = l->cp.input_zero_point;
+    } else {
+        const tb_dense_params *p = &l->dp;
+        k_len = p->in_pixels * p->in_c;
+        out_c = p->out_c;
+        in_n = k_len;
+        pixels = 1;
+        ref_scratch = tb_dense_s8b1_get_buffer_size(p);
+        opt_scratch = tb_dense_s8b1_ss_get_buffer_size(p);
+        xmax = l->dp.input_zero_point;
+    }
+    xmax = (xmax < 0 ? -xmax : xmax) + 128;
+    s32 = uni(0, 2) == 0;
+    out_n = pixels * (s32 ? out_c : TB_WORDS(out_c));
+    enc_words = tb_ss_encoded_words(out_c, k_len);
+    input = take(&used, (in_n + 3) / 4);
+    weights = take(&used, out_c * TB_WORDS(k_len));
+    enc = take(&used, enc_words);
+    thr = take(&used, out_c);
+    flip = take(&used, TB_WORDS(out_c));
+    ref_out = take(&used, out_n + 1);
+    opt_out = take(&used, out_n + 1);
+    scratch = take(&used, (ref_scratch > opt_scratch ? ref_scratch : opt_scratch) / 4 + 1);
+    if (!scratch)
+        return -1; /* does not fit: draw again */
+    {
+        int8_t *x = (int8_t *)input;
+        const int mode = uni(0, 3); /* 0: full range, 1: extremes only, 2: small values, 3: constant */
+        const int8_t cst = (int8_t)uni(-128, 127);
+        for (int32_t i = 0; i < in_n; i++)
+            x[i] = mode == 0 ? (int8_t)uni(-128, 127) : mode == 1 ? (int8_t)(uni(0, 1) ? 127 : -128)
+                 : mode == 2 ? (int8_t)uni(-3, 3) : cst;
+    }
+    for (int32_t o = 0; o < out_c; o++) {
+        const int dense = uni(0, 5);
+        for (int32_t w = 0; w < TB_WORDS(k_len); w++) {
+            uint32_t v = dense == 0 ? 0u : dense == 1 ? 0xFFFFFFFFu : rnd();
+            const int32_t used_bits = k_len - 32 * w;
+            if (used_bits < 32)
+                v &= ((uint32_t)1u << used_bits) - 1u;
+            weights[o * TB_WORDS(k_len) + w] = v;
+        }
+        {
+            const int32_t range = k_len * xmax;
+            const int r = uni(0, 9);
+            thr[o] = (uint32_t)(r == 0 ? INT32_MIN : r == 1 ? INT32_MAX : r < 5 ? uni(-range, range) : uni(-50, 50));
+        }
+    }
+    for (int32_t w = 0; w < TB_WORDS(out_c); w++)
+        flip[w] = rnd() & (w == TB_WORDS(out_c) - 1 && out_c % 32 ? ((uint32_t)1u << (out_c % 32)) - 1u : 0xFFFFFFFFu);
+    out.kind = s32 ? TB_OUT_S32 : TB_OUT_BITS;
+    out.thresholds = (const int32_t *)thr;
+    out.flip = flip;
+    for (int32_t i = 0; i <= out_n; i++)
+        ref_out[i] = GUARD, opt_out[i] = GUARD;
+    tb_ss_encode_weights(weights, out_c, k_len, enc);
+    rctx.buf = scratch;
+    rctx.size = ref_scratch;
+    octx.buf = scratch;
+    octx.size = short_scratch ? opt_scratch - 4 : opt_scratch;
+    if (l->is_conv) {
+        rs = tb_conv2d_s8b1(&rctx, &l->cp, &out, (const int8_t *)input, weights, ref_out);
+        os = tb_conv2d_s8b1_ss(&octx, &l->cp, &out, (const int8_t *)input, enc, opt_out);
+    } else {
+        rs = tb_dense_s8b1(&rctx, &l->dp, &out, (const int8_t *)input, weights, ref_out);
+        os = tb_dense_s8b1_ss(&octx, &l->dp, &out, (const int8_t *)input, enc, opt_out);
+    }
+    if (short_scratch)
+        return os == TB_ERR_SCRATCH ? 0 : 1;
+#ifdef TB_CHECK_CORRUPT
+    opt_out[0] ^= 1u;
+#endif
+    if (rs != TB_OK || os != rs)
+        return 1;
+    for (int32_t i = 0; i <= out_n; i++)
+        if (ref_out[i] != opt_out[i])
+            return 1;
+    return 0;
+}
+
+static void describe(const layer *l)
+{
+    if (l->is_conv) {
+        const tb_conv2d_params *p = &l->cp;
+        put_str("  conv in "), put_i32(p->in_h), put_str("x"), put_i32(p->in_w), put_str("x"), put_i32(p->in_c);
+        put_str(" out "), put_i32(p->out_h), put_str("x"), put_i32(p->out_w), put_str("x"), put_i32(p->out_c);
+        put_str(" kernel "), put_i32(p->kernel_h), put_str("x"), put_i32(p->kernel_w);
+        put_str(" stride "), put_i32(p->stride_h), put_str("x"), put_i32(p->stride_w);
+        put_str(" dilation "), put_i32(p->dilation_h), put_str("x"), put_i32(p->dilation_w);
+        put_str(" pads "), put_i32(p->pad_top), put_str(" "), put_i32(p->pad_left), put_str(" ");
+        put_i32(p->pad_bottom), put_str(" "), put_i32(p->pad_right);
+        put_str(" zp "), put_i32(p->input_zero_point), put_str("\n");
+    } else {
+        put_str("  dense "), put_i32(l->dp.in_pixels), put_str("x"), put_i32(l->dp.in_c);
+        put_str(" -> "), put_i32(l->dp.out_c), put_str(" zp "), put_i32(l->dp.input_zero_point), put_str("\n");
+    }
+}
+
+static int run(uint32_t seed, int32_t cases)
+{
+    int32_t failed_total = 0;
+    for (int fam = 0; fam < 2; fam++) {
+        int32_t failed = 0;
+        rng_state = seed ^ (0x9E3779B9u * (uint32_t)(fam + 1));
+        if (rng_state == 0u)
+            rng_state = 1u;
+        for (int32_t c = 0; c < cases + 8; c++) {
+            layer l;
+            int32_t r;
+            do {
+                while (!draw(&l, fam == 0))
+                    ;
+                r = check_case(&l, c >= cases);
+            } while (r < 0);
+            if (r) {
+                failed++;
+                if (failed <= 5) {
+                    put_str(c >= cases ? "short scratch accepted:\n" : "mismatch:\n");
+                    describe(&l);
+                }
+            }
+        }
+        put_str("family "), put_str(fam == 0 ? "ss_conv2d" : "ss_dense"), put_str(" cases "), put_i32(cases);
+        put_str(" failed "), put_i32(failed), put_str("\n");
+        failed_total += failed;
+    }
+    put_str(failed_total ? "tb_first_check fail\n" : "tb_first_check pass\n");
+    return failed_total ? 1 : 0;
+}
+
+#ifdef TB_CHECK_HOST
+int main(int argc, char **argv)
+{
+    const uint32_t seed = argc > 1 ? (uint32_t)strtoul(argv[1], 0, 0) : TB_CHECK_SEED;
+    const int32_t cases = argc > 2 ? (int32_t)strtol(argv[2], 0, 0) : TB_CHECK_CASES;
+    return run(seed, cases);
+}
+#else
+int tb_main(void)
+{
+    return run(TB_CHECK_SEED, TB_CHECK_CASES);
+}
+#endif
