@@ -9,6 +9,7 @@ PY="${PYTHON:-python3}"
 MODEL="$ROOT/examples/kws/model/kws_bnn.onnx"
 DATA="$ROOT/examples/kws/model/kws_bnn_test.npz"
 OUT="${TINYBNN_DEMO_DIR:-$ROOT/out/demo}"
+mkdir -p "$OUT"  # validate checks the folders of its outputs before it starts
 cd "$ROOT"
 echo "== tinybnn inspect: what the converter made of $(basename "$MODEL")"
 "$PY" -m tinybnn inspect "$MODEL"
