@@ -162,7 +162,7 @@ def test_other_variants_keep_the_reference_first_layer():
 
 
 # ---------------------------------------------------------------------------------- emulated cores --
-SS_BOARDS = ("qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55", "qemu-rv32zbb")
+SS_BOARDS = ("qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55", "qemu-rv32zbb", "qemu-rv32")
 
 
 @pytest.mark.parametrize("board_id", SS_BOARDS)

@@ -30,7 +30,7 @@ import numpy as np
 from .bits import words
 
 # variants whose boards run the subset-sum kernels for int8 x binary layers
-SUBSET_SUM = ("armv7m", "armv6m", "rv32-zbb")
+SUBSET_SUM = ("armv7m", "armv6m", "rv32-zbb", "rv32")
 BASE_FNS = ("tb_conv2d_s8b1", "tb_dense_s8b1")
 SOURCES = ("tb_first_ss.c",)
 GROUP, BLOCK = 4, 16
