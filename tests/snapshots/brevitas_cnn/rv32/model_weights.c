@@ -6,10 +6,10 @@
  */
 #include "model_weights.h"
 
-/* layer 0 "Conv_0": packed binary weights [O][words(K)] = [16, 1], taps in (kh, kw, c) order */
+/* layer 0 "Conv_0": packed binary weights [O][words(K)] = [16, 1], taps in (kh, kw, c) order, encoded for the subset-sum kernel (one byte per 4 taps: table index): 16 words */
 const uint32_t tb_l0_conv_0_weights[TB_L0_CONV_0_WEIGHTS_COUNT] = {
-    0x0000015Cu, 0x0000007Eu, 0x00000017u, 0x000001EFu, 0x000001A1u, 0x00000019u, 0x0000013Au, 0x00000184u,
-    0x000001E0u, 0x00000174u, 0x00000130u, 0x000001F9u, 0x00000195u, 0x000001A0u, 0x000000DFu, 0x00000007u,
+    0x0021150Cu, 0x0020170Eu, 0x00201107u, 0x00211E0Fu, 0x00211A01u, 0x00201109u, 0x0021130Au, 0x00211804u,
+    0x00211E00u, 0x00211704u, 0x00211300u, 0x00211F09u, 0x00211905u, 0x00211A00u, 0x00201D0Fu, 0x00201007u,
 };
 
 /* layer 0 "Conv_0": thresholds tau[O]: bit = (a' < tau) */

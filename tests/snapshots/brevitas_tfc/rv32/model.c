@@ -3,17 +3,18 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash bca03d274c8a1c84.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  Gemm_0  tb_dense_s8b1    dense s8 x b1 -> bits
+ *    0  Gemm_0  tb_dense_s8b1_ss  dense s8 x b1 -> bits
  *    1  Gemm_1  tb_dense_b1b1    dense b1 x b1 -> bits
  *    2  Gemm_2  tb_dense_b1b1    dense b1 x b1 -> bits
  *    3  Gemm_3  tb_dense_b1b1    dense b1 x b1 -> int32
  *
- * Memory plan (greedy), arena 72 bytes (lower bound 72):
+ * Memory plan (greedy), arena 1864 bytes (lower bound 1864):
  *   offset   bytes  buffer        live at layers
+ *        0    1792  L0.scratch    0..0
  *        0       8  L1.out        1..2
- *        0      64  input         0..0
  *        8       8  L2.out        2..3
- *       64       8  L0.out        0..1
+ *     1792      64  input         0..0
+ *     1856       8  L0.out        0..1
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include "model.h"
 #include "model_weights.h"
 #include "tb_kernels.h"
+#include "tb_kernels_opt.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
 
@@ -30,9 +32,11 @@ static uint32_t arena[ARENA_WORDS];
 #define ARENA_AT(offset) ((void *)((uint8_t *)arena + (offset)))
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
-#define INPUT_OFFSET 0u
-#define L0_OUT_OFFSET 64u
+#define INPUT_OFFSET 1792u
+#define L0_OUT_OFFSET 1856u
 #define L0_OUT_BYTES 8u
+#define L0_SCRATCH_OFFSET 0u
+#define L0_SCRATCH_BYTES 1792
 #define L1_OUT_OFFSET 0u
 #define L1_OUT_BYTES 8u
 #define L2_OUT_OFFSET 8u
@@ -125,9 +129,9 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     memcpy(ARENA_AT(INPUT_OFFSET), input, TB_MODEL_INPUT_BYTES);
 
     /* layer 0: "Gemm_0" */
-    ctx.buf = NULL;
-    ctx.size = 0;
-    status = tb_dense_s8b1(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
+    ctx.size = L0_SCRATCH_BYTES;
+    status = tb_dense_s8b1_ss(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_gemm_0_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

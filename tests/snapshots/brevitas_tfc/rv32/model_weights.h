@@ -10,7 +10,7 @@
 /* layer 0: "Gemm_0" dense s8 x b1 -> bits */
 #define TB_L0_GEMM_0_FLIP_COUNT 2
 #define TB_L0_GEMM_0_THRESHOLDS_COUNT 64
-#define TB_L0_GEMM_0_WEIGHTS_COUNT 128
+#define TB_L0_GEMM_0_WEIGHTS_COUNT 256
 extern const uint32_t tb_l0_gemm_0_flip[TB_L0_GEMM_0_FLIP_COUNT];
 extern const int32_t tb_l0_gemm_0_thresholds[TB_L0_GEMM_0_THRESHOLDS_COUNT];
 extern const uint32_t tb_l0_gemm_0_weights[TB_L0_GEMM_0_WEIGHTS_COUNT];

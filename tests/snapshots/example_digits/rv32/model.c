@@ -3,7 +3,7 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash d4855899e2ac8e34.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /0/Conv     tb_conv2d_s8b1   conv2d s8 x b1 -> bits
+ *    0  /0/Conv     tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
  *    1  /3/Conv     tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
  *    2  /5/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
  *    3  /7/Conv     tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
@@ -12,12 +12,12 @@
  *
  * Memory plan (greedy), arena 1408 bytes (lower bound 1408):
  *   offset   bytes  buffer        live at layers
+ *        0     496  L0.scratch    0..0
  *        0     640  L1.scratch    1..1
  *        0     728  L3.scratch    3..3
  *        0     348  L5.scratch    5..5
- *        0      64  input         0..0
- *       64      20  L0.scratch    0..0
  *      348      32  L4.out        4..5
+ *      496      64  input         0..0
  *      640     512  L1.out        1..2
  *      728     128  L3.out        3..4
  *     1152     256  L0.out        0..1
@@ -39,11 +39,11 @@ static uint32_t arena[ARENA_WORDS];
 #define ARENA_AT(offset) ((void *)((uint8_t *)arena + (offset)))
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
-#define INPUT_OFFSET 0u
+#define INPUT_OFFSET 496u
 #define L0_OUT_OFFSET 1152u
 #define L0_OUT_BYTES 256u
-#define L0_SCRATCH_OFFSET 64u
-#define L0_SCRATCH_BYTES 20
+#define L0_SCRATCH_OFFSET 0u
+#define L0_SCRATCH_BYTES 496
 #define L1_OUT_OFFSET 640u
 #define L1_OUT_BYTES 512u
 #define L1_SCRATCH_OFFSET 0u
@@ -232,7 +232,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 0: "/0/Conv" */
     ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
     ctx.size = L0_SCRATCH_BYTES;
-    status = tb_conv2d_s8b1(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    status = tb_conv2d_s8b1_ss(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_0_conv_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -6,12 +6,12 @@
  */
 #include "model_weights.h"
 
-/* layer 0 "/0/Conv": packed binary weights [O][words(K)] = [32, 1], taps in (kh, kw, c) order */
+/* layer 0 "/0/Conv": packed binary weights [O][words(K)] = [32, 1], taps in (kh, kw, c) order, encoded for the subset-sum kernel (one byte per 4 taps: table index): 32 words */
 const uint32_t tb_l0_0_conv_weights[TB_L0_0_CONV_WEIGHTS_COUNT] = {
-    0x0000011Cu, 0x0000003Cu, 0x000000D3u, 0x000001EFu, 0x000001A1u, 0x00000019u, 0x0000013Au, 0x00000184u,
-    0x000001E1u, 0x00000164u, 0x000001B0u, 0x000001B9u, 0x00000196u, 0x000001A1u, 0x0000005Fu, 0x00000007u,
-    0x000001FBu, 0x000001F4u, 0x000000DBu, 0x00000149u, 0x000001C2u, 0x000000F8u, 0x00000173u, 0x00000058u,
-    0x0000011Bu, 0x0000003Eu, 0x0000011Au, 0x000000D4u, 0x000001DEu, 0x00000030u, 0x00000037u, 0x0000008Cu,
+    0x0021110Cu, 0x0020130Cu, 0x00201D03u, 0x00211E0Fu, 0x00211A01u, 0x00201109u, 0x0021130Au, 0x00211804u,
+    0x00211E01u, 0x00211604u, 0x00211B00u, 0x00211B09u, 0x00211906u, 0x00211A01u, 0x0020150Fu, 0x00201007u,
+    0x00211F0Bu, 0x00211F04u, 0x00201D0Bu, 0x00211409u, 0x00211C02u, 0x00201F08u, 0x00211703u, 0x00201508u,
+    0x0021110Bu, 0x0020130Eu, 0x0021110Au, 0x00201D04u, 0x00211D0Eu, 0x00201300u, 0x00201307u, 0x0020180Cu,
 };
 
 /* layer 0 "/0/Conv": thresholds tau[O]: bit = (a' < tau) */

@@ -3,7 +3,7 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 49f17d135eaa6e2a.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /1/Conv      tb_conv2d_s8b1   conv2d s8 x b1 -> bits
+ *    0  /1/Conv      tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
  *    1  /3/MaxPool   tb_maxpool_b1    maxpool b1 (AND)
  *    2  /5/Conv      tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
  *    3  /7/MaxPool   tb_maxpool_b1    maxpool b1 (AND)
@@ -13,22 +13,22 @@
  *    7  /15/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
  *    8  /18/MatMul   tb_dense_b1b1_rv32  dense b1 x b1 -> int32
  *
- * Memory plan (greedy), arena 1668 bytes (lower bound 1668):
+ * Memory plan (greedy), arena 3340 bytes (lower bound 3340):
  *   offset   bytes  buffer        live at layers
- *        0     784  L0.out        0..1
+ *        0    2064  L0.scratch    0..0
  *        0     900  L2.scratch    2..2
  *        0     900  L4.scratch    4..4
  *        0     900  L6.scratch    6..6
  *        0     376  L8.scratch    8..8
  *      376      48  L7.out        7..8
- *      784     492  input         0..0
  *      900     384  L1.out        1..2
  *      900     192  L3.out        3..4
  *      900      96  L5.out        5..6
  *      996      96  L6.out        6..7
  *     1092     192  L4.out        4..5
- *     1276     100  L0.scratch    0..0
  *     1284     384  L2.out        2..3
+ *     2064     784  L0.out        0..1
+ *     2848     492  input         0..0
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -46,11 +46,11 @@ static uint32_t arena[ARENA_WORDS];
 #define ARENA_AT(offset) ((void *)((uint8_t *)arena + (offset)))
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
-#define INPUT_OFFSET 784u
-#define L0_OUT_OFFSET 0u
+#define INPUT_OFFSET 2848u
+#define L0_OUT_OFFSET 2064u
 #define L0_OUT_BYTES 784u
-#define L0_SCRATCH_OFFSET 1276u
-#define L0_SCRATCH_BYTES 100
+#define L0_SCRATCH_OFFSET 0u
+#define L0_SCRATCH_BYTES 2064
 #define L1_OUT_OFFSET 900u
 #define L1_OUT_BYTES 384u
 #define L2_OUT_OFFSET 1284u
@@ -319,7 +319,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 0: "/1/Conv" */
     ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
     ctx.size = L0_SCRATCH_BYTES;
-    status = tb_conv2d_s8b1(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    status = tb_conv2d_s8b1_ss(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_1_conv_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

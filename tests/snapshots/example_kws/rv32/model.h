@@ -39,9 +39,9 @@ extern "C" {
 #define TB_MODEL_OUTPUT_SHAPE { 12 }
 
 /** RAM of the activation arena (the input is copied in; the output is written to the caller's buffer). */
-#define TB_MODEL_ARENA_BYTES 1668u
+#define TB_MODEL_ARENA_BYTES 3340u
 /** Flash of the constant arrays (packed weights, thresholds, masks); code not included. */
-#define TB_MODEL_WEIGHT_BYTES 32368u
+#define TB_MODEL_WEIGHT_BYTES 33392u
 
 /** Return value of tb_model_run on success; a failing kernel's tb_status (< 0) otherwise. */
 #define TB_MODEL_OK 0

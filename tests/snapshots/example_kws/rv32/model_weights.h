@@ -10,7 +10,7 @@
 /* layer 0: "/1/Conv" conv2d s8 x b1 -> bits */
 #define TB_L0_1_CONV_FLIP_COUNT 4
 #define TB_L0_1_CONV_THRESHOLDS_COUNT 128
-#define TB_L0_1_CONV_WEIGHTS_COUNT 256
+#define TB_L0_1_CONV_WEIGHTS_COUNT 512
 extern const uint32_t tb_l0_1_conv_flip[TB_L0_1_CONV_FLIP_COUNT];
 extern const int32_t tb_l0_1_conv_thresholds[TB_L0_1_CONV_THRESHOLDS_COUNT];
 extern const uint32_t tb_l0_1_conv_weights[TB_L0_1_CONV_WEIGHTS_COUNT];

@@ -6,10 +6,10 @@
  */
 #include "model_weights.h"
 
-/* layer 0 "larq_cnn/quant_conv2d/QuantConv2D": packed binary weights [O][words(K)] = [16, 1], taps in (kh, kw, c) order */
+/* layer 0 "larq_cnn/quant_conv2d/QuantConv2D": packed binary weights [O][words(K)] = [16, 1], taps in (kh, kw, c) order, encoded for the subset-sum kernel (one byte per 4 taps: table index): 16 words */
 const uint32_t tb_l0_larq_cnn_quant_conv2d_qu_weights[TB_L0_LARQ_CNN_QUANT_CONV2D_QU_WEIGHTS_COUNT] = {
-    0x0000007Cu, 0x00000125u, 0x00000007u, 0x00000033u, 0x000001A9u, 0x000001C1u, 0x000001F8u, 0x00000020u,
-    0x000001C8u, 0x000000DDu, 0x0000013Au, 0x000000F0u, 0x0000015Au, 0x00000137u, 0x00000181u, 0x00000190u,
+    0x0020170Cu, 0x00211205u, 0x00201007u, 0x00201303u, 0x00211A09u, 0x00211C01u, 0x00211F08u, 0x00201200u,
+    0x00211C08u, 0x00201D0Du, 0x0021130Au, 0x00201F00u, 0x0021150Au, 0x00211307u, 0x00211801u, 0x00211900u,
 };
 
 /* layer 0 "larq_cnn/quant_conv2d/QuantConv2D": thresholds tau[O]: bit = (a' < tau) */

@@ -3,18 +3,18 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 03e91daf0f44bfda.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  larq_pool_bn/conv1/QuantConv2D  tb_conv2d_s8b1   conv2d s8 x b1 -> bits
+ *    0  larq_pool_bn/conv1/QuantConv2D  tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
  *    1  larq_pool_bn/conv2/QuantConv2D  tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
  *    2  larq_pool_bn/pool2/MaxPool      tb_maxpool_b1    maxpool b1 (AND/OR)
  *    3  larq_pool_bn/fc/MatMul          tb_dense_b1b1_rv32  dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 888 bytes (lower bound 888):
  *   offset   bytes  buffer        live at layers
+ *        0     368  L0.scratch    0..0
  *        0     436  L1.scratch    1..1
  *        0     352  L3.scratch    3..3
- *        0      64  input         0..0
- *       64      20  L0.scratch    0..0
  *      352      36  L2.out        2..3
+ *      368      64  input         0..0
  *      436     256  L0.out        0..1
  *      692     196  L1.out        1..2
  * The model output is not in the arena: the last layer writes to the caller's buffer.
@@ -34,11 +34,11 @@ static uint32_t arena[ARENA_WORDS];
 #define ARENA_AT(offset) ((void *)((uint8_t *)arena + (offset)))
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
-#define INPUT_OFFSET 0u
+#define INPUT_OFFSET 368u
 #define L0_OUT_OFFSET 436u
 #define L0_OUT_BYTES 256u
-#define L0_SCRATCH_OFFSET 64u
-#define L0_SCRATCH_BYTES 20
+#define L0_SCRATCH_OFFSET 0u
+#define L0_SCRATCH_BYTES 368
 #define L1_OUT_OFFSET 692u
 #define L1_OUT_BYTES 196u
 #define L1_SCRATCH_OFFSET 0u
@@ -170,7 +170,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 0: "larq_pool_bn/conv1/QuantConv2D" */
     ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
     ctx.size = L0_SCRATCH_BYTES;
-    status = tb_conv2d_s8b1(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    status = tb_conv2d_s8b1_ss(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_larq_pool_bn_conv1_quant_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -6,10 +6,10 @@
  */
 #include "model_weights.h"
 
-/* layer 0 "larq_pool_bn/conv1/QuantConv2D": packed binary weights [O][words(K)] = [16, 1], taps in (kh, kw, c) order */
+/* layer 0 "larq_pool_bn/conv1/QuantConv2D": packed binary weights [O][words(K)] = [16, 1], taps in (kh, kw, c) order, encoded for the subset-sum kernel (one byte per 4 taps: table index): 16 words */
 const uint32_t tb_l0_larq_pool_bn_conv1_quant_weights[TB_L0_LARQ_POOL_BN_CONV1_QUANT_WEIGHTS_COUNT] = {
-    0x0000007Eu, 0x000001EDu, 0x00000007u, 0x00000133u, 0x00000189u, 0x000001E1u, 0x000001F0u, 0x00000120u,
-    0x00000188u, 0x000000CCu, 0x0000017Au, 0x000000F2u, 0x0000015Au, 0x000001FDu, 0x00000181u, 0x00000191u,
+    0x0020170Eu, 0x00211E0Du, 0x00201007u, 0x00211303u, 0x00211809u, 0x00211E01u, 0x00211F00u, 0x00211200u,
+    0x00211808u, 0x00201C0Cu, 0x0021170Au, 0x00201F02u, 0x0021150Au, 0x00211F0Du, 0x00211801u, 0x00211901u,
 };
 
 /* layer 0 "larq_pool_bn/conv1/QuantConv2D": thresholds tau[O]: bit = (a' < tau) */

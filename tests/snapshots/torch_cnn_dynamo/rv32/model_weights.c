@@ -6,11 +6,11 @@
  */
 #include "model_weights.h"
 
-/* layer 0 "node_conv2d": packed binary weights [O][words(K)] = [24, 1], taps in (kh, kw, c) order */
+/* layer 0 "node_conv2d": packed binary weights [O][words(K)] = [24, 1], taps in (kh, kw, c) order, encoded for the subset-sum kernel (one byte per 4 taps: table index): 24 words */
 const uint32_t tb_l0_node_conv2d_weights[TB_L0_NODE_CONV2D_WEIGHTS_COUNT] = {
-    0x0000015Cu, 0x0000003Eu, 0x00000053u, 0x000001EFu, 0x000001A1u, 0x00000019u, 0x0000013Au, 0x00000184u,
-    0x000001A0u, 0x00000174u, 0x00000130u, 0x000001F9u, 0x00000194u, 0x000001E0u, 0x000000DEu, 0x00000105u,
-    0x000001FBu, 0x000001F4u, 0x0000005Fu, 0x00000169u, 0x000001C2u, 0x000000F8u, 0x00000177u, 0x000001D0u,
+    0x0021150Cu, 0x0020130Eu, 0x00201503u, 0x00211E0Fu, 0x00211A01u, 0x00201109u, 0x0021130Au, 0x00211804u,
+    0x00211A00u, 0x00211704u, 0x00211300u, 0x00211F09u, 0x00211904u, 0x00211E00u, 0x00201D0Eu, 0x00211005u,
+    0x00211F0Bu, 0x00211F04u, 0x0020150Fu, 0x00211609u, 0x00211C02u, 0x00201F08u, 0x00211707u, 0x00211D00u,
 };
 
 /* layer 0 "node_conv2d": thresholds tau[O]: bit = (a' < tau) */

@@ -3,17 +3,18 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 7674986afca8dca9.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /1/MatMul  tb_dense_s8b1    dense s8 x b1 -> bits
+ *    0  /1/MatMul  tb_dense_s8b1_ss  dense s8 x b1 -> bits
  *    1  /4/MatMul  tb_dense_b1b1_rv32  dense b1 x b1 -> bits
  *    2  /7/MatMul  tb_dense_b1b1_rv32  dense b1 x b1 -> int32
  *
- * Memory plan (greedy), arena 868 bytes (lower bound 868):
+ * Memory plan (greedy), arena 3424 bytes (lower bound 3424):
  *   offset   bytes  buffer        live at layers
+ *        0    3328  L0.scratch    0..0
  *        0     820  L1.scratch    1..1
  *        0     332  L2.scratch    2..2
- *        0      64  input         0..0
- *      820      32  L0.out        0..1
- *      852      16  L1.out        1..2
+ *      820      16  L1.out        1..2
+ *     3328      64  input         0..0
+ *     3392      32  L0.out        0..1
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -31,10 +32,12 @@ static uint32_t arena[ARENA_WORDS];
 #define ARENA_AT(offset) ((void *)((uint8_t *)arena + (offset)))
 
 /* Byte offsets and sizes of the buffers in the arena (see the memory plan above). */
-#define INPUT_OFFSET 0u
-#define L0_OUT_OFFSET 820u
+#define INPUT_OFFSET 3328u
+#define L0_OUT_OFFSET 3392u
 #define L0_OUT_BYTES 32u
-#define L1_OUT_OFFSET 852u
+#define L0_SCRATCH_OFFSET 0u
+#define L0_SCRATCH_BYTES 3328
+#define L1_OUT_OFFSET 820u
 #define L1_OUT_BYTES 16u
 #define L1_SCRATCH_OFFSET 0u
 #define L1_SCRATCH_BYTES 820
@@ -112,9 +115,9 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     memcpy(ARENA_AT(INPUT_OFFSET), input, TB_MODEL_INPUT_BYTES);
 
     /* layer 0: "/1/MatMul" */
-    ctx.buf = NULL;
-    ctx.size = 0;
-    status = tb_dense_s8b1(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
+    ctx.size = L0_SCRATCH_BYTES;
+    status = tb_dense_s8b1_ss(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_1_matmul_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -39,9 +39,9 @@ extern "C" {
 #define TB_MODEL_OUTPUT_SHAPE { 10 }
 
 /** RAM of the activation arena (the input is copied in; the output is written to the caller's buffer). */
-#define TB_MODEL_ARENA_BYTES 868u
+#define TB_MODEL_ARENA_BYTES 3424u
 /** Flash of the constant arrays (packed weights, thresholds, masks); code not included. */
-#define TB_MODEL_WEIGHT_BYTES 10096u
+#define TB_MODEL_WEIGHT_BYTES 12144u
 
 /** Return value of tb_model_run on success; a failing kernel's tb_status (< 0) otherwise. */
 #define TB_MODEL_OK 0

@@ -10,7 +10,7 @@
 /* layer 0: "/1/MatMul" dense s8 x b1 -> bits */
 #define TB_L0_1_MATMUL_FLIP_COUNT 8
 #define TB_L0_1_MATMUL_THRESHOLDS_COUNT 256
-#define TB_L0_1_MATMUL_WEIGHTS_COUNT 512
+#define TB_L0_1_MATMUL_WEIGHTS_COUNT 1024
 extern const uint32_t tb_l0_1_matmul_flip[TB_L0_1_MATMUL_FLIP_COUNT];
 extern const int32_t tb_l0_1_matmul_thresholds[TB_L0_1_MATMUL_THRESHOLDS_COUNT];
 extern const uint32_t tb_l0_1_matmul_weights[TB_L0_1_MATMUL_WEIGHTS_COUNT];
