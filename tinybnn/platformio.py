@@ -536,8 +536,11 @@ def _derive_stack(project: Path, board_id: str, res: "BuildResult") -> Dict[str,
     reserve = stack_reserve(worst, floor)
     linked = data["tinybnn"]["stack_bytes"]
     if linked != reserve:
+        from tinybnn.tracked import rewrite_tracked
+
         data["tinybnn"]["stack_bytes"] = reserve
-        manifest.write_text(json.dumps(data, indent=2) + "\n")
+        rewrite_tracked(project, FILES_RECORD, str(manifest.relative_to(project)),
+                        (json.dumps(data, indent=2) + "\n").encode())
     return {"static_worst": worst, "static_path": path, "reserved": reserve, "floor": floor,
             "margin": f"{STACK_MARGIN_BYTES} bytes + 1/{STACK_MARGIN_FRACTION} of the static worst case, "
                       "rounded up to 64 bytes", "reserved_as_linked": linked == reserve}

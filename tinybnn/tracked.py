@@ -37,6 +37,22 @@ def read_record(out: Path, manifest_name: str) -> Optional[dict]:
                            "and the files tinybnn wrote to start the folder afresh") from None
 
 
+def rewrite_tracked(out_dir, manifest_name: str, rel: str, data: bytes) -> None:
+    """Replace one file tinybnn wrote into ``out_dir`` by a later step of its own (the stack reserve a build
+    derives after compiling) and record its new digest, so that the next write does not take it for a user's
+    edit. A folder without a record just gets the file."""
+    from .plumbing import deferred_signals, write_atomic
+
+    out = Path(out_dir)
+    old = read_record(out, manifest_name)
+    with deferred_signals():
+        write_atomic(out / rel, data)
+        if old is not None:
+            rec = json.loads((out / manifest_name).read_text())
+            rec["files"][rel] = _sha(data)
+            write_atomic(out / manifest_name, json.dumps(rec, indent=2, sort_keys=True) + "\n")
+
+
 def write_tracked(files: Dict[str, bytes], out_dir, manifest_name: str, force: bool = False,
                   extra: Optional[dict] = None, what: str = "folder", claim: bool = False,
                   tracked_part: Optional[Dict[str, Callable[[bytes], bytes]]] = None) -> Path:
