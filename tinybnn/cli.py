@@ -70,15 +70,20 @@ def _write_json(path, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
 
 
-def _count(text: str) -> int:
-    """--limit N: a whole number of samples, at least 1."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of samples, got '{text}'") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 sample, got {n}")
-    return n
+def _at_least_one(what: str, one: str):
+    """An argparse type: a whole number of ``what`` (e.g. "samples"), at least 1 (``one``: "1 sample")."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {what}, got '{text}'") from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"expected at least {one}, got {n}")
+        return n
+    return parse
+
+
+_count = _at_least_one("whole number of samples", "1 sample")  # --limit N
 
 
 def _emit_json(path: str, obj) -> None:
@@ -449,14 +454,7 @@ has NAME_classify(input, scores). Files you change in DIR are kept: a re-export 
 }
 
 
-def _jobs(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of jobs, got '{text}'") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 job, got {n}")
-    return n
+_jobs = _at_least_one("number of jobs", "1 job")  # --jobs N
 
 
 def _variants():
