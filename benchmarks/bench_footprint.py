@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import tinybnn  # noqa: E402
-from tinybnn import boards, build, footprint  # noqa: E402
+from tinybnn.targets import boards, build, footprint  # noqa: E402
 
 TARGET = 3 * 1024
 

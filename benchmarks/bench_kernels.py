@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tinybnn import bench  # noqa: E402
-from tinybnn.boards import load_board  # noqa: E402
+from tinybnn.device import bench  # noqa: E402
+from tinybnn.targets.boards import load_board  # noqa: E402
 
 BOARDS = ("qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m55", "qemu-rv32", "qemu-rv32zbb")
 EXTRA = {"qemu-rv32": "armv7m"}  # board -> another variant worth showing there

@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from device_app import build_app  # noqa: E402
-from tinybnn import protocol as P  # noqa: E402
-from tinybnn import qemu  # noqa: E402
-from tinybnn.device import Device  # noqa: E402
+from tinybnn.device import protocol as P  # noqa: E402
+from tinybnn.targets import qemu  # noqa: E402
+from tinybnn.device.link import Device  # noqa: E402
 
 
 BLOCK = 20

@@ -44,8 +44,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tinybnn import codegen  # noqa: E402
-from tinybnn.boards import data_dir, load_board  # noqa: E402
+from tinybnn.backend import codegen  # noqa: E402
+from tinybnn.targets.boards import data_dir, load_board  # noqa: E402
 from tinybnn.errors import TinyBnnError  # noqa: E402
 
 SEED = 20261203
@@ -344,8 +344,8 @@ def run_cmsis(board_id: str, cmsis: Path, models: list[tuple[str, list[CmsisLaye
 
 def _run_cmsis_firmware(board: dict, cmsis: Path, models: list[tuple[str, list[CmsisLayer]]], work: Path,
                         timeout: float) -> dict:
-    from tinybnn import platformio
-    from tinybnn.qemu import run_to_exit
+    from tinybnn.targets import platformio
+    from tinybnn.targets.qemu import run_to_exit
 
     board_id = board["id"]
     stage = work / "stage" / "cmsis_bench"
@@ -393,9 +393,9 @@ def _run_cmsis_firmware(board: dict, cmsis: Path, models: list[tuple[str, list[C
 def run_tinybnn(model, board_id: str, sample, work: Path, timeout: float = 120.0) -> dict:
     """tinybnn's own firmware of the model on the board: per-layer counts (mean of PROFILE_RUNS profiles),
     one whole inference (INFER), the kernel of each layer, and whether the output equals the golden model."""
-    from tinybnn.build import build
-    from tinybnn.device import Device
-    from tinybnn.qemu import QemuSession
+    from tinybnn.targets.build import build
+    from tinybnn.device.link import Device
+    from tinybnn.targets.qemu import QemuSession
 
     board = load_board(board_id)
     r = codegen.prepare(model, board["kernel_variant"])

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinybnn import golden
-from tinybnn.bits import pack_bits, pack_pm1
-from tinybnn.graph import Graph, Node
+from tinybnn.ir import golden
+from tinybnn.ir.bits import pack_bits, pack_pm1
+from tinybnn.ir.graph import Graph, Node
 from tinybnn.model import Model
 
 CHANNELS = (1, 5, 31, 32, 33, 63, 64, 100)

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tinybnn.bits import pack_bits, pack_pm1, tail_mask, unpack_bits, unpack_pm1, words
+from tinybnn.ir.bits import pack_bits, pack_pm1, tail_mask, unpack_bits, unpack_pm1, words
 
 SIZES = [1, 3, 31, 32, 33, 63, 64, 65, 100, 128]
 

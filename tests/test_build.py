@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import tinybnn
-from tinybnn import boards, build, codegen, footprint
+from tinybnn.targets import boards, build, footprint
+from tinybnn.backend import codegen
 
 FIX = Path(__file__).parent / "fixtures"
 FIXTURES = sorted(p.stem for p in FIX.glob("*.onnx"))
@@ -168,7 +169,7 @@ def test_real_board_projects_are_generated(models, board, tmp_path):
 
 
 def test_registry_board_fails_fast_without_registry(models, tmp_path):
-    from tinybnn import platformio
+    from tinybnn.targets import platformio
 
     if platformio.registry_reachable(timeout=3.0):
         pytest.skip("PlatformIO's registry is reachable here: a real build would download the platform")

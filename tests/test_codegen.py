@@ -19,7 +19,7 @@ import pytest
 
 import tinybnn
 from randmodels import golden_layers, random_model
-from tinybnn import codegen, hostc, planner
+from tinybnn.backend import codegen, hostc, planner
 from tinybnn.errors import TinyBnnError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from device_app import build_app  # noqa: E402
-from tinybnn import boards, qemu  # noqa: E402
-from tinybnn import protocol as P  # noqa: E402
-from tinybnn.device import Device, DeviceStatusError  # noqa: E402
-from tinybnn.faultproxy import FaultProxy  # noqa: E402
+from tinybnn.targets import boards, qemu  # noqa: E402
+from tinybnn.device import protocol as P  # noqa: E402
+from tinybnn.device.link import Device, DeviceStatusError  # noqa: E402
+from tinybnn.device.faultproxy import FaultProxy  # noqa: E402
 
 BOARD = "qemu-m4"
 FIXTURE = "brevitas_cnn"  # conv s8xb1, conv b1xb1, maxpool, dense: 64-byte input, 10 outputs
@@ -176,7 +176,7 @@ def test_device_drops_garbage(app):
 
 def test_host_rejects_foreign_version(app):
     """An intact frame of another protocol version stops the host with a clear error."""
-    from tinybnn.device import ProtocolVersionError
+    from tinybnn.device.link import ProtocolVersionError
 
     class Fake:
         def __init__(self):
@@ -197,7 +197,7 @@ def test_host_rejects_foreign_version(app):
 def test_tinybnn_build_serve_app(app, tmp_path):
     """The real application (firmware/runtime/tb_main.c: boot self-test, then tb_serve())
     as built by `tinybnn build --app serve` speaks the protocol too."""
-    from tinybnn import build
+    from tinybnn.targets import build
 
     fb = build.build(app.model, BOARD, tmp_path / "fw", sample=app.x[0], app="serve")
     with qemu.QemuSession(fb.elf, BOARD, timeout=120) as q:

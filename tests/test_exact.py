@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinybnn
-from tinybnn.bits import unpack_bits
+from tinybnn.ir.bits import unpack_bits
 from onnx_rand import execute, random_cnn
 
 SEEDS = list(range(60))
@@ -66,7 +66,7 @@ def test_per_channel_input_quantizer(tmp_path):
     from onnx import TensorProto, helper, numpy_helper
 
     from onnx_rand import execute
-    from tinybnn.passes.qonnx_ops import int_quant
+    from tinybnn.ir.quant import int_quant
 
     rng = np.random.default_rng(5)
     C = 3

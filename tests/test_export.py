@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinybnn import boards
-from tinybnn.export import export
+from tinybnn.targets import boards
+from tinybnn.targets.export import export
 from tinybnn.model import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -298,7 +298,7 @@ def _device_main(exported):
 
 
 def _pio_project(exported, board, out):
-    from tinybnn import platformio
+    from tinybnn.targets import platformio
 
     src = out.parent / "app_src"
     src.mkdir(exist_ok=True)
@@ -312,8 +312,8 @@ def _pio_project(exported, board, out):
 def test_exports_on_qemu_m4_through_platformio(exported, tmp_path, report):
     if not _tools("qemu-m4"):
         pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
-    from tinybnn import platformio
-    from tinybnn.qemu import run_to_exit
+    from tinybnn.targets import platformio
+    from tinybnn.targets.qemu import run_to_exit
 
     board = boards.load_board("qemu-m4")
     m, x, d, _ = exported["kws"]  # a third library: the same model on the board's own kernel variant
@@ -340,7 +340,7 @@ def test_exports_build_for_offline_board(exported, tmp_path):
     b = boards.load_board("nucleo_f446re")
     if not b.get("offline") or not _tools("qemu-m4"):
         pytest.skip("no offline block / arm-none-eabi-gcc not installed")
-    from tinybnn import platformio
+    from tinybnn.targets import platformio
 
     board = boards.offline_board(b)
     project = _pio_project(exported, board, tmp_path / "fw")
@@ -356,7 +356,7 @@ def _build_gen(out, *extra):
 
 
 def test_rebuild_keeps_user_edits(tmp_path):
-    from tinybnn.platformio import FILES_RECORD, USER_MARK
+    from tinybnn.targets.platformio import FILES_RECORD, USER_MARK
 
     out = tmp_path / "fw"
     r = _build_gen(out)

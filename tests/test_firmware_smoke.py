@@ -14,11 +14,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
-    import tinybnn.boards  # noqa: F401
+    import tinybnn.targets.boards  # noqa: F401
 except ImportError:  # plain `pytest` from a checkout without an install
     sys.path.insert(0, str(ROOT))
 
-from tinybnn import boards, footprint, platformio, qemu  # noqa: E402
+from tinybnn.targets import boards, footprint, platformio, qemu  # noqa: E402
 
 SMOKE = ROOT / "tests" / "firmware_smoke"
 EMULATED = boards.list_boards(emulated=True)

@@ -18,7 +18,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import tinybnn
-from tinybnn import cli, codegen, hostc
+from tinybnn import cli
+from tinybnn.backend import codegen, hostc
 from tinybnn.errors import TinyBnnError
 from tinybnn.passes import lower
 
@@ -186,7 +187,7 @@ def test_without_calibration_data_int8_with_a_note(tmp_path):
 def test_int16_codes_cut_to_the_int32_bound_and_refused_beyond():
     """K * max|w| * max|x - zp| must fit int32: int16 codes shrink for long dot products; past int8's own
     bound the layer is refused in one line."""
-    from tinybnn.graph import Node
+    from tinybnn.ir.graph import Node
 
     node = Node("Gemm", "fc_first", [], [], {})
     rng = np.random.default_rng(5)

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import tinybnn
-from tinybnn import boards, codegen, first_layer_kernels, hostc, kernels, platformio
+from tinybnn.targets import boards, platformio
+from tinybnn.backend import codegen, first_layer_kernels, hostc, kernels
 
 SEED = 20251203
 HOST_CASES = 3000
@@ -171,7 +172,7 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
     missing = [t for t in (b["toolchain"] + "-gcc", b["qemu"]["binary"]) if shutil.which(t) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed")
-    from tinybnn.qemu import run_to_exit
+    from tinybnn.targets.qemu import run_to_exit
 
     stage = tmp_path / "stage" / "check"
     stage.mkdir(parents=True)

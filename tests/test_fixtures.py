@@ -38,7 +38,7 @@ def test_check_agreement(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_runner_matches_framework_outputs(name):
     """tinybnn's reference runner reproduces the outputs the exporting framework recorded."""
-    from tinybnn.reference import run_reference
+    from tinybnn.frontend.onnx.runtime import run_reference
 
     d = np.load(FIX / f"{name}.npz")
     y, _ = run_reference(FIX / f"{name}.onnx", d["x"][:40])

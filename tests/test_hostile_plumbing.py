@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 import tinybnn
-from tinybnn import boards, plumbing, validate
+from tinybnn.targets import boards
+from tinybnn import plumbing
+from tinybnn.device import validate
 from tinybnn.errors import TinyBnnError
 
 FIX = Path(__file__).parent / "fixtures"
@@ -196,7 +198,7 @@ def test_board_fields_cannot_inject(field, tmp_path):
 
 def test_write_project_checks_boards_given_as_data(tmp_path):
     """platformio.write_project refuses a board dict that never went through a board file (Python API)."""
-    from tinybnn import platformio
+    from tinybnn.targets import platformio
 
     b = boards.load_board("qemu-m4")
     for key, value in (("name", "x\nextra_scripts = pre:evil.py"), ("id", "a b"),
@@ -298,7 +300,7 @@ def test_convert_signal_between_the_renames_keeps_a_model(tmp_path, monkeypatch)
     """A real SIGINT delivered right after the previous output was moved aside (the moment that used to
     lose it) is held back until the swap is over: the folder holds a whole model, nothing is left
     beside it, and the interrupt still arrives."""
-    from tinybnn import codegen
+    from tinybnn.backend import codegen
 
     d = np.load(DATA)
     m = tinybnn.load(MODEL, calibration=d["x"])
@@ -560,10 +562,10 @@ def test_firmware_answers_reset_after_the_largest_raw_echo(tmp_path):
     answered at once (before, it was echoed like data), and inference works again."""
     import struct
 
-    from tinybnn import protocol as P
-    from tinybnn.build import build
-    from tinybnn.device import Device
-    from tinybnn.qemu import QemuSession
+    from tinybnn.device import protocol as P
+    from tinybnn.targets.build import build
+    from tinybnn.device.link import Device
+    from tinybnn.targets.qemu import QemuSession
 
     d = np.load(DATA)
     m = tinybnn.load(MODEL, calibration=d["x"])

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from randmodels import LAYER_KINDS, random_layer_case
-from tinybnn import codegen, golden, hostc, planner
+from tinybnn.backend import codegen, hostc, planner
+from tinybnn.ir import golden
 
 SEED = 20250611
 CASES_PER_KIND = 750  # x 7 kinds = 5,250 random layers, 2 samples each

@@ -24,7 +24,8 @@ import pytest
 
 import tinybnn
 from randmodels import random_model
-from tinybnn import boards, codegen, first_layer_kernels, hostc, kernels, platformio
+from tinybnn.targets import boards, platformio
+from tinybnn.backend import codegen, first_layer_kernels, hostc, kernels
 
 SEED = 20250611
 HOST_CASES = 3000       # per family
@@ -193,7 +194,7 @@ def test_python_scratch_equals_c(dump, variant):
 def test_tree_encoder_python_equals_c(dump):
     """armv7m_tree.encode (what tinybnn writes into a model) == tb_tree_encode_weights (the specification),
     and the NumPy model of the kernels' arithmetic counts pop(x XOR w) from the two encodings."""
-    from tinybnn import armv7m_tree
+    from tinybnn.backend import armv7m_tree
 
     rng = np.random.default_rng([SEED, 6])
     shapes = [(1, 2), (3, 3), (2, 4), (5, 5), (7, 9), (64, 18), (10, 32), (33, 27), (4, 40), (2, 64), (1, 65)]
@@ -210,7 +211,7 @@ def test_tree_encoder_python_equals_c(dump):
 
 
 def test_tree_scratch_python_equals_c(dump):
-    from tinybnn.graph import Node
+    from tinybnn.ir.graph import Node
 
     convs = [(kh, kw, c, o, pad) for kh, kw in ((1, 1), (3, 3), (2, 3), (5, 5)) for c in (1, 32, 33, 100)
              for o in (1, 10, 64, 65) for pad in (0, 1, 2)]
@@ -293,8 +294,8 @@ def test_random_models_each_variant(i):
 def _chain_with_conv(rng, H, W, C, O, kernel, pads, pad, source):
     """int8 1x1 conv (C channels) -> the binary conv under test -> binary dense with int32 outputs."""
     from randmodels import conv_node, dense_node, random_int8, set_thresholds
-    from tinybnn import golden
-    from tinybnn.graph import Graph, Node
+    from tinybnn.ir import golden
+    from tinybnn.ir.graph import Graph, Node
     from tinybnn.model import Model
 
     q = random_int8(rng, (4, H, W, 3))
@@ -434,7 +435,7 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
     missing = [t for t in (b["toolchain"] + "-gcc", b["qemu"]["binary"]) if shutil.which(t) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed")
-    from tinybnn.qemu import run_to_exit
+    from tinybnn.targets.qemu import run_to_exit
 
     stage = tmp_path / "stage" / "check"
     stage.mkdir(parents=True)
@@ -474,7 +475,7 @@ def test_layer_specialized_on_rv32zbb(i, tmp_path):
     b = boards.load_board("qemu-rv32zbb")
     if shutil.which(b["toolchain"] + "-gcc") is None or shutil.which(b["qemu"]["binary"]) is None:
         pytest.skip("riscv64-unknown-elf-gcc / qemu-system-riscv32 not installed")
-    from tinybnn import build
+    from tinybnn.targets import build
 
     H, W, C, O, kernel, pads, pad = SPECIAL_LAYERS[i]
     m, _ = _chain_with_conv(np.random.default_rng([SEED, 91, i]), H, W, C, O, kernel, pads, pad, f"special-{i}")
@@ -518,7 +519,7 @@ def test_bench_cli_json(tmp_path):
 def test_bench_splits_what_does_not_fit(tmp_path):
     """qemu-m55 has 512 KB of flash: the benchmark data is spread over one firmware per case and kernel kind,
     and the results are those of the one-firmware run elsewhere (every kernel, outputs compared)."""
-    from tinybnn import bench
+    from tinybnn.device import bench
 
     b = boards.load_board("qemu-m55")
     if shutil.which(b["toolchain"] + "-gcc") is None or shutil.which(b["qemu"]["binary"]) is None:

@@ -10,8 +10,8 @@ import pytest
 
 import tinybnn
 from randmodels import random_model
-from tinybnn import planner
-from tinybnn.planner import Buffer, Plan, check_plan, lower_bound
+from tinybnn.backend import planner
+from tinybnn.backend.planner import Buffer, Plan, check_plan, lower_bound
 
 SEED = 20250612
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.onnx"))

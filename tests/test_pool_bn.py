@@ -15,8 +15,8 @@ from onnx import numpy_helper
 
 import tinybnn
 from onnx_rand import Builder, execute
-from tinybnn import hostc
-from tinybnn.bits import unpack_bits
+from tinybnn.backend import hostc
+from tinybnn.ir.bits import unpack_bits
 
 SEEDS = list(range(24))
 FIX = Path(__file__).parent / "fixtures"

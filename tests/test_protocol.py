@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tinybnn import protocol as P  # noqa: E402
+from tinybnn.device import protocol as P  # noqa: E402
 
 FUZZ = ROOT / "tests" / "fuzz"
 RUNTIME = ROOT / "firmware" / "runtime"
@@ -158,7 +158,7 @@ def test_payload_parsers_check_lengths():
 
 def _render(tmp):
     import tinybnn
-    from tinybnn import codegen
+    from tinybnn.backend import codegen
 
     d = np.load(ROOT / "tests" / "fixtures" / f"{FIXTURE}.npz")
     m = tinybnn.load(str(ROOT / "tests" / "fixtures" / f"{FIXTURE}.onnx"), calibration=d["x"])

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import tinybnn
-from tinybnn import boards, codegen, platformio
+from tinybnn.targets import boards, platformio
+from tinybnn.backend import codegen
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAP = ROOT / "tests" / "snapshots"
@@ -28,7 +29,7 @@ VARIANTS = boards.KERNEL_VARIANTS
 
 
 def _copied(name: str, data: bytes) -> bool:
-    from tinybnn import kernels
+    from tinybnn.backend import kernels
 
     for d in (codegen.kernels_dir(), kernels.opt_dir()):
         p = d / name

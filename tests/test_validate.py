@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import tinybnn
-from tinybnn import boards, validate
+from tinybnn.targets import boards
+from tinybnn.device import validate
 
 FIX = Path(__file__).parent / "fixtures"
 FIXTURES = sorted(p.stem for p in FIX.glob("*.onnx"))
@@ -107,7 +108,7 @@ def test_device_with_another_model_is_refused(tmp_path, monkeypatch):
         pytest.skip("toolchain or QEMU not installed")
     d = np.load(FIX / "brevitas_tfc.npz")
     other = tinybnn.load(FIX / "torch_mlp_legacy.onnx", calibration=np.load(FIX / "torch_mlp_legacy.npz")["x"])
-    from tinybnn.build import build
+    from tinybnn.targets.build import build
 
     fw_other = build(other, "qemu-m4", tmp_path / "other", app="serve")
     monkeypatch.setattr(validate, "_ensure_build", lambda *a, **k: fw_other)

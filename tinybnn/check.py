@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import golden
-from .bits import unpack_bits
+from .ir import golden
+from .ir.bits import unpack_bits
 from .errors import TinyBnnError
-from .reference import run_reference
+from .frontend.onnx.runtime import run_reference
 
 
 @dataclass

@@ -151,7 +151,7 @@ def cmd_predict(args) -> int:
     if args.engine == "golden":
         y = m.predict(x)
     else:
-        from .hostc import run_c
+        from .backend.hostc import run_c
 
         y = m.dequantize(run_c(m, m.quantize(x)))
     _atomic_save(Path(args.output), y.astype(np.float32))
@@ -161,7 +161,7 @@ def cmd_predict(args) -> int:
 
 def cmd_check(args) -> int:
     from .check import check
-    from .reference import require
+    from .frontend.onnx.runtime import require
 
     data = _load_npz(args.data)
     m = load_model(args, data=data["x"], data_name=args.data)
@@ -173,12 +173,12 @@ def cmd_check(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from .codegen import check_limits, prepare, write_files
+    from .backend.codegen import check_limits, prepare, write_files
 
     m = load_model(args)
     variant = args.variant
     if variant is None and args.board:
-        from .boards import load_board
+        from .targets.boards import load_board
 
         variant = load_board(args.board)["kernel_variant"]
     r = prepare(m, variant or "reference")
@@ -210,7 +210,7 @@ def cmd_convert(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    from .boards import default_board, list_boards, load_board, new_board
+    from .targets.boards import default_board, list_boards, load_board, new_board
 
     if args.new:
         path = new_board(args.new, args.template, args.output or ".")
@@ -240,8 +240,8 @@ def cmd_boards(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from .build import build, run_selftest
-    from .footprint import from_build
+    from .targets.build import build, run_selftest
+    from .targets.footprint import from_build
 
     sample = None
     data = None
@@ -252,8 +252,8 @@ def cmd_build(args) -> int:
         data, _ = check_data(m, data, where=args.sample_data)
         sample = data[0]
     if args.run:  # refused before the build, not after it
-        from .boards import load_board
-        from .build import run_refusal
+        from .targets.boards import load_board
+        from .targets.build import run_refusal
 
         b = load_board(args.board)
         if not b["emulated"]:
@@ -283,7 +283,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_footprint(args) -> int:
-    from .footprint import from_build
+    from .targets.footprint import from_build
 
     fp = from_build(args.build)
     if args.json == "-":
@@ -298,12 +298,12 @@ def cmd_footprint(args) -> int:
 
 def cmd_validate(args) -> int:
     from .plumbing import check_output_file
-    from .validate import run
+    from .device.validate import run
 
     if args.json:
         check_output_file(args.json)  # before the run, not after it
     if args.report:
-        from .report import require_matplotlib
+        from .device.report import require_matplotlib
 
         check_output_file(args.report)
         require_matplotlib()
@@ -314,12 +314,12 @@ def cmd_validate(args) -> int:
                   build_dir=args.build_dir, results_path=args.results, limit=args.limit, timeout=args.timeout,
                   quiet=args.quiet)
     print(summary.text())
-    from .report import summary_path_for
+    from .device.report import summary_path_for
 
     print(f"results: {summary.results}, summary: {summary_path_for(summary.results)} "
           "(tinybnn report makes the HTML report from them)")
     if args.report:
-        from .report import load_results, write
+        from .device.report import load_results, write
 
         _, records = load_results(summary.results)
         write(args.report, summary.as_dict(), records)
@@ -331,7 +331,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import load, require_matplotlib, write
+    from .device.report import load, require_matplotlib, write
 
     require_matplotlib()
     summary, records = load(args.results, args.summary)
@@ -342,7 +342,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench_kernels, bench_model, write_json
+    from .device.bench import bench_kernels, bench_model, write_json
     from .plumbing import check_output_file
 
     if args.json:
@@ -355,8 +355,8 @@ def cmd_bench(args) -> int:
         m = load_model(args)
         models.append(bench_model(m, args.board, variant=args.variant, work_dir=args.work, name=Path(path).stem))
     if res is None:
-        from .bench import BenchResult
-        from .boards import load_board
+        from .device.bench import BenchResult
+        from .targets.boards import load_board
 
         b = load_board(args.board)
         res = BenchResult(b["id"], b["core"], args.variant or b["kernel_variant"], "instructions")
@@ -368,13 +368,13 @@ def cmd_bench(args) -> int:
     return 0
 
 def cmd_export(args) -> int:
-    from .export import check_name, export
+    from .targets.export import check_name, export
 
     check_name(args.name)  # before the model loads
     m = load_model(args)
     variant, board = args.variant, None
     if args.board:
-        from .boards import load_board
+        from .targets.boards import load_board
 
         board = load_board(args.board)
         variant = variant or board["kernel_variant"]
@@ -391,7 +391,7 @@ def cmd_export(args) -> int:
 def cmd_examples(args) -> int:
     import shutil
 
-    from .boards import data_dir
+    from .targets.boards import data_dir
 
     out = Path(args.output)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -458,7 +458,7 @@ _jobs = _at_least_one("number of jobs", "1 job")  # --jobs N
 
 
 def _variants():
-    from .boards import KERNEL_VARIANTS
+    from .targets.boards import KERNEL_VARIANTS
 
     return list(KERNEL_VARIANTS)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import golden
-from .bits import words
+from .ir import golden
+from .ir.bits import words
 from .errors import TinyBnnError
-from .graph import Graph
+from .ir.graph import Graph
 from .passes.canonicalize import canonicalize
 from .passes.fold import fold_constants
-from .passes.import_onnx import import_onnx
+from .frontend.onnx.importer import import_onnx
 from .passes.layout import absorb_transposes
 from .passes.lower import apply_prologue, lower, prologue_ops
 from .passes.pack import pack_weights

@@ -17,7 +17,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import tinybnn  # noqa: E402
-from tinybnn import codegen, platformio  # noqa: E402
+from tinybnn.backend import codegen  # noqa: E402
+from tinybnn.targets import platformio
 
 APP = Path(__file__).resolve().parent / "tb_main.c"
 RUNTIME = ROOT / "firmware" / "runtime"

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tinybnn import protocol as P  # noqa: E402
+from tinybnn.device import protocol as P  # noqa: E402
 
 
 def requests(input_bytes: int):

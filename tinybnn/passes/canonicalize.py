@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import node_error
-from ..graph import Graph, Node
+from ..ir.graph import Graph, Node
 from .fold import auto_pads
 
 SCALAR_TOL = 0.0  # constants must match exactly (they are parsed from the file, never recomputed)

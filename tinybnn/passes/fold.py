@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import node_error
-from ..graph import Graph, Node
-from .qonnx_ops import bipolar_quant, int_quant
+from ..ir.graph import Graph, Node
+from ..ir.quant import bipolar_quant, int_quant
 
 
 def _i(node, key, default=None):

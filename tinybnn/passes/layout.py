@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Graph, Node
+from ..ir.graph import Graph, Node
 
 # ops through which a Transpose can move: one activation input, elementwise, constants broadcast
 ELEMENTWISE = {"Sign", "Add", "Sub", "Mul", "Div", "GreaterOrEqual", "Greater", "Where", "Cast", "CastLike",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TinyBnnError, node_error
-from ..graph import Graph, Node
+from ..ir.graph import Graph, Node
 
 INT8_MIN, INT8_MAX = -128, 127
 EXHAUSTIVE_LIMIT = 1 << 22  # evaluate every reachable value when (channels x range) is at most this
@@ -116,7 +116,7 @@ def _possible_flips(cols_iter, W2d, Wq, first_scale, after, zero):
 def float_decisions(attrs, u, batch=256):
     """The float first layer's binarizer decisions (True = +1) for inputs u in code units (N, ...) (float64,
     the value minus the zero point, not necessarily on the grid): float weights, float64 chain. (O, rows)."""
-    from ..golden import columns
+    from ..ir.golden import columns
 
     W = attrs["float_weights"]
     O = W.shape[0]
@@ -269,7 +269,7 @@ class Lowering:
         if n is not None and n.op == "Quant":
             self.take()
             a = n.attrs
-            from .qonnx_ops import int_range
+            from ..ir.quant import int_range
 
             qmin, qmax = int_range(a["bitwidth"], a["signed"], a["narrow"])
             if a["bitwidth"] > 8:
@@ -524,7 +524,7 @@ class Lowering:
         iq = self.out[0].attrs
         if self.calibration is None or iq["mode"] != "calibrated" or iq.get("calib_scale") is None:
             return
-        from ..golden import input_units, quantize_input
+        from ..ir.golden import input_units, quantize_input
 
         u = input_units(iq, self.calibration)
         q = quantize_input(iq, self.calibration).astype(np.float64) - iq["zero_point"]
@@ -541,7 +541,7 @@ class Lowering:
         iq = self.out[0].attrs
         if self.calibration is None:
             return None
-        from ..golden import int_columns, quantize_input
+        from ..ir.golden import int_columns, quantize_input
 
         q = quantize_input(iq, self.calibration)
         zp = int(iq["zero_point"])

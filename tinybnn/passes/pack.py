@@ -8,8 +8,8 @@ of C channels, so that a flattened (H, W, C) activation packed per pixel needs n
 
 from __future__ import annotations
 
-from ..bits import pack_pm1
-from ..graph import Graph
+from ..ir.bits import pack_pm1
+from ..ir.graph import Graph
 
 
 def pack_weights(g: Graph) -> Graph:

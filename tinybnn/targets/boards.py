@@ -21,14 +21,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from tinybnn.errors import TinyBnnError
+from ..errors import TinyBnnError
 
 DEFAULT_BOARD = "qemu-m4"
 
 # The in-repo PlatformIO platform (firmware/platformio/platform-tinybnn).
 LOCAL_PLATFORM = "tinybnn"
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class BoardError(TinyBnnError, ValueError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TinyBnnError, node_error
+from ..errors import TinyBnnError, node_error
 
 
 @dataclass
@@ -128,7 +128,7 @@ def check_file(path: str | Path, expected: str = "an .onnx file") -> Path:
     if stat.S_ISDIR(mode):
         raise TinyBnnError(f"{path}: is a directory, expected {expected}")
     if not stat.S_ISREG(mode):
-        from .passes.check_onnx import describe_mode
+        from ..frontend.onnx.check import describe_mode
 
         raise TinyBnnError(f"{path}: is {describe_mode(mode)}, expected {expected} (a regular file)")
     return p

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .bits import pack_bits
-from .boards import data_dir
-from .errors import TinyBnnError
+from .. import __version__
+from ..ir.bits import pack_bits
+from ..targets.boards import data_dir
+from ..errors import TinyBnnError
 from .planner import Buffer, Plan, align, output_bytes, plan_model, scratch_bytes
 
 FORMAT_VERSION = 1
@@ -557,7 +557,7 @@ def write_files(files: dict, out_dir) -> Path:
     SIGINT/SIGTERM/SIGHUP are held back until the swap is over (tinybnn.plumbing.deferred_signals): the
     folder then holds either the previous model or the new one, never neither, and no temporary folder
     is left beside it."""
-    from .plumbing import deferred_signals
+    from ..plumbing import deferred_signals
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, codegen
+from .. import __version__
+from ..backend import codegen
 from .boards import LOCAL_PLATFORM, data_dir, load_board, stack_floor
-from .errors import TinyBnnError
+from ..errors import TinyBnnError
 
 # Flash the runtime needs beyond the model's constant arrays, for the fit check before a build: an upper
 # bound of what the code measures on the boards here (footprint: kernels + model glue + runtime + port +
@@ -103,7 +104,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     """
     from . import platformio
     from .boards import offline_board
-    from .plumbing import check_build_path, deferred_signals, write_atomic
+    from ..plumbing import check_build_path, deferred_signals, write_atomic
 
     board = given = load_board(board_id)  # an id, a path or a board dict: carried as data from here on
     src = (f"board '{board.get('id')}'" if isinstance(board_id, dict) or not str(board_id).endswith(".json")

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .errors import TinyBnnError
+from .. import __version__
+from ..errors import TinyBnnError
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MANIFEST = "tinybnn-export.json"
@@ -41,7 +41,7 @@ def check_name(name: str) -> str:
 
 
 def read_labels(path, n: int) -> list[str]:
-    from .graph import check_file
+    from ..ir.graph import check_file
 
     p = check_file(path)
     try:
@@ -84,7 +84,7 @@ def input_plan(model) -> dict:
     """How the device computes each int8 code from the caller's float sample: for every device element
     (HWC or F order) its index in the sample (ONNX layout), and for every prologue affine the channel
     it takes its scale and bias from (as quantize_input: perm, prologue, quantizer, NCHW -> NHWC)."""
-    from .passes.qonnx_ops import ROUNDING, int_range
+    from ..ir.quant import ROUNDING, int_range
 
     a = model.input_node.attrs
     shape = tuple(int(v) for v in a["onnx_shape"])
@@ -191,7 +191,7 @@ def _renamer(name: str):
 def _env():
     import jinja2
 
-    from .codegen import templates_dir
+    from ..backend.codegen import templates_dir
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "export")),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
@@ -201,7 +201,7 @@ def _env():
 def prepare_export(model, name: str, variant: str = "reference", labels: list[str] | None = None,
                    board: dict | None = None) -> tuple[dict, dict]:
     """(files: relative path -> bytes, info) of the library folder, rendered in memory."""
-    from .codegen import c_comment, c_string, prepare
+    from ..backend.codegen import c_comment, c_string, prepare
 
     check_name(name)
     r = prepare(model, variant)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import TinyBnnError
-from .passes.import_onnx import QONNX_DOMAINS
+from ...errors import TinyBnnError
+from .importer import QONNX_DOMAINS
 
 
 def _is_qonnx(model) -> bool:

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import TinyBnnError
+from ..errors import TinyBnnError
 
 COMPONENTS = ("weights", "model", "arena", "sample", "kernels", "runtime", "port", "libc", "stack", "other")
 KERNEL_OBJECTS = re.compile(r"(^|/)(tb_(common|conv2d_\w+|dense_\w+|maxpool_\w+|popcount\w*|kernel\w*|bgemm_\w+|opt_\w+|tree)"
@@ -73,7 +73,7 @@ class Footprint:
         rows = [(c, f"{self.flash_components.get(c, 0):,}", f"{self.ram_components.get(c, 0):,}")
                 for c in COMPONENTS if self.flash_components.get(c, 0) or self.ram_components.get(c, 0)]
         if rows:
-            from .console import table_text
+            from ..console import table_text
 
             lines.append(table_text(("component", "flash", "RAM"), rows, right=(1, 2), file=file))
         s = self.stack

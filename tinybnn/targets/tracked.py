@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Callable, Dict, Optional
 
-from . import __version__
-from .errors import TinyBnnError
+from .. import __version__
+from ..errors import TinyBnnError
 
 
 def _sha(data: bytes) -> str:
@@ -41,7 +41,7 @@ def rewrite_tracked(out_dir, manifest_name: str, rel: str, data: bytes) -> None:
     """Replace one file tinybnn wrote into ``out_dir`` by a later step of its own (the stack reserve a build
     derives after compiling) and record its new digest, so that the next write does not take it for a user's
     edit. A folder without a record just gets the file."""
-    from .plumbing import deferred_signals, write_atomic
+    from ..plumbing import deferred_signals, write_atomic
 
     out = Path(out_dir)
     old = read_record(out, manifest_name)
@@ -59,7 +59,7 @@ def write_tracked(files: Dict[str, bytes], out_dir, manifest_name: str, force: b
     """Write ``files`` (relative path -> bytes) into ``out_dir``; check everything before writing anything.
 
     ``claim``: the caller has checked that a folder without a record may be written into."""
-    from .plumbing import deferred_signals, write_atomic
+    from ..plumbing import deferred_signals, write_atomic
 
     part = tracked_part or {}
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinyBnnError, UnsupportedModel
-from ..graph import Graph, Node, check_file
-from .check_onnx import (QONNX_DOMAINS, check_external_data, check_input_size, check_model, check_text,
-                         check_versions)
+from ...errors import TinyBnnError, UnsupportedModel
+from ...ir.graph import Graph, Node, check_file
+from .check import (QONNX_DOMAINS, check_external_data, check_input_size, check_model, check_text,
+                    check_versions)
 
 def _attr_value(a):
     import onnx

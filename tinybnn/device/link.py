@@ -45,8 +45,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from tinybnn import protocol as P
-from tinybnn.errors import TinyBnnError
+from . import protocol as P
+from ..errors import TinyBnnError
 
 
 class DeviceError(TinyBnnError, RuntimeError):

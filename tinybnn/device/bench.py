@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, codegen, kernels
-from .bits import pack_bits, words
-from .boards import data_dir, load_board
-from .errors import TinyBnnError
+from .. import __version__
+from ..backend import codegen, kernels
+from ..ir.bits import pack_bits, words
+from ..targets.boards import data_dir, load_board
+from ..errors import TinyBnnError
 
 SEED = 20250611
 
@@ -264,8 +265,8 @@ def _render(board: dict, variant: str, cases, kinds=KINDS) -> tuple[str, dict, d
 # ------------------------------------------------------------------------------------------- kernels --
 def _run_firmware(board: dict, variant: str, work: Path, src: str, layer_files: dict, timeout: float):
     """Build one benchmark firmware and run it to its exit: (exit code, output)."""
-    from . import platformio
-    from .qemu import run_to_exit
+    from ..targets import platformio
+    from ..targets.qemu import run_to_exit
 
     stage = work / "stage" / "bench"
     shutil.rmtree(stage, ignore_errors=True)
@@ -379,7 +380,7 @@ def _parse(board: dict, variant: str, cases, rendered: dict, log: str) -> BenchR
 def bench_model(model, board_id: str, variant: str | None = None, work_dir=None, sample=None,
                 name: str = "model") -> dict:
     """One inference of ``model`` on the board: its kernel variant against the reference kernels."""
-    from .build import build, run_selftest
+    from ..targets.build import build, run_selftest
 
     board = load_board(board_id)
     variant = board["kernel_variant"] if variant is None else variant
@@ -409,6 +410,6 @@ def bench_model(model, board_id: str, variant: str | None = None, work_dir=None,
 
 
 def write_json(result: BenchResult, path) -> None:
-    from .plumbing import write_atomic
+    from ..plumbing import write_atomic
 
     write_atomic(path, json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")

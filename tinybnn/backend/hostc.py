@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .bits import words
-from .errors import TinyBnnError
+from ..ir.bits import words
+from ..errors import TinyBnnError
 
 CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2")
 SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g", "-fno-omit-frame-pointer")
@@ -179,7 +179,7 @@ def run_c(model, q, sanitize: bool | None = None) -> np.ndarray:
 def run_c_layers(model, q, sanitize: bool | None = None) -> list:
     """Every layer's output from the C (via the hook), as :class:`tinybnn.LayerOutput` aligned with
     ``model.run_layers`` (the first entry is the int8 input itself)."""
-    from .model import LayerOutput
+    from ..model import LayerOutput
 
     q = np.asarray(q)
     outs = _run(model, q, True, sanitize)

@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .bits import words
+from ..ir.bits import words
 
 # variants whose boards run the subset-sum kernels for int8 x binary layers
 SUBSET_SUM = ("armv7m", "armv6m", "rv32-zbb", "rv32")

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .bits import words
-from .errors import TinyBnnError
+from ..ir.bits import words
+from ..errors import TinyBnnError
 
 ALIGN = 4
 

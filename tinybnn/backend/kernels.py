@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .bits import words
-from .boards import KERNEL_VARIANTS, data_dir
-from .errors import TinyBnnError
+from ..ir.bits import words
+from ..targets.boards import KERNEL_VARIANTS, data_dir
+from ..errors import TinyBnnError
 
 REFERENCE = "reference"
 OPT_FNS = ("tb_conv2d_b1b1", "tb_dense_b1b1")  # the kernels a variant replaces
@@ -390,7 +390,7 @@ def render_layer_kernels(name: str, items: list[dict]) -> dict[str, bytes]:
         return {}
     import jinja2
 
-    from . import __version__
+    from .. import __version__
     from .codegen import c_comment, templates_dir
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,

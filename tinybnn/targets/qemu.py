@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from tinybnn import boards as _boards
-from tinybnn import plumbing
-from tinybnn.errors import TinyBnnError
+from . import boards as _boards
+from .. import plumbing
+from ..errors import TinyBnnError
 
 BoardLike = Union[str, Dict[str, Any]]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .bits import pack_bits, pack_bits_axis0, pack_pm1, tail_mask, unpack_bits, words
-from .errors import TinyBnnError
-from .passes.lower import apply_prologue
-from .passes.qonnx_ops import int_quant_codes
+from ..errors import TinyBnnError
+from ..passes.lower import apply_prologue
+from .quant import int_quant_codes
 
 CACHE_ELEMS = 1 << 17  # uint64 elements per temporary in the XOR-popcount loop (1 MiB)
 

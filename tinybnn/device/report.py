@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .errors import TinyBnnError
+from .. import __version__
+from ..errors import TinyBnnError
 
 INSTALL_HINT = "pip install 'tinybnn[report]'"
 REPORT_FORMAT = 1
@@ -84,15 +84,15 @@ def collect(model, model_path, x, labels, device_outputs, board: dict, float_ref
                       for r in model.layer_table()],
            "outputs": None, "layer_agreement": None, "confusion": None, "float_note": float_note}
     if float_reference and float_note is None:
-        from .reference import require
+        from ..frontend.onnx.runtime import require
 
         try:
             require(model_path)
         except TinyBnnError as e:
             float_reference, rep["float_note"] = False, str(e)
     if float_reference:
-        from .check import check
-        from .reference import run_reference
+        from ..check import check
+        from ..frontend.onnx.runtime import run_reference
 
         y_f, _ = run_reference(model_path, x)
         y_f = np.asarray(y_f, dtype=np.float64).reshape(n, -1)
@@ -254,7 +254,7 @@ def chart_layers(rows, count_kind) -> str:
 
 def chart_memory(fp: dict) -> str:
     plt = _plt()
-    from .footprint import COMPONENTS
+    from ..targets.footprint import COMPONENTS
 
     colors = dict(zip(COMPONENTS, plt.get_cmap("tab10").colors))
     fig, ax = plt.subplots(figsize=(7.5, 2.4))
@@ -448,7 +448,7 @@ def render(summary: dict, records: list | None = None) -> str:
     fp = summary.get("footprint")
     if fp:
         parts.append(chart_memory(fp))
-        from .footprint import COMPONENTS
+        from ..targets.footprint import COMPONENTS
 
         fc, rc = fp.get("flash_components") or {}, fp.get("ram_components") or {}
         rows = [(c, f"{fc.get(c, 0):,}", f"{rc.get(c, 0):,}") for c in COMPONENTS if fc.get(c) or rc.get(c)]
@@ -470,7 +470,7 @@ def render(summary: dict, records: list | None = None) -> str:
 
 def write(path, summary: dict, records: list | None = None) -> Path:
     """Render and write the report (whole or not at all)."""
-    from .plumbing import check_output_file, write_atomic
+    from ..plumbing import check_output_file, write_atomic
 
     require_matplotlib()
     check_output_file(path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TinyBnnError
+from ..errors import TinyBnnError
 
 MAX_DIAGNOSED = 3  # mismatching samples whose layers are dumped to find the first differing layer
 
@@ -136,7 +136,7 @@ class Results:
     whose first line is not a tinybnn results header is never overwritten."""
 
     def __init__(self, path: Path, header: dict, golden: np.ndarray):
-        from .plumbing import check_output_file
+        from ..plumbing import check_output_file
 
         self.path = Path(path)
         self.header = dict(header, format=RESULTS_FORMAT)
@@ -202,7 +202,7 @@ class Results:
                             + "; ".join(bad[:3]) + ("; ..." if len(bad) > 3 else "") + ")")
 
     def _rewrite(self):
-        from .plumbing import write_atomic
+        from ..plumbing import write_atomic
 
         lines = [json.dumps(self.header, sort_keys=True)]
         lines += [json.dumps(self.done[i], sort_keys=True) for i in sorted(self.done)]
@@ -236,7 +236,7 @@ class _ProgressBar:
     """The progress bar around a session: drawn on standard error when it is a terminal and not ``quiet``."""
 
     def __init__(self, total, quiet):
-        from .console import progress
+        from ..console import progress
 
         self.cm = progress(total, "samples", enabled=not quiet)
 
@@ -262,8 +262,8 @@ def _first_differing_layer(model, dev_layers, q_i) -> str:
 
 def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, build_dir=None,
         results_path=None, limit=None, timeout=2.0, float_reference=True, quiet=False) -> Summary:
-    from .boards import load_board
-    from .device import Device
+    from ..targets.boards import load_board
+    from .link import Device
 
     board = load_board(board_id)
     # everything the run needs is checked before a firmware is built or a sample is sent
@@ -273,12 +273,12 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
     if board["emulated"] and port is not None:
         raise TinyBnnError(f"board '{board['id']}' is emulated: tinybnn boots it in QEMU and connects to its serial "
                            "line itself; --port is for a real board")
-    from .data import check_data
+    from ..data import check_data
 
     x, labels = check_data(model, x, labels)  # before anything is built, booted or opened
     float_note = None
     if labels is not None and float_reference:
-        from .reference import require
+        from ..frontend.onnx.runtime import require
 
         try:
             require(model_path)
@@ -291,7 +291,7 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         labels = None if labels is None else np.asarray(labels)[:limit]
     q = model.quantize(x)
     golden = model.run_quantized(q)
-    from .codegen import prepare
+    from ..backend.codegen import prepare
 
     rendered = prepare(model)
     header = {"model_hash": rendered.hash, "board": board["id"], "data": _data_digest(x), "samples": len(x)}
@@ -310,7 +310,7 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         print(f"tinybnn: warning: {res.warning}", file=sys.stderr, flush=True)
     try:
         if board["emulated"]:
-            from .qemu import QemuSession
+            from ..targets.qemu import QemuSession
 
             budget = 60.0 + 2.0 * len(x)
             with QemuSession(fw.elf, board, timeout=budget) as s:
@@ -340,12 +340,12 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         summary.device_accuracy = float(np.mean(y_dev.reshape(len(x), -1).argmax(1) == lab))
         summary.golden_accuracy = float(np.mean(model.dequantize(golden).reshape(len(x), -1).argmax(1) == lab))
         if float_reference:
-            from .reference import run_reference
+            from ..frontend.onnx.runtime import run_reference
 
             y_f, _ = run_reference(model_path, x)
             summary.float_accuracy = float(np.mean(y_f.reshape(len(x), -1).argmax(1) == lab))
     if fw is not None and fw.elf is not None:
-        from .footprint import from_build
+        from ..targets.footprint import from_build
 
         summary.footprint = from_build(fw.project).as_dict()
     # the report's data, kept in the summary written beside the results file (tinybnn report RESULTS)
@@ -361,7 +361,7 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
 
 
 def _write_json(path: Path, obj) -> None:
-    from .plumbing import write_atomic
+    from ..plumbing import write_atomic
 
     write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
 
@@ -403,7 +403,7 @@ def _session(dev, model, rendered, board, q, golden, res, t0) -> Summary:
 
 def _ensure_build(model, board, build_dir, model_hash, sample, log=None):
     """Build the serving firmware unless ``build_dir`` already holds it for this model and board."""
-    from .build import FirmwareBuild, build
+    from ..targets.build import FirmwareBuild, build
 
     info_p = Path(build_dir) / "tinybnn-build.json"
     if info_p.is_file():
@@ -422,6 +422,6 @@ def _ensure_build(model, board, build_dir, model_hash, sample, log=None):
 
 
 def _upload(fw):
-    from . import platformio
+    from ..targets import platformio
 
     platformio.upload(fw.project)

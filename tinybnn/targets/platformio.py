@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
-from tinybnn import boards as _boards
-from tinybnn import plumbing
-from tinybnn.errors import TinyBnnError
+from . import boards as _boards
+from .. import plumbing
+from ..errors import TinyBnnError
 
 REGISTRY_HOST = "api.registry.platformio.org"
 SCONS_PACKAGE = "tool-scons"
@@ -523,7 +523,7 @@ def _derive_stack(project: Path, board_id: str, res: "BuildResult") -> Dict[str,
     graph (:func:`tinybnn.footprint.static_stack`: C frames, assembly pushes, indirect calls, interrupt
     handlers) plus a margin, at least the board's floor, written into the project's board manifest.
     ``reserved_as_linked`` says whether the ELF was linked with it (else the caller relinks)."""
-    from tinybnn.footprint import STACK_MARGIN_BYTES, STACK_MARGIN_FRACTION, static_stack, stack_reserve
+    from .footprint import STACK_MARGIN_BYTES, STACK_MARGIN_FRACTION, static_stack, stack_reserve
 
     manifest = project / "boards" / f"{board_id}.json"
     data = json.loads(manifest.read_text())
@@ -536,7 +536,7 @@ def _derive_stack(project: Path, board_id: str, res: "BuildResult") -> Dict[str,
     reserve = stack_reserve(worst, floor)
     linked = data["tinybnn"]["stack_bytes"]
     if linked != reserve:
-        from tinybnn.tracked import rewrite_tracked
+        from .tracked import rewrite_tracked
 
         data["tinybnn"]["stack_bytes"] = reserve
         rewrite_tracked(project, FILES_RECORD, str(manifest.relative_to(project)),

@@ -1,0 +1,1 @@
+"""Frontends: a trained model file -> the float :class:`tinybnn.ir.graph.Graph` the passes work on."""

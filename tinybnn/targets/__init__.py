@@ -1,0 +1,1 @@
+"""Targets: board data files, PlatformIO projects and builds, QEMU, footprints and the library export."""
