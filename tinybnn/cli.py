@@ -391,7 +391,7 @@ def cmd_export(args) -> int:
 def cmd_examples(args) -> int:
     import shutil
 
-    from .targets.boards import data_dir
+    from .resources import data_dir
 
     out = Path(args.output)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -458,7 +458,7 @@ _jobs = _at_least_one("number of jobs", "1 job")  # --jobs N
 
 
 def _variants():
-    from .targets.boards import KERNEL_VARIANTS
+    from .resources import KERNEL_VARIANTS
 
     return list(KERNEL_VARIANTS)
 
@@ -474,7 +474,7 @@ def _json_arg(s, what):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ._version import __version__
 
     p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact: ONNX in, "
                 "C and firmware out, validated on the device.",

@@ -21,7 +21,7 @@ import zipfile
 import numpy as np
 
 from .errors import TinyBnnError
-from .ir.graph import check_file
+from .plumbing import check_file
 
 _NUMERIC_KINDS = "iuf"  # signed, unsigned, float (not bool, complex, strings, objects, dates)
 

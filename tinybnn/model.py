@@ -18,7 +18,8 @@ from .passes.canonicalize import canonicalize
 from .passes.fold import fold_constants
 from .frontend.onnx.importer import import_onnx
 from .passes.layout import absorb_transposes
-from .passes.lower import apply_prologue, lower, prologue_ops
+from .ir.prologue import apply_prologue, prologue_ops
+from .passes.lower import lower
 from .passes.pack import pack_weights
 
 DEVICE_OPS = ("tb.Conv2d", "tb.Dense", "tb.MaxPool")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -322,3 +323,34 @@ def check_build_path(path, what: str = "build folder") -> Path:
             f"commands through a shell) would interpret; choose a folder without control characters or "
             f"any of {UNSAFE_PATH_CHARS}")
     return p
+
+
+# ------------------------------------------------------------------------------------- input files --
+def check_file(path: str | Path, expected: str = "an .onnx file") -> Path:
+    """``path`` as a Path, checked (stat before open) to be a regular file: a FIFO or device is never read."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise TinyBnnError(f"{path}: no such file") from None
+    except OSError as e:
+        raise TinyBnnError(f"{path}: cannot read it ({e.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise TinyBnnError(f"{path}: is a directory, expected {expected}")
+    if not stat.S_ISREG(mode):
+        raise TinyBnnError(f"{path}: is {describe_mode(mode)}, expected {expected} (a regular file)")
+    return p
+
+
+def describe_mode(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"

@@ -28,18 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..ir.bits import pack_bits
-from ..targets.boards import data_dir
+from .ctext import (INT32_LIMIT, CArray, __version__, c_array_body, c_comment, c_slug, c_string, environment,
+                    kernels_dir, shape_str, templates_dir)
 from ..errors import TinyBnnError
 from .planner import Buffer, Plan, align, output_bytes, plan_model, scratch_bytes
 
 FORMAT_VERSION = 1
 HASH_HEX_DIGITS = 16  # sha256 truncated to 64 bits
-WORDS_PER_LINE = 8
-BYTES_PER_LINE = 16
 ZP_MIN, ZP_MAX = -32640, 32639  # tb_kernels_internal.h: x - zp must fit int16
-INT32_LIMIT = 2**31
 
 GENERATED_FILES = ("model.h", "model.c", "model_weights.h", "model_weights.c")
 KERNEL_COMMON = ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c")
@@ -52,87 +49,6 @@ CONV2D_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", 
 DENSE_FIELDS = ("in_pixels", "in_c", "out_c", "input_zero_point")
 MAXPOOL_FIELDS = ("in_h", "in_w", "c", "out_h", "out_w", "kernel_h", "kernel_w", "stride_h", "stride_w",
                   "pad_top", "pad_left", "pad_bottom", "pad_right")
-
-
-# ---------------------------------------------------------------------------------------- data dirs --
-def templates_dir() -> Path:
-    return data_dir("templates")
-
-
-def kernels_dir() -> Path:
-    return data_dir("firmware") / "kernels"
-
-
-# ------------------------------------------------------------------------------------- C formatting --
-def c_comment(text: str) -> str:
-    """Text safe inside a /* */ comment: printable ASCII, no comment delimiters, no trigraphs."""
-    s = "".join(ch if " " <= ch <= "~" else "?" for ch in str(text))
-    s = s.replace("*/", "* /").replace("/*", "/ *")
-    return re.sub(r"\?(?=\?)", "? ", s)
-
-
-def c_string(text: str) -> str:
-    """A C string literal for any text (UTF-8 bytes outside printable ASCII as octal escapes)."""
-    out = []
-    for b in str(text).encode("utf-8"):
-        ch = chr(b)
-        if ch in '\\"?':
-            out.append("\\" + ch)
-        elif 0x20 <= b <= 0x7E:
-            out.append(ch)
-        else:
-            out.append(f"\\{b:03o}")
-    return '"' + "".join(out) + '"'
-
-
-def c_slug(name: str, limit: int = 24) -> str:
-    s = re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_").lower()[:limit].strip("_")
-    return s or "layer"
-
-
-def _fmt_value(ctype: str, v: int) -> str:
-    if ctype == "uint32_t":
-        return f"0x{int(v) & 0xFFFFFFFF:08X}u"
-    if ctype == "int32_t" and int(v) == -INT32_LIMIT:
-        return "INT32_MIN"
-    return str(int(v))
-
-
-def c_array_body(ctype: str, values: np.ndarray, indent: str = "    ") -> str:
-    per = WORDS_PER_LINE if ctype in ("uint32_t", "int32_t") else BYTES_PER_LINE
-    vals = [_fmt_value(ctype, v) for v in np.asarray(values).reshape(-1).tolist()]
-    lines = [indent + ", ".join(vals[i:i + per]) + "," for i in range(0, len(vals), per)]
-    return "\n".join(lines)
-
-
-def shape_str(shape) -> str:
-    return "x".join(str(int(v)) for v in shape)
-
-
-# ------------------------------------------------------------------------------------------- specs --
-@dataclass
-class CArray:
-    name: str         # C identifier
-    ctype: str        # uint32_t | int32_t | int16_t | int8_t
-    values: np.ndarray
-    comment: str
-    role: str         # weights | thresholds | flip | or_mask
-
-    @property
-    def count(self) -> int:
-        return int(np.asarray(self.values).size)
-
-    @property
-    def nbytes(self) -> int:
-        return self.count * {"uint32_t": 4, "int32_t": 4, "int16_t": 2, "int8_t": 1}[self.ctype]
-
-    @property
-    def count_macro(self) -> str:
-        return self.name.upper() + "_COUNT"
-
-    @property
-    def body(self) -> str:
-        return c_array_body(self.ctype, self.values)
 
 
 @dataclass
@@ -372,13 +288,6 @@ class Rendered:
         return sum(s.weight_bytes for s in self.specs)
 
 
-def _env():
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
-
-
 def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[str]:
     """The kernel files the model needs: the headers, the common checks and one file per kernel used
     (plus, for a kernel variant, its family's files from firmware/kernels/opt/)."""
@@ -457,7 +366,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "layer_kernels": bool(layer_kernels),
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }
-    env = _env()
+    env = environment()
     files: dict[str, bytes] = {}
     for name in GENERATED_FILES:
         files[name] = env.get_template(name + ".j2").render(**ctx).encode("utf-8")

@@ -90,7 +90,7 @@ def apply(spec, node, variant: str):
     f = fn(variant, spec.fn)
     if f is None:
         return spec
-    from .codegen import CArray
+    from .ctext import CArray
 
     K, O = k_len(node), int(node.attrs["out_shape"][-1])
     w = spec.arrays["weights"]

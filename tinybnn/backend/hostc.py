@@ -110,7 +110,7 @@ def cached_build(files: dict, label: str, sanitize: bool, exe_name: str = EXE_NA
 
 
 def host_main_source() -> bytes:
-    from .codegen import templates_dir
+    from ..resources import templates_dir
 
     return (templates_dir() / "host_main.c.j2").read_bytes()
 

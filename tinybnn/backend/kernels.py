@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ir.bits import words
-from ..targets.boards import KERNEL_VARIANTS, data_dir
+from ..resources import KERNEL_VARIANTS, data_dir
 from ..errors import TinyBnnError
 
 REFERENCE = "reference"
@@ -388,13 +388,9 @@ def render_layer_kernels(name: str, items: list[dict]) -> dict[str, bytes]:
     there are none)."""
     if not items:
         return {}
-    import jinja2
+    from .ctext import __version__, c_comment, environment
 
-    from .. import __version__
-    from .codegen import c_comment, templates_dir
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = environment()
     ctx = {"version": __version__, "variant": name, "kernels": items, "c_comment": c_comment}
     if name == "armv7m":
         from . import armv7m_tree

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..backend import codegen, kernels
 from ..ir.bits import pack_bits, words
 from ..targets.boards import data_dir, load_board
@@ -176,8 +176,6 @@ FLASH_SHARE = 0.8  # constant data a benchmark firmware may use of the board's f
 def _render(board: dict, variant: str, cases, kinds=KINDS) -> tuple[str, dict, dict, int]:
     """The benchmark firmware source, per case its kernel function names, the per-layer kernel files and the
     bytes of its constant arrays."""
-    import jinja2
-
     rng = np.random.default_rng(SEED)
     arrays = _Arrays()
     rendered, out_words, scratch, special = [], 1, 4, []
@@ -251,9 +249,9 @@ def _render(board: dict, variant: str, cases, kinds=KINDS) -> tuple[str, dict, d
                     item["kernels"].append({"fn": k["fn"], "input": x, "weights": lname, "output": "out_opt",
                                             "specialized": True})
         rendered.append(item)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-                             lstrip_blocks=True)
+    from ..backend.ctext import environment
+
+    env = environment()
     src = env.get_template("bench_kernels.c.j2").render(
         version=__version__, board=board["id"], variant=variant, arrays=list(arrays.items.values()),
         out_words=out_words, scratch_words=-(-scratch // 4), cases=rendered, layer_kernels=bool(special))

@@ -39,7 +39,7 @@ _DEFINE = re.compile(r"^\s*#\s*define\s+TBP_([A-Z0-9_]+)\s+(0x[0-9A-Fa-f]+|\d+)[
 
 def header_path() -> Path:
     """Path of ``tb_protocol.h`` in this checkout or installed wheel."""
-    from ..targets.boards import data_dir
+    from ..resources import data_dir
 
     return data_dir("firmware") / "runtime" / "tb_protocol.h"
 

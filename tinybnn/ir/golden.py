@@ -12,7 +12,7 @@ import numpy as np
 
 from .bits import pack_bits, pack_bits_axis0, pack_pm1, tail_mask, unpack_bits, words
 from ..errors import TinyBnnError
-from ..passes.lower import apply_prologue
+from .prologue import apply_prologue
 from .quant import int_quant_codes
 
 CACHE_ELEMS = 1 << 17  # uint64 elements per temporary in the XOR-popcount loop (1 MiB)

@@ -112,23 +112,3 @@ class Graph:
 
 def source_name(graph: Graph) -> str:
     return graph.meta.get("source", "<model>")
-
-
-def check_file(path: str | Path, expected: str = "an .onnx file") -> Path:
-    """``path`` as a Path, checked (stat before open) to be a regular file: a FIFO or device is never read."""
-    import stat
-
-    p = Path(path)
-    try:
-        mode = p.stat().st_mode
-    except FileNotFoundError:
-        raise TinyBnnError(f"{path}: no such file") from None
-    except OSError as e:
-        raise TinyBnnError(f"{path}: cannot read it ({e.strerror})") from None
-    if stat.S_ISDIR(mode):
-        raise TinyBnnError(f"{path}: is a directory, expected {expected}")
-    if not stat.S_ISREG(mode):
-        from ..frontend.onnx.check import describe_mode
-
-        raise TinyBnnError(f"{path}: is {describe_mode(mode)}, expected {expected} (a regular file)")
-    return p

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import TinyBnnError, node_error
 from ..ir.graph import Graph, Node
+from ..ir.prologue import prologue_ops
 
 INT8_MIN, INT8_MAX = -128, 127
 EXHAUSTIVE_LIMIT = 1 << 22  # evaluate every reachable value when (channels x range) is at most this
@@ -585,33 +586,6 @@ class Lowering:
                 if self.peek() is not None:
                     raise node_error(self.peek(), "follows the output layer")
                 return self.out
-
-
-def prologue_ops(nodes) -> list[dict]:
-    """The host-side input preprocessing: the Affine and Flatten ops before the input quantizer/first layer."""
-    ops = []
-    for n in nodes:
-        if n.op == "Affine":
-            ops.append({"op": "affine", "scale": n.attrs["scale"], "bias": n.attrs["bias"], "name": n.name})
-        elif n.op == "Flatten":
-            ops.append({"op": "flatten", "perm": n.attrs.get("perm"), "name": n.name})
-        else:
-            break
-    return ops
-
-
-def apply_prologue(ops, x: np.ndarray) -> np.ndarray:
-    """Apply the host-side preprocessing to a float32 batch in the canonical layout, as the framework does."""
-    y = np.asarray(x, dtype=np.float32)
-    for op in ops:
-        if op["op"] == "affine":
-            cs = (1, -1) + (1,) * (y.ndim - 2)
-            y = (y * op["scale"].astype(np.float32).reshape(cs) + op["bias"].astype(np.float32).reshape(cs))
-        else:
-            if op["perm"] is not None and y.ndim == 4:
-                y = np.transpose(y, op["perm"])
-            y = y.reshape(y.shape[0], -1)
-    return y.astype(np.float32)
 
 
 def _channel_vec(node, v, C):

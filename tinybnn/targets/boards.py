@@ -17,42 +17,20 @@ import json
 import os
 import re
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from ..errors import TinyBnnError
+from ..resources import BOARD_SCHEMA_FILE, KERNEL_VARIANTS, board_schema, data_dir  # noqa: F401 (re-exported)
 
 DEFAULT_BOARD = "qemu-m4"
 
 # The in-repo PlatformIO platform (firmware/platformio/platform-tinybnn).
 LOCAL_PLATFORM = "tinybnn"
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 class BoardError(TinyBnnError, ValueError):
     """A board file is missing, unreadable or invalid (one-line message)."""
-
-
-def data_dir(name: str) -> Path:
-    """Directory ``name`` ("boards", "firmware", "templates") of tinybnn's data.
-
-    Tries ``tinybnn/_data/<name>`` (installed wheel) first, then ``<repo>/<name>``
-    (checkout).
-    """
-    try:
-        candidate = resources.files("tinybnn") / "_data" / name
-        if candidate.is_dir():
-            return Path(str(candidate))
-    except (ModuleNotFoundError, TypeError, ValueError, OSError):
-        pass
-    candidate = _REPO_ROOT / name
-    if candidate.is_dir():
-        return candidate
-    raise FileNotFoundError(
-        f"tinybnn data directory '{name}' not found in tinybnn/_data/ nor in {_REPO_ROOT}"
-    )
 
 
 def boards_dir() -> Path:
@@ -60,16 +38,13 @@ def boards_dir() -> Path:
     return data_dir("boards")
 
 
-SCHEMA_FILE = "board.schema.json"
+SCHEMA_FILE = BOARD_SCHEMA_FILE
 BOARDS_ENV = "TINYBNN_BOARDS"  # folders of the user's own board files, searched before the bundled ones
 
 
 def schema() -> Dict[str, Any]:
     """The JSON Schema of a board file (shipped with the package; it documents every field)."""
-    return json.loads((boards_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
-
-
-KERNEL_VARIANTS = tuple(schema()["properties"]["kernel_variant"]["enum"])
+    return board_schema()
 
 
 def search_dirs() -> List[Path]:

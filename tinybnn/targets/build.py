@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..backend import codegen
+from ..backend.ctext import environment
 from .boards import LOCAL_PLATFORM, data_dir, load_board, stack_floor
 from ..errors import TinyBnnError
 
@@ -64,8 +65,6 @@ def fit_check(rendered, board: dict) -> None:
 
 
 def _render_sample(model, rendered, sample) -> dict[str, bytes]:
-    import jinja2
-
     if sample is None:
         q = np.zeros((1,) + model.device_input_shape, dtype=np.int8)
         note = "all-zero int8 codes"
@@ -73,8 +72,7 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
         q = model.quantize(np.asarray(sample, dtype=np.float32)[None])
         note = "the first sample of the given data, quantized on the host"
     expected = model.run_quantized(q)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = environment()
     ctx = {"version": __version__, "hash": rendered.hash, "input_note": note,
            "input_body": codegen.c_array_body("int8_t", q.reshape(-1)),
            "expected_body": codegen.c_array_body("int32_t", expected.reshape(-1))}

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
+from ..backend.ctext import environment
 from ..errors import TinyBnnError
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -41,7 +42,7 @@ def check_name(name: str) -> str:
 
 
 def read_labels(path, n: int) -> list[str]:
-    from ..ir.graph import check_file
+    from ..plumbing import check_file
 
     p = check_file(path)
     try:
@@ -188,16 +189,6 @@ def _renamer(name: str):
 
 
 # ------------------------------------------------------------------------------------ rendering --
-def _env():
-    import jinja2
-
-    from ..backend.codegen import templates_dir
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "export")),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-                              lstrip_blocks=True, autoescape=False)
-
-
 def prepare_export(model, name: str, variant: str = "reference", labels: list[str] | None = None,
                    board: dict | None = None) -> tuple[dict, dict]:
     """(files: relative path -> bytes, info) of the library folder, rendered in memory."""
@@ -246,15 +237,15 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
         "board": board["id"] if board else None,
         "json_str": lambda s: json.dumps(str(s)),
     }
-    env = _env()
-    src[f"{name}.h"] = env.get_template("api.h.j2").render(**ctx).encode()
-    src[f"{name}.c"] = env.get_template("api.c.j2").render(**ctx).encode()
+    env = environment()
+    src[f"{name}.h"] = env.get_template("export/api.h.j2").render(**ctx).encode()
+    src[f"{name}.c"] = env.get_template("export/api.c.j2").render(**ctx).encode()
     ctx["sources"] = sorted(f for f in src if f.endswith((".c", ".S")))  # CMakeLists.txt lists them all
     files = {f"src/{f}": data for f, data in src.items()}
-    files[f"examples/{name}_classify/{name}_classify.ino"] = env.get_template("classify.ino.j2").render(**ctx).encode()
+    files[f"examples/{name}_classify/{name}_classify.ino"] = env.get_template("export/classify.ino.j2").render(**ctx).encode()
     for t, out in (("library.json.j2", "library.json"), ("library.properties.j2", "library.properties"),
                    ("CMakeLists.txt.j2", "CMakeLists.txt"), ("README.md.j2", "README.md")):
-        files[out] = env.get_template(t).render(**ctx).encode()
+        files[out] = env.get_template(f"export/{t}").render(**ctx).encode()
     info = {"name": name, "hash": r.hash, "variant": variant, "arena_bytes": r.arena_bytes,
             "weight_bytes": r.weight_bytes, "input_size": inp["n"], "output_size": n_out, "labels": labels,
             "label_source": label_src, "model": r.manifest}

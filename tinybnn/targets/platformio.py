@@ -331,8 +331,6 @@ def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
     and for emulated boards boards/<id>.json (PlatformIO board manifest) and
     ld/*.ld.  ``sources`` are files (or directories, copied whole) placed in src/.
     """
-    import jinja2
-
     from .tracked import read_record, write_tracked
 
     b = _boards.load_board(board) if isinstance(board, str) else board
@@ -392,9 +390,9 @@ def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
 
     flags = [_define_flag(k, v) for k, v in _boards.build_defines(b).items()]
     flags += list(extra_build_flags)
-    template_dir = _boards.data_dir("templates")
-    jenv = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    from ..backend.ctext import environment
+
+    jenv = environment()
     text = jenv.get_template("platformio.ini.j2").render(
         board=b, env_name=b["id"], platform=_platform_spec(b),
         local_platform=local, build_flags=flags, user_mark=USER_MARK)

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Callable, Dict, Optional
 
-from .. import __version__
+from .._version import __version__
 from ..errors import TinyBnnError
 
 

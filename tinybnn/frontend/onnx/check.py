@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import UnsupportedModel
+from ...plumbing import describe_mode
 
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
 QONNX_VERSIONS = (1, 2)
@@ -231,20 +232,6 @@ def check_external_data(model, path: Path) -> None:
         if offset + length > st.st_size:
             raise _fail(path, f"{where}: it needs bytes {offset}..{offset + length} of '{loc}', which has "
                         f"only {st.st_size} bytes")
-
-
-def describe_mode(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 # ------------------------------------------------------------------------------ 3. tensors ---------

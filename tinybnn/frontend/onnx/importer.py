@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import TinyBnnError, UnsupportedModel
-from ...ir.graph import Graph, Node, check_file
+from ...ir.graph import Graph, Node
+from ...plumbing import check_file
 from .check import (QONNX_DOMAINS, check_external_data, check_input_size, check_model, check_text,
                     check_versions)
 

@@ -1,0 +1,36 @@
+"""The host-side float preprocessing before the input quantizer (``tb.InputQuant``'s ``pre`` steps).
+
+The Affine and Flatten ops a model applies to its float input before its first layer run on the host, in
+float32, exactly as the framework computes them; the golden model, calibration and the lowering share them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def prologue_ops(nodes) -> list[dict]:
+    """The host-side input preprocessing: the Affine and Flatten ops before the input quantizer/first layer."""
+    ops = []
+    for n in nodes:
+        if n.op == "Affine":
+            ops.append({"op": "affine", "scale": n.attrs["scale"], "bias": n.attrs["bias"], "name": n.name})
+        elif n.op == "Flatten":
+            ops.append({"op": "flatten", "perm": n.attrs.get("perm"), "name": n.name})
+        else:
+            break
+    return ops
+
+
+def apply_prologue(ops, x: np.ndarray) -> np.ndarray:
+    """Apply the host-side preprocessing to a float32 batch in the canonical layout, as the framework does."""
+    y = np.asarray(x, dtype=np.float32)
+    for op in ops:
+        if op["op"] == "affine":
+            cs = (1, -1) + (1,) * (y.ndim - 2)
+            y = (y * op["scale"].astype(np.float32).reshape(cs) + op["bias"].astype(np.float32).reshape(cs))
+        else:
+            if op["perm"] is not None and y.ndim == 4:
+                y = np.transpose(y, op["perm"])
+            y = y.reshape(y.shape[0], -1)
+    return y.astype(np.float32)
