@@ -26,3 +26,11 @@ def node_error(node, what: str, supported: str | None = None) -> UnsupportedMode
     if supported:
         msg += f"; supported: {supported}"
     return UnsupportedModel(msg)
+
+
+class NeedsCalibration(TinyBnnError):
+    """The model's real-valued input has no quantizer of its own and no int8 input parameters were given."""
+
+    def __init__(self):
+        super().__init__("this model's input has no quantizer: give calibration data (--calibration FILE.npz) "
+                         "or --input-scale and --input-zero-point")

@@ -21,8 +21,8 @@ from .passes.layout import absorb_transposes
 from .ir.prologue import apply_prologue, prologue_ops
 from .passes.lower import lower
 from .passes.pack import pack_weights
+from .ir.layers import CONV2D, DEVICE_OPS, INPUT_QUANT, LINEAR_OPS, MAXPOOL, out_dtype
 
-DEVICE_OPS = ("tb.Conv2d", "tb.Dense", "tb.MaxPool")
 
 
 @dataclass
@@ -146,7 +146,7 @@ class Model:
 
     def run_layers_quantized(self, q: np.ndarray) -> list[LayerOutput]:
         """Every layer's output for int8 device inputs q (N, ...), the input itself first."""
-        outs = [LayerOutput("input", "tb.InputQuant", "int8", self.device_input_shape, q)]
+        outs = [LayerOutput("input", INPUT_QUANT, "int8", self.device_input_shape, q)]
         self._run(q, outs)
         return outs
 
@@ -157,7 +157,7 @@ class Model:
         for n in self.layers:
             h = golden.run_layer(n, h)
             if record is not None:
-                dt = "bits" if (n.op == "tb.MaxPool" or n.attrs.get("out") == "bits") else "int32"
+                dt = out_dtype(n)
                 record.append(LayerOutput(n.name, n.op, dt, tuple(n.attrs["out_shape"]), h))
         return h
 
@@ -176,9 +176,9 @@ class Model:
             row = {"name": n.name, "kind": _kind(n), "in": _shape_str(a["in_shape"], n),
                    "out": _shape_str(a["out_shape"], n), "K": "", "params": 0, "bytes": 0,
                    "binary_macs": 0, "int_macs": 0}
-            if n.op == "tb.MaxPool" and np.any(a["or_mask"]):
+            if n.op == MAXPOOL and np.any(a["or_mask"]):
                 row["bytes"] = 4 * words(a["in_shape"][-1])  # the packed OR mask
-            if n.op in ("tb.Conv2d", "tb.Dense"):
+            if n.op in LINEAR_OPS:
                 w = a["weights"]
                 O = w.shape[0]
                 K = int(np.prod(w.shape[1:]))
@@ -201,9 +201,9 @@ class Model:
 
 def _kind(n) -> str:
     a = n.attrs
-    if n.op == "tb.MaxPool":
+    if n.op == MAXPOOL:
         return "maxpool(bits" + (", or" if np.any(a["or_mask"]) else "") + ")"
-    base = "conv2d" if n.op == "tb.Conv2d" else "dense"
+    base = "conv2d" if n.op == CONV2D else "dense"
     src = "bin" if a["in_dtype"] == "bits" else "int8"
     dst = "bits" if a["out"] == "bits" else "int32 out"
     wide = ", int16 weights" if a["in_dtype"] != "bits" and a["weights"].dtype == np.int16 else ""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -29,20 +28,22 @@ from pathlib import Path
 import numpy as np
 
 from ..ir.bits import pack_bits
-from .ctext import (INT32_LIMIT, CArray, __version__, c_array_body, c_comment, c_slug, c_string, environment,
-                    kernels_dir, shape_str, templates_dir)
-from ..errors import TinyBnnError
+from .ctext import (INT32_LIMIT, CArray, __version__, c_array_body, c_comment, c_define, c_slug, c_string,  # noqa: F401
+                    environment, kernels_dir, pad_enum, shape_str, templates_dir)
+from ..errors import NeedsCalibration, TinyBnnError
 from .planner import Buffer, Plan, align, output_bytes, plan_model, scratch_bytes
+from ..ir.layers import CONV2D, DENSE, MAXPOOL, out_dtype
 
 FORMAT_VERSION = 1
 HASH_HEX_DIGITS = 16  # sha256 truncated to 64 bits
-ZP_MIN, ZP_MAX = -32640, 32639  # tb_kernels_internal.h: x - zp must fit int16
+# the input zero points the int8 kernels accept (x - zp must fit int16): tb_kernels_internal.h
+ZP_MIN, ZP_MAX = c_define("tb_kernels_internal.h", "TB_ZP_MIN"), c_define("tb_kernels_internal.h", "TB_ZP_MAX")
 
+ARENA_SYMBOL = "arena"  # the static activation arena in model.c (the footprint finds RAM by it)
 GENERATED_FILES = ("model.h", "model.c", "model_weights.h", "model_weights.c")
 KERNEL_COMMON = ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c")
 KERNEL_S16_HEADER = "tb_kernels_s16.h"  # the int16-weight first-layer kernels, only where a model uses them
 
-PAD_ENUM = {"zero": "TB_PAD_ZERO", "one": "TB_PAD_ONE", "minus-one": "TB_PAD_MINUS_ONE"}
 CONV2D_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
                  "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left", "pad_bottom", "pad_right", "pad",
                  "input_zero_point")
@@ -91,9 +92,9 @@ class LayerSpec:
 def kernel_fn(node) -> tuple[str, str]:
     """(kernel function, family) for a device layer."""
     a = node.attrs
-    if node.op == "tb.MaxPool":
+    if node.op == MAXPOOL:
         return "tb_maxpool_b1", "maxpool"
-    fam = {"tb.Conv2d": "conv2d", "tb.Dense": "dense"}.get(node.op)
+    fam = {CONV2D: "conv2d", DENSE: "dense"}.get(node.op)
     if fam is None:
         raise TypeError(f"not a device layer: {node.op}")
     if a["in_dtype"] == "bits":
@@ -176,7 +177,7 @@ def layer_spec(node, index: int) -> LayerSpec:
             raise TinyBnnError(f"layer '{name}': int8 input padded with '{a['pad']}'; int8 layers pad with zero")
         vals = dict(in_h=H, in_w=W, in_c=C, out_h=OH, out_w=OW, out_c=O, kernel_h=kh, kernel_w=kw, stride_h=sh,
                     stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl, pad_bottom=pb,
-                    pad_right=pr, pad=PAD_ENUM[pad], input_zero_point=zp)
+                    pad_right=pr, pad=pad_enum(pad), input_zero_point=zp)
         params = [(f, str(vals[f])) for f in CONV2D_FIELDS]
         K = kh * kw * C
         summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
@@ -317,13 +318,12 @@ def prepare(model, variant: str = "reference") -> Rendered:
     layers (:mod:`tinybnn.kernels`); "reference" renders the reference kernels only.
     """
     if model.needs_calibration:
-        raise TinyBnnError("this model's input has no quantizer: give calibration data (--calibration FILE.npz) "
-                           "or --input-scale and --input-zero-point")
+        raise NeedsCalibration()
     layers = model.layers
     if not layers:
         raise TinyBnnError("the model has no device layers")
     last = layers[-1]
-    if last.op == "tb.MaxPool" or last.attrs.get("out") != "int32":
+    if out_dtype(last) != "int32":
         raise TinyBnnError(f"layer '{last.name}': the last layer must produce int32 accumulators")
     specs = [layer_spec(n, i) for i, n in enumerate(layers)]
     for s in specs[:-1]:
@@ -354,7 +354,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
     ctx = {
         "version": __version__, "source": c_comment(source), "hash": digest, "specs": specs, "calls": calls,
         "plan": plan, "plan_buffers": sorted(plan.buffers, key=lambda b: (b.offset, b.name)),
-        "lower_bound": _lb(plan), "arena_bytes": plan.arena_bytes,
+        "lower_bound": _lb(plan), "arena_bytes": plan.arena_bytes, "arena_symbol": ARENA_SYMBOL,
         "weight_bytes": sum(s.weight_bytes for s in specs), "num_layers": len(specs),
         "input_shape": list(model.device_input_shape), "output_shape": list(model.device_output_shape),
         "input_size": n_in, "output_size": n_out, "input_bytes": n_in, "output_bytes": 4 * n_out,

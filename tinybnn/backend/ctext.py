@@ -102,3 +102,49 @@ class CArray:
     @property
     def body(self) -> str:
         return c_array_body(self.ctype, self.values)
+
+
+# ------------------------------------------------------------------------------ constants shared with C --
+_DEFINE = re.compile(r"^\s*#\s*define\s+([A-Z][A-Z0-9_]*)\s+\(?\s*(-?(?:0x[0-9A-Fa-f]+|\d+))[uU]?\s*\)?\s*(?:/\*.*?\*/)?\s*$")
+_ENUM = re.compile(r"typedef\s+enum\s*\{(?P<body>[^}]*)\}\s*(?P<name>\w+)\s*;", re.S)
+
+
+@lru_cache(maxsize=None)
+def c_defines(header: str) -> dict[str, int]:
+    """``{NAME: value}`` of every integer ``#define NAME <int>`` (or ``(-<int>)``) of a kernel header
+    (a path relative to ``firmware/kernels``): the C side is the single source of these numbers."""
+    out = {}
+    for line in (kernels_dir() / header).read_text(encoding="utf-8").splitlines():
+        m = _DEFINE.match(line)
+        if m:
+            out[m.group(1)] = int(m.group(2), 0)
+    return out
+
+
+@lru_cache(maxsize=None)
+def c_enum(header: str, type_name: str) -> dict[str, int]:
+    """The enumerators ``{NAME: value}`` of ``typedef enum {...} type_name;`` in a kernel header."""
+    text = re.sub(r"/\*.*?\*/", "", (kernels_dir() / header).read_text(encoding="utf-8"), flags=re.S)
+    for m in _ENUM.finditer(text):
+        if m["name"] == type_name:
+            out = {}
+            for item in m["body"].split(","):
+                if item.strip():
+                    k, _, v = item.partition("=")
+                    out[k.strip()] = int(v.strip(), 0)
+            return out
+    raise KeyError(f"{header}: no enum {type_name}")
+
+
+def c_define(header: str, name: str) -> int:
+    try:
+        return c_defines(header)[name]
+    except KeyError:
+        raise KeyError(f"{header}: no #define {name}") from None
+
+
+def pad_enum(pad: str) -> str:
+    """The C enumerator of a binary conv's padding ("zero" | "one" | "minus-one"), from tb_kernels.h's
+    tb_pad_kind (TB_PAD_MINUS_ONE <-> "minus-one")."""
+    names = {k[len("TB_PAD_"):].lower().replace("_", "-"): k for k in c_enum("tb_kernels.h", "tb_pad_kind")}
+    return names[pad]

@@ -28,6 +28,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..ir.bits import words
+from ..ir.layers import DENSE
 
 # variants whose boards run the subset-sum kernels for int8 x binary layers
 SUBSET_SUM = ("armv7m", "armv6m", "rv32-zbb", "rv32")
@@ -78,7 +79,7 @@ def scratch_bytes(k_len: int, out_c: int) -> int:
 
 def k_len(node) -> int:
     a = node.attrs
-    if node.op == "tb.Dense":
+    if node.op == DENSE:
         P, C = (int(x) for x in a["in_shape"])
         return P * C
     KH, KW = (int(x) for x in a["kernel"])

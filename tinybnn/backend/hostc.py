@@ -26,6 +26,7 @@ import numpy as np
 
 from ..ir.bits import words
 from ..errors import TinyBnnError
+from ..ir.layers import INPUT_QUANT, out_dtype
 
 CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2")
 SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g", "-fno-omit-frame-pointer")
@@ -129,7 +130,7 @@ def _layer_shapes(model) -> list[tuple[str, tuple]]:
     out = []
     for n in model.layers:
         s = tuple(int(v) for v in n.attrs["out_shape"])
-        if n.op == "tb.MaxPool" or n.attrs.get("out") == "bits":
+        if out_dtype(n) == "bits":
             out.append(("bits", s[:-1] + (words(s[-1]),)))
         else:
             out.append(("int32", s))
@@ -183,7 +184,7 @@ def run_c_layers(model, q, sanitize: bool | None = None) -> list:
 
     q = np.asarray(q)
     outs = _run(model, q, True, sanitize)
-    res = [LayerOutput("input", "tb.InputQuant", "int8", tuple(model.device_input_shape),
+    res = [LayerOutput("input", INPUT_QUANT, "int8", tuple(model.device_input_shape),
                        q.reshape((q.shape[0],) + tuple(model.device_input_shape)))]
     for n, (dt, _), data in zip(model.layers, _layer_shapes(model), outs):
         res.append(LayerOutput(n.name, n.op, dt, tuple(int(v) for v in n.attrs["out_shape"]), data))

@@ -35,12 +35,14 @@ import numpy as np
 
 from ..ir.bits import words
 from ..resources import KERNEL_VARIANTS, data_dir
+from .ctext import c_define, pad_enum
 from ..errors import TinyBnnError
+from ..ir.layers import CONV2D, DENSE, LINEAR_OPS
 
 REFERENCE = "reference"
 OPT_FNS = ("tb_conv2d_b1b1", "tb_dense_b1b1")  # the kernels a variant replaces
 COMMON_SOURCES = ("tb_kernels_opt.h", "tb_opt_internal.h", "tb_opt_common.c")
-RUN = 32  # TB_OPT_RUN: channels per run (one packed output word)
+RUN = c_define("opt/tb_opt_internal.h", "TB_OPT_RUN")  # channels per run (one packed output word)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def variant(name: str) -> Variant | None:
 def k_words(node) -> int:
     """Packed words per output of a binary conv2d/dense (the length of each dot product)."""
     a = node.attrs
-    if node.op == "tb.Dense":
+    if node.op == DENSE:
         P, C = (int(x) for x in a["in_shape"])
         return P * words(C)
     KH, KW = (int(x) for x in a["kernel"])
@@ -100,7 +102,7 @@ def uses_variant(name: str, node) -> bool:
     (measured with tinybnn bench, 64 outputs: break-even near 3 words on Cortex-M4, 8 on Cortex-M0, 4 on
     RV32+Zbb), so they keep the reference kernel."""
     v = variant(name)
-    if v is None or node.op not in ("tb.Conv2d", "tb.Dense") or node.attrs["in_dtype"] != "bits":
+    if v is None or node.op not in LINEAR_OPS or node.attrs["in_dtype"] != "bits":
         return False
     return k_words(node) >= v.min_k_words
 
@@ -237,7 +239,7 @@ def tree_scratch_bytes(node) -> int:
 def _zero_padded(node) -> bool:
     """A conv with zero padding and at least one pad (its padded taps need corrections)."""
     a = node.attrs
-    return node.op == "tb.Conv2d" and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
+    return node.op == CONV2D and a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
 
 
 def tap_pops_words(packed: np.ndarray, taps: int) -> np.ndarray:
@@ -259,7 +261,7 @@ def scratch_bytes(name: str, node) -> int:
     out_c = int(a["out_shape"][-1])
     if name == "armv7m" and _tree_specialization(node, 0) is not None:
         return tree_scratch_bytes(node)
-    if node.op == "tb.Dense":
+    if node.op == DENSE:
         P, C = (int(x) for x in a["in_shape"])
         return dense_scratch_bytes(name, P, C, out_c)
     zero_pads = a.get("pad", "zero") == "zero" and any(int(p) for p in a["pads"])
@@ -280,7 +282,7 @@ def specialization(name: str, node, index: int) -> dict | None:
     a = node.attrs
     if name == "armv7m":
         return _tree_specialization(node, index)
-    if name != "rv32-zbb" or node.op != "tb.Conv2d" or not uses_variant(name, node) or a["out"] != "bits":
+    if name != "rv32-zbb" or node.op != CONV2D or not uses_variant(name, node) or a["out"] != "bits":
         return None
     KH, KW = (int(x) for x in a["kernel"])
     H, W, C = (int(x) for x in a["in_shape"])
@@ -300,7 +302,7 @@ def specialization(name: str, node, index: int) -> dict | None:
     idx = lambda r, c, j: (r * (KW + 1) + c) * WD + j  # noqa: E731
     products = [{"k": (kh * KW + kw) * WD + j, "x0": idx(kh, kw, j), "x1": idx(kh, kw + 1, j)}
                 for kh in range(KH) for kw in range(KW) for j in range(WD)]
-    enum = {"zero": "TB_PAD_ZERO", "one": "TB_PAD_ONE", "minus-one": "TB_PAD_MINUS_ONE"}[pad]
+    enum = pad_enum(pad)
     return {"index": index, "name": node.name, "fn": f"tb_l{index}_conv2d_b1b1_rv32zbb", "prefix": f"tb_l{index}",
             "family": "conv2d", "contract": "tb_conv2d_b1b1_rv32zbb",
             "H": H, "W": W, "C": C, "OH": OH, "OW": OW, "O": O, "KH": KH, "KW": KW, "WD": WD, "K": KH * KW * WD,
@@ -322,7 +324,7 @@ def _tree_specialization(node, index: int) -> dict | None:
     if K > armv7m_tree.ALWAYS_K and armv7m_tree.code_bytes(K, bits) > \
             armv7m_tree.CODE_SHARE * 4 * K * int(a["out_shape"][-1]):
         return None  # a long dot product over few channels: the generic kernel, less code
-    if node.op == "tb.Dense":
+    if node.op == DENSE:
         P, C = (int(x) for x in a["in_shape"])
         family, k_bits, summary = "dense", P * C, f"{P}x{C} -> {int(a['out_shape'][-1])}"
         run = K
@@ -334,7 +336,7 @@ def _tree_specialization(node, index: int) -> dict | None:
         run = KW * words(C)
         summary = f"{H}x{W}x{C} -> {OH}x{OW}x{O}, kernel {KH}x{KW}"
     tree = f"tb_tree{K}{'t' if bits else ''}"
-    taps = int(a["kernel"][0]) * int(a["kernel"][1]) if node.op == "tb.Conv2d" else 0
+    taps = int(a["kernel"][0]) * int(a["kernel"][1]) if node.op == CONV2D else 0
     return {"tap_pops": taps if _zero_padded(node) else 0, "index": index, "name": node.name, "fn": f"tb_l{index}_{family}_b1b1_armv7m", "family": family,
             "prefix": f"tb_l{index}", "run": run, "encoder": f"tb_tree{K}_r{run}_encode",
             "contract": f"tb_{family}_b1b1 through tb_tree_{family}", "k": K, "k_bits": k_bits,

@@ -41,6 +41,7 @@ import numpy as np
 
 from ..ir.bits import words
 from ..errors import TinyBnnError
+from ..ir.layers import CONV2D, out_dtype
 
 ALIGN = 4
 
@@ -88,7 +89,7 @@ class Plan:
 def scratch_bytes(node) -> int:
     """Scratch bytes of the reference kernel running ``node``: mirrors ``<fn>_get_buffer_size()``."""
     a = node.attrs
-    if node.op == "tb.Conv2d" and a["in_dtype"] == "int8":
+    if node.op == CONV2D and a["in_dtype"] == "int8":
         KH, KW = a["kernel"]
         return 2 * int(KH) * int(KW) * int(a["in_shape"][2])  # one int16 im2col column
     return 0
@@ -98,7 +99,7 @@ def output_bytes(node) -> int:
     """Bytes of a device layer's output in its device representation."""
     a = node.attrs
     shape = tuple(int(v) for v in a["out_shape"])
-    if node.op == "tb.MaxPool" or a.get("out") == "bits":
+    if out_dtype(node) == "bits":
         return 4 * int(np.prod(shape[:-1], dtype=np.int64)) * words(shape[-1])
     return 4 * int(np.prod(shape, dtype=np.int64))
 

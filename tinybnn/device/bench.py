@@ -29,6 +29,7 @@ from ..backend import codegen, kernels
 from ..ir.bits import pack_bits, words
 from ..targets.boards import data_dir, load_board
 from ..errors import TinyBnnError
+from ..ir.layers import CONV2D, DENSE
 
 SEED = 20250611
 
@@ -158,12 +159,12 @@ class _Layer:
     def __init__(self, c: KernelCase):
         self.name = c.key
         if c.op == "dense_b1b1":
-            self.op = "tb.Dense"
+            self.op = DENSE
             self.attrs = {"in_dtype": "bits", "out": "bits" if c.bits else "int32", "in_shape": c.in_shape,
                           "out_shape": (c.out_c,)}
             return
         H, W, C = c.in_shape
-        self.op = "tb.Conv2d"
+        self.op = CONV2D
         self.attrs = {"in_dtype": "bits", "out": "bits" if c.bits else "int32", "kernel": (c.kernel, c.kernel),
                       "in_shape": (H, W, C), "out_shape": c.out_hw + (c.out_c,), "stride": (1, 1),
                       "dilation": (1, 1), "pads": (c.pad,) * 4, "pad": "zero"}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .bits import pack_bits, pack_bits_axis0, pack_pm1, tail_mask, unpack_bits, words
-from ..errors import TinyBnnError
+from ..errors import NeedsCalibration, TinyBnnError
 from .prologue import apply_prologue
 from .quant import int_quant_codes
+from .layers import CONV2D, DENSE, MAXPOOL
 
 CACHE_ELEMS = 1 << 17  # uint64 elements per temporary in the XOR-popcount loop (1 MiB)
 
@@ -48,8 +49,7 @@ def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
     else:
         s, zp = attrs.get("calib_scale"), attrs.get("calib_zero_point")
         if s is None:
-            raise TinyBnnError("this model's input has no quantizer: give calibration data (--calibration "
-                               "FILE.npz) or --input-scale and --input-zero-point")
+            raise NeedsCalibration()
         q = np.clip(np.round(y.astype(np.float64) / s) + zp, -128, 127)
     q = q.astype(np.int8)
     if q.ndim == 4:
@@ -295,11 +295,11 @@ def maxpool_bits(x, attrs):
 
 def run_layer(node, x):
     a = node.attrs
-    if node.op == "tb.MaxPool":
+    if node.op == MAXPOOL:
         return maxpool_bits(x, a)
-    if node.op == "tb.Conv2d":
+    if node.op == CONV2D:
         acc = conv2d_bits(x, a) if a["in_dtype"] == "bits" else conv2d_int8(x, a)
-    elif node.op == "tb.Dense":
+    elif node.op == DENSE:
         if a["in_dtype"] == "bits":
             acc = dense_bits(x.reshape(x.shape[0], a["in_shape"][0], -1), a)
         else:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinyBnnError, node_error
+from ..errors import node_error
 
 
 @dataclass

@@ -40,3 +40,30 @@ Device layers (all attrs are NumPy arrays or ints)
 
 Bits: bit 0 = +1, bit 1 = -1, 32-bit words, LSB first, along the channel axis; tail bits are 0.
 """
+
+from __future__ import annotations
+
+# ---- op names: the one place they are spelled ---------------------------------------------------
+INPUT_QUANT = "tb.InputQuant"
+OUTPUT = "tb.Output"
+CONV2D = "tb.Conv2d"
+DENSE = "tb.Dense"
+MAXPOOL = "tb.MaxPool"
+CONCAT = "tb.Concat"
+
+LINEAR_OPS = (CONV2D, DENSE)              # a dot product per output, then thresholds or int32
+DEVICE_OPS = (CONV2D, DENSE, MAXPOOL, CONCAT)  # what runs on the device, in the generated model.c
+BIT_OPS = (MAXPOOL, CONCAT)               # bits in, bits out, no weights
+
+
+def out_dtype(node) -> str:
+    """The device representation of a device layer's output: "bits" (packed words) or "int32"."""
+    if node.op in BIT_OPS:
+        return "bits"
+    return "bits" if node.attrs.get("out") == "bits" else "int32"
+
+
+def conv_out_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int = 1) -> int:
+    """Output length of a convolution or pooling window along one axis (floor mode, as ONNX and the kernels)."""
+    return (int(size) + int(pad_before) + int(pad_after) - int(dilation) * (int(kernel) - 1) - 1) // int(stride) + 1
+

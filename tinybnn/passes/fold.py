@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import node_error
+from ..ir.layers import conv_out_size
 from ..ir.graph import Graph, Node
 from ..ir.quant import bipolar_quant, int_quant
 
@@ -142,10 +143,6 @@ CONST_EVAL = {
 
 
 # ---------------------------------------------------------------- activation shapes ---------------
-def _conv_out(size, k, s, d, p0, p1):
-    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
-
-
 def auto_pads(node, in_hw, kernel, strides, dilations):
     """Explicit (top, left, bottom, right) pads from ONNX ``pads`` / ``auto_pad``."""
     auto = node.attrs.get("auto_pad", "NOTSET")
@@ -186,8 +183,8 @@ def _shape_conv(g, node, x, w):
     d = tuple(node.attrs.get("dilations", (1, 1)))
     _two_values(node, kernel_shape=k, strides=s, dilations=d)
     pads = auto_pads(node, x[2:], k, s, d)
-    oh = _conv_out(x[2], k[0], s[0], d[0], pads[0], pads[2])
-    ow = _conv_out(x[3], k[1], s[1], d[1], pads[1], pads[3])
+    oh = conv_out_size(x[2], k[0], s[0], pads[0], pads[2], d[0])
+    ow = conv_out_size(x[3], k[1], s[1], pads[1], pads[3], d[1])
     if oh <= 0 or ow <= 0:
         raise node_error(node, f"output would be empty ({oh}x{ow})")
     return (x[0], w[0], oh, ow)
@@ -214,8 +211,8 @@ def _shape_pool(g, node, x):
     s = tuple(node.attrs.get("strides", (1, 1)))
     _two_values(node, strides=s)
     pads = auto_pads(node, x[2:], k, s, (1, 1))
-    return (x[0], x[1], _conv_out(x[2], k[0], s[0], 1, pads[0], pads[2]),
-            _conv_out(x[3], k[1], s[1], 1, pads[1], pads[3]))
+    return (x[0], x[1], conv_out_size(x[2], k[0], s[0], pads[0], pads[2], 1),
+            conv_out_size(x[3], k[1], s[1], pads[1], pads[3], 1))
 
 
 def _shape_gemm(g, node, a, b):

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import TinyBnnError, node_error
 from ..ir.graph import Graph, Node
 from ..ir.prologue import prologue_ops
+from ..ir.layers import CONV2D, DENSE, INPUT_QUANT, MAXPOOL, OUTPUT, conv_out_size
 
 INT8_MIN, INT8_MAX = -128, 127
 EXHAUSTIVE_LIMIT = 1 << 22  # evaluate every reachable value when (channels x range) is at most this
@@ -263,7 +264,7 @@ class Lowering:
             self.take()
         n = self.peek()
         shape = tuple(g.shapes[n.inputs[0]][1:]) if n is not None else tuple(g.shapes[g.input][1:])
-        iq = Node("tb.InputQuant", "input", [g.input], ["input_q"], {
+        iq = Node(INPUT_QUANT, "input", [g.input], ["input_q"], {
             "onnx_shape": tuple(g.meta["onnx_input_shape"][1:]), "perm": g.meta.get("input_perm"),
             "pre": pre, "canonical_shape": shape})
         act = _Act("int8", shape)
@@ -345,10 +346,10 @@ class Lowering:
     def _pool_node(self, n, act, or_all=False, or_mask=None):
         C, H, W = act.shape
         k, s, p = n.attrs["kernel"], n.attrs["strides"], n.attrs["pads"]
-        oh = (H + p[0] + p[2] - k[0]) // s[0] + 1
-        ow = (W + p[1] + p[3] - k[1]) // s[1] + 1
+        oh = conv_out_size(H, k[0], s[0], p[0], p[2])
+        ow = conv_out_size(W, k[1], s[1], p[1], p[3])
         mask = np.full(C, bool(or_all)) if or_mask is None else or_mask
-        node = Node("tb.MaxPool", n.name, [], [], {
+        node = Node(MAXPOOL, n.name, [], [], {
             "in_shape": (H, W, C), "out_shape": (oh, ow, C), "kernel": tuple(k), "stride": tuple(s),
             "pads": tuple(p), "or_mask": mask})
         act.shape = (C, oh, ow)
@@ -432,8 +433,8 @@ class Lowering:
         if is_conv:
             KH, KW = W.shape[2], W.shape[3]
             st, dl, pd = lin.attrs["strides"], lin.attrs["dilations"], lin.attrs["pads"]
-            OH = (H + pd[0] + pd[2] - dl[0] * (KH - 1) - 1) // st[0] + 1
-            OW = (Wd + pd[1] + pd[3] - dl[1] * (KW - 1) - 1) // st[1] + 1
+            OH = conv_out_size(H, KH, st[0], pd[0], pd[2], dl[0])
+            OW = conv_out_size(Wd, KW, st[1], pd[1], pd[3], dl[1])
             pv = lin.attrs["pad_value"]
             if pv == 0.0:
                 pad = "zero"
@@ -480,14 +481,14 @@ class Lowering:
             lo = np.minimum(0, np.minimum(w * vlo, w * vhi)).sum(axis=1)
             hi = np.maximum(0, np.maximum(w * vlo, w * vhi)).sum(axis=1)
         name = lin.name
-        kind = "tb.Conv2d" if is_conv else "tb.Dense"
+        kind = CONV2D if is_conv else DENSE
         if end:
             if pools:
                 raise node_error(pools[0][0], "max-pools the model's output", "MaxPool before a binarizer")
             attrs.update(out="int32")
             node = Node(kind, name, [], [], attrs)
             self.out.append(node)
-            self.out.append(Node("tb.Output", "output", [], [], {
+            self.out.append(Node(OUTPUT, "output", [], [], {
                 "steps": steps, "acc_range": (lo, hi), "out_shape": attrs["out_shape"],
                 "output_perm": g.meta.get("output_perm"), "onnx_name": g.meta.get("output_name")}))
             return None
@@ -615,7 +616,7 @@ def lower(g: Graph, input_quant: dict | None = None, calibration=None) -> Graph:
     prev = g.input
     for k, n in enumerate(nodes):
         n.inputs = [prev]
-        n.outputs = [f"t{k}_{n.name}"] if n.op != "tb.Output" else ["output"]
+        n.outputs = [f"t{k}_{n.name}"] if n.op != OUTPUT else ["output"]
         prev = n.outputs[0]
     g.nodes = nodes
     g.output = prev

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from ..ir.bits import pack_pm1
 from ..ir.graph import Graph
+from ..ir.layers import DENSE, LINEAR_OPS
 
 
 def pack_weights(g: Graph) -> Graph:
     for n in g.nodes:
-        if n.op not in ("tb.Conv2d", "tb.Dense"):
+        if n.op not in LINEAR_OPS:
             continue
         w = n.attrs["weights"]
-        if n.op == "tb.Dense":
+        if n.op == DENSE:
             P, C = n.attrs["in_shape"]
             w = w.reshape(w.shape[0], P, C)
             n.attrs["weights"] = w

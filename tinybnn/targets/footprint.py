@@ -27,13 +27,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backend.codegen import ARENA_SYMBOL
 from ..errors import TinyBnnError
 
 COMPONENTS = ("weights", "model", "arena", "sample", "kernels", "runtime", "port", "libc", "stack", "other")
 KERNEL_OBJECTS = re.compile(r"(^|/)(tb_(common|conv2d_\w+|dense_\w+|maxpool_\w+|popcount\w*|kernel\w*|bgemm_\w+|opt_\w+|tree)"
                             r"|model_kernels(_\w+)?)\.o$")
 RUNTIME_OBJECTS = re.compile(r"(^|/)(tb_main|tb_print|tb_protocol|tb_serve|tb_\w*app\w*)\.o$")
-ARENA_SYMBOL = "arena"
 
 
 @dataclass
