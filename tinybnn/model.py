@@ -21,7 +21,7 @@ from .passes.layout import absorb_transposes
 from .ir.prologue import apply_prologue, prologue_ops
 from .passes.lower import lower
 from .passes.pack import pack_weights
-from .ir.layers import CONV2D, DEVICE_OPS, INPUT_QUANT, LINEAR_OPS, MAXPOOL, out_dtype
+from .ir.layers import CONCAT, CONV2D, DEVICE_OPS, INPUT_QUANT, LINEAR_OPS, MAXPOOL, out_dtype
 
 
 
@@ -87,7 +87,12 @@ def _grid(x: np.ndarray) -> dict | None:
 
 
 class Model:
-    """A lowered, packed tinybnn model. ``run`` gives exactly what the device computes."""
+    """A lowered, packed tinybnn model. ``run`` gives exactly what the device computes.
+
+    The device layers form a DAG in schedule order (the graph's topological order): ``layer_inputs[i]`` lists
+    where layer i reads its activations, -1 for the model input and j for layer j's output (always j < i).
+    A chain is the DAG with ``layer_inputs[i] == [i - 1]``. The last layer produces the model output.
+    """
 
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -95,6 +100,15 @@ class Model:
         self.input_node = graph.nodes[0]
         self.output_node = graph.nodes[-1]
         self.layers = [n for n in graph.nodes if n.op in DEVICE_OPS]
+        self.layer_inputs = _wiring(graph, self.input_node, self.layers, self.output_node)
+
+    @property
+    def is_chain(self) -> bool:
+        return all(ins == [i - 1] for i, ins in enumerate(self.layer_inputs))
+
+    def consumers(self, i: int) -> list[int]:
+        """The layers that read layer i's output (i = -1: the model input), in schedule order."""
+        return [k for k, ins in enumerate(self.layer_inputs) if i in ins]
 
     # -- facts -------------------------------------------------------------------------------
     @property
@@ -154,8 +168,14 @@ class Model:
         if q.dtype != np.int8:
             raise TinyBnnError(f"quantized input must be int8, got {q.dtype}")
         h = q.reshape((q.shape[0],) + self.device_input_shape)
-        for n in self.layers:
-            h = golden.run_layer(n, h)
+        values = {-1: h}
+        last_use = {j: i for i, ins in enumerate(self.layer_inputs) for j in ins}
+        for i, n in enumerate(self.layers):
+            h = golden.run_node(n, [values[j] for j in self.layer_inputs[i]])
+            values[i] = h
+            for j in set(self.layer_inputs[i]):
+                if last_use[j] == i:
+                    del values[j]  # no later layer reads it
             if record is not None:
                 dt = out_dtype(n)
                 record.append(LayerOutput(n.name, n.op, dt, tuple(n.attrs["out_shape"]), h))
@@ -173,7 +193,8 @@ class Model:
         rows = []
         for n in self.layers:
             a = n.attrs
-            row = {"name": n.name, "kind": _kind(n), "in": _shape_str(a["in_shape"], n),
+            ins = a["in_shapes"] if n.op == CONCAT else [a["in_shape"]]
+            row = {"name": n.name, "kind": _kind(n), "in": " + ".join(_shape_str(s, n) for s in ins),
                    "out": _shape_str(a["out_shape"], n), "K": "", "params": 0, "bytes": 0,
                    "binary_macs": 0, "int_macs": 0}
             if n.op == MAXPOOL and np.any(a["or_mask"]):
@@ -199,8 +220,37 @@ class Model:
         return sum(r["bytes"] for r in self.layer_table())
 
 
+def _wiring(graph: Graph, input_node, layers, output_node) -> list[list[int]]:
+    """Per device layer, the indices of the layers it reads (-1: the model input); checks the schedule."""
+    producer = {input_node.outputs[0]: -1}
+    wiring = []
+    for i, n in enumerate(layers):
+        ins = []
+        for t in graph.act_inputs(n):
+            if t not in producer:
+                raise TinyBnnError(f"layer '{n.name}' ({n.op}) reads '{t}', which no earlier layer produces")
+            ins.append(producer[t])
+        if not ins:
+            raise TinyBnnError(f"layer '{n.name}' ({n.op}) reads no activation")
+        if n.op not in (CONCAT,) and len(ins) != 1:
+            raise TinyBnnError(f"layer '{n.name}' ({n.op}) takes one activation input, got {len(ins)}")
+        wiring.append(ins)
+        for t in n.outputs:
+            producer[t] = i
+    if layers:
+        src = graph.act_inputs(output_node)
+        if len(src) != 1 or producer.get(src[0]) != len(layers) - 1:
+            raise TinyBnnError(f"the model output must be the last layer's ('{layers[-1].name}'); it reads {src}")
+        unread = [layers[i].name for i in range(len(layers) - 1) if not any(i in w for w in wiring)]
+        if unread:
+            raise TinyBnnError(f"layer '{unread[0]}': its output is never read (a dead branch)")
+    return wiring
+
+
 def _kind(n) -> str:
     a = n.attrs
+    if n.op == CONCAT:
+        return f"concat bits ({len(a['in_shapes'])} inputs)"
     if n.op == MAXPOOL:
         return "maxpool(bits" + (", or" if np.any(a["or_mask"]) else "") + ")"
     base = "conv2d" if n.op == CONV2D else "dense"

@@ -32,7 +32,7 @@ from .ctext import (INT32_LIMIT, CArray, __version__, c_array_body, c_comment, c
                     environment, kernels_dir, pad_enum, shape_str, templates_dir)
 from ..errors import NeedsCalibration, TinyBnnError
 from .planner import Buffer, Plan, align, output_bytes, plan_model, scratch_bytes
-from ..ir.layers import CONV2D, DENSE, MAXPOOL, out_dtype
+from ..ir.layers import CONCAT, CONV2D, DENSE, MAXPOOL, out_dtype
 
 FORMAT_VERSION = 1
 HASH_HEX_DIGITS = 16  # sha256 truncated to 64 bits
@@ -43,11 +43,13 @@ ARENA_SYMBOL = "arena"  # the static activation arena in model.c (the footprint 
 GENERATED_FILES = ("model.h", "model.c", "model_weights.h", "model_weights.c")
 KERNEL_COMMON = ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c")
 KERNEL_S16_HEADER = "tb_kernels_s16.h"  # the int16-weight first-layer kernels, only where a model uses them
+KERNEL_CONCAT_HEADER = "tb_kernels_concat.h"  # the join of binary branches, only in models that branch
 
 CONV2D_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
                  "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left", "pad_bottom", "pad_right", "pad",
                  "input_zero_point")
 DENSE_FIELDS = ("in_pixels", "in_c", "out_c", "input_zero_point")
+CONCAT_FIELDS = ("pixels", "in_c", "out_c", "offset_c")
 MAXPOOL_FIELDS = ("in_h", "in_w", "c", "out_h", "out_w", "kernel_h", "kernel_w", "stride_h", "stride_w",
                   "pad_top", "pad_left", "pad_bottom", "pad_right")
 
@@ -94,6 +96,8 @@ def kernel_fn(node) -> tuple[str, str]:
     a = node.attrs
     if node.op == MAXPOOL:
         return "tb_maxpool_b1", "maxpool"
+    if node.op == CONCAT:
+        return "tb_concat_b1", "concat"
     fam = {CONV2D: "conv2d", DENSE: "dense"}.get(node.op)
     if fam is None:
         raise TypeError(f"not a device layer: {node.op}")
@@ -114,6 +118,8 @@ def layer_spec(node, index: int) -> LayerSpec:
     fn, fam = kernel_fn(node)
     slug = f"tb_l{index}_{c_slug(node.name)}"
     name = node.name
+    if fam == "concat":
+        return _concat_spec(node, index, fn)
     arrays: dict[str, CArray] = {}
     in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
     if fam == "maxpool":
@@ -208,6 +214,25 @@ def layer_spec(node, index: int) -> LayerSpec:
                      scratch_bytes(node), summary, {"K": K})
 
 
+def _concat_spec(node, index: int, fn: str) -> LayerSpec:
+    """A join: one tb_concat_b1 call per input, each with its channel offset (``extra["parts"]``)."""
+    a = node.attrs
+    ins = [_ints(s) for s in a["in_shapes"]]
+    out_shape = _ints(a["out_shape"])
+    pixels = int(np.prod(out_shape[:-1], dtype=np.int64)) if len(out_shape) > 1 else 1
+    if sum(s[-1] for s in ins) != out_shape[-1] or any(s[:-1] != out_shape[:-1] for s in ins):
+        raise TinyBnnError(f"layer '{node.name}': concat of {[list(s) for s in ins]} cannot give {list(out_shape)}")
+    parts, off = [], 0
+    for s in ins:
+        vals = dict(pixels=pixels, in_c=s[-1], out_c=out_shape[-1], offset_c=off)
+        parts.append([(f, str(vals[f])) for f in CONCAT_FIELDS])
+        off += s[-1]
+    summary = " + ".join(shape_str(s) for s in ins) + f" -> {shape_str(out_shape)}, channels laid end to end"
+    return LayerSpec(index, node.name, node.op, fn, "concat", f"concat b1 ({len(ins)} inputs)", [], None, {},
+                     "bits", "bits", ins[0], out_shape, output_bytes(node), scratch_bytes(node), summary,
+                     {"parts": parts})
+
+
 # ------------------------------------------------------------------------------------------ hashing --
 def _jsonable(v):
     if isinstance(v, dict):
@@ -256,12 +281,22 @@ def output_info(model) -> dict:
                       "onnx_perm": a.get("output_perm")})
 
 
-def model_hash(specs: list[LayerSpec], inp: dict, out: dict) -> str:
-    """sha256 (truncated) of the structure, every constant array and the quantization parameters."""
+def model_hash(specs: list[LayerSpec], inp: dict, out: dict, wiring: list | None = None) -> str:
+    """sha256 (truncated) of the structure, every constant array and the quantization parameters.
+
+    ``wiring`` (Model.layer_inputs) enters the hash when the model is not a chain, with the joins' per-input
+    parameters, so a chain hashes as it always did."""
     h = hashlib.sha256()
-    struct = {"format": FORMAT_VERSION, "input": inp, "output": out,
-              "layers": [{"name": s.name, "fn": s.fn, "params": s.params, "out": s.out_kind,
-                          "arrays": {r: [c.ctype, c.count] for r, c in sorted(s.arrays.items())}} for s in specs]}
+    layers = []
+    for s in specs:
+        d = {"name": s.name, "fn": s.fn, "params": s.params, "out": s.out_kind,
+             "arrays": {r: [c.ctype, c.count] for r, c in sorted(s.arrays.items())}}
+        if "parts" in s.extra:
+            d["parts"] = s.extra["parts"]
+        if wiring is not None and not _is_chain(wiring):
+            d["inputs"] = list(wiring[s.index])
+        layers.append(d)
+    struct = {"format": FORMAT_VERSION, "input": inp, "output": out, "layers": layers}
     h.update(json.dumps(struct, sort_keys=True, separators=(",", ":")).encode())
     for s in specs:
         for role, arr in sorted(s.arrays.items()):
@@ -269,6 +304,15 @@ def model_hash(specs: list[LayerSpec], inp: dict, out: dict) -> str:
             dt = {"uint32_t": "<u4", "int32_t": "<i4", "int16_t": "<i2", "int8_t": "i1"}[arr.ctype]
             h.update(np.ascontiguousarray(arr.values, dtype=dt).tobytes())
     return h.hexdigest()[:HASH_HEX_DIGITS]
+
+
+def _wiring(model) -> list:
+    """Model.layer_inputs (a chain for models built without it, e.g. the kernel benchmark's)."""
+    return getattr(model, "layer_inputs", None) or [[i - 1] for i in range(len(model.layers))]
+
+
+def _is_chain(wiring: list) -> bool:
+    return all(list(ins) == [i - 1] for i, ins in enumerate(wiring))
 
 
 # ---------------------------------------------------------------------------------------- rendering --
@@ -295,6 +339,7 @@ def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[s
     fns = sorted({s.fn for s in specs})
     ref = [f"{fn}.c" for fn in fns if (kernels_dir() / f"{fn}.c").is_file()]
     common = list(KERNEL_COMMON) + ([KERNEL_S16_HEADER] if any(fn.endswith("s8s16") for fn in fns) else [])
+    common += [KERNEL_CONCAT_HEADER] if "tb_concat_b1" in fns else []
     if len(ref) == len(fns):
         return common + ref
     from . import kernels
@@ -330,7 +375,8 @@ def prepare(model, variant: str = "reference") -> Rendered:
         if s.out_dtype != "bits":
             raise TinyBnnError(f"layer '{s.name}': only the last layer may produce int32 accumulators")
     inp, out = input_info(model), output_info(model)
-    digest = model_hash(specs, inp, out)  # the model's identity: the same for every kernel variant
+    wiring = _wiring(model)
+    digest = model_hash(specs, inp, out, wiring)  # the model's identity: the same for every kernel variant
     layer_kernels: list = []  # kernels specialized to one layer (tinybnn.kernels.specialization)
     if variant == "reference":
         plan = plan_model(model)
@@ -343,8 +389,8 @@ def prepare(model, variant: str = "reference") -> Rendered:
         i = s.index
         calls.append({
             "spec": s,
-            "in_offset": bufs["input"].offset if i == 0 else bufs[f"L{i - 1}.out"].offset,
-            "in_bytes": bufs["input"].size if i == 0 else specs[i - 1].out_bytes,
+            "srcs": ["INPUT_OFFSET" if j < 0 else f"{specs[j].prefix}_OUT_OFFSET" for j in wiring[i]],
+            "reads": ["the input" if j < 0 else f'layer {j} ("{c_comment(specs[j].name)}")' for j in wiring[i]],
             "out_offset": bufs[f"L{i}.out"].offset if i < len(specs) - 1 else None,
             "scratch_offset": bufs[f"L{i}.scratch"].offset if f"L{i}.scratch" in bufs else None,
         })
@@ -353,6 +399,8 @@ def prepare(model, variant: str = "reference") -> Rendered:
     q = inp["quantization"]
     ctx = {
         "version": __version__, "source": c_comment(source), "hash": digest, "specs": specs, "calls": calls,
+        "input_offset": bufs["input"].offset, "dag": not _is_chain(wiring),
+        "concat_kernels": KERNEL_CONCAT_HEADER in kernel_sources(specs, variant),
         "plan": plan, "plan_buffers": sorted(plan.buffers, key=lambda b: (b.offset, b.name)),
         "lower_bound": _lb(plan), "arena_bytes": plan.arena_bytes, "arena_symbol": ARENA_SYMBOL,
         "weight_bytes": sum(s.weight_bytes for s in specs), "num_layers": len(specs),
@@ -385,6 +433,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
                     "in_dtype": s.in_dtype, "out_dtype": s.out_dtype, "in_shape": list(s.in_shape),
                     "out_shape": list(s.out_shape), "weight_bytes": s.weight_bytes, "output_bytes": s.out_bytes,
                     "scratch_bytes": s.scratch_bytes,
+                    **({"inputs": list(wiring[s.index])} if not _is_chain(wiring) else {}),
                     "arrays": {r: {"name": c.name, "ctype": c.ctype, "count": c.count, "bytes": c.nbytes}
                                for r, c in sorted(s.arrays.items())}} for s in specs],
         "weight_bytes": ctx["weight_bytes"], "arena_bytes": plan.arena_bytes, "arena_lower_bound": ctx["lower_bound"],

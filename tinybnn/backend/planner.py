@@ -6,9 +6,10 @@ A buffer has a size in bytes (rounded up to :data:`ALIGN` = 4, so every offset i
 lifetime ``[first, last]`` in layer steps (step i = running device layer i). For a model (:func:`plan_model`):
 
 * ``input``: the int8 model input. It LIVES IN THE ARENA: ``tb_model_run`` copies the caller's input in
-  (so the caller's buffer needs no alignment and its memory is free again after the first layer).
-  Live at step 0.
-* ``L<i>.out``: the output of layer i, live from step i (written) to step i + 1 (read).
+  (so the caller's buffer needs no alignment and its memory is free again after its last reader).
+  Live from step 0 to the step of the last layer that reads it (step 0 in a chain).
+* ``L<i>.out``: the output of layer i, live from step i (written) to the step of its last reader (i + 1 in
+  a chain; a branch keeps it alive until the join).
 * ``L<i>.scratch``: the kernel's scratch (``<fn>_get_buffer_size``, mirrored by :func:`scratch_bytes`),
   live at step i only; omitted when 0.
 * The model OUTPUT is NOT in the arena: the last layer writes its int32 accumulators straight into the
@@ -105,18 +106,22 @@ def output_bytes(node) -> int:
 
 
 def model_buffers(model) -> list[Buffer]:
-    """The arena buffers of a chain model (see the module docstring)."""
+    """The arena buffers of a model, chain or DAG (see the module docstring): each activation lives from
+    the step that writes it to the step of its last reader (liveness), so a branch keeps its input alive
+    until the join."""
     layers = model.layers
     if not layers:
         raise TinyBnnError("the model has no device layers")
+    wiring = getattr(model, "layer_inputs", None) or [[i - 1] for i in range(len(layers))]
+    last_read = {j: i for i, ins in enumerate(wiring) for j in ins}
     n_in = int(np.prod(model.device_input_shape, dtype=np.int64))
-    bufs = [Buffer("input", align(n_in), 0, 0, "input", layer=-1)]
+    bufs = [Buffer("input", align(n_in), 0, last_read[-1], "input", layer=-1)]
     for i, n in enumerate(layers):
         s = scratch_bytes(n)
         if s:
             bufs.append(Buffer(f"L{i}.scratch", align(s), i, i, "scratch", layer=i))
         if i < len(layers) - 1:
-            bufs.append(Buffer(f"L{i}.out", align(output_bytes(n)), i, i + 1, "activation", layer=i))
+            bufs.append(Buffer(f"L{i}.out", align(output_bytes(n)), i, last_read[i], "activation", layer=i))
     return bufs
 
 

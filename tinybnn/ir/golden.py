@@ -14,7 +14,7 @@ from .bits import pack_bits, pack_bits_axis0, pack_pm1, tail_mask, unpack_bits, 
 from ..errors import NeedsCalibration, TinyBnnError
 from .prologue import apply_prologue
 from .quant import int_quant_codes
-from .layers import CONV2D, DENSE, MAXPOOL
+from .layers import CONCAT, CONV2D, DENSE, MAXPOOL
 
 CACHE_ELEMS = 1 << 17  # uint64 elements per temporary in the XOR-popcount loop (1 MiB)
 
@@ -310,4 +310,20 @@ def run_layer(node, x):
     return _threshold_pack(acc, a) if a["out"] == "bits" else np.ascontiguousarray(np.moveaxis(acc, 0, -1))
 
 
-__all__ = ["quantize_input", "dequantize_output", "run_layer", "pack_pm1", "words"]
+
+def concat_bits(xs, attrs):
+    """Channel concatenation of packed bit tensors (N, ..., words(C_i)) -> (N, ..., words(sum C_i))."""
+    parts = [unpack_bits(x, int(s[-1])) for x, s in zip(xs, attrs["in_shapes"])]
+    return pack_bits(np.concatenate(parts, axis=-1))
+
+
+def run_node(node, inputs):
+    """One device layer on its activation inputs (a list, in the node's input order)."""
+    if node.op == CONCAT:
+        return concat_bits(inputs, node.attrs)
+    if len(inputs) != 1:
+        raise TypeError(f"{node.op} takes one activation input, got {len(inputs)}")
+    return run_layer(node, inputs[0])
+
+
+__all__ = ["quantize_input", "dequantize_output", "run_layer", "run_node", "pack_pm1", "words"]

@@ -1,7 +1,7 @@
 """The lowered layer ops: the contract between the converter, the golden model and the C renderer.
 
-After :func:`tinybnn.passes.lower.lower` and :func:`tinybnn.passes.pack.pack_weights`, a graph is a chain:
-``tb.InputQuant`` (host) -> device layers -> ``tb.Output`` (host). Shapes are per sample, device layout.
+After :func:`tinybnn.passes.lower.lower` and :func:`tinybnn.passes.pack.pack_weights`, a graph is
+``tb.InputQuant`` (host) -> device layers (a DAG, see Graph below) -> ``tb.Output`` (host). Shapes are per sample, device layout.
 
 Host side
 ---------
@@ -37,6 +37,16 @@ Device layers (all attrs are NumPy arrays or ints)
 ``tb.MaxPool``
     in_shape (H, W, C), out_shape, kernel, stride, pads, or_mask bool (C,): per channel the AND of the
     window's bits (max of +-1), or the OR where or_mask is set; padded taps are ignored.
+``tb.Concat``
+    in_shapes [(H, W, C_i)] or [(C_i,)] (one per activation input, in input order, same pixels), out_shape
+    (H, W, sum C_i) or (sum C_i,): the channels of the inputs laid end to end (a join of binary branches).
+
+Graph
+-----
+The device layers form a DAG in topological (schedule) order: each reads the outputs of earlier layers or
+the quantized input (``Node.inputs``, tensor names) and writes one tensor (``Node.outputs[0]``); a tensor may
+be read by several layers (a branch), ``tb.Concat`` joins branches. The last device layer produces the model
+output (int32). A chain is the special case where each layer reads the previous one.
 
 Bits: bit 0 = +1, bit 1 = -1, 32-bit words, LSB first, along the channel axis; tail bits are 0.
 """
