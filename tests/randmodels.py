@@ -1,4 +1,4 @@
-"""Random lowered tinybnn layers and models, built directly at the IR level (the contract of tinybnn/layers.py).
+"""Random lowered tinybnn layers and models, built directly at the IR level (the contract of tinybnn/ir/layers.py).
 
 Everything is drawn from a NumPy Generator, so a case is reproduced from its seed. Thresholds are chosen
 from the accumulators the layer actually produces on the drawn samples (so output bits are mixed), plus

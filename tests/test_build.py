@@ -57,7 +57,7 @@ def test_build_and_boot(models, name, board, tmp_path):
     assert res.count and res.count > 0 and res.count_kind == "instructions"
     # footprint: weights measured in the ELF equal the converter's packed size, arena too
     fp = footprint.from_build(fw.project)
-    # the board's kernel variant may encode the weights (tinybnn/kernels.py): compare with that rendering
+    # the board's kernel variant may encode the weights (tinybnn/backend/kernels.py): compare with that rendering
     assert fp.flash_components["weights"] == fw.weight_bytes == codegen.prepare(m, fw.kernel_variant).weight_bytes
     assert fp.ram_components["arena"] == fw.arena_bytes
     assert fp.flash == fw.flash_used and fp.ram == fw.ram_used  # same totals as PlatformIO's own report

@@ -1,4 +1,4 @@
-"""The generated C model (tinybnn.codegen + tinybnn.hostc) against the golden model, bit for bit.
+"""The generated C model (tinybnn.backend.codegen + tinybnn.backend.hostc) against the golden model, bit for bit.
 
 Every layer's output (through the tb_model_run_hooked hook) and the final output are compared with the
 golden model on every fixture and on random IR-level models (tests/randmodels.py); seeds are fixed and

@@ -1,6 +1,6 @@
 """The serial protocol end to end on the default emulated board (qemu-m4):
 tests/device_app (boot text + tb_serve()) with a generated fixture model, driven by
-tinybnn.device.Device, directly and through tinybnn.faultproxy.FaultProxy.
+tinybnn.device.link.Device, directly and through tinybnn.device.faultproxy.FaultProxy.
 
 The fault test checks, over >= 500 samples on a line that flips, drops, duplicates,
 delays, injects and replays bytes and reboots the device (QEMU restarted): zero silent

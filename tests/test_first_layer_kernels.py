@@ -7,7 +7,7 @@
   tb_dense_s8b1, also under ASan/UBSan.
 * Emulated cores: the same program as a firmware on the boards of the variants that run these kernels
   (Cortex-M0; Cortex-M3 without, M4..M55 with the DSP extension; RV32IMC with Zbb).
-* Python: tinybnn/first_layer_kernels.py's encoder and scratch sizes equal the C ones; models rendered for
+* Python: tinybnn/backend/first_layer_kernels.py's encoder and scratch sizes equal the C ones; models rendered for
   those variants run the subset-sum kernel for their int8 x binary first layer and compute what the golden model does.
 """
 

@@ -7,7 +7,7 @@
 * Emulated cores: the same program as a firmware on every emulated board (the armv7m family runs its
   Thumb-2 assembly on the Cortex-M3..M55 boards, with and without the DSP extension; the rv32-zbb family
   runs cpop on qemu-rv32zbb; the rv32 family, qemu-rv32's, runs its RV32 assembly on both RISC-V boards).
-* Python: the encoders and scratch sizes of tinybnn/kernels.py equal the C ones; models rendered for each
+* Python: the encoders and scratch sizes of tinybnn/backend/kernels.py equal the C ones; models rendered for each
   variant (fixtures and random models with OR-mask pools) compute exactly what the golden model computes.
 Seeds are fixed; a failure prints the layer that reproduces it.
 """
@@ -54,7 +54,7 @@ TREE_CHECK_KS = tuple(range(2, 65)) + (72, 75, 80, 90, 96, 100)
 
 
 def _tree_check_sources(ks=TREE_CHECK_KS) -> dict:
-    """The tree kernels tinybnn renders (tinybnn.kernels.render_layer_kernels), for every K of `ks`, every
+    """The tree kernels tinybnn renders (tinybnn.backend.kernels.render_layer_kernels), for every K of `ks`, every
     run that divides it and both output kinds, plus tb_tree_check_kernel(k, run, thresholds) looking them up
     for tb_opt_check.c (built with -DTB_CHECK_TREE_TABLE): the assembly on Thumb-2 cores, the generated
     column encoders everywhere."""
@@ -267,7 +267,7 @@ def test_fixture_models_each_variant(name):
         eligible = [n for n in m.layers if kernels.uses_variant(v, n)]
         assert len(opt_layers) == len(eligible)
         assert all(re.fullmatch(r"tb_(l\d+_)?(conv2d|dense)_b1b1_\w+", s.fn) for s in opt_layers)
-        # int8 first layers (but those of tinybnn/first_layer_kernels.py), max-pools and short binary dot products
+        # int8 first layers (but those of tinybnn/backend/first_layer_kernels.py), max-pools and short binary dot products
         # stay on the reference kernels
         assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
                             "tb_dense_s8s16", "tb_maxpool_b1", "tb_conv2d_b1b1", "tb_dense_b1b1")
@@ -356,7 +356,7 @@ def test_layer_specialized_kernels(i):
 
 def test_short_dot_products_stay_on_the_reference_kernel():
     """brevitas_tfc's binary denses have 2 words per output: below every family's break-even. (Its int8 x
-    binary first layer runs the family's subset-sum kernel where tinybnn/first_layer_kernels.py says so.)"""
+    binary first layer runs the family's subset-sum kernel where tinybnn/backend/first_layer_kernels.py says so.)"""
     d = np.load(FIX / "brevitas_tfc.npz")
     m = tinybnn.load(FIX / "brevitas_tfc.onnx", calibration=d["x"])
     ref = codegen.prepare(m)

@@ -2,9 +2,9 @@
  * tb_kernels.h - tinybnn portable C99 REFERENCE kernels (public API).
  *
  * These kernels define what every optimized kernel must compute, bit for bit; they are the oracle the
- * optimized variants are tested against and they stay forever. They match tinybnn/golden.py exactly.
+ * optimized variants are tested against and they stay forever. They match tinybnn/ir/golden.py exactly.
  *
- * Conventions (the contract is tinybnn/layers.py):
+ * Conventions (the contract is tinybnn/ir/layers.py):
  *   - Layout is HWC per sample (one sample per call), no batch axis. Dense inputs are (P, C): P pixels of C
  *     channels, i.e. a flattened (H, W, C) tensor keeps its per-pixel word packing.
  *   - Binary tensors ("b1") are packed along the channel axis into 32-bit words, LSB first:

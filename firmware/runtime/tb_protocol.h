@@ -2,7 +2,7 @@
  * tb_protocol.h - tinybnn host <-> device serial protocol (version 1).
  *
  * THIS FILE IS THE SINGLE SOURCE OF TRUTH for the protocol's numbers: the
- * host side (tinybnn/protocol.py) parses every "#define TBP_<NAME> <integer>"
+ * host side (tinybnn/device/protocol.py) parses every "#define TBP_<NAME> <integer>"
  * line of this header at import time (the wheel ships it as
  * tinybnn/_data/firmware/runtime/tb_protocol.h).  Nothing is generated and
  * nothing is written down twice: change a value here and both sides follow.

@@ -1,5 +1,5 @@
 """Build the test-only device application (tests/device_app/tb_main.c + the protocol
-runtime + a generated fixture model) for an emulated board, with tinybnn.platformio.
+runtime + a generated fixture model) for an emulated board, with tinybnn.targets.platformio.
 
 Used by tests/test_device.py and benchmarks/bench_link.py."""
 

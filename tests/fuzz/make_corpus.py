@@ -3,7 +3,7 @@
     python3 tests/fuzz/make_corpus.py OUT_DIR [INPUT_BYTES]
 
 Writes one file per seed: valid request streams for every command (mode byte 0x00,
-raw wire bytes made with tinybnn.protocol), the same requests as CRC-fixed records
+raw wire bytes made with tinybnn.device.protocol), the same requests as CRC-fixed records
 (mode 0x01/0x03/0x05), and typical garbage (boot text, truncated, oversize, bad CRC).
 """
 

@@ -33,7 +33,7 @@ its encoded weights (compare, bit insert, column reset and loop: four instructio
 flip mask and the store; ``pops`` returns popcounts (int32 outputs, zero-padded border pixels). Per K and
 run (``KW * words`` contiguous words) a column encoder (``_Encoder``, LDM/STM) encodes a window in place.
 
-This module renders the assembly for a K (``kernel_asm``); tinybnn/kernels.py decides which layers use it.
+This module renders the assembly for a K (``kernel_asm``); tinybnn/backend/kernels.py decides which layers use it.
 """
 
 from __future__ import annotations

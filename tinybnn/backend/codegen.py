@@ -360,7 +360,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
     """Render everything in memory (nothing is written).
 
     ``variant`` (a board file's ``kernel_variant``) selects the kernel family of the binary conv2d/dense
-    layers (:mod:`tinybnn.kernels`); "reference" renders the reference kernels only.
+    layers (:mod:`tinybnn.backend.kernels`); "reference" renders the reference kernels only.
     """
     if model.needs_calibration:
         raise NeedsCalibration()
@@ -377,7 +377,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
     inp, out = input_info(model), output_info(model)
     wiring = _wiring(model)
     digest = model_hash(specs, inp, out, wiring)  # the model's identity: the same for every kernel variant
-    layer_kernels: list = []  # kernels specialized to one layer (tinybnn.kernels.specialization)
+    layer_kernels: list = []  # kernels specialized to one layer (tinybnn.backend.kernels.specialization)
     if variant == "reference":
         plan = plan_model(model)
     else:

@@ -1,6 +1,6 @@
 """Host execution of the generated C: compile the rendered model with the system gcc and run it.
 
-The model directory (:func:`tinybnn.codegen.prepare`) plus ``templates/host_main.c.j2`` (a small runner
+The model directory (:func:`tinybnn.backend.codegen.prepare`) plus ``templates/host_main.c.j2`` (a small runner
 that reads int8 samples from a file and writes the int32 outputs, or every layer's output through the
 ``tb_model_run_hooked`` hook) are compiled with ``gcc -std=c99 -Wall -Wextra -Werror -O2`` into an
 executable, cached under ``$TINYBNN_CACHE_DIR`` (default: ``<tmp>/tinybnn-hostc-<uid>``) by the model
@@ -117,7 +117,7 @@ def host_main_source() -> bytes:
 
 
 def build(model=None, rendered=None, sanitize: bool | None = None) -> Path:
-    """The host executable of ``model`` (or of an already prepared :class:`tinybnn.codegen.Rendered`)."""
+    """The host executable of ``model`` (or of an already prepared :class:`tinybnn.backend.codegen.Rendered`)."""
     from .codegen import prepare
 
     r = rendered if rendered is not None else prepare(model)

@@ -1,10 +1,10 @@
 """Kernel variants: which kernel family runs each binary layer, and the weight encodings they read.
 
-A board file names its family in ``"kernel_variant"``; :func:`tinybnn.codegen.prepare` then renders the
+A board file names its family in ``"kernel_variant"``; :func:`tinybnn.backend.codegen.prepare` then renders the
 binary conv2d/dense layers (``tb_conv2d_b1b1``, ``tb_dense_b1b1``) whose dot products are long enough to
 gain (:func:`uses_variant`) with that family's kernels
 (``firmware/kernels/opt/``), their offline-encoded weights and their scratch. int8 x binary first layers take
-the subset-sum kernels on the variants of :mod:`tinybnn.first_layer_kernels`; other int8 first layers and
+the subset-sum kernels on the variants of :mod:`tinybnn.backend.first_layer_kernels`; other int8 first layers and
 max-pools (AND/OR masks) use the reference kernels, and ``reference`` renders exactly what it always did.
 
 ========== ======================== ============================================ ===========================

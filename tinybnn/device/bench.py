@@ -154,7 +154,7 @@ class _Arrays:
 
 
 class _Layer:
-    """Enough of a device layer for tinybnn.kernels.specialization."""
+    """Enough of a device layer for tinybnn.backend.kernels.specialization."""
 
     def __init__(self, c: KernelCase):
         self.name = c.key

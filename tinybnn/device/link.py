@@ -8,7 +8,7 @@
         dev.exit()                        # emulated boards: QEMU exits with 0
 
 The protocol is specified in ``firmware/runtime/tb_protocol.h``; the codec is
-:mod:`tinybnn.protocol`.
+:mod:`tinybnn.device.protocol`.
 
 Integrity: a result is returned only from a response frame that
 

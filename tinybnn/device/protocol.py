@@ -104,7 +104,7 @@ for _s, _name in ((_HDR, "HDR_BYTES"), (_INFO_FIXED, "INFO_FIXED_BYTES"), (_INFE
                   (_PROFILE_HDR, "PROFILE_RESP_HDR"), (_CHUNK_HDR, "DUMP_CHUNK_HDR"),
                   (_DUMP_FINAL, "DUMP_FINAL_HDR"), (_LAYER_HDR, "LAYER_RESP_HDR")):
     if _s.size != CONSTANTS[_name]:
-        raise ImportError(f"tinybnn.protocol: layout of TBP_{_name} is {_s.size} bytes here, "
+        raise ImportError(f"tinybnn.device.protocol: layout of TBP_{_name} is {_s.size} bytes here, "
                           f"{CONSTANTS[_name]} in {header_path()}")
 
 

@@ -11,7 +11,7 @@ matplotlib (the optional ``report`` extra: ``pip install 'tinybnn[report]'``). I
 - per binary layer, the fraction of activation bits equal to the float model's (:func:`tinybnn.check.check`);
 - the confusion matrix of the device's decisions (with labels);
 - instructions (emulated board) or cycles (real board) per layer, with binary MACs per instruction or cycle;
-- the memory map: flash and RAM by component (:mod:`tinybnn.footprint`) against the board's limits.
+- the memory map: flash and RAM by component (:mod:`tinybnn.targets.footprint`) against the board's limits.
 
 Everything but the per-sample records is computed while ``validate`` runs (:func:`collect`, with the model,
 the data and the float runtime at hand) and kept in the run's summary: ``validate`` writes it beside its

@@ -46,7 +46,7 @@ class Summary:
     link: dict = field(default_factory=dict)
     seconds: float = 0.0
     results: str | None = None  # the per-sample results file
-    report: dict | None = None  # what the HTML report needs beyond the above (tinybnn.report.collect)
+    report: dict | None = None  # what the HTML report needs beyond the above (tinybnn.device.report.collect)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)

@@ -2,7 +2,7 @@
 
 A :class:`Graph` is a list of :class:`Node` in topological order over named tensors. At import the nodes
 carry ONNX op types; the passes in :mod:`tinybnn.passes` rewrite them step by step into tinybnn's
-integer layer ops (see :mod:`tinybnn.layers`), which the golden model executes and the C renderer emits.
+integer layer ops (see :mod:`tinybnn.ir.layers`), which the golden model executes and the C renderer emits.
 
 Tensors are either constants (``graph.consts``, NumPy arrays) or activations with a static shape
 (``graph.shapes``; the leading batch axis is always 1 inside the IR).

@@ -17,7 +17,7 @@ Conventions (the same as Larq Compute Engine and BipolarQuant):
 Each threshold is checked against the float expression (the chain of ops of the original graph, one by
 one, in float64) at every reachable accumulator value: the integer decision equals the float decision.
 
-Lowered ops (node.op) and their attrs are documented in :mod:`tinybnn.layers`.
+Lowered ops (node.op) and their attrs are documented in :mod:`tinybnn.ir.layers`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``tinybnn build``: a PlatformIO firmware project for a board, built, and (emulated boards) run.
 
-The project holds the generated model (:mod:`tinybnn.codegen`), the reference kernels, the portable
+The project holds the generated model (:mod:`tinybnn.backend.codegen`), the reference kernels, the portable
 runtime (``firmware/runtime``), a boot self-test sample, and the board's port layer
-(:func:`tinybnn.platformio.write_project`). Before anything is written the model is checked against the
+(:func:`tinybnn.targets.platformio.write_project`). Before anything is written the model is checked against the
 board's flash and RAM, with the numbers.
 """
 
@@ -92,13 +92,13 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     ``generate_only``: write the project without running PlatformIO.
     ``kernel_checks``: keep the kernels' runtime argument checks (TB_KERNEL_CHECKS). Off by default: the
     generated model passes constant parameters the converter has validated.
-    ``variant``: the kernel family (tinybnn.kernels) instead of the board file's "kernel_variant"
+    ``variant``: the kernel family (tinybnn.backend.kernels) instead of the board file's "kernel_variant"
     ("reference" to compare against it).
     ``jobs``: parallel compiler jobs (default: the machine's cores). ``verbose``: PlatformIO's full compiler
     command lines in the log. PlatformIO's output is saved as ``build.log`` in the project, whether the build
     succeeds or fails; ``log`` (a text stream, e.g. sys.stderr) also receives a line when the build starts
     (on a terminal, or with ``verbose``) and, with ``verbose``, the whole log.
-    ``force``: overwrite files of the project the user changed (tinybnn.tracked; kept and refused otherwise).
+    ``force``: overwrite files of the project the user changed (tinybnn.targets.tracked; kept and refused otherwise).
     """
     from . import platformio
     from .boards import offline_board

@@ -3,11 +3,11 @@
 The folder builds as it is as a PlatformIO library (``library.json``), an Arduino library
 (``library.properties``, ``src/``, ``examples/NAME_classify/``) and a CMake target (``CMakeLists.txt``).
 ``src/NAME.h`` is the API: ``NAME_classify`` takes one float sample in the model's own input layout, quantizes
-it exactly as :func:`tinybnn.golden.quantize_input` does (the same int8 codes, bit for bit), runs the model and
+it exactly as :func:`tinybnn.ir.golden.quantize_input` does (the same int8 codes, bit for bit), runs the model and
 applies the output affine; ``NAME_invoke`` runs on int8 codes the caller quantized.
 
 Every symbol, macro and file carries the prefix: the rendered model and kernel sources of
-:func:`tinybnn.codegen.prepare` are renamed ``tb_`` -> ``NAME_tb_``, ``TB_`` -> ``NAME_TB_``,
+:func:`tinybnn.backend.codegen.prepare` are renamed ``tb_`` -> ``NAME_tb_``, ``TB_`` -> ``NAME_TB_``,
 ``model*.c/h`` -> ``NAME_model*.c/h``, so two exported models (with their own copies of the kernels) link
 into one firmware. The default rendering of ``tinybnn convert``/``build`` is untouched.
 

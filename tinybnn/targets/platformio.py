@@ -309,7 +309,7 @@ def _pio_board_file(board: Dict[str, Any]) -> Dict[str, Any]:
             "cflags": board["cflags"],
             "ldflags": board["ldflags"],
             "ldscript": Path(board["linker_script"]).name,
-            # provisional: tinybnn.build relinks with the reserve derived from the call graph
+            # provisional: tinybnn.targets.build relinks with the reserve derived from the call graph
             "stack_bytes": _boards.stack_floor(board),
             "board": board,
         },
@@ -518,7 +518,7 @@ def run_pio(project_dir: PathLike, *, jobs: Optional[int] = 1, verbose: bool = F
 
 def _derive_stack(project: Path, board_id: str, res: "BuildResult") -> Dict[str, Any]:
     """The stack reserve of a project built by the in-repo platform: the static worst case over the call
-    graph (:func:`tinybnn.footprint.static_stack`: C frames, assembly pushes, indirect calls, interrupt
+    graph (:func:`tinybnn.targets.footprint.static_stack`: C frames, assembly pushes, indirect calls, interrupt
     handlers) plus a margin, at least the board's floor, written into the project's board manifest.
     ``reserved_as_linked`` says whether the ELF was linked with it (else the caller relinks)."""
     from .footprint import STACK_MARGIN_BYTES, STACK_MARGIN_FRACTION, static_stack, stack_reserve

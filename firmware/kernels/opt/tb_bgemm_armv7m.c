@@ -16,7 +16,7 @@
  *   [sA, sA^sB, sA^sG, sA^sB^sG,  a0, a0^a1, a0^a2,  b0, b0^b1, b0^b2,  g0, g0^g1, g0^g2]
  * (sX = x0^x1^x2 of group X; the sums of B and G themselves are never needed).
  * The words left after the blocks (K mod 9) form groups of three (zero-padded) stored as 4 words each.
- * The same encoding is applied to the weights (offline: tinybnn/kernels.py, +44% weight bytes) and to each
+ * The same encoding is applied to the weights (offline: tinybnn/backend/kernels.py, +44% weight bytes) and to each
  * pixel's column (at run time, in the scratch buffer), since it is linear: enc(x) ^ enc(w) = enc(x ^ w).
  *
  * SWAR count of pop(S) + 2 pop(K) per nibble (<= 12), from the 2-bit counts s, k (fields <= 2):

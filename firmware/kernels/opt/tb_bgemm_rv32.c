@@ -6,7 +6,7 @@
  * blocks of nine, stored pre-encoded so that a full adder costs two operations after the XORs, each block
  * reduced to S + 2 K + 2 C2 + 4 C4 and counted with SWAR nibble sums. The encoding is that family's too,
  * word for word (13 words per 9, 4 per 3 left over, about +44% weight bytes): tb_rv32_encode_weights is the
- * specification and tinybnn/kernels.py writes the same words for both families. What is RV32-specific is
+ * specification and tinybnn/backend/kernels.py writes the same words for both families. What is RV32-specific is
  * the inner loop:
  *   - two output channels per pass: RV32 has no load-multiple, every load is an instruction, so each word
  *     of the (encoded) column is loaded once for two channels (the 31 registers hold both channels' block
@@ -268,7 +268,7 @@ void tb_rv32_pops(const uint32_t *xe, const uint32_t *w, uint32_t shape, int32_t
 
 /*
  * The family's inner loops (tb_opt_family.pops / pops1 / bits1). They have external linkage although only
- * the family table below refers to them: tinybnn's static stack analysis (tinybnn/footprint.py) resolves
+ * the family table below refers to them: tinybnn's static stack analysis (tinybnn/targets/footprint.py) resolves
  * the drivers' indirect calls to functions by their symbol names, which a static function's call-graph
  * node does not carry.
  */

@@ -81,7 +81,7 @@
 .endm
 
 /* the body of both functions after their "addi sp, sp, -64" (written after each label, where
- * tinybnn/footprint.py reads the frame size); lt = 1: tb_rv32_lt, 0: tb_rv32_pops */
+ * tinybnn/targets/footprint.py reads the frame size); lt = 1: tb_rv32_lt, 0: tb_rv32_pops */
 .macro BODY lt
     sw      ra, 60(sp)
     sw      s0, 56(sp)

@@ -5,7 +5,7 @@
  * same params, output stage, layouts, alignment rules and statuses, bit for bit the same outputs. They
  * differ in two ways only:
  *   - weights: each family takes its own ENCODING of the reference weights uint32_t[O][K] (K = KH*KW*words
- *     for a conv, in_pixels*words for a dense), produced offline by tinybnn/kernels.py; the C encoder of
+ *     for a conv, in_pixels*words for a dense), produced offline by tinybnn/backend/kernels.py; the C encoder of
  *     each family below is the specification (and is used by the on-device tests);
  *   - scratch: they need the caller-owned scratch of <fn>_get_buffer_size() (the reference needs none).
  * Binary-input layers have optimized kernels per family, int8 x binary first layers the subset-sum kernels
@@ -64,7 +64,7 @@ tb_status tb_dense_b1b1_armv7m(const tb_context *ctx, const tb_dense_params *par
 
 /*
  * The kernels tinybnn renders for the binary layers of a model whose K (packed words per output) is at most
- * 64 (tinybnn/armv7m_tree.py): a tree of full adders over the whole dot product, one SWAR count per channel.
+ * 64 (tinybnn/backend/armv7m_tree.py): a tree of full adders over the whole dot product, one SWAR count per channel.
  * Their weights: per output channel, tb_tree_words(K) words encoded by tb_tree_encode, then (binary output
  * only) the channel's popcount-domain threshold (tb_opt_internal.h). The generated functions of one K:
  *   bits(xe, w, out_c, q, flip): one output pixel of a binary layer, q[j] = the bits (pop >= T) of channels

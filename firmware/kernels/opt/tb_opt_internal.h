@@ -131,7 +131,7 @@ tb_status tb_opt_check_common(const tb_context *ctx, const tb_out_params *out, i
 #endif
 
 /*
- * For kernels specialized to one layer (rendered per layer by tinybnn/kernels.py): the checks of the
+ * For kernels specialized to one layer (rendered per layer by tinybnn/backend/kernels.py): the checks of the
  * family's conv2d (same statuses, same scratch size), then the popcount-domain thresholds of a binary
  * output in the scratch; returns them through *T (NULL for an int32 output).
  */

@@ -1,7 +1,7 @@
 /*
  * tb_tree.c - carry-save tree kernels (armv7m variant): the encoding, the portable C kernels and the
  * conv2d/dense drivers of the kernels tinybnn renders for one dot-product length K (model_kernels.c and
- * model_kernels_armv7m.S; the generator and the derivation are in tinybnn/armv7m_tree.py).
+ * model_kernels_armv7m.S; the generator and the derivation are in tinybnn/backend/armv7m_tree.py).
  *
  * For the K product words p = x ^ w of one output, pop(p_0) + ... + pop(p_K-1) is reduced by a tree of full
  * adders, level by level: the items of a level are taken three at a time, a + b + c = (a ^ b ^ c) + 2 maj(a,

@@ -1,6 +1,6 @@
 """Pass 0a: validate an ONNX model before any of it is used.
 
-Runs on the parsed ``ModelProto`` before :mod:`tinybnn.passes.import_onnx` reads it into the IR, in this
+Runs on the parsed ``ModelProto`` before :mod:`tinybnn.frontend.onnx.importer` reads it into the IR, in this
 order, so that nothing is allocated from a size the file merely declares:
 
 1. versions: IR version, opset of the default domain, op domains (what tinybnn supports, said in the error);

@@ -1,4 +1,4 @@
-"""Pass 0: read an ONNX file into the IR (:class:`tinybnn.graph.Graph`).
+"""Pass 0: read an ONNX file into the IR (:class:`tinybnn.ir.graph.Graph`).
 
 Only structure is read here; meaning (which node is a binarizer, which weight is binary) is recognised by
 later passes from patterns, never from node names.

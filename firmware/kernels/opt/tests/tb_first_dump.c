@@ -1,6 +1,6 @@
 /*
  * tb_first_dump.c - host helper of tests/test_first_layer_kernels.py: the C encoder and scratch sizes of
- * the subset-sum first-layer kernels (tb_first_ss.c), for comparison with tinybnn/first_layer_kernels.py.
+ * the subset-sum first-layer kernels (tb_first_ss.c), for comparison with tinybnn/backend/first_layer_kernels.py.
  *
  * One request per input line, one answer line each:
  *   enc O K w...        -> the words of tb_ss_encode_weights (hex), weights [O][TB_WORDS(K)] in hex

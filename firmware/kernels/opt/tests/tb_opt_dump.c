@@ -1,6 +1,6 @@
 /*
  * tb_opt_dump.c - host helper of tests/test_opt_kernels.py: the C weight encoders and scratch sizes of
- * every optimized family, so that the Python mirrors in tinybnn/kernels.py are checked against them.
+ * every optimized family, so that the Python mirrors in tinybnn/backend/kernels.py are checked against them.
  *
  * Reads lines from stdin, writes one line per input line to stdout:
  *   enc <family> <O> <K> <O*K hex words>   ->  the encoded words (hex)

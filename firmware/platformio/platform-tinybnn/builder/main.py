@@ -1,7 +1,7 @@
 """SCons build script of the tinybnn offline PlatformIO platform.
 
 Everything target-specific comes from the project-local board file
-(<project>/boards/<id>.json, written by tinybnn.platformio.write_project):
+(<project>/boards/<id>.json, written by tinybnn.targets.platformio.write_project):
 
   build.mcu / build.cpu / build.f_cpu     PlatformIO's usual keys
   upload.maximum_size / maximum_ram_size  flash / RAM checked after the link
@@ -100,13 +100,13 @@ target_hex = env.ElfToHex(os.path.join("$BUILD_DIR", "${PROGNAME}"), target_elf)
 # Alias to the images, never to the .bin alone (SCons would try to run it).
 target_buildprog = env.Alias("buildprog", [target_bin, target_hex])
 
-# Flashing is done by tinybnn.qemu (emulated boards), not by "pio run -t upload".
+# Flashing is done by tinybnn.targets.qemu (emulated boards), not by "pio run -t upload".
 AlwaysBuild(
     env.Alias(
         "upload",
         target_elf,
         env.VerboseAction(
-            "@echo tinybnn: emulated board, run it with tinybnn.qemu", "Upload"
+            "@echo tinybnn: emulated board, run it with tinybnn.targets.qemu", "Upload"
         ),
     )
 )

@@ -4,7 +4,7 @@
  *
  * Each layer calls tb_tree_conv2d / tb_tree_dense (tb_tree.c: column gather and encoding, output stage) with
  * the tree kernel of its dot-product length K: Thumb-2 assembly in model_kernels_armv7m.S, the portable C
- * of tb_tree.c on any other target (the host). The layer's weights (tinybnn/kernels.py, encode_layer) are
+ * of tb_tree.c on any other target (the host). The layer's weights (tinybnn/backend/kernels.py, encode_layer) are
  * tree-encoded per output channel, followed by the channel's popcount-domain threshold when the output is
  * bits: the thresholds argument is then only read for zero-padded border pixels, and the flip mask always.
  */

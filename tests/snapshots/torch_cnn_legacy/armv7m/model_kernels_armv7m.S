@@ -3,7 +3,7 @@
  * 0.1.0 for the "armv7m" kernel variant (Cortex-M3/M4/M7/M33/M55). Do not edit: regenerate with tinybnn.
  *
  * One kernel per dot-product length K (packed words per output) of the model; the derivation and the
- * generator are tinybnn/armv7m_tree.py, the encoding is tb_tree_encode (tb_tree.c), the contract is
+ * generator are tinybnn/backend/armv7m_tree.py, the encoding is tb_tree_encode (tb_tree.c), the contract is
  * tb_tree_kernel (tb_kernels_opt.h):
  *   void tb_tree<K>t_bits(const uint32_t *xe, const uint32_t *w, int32_t out_c, uint32_t *q, const uint32_t *flip)
  *       one output pixel: q[j] = (bits (pop >= T) of channels 32 j .. 32 j + 31) XOR flip[j], tail bits 0

@@ -6,7 +6,7 @@
  * same outputs) with the layer's shape compiled in: two horizontally adjacent output pixels share one window
  * of input words held in registers (KH rows x KW + 1 columns x words), so every weight word loaded serves two
  * pixels, the taps are unrolled with constant offsets, runs of four channels follow the channel-interleaved
- * weights, and the output bits are shifted in as they are decided. Its weights (tinybnn/kernels.py,
+ * weights, and the output bits are shifted in as they are decided. Its weights (tinybnn/backend/kernels.py,
  * encode_layer) carry, after each run of four channels, their popcount-domain thresholds: the thresholds
  * argument is not read (the flip mask is), and a call with another geometry or output kind is refused
  * (TB_ERR_ARG).
