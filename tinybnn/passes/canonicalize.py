@@ -45,10 +45,12 @@ def _channels(g, t):
 
 
 def _canon_node(g: Graph, n: Node) -> list[Node] | None:
-    """Return the replacement for ``n`` (a list, possibly empty) or None to keep it."""
+    """Return the replacement for ``n`` (a list, possibly empty) or None to keep it.
+
+    Each supported ONNX op has its rule in :data:`_RULES` (``rule(g, n, x, out, rank, C)``, x the activation
+    input of rank ``rank`` with C channels); ops without a rule are refused here, in one line."""
     acts = g.act_inputs(n)
     x = acts[0] if acts else None
-    out = n.output
     if n.op in ("Identity", "Dropout"):
         return []
     if n.op in ("Cast", "CastLike"):
@@ -56,118 +58,148 @@ def _canon_node(g: Graph, n: Node) -> list[Node] | None:
     if len(acts) > 1 and not (n.op == "Where"):
         raise node_error(n, f"combines {len(acts)} activation tensors (a residual or branch); only chain "
                          "graphs are supported so far")
-    rank = len(g.shapes[x]) if x else 0
-    C = _channels(g, x) if x else 0
-    if n.op == "Conv":
-        W = g.const(n.inputs[1]).astype(np.float64)
-        k = tuple(n.attrs.get("kernel_shape", W.shape[2:]))
-        s = tuple(n.attrs.get("strides", (1, 1)))
-        d = tuple(n.attrs.get("dilations", (1, 1)))
-        pads = auto_pads(n, g.shapes[x][2:], k, s, d)
-        nodes = [Node("Conv", n.name, [x], [out], {"W": W, "strides": s, "dilations": d, "pads": pads,
-                                                   "pad_value": 0.0})]
-        if len(n.inputs) > 2 and n.inputs[2]:
-            bias = g.const(n.inputs[2]).astype(np.float64)
-            if bias.shape != (W.shape[0],):
-                raise node_error(n, f"bias of shape {list(bias.shape)} for {W.shape[0]} output channels",
-                                 "one bias per output channel")
-            mid = g.fresh(out + "_nobias")
-            nodes[0].outputs = [mid]
-            g.shapes[mid] = g.shapes[out]
-            nodes.append(Node("Affine", n.name + "/bias", [mid], [out],
-                              {"scale": np.ones(W.shape[0]), "bias": bias, "origin": "Conv bias"}))
-        return nodes
-    if n.op in ("Gemm", "MatMul"):
-        W = g.const(n.inputs[1]).astype(np.float64)
-        if n.op == "Gemm":
-            W = W if n.attrs.get("transB", 0) else W.T
-            W = W * float(n.attrs.get("alpha", 1.0))
-        else:
-            W = W.T
-        if rank != 2:
-            raise node_error(n, f"input of rank {rank}; expected (N, features)")
-        nodes = [Node("Dense", n.name, [x], [out], {"W": W})]
-        if n.op == "Gemm" and len(n.inputs) > 2 and n.inputs[2]:
-            b = g.const(n.inputs[2]).astype(np.float64) * float(n.attrs.get("beta", 1.0))
-            mid = g.fresh(out + "_nobias")
-            nodes[0].outputs = [mid]
-            g.shapes[mid] = g.shapes[out]
-            nodes.append(Node("Affine", n.name + "/bias", [mid], [out],
-                              {"scale": np.ones(W.shape[0]),
-                               "bias": _channel_const(g, n, b, 2, W.shape[0]), "origin": "Gemm bias"}))
-        return nodes
-    if n.op == "BatchNormalization":
-        gamma, beta, mean, var = (g.const(t).astype(np.float64) for t in n.inputs[1:5])
-        if any(p.shape != (C,) for p in (gamma, beta, mean, var)):
-            raise node_error(n, f"parameters of shapes {[list(p.shape) for p in (gamma, beta, mean, var)]} for "
-                             f"{C} channels", "scale, bias, mean and variance of shape [C]")
-        eps = float(n.attrs.get("epsilon", 1e-5))
-        if np.any(var + eps <= 0):
-            raise node_error(n, "variance + epsilon is not positive")
-        scale = gamma / np.sqrt(var + eps)
-        return [_affine(g, n, scale, beta - mean * scale, x, out)]
-    if n.op in ("Add", "Sub", "Mul", "Div"):
-        ci = [i for i, t in enumerate(n.inputs) if t in g.consts]
-        if len(ci) != 1:
-            raise node_error(n, "needs one constant operand", "Add/Sub/Mul/Div by a constant")
-        c = _channel_const(g, n, g.const(n.inputs[ci[0]]), rank, C)
-        const_first = ci[0] == 0
-        one, zero = np.ones(C), np.zeros(C)
-        if n.op == "Add":
-            sc, b = one, c
-        elif n.op == "Sub":
-            sc, b = (-one, c) if const_first else (one, -c)
-        elif n.op == "Mul":
-            sc, b = c, zero
-        else:
-            if const_first:
-                raise node_error(n, "divides a constant by an activation", "division of an activation by a constant")
-            if np.any(c == 0):
-                raise node_error(n, "divides by zero")
-            sc, b = 1.0 / c, zero
-        return [_affine(g, n, sc, b, x, out)]
-    if n.op == "Neg":
-        return [_affine(g, n, -np.ones(C), np.zeros(C), x, out)]
-    if n.op == "Sign":
-        return [Node("Sign", n.name, [x], [out], {"zero": "0"})]
-    if n.op in ("GreaterOrEqual", "Greater"):
-        return None  # consumed by the Where that follows
-    if n.op == "Where":
-        return _canon_where(g, n)
-    if n.op == "BipolarQuant":
-        s = _channel_const(g, n, g.const(n.inputs[1]), rank, C)
-        mid = g.fresh(out + "_sign")
-        g.shapes[mid] = g.shapes[x]
-        return [Node("Sign", n.name, [x], [mid], {"zero": "+1"}),
-                Node("Affine", n.name + "/scale", [mid], [out], {"scale": s, "bias": np.zeros(C),
-                                                                 "origin": "BipolarQuant scale"})]
-    if n.op in ("Quant", "IntQuant"):
-        scale, zp, bw = (g.const(t) for t in n.inputs[1:4])
-        return [Node("Quant", n.name, [x], [out], {
-            "scale": np.asarray(scale, np.float64), "zero_point": np.asarray(zp, np.float64),
-            "bitwidth": int(np.asarray(bw).reshape(-1)[0]), "signed": int(n.attrs.get("signed", 1)),
-            "narrow": int(n.attrs.get("narrow", 0)), "rounding": str(n.attrs.get("rounding_mode", "ROUND"))})]
-    if n.op == "MaxPool":
-        k = tuple(n.attrs["kernel_shape"])
-        s = tuple(n.attrs.get("strides", (1, 1)))
-        pads = auto_pads(n, g.shapes[x][2:], k, s, (1, 1))
-        return [Node("MaxPool", n.name, [x], [out], {"kernel": k, "strides": s, "pads": pads})]
-    if n.op in ("Flatten", "Reshape"):
-        shape_in, shape_out = g.shapes[x], g.shapes[out]
-        if tuple(shape_in) == tuple(shape_out) and not n.attrs.get("flatten_perm"):
-            return []
-        if not (len(shape_out) == 2 and shape_out[0] == shape_in[0]):
-            raise node_error(n, f"reshapes {list(shape_in)} to {list(shape_out)}",
-                             "flattening to (N, features) before a Gemm/MatMul")
-        return [Node("Flatten", n.name, [x], [out], {"perm": n.attrs.get("flatten_perm")})]
-    if n.op == "Pad":
-        return None  # merged into the following Conv below
-    if n.op in ("Clip", "Relu"):
-        return None  # checked against the following Sign below
     if n.op == "Transpose":
         raise node_error(n, f"transposes an activation (perm={list(n.attrs.get('perm', []))}) between layers",
                          "NHWC<->NCHW transposes around layers (absorbed), at the input or output")
-    raise node_error(n, "this op is not supported on activations")
+    rule = _RULES.get(n.op)
+    if rule is None:
+        raise node_error(n, "this op is not supported on activations")
+    rank = len(g.shapes[x]) if x else 0
+    C = _channels(g, x) if x else 0
+    return rule(g, n, x, n.output, rank, C)
+
+
+def _split_bias(g: Graph, n: Node, nodes: list[Node], out: str, scale, bias, origin: str) -> list[Node]:
+    """The linear node ``nodes[0]`` writes a fresh tensor; an Affine adds its bias into ``out``."""
+    mid = g.fresh(out + "_nobias")
+    nodes[0].outputs = [mid]
+    g.shapes[mid] = g.shapes[out]
+    nodes.append(Node("Affine", n.name + "/bias", [mid], [out], {"scale": scale, "bias": bias, "origin": origin}))
+    return nodes
+
+
+def _canon_conv(g, n, x, out, rank, C):
+    W = g.const(n.inputs[1]).astype(np.float64)
+    k = tuple(n.attrs.get("kernel_shape", W.shape[2:]))
+    s = tuple(n.attrs.get("strides", (1, 1)))
+    d = tuple(n.attrs.get("dilations", (1, 1)))
+    pads = auto_pads(n, g.shapes[x][2:], k, s, d)
+    nodes = [Node("Conv", n.name, [x], [out], {"W": W, "strides": s, "dilations": d, "pads": pads,
+                                               "pad_value": 0.0})]
+    if len(n.inputs) > 2 and n.inputs[2]:
+        bias = g.const(n.inputs[2]).astype(np.float64)
+        if bias.shape != (W.shape[0],):
+            raise node_error(n, f"bias of shape {list(bias.shape)} for {W.shape[0]} output channels",
+                             "one bias per output channel")
+        return _split_bias(g, n, nodes, out, np.ones(W.shape[0]), bias, "Conv bias")
+    return nodes
+
+
+def _canon_dense(g, n, x, out, rank, C):
+    W = g.const(n.inputs[1]).astype(np.float64)
+    if n.op == "Gemm":
+        W = W if n.attrs.get("transB", 0) else W.T
+        W = W * float(n.attrs.get("alpha", 1.0))
+    else:
+        W = W.T
+    if rank != 2:
+        raise node_error(n, f"input of rank {rank}; expected (N, features)")
+    nodes = [Node("Dense", n.name, [x], [out], {"W": W})]
+    if n.op == "Gemm" and len(n.inputs) > 2 and n.inputs[2]:
+        b = g.const(n.inputs[2]).astype(np.float64) * float(n.attrs.get("beta", 1.0))
+        return _split_bias(g, n, nodes, out, np.ones(W.shape[0]), _channel_const(g, n, b, 2, W.shape[0]),
+                           "Gemm bias")
+    return nodes
+
+
+def _canon_batchnorm(g, n, x, out, rank, C):
+    gamma, beta, mean, var = (g.const(t).astype(np.float64) for t in n.inputs[1:5])
+    if any(p.shape != (C,) for p in (gamma, beta, mean, var)):
+        raise node_error(n, f"parameters of shapes {[list(p.shape) for p in (gamma, beta, mean, var)]} for "
+                         f"{C} channels", "scale, bias, mean and variance of shape [C]")
+    eps = float(n.attrs.get("epsilon", 1e-5))
+    if np.any(var + eps <= 0):
+        raise node_error(n, "variance + epsilon is not positive")
+    scale = gamma / np.sqrt(var + eps)
+    return [_affine(g, n, scale, beta - mean * scale, x, out)]
+
+
+def _canon_arith(g, n, x, out, rank, C):
+    ci = [i for i, t in enumerate(n.inputs) if t in g.consts]
+    if len(ci) != 1:
+        raise node_error(n, "needs one constant operand", "Add/Sub/Mul/Div by a constant")
+    c = _channel_const(g, n, g.const(n.inputs[ci[0]]), rank, C)
+    const_first = ci[0] == 0
+    one, zero = np.ones(C), np.zeros(C)
+    if n.op == "Add":
+        sc, b = one, c
+    elif n.op == "Sub":
+        sc, b = (-one, c) if const_first else (one, -c)
+    elif n.op == "Mul":
+        sc, b = c, zero
+    else:
+        if const_first:
+            raise node_error(n, "divides a constant by an activation", "division of an activation by a constant")
+        if np.any(c == 0):
+            raise node_error(n, "divides by zero")
+        sc, b = 1.0 / c, zero
+    return [_affine(g, n, sc, b, x, out)]
+
+
+def _canon_bipolar(g, n, x, out, rank, C):
+    s = _channel_const(g, n, g.const(n.inputs[1]), rank, C)
+    mid = g.fresh(out + "_sign")
+    g.shapes[mid] = g.shapes[x]
+    return [Node("Sign", n.name, [x], [mid], {"zero": "+1"}),
+            Node("Affine", n.name + "/scale", [mid], [out], {"scale": s, "bias": np.zeros(C),
+                                                             "origin": "BipolarQuant scale"})]
+
+
+def _canon_quant(g, n, x, out, rank, C):
+    scale, zp, bw = (g.const(t) for t in n.inputs[1:4])
+    return [Node("Quant", n.name, [x], [out], {
+        "scale": np.asarray(scale, np.float64), "zero_point": np.asarray(zp, np.float64),
+        "bitwidth": int(np.asarray(bw).reshape(-1)[0]), "signed": int(n.attrs.get("signed", 1)),
+        "narrow": int(n.attrs.get("narrow", 0)), "rounding": str(n.attrs.get("rounding_mode", "ROUND"))})]
+
+
+def _canon_maxpool(g, n, x, out, rank, C):
+    k = tuple(n.attrs["kernel_shape"])
+    s = tuple(n.attrs.get("strides", (1, 1)))
+    pads = auto_pads(n, g.shapes[x][2:], k, s, (1, 1))
+    return [Node("MaxPool", n.name, [x], [out], {"kernel": k, "strides": s, "pads": pads})]
+
+
+def _canon_flatten(g, n, x, out, rank, C):
+    shape_in, shape_out = g.shapes[x], g.shapes[out]
+    if tuple(shape_in) == tuple(shape_out) and not n.attrs.get("flatten_perm"):
+        return []
+    if not (len(shape_out) == 2 and shape_out[0] == shape_in[0]):
+        raise node_error(n, f"reshapes {list(shape_in)} to {list(shape_out)}",
+                         "flattening to (N, features) before a Gemm/MatMul")
+    return [Node("Flatten", n.name, [x], [out], {"perm": n.attrs.get("flatten_perm")})]
+
+
+def _keep(g, n, x, out, rank, C):
+    """Kept for a rewrite below: GreaterOrEqual/Greater (consumed by the Where that follows), Pad (merged
+    into the following Conv), Clip/Relu (checked against the following Sign)."""
+    return None
+
+
+_RULES = {
+    "Conv": _canon_conv,
+    "Gemm": _canon_dense, "MatMul": _canon_dense,
+    "BatchNormalization": _canon_batchnorm,
+    "Add": _canon_arith, "Sub": _canon_arith, "Mul": _canon_arith, "Div": _canon_arith,
+    "Neg": lambda g, n, x, out, rank, C: [_affine(g, n, -np.ones(C), np.zeros(C), x, out)],
+    "Sign": lambda g, n, x, out, rank, C: [Node("Sign", n.name, [x], [out], {"zero": "0"})],
+    "Where": lambda g, n, x, out, rank, C: _canon_where(g, n),
+    "BipolarQuant": _canon_bipolar,
+    "Quant": _canon_quant, "IntQuant": _canon_quant,
+    "MaxPool": _canon_maxpool,
+    "Flatten": _canon_flatten, "Reshape": _canon_flatten,
+    "GreaterOrEqual": _keep, "Greater": _keep, "Pad": _keep, "Clip": _keep, "Relu": _keep,
+}
 
 
 def _const_scalar(g, t):

@@ -46,6 +46,17 @@ class _Act:
         self.channel_scale = None   # per-input-channel real scale to fold into first-layer weights
 
 
+class _Chain:
+    """The per-channel ops after a linear op, as :meth:`Lowering._chain_after` found them."""
+
+    def __init__(self):
+        self.pools = []        # (MaxPool node, index into the steps where it sits)
+        self.zero = None       # the binarizer's convention at 0 ("0", "+1", "-1"); None at the model's end
+        self.sign_ref = None   # the ONNX tensor equal to the binarized output, if any
+        self.flatten = None    # (perm,) when a Flatten sits between the BatchNorm and the binarizer
+        self.end = False       # no binarizer: the model's output layer
+
+
 def _flatten_index(chw, perm):
     """For a canonical (C,H,W) tensor flattened in ``perm`` order, the flat index of each (h, w, c)."""
     C, H, W = chw
@@ -357,14 +368,54 @@ class Lowering:
 
     # -- a linear layer and the per-channel chain after it --------------------------------------
     def layer(self, act: _Act, lin: Node):
-        g = self.g
+        """Lower ``lin`` (Conv or Dense) and the per-channel chain after it up to its binarizer: a layer with
+        thresholds (bits out) and the max-pools inside its chain, or, at the end of the model, the int32
+        output layer and the host-side output affine. Returns the binary activation it produces (None at the
+        end)."""
+        is_conv = lin.op == "Conv"
+        Wd_dev, W2 = self._device_weights(act, lin, is_conv)
+        O = W2.shape[0]
+        B, alpha = _binary_decompose(lin, W2, "weights")
+        wnote = "binary"
+        if B is None:
+            if act.kind == "bits":
+                vals = np.unique(W2[alpha])[:4]
+                raise node_error(lin, f"binary activations feed non-binary weights (output channel {alpha} has "
+                                 f"values like {', '.join(f'{v:.4g}' for v in vals)})",
+                                 "weights of +-alpha per tensor or per output channel after a binarizer")
+            alpha, wnote = np.ones(O), None  # decided below, once the chain after it is known
+        steps = [(np.full(O, act.scale) * alpha, np.zeros(O))]
+        chain = self._chain_after(lin, O, is_conv, steps)
+        attrs, K = self._geometry(act, lin, W2, is_conv, wnote)
+        if B is None:  # a float first layer: weights at the precision its decisions need
+            qlo, qhi = _input_code_range(self.out[0].attrs)
+            xmax = max(abs(qlo - act.zero_point), abs(qhi - act.zero_point))
+            B, alpha, wnote, note = first_layer_weights(
+                lin, W2, None if chain.end else steps[1:], chain.zero, act.scale, xmax, K,
+                self._calibration_columns(attrs))
+            attrs["weight_kind"] = wnote
+            steps[0] = (np.full(O, act.scale) * alpha, np.zeros(O))
+            if note:
+                self.notes.append(note)
+        wq = B.reshape(Wd_dev.shape)
+        attrs["weights"] = wq
+        if act.kind == "int8":  # what `tinybnn check` measures the first layer's rounding against
+            attrs.update(float_weights=W2, input_scale=float(act.scale))
+        lo, hi = self._acc_range(act, wq, K)
+        kind = CONV2D if is_conv else DENSE
+        if chain.end:
+            self._emit_output(lin, kind, attrs, steps, chain, lo, hi)
+            return None
+        return self._emit_binarized(act, lin, kind, attrs, steps, chain, lo, hi, is_conv)
+
+    def _device_weights(self, act: _Act, lin: Node, is_conv: bool):
+        """The weights in device order (OHWI for a conv, the flattened input's order for a dense) and as a
+        float64 matrix (O, K), a per-channel input scale folded in."""
         W = lin.attrs["W"]
         O = W.shape[0]
-        is_conv = lin.op == "Conv"
         if is_conv:
             if len(act.shape) != 3:
                 raise node_error(lin, "convolution of a flattened tensor")
-            C, H, Wd = act.shape
             Wd_dev = W.transpose(0, 2, 3, 1)  # OHWI
         else:
             Wd_dev = W
@@ -376,33 +427,22 @@ class Lowering:
             cs = act.channel_scale
             reps = W2.shape[1] // len(cs)
             W2 = W2 * np.tile(cs, reps)[None, :]
-        B, alpha = _binary_decompose(lin, W2, "weights")
-        wnote = "binary"
-        if B is None:
-            if act.kind == "bits":
-                c = alpha
-                vals = np.unique(W2[c])[:4]
-                raise node_error(lin, f"binary activations feed non-binary weights (output channel {c} has "
-                                 f"values like {', '.join(f'{v:.4g}' for v in vals)})",
-                                 "weights of +-alpha per tensor or per output channel after a binarizer")
-            B, alpha, wnote = None, np.ones(O), None  # decided below, once the chain after it is known
-        steps = [(np.full(O, act.scale) * alpha, np.zeros(O))]
-        # -- chain after the linear op
-        pools = []  # (pool node, index into steps where it sits)
-        zero = None
-        sign_ref = None
-        flatten = None
-        end = False
+        return Wd_dev, W2
+
+    def _chain_after(self, lin: Node, O: int, is_conv: bool, steps: list) -> "_Chain":
+        """Consume the per-channel ops after a linear op up to its binarizer (or the end of the model),
+        appending each scale/bias step to ``steps``."""
+        chain = _Chain()
         while True:
             n = self.peek()
             if n is None:
-                end = True
-                break
+                chain.end = True
+                return chain
             if n.op == "Affine":
                 self.take()
                 sc = np.asarray(n.attrs["scale"], np.float64).reshape(-1)
                 b = np.asarray(n.attrs["bias"], np.float64).reshape(-1)
-                if flatten is not None:
+                if chain.flatten is not None:
                     if not (np.all(sc == sc[0]) and np.all(b == b[0])):
                         raise node_error(n, "applies per-feature constants after a flatten",
                                          "per-channel constants before the flatten")
@@ -410,45 +450,32 @@ class Lowering:
                 steps.append((sc, b))
             elif n.op == "MaxPool":
                 self.take()
-                if not is_conv or flatten is not None:
+                if not is_conv or chain.flatten is not None:
                     raise node_error(n, "max-pools a flattened or dense output")
-                pools.append((n, len(steps)))
-            elif n.op == "Flatten" and is_conv and flatten is None:
+                chain.pools.append((n, len(steps)))
+            elif n.op == "Flatten" and is_conv and chain.flatten is None:
                 # flatten between BatchNorm and the binarizer (tf2onnx/Keras order): fine as long as
                 # whatever follows is per-tensor
                 self.take()
-                flatten = (n.attrs.get("perm"),)
+                chain.flatten = (n.attrs.get("perm"),)
             elif n.op == "Sign":
                 self.take()
-                zero = n.attrs["zero"]
-                sign_ref = self._onnx_ref(n.output)
-                break
+                chain.zero = n.attrs["zero"]
+                chain.sign_ref = self._onnx_ref(n.output)
+                return chain
             else:
                 raise node_error(n, f"follows layer '{lin.name}' without a binarizer in between",
                                  "Conv/Gemm -> BatchNorm/scale/bias/MaxPool -> Sign -> next layer")
-        # -- geometry
+
+    def _geometry(self, act: _Act, lin: Node, W2, is_conv: bool, wnote) -> tuple[dict, int]:
+        """The layer's attrs before weights and outputs: shapes, kernel, strides, pads; and K, the length
+        of its dot products."""
+        W = lin.attrs["W"]
+        O = W.shape[0]
         attrs = {"in_dtype": act.kind, "weight_kind": wnote}
         if act.kind == "int8":
             attrs["input_zero_point"] = int(act.zero_point)
-        if is_conv:
-            KH, KW = W.shape[2], W.shape[3]
-            st, dl, pd = lin.attrs["strides"], lin.attrs["dilations"], lin.attrs["pads"]
-            OH = conv_out_size(H, KH, st[0], pd[0], pd[2], dl[0])
-            OW = conv_out_size(Wd, KW, st[1], pd[1], pd[3], dl[1])
-            pv = lin.attrs["pad_value"]
-            if pv == 0.0:
-                pad = "zero"
-            elif act.kind == "bits" and pv == abs(act.scale):
-                pad = "one" if act.scale > 0 else "minus-one"
-            elif act.kind == "bits" and pv == -abs(act.scale):
-                pad = "minus-one" if act.scale > 0 else "one"
-            else:
-                raise node_error(lin, f"pads with {pv:g}, which is not a value of its input",
-                                 "zero padding, or +-1 padding of binary activations")
-            attrs.update(in_shape=(H, Wd, C), out_shape=(OH, OW, O), kernel=(KH, KW), stride=tuple(st),
-                         dilation=tuple(dl), pads=tuple(pd), pad=pad)
-            K = KH * KW * C
-        else:
+        if not is_conv:
             F = W2.shape[1]
             if act.kind == "bits" and act.flat is not None:
                 (C0, H0, W0), _ = act.flat
@@ -456,67 +483,79 @@ class Lowering:
             else:
                 geom = (1, F)
             attrs.update(in_shape=geom, out_shape=(O,))
-            K = F
-        if B is None:  # a float first layer: weights at the precision its decisions need
-            qlo, qhi = _input_code_range(self.out[0].attrs)
-            xmax = max(abs(qlo - act.zero_point), abs(qhi - act.zero_point))
-            B, alpha, wnote, note = first_layer_weights(
-                lin, W2, None if end else steps[1:], zero, act.scale, xmax, K, self._calibration_columns(attrs))
-            attrs["weight_kind"] = wnote
-            steps[0] = (np.full(O, act.scale) * alpha, np.zeros(O))
-            if note:
-                self.notes.append(note)
-        wq = B.reshape(Wd_dev.shape)
-        attrs["weights"] = wq
-        if act.kind == "int8":  # what `tinybnn check` measures the first layer's rounding against
-            attrs.update(float_weights=W2, input_scale=float(act.scale))
-        # accumulator range
-        if act.kind == "bits":
-            lo, hi = np.full(O, -K), np.full(O, K)
+            return attrs, F
+        C, H, Wd = act.shape
+        KH, KW = W.shape[2], W.shape[3]
+        st, dl, pd = lin.attrs["strides"], lin.attrs["dilations"], lin.attrs["pads"]
+        OH = conv_out_size(H, KH, st[0], pd[0], pd[2], dl[0])
+        OW = conv_out_size(Wd, KW, st[1], pd[1], pd[3], dl[1])
+        pv = lin.attrs["pad_value"]
+        if pv == 0.0:
+            pad = "zero"
+        elif act.kind == "bits" and pv == abs(act.scale):
+            pad = "one" if act.scale > 0 else "minus-one"
+        elif act.kind == "bits" and pv == -abs(act.scale):
+            pad = "minus-one" if act.scale > 0 else "one"
         else:
-            from_ = self.out[0].attrs
-            qlo, qhi = _input_code_range(from_)
-            vlo, vhi = qlo - act.zero_point, qhi - act.zero_point
-            w = wq.reshape(O, -1).astype(np.int64)
-            lo = np.minimum(0, np.minimum(w * vlo, w * vhi)).sum(axis=1)
-            hi = np.maximum(0, np.maximum(w * vlo, w * vhi)).sum(axis=1)
+            raise node_error(lin, f"pads with {pv:g}, which is not a value of its input",
+                             "zero padding, or +-1 padding of binary activations")
+        attrs.update(in_shape=(H, Wd, C), out_shape=(OH, OW, O), kernel=(KH, KW), stride=tuple(st),
+                     dilation=tuple(dl), pads=tuple(pd), pad=pad)
+        return attrs, KH * KW * C
+
+    def _acc_range(self, act: _Act, wq, K: int):
+        """Per output channel, the accumulator's reachable range [lo, hi]."""
+        O = wq.shape[0]
+        if act.kind == "bits":
+            return np.full(O, -K), np.full(O, K)
+        qlo, qhi = _input_code_range(self.out[0].attrs)
+        vlo, vhi = qlo - act.zero_point, qhi - act.zero_point
+        w = wq.reshape(O, -1).astype(np.int64)
+        lo = np.minimum(0, np.minimum(w * vlo, w * vhi)).sum(axis=1)
+        hi = np.maximum(0, np.maximum(w * vlo, w * vhi)).sum(axis=1)
+        return lo, hi
+
+    def _emit_output(self, lin, kind, attrs, steps, chain, lo, hi) -> None:
+        """The model's last layer: int32 accumulators, the float steps after it applied on the host."""
+        g = self.g
+        if chain.pools:
+            raise node_error(chain.pools[0][0], "max-pools the model's output", "MaxPool before a binarizer")
+        attrs.update(out="int32")
+        self.out.append(Node(kind, lin.name, [], [], attrs))
+        self.out.append(Node(OUTPUT, "output", [], [], {
+            "steps": steps, "acc_range": (lo, hi), "out_shape": attrs["out_shape"],
+            "output_perm": g.meta.get("output_perm"), "onnx_name": g.meta.get("output_name")}))
+
+    def _emit_binarized(self, act, lin, kind, attrs, steps, chain, lo, hi, is_conv) -> _Act:
+        """A layer whose chain ends in a binarizer: integer thresholds (proven against the float chain), the
+        max-pools of its chain moved after them (AND, or OR where the chain's sign flips); its bits."""
         name = lin.name
-        kind = CONV2D if is_conv else DENSE
-        if end:
-            if pools:
-                raise node_error(pools[0][0], "max-pools the model's output", "MaxPool before a binarizer")
-            attrs.update(out="int32")
-            node = Node(kind, name, [], [], attrs)
-            self.out.append(node)
-            self.out.append(Node(OUTPUT, "output", [], [], {
-                "steps": steps, "acc_range": (lo, hi), "out_shape": attrs["out_shape"],
-                "output_perm": g.meta.get("output_perm"), "onnx_name": g.meta.get("output_name")}))
-            return None
-        tau, flip, lo, hi = thresholds(steps, lo, hi, zero, O)
-        zero_hits = verify_thresholds(steps, tau, flip, lo, hi, zero, lin)
+        O = attrs["out_shape"][-1]
+        tau, flip, lo, hi = thresholds(steps, lo, hi, chain.zero, O)
+        zero_hits = verify_thresholds(steps, tau, flip, lo, hi, chain.zero, lin)
         if zero_hits:
             self.notes.append(f"layer '{name}': the float value before Sign is exactly 0 at some accumulator "
                               f"values in {len(zero_hits)} channel(s); torch.sign gives 0 there, tinybnn +1")
         if np.any(np.abs(tau) >= 2**31):
             raise node_error(lin, "a threshold does not fit in int32")
         attrs.update(out="bits", thresholds=tau.astype(np.int32), flip=flip, acc_range=(lo, hi),
-                     float_steps=steps, zero=zero)
+                     float_steps=steps, zero=chain.zero)
         if act.kind == "int8":
             self._input_rounding_note(name, attrs)
         node = Node(kind, name, [], [], attrs)
         self.out.append(node)
         new = _Act("bits", (O, attrs["out_shape"][0], attrs["out_shape"][1]) if is_conv else (O,))
-        for pool, pos in pools:
+        for pool, pos in chain.pools:
             S_after = np.ones(O)
             for sc, _ in steps[pos:]:
                 S_after = S_after * sc
             node = self._pool_node(pool, new, or_mask=S_after < 0)
             self.out.append(node)
-        node.attrs["onnx_ref"] = sign_ref
-        if flatten is not None:
+        node.attrs["onnx_ref"] = chain.sign_ref
+        if chain.flatten is not None:
             # the pools sit before the flatten (a pool after it is refused above): flatten the pooled map
-            new.flat = (new.shape, flatten[0])
-            node.attrs["onnx_ref_flat"] = (new.shape, flatten[0])
+            new.flat = (new.shape, chain.flatten[0])
+            node.attrs["onnx_ref_flat"] = (new.shape, chain.flatten[0])
             new.shape = (int(np.prod(new.shape)),)  # the float model's binarized tensor that this output equals
         return new
 
