@@ -114,86 +114,105 @@ def _ints(v) -> tuple:
 
 def layer_spec(node, index: int) -> LayerSpec:
     """Everything the templates, the manifest, the planner checks and the kernel tests need for one layer."""
-    a = node.attrs
     fn, fam = kernel_fn(node)
     slug = f"tb_l{index}_{c_slug(node.name)}"
-    name = node.name
     if fam == "concat":
         return _concat_spec(node, index, fn)
-    arrays: dict[str, CArray] = {}
-    in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
     if fam == "maxpool":
-        H, W, C = in_shape
-        OH, OW, _ = out_shape
-        (kh, kw), (sh, sw), (pt, pl, pb, pr) = _ints(a["kernel"]), _ints(a["stride"]), _ints(a["pads"])
-        or_mask = np.asarray(a["or_mask"], bool)
-        if or_mask.any():
-            arrays["or_mask"] = CArray(f"{slug}_or_mask", "uint32_t", pack_bits(or_mask),
-                                       f"OR mask, {int(or_mask.sum())} of {C} channels take the OR (min)",
-                                       "or_mask")
-        vals = dict(in_h=H, in_w=W, c=C, out_h=OH, out_w=OW, kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw,
-                    pad_top=pt, pad_left=pl, pad_bottom=pb, pad_right=pr)
-        params = [(f, str(vals[f])) for f in MAXPOOL_FIELDS]
-        params.append(("or_mask", arrays["or_mask"].name if "or_mask" in arrays else "NULL"))
-        kind = "maxpool b1" + (" (AND/OR)" if "or_mask" in arrays else " (AND)")
-        summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
-                   f"pads t{pt} l{pl} b{pb} r{pr} (ignored)")
-        return LayerSpec(index, name, node.op, fn, fam, kind, params, None, arrays, "bits", "bits", in_shape,
-                         out_shape, output_bytes(node), scratch_bytes(node), summary)
+        return _maxpool_spec(node, index, fn, slug)
+    return _linear_spec(node, index, fn, fam, slug)
 
-    in_dtype, out_dtype = a["in_dtype"], a["out"]
-    O = out_shape[-1]
-    zp = int(a.get("input_zero_point", 0)) if in_dtype == "int8" else 0
-    # weights
+
+def _maxpool_spec(node, index: int, fn: str, slug: str) -> LayerSpec:
+    a = node.attrs
+    in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
+    H, W, C = in_shape
+    OH, OW, _ = out_shape
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = _ints(a["kernel"]), _ints(a["stride"]), _ints(a["pads"])
+    or_mask = np.asarray(a["or_mask"], bool)
+    arrays: dict[str, CArray] = {}
+    if or_mask.any():
+        arrays["or_mask"] = CArray(f"{slug}_or_mask", "uint32_t", pack_bits(or_mask),
+                                   f"OR mask, {int(or_mask.sum())} of {C} channels take the OR (min)", "or_mask")
+    vals = dict(in_h=H, in_w=W, c=C, out_h=OH, out_w=OW, kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw,
+                pad_top=pt, pad_left=pl, pad_bottom=pb, pad_right=pr)
+    params = [(f, str(vals[f])) for f in MAXPOOL_FIELDS]
+    params.append(("or_mask", arrays["or_mask"].name if "or_mask" in arrays else "NULL"))
+    kind = "maxpool b1" + (" (AND/OR)" if "or_mask" in arrays else " (AND)")
+    summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
+               f"pads t{pt} l{pl} b{pb} r{pr} (ignored)")
+    return LayerSpec(index, node.name, node.op, fn, "maxpool", kind, params, None, arrays, "bits", "bits",
+                     in_shape, out_shape, output_bytes(node), scratch_bytes(node), summary)
+
+
+def _weight_array(node, fn: str, fam: str, slug: str) -> CArray:
+    """The weights as the reference kernel ``fn`` reads them: packed bits, or int8/int16 codes."""
+    a = node.attrs
     if fn.endswith("b1b1"):
         w = np.asarray(a["packed"], np.uint32)
         wdesc = ("packed binary weights [O][KH][KW][words(C)]" if fam == "conv2d"
                  else "packed binary weights [O][P][words(C)]")
-        arrays["weights"] = CArray(f"{slug}_weights", "uint32_t", w, f"{wdesc} = {list(w.shape)}", "weights")
-    elif fn.endswith("s8b1"):
+        return CArray(f"{slug}_weights", "uint32_t", w, f"{wdesc} = {list(w.shape)}", "weights")
+    if fn.endswith("s8b1"):
         w = np.asarray(a["packed"], np.uint32)
-        arrays["weights"] = CArray(f"{slug}_weights", "uint32_t", w, "packed binary weights [O][words(K)] "
-                                   f"= {list(w.shape)}, taps in ({'kh, kw, c' if fam == 'conv2d' else 'p, c'}) "
-                                   "order", "weights")
-    else:
-        wide = fn.endswith("s8s16")  # a float first layer that keeps 16-bit weights
-        w = np.asarray(a["weights"], np.int16 if wide else np.int8)
-        arrays["weights"] = CArray(f"{slug}_weights", "int16_t" if wide else "int8_t", w,
-                                   f"{'int16' if wide else 'int8'} weights "
-                                   f"{'[O][KH][KW][C]' if fam == 'conv2d' else '[O][P][C]'} = {list(w.shape)}",
-                                   "weights")
-    if out_dtype == "bits":
-        tau = np.asarray(a["thresholds"], np.int64)
-        if np.any(tau < -INT32_LIMIT) or np.any(tau >= INT32_LIMIT):
-            raise TinyBnnError(f"layer '{name}': a threshold does not fit int32")
-        flip = np.asarray(a["flip"], bool)
-        arrays["thresholds"] = CArray(f"{slug}_thresholds", "int32_t", tau.astype(np.int32),
-                                      "thresholds tau[O]: bit = (a' < tau)", "thresholds")
-        arrays["flip"] = CArray(f"{slug}_flip", "uint32_t", pack_bits(flip),
-                                f"flip mask [words(O)]: a' = ~acc on {int(flip.sum())} of {O} channels", "flip")
-    # geometry / params
-    if fam == "conv2d":
-        H, W, C = in_shape
-        OH, OW, _ = out_shape
-        (kh, kw), (sh, sw) = _ints(a["kernel"]), _ints(a["stride"])
-        dh, dw = _ints(a.get("dilation", (1, 1)))
-        pt, pl, pb, pr = _ints(a["pads"])
-        pad = a.get("pad", "zero") if in_dtype == "bits" else "zero"
-        if in_dtype == "int8" and a.get("pad", "zero") != "zero":
-            raise TinyBnnError(f"layer '{name}': int8 input padded with '{a['pad']}'; int8 layers pad with zero")
-        vals = dict(in_h=H, in_w=W, in_c=C, out_h=OH, out_w=OW, out_c=O, kernel_h=kh, kernel_w=kw, stride_h=sh,
-                    stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl, pad_bottom=pb,
-                    pad_right=pr, pad=pad_enum(pad), input_zero_point=zp)
-        params = [(f, str(vals[f])) for f in CONV2D_FIELDS]
-        K = kh * kw * C
-        summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
-                   f"dilation {dh}x{dw}, pads t{pt} l{pl} b{pb} r{pr} ({pad})")
-    else:
+        return CArray(f"{slug}_weights", "uint32_t", w, "packed binary weights [O][words(K)] "
+                      f"= {list(w.shape)}, taps in ({'kh, kw, c' if fam == 'conv2d' else 'p, c'}) order", "weights")
+    wide = fn.endswith("s8s16")  # a float first layer that keeps 16-bit weights
+    w = np.asarray(a["weights"], np.int16 if wide else np.int8)
+    return CArray(f"{slug}_weights", "int16_t" if wide else "int8_t", w,
+                  f"{'int16' if wide else 'int8'} weights {'[O][KH][KW][C]' if fam == 'conv2d' else '[O][P][C]'} "
+                  f"= {list(w.shape)}", "weights")
+
+
+def _threshold_arrays(node, slug: str, O: int) -> dict[str, CArray]:
+    """The fused output stage of a bits-out layer: thresholds tau[O] and the packed flip mask."""
+    a = node.attrs
+    tau = np.asarray(a["thresholds"], np.int64)
+    if np.any(tau < -INT32_LIMIT) or np.any(tau >= INT32_LIMIT):
+        raise TinyBnnError(f"layer '{node.name}': a threshold does not fit int32")
+    flip = np.asarray(a["flip"], bool)
+    return {"thresholds": CArray(f"{slug}_thresholds", "int32_t", tau.astype(np.int32),
+                                 "thresholds tau[O]: bit = (a' < tau)", "thresholds"),
+            "flip": CArray(f"{slug}_flip", "uint32_t", pack_bits(flip),
+                           f"flip mask [words(O)]: a' = ~acc on {int(flip.sum())} of {O} channels", "flip")}
+
+
+def _linear_params(node, fam: str, zp: int) -> tuple[list, int, str]:
+    """The params struct of a conv2d/dense (field, C expression), K and the one-line geometry."""
+    a = node.attrs
+    in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
+    O = out_shape[-1]
+    if fam == "dense":
         P, C = in_shape
         vals = dict(in_pixels=P, in_c=C, out_c=O, input_zero_point=zp)
-        params = [(f, str(vals[f])) for f in DENSE_FIELDS]
-        K = P * C
         summary = f"{P}x{C} -> {O}" + (f" (a flattened {P}-pixel tensor)" if P > 1 else "")
+        return [(f, str(vals[f])) for f in DENSE_FIELDS], P * C, summary
+    H, W, C = in_shape
+    OH, OW, _ = out_shape
+    (kh, kw), (sh, sw) = _ints(a["kernel"]), _ints(a["stride"])
+    dh, dw = _ints(a.get("dilation", (1, 1)))
+    pt, pl, pb, pr = _ints(a["pads"])
+    pad = a.get("pad", "zero") if a["in_dtype"] == "bits" else "zero"
+    if a["in_dtype"] == "int8" and a.get("pad", "zero") != "zero":
+        raise TinyBnnError(f"layer '{node.name}': int8 input padded with '{a['pad']}'; int8 layers pad with zero")
+    vals = dict(in_h=H, in_w=W, in_c=C, out_h=OH, out_w=OW, out_c=O, kernel_h=kh, kernel_w=kw, stride_h=sh,
+                stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt, pad_left=pl, pad_bottom=pb,
+                pad_right=pr, pad=pad_enum(pad), input_zero_point=zp)
+    summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
+               f"dilation {dh}x{dw}, pads t{pt} l{pl} b{pb} r{pr} ({pad})")
+    return [(f, str(vals[f])) for f in CONV2D_FIELDS], kh * kw * C, summary
+
+
+def _linear_spec(node, index: int, fn: str, fam: str, slug: str) -> LayerSpec:
+    a = node.attrs
+    name = node.name
+    in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
+    in_dtype, out_dtype = a["in_dtype"], a["out"]
+    zp = int(a.get("input_zero_point", 0)) if in_dtype == "int8" else 0
+    arrays = {"weights": _weight_array(node, fn, fam, slug)}
+    if out_dtype == "bits":
+        arrays.update(_threshold_arrays(node, slug, out_shape[-1]))
+    params, K, summary = _linear_params(node, fam, zp)
     if in_dtype == "int8":
         summary += f", input zero point {zp}"
         if not ZP_MIN <= zp <= ZP_MAX:
