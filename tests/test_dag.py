@@ -252,3 +252,94 @@ def test_the_dag_runs_on_emulated_boards(board, tmp_path):
     assert res.exit_code == 0, res.log
     assert fw.kernel_variant != "reference"
     np.testing.assert_array_equal(res.output, expected[-1][3].reshape(-1))
+
+
+# ------------------------------------------------------------------------- from an ONNX file --
+def _branchy_onnx(path, rng, opset=17, double=False):
+    """A float ONNX BNN that branches after a Sign and joins with Concat (DenseNet-style):
+
+    x -> Conv 3x3 (8) -> BN -> Sign -+-> Conv 3x3 (16, pad 1) -> BN -> Sign -+-> Concat (24) -> Conv 1x1 (12) -> BN
+                                     +-> MaxPool 3x3 s1 p1 ------------------+
+         -> Sign -> Concat with the first Sign (20) -> Flatten -> Gemm (10)
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits, nodes = [], []
+
+    def const(name, a):
+        inits.append(numpy_helper.from_array(np.asarray(a, np.float64 if double else np.float32), name))
+        return name
+
+    def conv_bn_sign(x, name, cin, cout, k, pad, binary):
+        w = rng.standard_normal((cout, cin, k, k))
+        w = np.sign(w) if binary else np.round(w * 8)  # stem weights on an int8 grid: no rounding anywhere
+        nodes.append(helper.make_node("Conv", [x, const(f"{name}.w", w)], [f"{name}.c"], name=f"{name}.conv",
+                                      kernel_shape=[k, k], pads=[pad] * 4))
+        nodes.append(helper.make_node("BatchNormalization", [f"{name}.c", const(f"{name}.g", rng.uniform(0.5, 2, cout) *
+                                      rng.choice([-1, 1], cout)), const(f"{name}.b", rng.normal(0, 1, cout)),
+                                      const(f"{name}.m", rng.normal(0, 2, cout)), const(f"{name}.v", rng.uniform(0.5, 4, cout))],
+                                      [f"{name}.bn"], name=f"{name}.bn", epsilon=1e-5))
+        nodes.append(helper.make_node("Sign", [f"{name}.bn"], [f"{name}.s"], name=f"{name}.sign"))
+        return f"{name}.s"
+
+    s0 = conv_bn_sign("x", "stem", 3, 8, 3, 1, False)
+    s1 = conv_bn_sign(s0, "branch", 8, 16, 3, 1, True)
+    nodes.append(helper.make_node("MaxPool", [s0], ["pool"], name="pool", kernel_shape=[3, 3], pads=[1] * 4))
+    nodes.append(helper.make_node("Concat", [s1, "pool"], ["cat1"], name="join", axis=1))
+    s2 = conv_bn_sign("cat1", "mix", 24, 12, 1, 0, True)
+    nodes.append(helper.make_node("Concat", [s2, s0], ["cat2"], name="skip_join", axis=1))
+    nodes.append(helper.make_node("Flatten", ["cat2"], ["flat"], name="flatten"))
+    w = np.sign(rng.standard_normal((10, 20 * 8 * 8)))
+    nodes.append(helper.make_node("Gemm", ["flat", const("fc.w", w), const("fc.b", rng.normal(0, 1, 10))], ["y"],
+                                  name="fc", transB=1))
+    ft = TensorProto.DOUBLE if double else TensorProto.FLOAT
+    graph = helper.make_graph(nodes, "branchy", [helper.make_tensor_value_info("x", ft, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", ft, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="tinybnn-test")
+    onnx.save(model, str(path))
+    return path
+
+
+def test_an_onnx_model_that_branches_and_joins_converts_exactly(tmp_path):
+    """The passes lower a DAG from a file: the branch after a Sign, the two Concat joins; golden against
+    ONNX's reference runtime on every sample, and the host C against golden. The reference runs the same graph in float64:
+    tinybnn's thresholds are exact against the float64 expression, while a float32 runtime may decide a value
+    within its rounding of 0 either way."""
+    import tinybnn
+
+    rng = np.random.default_rng(11)
+    path = _branchy_onnx(tmp_path / "branchy.onnx", np.random.default_rng(11))
+    ref64 = _branchy_onnx(tmp_path / "branchy64.onnx", np.random.default_rng(11), double=True)
+    x = rng.integers(-8, 8, (64, 3, 8, 8)).astype(np.float32)  # on a grid: the int8 input is lossless
+    m = tinybnn.load(path, calibration=x)
+    assert [n.op for n in m.layers] == ["tb.Conv2d", "tb.Conv2d", "tb.MaxPool", "tb.Concat", "tb.Conv2d",
+                                        "tb.Concat", "tb.Dense"]
+    assert m.layer_inputs == [[-1], [0], [0], [1, 2], [3], [4, 0], [5]]
+    from onnx.reference import ReferenceEvaluator
+
+    sess = ReferenceEvaluator(str(ref64))
+    ref = np.concatenate([sess.run(None, {"x": x[i:i + 1].astype(np.float64)})[0] for i in range(len(x))])
+    got = m.predict(x)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+    q = m.quantize(x)
+    np.testing.assert_array_equal(hostc.run_c(m, q), m.run_quantized(q))
+
+
+def test_a_branch_of_real_values_is_refused_in_one_line(tmp_path):
+    """A residual before the binarizer (the next issue's real-valued streams) is refused, naming the node."""
+    import onnx
+    from onnx import helper
+
+    import tinybnn
+
+    path = _branchy_onnx(tmp_path / "b.onnx", np.random.default_rng(1))
+    m = onnx.load(str(path))
+    for n in m.graph.node:  # the pool now reads the stem's BatchNorm output, before its Sign
+        if n.name == "pool":
+            n.input[0] = "stem.bn"
+    onnx.save(m, str(path))
+    with pytest.raises(TinyBnnError, match=r"node 'stem.conv' \(Conv\): its real-valued output .* feeds several "
+                                           r"nodes or a Concat"):
+        tinybnn.load(path, calibration=np.zeros((2, 3, 8, 8), np.float32))
+    del helper

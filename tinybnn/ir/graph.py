@@ -95,19 +95,3 @@ class Graph:
         while f"{base}_{i}" in names:
             i += 1
         return f"{base}_{i}"
-
-    def chain(self) -> list[Node]:
-        """The nodes in order, checking the graph is a single chain from input to output."""
-        for n in self.nodes:
-            acts = self.act_inputs(n)
-            if len(acts) != 1:
-                raise node_error(n, f"takes {len(acts)} activation inputs; only chain graphs (one "
-                                 "activation input per layer) are supported so far")
-            if len(self.consumers(n.output)) > 1:
-                raise node_error(n, "output feeds several layers (a branch or shortcut); only chain "
-                                 "graphs are supported so far")
-        return list(self.nodes)
-
-
-def source_name(graph: Graph) -> str:
-    return graph.meta.get("source", "<model>")

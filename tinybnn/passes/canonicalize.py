@@ -55,9 +55,9 @@ def _canon_node(g: Graph, n: Node) -> list[Node] | None:
         return []
     if n.op in ("Cast", "CastLike"):
         return []  # float -> float casts on activations change nothing tinybnn computes
-    if len(acts) > 1 and not (n.op == "Where"):
-        raise node_error(n, f"combines {len(acts)} activation tensors (a residual or branch); only chain "
-                         "graphs are supported so far")
+    if len(acts) > 1 and n.op not in ("Where", "Concat"):
+        raise node_error(n, f"combines {len(acts)} activation tensors (a residual or branch)",
+                         "branches of binary activations joined by Concat on channels")
     if n.op == "Transpose":
         raise node_error(n, f"transposes an activation (perm={list(n.attrs.get('perm', []))}) between layers",
                          "NHWC<->NCHW transposes around layers (absorbed), at the input or output")
@@ -180,6 +180,13 @@ def _canon_flatten(g, n, x, out, rank, C):
     return [Node("Flatten", n.name, [x], [out], {"perm": n.attrs.get("flatten_perm")})]
 
 
+def _canon_concat(g, n, x, out, rank, C):
+    axis = int(n.attrs.get("axis", 1))
+    if axis + (rank if axis < 0 else 0) != 1 or any(t in g.consts for t in n.inputs):
+        raise node_error(n, f"concatenates on axis {axis}", "Concat of activations on the channel axis (1)")
+    return [Node("Concat", n.name, list(n.inputs), [out], {})]
+
+
 def _keep(g, n, x, out, rank, C):
     """Kept for a rewrite below: GreaterOrEqual/Greater (consumed by the Where that follows), Pad (merged
     into the following Conv), Clip/Relu (checked against the following Sign)."""
@@ -197,6 +204,7 @@ _RULES = {
     "BipolarQuant": _canon_bipolar,
     "Quant": _canon_quant, "IntQuant": _canon_quant,
     "MaxPool": _canon_maxpool,
+    "Concat": _canon_concat,
     "Flatten": _canon_flatten, "Reshape": _canon_flatten,
     "GreaterOrEqual": _keep, "Greater": _keep, "Pad": _keep, "Clip": _keep, "Relu": _keep,
 }

@@ -290,6 +290,23 @@ def _same(g, node, x, *rest):
     return x
 
 
+def _shape_concat(g, node, *shapes):
+    """Concat of activations: equal ranks, equal sizes but on the axis."""
+    if any(s is None for s in shapes):
+        raise node_error(node, "concatenates a constant with activations", "Concat of activations only")
+    rank = len(shapes[0])
+    axis = _i(node, "axis")
+    axis = axis + rank if axis < 0 else axis
+    if not 0 < axis < rank or any(len(s) != rank for s in shapes):
+        raise node_error(node, f"concatenates shapes {[list(s) for s in shapes]} on axis {_i(node, 'axis')}",
+                         "tensors of one rank, on a non-batch axis")
+    for s in shapes[1:]:
+        if any(a != b for k, (a, b) in enumerate(zip(s, shapes[0])) if k != axis):
+            raise node_error(node, f"concatenates shapes {[list(s) for s in shapes]} on axis {axis}",
+                             "equal sizes on every other axis")
+    return shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
+
+
 ACT_SHAPE = {
     "Conv": _shape_conv,
     "MaxPool": _shape_pool,
@@ -312,6 +329,7 @@ ACT_SHAPE = {
     "BipolarQuant": _same,
     "Quant": _same,
     "IntQuant": _same,
+    "Concat": _shape_concat,
     "Add": _bcast,
     "Sub": _bcast,
     "Mul": _bcast,
@@ -322,7 +340,8 @@ ACT_SHAPE = {
 }
 
 SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, Sign, GreaterOrEqual+Where, Flatten, "
-                 "Reshape, Transpose, Pad, Add/Sub/Mul/Div by constants, Identity, Dropout, Clip, "
+                 "Reshape, Transpose, Pad, Add/Sub/Mul/Div by constants, Identity, Dropout, Clip, Concat of binary "
+                 "activations on channels, "
                  "BipolarQuant, Quant/IntQuant (+ constant clutter: Shape, Gather, Concat, Expand, CastLike)")
 
 
@@ -395,6 +414,8 @@ def fold_constants(g: Graph) -> Graph:
             if w is not None and 0 in w:
                 raise node_error(node, f"weights of shape {list(w)} are empty", "non-empty weights")
             shape = ACT_SHAPE[node.op](g, node, args[0], w)
+        elif node.op == "Concat":
+            shape = _shape_concat(g, node, *args)
         elif ACT_SHAPE[node.op] is _bcast:
             shape = _bcast(g, node, *[a if a is not None else (c.shape if c is not None else None)
                                       for a, c in zip(args, consts)])

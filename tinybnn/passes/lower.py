@@ -22,12 +22,14 @@ Lowered ops (node.op) and their attrs are documented in :mod:`tinybnn.ir.layers`
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..errors import TinyBnnError, node_error
 from ..ir.graph import Graph, Node
 from ..ir.prologue import prologue_ops
-from ..ir.layers import CONV2D, DENSE, INPUT_QUANT, MAXPOOL, OUTPUT, conv_out_size
+from ..ir.layers import CONCAT, CONV2D, DENSE, INPUT_QUANT, MAXPOOL, OUTPUT, conv_out_size
 
 INT8_MIN, INT8_MAX = -128, 127
 EXHAUSTIVE_LIMIT = 1 << 22  # evaluate every reachable value when (channels x range) is at most this
@@ -250,29 +252,56 @@ def verify_thresholds(steps, tau, flip, lo, hi, zero, node):
 
 # ------------------------------------------------------------------------------------------------
 class Lowering:
+    """Walks the float graph path by path and emits the lowered nodes, wired as they are emitted.
+
+    A path follows the readers of one tensor (``cur``, whose lowered value is the IR tensor ``ir``); it ends
+    where the graph ends, branches (a tensor with several readers) or joins (a Concat). A branch of binary
+    activations continues once per reader; a Concat is emitted when all its inputs are lowered.
+    """
+
     def __init__(self, g: Graph, input_quant: dict | None, calibration=None):
         self.g = g
-        self.nodes = g.chain()
-        self.i = 0
+        self.cur = g.input      # the float graph's tensor the current path has reached
+        self.ir = g.input       # the lowered tensor holding its value
+        self.forced = None      # the reader a branch's path takes first
         self.out: list[Node] = []
         self.input_quant = input_quant or {}
         self.calibration = calibration  # float samples (N, ...) in the ONNX input layout, or None
         self.notes: list[str] = []
 
     def peek(self):
-        return self.nodes[self.i] if self.i < len(self.nodes) else None
+        """The next node on the path, or None where the path ends, branches or reaches a Concat."""
+        if self.forced is not None:
+            return self.forced
+        readers = self.g.consumers(self.cur)
+        if len(readers) != 1 or readers[0].op == "Concat":
+            return None
+        return readers[0]
 
     def take(self):
-        n = self.nodes[self.i]
-        self.i += 1
+        n = self.peek()
+        self.forced = None
+        self.cur = n.output
         return n
+
+    def emit(self, node: Node, inputs: list[str] | None = None) -> None:
+        """Append a lowered node reading ``inputs`` (default: the path's current value); it becomes the
+        path's current value."""
+        k = len(self.out)
+        node.inputs = list(inputs) if inputs is not None else [self.ir]
+        node.outputs = ["output"] if node.op == OUTPUT else [f"t{k}_{node.name}"]
+        self.out.append(node)
+        self.ir = node.outputs[0]
+
+    def at_end(self) -> bool:
+        return self.forced is None and self.cur == self.g.output
 
     # -- input --------------------------------------------------------------------------------
     def prologue(self) -> _Act:
         g = self.g
-        pre = prologue_ops(self.nodes)
-        for _ in pre:
-            self.take()
+        pre = []
+        while self.peek() is not None and self.peek().op in ("Affine", "Flatten"):
+            pre += prologue_ops([self.take()])
         n = self.peek()
         shape = tuple(g.shapes[n.inputs[0]][1:]) if n is not None else tuple(g.shapes[g.input][1:])
         iq = Node(INPUT_QUANT, "input", [g.input], ["input_q"], {
@@ -318,7 +347,7 @@ class Lowering:
                 self.notes.append("input quantization needs calibration data or --input-scale/--input-zero-point")
         iq.attrs["scale"] = act.scale
         iq.attrs["zero_point"] = act.zero_point
-        self.out.append(iq)
+        self.emit(iq)
         return act
 
     # -- between layers --------------------------------------------------------------------------
@@ -436,6 +465,10 @@ class Lowering:
         while True:
             n = self.peek()
             if n is None:
+                if not self.at_end():
+                    raise node_error(lin, "its real-valued output (before a binarizer) feeds several nodes or a "
+                                     "Concat (a residual or a real-valued branch)",
+                                     "branches of binary activations (after Sign), joined by Concat")
                 chain.end = True
                 return chain
             if n.op == "Affine":
@@ -521,8 +554,8 @@ class Lowering:
         if chain.pools:
             raise node_error(chain.pools[0][0], "max-pools the model's output", "MaxPool before a binarizer")
         attrs.update(out="int32")
-        self.out.append(Node(kind, lin.name, [], [], attrs))
-        self.out.append(Node(OUTPUT, "output", [], [], {
+        self.emit(Node(kind, lin.name, [], [], attrs))
+        self.emit(Node(OUTPUT, "output", [], [], {
             "steps": steps, "acc_range": (lo, hi), "out_shape": attrs["out_shape"],
             "output_perm": g.meta.get("output_perm"), "onnx_name": g.meta.get("output_name")}))
 
@@ -543,14 +576,14 @@ class Lowering:
         if act.kind == "int8":
             self._input_rounding_note(name, attrs)
         node = Node(kind, name, [], [], attrs)
-        self.out.append(node)
+        self.emit(node)
         new = _Act("bits", (O, attrs["out_shape"][0], attrs["out_shape"][1]) if is_conv else (O,))
         for pool, pos in chain.pools:
             S_after = np.ones(O)
             for sc, _ in steps[pos:]:
                 S_after = S_after * sc
             node = self._pool_node(pool, new, or_mask=S_after < 0)
-            self.out.append(node)
+            self.emit(node)
         node.attrs["onnx_ref"] = chain.sign_ref
         if chain.flatten is not None:
             # the pools sit before the flatten (a pool after it is refused above): flatten the pooled map
@@ -613,19 +646,77 @@ class Lowering:
 
     def run(self) -> list[Node]:
         act = self.prologue()
-        while True:
-            pools = self.between(act)
-            self.out.extend(pools)
-            n = self.peek()
-            if n is None:
+        paths = [(self.cur, self.ir, None, act)]  # (tensor, lowered tensor, first reader, activation)
+        joins: dict[str, dict[str, tuple]] = {}   # Concat name -> {input tensor: (lowered tensor, activation)}
+        output_done = False
+        while paths:
+            self.cur, self.ir, self.forced, act = paths.pop()
+            if output_done:  # the output layer was lowered and this branch never joins its path
+                raise node_error(self.forced or self.g.producer(self.cur), "starts a branch that never reaches the "
+                                 "model's output")
+            act = self._walk(act)
+            if act is None:  # the output layer
+                output_done = True
+                readers = self.g.consumers(self.cur)
+                if readers:
+                    raise node_error(readers[0], "follows the output layer")
+                continue
+            readers = self.g.consumers(self.cur)
+            if not readers:
                 raise TinyBnnError(f"{self.g.meta.get('source')}: the model ends without a final Conv/Gemm layer "
                                    "(its output must be a layer's accumulator, optionally scaled)")
+            if len(readers) > 1 and act.kind != "bits":
+                raise node_error(readers[0], f"reads a {act.kind} tensor that also feeds other nodes (a branch "
+                                 "before the first binarizer)", "branches of binary activations (after Sign)")
+            for r in reversed(readers):
+                if r.op != "Concat":
+                    paths.append((self.cur, self.ir, r, copy.copy(act)))
+                    continue
+                joins.setdefault(r.name, {})[self.cur] = (self.ir, act)
+                if set(joins[r.name]) == set(self.g.act_inputs(r)):
+                    self.cur, self.ir = r.output, None
+                    paths.append((r.output, *self._concat(r, joins.pop(r.name))))
+        if joins:
+            node = next(n for n in self.g.nodes if n.name in joins)
+            raise node_error(node, "some of its inputs never reach it (they come from a real-valued branch)")
+        if not output_done:
+            raise TinyBnnError(f"{self.g.meta.get('source')}: the model ends without a final Conv/Gemm layer")
+        return self.out
+
+    def _walk(self, act: _Act):
+        """Lower along the current path until it ends (None: the output layer was emitted), branches or
+        reaches a Concat (the activation there)."""
+        while True:
+            for pool in self.between(act):
+                self.emit(pool)
+            n = self.peek()
+            if n is None:
+                return act
             self.take()
             act = self.layer(act, n)
             if act is None:
-                if self.peek() is not None:
-                    raise node_error(self.peek(), "follows the output layer")
-                return self.out
+                return None
+
+    def _concat(self, node: Node, parts: dict) -> tuple:
+        """Emit the join ``node`` once every input is lowered: (lowered tensor, None, activation) of its output."""
+        ins = [parts[t] for t in self.g.act_inputs(node)]
+        acts = [a for _, a in ins]
+        first = acts[0]
+        if any(a.kind != "bits" for a in acts):
+            raise node_error(node, "concatenates real-valued tensors", "Concat of binary activations (after Sign)")
+        if any(a.scale != first.scale for a in acts):
+            raise node_error(node, f"concatenates binary tensors of different scales "
+                             f"({', '.join(f'{a.scale:g}' for a in acts)})", "binary activations of one scale")
+        if any(a.flat is not None for a in acts) or any(len(a.shape) != len(first.shape) for a in acts) or \
+                any(a.shape[1:] != first.shape[1:] for a in acts):
+            raise node_error(node, f"concatenates {[list(a.shape) for a in acts]}",
+                             "binary maps of the same size, on channels")
+        C = sum(a.shape[0] for a in acts)
+        dev = [tuple(a.shape[1:]) + (a.shape[0],) for a in acts]  # (H, W, C) or (C,)
+        self.emit(Node(CONCAT, node.name, [], [], {"in_shapes": dev, "out_shape": dev[0][:-1] + (C,),
+                                                   "onnx_ref": self._onnx_ref(node.output)}),
+                  inputs=[ir for ir, _ in ins])
+        return self.ir, None, _Act("bits", (C,) + tuple(first.shape[1:]), scale=first.scale)
 
 
 def _channel_vec(node, v, C):
@@ -650,14 +741,8 @@ def lower(g: Graph, input_quant: dict | None = None, calibration=None) -> Graph:
     """``calibration``: the float samples the input quantization was calibrated on (or the model's data), used
     to choose the precision of a float first layer's weights; None means no data (int8 only when exact)."""
     low = Lowering(g, input_quant, calibration)
-    nodes = low.run()
-    # wire the lowered chain: each layer reads the previous one's output
-    prev = g.input
-    for k, n in enumerate(nodes):
-        n.inputs = [prev]
-        n.outputs = [f"t{k}_{n.name}"] if n.op != OUTPUT else ["output"]
-        prev = n.outputs[0]
+    nodes = low.run()  # wired as emitted: a chain, or a DAG where binary branches join
     g.nodes = nodes
-    g.output = prev
+    g.output = nodes[-1].outputs[0]
     g.meta["notes"] = low.notes
     return g
