@@ -332,30 +332,10 @@ def _in(addr, region):
 def measure(elf_path, board: dict | None = None, map_path=None, selftest_log: str | None = None,
             stack: dict | None = None) -> Footprint:
     """``stack``: the stack analysis the build recorded (tinybnn-build.json), else it is redone here."""
-    from elftools.elf.elffile import ELFFile
-
     elf_path = Path(elf_path)
-    if not elf_path.is_file():
-        raise TinyBnnError(f"{elf_path}: no such ELF file")
-    try:
-        f = open(elf_path, "rb")
-        elf = ELFFile(f)
-    except Exception as e:
-        raise TinyBnnError(f"{elf_path}: not an ELF file ({type(e).__name__})") from None
-    with f:
-        regs = _regions(board)
-        flash_r, ram_r = regs.get("FLASH"), regs.get("RAM")
-        sections = []
-        for s in elf.iter_sections():
-            if not (s["sh_flags"] & 0x2) or s["sh_size"] == 0:  # SHF_ALLOC
-                continue
-            sections.append((s.name, s["sh_addr"], s["sh_size"], s["sh_type"] != "SHT_NOBITS"))
-        loads = [(p["p_vaddr"], p["p_paddr"], p["p_filesz"]) for p in elf.iter_segments() if p["p_type"] == "PT_LOAD"]
-        symbols = {}
-        symtab = elf.get_section_by_name(".symtab")
-        if symtab is not None:
-            for sym in symtab.iter_symbols():
-                symbols[sym.name] = (sym["st_value"], sym["st_size"])
+    sections, loads = _read_elf(elf_path)
+    regs = _regions(board)
+    flash_r, ram_r = regs.get("FLASH"), regs.get("RAM")
 
     def lma(addr):
         for v, p, n in loads:
@@ -373,48 +353,77 @@ def measure(elf_path, board: dict | None = None, map_path=None, selftest_log: st
     fp = Footprint(elf=str(elf_path), flash=int(flash), ram=int(ram), board=(board or {}).get("id"))
     if board:
         fp.limits = {"flash_bytes": board.get("flash_bytes"), "ram_bytes": board.get("ram_bytes")}
-
-    # breakdown from the map file
     map_path = Path(map_path) if map_path else elf_path.with_suffix(".map")
+    fp.flash_components, fp.ram_components = _components(map_path, sections, lma, flash_r, ram_r, flash, ram)
+    fp.stack = _stack_report(elf_path, board, sections, stack, selftest_log)
+    return fp
+
+
+def _read_elf(elf_path: Path) -> tuple[list, list]:
+    """The allocated sections (name, address, size, has bytes) and the PT_LOAD segments (vaddr, paddr, filesz)."""
+    from elftools.elf.elffile import ELFFile
+
+    if not elf_path.is_file():
+        raise TinyBnnError(f"{elf_path}: no such ELF file")
+    try:
+        f = open(elf_path, "rb")
+        elf = ELFFile(f)
+    except Exception as e:
+        raise TinyBnnError(f"{elf_path}: not an ELF file ({type(e).__name__})") from None
+    with f:
+        sections = []
+        for s in elf.iter_sections():
+            if not (s["sh_flags"] & 0x2) or s["sh_size"] == 0:  # SHF_ALLOC
+                continue
+            sections.append((s.name, s["sh_addr"], s["sh_size"], s["sh_type"] != "SHT_NOBITS"))
+        loads = [(p["p_vaddr"], p["p_paddr"], p["p_filesz"]) for p in elf.iter_segments() if p["p_type"] == "PT_LOAD"]
+    return sections, loads
+
+
+def _components(map_path: Path, sections, lma, flash_r, ram_r, flash: int, ram: int) -> tuple[dict, dict]:
+    """Flash and RAM by component (:data:`COMPONENTS`), from the linker map's input sections."""
     out_sections = {name: (addr, size, prog) for name, addr, size, prog in sections}
     fc = {c: 0 for c in COMPONENTS}
     rc = {c: 0 for c in COMPONENTS}
-    if map_path.is_file():
-        for out_sec, in_sec, addr, size, obj in parse_map(map_path.read_text(errors="replace")):
-            if out_sec not in out_sections:
-                continue
-            o_addr, _, prog = out_sections[out_sec]
-            comp = component_of(obj, in_sec)
-            if out_sec == ".stack" or in_sec.startswith(".stack"):
-                comp = "stack"
-            in_ram = ram_r is not None and _in(addr, ram_r)
-            in_flash = prog and (flash_r is None or _in(lma(addr), flash_r))
-            if in_flash:
-                fc[comp] += size
-            if in_ram or (ram_r is None and not prog):
-                rc[comp] += size
-        # what the map does not list as input sections (e.g. the stack reservation) goes to stack/other
-        for name, addr, size, prog in sections:
-            if name == ".stack" and rc["stack"] == 0:
-                rc["stack"] = size
-        fc["other"] += max(0, flash - sum(fc.values()))
-        rc["other"] += max(0, ram - sum(rc.values()))
-    fp.flash_components = {k: v for k, v in fc.items()}
-    fp.ram_components = {k: v for k, v in rc.items()}
-    # stack
+    if not map_path.is_file():
+        return fc, rc
+    for out_sec, in_sec, addr, size, obj in parse_map(map_path.read_text(errors="replace")):
+        if out_sec not in out_sections:
+            continue
+        _, _, prog = out_sections[out_sec]
+        comp = component_of(obj, in_sec)
+        if out_sec == ".stack" or in_sec.startswith(".stack"):
+            comp = "stack"
+        in_ram = ram_r is not None and _in(addr, ram_r)
+        in_flash = prog and (flash_r is None or _in(lma(addr), flash_r))
+        if in_flash:
+            fc[comp] += size
+        if in_ram or (ram_r is None and not prog):
+            rc[comp] += size
+    # what the map does not list as input sections (e.g. the stack reservation) goes to stack/other
+    for name, addr, size, prog in sections:
+        if name == ".stack" and rc["stack"] == 0:
+            rc["stack"] = size
+    fc["other"] += max(0, flash - sum(fc.values()))
+    rc["other"] += max(0, ram - sum(rc.values()))
+    return fc, rc
+
+
+def _stack_report(elf_path: Path, board, sections, stack: dict | None, selftest_log: str | None) -> dict:
+    """The stack reserve, the static worst case (recorded by the build or analysed now) and the measured use."""
     reserved = next((size for name, _, size, _ in sections if name == ".stack"), None)
     if stack is not None and stack.get("static_worst") is not None:
         worst, path = stack["static_worst"], stack.get("static_path", "")
     else:
         worst, path = static_stack(elf_path.parent, fpu=(board or {}).get("fpu") is not None)
-    fp.stack = {"reserved": reserved, "static_worst": worst, "static_path": path, "measured": None,
-                # the build derived the reserve from this worst case (platformio.run_pio)
-                "derived": bool(stack) and stack.get("reserved") == reserved}
+    report = {"reserved": reserved, "static_worst": worst, "static_path": path, "measured": None,
+              # the build derived the reserve from this worst case (platformio.run_pio)
+              "derived": bool(stack) and stack.get("reserved") == reserved}
     if selftest_log:
         m = re.search(r"^stack (\d+) of (\d+)", selftest_log, re.M)
         if m:
-            fp.stack["measured"] = int(m.group(1))
-    return fp
+            report["measured"] = int(m.group(1))
+    return report
 
 
 def from_build(path) -> Footprint:
