@@ -369,6 +369,33 @@ def _const_size(node, vals) -> int | None:
     return None
 
 
+def _activation_shape(g: Graph, node: Node, present: list[str]) -> tuple:
+    """The output shape of an op on activations, from its input shapes (and constant operands)."""
+    missing = [t for t in present if t not in g.consts and t not in g.shapes]
+    if missing:
+        raise node_error(node, f"input '{missing[0]}' is not produced by any earlier node")
+    args = [g.shapes.get(t) if t not in g.consts else None for t in node.inputs]
+    if (not args or args[0] is None) and ACT_SHAPE[node.op] is not _bcast:
+        raise node_error(node, "the first input is a constant or missing; expected an activation")
+    consts = [g.consts.get(t) for t in node.inputs]
+    if node.op in ("Reshape", "Pad"):
+        extra = [c for c in consts[1:]]
+        shape = ACT_SHAPE[node.op](g, node, args[0], *extra)
+    elif node.op in ("Conv", "Gemm", "MatMul"):
+        w = consts[1].shape if len(consts) > 1 and consts[1] is not None else None
+        if w is not None and 0 in w:
+            raise node_error(node, f"weights of shape {list(w)} are empty", "non-empty weights")
+        shape = ACT_SHAPE[node.op](g, node, args[0], w)
+    elif node.op == "Concat":
+        shape = _shape_concat(g, node, *args)
+    elif ACT_SHAPE[node.op] is _bcast:
+        shape = _bcast(g, node, *[a if a is not None else (c.shape if c is not None else None)
+                                  for a, c in zip(args, consts)])
+    else:
+        shape = ACT_SHAPE[node.op](g, node, args[0])
+    return shape
+
+
 def fold_constants(g: Graph) -> Graph:
     """Give every activation a static shape; evaluate and remove every node with constant inputs."""
     kept: list[Node] = []
@@ -399,28 +426,7 @@ def fold_constants(g: Graph) -> Graph:
             continue
         if node.op not in ACT_SHAPE:
             raise node_error(node, "this op is not supported on activations", SUPPORTED_OPS)
-        missing = [t for t in present if t not in g.consts and t not in g.shapes]
-        if missing:
-            raise node_error(node, f"input '{missing[0]}' is not produced by any earlier node")
-        args = [g.shapes.get(t) if t not in g.consts else None for t in node.inputs]
-        if (not args or args[0] is None) and ACT_SHAPE[node.op] is not _bcast:
-            raise node_error(node, "the first input is a constant or missing; expected an activation")
-        consts = [g.consts.get(t) for t in node.inputs]
-        if node.op in ("Reshape", "Pad"):
-            extra = [c for c in consts[1:]]
-            shape = ACT_SHAPE[node.op](g, node, args[0], *extra)
-        elif node.op in ("Conv", "Gemm", "MatMul"):
-            w = consts[1].shape if len(consts) > 1 and consts[1] is not None else None
-            if w is not None and 0 in w:
-                raise node_error(node, f"weights of shape {list(w)} are empty", "non-empty weights")
-            shape = ACT_SHAPE[node.op](g, node, args[0], w)
-        elif node.op == "Concat":
-            shape = _shape_concat(g, node, *args)
-        elif ACT_SHAPE[node.op] is _bcast:
-            shape = _bcast(g, node, *[a if a is not None else (c.shape if c is not None else None)
-                                      for a, c in zip(args, consts)])
-        else:
-            shape = ACT_SHAPE[node.op](g, node, args[0])
+        shape = _activation_shape(g, node, present)
         if any(int(v) <= 0 for v in shape):
             raise node_error(node, f"output shape {[int(v) for v in shape]} is empty", "non-empty tensors")
         g.shapes[node.outputs[0]] = tuple(int(v) for v in shape)
