@@ -174,6 +174,80 @@ KINDS = ("generic", "specialized")  # the variant's kernels a firmware measures 
 FLASH_SHARE = 0.8  # constant data a benchmark firmware may use of the board's flash before it is split
 
 
+def _render_case(c, rng, arrays: "_Arrays", variant: str, kinds, special: list) -> tuple[dict, int]:
+    """One benchmark case: its arrays (added to ``arrays``), its kernel calls (reference, the family's
+    generic kernel, the kernel specialized to the shape, appended to ``special``) and its scratch bytes."""
+    scratch = 4
+    item = {"id": c.id, "label": f"{c.op} {c.shape}" + (f", x{c.repeat}" if c.repeat > 1 else ""),
+            "bits": c.bits, "repeat": c.repeat, "kernels": []}
+    if c.op == "dense_b1b1":
+        P, C = c.in_shape
+        k_words = P * words(C)
+        x = arrays.add(f"x_d{P}x{C}", "uint32_t", _bits(rng, P, C), f"input {P}x{C} bits")
+        w_ref = _bits(rng, c.out_c * P, C).reshape(c.out_c, k_words)
+        item["family"] = "dense"
+        item["params"] = [str(P), str(C), str(c.out_c), "0"]
+        pixels = 1
+        scratch = max(scratch, kernels.dense_scratch_bytes(variant, P, C, c.out_c))
+        K = P * C
+    else:
+        H, W, C = c.in_shape
+        OH, OW = c.out_hw
+        k_words = c.kernel * c.kernel * words(C)
+        item["family"] = "conv2d"
+        item["params"] = [str(v) for v in (H, W, C, OH, OW, c.out_c, c.kernel, c.kernel, 1, 1, 1, 1,
+                                            c.pad, c.pad, c.pad, c.pad)] + ["TB_PAD_ZERO", "0"]
+        pixels = OH * OW
+        K = c.kernel * c.kernel * C
+        if c.op == "conv2d_s8s8":
+            x = arrays.add(f"x_s8_{H}x{W}x{C}", "int8_t", rng.integers(-128, 128, (H, W, C)),
+                           f"int8 input {H}x{W}x{C}")
+            w_ref = rng.integers(-127, 128, (c.out_c, c.kernel, c.kernel, C))
+            scratch = max(scratch, 2 * K)
+        else:
+            x = arrays.add(f"x_{H}x{W}x{C}", "uint32_t", _bits(rng, H * W, C), f"input {H}x{W}x{C} bits")
+            # the binary convs share their weights (one 3x3x64 -> 64 filter bank)
+            w_ref = _bits(np.random.default_rng(SEED + 1), c.out_c * c.kernel * c.kernel, C)
+            w_ref = w_ref.reshape(c.out_c, k_words)
+            scratch = max(scratch, kernels.conv2d_scratch_bytes(variant, (c.kernel, c.kernel), C, c.out_c,
+                                                                c.pad > 0))
+    o_words = pixels * (words(c.out_c) if c.bits else c.out_c)
+    item["out_words"] = o_words
+    tau, flip_b = None, None
+    if c.bits:
+        span = K if c.op != "conv2d_s8s8" else 127 * 64 * int(np.sqrt(K))
+        tau = rng.integers(-span // 4, span // 4 + 1, c.out_c)
+        item["thresholds"] = arrays.add(f"tau_{c.key}", "int32_t", tau, "thresholds")
+        flip_b = rng.integers(0, 2, c.out_c).astype(bool)
+        item["flip"] = arrays.add(f"flip_{c.key}", "uint32_t", pack_bits(flip_b), "flip mask")
+    if c.op == "conv2d_s8s8":
+        wname = arrays.add(f"w_s8_{c.key}", "int8_t", w_ref, "int8 weights")
+        item["kernels"].append({"fn": "tb_conv2d_s8s8", "input": x, "weights": wname, "output": "out_ref"})
+    else:
+        shape_key = f"{c.op}_{c.out_c}x{k_words}"
+        wname = arrays.add(f"w_{shape_key}", "uint32_t", w_ref, "weights (reference layout)")
+        item["kernels"].append({"fn": f"tb_{c.op}", "input": x, "weights": wname, "output": "out_ref"})
+        v = kernels.variant(variant)
+        if v is not None:
+            taps = kernels.flash_taps(variant, _Layer(c)) if c.op == "conv2d_b1b1" else 0
+            enc = kernels.encode(variant, w_ref, taps)
+            ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) or "generic" not in kinds else \
+                arrays.add(f"w_{shape_key}_{v.family}{'_taps' if taps else ''}", "uint32_t", enc,
+                           f"weights encoded for {variant}" + (", then the tap popcounts" if taps else ""))
+            if "generic" in kinds:
+                item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename,
+                                        "output": "out_opt"})
+            k = kernels.specialization(variant, _Layer(c), c.id) if "specialized" in kinds else None
+            if k is not None:  # what a model with this layer runs: the kernel specialized to its shape
+                special.append(k)
+                scratch = max(scratch, kernels.scratch_bytes(variant, _Layer(c)))
+                lname = arrays.add(f"w_{c.key}_layer", "uint32_t", kernels.encode_layer(k, w_ref, tau, flip_b),
+                                   "weights and thresholds of the layer-specialized kernel")
+                item["kernels"].append({"fn": k["fn"], "input": x, "weights": lname, "output": "out_opt",
+                                        "specialized": True})
+    return item, scratch
+
+
 def _render(board: dict, variant: str, cases, kinds=KINDS) -> tuple[str, dict, dict, int]:
     """The benchmark firmware source, per case its kernel function names, the per-layer kernel files and the
     bytes of its constant arrays."""
@@ -181,74 +255,9 @@ def _render(board: dict, variant: str, cases, kinds=KINDS) -> tuple[str, dict, d
     arrays = _Arrays()
     rendered, out_words, scratch, special = [], 1, 4, []
     for c in cases:
-        item = {"id": c.id, "label": f"{c.op} {c.shape}" + (f", x{c.repeat}" if c.repeat > 1 else ""),
-                "bits": c.bits, "repeat": c.repeat, "kernels": []}
-        if c.op == "dense_b1b1":
-            P, C = c.in_shape
-            k_words = P * words(C)
-            x = arrays.add(f"x_d{P}x{C}", "uint32_t", _bits(rng, P, C), f"input {P}x{C} bits")
-            w_ref = _bits(rng, c.out_c * P, C).reshape(c.out_c, k_words)
-            item["family"] = "dense"
-            item["params"] = [str(P), str(C), str(c.out_c), "0"]
-            pixels = 1
-            scratch = max(scratch, kernels.dense_scratch_bytes(variant, P, C, c.out_c))
-            K = P * C
-        else:
-            H, W, C = c.in_shape
-            OH, OW = c.out_hw
-            k_words = c.kernel * c.kernel * words(C)
-            item["family"] = "conv2d"
-            item["params"] = [str(v) for v in (H, W, C, OH, OW, c.out_c, c.kernel, c.kernel, 1, 1, 1, 1,
-                                                c.pad, c.pad, c.pad, c.pad)] + ["TB_PAD_ZERO", "0"]
-            pixels = OH * OW
-            K = c.kernel * c.kernel * C
-            if c.op == "conv2d_s8s8":
-                x = arrays.add(f"x_s8_{H}x{W}x{C}", "int8_t", rng.integers(-128, 128, (H, W, C)),
-                               f"int8 input {H}x{W}x{C}")
-                w_ref = rng.integers(-127, 128, (c.out_c, c.kernel, c.kernel, C))
-                scratch = max(scratch, 2 * K)
-            else:
-                x = arrays.add(f"x_{H}x{W}x{C}", "uint32_t", _bits(rng, H * W, C), f"input {H}x{W}x{C} bits")
-                # the binary convs share their weights (one 3x3x64 -> 64 filter bank)
-                w_ref = _bits(np.random.default_rng(SEED + 1), c.out_c * c.kernel * c.kernel, C)
-                w_ref = w_ref.reshape(c.out_c, k_words)
-                scratch = max(scratch, kernels.conv2d_scratch_bytes(variant, (c.kernel, c.kernel), C, c.out_c,
-                                                                    c.pad > 0))
-        o_words = pixels * (words(c.out_c) if c.bits else c.out_c)
-        out_words = max(out_words, o_words)
-        item["out_words"] = o_words
-        tau, flip_b = None, None
-        if c.bits:
-            span = K if c.op != "conv2d_s8s8" else 127 * 64 * int(np.sqrt(K))
-            tau = rng.integers(-span // 4, span // 4 + 1, c.out_c)
-            item["thresholds"] = arrays.add(f"tau_{c.key}", "int32_t", tau, "thresholds")
-            flip_b = rng.integers(0, 2, c.out_c).astype(bool)
-            item["flip"] = arrays.add(f"flip_{c.key}", "uint32_t", pack_bits(flip_b), "flip mask")
-        if c.op == "conv2d_s8s8":
-            wname = arrays.add(f"w_s8_{c.key}", "int8_t", w_ref, "int8 weights")
-            item["kernels"].append({"fn": "tb_conv2d_s8s8", "input": x, "weights": wname, "output": "out_ref"})
-        else:
-            shape_key = f"{c.op}_{c.out_c}x{k_words}"
-            wname = arrays.add(f"w_{shape_key}", "uint32_t", w_ref, "weights (reference layout)")
-            item["kernels"].append({"fn": f"tb_{c.op}", "input": x, "weights": wname, "output": "out_ref"})
-            v = kernels.variant(variant)
-            if v is not None:
-                taps = kernels.flash_taps(variant, _Layer(c)) if c.op == "conv2d_b1b1" else 0
-                enc = kernels.encode(variant, w_ref, taps)
-                ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) or "generic" not in kinds else \
-                    arrays.add(f"w_{shape_key}_{v.family}{'_taps' if taps else ''}", "uint32_t", enc,
-                               f"weights encoded for {variant}" + (", then the tap popcounts" if taps else ""))
-                if "generic" in kinds:
-                    item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename,
-                                            "output": "out_opt"})
-                k = kernels.specialization(variant, _Layer(c), c.id) if "specialized" in kinds else None
-                if k is not None:  # what a model with this layer runs: the kernel specialized to its shape
-                    special.append(k)
-                    scratch = max(scratch, kernels.scratch_bytes(variant, _Layer(c)))
-                    lname = arrays.add(f"w_{c.key}_layer", "uint32_t", kernels.encode_layer(k, w_ref, tau, flip_b),
-                                       "weights and thresholds of the layer-specialized kernel")
-                    item["kernels"].append({"fn": k["fn"], "input": x, "weights": lname, "output": "out_opt",
-                                            "specialized": True})
+        item, case_scratch = _render_case(c, rng, arrays, variant, kinds, special)
+        scratch = max(scratch, case_scratch)
+        out_words = max(out_words, item["out_words"])
         rendered.append(item)
     from ..backend.ctext import environment
 
