@@ -53,6 +53,42 @@ def rewrite_tracked(out_dir, manifest_name: str, rel: str, data: bytes) -> None:
             write_atomic(out / manifest_name, json.dumps(rec, indent=2, sort_keys=True) + "\n")
 
 
+def _user_changes(out: Path, files: Dict[str, bytes], old: dict, digest) -> list[str]:
+    """The files about to be written that the user changed (or that tinybnn never wrote), one line each."""
+    problems = []
+    for rel, data in sorted(files.items()):
+        p = out / rel
+        if not p.exists():
+            continue
+        if not p.is_file():
+            problems.append(f"{p} is not a file")
+            continue
+        cur = digest(rel, p.read_bytes())
+        if cur == digest(rel, data):
+            continue
+        if rel not in old:
+            problems.append(f"{p} is not tinybnn's")
+        elif cur != old[rel]:
+            problems.append(f"{p} was changed")
+    return problems
+
+
+def _remove_stale(out: Path, stale: list[str], old: dict, digest) -> None:
+    """Remove the files an earlier write made that this one does not, unless the user changed them, and the
+    folders they leave empty."""
+    for rel in stale:
+        p = out / rel
+        if p.is_file() and digest(rel, p.read_bytes()) == old[rel]:
+            p.unlink()
+            for d in p.parents:  # folders tinybnn's files leave empty
+                if d == out or out not in d.parents:
+                    break
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
+
+
 def write_tracked(files: Dict[str, bytes], out_dir, manifest_name: str, force: bool = False,
                   extra: Optional[dict] = None, what: str = "folder", claim: bool = False,
                   tracked_part: Optional[Dict[str, Callable[[bytes], bytes]]] = None) -> Path:
@@ -75,21 +111,7 @@ def write_tracked(files: Dict[str, bytes], out_dir, manifest_name: str, force: b
             raise TinyBnnError(f"{out}: {what} is not empty and was not written by tinybnn (no {manifest_name}); "
                                "choose an empty folder, or --force to write into it")
         old = {}
-    problems = []
-    for rel, data in sorted(files.items()):
-        p = out / rel
-        if not p.exists():
-            continue
-        if not p.is_file():
-            problems.append(f"{p} is not a file")
-            continue
-        cur = digest(rel, p.read_bytes())
-        if cur == digest(rel, data):
-            continue
-        if rel not in old:
-            problems.append(f"{p} is not tinybnn's")
-        elif cur != old[rel]:
-            problems.append(f"{p} was changed")
+    problems = _user_changes(out, files, old, digest)
     if problems and not force:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise TinyBnnError(f"{problems[0]}{more}; tinybnn keeps your edits: move them aside, or use --force to "
@@ -106,17 +128,7 @@ def write_tracked(files: Dict[str, bytes], out_dir, manifest_name: str, force: b
 
                 shutil.rmtree(p)
             write_atomic(p, data)
-        for rel in stale:
-            p = out / rel
-            if p.is_file() and digest(rel, p.read_bytes()) == old[rel]:
-                p.unlink()
-                for d in p.parents:  # folders tinybnn's files leave empty
-                    if d == out or out not in d.parents:
-                        break
-                    try:
-                        d.rmdir()
-                    except OSError:
-                        break
+        _remove_stale(out, stale, old, digest)
         rec = {"format": "tinybnn-files", "tinybnn_version": __version__,
                "comment": "the files tinybnn wrote here (sha256); it never overwrites one you changed",
                "files": {rel: digest(rel, data) for rel, data in sorted(files.items())}, **(extra or {})}
