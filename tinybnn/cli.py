@@ -474,6 +474,8 @@ def _json_arg(s, what):
 
 
 def make_parser() -> argparse.ArgumentParser:
+    """The command line, declared in one place: long because it is the list of every command and option
+    (a table more than code), kept together so ``--help`` and this function read the same."""
     from ._version import __version__
 
     p = _Parser(prog="tinybnn", description="Binary neural networks on microcontrollers, bit-exact: ONNX in, "
