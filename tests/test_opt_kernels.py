@@ -143,6 +143,27 @@ def test_rendered_tree_kernels_sanitized():
     assert _families(log) == {"tree": (SANITIZE_CASES, 0)}
 
 
+def _maxpool_check(seed: int, cases: int, sanitize: bool) -> tuple[int, str]:
+    ref, opt = codegen.kernels_dir(), kernels.opt_dir()
+    files = {n: (ref / n).read_bytes() for n in ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c",
+                                                 "tb_maxpool_b1.c")}
+    files.update({n: (opt / n).read_bytes() for n in ("tb_kernels_opt.h", "tb_maxpool_opt.c")})
+    files["tb_maxpool_check.c"] = (opt / "tests" / "tb_maxpool_check.c").read_bytes()
+    exe = hostc.cached_build(files, "maxpool-check", sanitize, exe_name="tb_maxpool_check",
+                             extra_flags=("-Wvla", "-pedantic"))
+    r = subprocess.run([str(exe), str(seed), str(cases)], capture_output=True, text=True, timeout=300,
+                       env=hostc.sanitizer_env())
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_maxpool_opt_equals_reference_on_random_geometries():
+    """Every family's tb_maxpool_b1_opt against the reference on random windows, strides, paddings (windows
+    with no valid tap included), channel counts and OR masks, into garbage-filled outputs; sanitized where
+    the compiler can."""
+    code, log = _maxpool_check(SEED, 20000, hostc.sanitize_enabled())
+    assert code == 0 and "20000 cases, 0 mismatches" in log, log
+
+
 def test_the_check_can_fail():
     """Flip one bit of every optimized output: every case must be reported."""
     code, log = _run_check(_check_exe(flags=("-DTB_CHECK_CORRUPT=1",)), SEED, 50)
@@ -267,10 +288,11 @@ def test_fixture_models_each_variant(name):
         eligible = [n for n in m.layers if kernels.uses_variant(v, n)]
         assert len(opt_layers) == len(eligible)
         assert all(re.fullmatch(r"tb_(l\d+_)?(conv2d|dense)_b1b1_\w+", s.fn) for s in opt_layers)
-        # int8 first layers (but those of tinybnn/backend/first_layer_kernels.py), max-pools and short binary dot products
-        # stay on the reference kernels
+        # int8 first layers (but those of tinybnn/backend/first_layer_kernels.py) and short binary dot products
+        # stay on the reference kernels; max-pools run every family's tb_maxpool_b1_opt
         assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
-                            "tb_dense_s8s16", "tb_maxpool_b1", "tb_conv2d_b1b1", "tb_dense_b1b1")
+                            "tb_dense_s8s16", "tb_conv2d_b1b1", "tb_dense_b1b1")
+                   or (s.family == "maxpool" and s.fn == kernels.MAXPOOL_FN)
                    or s.fn == first_layer_kernels.fn(v, s.fn.removesuffix("_ss"))
                    for s in r.specs if s not in opt_layers)
         fast_first = [s for s in r.specs if s.fn.endswith("_ss")]  # subset-sum first layers: a byte per 4 taps

@@ -98,3 +98,27 @@ void tb_im2col_s8(const tb_conv2d_params *p, const int8_t *input, int32_t oy, in
         }
     }
 }
+
+static int32_t pool_out_size(int32_t in, int32_t pad_before, int32_t pad_after, int32_t kernel, int32_t stride)
+{
+    const int32_t span = in + pad_before + pad_after - kernel;
+    return span < 0 ? -1 : span / stride + 1;
+}
+
+tb_status tb_check_maxpool(const tb_maxpool_params *p, const uint32_t *input, const uint32_t *output)
+{
+    if (p == NULL || p->in_h < 1 || p->in_w < 1 || p->c < 1 || p->kernel_h < 1 || p->kernel_w < 1 ||
+        p->stride_h < 1 || p->stride_w < 1)
+        return TB_ERR_ARG;
+    if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0)
+        return TB_ERR_ARG;
+    if (p->out_h < 1 || p->out_w < 1 ||
+        p->out_h != pool_out_size(p->in_h, p->pad_top, p->pad_bottom, p->kernel_h, p->stride_h) ||
+        p->out_w != pool_out_size(p->in_w, p->pad_left, p->pad_right, p->kernel_w, p->stride_w))
+        return TB_ERR_ARG;
+    if (input == NULL || output == NULL)
+        return TB_ERR_ARG;
+    if ((p->or_mask != NULL && !tb_aligned4(p->or_mask)) || !tb_aligned4(input) || !tb_aligned4(output))
+        return TB_ERR_ALIGN;
+    return TB_OK;
+}

@@ -98,7 +98,7 @@ typedef struct {
 
 /**
  * Parameters of tb_maxpool_b1. out = (in + pad_before + pad_after - kernel) / stride + 1 per axis;
- * padded taps are ignored (a window with no valid tap yields +1, or -1 on OR channels).
+ * padded taps are ignored (a window with no valid tap yields -1, the AND of nothing, or +1 on OR channels).
  */
 typedef struct {
     int32_t in_h, in_w, c;           /**< input shape (H, W, C), all >= 1 */

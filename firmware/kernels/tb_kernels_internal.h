@@ -101,6 +101,9 @@ tb_status tb_check_conv2d_s8(const tb_context *ctx, const tb_conv2d_params *p, i
 /* TB_OK when the dense sizes are positive. */
 tb_status tb_check_dense(const tb_dense_params *p);
 
+/* TB_OK when the max-pool geometry is consistent and the buffers (and OR mask) are present and aligned. */
+tb_status tb_check_maxpool(const tb_maxpool_params *p, const uint32_t *input, const uint32_t *output);
+
 /*
  * The int16 im2col column of output pixel (oy, ox) of an int8 conv: col[(kh*KW + kw)*C + c] =
  * x[iy][ix][c] - zero_point for a valid tap, 0 for a padded one (zero padding of the real value).

@@ -15,43 +15,11 @@ int32_t tb_maxpool_b1_get_buffer_size(const tb_maxpool_params *params)
     return 0;
 }
 
-#if TB_KERNEL_CHECKS
-static int32_t pool_out_size(int32_t in, int32_t pad_before, int32_t pad_after, int32_t kernel, int32_t stride)
-{
-    const int32_t span = in + pad_before + pad_after - kernel;
-    return span < 0 ? -1 : span / stride + 1;
-}
-
-static tb_status check_params(const tb_maxpool_params *p)
-{
-    if (p == NULL || p->in_h < 1 || p->in_w < 1 || p->c < 1 || p->kernel_h < 1 || p->kernel_w < 1 ||
-        p->stride_h < 1 || p->stride_w < 1)
-        return TB_ERR_ARG;
-    if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0)
-        return TB_ERR_ARG;
-    if (p->out_h < 1 || p->out_w < 1 ||
-        p->out_h != pool_out_size(p->in_h, p->pad_top, p->pad_bottom, p->kernel_h, p->stride_h) ||
-        p->out_w != pool_out_size(p->in_w, p->pad_left, p->pad_right, p->kernel_w, p->stride_w))
-        return TB_ERR_ARG;
-    if (p->or_mask != NULL && !tb_aligned4(p->or_mask))
-        return TB_ERR_ALIGN;
-    return TB_OK;
-}
-
-static tb_status check_buffers(const uint32_t *input, const uint32_t *output)
-{
-    if (input == NULL || output == NULL)
-        return TB_ERR_ARG;
-    return tb_aligned4(input) && tb_aligned4(output) ? TB_OK : TB_ERR_ALIGN;
-}
-#endif
-
 tb_status tb_maxpool_b1(const tb_context *ctx, const tb_maxpool_params *params, const uint32_t *input,
                         uint32_t *output)
 {
     (void)ctx;
-    TB_CHECK(check_params(params));
-    TB_CHECK(check_buffers(input, output));
+    TB_CHECK(tb_check_maxpool(params, input, output));
     {
         const tb_maxpool_params *p = params;
         const int32_t words = TB_WORDS(p->c);

@@ -502,6 +502,8 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
             from . import first_layer_kernels
 
             s = first_layer_kernels.apply(s, node, variant)
+        elif s.family == "maxpool":  # every family's max-pool: the window clipped once per output pixel
+            s = replace(s, fn=kernels.MAXPOOL_FN)
         out.append(s)
     sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}
     bufs = [b for b in model_buffers(model) if b.kind != "scratch"]

@@ -107,6 +107,8 @@ def uses_variant(name: str, node) -> bool:
     return k_words(node) >= v.min_k_words
 
 
+MAXPOOL_FN = "tb_maxpool_b1_opt"  # every family's bit max-pool (portable C)
+MAXPOOL_SOURCES = ("tb_maxpool_opt.c",)
 TREE_SOURCES = ("tb_tree.c",)  # the armv7m tree kernels' drivers (the kernels themselves are rendered)
 
 
@@ -119,12 +121,13 @@ def sources(name: str, fns=None) -> list[str]:
     v = variant(name)
     if v is None:
         return []
+    pool = list(MAXPOOL_SOURCES) if fns is None or MAXPOOL_FN in fns else []
     if fns is None or name != "armv7m":
-        return list(COMMON_SOURCES) + list(v.sources) + first_layer_sources(fns or ())
+        return list(COMMON_SOURCES) + list(v.sources) + first_layer_sources(fns or ()) + pool
     generic = any(fn in (v.fn(base) for base in OPT_FNS) for fn in fns)
     tree = any(fn.startswith("tb_l") and fn.endswith("_b1b1_armv7m") for fn in fns)
     return list(COMMON_SOURCES) + [f for f in v.sources if (f in TREE_SOURCES and tree) or
-                                   (f not in TREE_SOURCES and generic)] + first_layer_sources(fns)
+                                   (f not in TREE_SOURCES and generic)] + first_layer_sources(fns) + pool
 
 
 # ---------------------------------------------------------------------------------------- encoders --

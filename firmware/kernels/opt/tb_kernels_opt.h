@@ -195,6 +195,14 @@ int32_t tb_dense_s8b1_ss_get_buffer_size(const tb_dense_params *params);
 tb_status tb_dense_s8b1_ss(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                            const int8_t *input, const uint32_t *weights, void *output);
 
+/* ---- bit max-pool for every family (tb_maxpool_opt.c): portable C ------------------------------ */
+
+/** Scratch bytes of tb_maxpool_b1_opt: always 0. */
+int32_t tb_maxpool_b1_opt_get_buffer_size(const tb_maxpool_params *params);
+/** tb_maxpool_b1 with each window clipped once per output pixel and the words innermost. */
+tb_status tb_maxpool_b1_opt(const tb_context *ctx, const tb_maxpool_params *params, const uint32_t *input,
+                            uint32_t *output);
+
 #ifdef __cplusplus
 }
 #endif
