@@ -5,7 +5,7 @@
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  Conv_0     tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
  *    1  Conv_1     tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
- *    2  MaxPool_0  tb_maxpool_b1    maxpool b1 (AND)
+ *    2  MaxPool_0  tb_maxpool_b1_opt  maxpool b1 (AND)
  *    3  Gemm_0     tb_dense_b1b1_rv32zbb  dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 2160 bytes (lower bound 2160):
@@ -190,7 +190,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 2: "MaxPool_0" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_maxpool_b1(&ctx, &l2_params, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
+    status = tb_maxpool_b1_opt(&ctx, &l2_params, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L2_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -4,13 +4,13 @@
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  /1/Conv      tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
- *    1  /3/MaxPool   tb_maxpool_b1    maxpool b1 (AND)
+ *    1  /3/MaxPool   tb_maxpool_b1_opt  maxpool b1 (AND)
  *    2  /5/Conv      tb_l2_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
- *    3  /7/MaxPool   tb_maxpool_b1    maxpool b1 (AND)
+ *    3  /7/MaxPool   tb_maxpool_b1_opt  maxpool b1 (AND)
  *    4  /9/Conv      tb_l4_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
- *    5  /11/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
+ *    5  /11/MaxPool  tb_maxpool_b1_opt  maxpool b1 (AND)
  *    6  /13/Conv     tb_l6_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
- *    7  /15/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
+ *    7  /15/MaxPool  tb_maxpool_b1_opt  maxpool b1 (AND)
  *    8  /18/MatMul   tb_l8_dense_b1b1_armv7m  dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 3340 bytes (lower bound 3340):
@@ -330,7 +330,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 1: "/3/MaxPool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_maxpool_b1(&ctx, &l1_params, (const uint32_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_maxpool_b1_opt(&ctx, &l1_params, (const uint32_t *)ARENA_AT(L0_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L1_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -350,7 +350,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "/7/MaxPool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_maxpool_b1(&ctx, &l3_params, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
+    status = tb_maxpool_b1_opt(&ctx, &l3_params, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L3_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -370,7 +370,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 5: "/11/MaxPool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_maxpool_b1(&ctx, &l5_params, (const uint32_t *)ARENA_AT(L4_OUT_OFFSET),
+    status = tb_maxpool_b1_opt(&ctx, &l5_params, (const uint32_t *)ARENA_AT(L4_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L5_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -390,7 +390,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 7: "/15/MaxPool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_maxpool_b1(&ctx, &l7_params, (const uint32_t *)ARENA_AT(L6_OUT_OFFSET),
+    status = tb_maxpool_b1_opt(&ctx, &l7_params, (const uint32_t *)ARENA_AT(L6_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L7_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

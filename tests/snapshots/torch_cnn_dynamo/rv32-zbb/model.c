@@ -6,7 +6,7 @@
  *    0  node_conv2d      tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
  *    1  node_conv2d_1    tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
  *    2  node_conv2d_2    tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
- *    3  node_max_pool2d  tb_maxpool_b1    maxpool b1 (AND)
+ *    3  node_max_pool2d  tb_maxpool_b1_opt  maxpool b1 (AND)
  *    4  node_linear      tb_dense_b1b1_rv32zbb  dense b1 x b1 -> int32
  *
  * Memory plan (ping-pong), arena 2400 bytes (lower bound 2400):
@@ -237,7 +237,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "node_max_pool2d" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_maxpool_b1(&ctx, &l3_params, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
+    status = tb_maxpool_b1_opt(&ctx, &l3_params, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L3_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

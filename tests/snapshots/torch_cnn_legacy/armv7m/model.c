@@ -5,7 +5,7 @@
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  /0/Conv     tb_conv2d_s8s16  conv2d s8 x s16 -> bits
  *    1  /3/Conv     tb_l1_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
- *    2  /5/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
+ *    2  /5/MaxPool  tb_maxpool_b1_opt  maxpool b1 (AND)
  *    3  /7/Conv     tb_l3_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
  *    4  /11/MatMul  tb_l4_dense_b1b1_armv7m  dense b1 x b1 -> int32
  *
@@ -229,7 +229,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 2: "/5/MaxPool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_maxpool_b1(&ctx, &l2_params, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
+    status = tb_maxpool_b1_opt(&ctx, &l2_params, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L2_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
