@@ -25,14 +25,17 @@ import tinybnn
 from tinybnn.targets import boards, platformio
 from tinybnn.backend import codegen, first_layer_kernels, hostc, kernels
 
+FIX = Path(__file__).resolve().parent / "fixtures"
 SEED = 20251203
 HOST_CASES = 3000
 SANITIZE_CASES = 400
 DEVICE_CASES = 200
 OPT = kernels.opt_dir()
 REF = codegen.kernels_dir()
-C_FILES = {REF: ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c", "tb_conv2d_s8b1.c", "tb_dense_s8b1.c"),
-           OPT: ("tb_kernels_opt.h", "tb_first_ss.c")}
+C_FILES = {REF: ("tb_kernels.h", "tb_kernels_internal.h", "tb_kernels_s16.h", "tb_common.c", "tb_conv2d_s8b1.c",
+                 "tb_dense_s8b1.c", "tb_conv2d_s8s8.c", "tb_dense_s8s8.c", "tb_conv2d_s8s16.c", "tb_dense_s8s16.c"),
+           OPT: ("tb_kernels_opt.h", "tb_first_ss.c", "tb_first_pairs.c")}
+FAMILIES = ("ss_conv2d", "ss_dense", "pairs_conv2d_s8", "pairs_dense_s8", "pairs_conv2d_s16", "pairs_dense_s16")
 
 
 def _sources(*tests: str) -> dict:
@@ -58,7 +61,7 @@ def _families(log: str) -> dict:
 def test_random_layers_host():
     code, log = _check(SEED, HOST_CASES)
     assert code == 0 and "tb_first_check pass" in log, log[-3000:]
-    assert _families(log) == {"ss_conv2d": (HOST_CASES, 0), "ss_dense": (HOST_CASES, 0)}
+    assert _families(log) == {f: (HOST_CASES, 0) for f in FAMILIES}
 
 
 def test_random_layers_sanitized():
@@ -186,7 +189,29 @@ def test_random_layers_on_emulated_core(board_id, tmp_path):
     project = platformio.write_project(b, tmp_path / "fw", [stage], extra_build_flags=[
         f"-DTB_CHECK_CASES={DEVICE_CASES}", f"-DTB_CHECK_SEED={SEED}u", f"-DTB_CHECK_ARENA_WORDS={arena}"])
     res = platformio.run_pio(project)
+    if board_id in ("qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55"):  # DSP extension: the pair kernels use SMLAD
+        dis = subprocess.run([b["toolchain"] + "-objdump", "-d", str(res.elf)], capture_output=True, text=True).stdout
+        assert re.search(r"\bsmlad\b", dis)
     code, raw = run_to_exit(res.elf, b, timeout=180)
     log = raw.decode("utf-8", "replace")
     assert code == 0 and "tb_first_check pass" in log, log[-3000:]
-    assert _families(log) == {"ss_conv2d": (DEVICE_CASES, 0), "ss_dense": (DEVICE_CASES, 0)}
+    assert _families(log) == {f: (DEVICE_CASES, 0) for f in FAMILIES}
+
+
+def test_int8_and_int16_weight_first_layers_take_the_pair_kernels():
+    """torch_cnn_legacy's float first layer keeps int16 weights: on every family it runs tb_conv2d_s8_pairs
+    with its weights as 16-bit pairs (the same values), and the reference variant keeps tb_conv2d_s8s16."""
+    d = np.load(FIX / "torch_cnn_legacy.npz")
+    m = tinybnn.load(FIX / "torch_cnn_legacy.onnx", calibration=d["x"])
+    ref = codegen.prepare(m)
+    assert ref.specs[0].fn == "tb_conv2d_s8s16"
+    w16 = ref.specs[0].arrays["weights"].values.reshape(ref.specs[0].arrays["weights"].values.shape[0], -1)
+    for v in first_layer_kernels.PAIRS:
+        s = codegen.prepare(m, v).specs[0]
+        assert s.fn == "tb_conv2d_s8_pairs"
+        enc = s.arrays["weights"].values.astype(np.uint32)
+        lo = (enc & 0xFFFF).astype(np.uint16).view(np.int16)
+        hi = (enc >> 16).astype(np.uint16).view(np.int16)
+        back = np.stack([lo, hi], axis=-1).reshape(enc.shape[0], -1)[:, :w16.shape[1]]
+        np.testing.assert_array_equal(back, w16)
+        assert s.scratch_bytes == 2 * 4 * ((w16.shape[1] + 1) // 2)

@@ -288,14 +288,16 @@ def test_fixture_models_each_variant(name):
         eligible = [n for n in m.layers if kernels.uses_variant(v, n)]
         assert len(opt_layers) == len(eligible)
         assert all(re.fullmatch(r"tb_(l\d+_)?(conv2d|dense)_b1b1_\w+", s.fn) for s in opt_layers)
-        # int8 first layers (but those of tinybnn/backend/first_layer_kernels.py) and short binary dot products
+        # int8 first layers run the kernels of tinybnn/backend/first_layer_kernels.py, short binary dot products
         # stay on the reference kernels; max-pools run every family's tb_maxpool_b1_opt
         assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
                             "tb_dense_s8s16", "tb_conv2d_b1b1", "tb_dense_b1b1")
                    or (s.family == "maxpool" and s.fn == kernels.MAXPOOL_FN)
                    or s.fn == first_layer_kernels.fn(v, s.fn.removesuffix("_ss"))
+                   or s.fn in first_layer_kernels.PAIR_FNS.values()
                    for s in r.specs if s not in opt_layers)
-        fast_first = [s for s in r.specs if s.fn.endswith("_ss")]  # subset-sum first layers: a byte per 4 taps
+        # subset-sum first layers: a byte per 4 taps; pair kernels: int8 weights widened to 16 bits
+        fast_first = [s for s in r.specs if s.fn.endswith(("_ss", "_pairs"))]
         if v != "armv6m" and opt_layers:
             assert r.weight_bytes > ref.weight_bytes  # the encodings cost flash (stated in kernels.py)
         elif fast_first:

@@ -35,18 +35,26 @@ SUBSET_SUM = ("armv7m", "armv6m", "rv32-zbb", "rv32")
 BASE_FNS = ("tb_conv2d_s8b1", "tb_dense_s8b1")
 SOURCES = ("tb_first_ss.c",)
 GROUP, BLOCK = 4, 16
+# variants whose boards run the pair kernels (tb_first_pairs.c) for int8 x int8 and int8 x int16 layers
+PAIRS = ("armv7m", "armv6m", "rv32-zbb", "rv32")
+PAIR_FNS = {"tb_conv2d_s8s8": "tb_conv2d_s8_pairs", "tb_conv2d_s8s16": "tb_conv2d_s8_pairs",
+            "tb_dense_s8s8": "tb_dense_s8_pairs", "tb_dense_s8s16": "tb_dense_s8_pairs"}
+PAIR_SOURCES = ("tb_first_pairs.c",)
 
 
 def fn(variant: str, base: str) -> str | None:
     """The fast kernel of a reference int8 first-layer kernel on a variant (None: the reference runs)."""
     if variant in SUBSET_SUM and base in BASE_FNS:
         return base + "_ss"
+    if variant in PAIRS and base in PAIR_FNS:
+        return PAIR_FNS[base]
     return None
 
 
 def sources(fns) -> list[str]:
     """The files of firmware/kernels/opt/ the given kernel functions need."""
-    return list(SOURCES) if any(f in (b + "_ss" for b in BASE_FNS) for f in fns) else []
+    ss = list(SOURCES) if any(f in (b + "_ss" for b in BASE_FNS) for f in fns) else []
+    return ss + (list(PAIR_SOURCES) if any(f in PAIR_FNS.values() for f in fns) else [])
 
 
 def groups(k_len: int) -> int:
@@ -86,6 +94,22 @@ def k_len(node) -> int:
     return KH * KW * int(a["in_shape"][2])
 
 
+def encode_pairs(weights: np.ndarray) -> np.ndarray:
+    """int8 or int16 weights [O][...] -> [O][ceil(K / 2)] words of 16-bit pairs (tb_pairs_encode_weights)."""
+    w = np.asarray(weights).reshape(np.shape(weights)[0], -1).astype(np.int64)
+    O, K = w.shape
+    if K % 2:
+        w = np.concatenate([w, np.zeros((O, 1), np.int64)], axis=1)
+    u = (w & 0xFFFF).astype(np.uint32)
+    return (u[:, 0::2] | (u[:, 1::2] << np.uint32(16))).astype(np.uint32)
+
+
+def pairs_scratch_bytes(node) -> int:
+    """tb_conv2d_s8_pairs_get_buffer_size (two pair columns) / tb_dense_s8_pairs_get_buffer_size (one)."""
+    columns = 1 if node.op == DENSE else 2
+    return columns * 4 * ((k_len(node) + 1) // 2)
+
+
 def apply(spec, node, variant: str):
     """The layer spec on the variant's fast first-layer kernel (unchanged when there is none)."""
     f = fn(variant, spec.fn)
@@ -95,6 +119,12 @@ def apply(spec, node, variant: str):
 
     K, O = k_len(node), int(node.attrs["out_shape"][-1])
     w = spec.arrays["weights"]
+    if f in PAIR_FNS.values():
+        enc = encode_pairs(w.values)
+        arrays = dict(spec.arrays)
+        arrays["weights"] = CArray(w.name, "uint32_t", enc, f"{w.comment}, as 16-bit pairs for the pair kernel "
+                                   f"(weight 2j low, 2j + 1 high): {enc.size} words", w.role)
+        return replace(spec, fn=f, arrays=arrays, scratch_bytes=pairs_scratch_bytes(node))
     enc = encode_ss(w.values, K)
     arrays = dict(spec.arrays)
     arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, encoded for the subset-sum kernel (one byte "

@@ -195,6 +195,29 @@ int32_t tb_dense_s8b1_ss_get_buffer_size(const tb_dense_params *params);
 tb_status tb_dense_s8b1_ss(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                            const int8_t *input, const uint32_t *weights, void *output);
 
+/* ---- int8 first layers with int8 or int16 weights (tb_first_pairs.c): portable C, SMLAD with DSP ---- */
+
+/*
+ * tb_conv2d_s8s8 / tb_conv2d_s8s16 and tb_dense_s8s8 / tb_dense_s8s16 with the weights as 16-bit pairs in
+ * 32-bit words (tb_pairs_encode_weights: [O][ceil(K / 2)], weight 2j low, 2j + 1 high, 0 after an odd K) and
+ * the column likewise in the scratch; blocked over 2 output pixels x 2 output channels, one SMLAD per pair on
+ * cores with the DSP extension. Same params, output stage and statuses as the reference kernels.
+ */
+/** Encoded weight words of out_c channels of k_len weights. */
+int32_t tb_pairs_encoded_words(int32_t out_c, int32_t k_len);
+/** Encode weights int16_t[out_c][k_len] (int8 weights widened) into tb_pairs_encoded_words() words. */
+void tb_pairs_encode_weights(const int16_t *weights, int32_t out_c, int32_t k_len, uint32_t *encoded);
+/** Scratch bytes of tb_conv2d_s8_pairs: two pair columns, 8 * ceil(K / 2). */
+int32_t tb_conv2d_s8_pairs_get_buffer_size(const tb_conv2d_params *params);
+/** tb_conv2d_s8s8 / tb_conv2d_s8s16 with weights encoded by tb_pairs_encode_weights and the scratch above. */
+tb_status tb_conv2d_s8_pairs(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                             const int8_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_s8_pairs: one pair column, 4 * ceil(in_pixels * in_c / 2). */
+int32_t tb_dense_s8_pairs_get_buffer_size(const tb_dense_params *params);
+/** tb_dense_s8s8 / tb_dense_s8s16 with weights encoded by tb_pairs_encode_weights and the scratch above. */
+tb_status tb_dense_s8_pairs(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                            const int8_t *input, const uint32_t *weights, void *output);
+
 /* ---- bit max-pool for every family (tb_maxpool_opt.c): portable C ------------------------------ */
 
 /** Scratch bytes of tb_maxpool_b1_opt: always 0. */

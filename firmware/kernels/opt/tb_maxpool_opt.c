@@ -3,8 +3,8 @@
  *
  * Same params, outputs and statuses as the reference tb_maxpool_b1. The reference tests every tap against
  * the input's bounds inside the word loop; here each output pixel clips its window once, then walks the
- * taps row by row with the words innermost: an AND-channel word costs a load, an AND and the loop (about
- * four instructions per word per tap on Thumb-2), the OR mask is applied once per output word, not per tap.
+ * taps row by row with the words innermost (up to 32 channels without an OR mask: in one register), and
+ * the OR mask is applied once per output word, not per tap.
  */
 #include <stddef.h>
 
@@ -35,41 +35,59 @@ tb_status tb_maxpool_b1_opt(const tb_context *ctx, const tb_maxpool_params *para
         const int32_t words = TB_WORDS(p->c);
         const uint32_t tail = tb_tail_mask(p->c, words - 1);
         const uint32_t *m = p->or_mask;
+        const int32_t row_words = p->in_w * words;
         for (int32_t oy = 0; oy < p->out_h; oy++) {
             int32_t y0, y1;
             clip(oy, p->stride_h, p->pad_top, p->kernel_h, p->in_h, &y0, &y1);
             for (int32_t ox = 0; ox < p->out_w; ox++) {
                 uint32_t *y = output + (oy * p->out_w + ox) * words;
-                int32_t x0, x1, first = 1;
+                int32_t x0, x1;
                 clip(ox, p->stride_w, p->pad_left, p->kernel_w, p->in_w, &x0, &x1);
-                for (int32_t ky = y0; ky < y1; ky++) {
-                    const int32_t iy = oy * p->stride_h - p->pad_top + ky;
-                    for (int32_t kx = x0; kx < x1; kx++) {
-                        const int32_t ix = ox * p->stride_w - p->pad_left + kx;
-                        const uint32_t *x = input + (iy * p->in_w + ix) * words;
-                        int32_t i;
-                        if (first) {
-                            for (i = 0; i < words; i++)
-                                y[i] = x[i] ^ (m != NULL ? m[i] : 0u);
-                            first = 0;
-                        } else if (m == NULL) {
-                            for (i = 0; i < words; i++)
-                                y[i] &= x[i];
-                        } else {
-                            for (i = 0; i < words; i++)
-                                y[i] &= x[i] ^ m[i];
+                {
+                    /* the window's first valid tap; rows of x1 - x0 taps, y1 - y0 of them */
+                    const uint32_t *first = input + ((oy * p->stride_h - p->pad_top + y0) * p->in_w +
+                                                     (ox * p->stride_w - p->pad_left + x0)) * words;
+                    const int32_t taps_w = x1 - x0, taps = (y1 - y0) * taps_w;
+                    if (words == 1) { /* up to 32 channels: the window's AND in one register */
+                        const uint32_t m0 = m != NULL ? m[0] : 0u;
+                        uint32_t r = 0xFFFFFFFFu; /* the AND of nothing: a window with no valid tap stays so */
+                        for (int32_t ky = y0; ky < y1; ky++, first += row_words)
+                            for (int32_t kx = 0; kx < taps_w; kx++)
+                                r &= first[kx] ^ m0;
+                        y[0] = (r ^ m0) & tail;
+                        continue;
+                    }
+                    if (taps == 0) {
+                        for (int32_t i = 0; i < words; i++)
+                            y[i] = 0xFFFFFFFFu ^ (m != NULL ? m[i] : 0u); /* AND of nothing, then the mask */
+                    } else {
+                        /* tap by tap, the words innermost: the first tap copied, the others ANDed in */
+                        int32_t t = 0;
+                        for (int32_t ky = y0; ky < y1; ky++, first += row_words) {
+                            const uint32_t *x = first;
+                            for (int32_t kx = 0; kx < taps_w; kx++, x += words, t++) {
+                                if (t == 0 && m == NULL) {
+                                    for (int32_t i = 0; i < words; i++)
+                                        y[i] = x[i];
+                                } else if (t == 0) {
+                                    for (int32_t i = 0; i < words; i++)
+                                        y[i] = x[i] ^ m[i];
+                                } else if (m == NULL) {
+                                    for (int32_t i = 0; i < words; i++)
+                                        y[i] &= x[i];
+                                } else {
+                                    for (int32_t i = 0; i < words; i++)
+                                        y[i] &= x[i] ^ m[i];
+                                }
+                            }
+                        }
+                        if (m != NULL) {
+                            for (int32_t i = 0; i < words; i++)
+                                y[i] ^= m[i];
                         }
                     }
+                    y[words - 1] &= tail;
                 }
-                if (first) { /* no valid tap: as the reference, the AND of nothing */
-                    for (int32_t i = 0; i < words; i++)
-                        y[i] = 0xFFFFFFFFu;
-                }
-                if (m != NULL) {
-                    for (int32_t i = 0; i < words; i++)
-                        y[i] ^= m[i];
-                }
-                y[words - 1] &= tail;
             }
         }
     }

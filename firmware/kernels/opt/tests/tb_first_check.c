@@ -9,14 +9,18 @@
  * several blocks of 16 tables), a bits or int32 output with thresholds around the accumulators' range,
  * runs the reference kernel, encodes the weights with tb_ss_encode_weights, runs the subset-sum kernel and
  * compares statuses and the whole output buffers (plus a guard word after them). A short scratch must be
- * refused. Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_ARENA_WORDS, TB_CHECK_CORRUPT (flip
+ * refused. The pair kernels (tb_conv2d_s8_pairs, tb_dense_s8_pairs) are checked the same way against
+ * tb_conv2d_s8s8 / tb_dense_s8s8 (int8 weights) and tb_conv2d_s8s16 / tb_dense_s8s16 (int16 weights, magnitudes
+ * drawn so that K * max|w| * max|x - zero_point| stays below 2^31, as the converter guarantees), with weights
+ * encoded by tb_pairs_encode_weights. Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_ARENA_WORDS, TB_CHECK_CORRUPT (flip
  * a bit of every optimized output: proves the comparison fails). Output: "family ss_conv2d cases <n> failed
- * <f>", the same for ss_dense, then "tb_first_check pass" or "tb_first_check fail"; exit code 0 on pass.
+ * <f>", the same for ss_dense, pairs_conv2d_s8, pairs_dense_s8, pairs_conv2d_s16, pairs_dense_s16, then "tb_first_check pass" or "tb_first_check fail"; exit code 0 on pass.
  */
 #include <stdint.h>
 
 #include "tb_kernels.h"
 #include "tb_kernels_opt.h"
+#include "tb_kernels_s16.h"
 
 #ifndef TB_CHECK_CASES
 #define TB_CHECK_CASES 300
@@ -239,6 +243,127 @@ static int32_t check_case(layer *l, int short_scratch)
     return 0;
 }
 
+/* The pair kernels against the int8- or int16-weight reference kernels; wide: int16 weights. */
+static int32_t check_pairs_case(layer *l, int wide, int short_scratch)
+{
+    int32_t used = 0, k_len, out_c, in_n, out_n, pixels, ref_scratch, opt_scratch, s32, zp, wmax;
+    uint32_t *input, *weights, *enc, *thr, *flip, *ref_out, *opt_out, *scratch;
+    tb_out_params out;
+    tb_status rs, os;
+    tb_context rctx, octx;
+    if (l->is_conv) {
+        const tb_conv2d_params *p = &l->cp;
+        k_len = p->kernel_h * p->kernel_w * p->in_c;
+        out_c = p->out_c;
+        in_n = p->in_h * p->in_w * p->in_c;
+        pixels = p->out_h * p->out_w;
+        ref_scratch = wide ? tb_conv2d_s8s16_get_buffer_size(p) : tb_conv2d_s8s8_get_buffer_size(p);
+        opt_scratch = tb_conv2d_s8_pairs_get_buffer_size(p);
+        zp = p->input_zero_point;
+    } else {
+        const tb_dense_params *p = &l->dp;
+        k_len = p->in_pixels * p->in_c;
+        out_c = p->out_c;
+        in_n = k_len;
+        pixels = 1;
+        ref_scratch = 0;
+        opt_scratch = tb_dense_s8_pairs_get_buffer_size(p);
+        zp = p->input_zero_point;
+    }
+    {
+        const int64_t xmax = (zp < 0 ? -(int64_t)zp : zp) + 128;
+        const int64_t lim = (int64_t)0x7FFFFFFF / ((int64_t)k_len * xmax);
+        wmax = (int32_t)(lim < 1 ? 1 : lim > (wide ? 32767 : 127) ? (wide ? 32767 : 127) : lim);
+        if (lim < 1)
+            return -1; /* no weights keep this layer inside int32: draw again */
+    }
+    s32 = uni(0, 2) == 0;
+    out_n = pixels * (s32 ? out_c : TB_WORDS(out_c));
+    input = take(&used, (in_n + 3) / 4);
+    weights = take(&used, (out_c * k_len * 2 + 3) / 4); /* int16 (int8 weights use the first half) */
+    enc = take(&used, tb_pairs_encoded_words(out_c, k_len));
+    thr = take(&used, out_c);
+    flip = take(&used, TB_WORDS(out_c));
+    ref_out = take(&used, out_n + 1);
+    opt_out = take(&used, out_n + 1);
+    scratch = take(&used, (ref_scratch > opt_scratch ? ref_scratch : opt_scratch) / 4 + 1);
+    if (!scratch)
+        return -1;
+    {
+        int8_t *x = (int8_t *)input;
+        const int mode = uni(0, 3);
+        const int8_t cst = (int8_t)uni(-128, 127);
+        for (int32_t i = 0; i < in_n; i++)
+            x[i] = mode == 0 ? (int8_t)uni(-128, 127) : mode == 1 ? (int8_t)(uni(0, 1) ? 127 : -128)
+                 : mode == 2 ? (int8_t)uni(-3, 3) : cst;
+    }
+    {
+        int16_t *w16 = (int16_t *)weights;
+        int8_t *w8 = (int8_t *)weights;
+        const int mode = uni(0, 3); /* 0: full range, 1: extremes, 2: small, 3: sparse */
+        for (int32_t i = 0; i < out_c * k_len; i++) {
+            const int32_t v = mode == 0 ? uni(-wmax, wmax) : mode == 1 ? (uni(0, 1) ? wmax : -wmax)
+                            : mode == 2 ? uni(-2, 2) : (uni(0, 7) == 0 ? uni(-wmax, wmax) : 0);
+            if (wide)
+                w16[i] = (int16_t)v;
+            else
+                w8[i] = (int8_t)v;
+        }
+    }
+    {
+        /* the encoder takes int16 weights: widen int8 ones into the scratch first (it is free until the run) */
+        int16_t *w16 = (int16_t *)weights;
+        if (!wide) {
+            int16_t *tmp = (int16_t *)take(&used, (out_c * k_len * 2 + 3) / 4);
+            if (!tmp)
+                return -1;
+            for (int32_t i = 0; i < out_c * k_len; i++)
+                tmp[i] = ((const int8_t *)weights)[i];
+            w16 = tmp;
+        }
+        tb_pairs_encode_weights(w16, out_c, k_len, enc);
+    }
+    for (int32_t o = 0; o < out_c; o++) {
+        const int32_t range = k_len * 128 * wmax;
+        const int r = uni(0, 9);
+        thr[o] = (uint32_t)(r == 0 ? INT32_MIN : r == 1 ? INT32_MAX : r < 5 ? uni(-range / 2, range / 2) : uni(-50, 50));
+    }
+    for (int32_t w = 0; w < TB_WORDS(out_c); w++)
+        flip[w] = rnd() & (w == TB_WORDS(out_c) - 1 && out_c % 32 ? ((uint32_t)1u << (out_c % 32)) - 1u : 0xFFFFFFFFu);
+    out.kind = s32 ? TB_OUT_S32 : TB_OUT_BITS;
+    out.thresholds = (const int32_t *)thr;
+    out.flip = flip;
+    for (int32_t i = 0; i <= out_n; i++)
+        ref_out[i] = GUARD, opt_out[i] = GUARD;
+    rctx.buf = scratch;
+    rctx.size = ref_scratch;
+    octx.buf = scratch;
+    octx.size = short_scratch ? opt_scratch - 4 : opt_scratch;
+    if (l->is_conv && wide)
+        rs = tb_conv2d_s8s16(&rctx, &l->cp, &out, (const int8_t *)input, (const int16_t *)weights, ref_out);
+    else if (l->is_conv)
+        rs = tb_conv2d_s8s8(&rctx, &l->cp, &out, (const int8_t *)input, (const int8_t *)weights, ref_out);
+    else if (wide)
+        rs = tb_dense_s8s16(&rctx, &l->dp, &out, (const int8_t *)input, (const int16_t *)weights, ref_out);
+    else
+        rs = tb_dense_s8s8(&rctx, &l->dp, &out, (const int8_t *)input, (const int8_t *)weights, ref_out);
+    if (l->is_conv)
+        os = tb_conv2d_s8_pairs(&octx, &l->cp, &out, (const int8_t *)input, enc, opt_out);
+    else
+        os = tb_dense_s8_pairs(&octx, &l->dp, &out, (const int8_t *)input, enc, opt_out);
+    if (short_scratch)
+        return os == TB_ERR_SCRATCH ? 0 : 1;
+#ifdef TB_CHECK_CORRUPT
+    opt_out[0] ^= 1u;
+#endif
+    if (rs != TB_OK || os != rs)
+        return 1;
+    for (int32_t i = 0; i <= out_n; i++)
+        if (ref_out[i] != opt_out[i])
+            return 1;
+    return 0;
+}
+
 static void describe(const layer *l)
 {
     if (l->is_conv) {
@@ -260,7 +385,9 @@ static void describe(const layer *l)
 static int run(uint32_t seed, int32_t cases)
 {
     int32_t failed_total = 0;
-    for (int fam = 0; fam < 2; fam++) {
+    static const char *const names[] = {"ss_conv2d", "ss_dense", "pairs_conv2d_s8", "pairs_dense_s8",
+                                        "pairs_conv2d_s16", "pairs_dense_s16"};
+    for (int fam = 0; fam < 6; fam++) {
         int32_t failed = 0;
         rng_state = seed ^ (0x9E3779B9u * (uint32_t)(fam + 1));
         if (rng_state == 0u)
@@ -269,9 +396,9 @@ static int run(uint32_t seed, int32_t cases)
             layer l;
             int32_t r;
             do {
-                while (!draw(&l, fam == 0))
+                while (!draw(&l, fam % 2 == 0))
                     ;
-                r = check_case(&l, c >= cases);
+                r = fam < 2 ? check_case(&l, c >= cases) : check_pairs_case(&l, fam >= 4, c >= cases);
             } while (r < 0);
             if (r) {
                 failed++;
@@ -281,7 +408,7 @@ static int run(uint32_t seed, int32_t cases)
                 }
             }
         }
-        put_str("family "), put_str(fam == 0 ? "ss_conv2d" : "ss_dense"), put_str(" cases "), put_i32(cases);
+        put_str("family "), put_str(names[fam]), put_str(" cases "), put_i32(cases);
         put_str(" failed "), put_i32(failed), put_str("\n");
         failed_total += failed;
     }
