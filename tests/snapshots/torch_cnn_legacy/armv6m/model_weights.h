@@ -10,10 +10,10 @@
 /* layer 0: "/0/Conv" conv2d s8 x s16 -> bits */
 #define TB_L0_0_CONV_FLIP_COUNT 1
 #define TB_L0_0_CONV_THRESHOLDS_COUNT 16
-#define TB_L0_0_CONV_WEIGHTS_COUNT 144
+#define TB_L0_0_CONV_WEIGHTS_COUNT 80
 extern const uint32_t tb_l0_0_conv_flip[TB_L0_0_CONV_FLIP_COUNT];
 extern const int32_t tb_l0_0_conv_thresholds[TB_L0_0_CONV_THRESHOLDS_COUNT];
-extern const int16_t tb_l0_0_conv_weights[TB_L0_0_CONV_WEIGHTS_COUNT];
+extern const uint32_t tb_l0_0_conv_weights[TB_L0_0_CONV_WEIGHTS_COUNT];
 
 /* layer 1: "/3/Conv" conv2d b1 x b1 -> bits */
 #define TB_L1_3_CONV_FLIP_COUNT 1

@@ -3,7 +3,7 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 10d0aaa33a74263f.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /0/Conv     tb_conv2d_s8s16  conv2d s8 x s16 -> bits
+ *    0  /0/Conv     tb_conv2d_s8_pairs  conv2d s8 x s16 -> bits
  *    1  /3/Conv     tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
  *    2  /5/MaxPool  tb_maxpool_b1_opt  maxpool b1 (AND)
  *    3  /7/Conv     tb_l3_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
@@ -15,7 +15,7 @@
  *        0     960  L3.scratch    3..3
  *        0     332  L4.scratch    4..4
  *        0      64  input         0..0
- *       64      20  L0.scratch    0..0
+ *       64      40  L0.scratch    0..0
  *      960      64  L2.out        2..3
  *     1024      32  L3.out        3..4
  *     1648     256  L0.out        0..1
@@ -28,7 +28,6 @@
 #include "model.h"
 #include "model_weights.h"
 #include "tb_kernels.h"
-#include "tb_kernels_s16.h"
 #include "tb_kernels_opt.h"
 #include "model_kernels.h"
 
@@ -43,7 +42,7 @@ static uint32_t arena[ARENA_WORDS];
 #define L0_OUT_OFFSET 1648u
 #define L0_OUT_BYTES 256u
 #define L0_SCRATCH_OFFSET 64u
-#define L0_SCRATCH_BYTES 20
+#define L0_SCRATCH_BYTES 40
 #define L1_OUT_OFFSET 1904u
 #define L1_OUT_BYTES 256u
 #define L1_SCRATCH_OFFSET 0u
@@ -209,7 +208,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 0: "/0/Conv" */
     ctx.buf = ARENA_AT(L0_SCRATCH_OFFSET);
     ctx.size = L0_SCRATCH_BYTES;
-    status = tb_conv2d_s8s16(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
+    status = tb_conv2d_s8_pairs(&ctx, &l0_params, &l0_out, (const int8_t *)ARENA_AT(INPUT_OFFSET),
         tb_l0_0_conv_weights, ARENA_AT(L0_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
