@@ -170,6 +170,42 @@ def _rows(vals: list[str], per: int = 6, indent: str = "    ") -> str:
     return "\n".join(indent + ", ".join(vals[i:i + per]) + "," for i in range(0, len(vals), per))
 
 
+# ------------------------------------------------------------------------ the float boundary (C) --
+def boundary_context(model) -> dict:
+    """What templates/model_io.c.j2 (the on-device quantization, output affine and class) needs; raises
+    TinyBnnError (one line) for a model whose boundary the device cannot compute."""
+    inp, outp = input_plan(model), output_plan(model)
+    q = inp["quant"]
+    steps = []
+    for k, st in enumerate(inp["steps"]):
+        steps.append({"k": k, "c": st["scale"].size, "div": st["div"],
+                      "scale": _rows([_f32(v) for v in st["scale"]]), "bias": _rows([_f32(v) for v in st["bias"]]),
+                      "channel": None if st["div"] is not None else
+                      _rows([str(int(v)) for v in st["channel"]], 16)})
+    return {
+        "quant": q, "q_scale": _f64(q.get("scale", 1.0)),
+        "zp_term": ("" if not q.get("zero_point") else
+                    f" + {_f64(q['zero_point'])}" if q["zero_point"] > 0 else f" - {_f64(-q['zero_point'])}"),
+        "identity": inp["identity"],
+        "src_index": None if inp["identity"] else _rows([str(int(v)) for v in inp["src"]], 16),
+        "idx_type": "uint16_t" if inp["n"] <= 0xFFFF else "uint32_t", "steps": steps,
+        "out_steps": [{"k": k, "scale": _rows([_f64(v) for v in st["scale"]], 4),
+                       "bias": _rows([_f64(v) for v in st["bias"]], 4)} for k, st in enumerate(outp)],
+    }
+
+
+def float_boundary(model) -> dict:
+    """The template context of the model's float boundary for tinybnn.codegen: ``classify`` (whether
+    model_io.c is rendered), ``classify_note`` (why not) and :func:`boundary_context`'s entries."""
+    try:
+        ctx = boundary_context(model)
+    except TinyBnnError as e:
+        note = str(e).removeprefix("export: ")
+        return {"classify": False, "classify_note": note}
+    return {"classify": True, "classify_note": "", **ctx,
+            "onnx_input_shape": [int(v) for v in model.input_node.attrs["onnx_shape"]]}
+
+
 # -------------------------------------------------------------------------------- the renaming --
 def _renamer(name: str):
     up = name.upper()
@@ -206,7 +242,8 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
     check_name(name)
     r = prepare(model, variant)
     n_out = int(np.prod(model.device_output_shape))
-    inp, outp = input_plan(model), output_plan(model)
+    inp = input_plan(model)
+    boundary = boundary_context(model)  # the export refuses, in one line, a model the device cannot classify
     label_src = "--labels"
     if labels is None:
         labels, label_src = model_labels(model, n_out)
@@ -217,29 +254,14 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
             continue
         src[fname(f)] = rename(data.decode("utf-8")).encode("utf-8")
     up = name.upper()
-    q = inp["quant"]
-    steps = []
-    for k, st in enumerate(inp["steps"]):
-        steps.append({"k": k, "c": st["scale"].size, "div": st["div"],
-                      "scale": _rows([_f32(v) for v in st["scale"]]), "bias": _rows([_f32(v) for v in st["bias"]]),
-                      "channel": None if st["div"] is not None else
-                      _rows([str(int(v)) for v in st["channel"]], 16)})
-    idx_type = "uint16_t" if inp["n"] <= 0xFFFF else "uint32_t"
     source = Path(str(model.graph.meta.get("source", "model"))).name
     ctx = {
         "name": name, "NAME": up, "version": __version__, "source": c_comment(source), "hash": r.hash,
         "input_size": inp["n"], "output_size": n_out, "arena_bytes": r.arena_bytes, "weight_bytes": r.weight_bytes,
         "input_shape": [int(v) for v in model.input_node.attrs["onnx_shape"]],
         "device_input_shape": [int(v) for v in model.device_input_shape],
-        "quant": q, "input_scale": _f64(r.manifest["input"]["quantization"]["scale"]),
+        **boundary, "input_scale": _f64(r.manifest["input"]["quantization"]["scale"]),
         "input_zero_point": int(r.manifest["input"]["quantization"]["zero_point"]),
-        "q_scale": _f64(q.get("scale", 1.0)),
-        "zp_term": ("" if not q.get("zero_point") else
-                    f" + {_f64(q['zero_point'])}" if q["zero_point"] > 0 else f" - {_f64(-q['zero_point'])}"),
-        "identity": inp["identity"], "src_index": None if inp["identity"] else _rows([str(int(v)) for v in inp["src"]], 16),
-        "idx_type": idx_type, "steps": steps,
-        "out_steps": [{"k": k, "scale": _rows([_f64(v) for v in st["scale"]], 4),
-                       "bias": _rows([_f64(v) for v in st["bias"]], 4)} for k, st in enumerate(outp)],
         "labels": [c_string(v) for v in labels], "label_text": labels, "label_source": label_src,
         "variant": variant, "has_asm": any(f.endswith(".S") for f in src), "layers": r.specs,
         "c_comment": c_comment,
