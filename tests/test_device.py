@@ -209,6 +209,38 @@ def test_tinybnn_build_serve_app(app, tmp_path):
         assert q.wait() == 0
 
 
+def test_classify(app):
+    """CLASSIFY on the device: float samples in pieces (a max payload of 128 bytes: 31 floats a piece), the
+    device quantizes, runs and applies the output affine; its codes are the host's, its class the golden
+    model's argmax, its scores predict's within 1e-5. A lost sample is sent again; a NaN is refused."""
+    x = np.asarray(app.x[:20], dtype=np.float32)
+    want = app.model.predict(x).reshape(len(x), -1)
+    with _session(app) as q:
+        dev = Device(q.serial, timeout=2.0)
+        assert dev.info_.classify
+        for i in range(len(x)):
+            c = dev.classify(x[i])
+            assert c.codes_crc == P.crc32(app.q[i].tobytes()), f"sample {i}: int8 codes differ from the host's"
+            assert c.cls == int(np.argmax(want[i]))
+            assert np.allclose(c.scores, want[i], rtol=1e-5, atol=1e-5 * np.abs(want[i]).max())
+            assert c.count > 0
+        # the device loses a half-sent sample to an INFER: the next piece gets BAD_ARG
+        piece = np.ascontiguousarray(x[0].reshape(-1), dtype="<f4").tobytes()
+        assert P.parse_classify_ack(dev.request(P.CMD_CLASSIFY, P.classify_piece(0, piece[:40]), lambda f: f.payload)) == 10
+        dev.infer(app.q[0])
+        with pytest.raises(DeviceStatusError, match="BAD_ARG"):
+            dev.request(P.CMD_CLASSIFY, P.classify_piece(10, piece[40:80]), lambda f: f)
+        with pytest.raises(DeviceStatusError, match="MODEL_ERROR") as exc:
+            dev.classify(np.full(x[0].shape, np.nan, np.float32))
+        assert exc.value.code == -16  # TB_MODEL_ERR_INPUT
+        with pytest.raises(ValueError, match="64"):
+            dev.classify(np.zeros(65, np.float32))
+        assert dev.classify(x[1]).cls == int(np.argmax(want[1]))  # still serving
+        assert dev.stats["retries"] == 0
+        dev.exit()
+        assert q.wait() == 0
+
+
 def test_fault_injection(app, report):
     """>= 500 samples through the fault proxy: zero silent wrong results, zero false
     mismatches, every sample validated, within ~90 s."""
@@ -226,7 +258,8 @@ def test_fault_injection(app, report):
     r = FAULT_RATE
     proxy = FaultProxy(sessions[0].serial, seed=FAULT_SEED, flip=r, drop=r, dup=r, delay=3 * r,
                        inject=r, replay=r, reset=r / 4, restart=restart)
-    wrong = mismatched_layers = validated = dumps = 0
+    wrong = mismatched_layers = validated = dumps = classified = wrong_classes = 0
+    want_cls = app.model.predict(app.x).reshape(len(app.x), -1).argmax(axis=1)
     try:
         with proxy:
             dev = Device(proxy.url, timeout=0.15, retries=20)
@@ -247,6 +280,11 @@ def test_fault_injection(app, report):
                 dumps += 1
                 if dev.dump(app.q[ks[-1]]) != _layers_golden(app, ks[-1]):
                     mismatched_layers += 1
+                for k in ks[:3]:  # CLASSIFY in pieces on the same line: never a wrong class or codes
+                    c = dev.classify(app.x[k])
+                    classified += 1
+                    if c.codes_crc != P.crc32(app.q[k].tobytes()) or c.cls != want_cls[k]:
+                        wrong_classes += 1
             proxy.set_rates(flip=0, drop=0, dup=0, delay=0, inject=0, replay=0, reset=0)
             dev.exit()
             assert sessions[0].wait() == 0
@@ -265,12 +303,13 @@ def test_fault_injection(app, report):
              f"host: {d['requests']} requests, {d['attempts']} attempts, {d['retries']} retries "
           f"({d['timeouts']} timeouts), {d['corrupt_frames']} corrupt frames {dev.garbage}, "
           f"{d['stale_frames']} intact but stale frames (seq), {d['rejected_frames']} rejected replies {dev.rejected}",
-             f"validated {validated}, silent wrong results {wrong}, dump mismatches {mismatched_layers}"]
+             f"validated {validated}, silent wrong results {wrong}, dump mismatches {mismatched_layers}, "
+             f"classified {classified} float samples (CLASSIFY in pieces), wrong classes or codes {wrong_classes}"]
     for line in lines:
         print(line)
         report(line)
-    assert wrong == 0 and mismatched_layers == 0
-    assert validated == N_FAULT_SAMPLES
+    assert wrong == 0 and mismatched_layers == 0 and wrong_classes == 0
+    assert validated == N_FAULT_SAMPLES and classified > 0
     # the faults really happened
     for key in ("flipped", "dropped", "duplicated", "delayed", "injected", "replayed"):
         assert s[key] > 0, key

@@ -162,7 +162,10 @@ def test_real_board_project_names_official_platform(board_id, tmp_path):
     project = platformio.write_project(board_id, tmp_path / board_id, [SMOKE / "main.c"])
     ini = (project / "platformio.ini").read_text()
     assert f"[env:{board_id}]" in ini
-    assert re.search(rf"^platform = {re.escape(b['platformio']['platform'])}$", ini, re.M)
+    # pinned: a rebuild next year gets the platform this board was checked with (the board file's version)
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", b["platformio"]["version"])
+    assert re.search(rf"^platform = {re.escape(b['platformio']['platform'])} @ "
+                     rf"{re.escape(b['platformio']['version'])}$", ini, re.M)
     assert re.search(rf"^board = {re.escape(board_id)}$", ini, re.M)
     assert re.search(r"^framework = arduino$", ini, re.M)
     assert "symlink://" not in ini
@@ -201,3 +204,39 @@ def test_write_project_refuses_foreign_directory(tmp_path):
     with pytest.raises(platformio.PlatformIOError, match="refusing to overwrite"):
         platformio.write_project("qemu-m4", tmp_path, [SMOKE / "main.c"])
     assert (tmp_path / "notes.txt").read_text() == "user file"
+
+
+@pytest.mark.parametrize("board_id", EMULATED)
+def test_emulated_board_project_names_the_local_platform_and_its_version(board_id, tmp_path):
+    """The in-repo platform is linked (symlink://, which PlatformIO cannot pin): the ini names its version."""
+    import json
+
+    version = json.loads((platformio.platform_dir() / "platform.json").read_text())["version"]
+    project = platformio.write_project(board_id, tmp_path / board_id, [SMOKE / "main.c"])
+    ini = (project / "platformio.ini").read_text()
+    assert re.search(r"^platform = symlink://\S+$", ini, re.M)
+    assert f"in-repo platform (tinybnn {version}," in ini
+
+
+def test_board_platform_version_is_checked(tmp_path):
+    """A user's board may pin its platform; the schema takes X.Y.Z, ~X.Y.Z or ^X.Y.Z and nothing that could
+    reach platformio.ini as another option; the in-repo platform takes none."""
+    import json
+
+    real = dict(boards.load_board("nucleo_f446re"))
+    for ok in ("19.6.0", "~19.6.0", "^19.6.0"):
+        boards.validate_board({**real, "platformio": {**real["platformio"], "version": ok}})
+    for bad in ("19.6", "19.6.0\nextra_scripts = x.py", ">=19", "19.6.0 ; x", "latest"):
+        with pytest.raises(boards.BoardError, match="platformio.version"):
+            boards.validate_board({**real, "platformio": {**real["platformio"], "version": bad}})
+        with pytest.raises(boards.BoardError, match="platformio.version"):  # a board given as data
+            platformio.write_project({**real, "platformio": {**real["platformio"], "version": bad}},
+                                     tmp_path / "bad")
+    emu = dict(boards.load_board("qemu-m4"))
+    with pytest.raises(boards.BoardError, match="platformio"):
+        boards.validate_board({**emu, "platformio": {**emu["platformio"], "version": "0.1.0"}})
+    # the offline check of a pinned real board builds with the in-repo platform: no pin in its ini
+    ini_dir = platformio.write_project(boards.offline_board(real), tmp_path / "offline")
+    ini = (ini_dir / "platformio.ini").read_text()
+    assert re.search(r"^platform = symlink://\S+$", ini, re.M) and " @ " not in ini.split("[env:")[1]
+    json.dumps(real)  # still plain data

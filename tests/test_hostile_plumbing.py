@@ -396,6 +396,72 @@ def test_damaged_record_is_reported_and_rerun(kind, tmp_path):
     assert again.warning is None and sorted(again.done) == [0, 1, 3, 4, 5]
 
 
+CLASSIFY_CORRUPTIONS = {
+    "no_class": lambda ln: json.dumps({k: v for k, v in json.loads(ln).items() if k != "device_class"}),
+    "class_out_of_range": lambda ln: _edit(ln, device_class=10),
+    "class_not_int": lambda ln: _edit(ln, device_class=True),
+    "short_scores": lambda ln: _edit(ln, scores=json.loads(ln)["scores"][:-1]),
+    "scores_not_numbers": lambda ln: _edit(ln, scores=["1"] * 10),
+    "codes_crc_negative": lambda ln: _edit(ln, codes_crc=-5),
+    "no_classify_count": lambda ln: json.dumps({k: v for k, v in json.loads(ln).items() if k != "classify_count"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CLASSIFY_CORRUPTIONS))
+def test_damaged_classify_record_is_reported_and_rerun(kind, tmp_path):
+    """Records of a run with the device's own classes (CLASSIFY) are checked field by field too."""
+    from tinybnn.device import Classified
+
+    g = _golden()
+    header = dict(HEADER, classify=True)
+    path = tmp_path / "r.jsonl"
+    lines = [json.dumps(dict(header, format=validate.RESULTS_FORMAT))]
+    lines += [json.dumps(validate.make_record(i, g[i], 100 + i, g[i], Classified(
+        int(np.argmax(g[i])), g[i].astype(np.float32) / 8, 0xDEADBEEF, 5000))) for i in range(len(g))]
+    lines[3] = CLASSIFY_CORRUPTIONS[kind](lines[3])
+    path.write_text("\n".join(lines) + "\n")
+    res = validate.Results(path, header, g)
+    res.close()
+    assert 2 not in res.done and sorted(res.done) == [0, 1, 3, 4, 5]
+    assert res.warning and "\n" not in res.warning and "line 4" in res.warning
+    # records of a run without classes are not taken for a run with them (another results format)
+    _good_file(path, g)
+    res = validate.Results(path, header, g)
+    res.close()
+    assert res.done == {}
+
+
+def test_classify_summary_counts_from_the_records():
+    """Device classes against labels and the golden argmax, int8 codes against the host's (by CRC-32), and the
+    largest relative score difference, all recomputed from the records."""
+    from tinybnn.device import Classified
+    from tinybnn.device.protocol import crc32
+
+    g = _golden()
+    scores = (g / 8).astype(np.float32)
+    codes = np.arange(6 * 4, dtype=np.int8).reshape(6, 4)
+    recs = []
+    for i in range(6):
+        s = scores[i].copy()
+        cls = int(np.argmax(s))
+        if i == 1:
+            s[0] *= np.float32(1 + 2e-6)  # a rounding difference
+        if i == 2:
+            cls = (cls + 1) % 10  # a class that differs
+        crc = crc32(codes[i].tobytes()) ^ (i == 3)  # codes that differ
+        recs.append(validate.make_record(i, g[i], 1, g[i], Classified(cls, s, crc, 900 + i)))
+    labels = np.argmax(scores, axis=1)
+    labels[4] = (labels[4] + 1) % 10
+    c = validate.classify_summary(recs, scores, codes, labels)
+    assert c["class_equal"] == 5 and c["codes_equal"] == 5 and c["codes_differ"] == [3]
+    assert c["accuracy"] == pytest.approx(4 / 6) and c["per_classify"] == 902.5
+    assert 1e-6 < c["scores_max_rel_diff"] < 3e-6
+    from tinybnn.device.report import classify_line
+
+    line = classify_line(c)
+    assert "5/6 equal to the golden model's argmax" in line and "int8 codes 5/6 equal to the host's (1 DIFFER)" in line
+
+
 def test_consistent_mismatch_is_counted_from_the_evidence(tmp_path):
     """A record whose device output differs from the golden output (with its flag saying so) is kept:
     the verdict comes from the output it holds; flipping its flag to true makes it damaged, not matched."""
@@ -589,7 +655,7 @@ def test_platformio_core_folder_is_checked_too(tmp_path):
     r = cli("build", MODEL, "--calibration", DATA, "-o", fw, "--generate-only")
     assert r.returncode == 0, r.stderr
     env = dict(os.environ, TINYBNN_CACHE=str(tmp_path / "cache`touch CANARY`"))
-    r = subprocess.run([sys.executable, "-c", "import sys; from tinybnn import platformio\n"
+    r = subprocess.run([sys.executable, "-c", "import sys; from tinybnn.targets import platformio\n"
                         "try:\n    platformio.run_pio(sys.argv[1])\n"
                         "except platformio.PlatformIOError as e:\n    print(e, file=sys.stderr); sys.exit(2)",
                         str(fw)], capture_output=True, text=True, env=env, cwd=tmp_path)

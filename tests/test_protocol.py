@@ -38,7 +38,7 @@ def test_constants_come_from_the_c_header():
             assert getattr(P, name[4:]) == parsed[name[4:]]
     assert P.Cmd.INFER == parsed["CMD_INFER"] and P.Status.OK == 0
     assert {c.name for c in P.Cmd} == {"INFO", "INFER", "PROFILE", "DUMP", "RESET", "ECHO", "EXIT", "LAYER",
-                                       "RAW_ECHO"}
+                                       "RAW_ECHO", "CLASSIFY"}
     with pytest.raises(ValueError, match="twice"):
         P.parse_header("#define TBP_X 1\n#define TBP_X 2\n")
 
@@ -156,12 +156,12 @@ def test_payload_parsers_check_lengths():
 
 # ------------------------------------------------------ the device C, compiled for the host --
 
-def _render(tmp):
+def _render(tmp, fixture=FIXTURE):
     import tinybnn
     from tinybnn.backend import codegen
 
-    d = np.load(ROOT / "tests" / "fixtures" / f"{FIXTURE}.npz")
-    m = tinybnn.load(str(ROOT / "tests" / "fixtures" / f"{FIXTURE}.onnx"), calibration=d["x"])
+    d = np.load(ROOT / "tests" / "fixtures" / f"{fixture}.npz")
+    m = tinybnn.load(str(ROOT / "tests" / "fixtures" / f"{fixture}.onnx"), calibration=d["x"])
     codegen.render(m, tmp / "model")
     return m, d["x"]
 
@@ -174,11 +174,14 @@ def _sanitize_flags(cc):
 
 @pytest.fixture(scope="module")
 def host_server(tmp_path_factory):
+    return _build_server(tmp_path_factory.mktemp("hostproto"), FIXTURE)
+
+
+def _build_server(tmp, fixture):
     cc = shutil.which("gcc") or shutil.which("cc") or shutil.which("clang-14") or shutil.which("clang")
     if cc is None:
         pytest.skip("no host C compiler (gcc) installed")
-    tmp = tmp_path_factory.mktemp("hostproto")
-    model, x = _render(tmp)
+    model, x = _render(tmp, fixture)
     exe = tmp / "server"
     inc = ["-D", 'TB_BOARD_ID="host"', "-DTB_CLOCK_HZ=1000u", "-I", str(RUNTIME),
            "-I", str(ROOT / "firmware" / "port"), "-I", str(tmp / "model")]
@@ -244,6 +247,94 @@ def test_host_server_commands(host_server):
     assert by_seq[116][0].status == P.ST_BAD_LENGTH
     assert by_seq[117][0].status == P.ST_UNKNOWN_CMD and by_seq[117][0].cmd == 0x42
     assert by_seq[118][0].cmd == P.CMD_EXIT
+
+
+# brevitas_cnn stages the float sample in the model's arena (quant input); brevitas_tfc, whose arena is
+# smaller than the sample, in a buffer of its own (sign input)
+@pytest.fixture(scope="module", params=["brevitas_cnn", "brevitas_tfc"])
+def classify_server(request, tmp_path_factory):
+    return _build_server(tmp_path_factory.mktemp(f"hostcls-{request.param}"), request.param)
+
+
+def _floats(a) -> bytes:
+    return np.ascontiguousarray(np.asarray(a, dtype="<f4").reshape(-1)).tobytes()
+
+
+def test_host_server_classify(classify_server):
+    """CLASSIFY in pieces (of every size, with a piece sent twice) and in one frame: the device's int8 codes
+    are the host's, its class is the golden model's argmax, its scores are predict's within 1e-5."""
+    exe, model, x, _ = classify_server
+    x = np.asarray(x[:6], dtype=np.float32)
+    n = x[0].size
+    q = model.quantize(x).reshape(len(x), -1)
+    want = model.predict(x).reshape(len(x), -1)
+    reqs, finals = [(P.CMD_INFO, b"")], {}
+    for i in range(len(x)):
+        data = _floats(x[i])
+        per = [n, 1, 7, 25, n // 2 + 1, 3][i]  # floats per piece
+        offs = list(range(0, n, per))
+        for k, o in enumerate(offs):
+            piece = P.classify_piece(o, data[4 * o:4 * min(n, o + per)])
+            reqs.append((P.CMD_CLASSIFY, piece))
+            if k == 0 and len(offs) > 1:
+                reqs.append((P.CMD_CLASSIFY, piece))  # a piece sent again (a lost ack) is taken again
+        finals[len(reqs) - 1] = i
+    stream = b"\x00" + b"".join(P.encode_frame(c, k, pl) for k, (c, pl) in enumerate(reqs))
+    frames = {f.seq: f for f in _talk(exe, stream)}
+    assert sorted(frames) == list(range(len(reqs)))
+    info = P.parse_info(frames[0].payload)
+    assert info.classify and info.input_bytes == n
+    for k in range(1, len(reqs)):
+        f = frames[k]
+        assert f.status == P.ST_OK and f.cmd == P.CMD_CLASSIFY, (k, P.status_name(f.status))
+        if k not in finals:
+            off = struct.unpack_from("<I", reqs[k][1])[0]
+            assert P.parse_classify_ack(f.payload) == off + (len(reqs[k][1]) - 4) // 4
+            continue
+        i = finals[k]
+        count, in_crc, codes_crc, cls, raw = P.parse_classify(f.payload, info.output_size)
+        scores = np.frombuffer(raw, "<f4")
+        assert in_crc == P.crc32(_floats(x[i]))
+        assert codes_crc == P.crc32(q[i].astype(np.int8).tobytes()), f"sample {i}: codes differ from the host's"
+        assert cls == int(np.argmax(want[i])), f"sample {i}: class {cls}, golden {np.argmax(want[i])}"
+        assert np.allclose(scores, want[i], rtol=1e-5, atol=1e-5 * np.abs(want[i]).max()), (scores, want[i])
+
+
+def test_host_server_classify_hostile(classify_server):
+    """Every malformed CLASSIFY gets its status and the device keeps serving (under ASan/UBSan, with the
+    harness checking every frame): ragged or short payloads, gaps, pieces past the end (an offset that
+    would wrap 32 bits included), a sample lost to an INFER or to an error, a NaN."""
+    exe, model, x, _ = classify_server
+    n = x[0].size
+    data = _floats(x[0])
+    piece = lambda o, k: P.classify_piece(o, data[4 * o:4 * (o + k)])  # noqa: E731
+    reqs = [
+        (P.CMD_CLASSIFY, b""), (P.CMD_CLASSIFY, b"\x00\x00"),                  # no offset: BAD_LENGTH
+        (P.CMD_CLASSIFY, P.classify_piece(0, b"") + b"\x01\x02\x03"),          # not whole floats: BAD_LENGTH
+        (P.CMD_CLASSIFY, piece(5, 1)),                                      # a gap: BAD_ARG
+        (P.CMD_CLASSIFY, P.classify_piece(0, bytes(4 * (n + 1)))),          # past the end: BAD_ARG
+        (P.CMD_CLASSIFY, P.classify_piece(0xFFFFFFFF, bytes(4))),           # would wrap: BAD_ARG
+        (P.CMD_CLASSIFY, P.classify_piece(0, b"")),                         # empty piece: ack 0
+        (P.CMD_CLASSIFY, piece(0, n // 2)),                                 # ack n/2
+        (P.CMD_CLASSIFY, P.classify_piece(n // 2, bytes(4 * (n - n // 2 + 1)))),  # one too many: BAD_ARG
+        (P.CMD_CLASSIFY, piece(n // 2, n - n // 2)),                        # the sample was dropped: BAD_ARG
+        (P.CMD_CLASSIFY, piece(0, n // 2)),                                 # ack n/2
+        (P.CMD_INFER, model.quantize(x[:1]).tobytes()),                     # runs the model: sample lost
+        (P.CMD_CLASSIFY, piece(n // 2, n - n // 2)),                        # BAD_ARG
+        (P.CMD_CLASSIFY, P.classify_piece(0, _floats(np.full(n, np.nan)))),  # MODEL_ERROR(TB_MODEL_ERR_INPUT)
+        (P.CMD_CLASSIFY, piece(0, n)),                                      # still serving: classified
+        (P.CMD_CLASSIFY, piece(1, n - 1)),                                  # the sample is used up: BAD_ARG
+    ]
+    want = [P.ST_BAD_LENGTH] * 3 + [P.ST_BAD_ARG] * 3 + [P.ST_OK, P.ST_OK, P.ST_BAD_ARG, P.ST_BAD_ARG, P.ST_OK,
+                                                         P.ST_OK, P.ST_BAD_ARG, P.ST_MODEL_ERROR, P.ST_OK,
+                                                         P.ST_BAD_ARG]
+    stream = b"\x00" + b"".join(P.encode_frame(c, k, pl) for k, (c, pl) in enumerate(reqs))
+    frames = {f.seq: f for f in _talk(exe, stream)}
+    assert [P.status_name(frames[k].status) for k in range(len(reqs))] == [P.status_name(w) for w in want]
+    assert P.parse_classify_ack(frames[6].payload) == 0 and P.parse_classify_ack(frames[7].payload) == n // 2
+    assert struct.unpack("<i", frames[13].payload)[0] == -16  # TB_MODEL_ERR_INPUT (model.h)
+    cls = P.parse_classify(frames[14].payload, 10)[3]
+    assert cls == int(np.argmax(model.predict(x[:1])))
 
 
 def test_host_server_survives_garbage(host_server):

@@ -143,7 +143,8 @@ def test_validate_report_in_headless_chromium(validated):
     text = ev["text"]
     for needle in ("bit-exact: 20/20 outputs equal to the golden model", "torch_mlp_legacy.onnx", "qemu-m4",
                    "RMSE", "MAE", "L2 relative", "cosine", "argmax agreement", "Confusion matrix",
-                   "binary MACs per instruction", "weights", "arena", "stack", "board's limit"):
+                   "binary MACs per instruction", "weights", "arena", "stack", "board's limit",
+                   "20/20 equal to the golden model's argmax; int8 codes 20/20 equal to the host's"):
         assert needle in text, needle
     assert "µs" not in text  # emulated: instruction counts, never times
     # the screenshot is the rendered page: as wide as the window, as tall as the page, not blank

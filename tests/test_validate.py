@@ -51,8 +51,22 @@ def test_validate_fixture(name, board, tmp_path):
     # per-layer counts add up to the whole inference (minus the hook and call overhead)
     assert sum(row["count"] for row in s["per_layer"]) <= s["instructions_per_inference"] * 1.05
     assert "bit-exact: 360/360" in r.stdout
+    _check_device_classes(s, r.stdout)
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 361 and all(json.loads(ln)["match"] for ln in lines[1:])
+
+
+def _check_device_classes(s, stdout):
+    """The device's own decisions (CLASSIFY: float sample in, class and scores out): on every sample the
+    class is the golden model's argmax of the same floats, the int8 codes are the host's, the scores are
+    predict's within 1e-5 relative; the accuracy is the golden model's."""
+    c, n = s["classify"], s["samples"]
+    assert c is not None, s.get("classify_note")
+    assert c["samples"] == n and c["class_equal"] == n and c["codes_equal"] == n and not c["codes_differ"]
+    assert c["scores_max_rel_diff"] <= 1e-5
+    assert c["accuracy"] == s["golden_accuracy"]
+    assert c["per_classify"] > s["instructions_per_inference"]  # quantize + run + affine
+    assert f"{n}/{n} equal to the golden model's argmax; int8 codes {n}/{n} equal to the host's" in stdout
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -73,6 +87,7 @@ def test_validate_examples(model, data, tmp_path):
     assert s["mismatched"] == 0 and s["matched"] == s["samples"] >= 360
     assert s["device_accuracy"] == s["golden_accuracy"]
     assert abs(s["golden_accuracy"] - s["float_accuracy"]) <= 0.02
+    _check_device_classes(s, r.stdout)
 
 
 def test_resume_after_kill(tmp_path):

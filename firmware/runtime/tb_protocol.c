@@ -17,6 +17,9 @@
 #include "tb_protocol.h"
 #include "tb_port.h"
 #include "model.h"
+#if TB_MODEL_HAS_CLASSIFY
+#include "model_io.h"
+#endif
 
 #ifndef TB_BOARD_ID
 #define TB_BOARD_ID "unknown"
@@ -26,6 +29,9 @@
 #endif
 #ifndef TB_EMULATED
 #define TB_EMULATED 0
+#endif
+#ifndef TB_MODEL_HAS_CLASSIFY /* a model.h without the float boundary */
+#define TB_MODEL_HAS_CLASSIFY 0
 #endif
 
 /* ---------------------------------------------------------------- sizes -- */
@@ -48,10 +54,16 @@
     (TBP_INFO_FIXED_BYTES + 4 * (TB_MODEL_INPUT_RANK + TB_MODEL_OUTPUT_RANK) +                    \
      TBP_STR_BYTES(TB_BOARD_ID) + (1 + TBP_STR_MAX) + TBP_STR_BYTES(TB_MODEL_HASH))
 #define TBP_NEED_LAYER (TBP_LAYER_RESP_HDR + 1 + TBP_STR_MAX)
+/* CLASSIFY: the sample comes in pieces of any size the payload holds; the reply holds the scores. */
+#if TB_MODEL_HAS_CLASSIFY
+#define TBP_NEED_CLASSIFY (TBP_CLASSIFY_RESP_HDR + 4 * TB_MODEL_OUTPUT_SIZE)
+#else
+#define TBP_NEED_CLASSIFY 0
+#endif
 
 #define TBP_CAP_PAYLOAD                                                                           \
     TBP_MAX2(TBP_MAX2(TBP_MAX2(TBP_MAX_PAYLOAD, TBP_NEED_INPUT), TBP_MAX2(TBP_NEED_INFER, TBP_NEED_PROFILE)), \
-             TBP_MAX2(TBP_MAX2(TBP_NEED_DUMP, TBP_NEED_INFO), TBP_NEED_LAYER))
+             TBP_MAX2(TBP_MAX2(TBP_NEED_DUMP, TBP_NEED_INFO), TBP_MAX2(TBP_NEED_LAYER, TBP_NEED_CLASSIFY)))
 
 #define TBP_FRAME_CAP (TBP_OVERHEAD_BYTES + TBP_CAP_PAYLOAD)
 
@@ -68,6 +80,11 @@ TBP_STATIC_ASSERT(infer_fits, TBP_NEED_INFER <= TBP_CAP_PAYLOAD);
 TBP_STATIC_ASSERT(profile_fits, TBP_NEED_PROFILE <= TBP_CAP_PAYLOAD);
 TBP_STATIC_ASSERT(dump_fits, TBP_NEED_DUMP <= TBP_CAP_PAYLOAD);
 TBP_STATIC_ASSERT(layers_fit_u16, TB_MODEL_NUM_LAYERS <= 0xFFFF);
+#if TB_MODEL_HAS_CLASSIFY
+TBP_STATIC_ASSERT(classify_fits, TBP_NEED_CLASSIFY <= TBP_CAP_PAYLOAD);
+/* the int8 codes tb_model_quantize computes go to the frame buffer, then tb_model_run copies them */
+TBP_STATIC_ASSERT(classify_codes_fit, TBP_NEED_INPUT <= TBP_CAP_PAYLOAD);
+#endif
 
 /* ------------------------------------------------------------ byte order -- */
 
@@ -230,7 +247,19 @@ static struct {
     uint32_t prof_last;
     uint32_t chunks; /* DUMP chunks sent */
     uint32_t rx_ok, rx_crc, rx_overflow, rx_other, tx_frames;
+    uint32_t cls_have; /* CLASSIFY: floats of the sample staged so far */
 } S;
+
+#if TB_MODEL_HAS_CLASSIFY
+/* The float sample of CLASSIFY: staged in the model's arena, which is free between runs (model.h), unless
+ * the sample is larger than the arena. */
+#if 4 * TB_MODEL_INPUT_SIZE <= TB_MODEL_ARENA_BYTES
+#define TBP_STAGE ((float *)tb_model_arena())
+#else
+static float tbp_stage[TB_MODEL_INPUT_SIZE];
+#define TBP_STAGE tbp_stage
+#endif
+#endif
 
 uint32_t tbp_server_max_payload(void) { return (uint32_t)TBP_CAP_PAYLOAD; }
 
@@ -280,7 +309,7 @@ static void tbp_info(void)
     uint32_t n, i;
 
     p[0] = TBP_VERSION;
-    p[1] = TB_EMULATED ? TBP_INFO_EMULATED : 0u;
+    p[1] = (uint8_t)((TB_EMULATED ? TBP_INFO_EMULATED : 0u) | (TB_MODEL_HAS_CLASSIFY ? TBP_INFO_CLASSIFY : 0u));
     put16(p + 2, (uint32_t)TBP_CAP_PAYLOAD);
     put32(p + 4, (uint32_t)TB_CLOCK_HZ);
     put32(p + 8, (uint32_t)TB_MODEL_ARENA_BYTES);
@@ -427,6 +456,72 @@ static void tbp_dump(uint32_t len)
     tbp_send(TBP_ST_OK, 0u, (uint32_t)TBP_NEED_DUMP);
 }
 
+#if TB_MODEL_HAS_CLASSIFY
+/* One piece of a float sample; the piece that completes it is classified (tb_protocol.h). */
+static void tbp_classify(uint32_t len)
+{
+    float *stage = TBP_STAGE;
+    int8_t *codes = (int8_t *)TBP_PAYLOAD; /* after the piece is staged, the buffer is free */
+    float *scores = (float *)(void *)(TBP_PAYLOAD + TBP_CLASSIFY_RESP_HDR);
+    uint32_t off, k, i, w, in_crc, codes_crc, t0, t1;
+    uint8_t le[4];
+    int rc;
+
+    if (len < TBP_CLASSIFY_REQ_HDR || (len - TBP_CLASSIFY_REQ_HDR) % 4u != 0u) {
+        tbp_send_status(TBP_ST_BAD_LENGTH);
+        return;
+    }
+    off = get32(TBP_PAYLOAD);
+    k = (len - TBP_CLASSIFY_REQ_HDR) / 4u;
+    /* S.cls_have <= TB_MODEL_INPUT_SIZE, so off + k cannot wrap once off <= S.cls_have */
+    if (off > S.cls_have || k > (uint32_t)TB_MODEL_INPUT_SIZE - off) {
+        S.cls_have = 0;
+        tbp_send_status(TBP_ST_BAD_ARG);
+        return;
+    }
+    for (i = 0; i < k; i++) { /* little-endian float32 on the wire, whatever the device's byte order */
+        w = get32(TBP_PAYLOAD + TBP_CLASSIFY_REQ_HDR + 4u * i);
+        memcpy(&stage[off + i], &w, 4);
+    }
+    S.cls_have = off + k;
+    if (S.cls_have < (uint32_t)TB_MODEL_INPUT_SIZE) {
+        put32(TBP_PAYLOAD, S.cls_have);
+        tbp_send(TBP_ST_OK, 0u, TBP_CLASSIFY_ACK_BYTES);
+        return;
+    }
+    S.cls_have = 0; /* the run below overwrites the arena */
+    in_crc = 0u;
+    for (i = 0; i < (uint32_t)TB_MODEL_INPUT_SIZE; i++) { /* end to end: the host checks the sample it sent */
+        memcpy(&w, &stage[i], 4);
+        put32(le, w);
+        in_crc = tbp_crc32_update(in_crc, le, 4u);
+    }
+    t0 = tb_port_cycles();
+    rc = tb_model_quantize(stage, codes);
+    if (rc != TB_MODEL_OK) {
+        tbp_send_model_error(rc);
+        return;
+    }
+    codes_crc = tbp_crc32_update(0u, (const uint8_t *)codes, (size_t)TB_MODEL_INPUT_BYTES);
+    rc = tb_model_run(codes, tbp_out);
+    if (rc != TB_MODEL_OK) {
+        tbp_send_model_error(rc);
+        return;
+    }
+    rc = tb_model_dequantize(tbp_out, scores);
+    t1 = tb_port_cycles();
+    put32(TBP_PAYLOAD, t1 - t0);
+    put32(TBP_PAYLOAD + 4, in_crc);
+    put32(TBP_PAYLOAD + 8, codes_crc);
+    put32(TBP_PAYLOAD + 12, (uint32_t)(int32_t)rc);
+    for (i = 0; i < (uint32_t)TB_MODEL_OUTPUT_SIZE; i++) { /* in place, as little-endian */
+        memcpy(&w, &scores[i], 4);
+        put32((uint8_t *)&scores[i], w);
+    }
+    tbp_send(TBP_ST_OK, 0u, (uint32_t)TBP_NEED_CLASSIFY);
+}
+#endif
+
 static void tbp_layer(uint32_t len)
 {
     uint32_t idx, n;
@@ -470,6 +565,8 @@ static int tbp_dispatch(void)
 
     S.cmd = tbp_buf[1];
     S.seq = (uint16_t)get16(tbp_buf + 4);
+    if (S.cmd == TBP_CMD_INFER || S.cmd == TBP_CMD_PROFILE || S.cmd == TBP_CMD_DUMP || S.cmd == TBP_CMD_RESET)
+        S.cls_have = 0; /* they run the model (or start over): a staged CLASSIFY sample is lost */
     switch (S.cmd) {
     case TBP_CMD_INFO:
         tbp_info();
@@ -501,6 +598,11 @@ static int tbp_dispatch(void)
     case TBP_CMD_RAW_ECHO:
         tbp_raw_echo(len);
         break;
+#if TB_MODEL_HAS_CLASSIFY
+    case TBP_CMD_CLASSIFY:
+        tbp_classify(len);
+        break;
+#endif
     default:
         tbp_send_status(TBP_ST_UNKNOWN_CMD);
         break;

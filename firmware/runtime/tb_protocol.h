@@ -62,7 +62,8 @@
  *
  * TBP_CMD_INFO     request: empty (any payload is ignored)
  *                  response (TBP_INFO_FIXED_BYTES fixed bytes, then variable):
- *                    u8  protocol version     u8  flags (TBP_INFO_EMULATED)
+ *                    u8  protocol version     u8  flags (TBP_INFO_EMULATED,
+ *                                                      TBP_INFO_CLASSIFY)
  *                    u16 max payload          u32 clock Hz
  *                    u32 arena bytes          u32 stack size
  *                    u32 stack used (high-water mark)
@@ -121,22 +122,49 @@
  *                  TBP_RAW_IDLE_POLLS empty polls, or at an intact RESET
  *                  request among those bytes, which is echoed and then
  *                  answered: RESET works in every mode).  Link benchmark only.
+ * TBP_CMD_CLASSIFY request: u32 offset, f32 x[k] (TBP_CLASSIFY_REQ_HDR
+ *                  bytes, then k >= 0 floats; else TBP_ST_BAD_LENGTH): a piece
+ *                  of one float32 sample in the model's own input layout,
+ *                  flattened (what `tinybnn predict` takes), x[0] being sample
+ *                  element `offset`.  The pieces are sent in order, each
+ *                  starting at most where the previous one ended (a piece sent
+ *                  again is taken again); a piece that would leave a gap or
+ *                  run past the sample gets TBP_ST_BAD_ARG (and the sample
+ *                  starts over at offset 0).  While the sample is incomplete
+ *                  the response is u32 elements received; the piece that
+ *                  completes it is answered, once the device has classified
+ *                  the sample with the model's float boundary (model_io.c:
+ *                  tb_model_quantize, tb_model_run, tb_model_dequantize), with
+ *                  (TBP_CLASSIFY_RESP_HDR bytes, then the scores):
+ *                    u32 count, u32 crc32(the sample as received: its
+ *                    floats as little-endian bytes), u32 crc32(the int8 codes
+ *                    the device computed), i32 class, f32 scores[output elements]
+ *                  count = tb_port_cycles() difference around the three steps.
+ *                  The sample is staged in the model's arena (or a buffer of
+ *                  its own when the arena is smaller than the sample): INFER,
+ *                  PROFILE, DUMP, RESET and a completed CLASSIFY start it over.
+ *                  A NaN in the sample: TBP_ST_MODEL_ERROR with the code
+ *                  TB_MODEL_ERR_INPUT.  Only firmwares whose model has a float
+ *                  boundary (INFO flag TBP_INFO_CLASSIFY) know this command;
+ *                  the others answer TBP_ST_UNKNOWN_CMD.
  *
  * Error responses (status != TBP_ST_OK) have an empty payload, except
- * TBP_ST_MODEL_ERROR: i32 return code of tb_model_run.
+ * TBP_ST_MODEL_ERROR: i32 return code of tb_model_run (CLASSIFY: of
+ * tb_model_quantize or tb_model_run).
  *
  * ------------------------------------------------------- device-side API --
  * tb_protocol.c holds the codec and the dispatcher; all state is static and
  * sized at compile time (one frame buffer of TBP_FRAME_CAP bytes for the
- * request and then the response, the int32 output, per-layer counts); no
- * malloc, no recursion.  tb_serve.c runs the loop:
+ * request and then the response, the int32 output, per-layer counts; the
+ * float sample of CLASSIFY in the model's arena); no malloc, no recursion.
+ * tb_serve.c runs the loop:
  *
  *     tbp_server_init();
  *     for (;;) { c = tb_port_getc(); c < 0 ? tbp_server_idle() : tbp_server_byte(c); }
  *
  * Max payload: the larger of TBP_MAX_PAYLOAD (default TBP_DEFAULT_MAX_PAYLOAD,
  * override with -DTBP_MAX_PAYLOAD=n) and what this model's requests and
- * responses need (input, INFER/PROFILE/DUMP/INFO/LAYER replies), at most
+ * responses need (input, INFER/PROFILE/DUMP/INFO/LAYER/CLASSIFY replies), at most
  * TBP_PAYLOAD_LIMIT (a compile-time error otherwise); INFO reports it.
  */
 #ifndef TB_PROTOCOL_H
@@ -173,6 +201,7 @@ extern "C" {
 #define TBP_CMD_EXIT 0x07
 #define TBP_CMD_LAYER 0x08
 #define TBP_CMD_RAW_ECHO 0x09
+#define TBP_CMD_CLASSIFY 0x0A
 
 /* ---- response status ------------------------------------------------------ */
 #define TBP_ST_OK 0
@@ -184,11 +213,15 @@ extern "C" {
 /* ---- payload layouts (byte counts of the fixed parts) ---------------------- */
 #define TBP_INFO_FIXED_BYTES 56
 #define TBP_INFO_EMULATED 0x01
+#define TBP_INFO_CLASSIFY 0x02
 #define TBP_INFER_RESP_HDR 8
 #define TBP_PROFILE_RESP_HDR 12
 #define TBP_DUMP_CHUNK_HDR 12
 #define TBP_DUMP_FINAL_HDR 8
 #define TBP_LAYER_RESP_HDR 8
+#define TBP_CLASSIFY_REQ_HDR 4
+#define TBP_CLASSIFY_ACK_BYTES 4
+#define TBP_CLASSIFY_RESP_HDR 16
 #define TBP_RAW_ECHO_MAX 1048576
 #define TBP_RAW_IDLE_POLLS 50000000
 

@@ -32,6 +32,14 @@ def requests(input_bytes: int):
         (P.CMD_LAYER, struct.pack("<H", 999)),
         (P.CMD_INFER, x[:-1]),
         (0x55, b"?"),
+        # CLASSIFY: a float sample in two pieces, a gap, a piece past the end, a ragged length, a NaN
+        (P.CMD_CLASSIFY, P.classify_piece(0, struct.pack(f"<{input_bytes // 2}f", *([0.5] * (input_bytes // 2))))),
+        (P.CMD_CLASSIFY, P.classify_piece(input_bytes // 2, struct.pack(
+            f"<{input_bytes - input_bytes // 2}f", *([-1.25] * (input_bytes - input_bytes // 2))))),
+        (P.CMD_CLASSIFY, P.classify_piece(7, struct.pack("<f", 1.0))),
+        (P.CMD_CLASSIFY, P.classify_piece(0, bytes(4 * (input_bytes + 1)))),
+        (P.CMD_CLASSIFY, b"\x00\x00\x00\x00\x01\x02"),
+        (P.CMD_CLASSIFY, P.classify_piece(0, struct.pack(f"<{input_bytes}f", *([float("nan")] * input_bytes)))),
     ]
 
 

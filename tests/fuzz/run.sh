@@ -31,7 +31,7 @@ import sys
 root, out, name = sys.argv[1:4]
 sys.path.insert(0, root)
 import numpy as np, tinybnn
-from tinybnn import codegen
+from tinybnn.backend import codegen
 d = np.load(f"{root}/tests/fixtures/{name}.npz")
 m = tinybnn.load(f"{root}/tests/fixtures/{name}.onnx", calibration=d["x"])
 codegen.render(m, out)

@@ -433,9 +433,12 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "layer_kernels": bool(layer_kernels),
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }
+    from .model_io import float_boundary
+
+    ctx.update(float_boundary(model))  # model_io.c: quantization, output affine and class on the device
     env = environment()
     files: dict[str, bytes] = {}
-    for name in GENERATED_FILES:
+    for name in GENERATED_FILES + (("model_io.h", "model_io.c") if ctx["classify"] else ()):
         files[name] = env.get_template(name + ".j2").render(**ctx).encode("utf-8")
     ksrc = kernel_sources(specs, variant)
     for name in ksrc:
@@ -459,7 +462,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "memory_plan": {"strategy": plan.strategy, "alignment": 4, "input_in_arena": True,
                         "output_in_arena": False, "buffers": plan.to_json()},
         "files": sorted(list(GENERATED_FILES) + ["manifest.json"] +
-                        [n for n in files if n.startswith("model_kernels")]),
+                        [n for n in files if n.startswith(("model_kernels", "model_io"))]),
         "kernel_sources": ksrc,
         **({"kernel_variant": variant} if variant != "reference" else {}),
         "api": {"run": "int tb_model_run(const int8_t *input, int32_t *output)",

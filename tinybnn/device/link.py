@@ -5,6 +5,7 @@
         out, count = dev.infer(q)         # q: int8 array of the model's input size
         prof = dev.profile(q)             # Profile(total, per_layer, output)
         layers = dev.dump(q)              # [bytes of layer 0 output, layer 1, ...]
+        c = dev.classify(x)               # x: one float32 sample: Classified(cls, scores, codes_crc, count)
         dev.exit()                        # emulated boards: QEMU exits with 0
 
 The protocol is specified in ``firmware/runtime/tb_protocol.h``; the codec is
@@ -19,9 +20,9 @@ Integrity: a result is returned only from a response frame that
   earlier request is never taken for this one; DUMP alone also accepts chunks
   answering earlier attempts of the same request, as the bytes are the same),
 * has exactly the payload length the command's layout needs for this model, and
-* for INFER/PROFILE/DUMP echoes the CRC-32 of the input that was sent (so the
-  output belongs to this input, end to end), and for DUMP has every chunk of
-  every layer exactly once (a chunk seen twice must be identical).
+* for INFER/PROFILE/DUMP/CLASSIFY echoes the CRC-32 of the input that was sent
+  (so the output belongs to this input, end to end), and for DUMP has every chunk
+  of every layer exactly once (a chunk seen twice must be identical).
 
 Anything else is counted (``stats``, ``garbage``, ``rejected``) and ignored.  When no
 acceptable reply has arrived within ``timeout`` seconds of silence (or shortly after
@@ -83,6 +84,16 @@ class Profile:
     total: int
     per_layer: List[int]
     output: np.ndarray
+
+
+@dataclass
+class Classified:
+    """The device's own decision on a float sample (CLASSIFY): class, scores after the output affine, the
+    CRC-32 of the int8 codes it computed, and the counter difference around quantize + run + affine."""
+    cls: int
+    scores: np.ndarray
+    codes_crc: int
+    count: int
 
 
 def _nodelay(sock: socket.socket) -> None:
@@ -504,6 +515,55 @@ class Device:
 
         layers, out = self.request(P.CMD_DUMP, data, accept, any_attempt=True)
         return (layers, out) if with_output else layers
+
+    def classify(self, x: Any) -> Classified:
+        """CLASSIFY one float32 sample (the model's own input layout, any shape of the right size): the
+        device quantizes it, runs the model and applies the output affine (model_io.c). The sample goes in
+        pieces of up to the device's max payload; when the device has lost it (the reply to a completing
+        piece was lost and the piece sent again), it is sent again from the start, at most ``retries``
+        times."""
+        info = self._need_info()
+        if not info.classify:
+            raise DeviceError("CLASSIFY: the firmware on the device has no float boundary (its INFO lacks the "
+                              "classify flag): rebuild and flash it with this tinybnn")
+        data = np.ascontiguousarray(np.asarray(x, dtype="<f4").reshape(-1)).tobytes()
+        n = len(data) // 4
+        if n != info.input_bytes:  # one int8 code per input element on the device
+            raise ValueError(f"sample has {n} values, the model on the device takes {info.input_bytes}")
+        want_crc = P.crc32(data)
+        per = (info.max_payload - P.CLASSIFY_REQ_HDR) // 4
+        pieces = [(o, data[4 * o:4 * min(n, o + per)]) for o in range(0, n, per)]
+        size = info.output_size
+
+        def ack(want: int):
+            def accept(f: P.Frame):
+                got = P.parse_classify_ack(f.payload)
+                if got != want:
+                    raise P.PayloadError(f"CLASSIFY ack: the device holds {got} values, expected {want}")
+                return got
+            return accept
+
+        def final(f: P.Frame):
+            count, in_crc, codes_crc, cls, raw = P.parse_classify(f.payload, size)
+            if in_crc != want_crc:
+                raise P.PayloadError("CLASSIFY: the device classified another sample (sample CRC differs)")
+            return Classified(cls, np.frombuffer(raw, dtype="<f4").astype(np.float32), codes_crc, count)
+
+        last = "no attempt"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.stats["retries"] += 1
+            try:
+                for off, piece in pieces[:-1]:
+                    self.request(P.CMD_CLASSIFY, P.classify_piece(off, piece), ack(off + len(piece) // 4))
+                off, piece = pieces[-1]
+                return self.request(P.CMD_CLASSIFY, P.classify_piece(off, piece), final)
+            except DeviceStatusError as exc:
+                if exc.status != P.ST_BAD_ARG:
+                    raise
+                last = str(exc)  # the device lost the sample: start over
+        raise DeviceTimeout(f"CLASSIFY: the sample did not get through in {self.retries + 1} attempts "
+                            f"(last: {last})")
 
     def layer(self, index: int) -> Tuple[str, int]:
         """(name, output bytes) of layer ``index``."""

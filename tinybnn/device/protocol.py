@@ -63,7 +63,8 @@ _REQUIRED = ("VERSION", "HDR_BYTES", "CRC_BYTES", "OVERHEAD_BYTES", "RESPONSE_BI
              "CRC32_POLY", "CRC32_CHECK", "DEFAULT_MAX_PAYLOAD", "PAYLOAD_LIMIT", "STR_MAX",
              "INFO_FIXED_BYTES", "INFO_EMULATED", "INFER_RESP_HDR", "PROFILE_RESP_HDR", "DUMP_CHUNK_HDR",
              "DUMP_FINAL_HDR", "LAYER_RESP_HDR", "RAW_ECHO_MAX", "CMD_INFO", "CMD_INFER", "CMD_PROFILE",
-             "CMD_DUMP", "CMD_RESET", "CMD_ECHO", "CMD_EXIT", "CMD_LAYER", "CMD_RAW_ECHO", "ST_OK")
+             "CMD_DUMP", "CMD_RESET", "CMD_ECHO", "CMD_EXIT", "CMD_LAYER", "CMD_RAW_ECHO", "CMD_CLASSIFY",
+             "INFO_CLASSIFY", "CLASSIFY_REQ_HDR", "CLASSIFY_ACK_BYTES", "CLASSIFY_RESP_HDR", "ST_OK")
 _missing = [n for n in _REQUIRED if n not in CONSTANTS]
 if _missing:
     raise ImportError(f"{header_path()}: missing #define TBP_{', TBP_'.join(_missing)}")
@@ -87,6 +88,10 @@ DUMP_CHUNK_HDR: int
 DUMP_FINAL_HDR: int
 LAYER_RESP_HDR: int
 RAW_ECHO_MAX: int
+INFO_CLASSIFY: int
+CLASSIFY_REQ_HDR: int
+CLASSIFY_ACK_BYTES: int
+CLASSIFY_RESP_HDR: int
 
 Cmd = IntEnum("Cmd", {k[4:]: v for k, v in CONSTANTS.items() if k.startswith("CMD_")})
 Status = IntEnum("Status", {k[3:]: v for k, v in CONSTANTS.items() if k.startswith("ST_")})
@@ -99,10 +104,15 @@ _PROFILE_HDR = struct.Struct("<IIHH")  # total, crc32(input), layers, 0
 _CHUNK_HDR = struct.Struct("<HHII")  # chunk index, layer, layer bytes, offset
 _DUMP_FINAL = struct.Struct("<IHH")  # crc32(input), chunks, layers
 _LAYER_HDR = struct.Struct("<HHI")  # layer, 0, output bytes
+_CLASSIFY_REQ = struct.Struct("<I")  # offset of the piece's first float in the sample
+_CLASSIFY_ACK = struct.Struct("<I")  # floats received so far
+_CLASSIFY_HDR = struct.Struct("<IIIi")  # count, crc32(float sample), crc32(int8 codes), class
 
 for _s, _name in ((_HDR, "HDR_BYTES"), (_INFO_FIXED, "INFO_FIXED_BYTES"), (_INFER_HDR, "INFER_RESP_HDR"),
                   (_PROFILE_HDR, "PROFILE_RESP_HDR"), (_CHUNK_HDR, "DUMP_CHUNK_HDR"),
-                  (_DUMP_FINAL, "DUMP_FINAL_HDR"), (_LAYER_HDR, "LAYER_RESP_HDR")):
+                  (_DUMP_FINAL, "DUMP_FINAL_HDR"), (_LAYER_HDR, "LAYER_RESP_HDR"),
+                  (_CLASSIFY_REQ, "CLASSIFY_REQ_HDR"), (_CLASSIFY_ACK, "CLASSIFY_ACK_BYTES"),
+                  (_CLASSIFY_HDR, "CLASSIFY_RESP_HDR")):
     if _s.size != CONSTANTS[_name]:
         raise ImportError(f"tinybnn.device.protocol: layout of TBP_{_name} is {_s.size} bytes here, "
                           f"{CONSTANTS[_name]} in {header_path()}")
@@ -324,10 +334,16 @@ class Info:
     rx_overflow: int = 0
     rx_other: int = 0
     tx_frames: int = 0
+    flags: int = 0
 
     @property
     def rx_dropped(self) -> int:
         return self.rx_bad_crc + self.rx_overflow + self.rx_other
+
+    @property
+    def classify(self) -> bool:
+        """The firmware answers CLASSIFY (its model has a float boundary on the device)."""
+        return bool(self.flags & INFO_CLASSIFY)
 
 
 def parse_info(payload: bytes) -> Info:
@@ -348,7 +364,7 @@ def parse_info(payload: bytes) -> Info:
         raise PayloadError(f"INFO: {len(payload) - off} unexpected trailing bytes")
     return Info(ver, bool(flags & INFO_EMULATED), max_payload, clock, arena, ssize, sused, in_bytes, out_size,
                 zp, layers, tuple(in_shape), tuple(out_shape), board, kind, mhash,
-                rx_ok, rx_crc, rx_over, rx_other, tx)
+                rx_ok, rx_crc, rx_over, rx_other, tx, flags)
 
 
 def parse_infer(payload: bytes, output_size: int) -> Tuple[int, int, bytes]:
@@ -432,6 +448,29 @@ class DumpAssembly:
             if buf is None or covered[k] != len(buf):
                 raise PayloadError(f"DUMP: layer {k} incomplete")
         return [bytes(b) for b in layers]  # type: ignore[arg-type]
+
+
+def classify_piece(offset: int, floats: bytes) -> bytes:
+    """CLASSIFY request payload: a piece of the float32 sample (little-endian) starting at element ``offset``."""
+    if len(floats) % 4:
+        raise ValueError("CLASSIFY: a piece holds whole float32 values")
+    return _CLASSIFY_REQ.pack(offset) + bytes(floats)
+
+
+def parse_classify_ack(payload: bytes) -> int:
+    """-> floats of the sample the device holds so far."""
+    _need(payload, CLASSIFY_ACK_BYTES, "CLASSIFY ack")
+    return _CLASSIFY_ACK.unpack(payload)[0]
+
+
+def parse_classify(payload: bytes, output_size: int) -> Tuple[int, int, int, int, bytes]:
+    """-> (count, crc32 of the float sample as the device holds it (float32 LE bytes), crc32 of the int8 codes
+    the device computed, class, scores as float32 LE bytes)."""
+    _need(payload, CLASSIFY_RESP_HDR + 4 * output_size, "CLASSIFY")
+    count, in_crc, codes_crc, cls = _CLASSIFY_HDR.unpack_from(payload)
+    if not 0 <= cls < output_size:
+        raise PayloadError(f"CLASSIFY: class {cls} outside 0..{output_size - 1}")
+    return count, in_crc, codes_crc, cls, payload[CLASSIFY_RESP_HDR:]
 
 
 def parse_layer(payload: bytes) -> Tuple[int, int, str]:

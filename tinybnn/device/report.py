@@ -365,6 +365,27 @@ def _num(v, fmt="{:.4g}") -> str:
     return "n/a" if v is None else fmt.format(v)
 
 
+def classify_line(c: dict) -> str:
+    """The summary line of the device's own decisions (see :func:`classify_summary`)."""
+    n = c["samples"]
+    acc = "" if c.get("accuracy") is None else f"accuracy {100 * c['accuracy']:.2f}%, "
+    codes = f"int8 codes {c['codes_equal']}/{n} equal to the host's" + (
+        f" ({n - c['codes_equal']} DIFFER)" if c["codes_equal"] != n else "")
+    d = c["scores_max_rel_diff"]
+    scores = ("scores equal to predict's" if d == 0 else
+              f"scores within {d:.2g} of predict's (max relative difference)")
+    return f"device classes: {acc}{c['class_equal']}/{n} equal to the golden model's argmax; {codes}; {scores}"
+
+
+def _device_classes(summary: dict) -> str:
+    """The device's own decisions (CLASSIFY), as validate prints them; why not, when they are missing."""
+    c = summary.get("classify")
+    if not c:
+        note = summary.get("classify_note")
+        return "not measured" + (f" ({note})" if note else "")
+    return classify_line(c).removeprefix("device classes: ")
+
+
 def render(summary: dict, records: list | None = None) -> str:
     """The report page (a string of HTML) for a validate summary and, optionally, its per-sample records."""
     rep = summary["report"]
@@ -393,6 +414,7 @@ def render(summary: dict, records: list | None = None) -> str:
             ("accuracy: golden model", _pct(summary.get("golden_accuracy"))),
             ("accuracy: float model", _pct(summary.get("float_accuracy"))
              + (f" (not measured: {summary['float_note']})" if summary.get("float_note") else "")),
+            ("device classes (float sample in, class out)", _device_classes(summary)),
             (f"{kind} per inference", _num(summary.get("per_inference"), "{:,.0f}")
              + (f" ({1e6 * summary['per_inference'] / clock:,.1f} µs at {clock / 1e6:g} MHz)" if timed else "")),
             ("validation time", f"{summary.get('seconds', 0):.1f} s")]

@@ -47,6 +47,9 @@ class Summary:
     seconds: float = 0.0
     results: str | None = None  # the per-sample results file
     report: dict | None = None  # what the HTML report needs beyond the above (tinybnn.device.report.collect)
+    # the device's own decisions (CLASSIFY: float sample in, class and scores out; model_io.c)
+    classify: dict | None = None
+    classify_note: str | None = None  # why the device's classes are missing
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -65,8 +68,16 @@ class Summary:
         lines.append(f"accuracy: device {pct(self.device_accuracy)}, golden {pct(self.golden_accuracy)}, "
                      f"float {pct(self.float_accuracy)}"
                      + (f" (not measured: {self.float_note})" if self.float_note else ""))
+        if self.classify:
+            from .report import classify_line
+
+            lines.append(classify_line(self.classify))
+        elif self.classify_note:
+            lines.append(f"device classes: not measured ({self.classify_note})")
         if self.per_inference is not None:
-            lines.append(f"{self.count_kind} per inference: {self.per_inference:,.0f}")
+            lines.append(f"{self.count_kind} per inference: {self.per_inference:,.0f}"
+                         + (f" (on-device classify of a float sample: {self.classify['per_classify']:,.0f})"
+                            if self.classify and self.classify.get("per_classify") is not None else ""))
         for row in self.per_layer:
             lines.append(f"  {row['layer']:<40} {row['count']:>12,} {self.count_kind}")
         if self.footprint:
@@ -82,11 +93,39 @@ class Summary:
         return "\n".join(lines)
 
 
+def classify_summary(records: list, golden_scores: np.ndarray, codes: np.ndarray, labels=None) -> dict:
+    """The device's own decisions over the samples (records of :func:`make_record` with CLASSIFY fields):
+    accuracy against ``labels``, agreement with the golden model's argmax of the same floats
+    (``golden_scores``, the host's ``predict``), the number of samples whose int8 codes equal the host's
+    (``codes``: the host's codes per sample), and the largest relative difference of a score to predict's
+    (|device - host| / |host|, a score smaller than 1e-6 of its sample's largest taken at that floor)."""
+    from .protocol import crc32
+
+    n = len(records)
+    golden_scores = np.asarray(golden_scores, np.float64).reshape(n, -1)
+    cls = np.array([r["device_class"] for r in records], dtype=np.int64)
+    scores = np.array([r["scores"] for r in records], dtype=np.float64).reshape(n, -1)
+    codes = np.asarray(codes).reshape(n, -1).astype(np.int8)
+    codes_ok = [r["codes_crc"] == crc32(codes[i].tobytes()) for i, r in enumerate(records)]
+    floor = 1e-6 * np.abs(golden_scores).max(axis=1, keepdims=True)
+    rel = np.abs(scores - golden_scores) / np.maximum(np.abs(golden_scores), np.maximum(floor, 1e-30))
+    counts = [r["classify_count"] for r in records]
+    out = {"samples": n, "class_equal": int(np.sum(cls == golden_scores.argmax(axis=1))),
+           "codes_equal": int(np.sum(codes_ok)), "codes_differ": [int(i) for i in np.flatnonzero(
+               ~np.asarray(codes_ok, bool))[:20]],
+           "scores_max_rel_diff": float(rel.max()) if rel.size else 0.0,
+           "per_classify": float(np.median(counts)) if counts else None, "accuracy": None}
+    if labels is not None:
+        out["accuracy"] = float(np.mean(cls == np.asarray(labels).reshape(-1)))
+    return out
+
+
 def _data_digest(x: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()[:16]
 
 
-RESULTS_FORMAT = 2  # records carry the device output and the digests of device and golden outputs
+RESULTS_FORMAT = 3  # records carry the device output, the digests of device and golden outputs, and (when
+# the firmware classifies) the device's own class, scores and the CRC-32 of its int8 codes
 
 
 def output_digest(a) -> str:
@@ -94,16 +133,26 @@ def output_digest(a) -> str:
     return hashlib.sha256(np.ascontiguousarray(np.asarray(a).reshape(-1), dtype="<i4").tobytes()).hexdigest()
 
 
-def make_record(index: int, out, count: int, golden_i) -> dict:
+def make_record(index: int, out, count: int, golden_i, classified=None) -> dict:
+    """One sample's record; ``classified`` (tinybnn.device.Classified) adds the device's own decision."""
     out = np.asarray(out).reshape(-1)
-    return {"index": int(index), "output": [int(v) for v in out], "count": int(count),
-            "output_sha256": output_digest(out), "golden_sha256": output_digest(golden_i),
-            "match": bool(np.array_equal(out, np.asarray(golden_i).reshape(-1)))}
+    rec = {"index": int(index), "output": [int(v) for v in out], "count": int(count),
+           "output_sha256": output_digest(out), "golden_sha256": output_digest(golden_i),
+           "match": bool(np.array_equal(out, np.asarray(golden_i).reshape(-1)))}
+    if classified is not None:
+        rec.update(device_class=int(classified.cls), scores=[float(v) for v in np.asarray(classified.scores)],
+                   codes_crc=int(classified.codes_crc), classify_count=int(classified.count))
+    return rec
 
 
-def check_record(rec, golden, golden_digests) -> str | None:
+def _u32(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32
+
+
+def check_record(rec, golden, golden_digests, classify: bool = False) -> str | None:
     """Why ``rec`` cannot be trusted (None if it can): every field is re-checked and the verdict is
-    recomputed from the device output it holds against the golden model."""
+    recomputed from the device output it holds against the golden model. ``classify``: the record must
+    hold the device's own class, scores, codes CRC and count (their verdicts are computed at the end)."""
     if not isinstance(rec, dict):
         return "not a JSON object"
     i = rec.get("index")
@@ -124,6 +173,15 @@ def check_record(rec, golden, golden_digests) -> str | None:
     match = bool(np.array_equal(np.asarray(out, dtype=np.int64), golden[i].reshape(-1)))
     if rec.get("match") is not match:
         return f"sample {i}: its match flag disagrees with its output"
+    if classify:
+        cls, scores = rec.get("device_class"), rec.get("scores")
+        if not isinstance(cls, int) or isinstance(cls, bool) or not 0 <= cls < size:
+            return f"sample {i}: device_class {cls!r} is not a class below {size}"
+        if (not isinstance(scores, list) or len(scores) != size
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores)):
+            return f"sample {i}: scores is not a list of {size} numbers"
+        if not _u32(rec.get("codes_crc")) or not _u32(rec.get("classify_count")):
+            return f"sample {i}: codes_crc or classify_count is not a 32-bit value"
     return None
 
 
@@ -135,7 +193,7 @@ class Results:
     inconsistent record is reported (one line, ``self.warning``) and its sample is run again. A file
     whose first line is not a tinybnn results header is never overwritten."""
 
-    def __init__(self, path: Path, header: dict, golden: np.ndarray):
+    def __init__(self, path: Path, header: dict, golden: np.ndarray):  # header["classify"]: records classify
         from ..plumbing import check_output_file
 
         self.path = Path(path)
@@ -174,7 +232,7 @@ class Results:
         if not isinstance(old, dict) or not all(isinstance(old.get(k), str) for k in ("model_hash", "data", "board")):
             raise TinyBnnError(f"{self.path}: line 1 is not the header of a tinybnn validate results file; "
                                "refusing to overwrite it (remove it or choose another --results)")
-        if any(old.get(k) != self.header[k] for k in ("model_hash", "data", "board", "format")):
+        if any(old.get(k) != self.header.get(k) for k in ("model_hash", "data", "board", "format", "classify")):
             return  # another model, data set, board or format: start over
         digests = [output_digest(g) for g in golden]
         bad: list[str] = []
@@ -185,7 +243,7 @@ class Results:
             except (UnicodeDecodeError, ValueError):
                 bad.append(f"line {ln}: not a JSON record (cut short or damaged)")
                 continue
-            why = check_record(rec, golden, digests)
+            why = check_record(rec, golden, digests, bool(self.header.get("classify")))
             if why is not None:
                 bad.append(f"line {ln}: {why}")
                 continue
@@ -294,7 +352,14 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
     from ..backend.codegen import prepare
 
     rendered = prepare(model)
-    header = {"model_hash": rendered.hash, "board": board["id"], "data": _data_digest(x), "samples": len(x)}
+    # the device's own decisions: the float boundary on the device (model_io.c), when the model has one
+    classify_note = None
+    if "model_io.c" not in rendered.files:
+        from ..backend.model_io import float_boundary
+
+        classify_note = "no float boundary on the device for this model: " + float_boundary(model)["classify_note"]
+    header = {"model_hash": rendered.hash, "board": board["id"], "data": _data_digest(x), "samples": len(x),
+              "classify": classify_note is None}
     build_dir = Path(build_dir) if build_dir else Path("out") / "validate" / f"{board['id']}-{rendered.hash}"
     results_path = Path(results_path) if results_path else build_dir.parent / f"{build_dir.name}.results.jsonl"
     t0 = time.monotonic()
@@ -316,7 +381,7 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
             with QemuSession(fw.elf, board, timeout=budget) as s:
                 dev = Device(s.serial, timeout=timeout)
                 with _ProgressBar(len(x) - len(res.done), quiet):
-                    summary = _session(dev, model, rendered, board, q, golden, res, t0)
+                    summary = _session(dev, model, rendered, board, q, golden, res, t0, x, header["classify"])
                 try:
                     dev.exit()
                 except Exception:  # noqa: BLE001 - the device leaving QEMU may cut the reply
@@ -324,7 +389,7 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         else:
             with Device(port, timeout=timeout, baudrate=board["serial"]["baud"]) as dev, \
                     _ProgressBar(len(x) - len(res.done), quiet):
-                summary = _session(dev, model, rendered, board, q, golden, res, t0)
+                summary = _session(dev, model, rendered, board, q, golden, res, t0, x, header["classify"])
     except KeyboardInterrupt as e:  # SIGINT/SIGTERM/SIGHUP (tinybnn.plumbing): say what is kept
         e.note = (f"{len(res.done)} of {len(x)} results kept in {res.path}; the same command resumes from "
                   "them")
@@ -334,6 +399,11 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
     outs = np.stack([np.asarray(res.done[i]["output"], dtype=np.int64) for i in range(len(x))])
     summary.model = str(model_path)
     summary.float_note = float_note
+    if header["classify"]:
+        summary.classify = classify_summary([res.done[i] for i in range(len(x))], model.dequantize(golden), q,
+                                            labels)
+    else:
+        summary.classify_note = classify_note
     if labels is not None:
         lab = np.asarray(labels).reshape(-1)
         y_dev = model.dequantize(outs.reshape(golden.shape).astype(np.int32))
@@ -366,19 +436,24 @@ def _write_json(path: Path, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
 
 
-def _session(dev, model, rendered, board, q, golden, res, t0) -> Summary:
+def _session(dev, model, rendered, board, q, golden, res, t0, x=None, classify=False) -> Summary:
     info = dev.info_ or dev.handshake()
     if info.model_hash != rendered.hash:
         raise TinyBnnError(f"the device on {board['id']} runs model {info.model_hash}, not this model "
                            f"({rendered.hash}): rebuild and flash it (tinybnn validate --flash)")
+    if classify and not info.classify:
+        raise TinyBnnError(f"the firmware on {board['id']} does not classify float samples (CLASSIFY; its INFO "
+                           "lacks the flag): it was built by an older tinybnn; rebuild and flash it "
+                           "(tinybnn validate --flash)")
     n = len(q)
     todo = [i for i in range(n) if i not in res.done]
     resumed = n - len(todo)
     counts = []
     tstart = time.monotonic()
     for k, i in enumerate(todo):
-        out, count = dev.infer(q[i])
-        res.add(make_record(i, out, count, golden[i]))
+        out, count = dev.infer(q[i])  # bit-exact: the host's int8 codes in, int32 out
+        cls = dev.classify(x[i]) if classify else None  # the device's own decision on the same float sample
+        res.add(make_record(i, out, count, golden[i], cls))
         counts.append(count)
         _progress(k + 1, len(todo), tstart)
     all_counts = [res.done[i]["count"] for i in range(n)]
@@ -411,7 +486,8 @@ def _ensure_build(model, board, build_dir, model_hash, sample, log=None):
             info = json.loads(info_p.read_text())
             elf = Path(build_dir) / info.get("elf", "")
             if (info.get("model_hash") == model_hash and info.get("app") == "serve"
-                    and info.get("board_data") == board and elf.is_file()):
+                    and info.get("board_data") == board and elf.is_file()
+                    and _sources_current(Path(build_dir), model, board, info.get("kernel_variant"))):
                 return FirmwareBuild(project=Path(build_dir), board=board, elf=elf,
                                      map=Path(build_dir) / info["map"], flash_used=info["flash_used"],
                                      ram_used=info["ram_used"], weight_bytes=info["weight_bytes"],
@@ -419,6 +495,24 @@ def _ensure_build(model, board, build_dir, model_hash, sample, log=None):
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
     return build(model, board, build_dir, sample=sample, app="serve", log=log)
+
+
+def _sources_current(build_dir: Path, model, board, variant) -> bool:
+    """The built project's model and runtime sources are the ones this tinybnn writes (a firmware built by
+    an earlier tinybnn for the same model, e.g. without CLASSIFY, is built again)."""
+    from ..backend import codegen
+    from ..resources import data_dir
+    from ..targets.build import RUNTIME_SELFTEST, RUNTIME_SERVE
+
+    src = build_dir / "src" / "tinybnn"
+    want = {n: d for n, d in codegen.prepare(model, variant or board["kernel_variant"]).files.items()
+            if n.endswith((".c", ".h", ".S"))}
+    runtime = data_dir("firmware") / "runtime"
+    want.update({n: (runtime / n).read_bytes() for n in RUNTIME_SELFTEST + RUNTIME_SERVE})
+    try:
+        return all((src / n).read_bytes() == d for n, d in want.items())
+    except OSError:
+        return False
 
 
 def _upload(fw):

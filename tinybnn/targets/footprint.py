@@ -6,7 +6,8 @@ constants and the initial image of .data), RAM = every allocated section placed 
 by the object file it came from:
 
   weights  packed weights, thresholds and flip masks (model_weights.o)
-  model    the generated layer sequence, parameters and layer table (model.o), minus the arena
+  model    the generated layer sequence, parameters and layer table (model.o), minus the arena, and the
+           float boundary on the device (model_io.o: quantization, output affine, class)
   arena    the activation arena (model.o .bss)
   sample   the built-in self-test sample (model_sample.o)
   kernels  the binary/int8 kernels (tb_*.o of firmware/kernels)
@@ -153,6 +154,8 @@ def component_of(obj: str, in_section: str) -> str:
         return "arena" if in_section.startswith(".bss") and ARENA_SYMBOL in in_section else "model"
     if base == "model_sample.o":
         return "sample"
+    if base == "model_io.o":  # the float boundary (quantize, output affine, class): model glue
+        return "model"
     if KERNEL_OBJECTS.search(o):
         return "kernels"
     if "/port/" in o:

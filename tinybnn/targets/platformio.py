@@ -221,6 +221,7 @@ _BOARD_VALUE_RULES = {
     "platformio.board": (_TOKEN, "letters, digits and _ . + -"),
     "platformio.platform": (r"[A-Za-z0-9][A-Za-z0-9_.+@:/=-]*", "a platform name, name@version or URL"),
     "platformio.framework": (r"[A-Za-z0-9][A-Za-z0-9_.+-]*", "letters, digits and _ . + -"),
+    "platformio.version": (r"[~^]?[0-9]+\.[0-9]+\.[0-9]+", "a version X.Y.Z, ~X.Y.Z or ^X.Y.Z"),
 }
 _FLAG = r"-[A-Za-z0-9_.+=,:/@-]+"
 _DEFINE_VALUE = r'-?[A-Za-z0-9_.+-]*|"[A-Za-z0-9_.+:/-]*"'
@@ -257,9 +258,10 @@ def check_board(b: Dict[str, Any], src: str) -> None:
                       "printable text")
     values = {"id": b.get("id"), "platformio.board": (b.get("platformio") or {}).get("board"),
               "platformio.platform": (b.get("platformio") or {}).get("platform"),
-              "platformio.framework": (b.get("platformio") or {}).get("framework")}
+              "platformio.framework": (b.get("platformio") or {}).get("framework"),
+              "platformio.version": (b.get("platformio") or {}).get("version")}
     for key, value in values.items():
-        if value is None and key == "platformio.framework":
+        if value is None and key in ("platformio.framework", "platformio.version"):
             continue
         rule, what = _BOARD_VALUE_RULES[key]
         if not isinstance(value, str) or not _re.fullmatch(rule, value):
@@ -394,8 +396,9 @@ def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
 
     jenv = environment()
     text = jenv.get_template("platformio.ini.j2").render(
-        board=b, env_name=b["id"], platform=_platform_spec(b),
-        local_platform=local, build_flags=flags, user_mark=USER_MARK)
+        board=b, env_name=b["id"], platform=_platform_spec(b), local_platform=local,
+        local_version=json.loads((platform_dir() / "platform.json").read_text())["version"] if local else None,
+        build_flags=flags, user_mark=USER_MARK)
     old_ini = ini_path.read_text(errors="replace") if ini_path.is_file() else ""
     if USER_MARK in old_ini:  # the user's section survives
         text = text.split(USER_MARK, 1)[0] + USER_MARK + old_ini.split(USER_MARK, 1)[1]
@@ -491,7 +494,7 @@ def run_pio(project_dir: PathLike, *, jobs: Optional[int] = 1, verbose: bool = F
             raise PlatformIOError(f"{tool} not found on PATH (board {ini['board']}): install the cross compiler "
                                   f"(Debian/Ubuntu: apt-get install {_TOOLCHAIN_PACKAGES.get(tool, tool)})")
     else:
-        installed = (core / "platforms" / platform).is_dir()
+        installed = (core / "platforms" / platform.split("@")[0].strip()).is_dir()  # "NAME @ VERSION"
         if not installed and not registry_reachable():
             raise PlatformIOError(
                 f"PlatformIO registry ({REGISTRY_HOST}) is unreachable: board '{ini['board']}' needs "

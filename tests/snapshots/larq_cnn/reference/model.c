@@ -250,3 +250,8 @@ int tb_model_run(const int8_t *input, int32_t *output)
 {
     return tb_model_run_hooked(input, output, NULL, NULL);
 }
+
+void *tb_model_arena(void)
+{
+    return arena;
+}

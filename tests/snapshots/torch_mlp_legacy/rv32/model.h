@@ -2,11 +2,12 @@
  * model.h - tinybnn model generated from "torch_mlp_legacy.onnx" by tinybnn 0.1.0.
  * Do not edit: regenerate with `tinybnn convert`. Model hash 7674986afca8dca9.
  *
- * Input:  int8 [64] (F), quantized on the host:
- *         real = scale * (q - zero_point), mode "calibrated", scale 0.0625,
- *         zero point -128 (see manifest.json; no float on the device).
+ * Input:  int8 [64] (F): real = scale * (q - zero_point),
+ *         mode "calibrated", scale 0.0625, zero point -128 (see manifest.json),
+ *         quantized on the host or by tb_model_quantize (model_io.h) from a float sample.
  * Output: int32 accumulators [10] (F); the per-channel
- *         dequantization (scale, bias) is applied on the host (manifest.json "output").
+ *         dequantization (scale, bias) is applied on the host (manifest.json "output") or by
+ *         tb_model_dequantize.
  *
  * Not reentrant: the activations live in one static arena of TB_MODEL_ARENA_BYTES bytes.
  */
@@ -46,6 +47,9 @@ extern "C" {
 /** Return value of tb_model_run on success; a failing kernel's tb_status (< 0) otherwise. */
 #define TB_MODEL_OK 0
 #define TB_MODEL_ERR_ARG (-1)
+/** Errors of the float boundary: an input value is NaN; tb_model_run failed inside tb_model_classify. */
+#define TB_MODEL_ERR_INPUT (-16)
+#define TB_MODEL_ERR_RUN (-17)
 
 /** Layer names (the original ONNX node names), indexed by layer. */
 extern const char *const tb_model_layer_names[TB_MODEL_NUM_LAYERS];
@@ -68,6 +72,15 @@ int tb_model_run(const int8_t *input, int32_t *output);
 
 /** tb_model_run calling hook(layer, output, bytes, hook_ctx) after every layer (hook may be NULL). */
 int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook, void *hook_ctx);
+
+/**
+ * The activation arena (TB_MODEL_ARENA_BYTES bytes, 4-byte aligned). Free between two runs, e.g. to stage a
+ * float sample for tb_model_quantize; the next run overwrites it.
+ */
+void *tb_model_arena(void);
+
+/** The float boundary on the device: tb_model_quantize, tb_model_dequantize, tb_model_classify (model_io.h). */
+#define TB_MODEL_HAS_CLASSIFY 1
 
 #ifdef __cplusplus
 }
