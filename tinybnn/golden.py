@@ -44,14 +44,19 @@ def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
                                 attrs["quant_signed"], attrs["quant_narrow"], attrs["rounding"])
         q = codes - attrs["offset"]
     elif mode == "sign":
-        q = np.where(y > 0 if attrs["zero"] == "-1" else y >= 0, 1, -1)
+        q = (y > 0 if attrs["zero"] == "-1" else y >= 0).view(np.int8) * np.int8(2)  # +1 / -1
+        q -= np.int8(1)
     else:
         s, zp = attrs.get("calib_scale"), attrs.get("calib_zero_point")
         if s is None:
             raise TinyBnnError("this model's input has no quantizer: give calibration data (--calibration "
                                "FILE.npz) or --input-scale and --input-zero-point")
-        q = np.clip(np.round(y.astype(np.float64) / s) + zp, -128, 127)
-    q = q.astype(np.int8)
+        q = y.astype(np.float64)  # round(y / s) + zp, clipped: the same float64 operations, in place
+        np.divide(q, s, out=q)
+        np.round(q, out=q)
+        np.add(q, zp, out=q)
+        np.clip(q, -128, 127, out=q)
+    q = q.astype(np.int8, copy=False)
     if q.ndim == 4:
         q = q.transpose(0, 2, 3, 1)
     return np.ascontiguousarray(q)
@@ -74,8 +79,9 @@ def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
     """int32 device output -> float32 in the ONNX output layout (the per-output affine, on the host)."""
     y = acc.astype(np.float64)
     c = y.shape[-1]
-    for sc, b in attrs["steps"]:
-        y = y * np.broadcast_to(sc, (c,)) + np.broadcast_to(b, (c,))
+    for sc, b in attrs["steps"]:  # y * sc + b, two roundings as ever, in place
+        np.multiply(y, _per_channel(sc, c), out=y)
+        np.add(y, _per_channel(b, c), out=y)
     if y.ndim == 4:
         y = y.transpose(0, 3, 1, 2)
     if attrs.get("output_perm") is not None:
@@ -83,12 +89,20 @@ def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def _per_channel(v, c):
+    """v as a value per output channel (c,), or as it is when it already is one (or a scalar)."""
+    if isinstance(v, np.ndarray) and v.shape in ((c,), ()):
+        return v
+    return np.broadcast_to(v, (c,))
+
+
 # --------------------------------------------------------------------------- execution plan ----
 # The big temporaries of one layer (padded input, im2col, XOR words, accumulators) are allocated per chunk of
 # samples and bounded by TEMP_BYTES; with the few that are alive at once a run stays within ~256 MB however
-# many samples it is given. The XOR-popcount passes run on tiles of TILE_WORDS uint64 words (L2-sized).
+# many samples it is given. The XOR-popcount passes run on output-major tiles (O, TILE_COLS or more): NumPy's
+# broadcast XOR runs at a fraction of the speed with rows shorter than ~3,000 elements (measured, NumPy 2.4).
 TEMP_BYTES = 48 << 20
-TILE_WORDS = 1 << 15
+TILE_COLS = 4096
 F32_EXACT = 1 << 24  # every integer of magnitude <= 2**24 is exact in float32
 _MAGIC = np.uint64(0x0102040810204080)  # 8 bytes of 0/1 (little endian) * _MAGIC >> 56 = those 8 bits, LSB first
 _BIT_WEIGHTS = (np.uint8(1) << np.arange(8, dtype=np.uint8)).reshape(1, 8, 1)
@@ -215,8 +229,7 @@ def _bin_run(xw, prep, P, out):
     """
     ww, cdt, O = prep["ww"], prep["cdt"], prep["O"]
     J, R = xw.shape
-    cols = max(1, TILE_WORDS // (O * P)) * P
-    cols = min(cols, R)
+    cols = min(-(-TILE_COLS // P) * P, R)
     group = J if cdt is np.uint8 else 3
     t = np.empty((O, cols), np.uint64)
     c = np.empty((O, cols), np.uint8)
@@ -263,16 +276,31 @@ def _bin_run(xw, prep, P, out):
 def _tap_words(xp, attrs, C: int, J: int) -> np.ndarray:
     """im2col on packed bits without unpacking: every tap's C bits laid end to end, (J, rows) uint64.
 
-    When C is a multiple of 64 the tap words are gathered as they are; otherwise tap t's word k (channels
-    32k..) goes to global bit offset t*C + 32k, shifted into (and, when it straddles, across) 64-bit words.
+    Tap t's channels go to global bit offsets t*C... When C is a multiple of 64 the tap words are gathered as
+    they are; when it is a multiple of 8, 16 or 32 every g-bit slot of a tap lands on a g-bit slot of the
+    output and is copied through uint{g} views; otherwise tap t's word k goes to bit offset t*C + 32k, shifted
+    into (and, when it straddles, across) 64-bit words. (Little-endian word views, as everywhere here.)
     """
     win = _windows(xp, attrs)  # (n, OH, OW, KH, KW, Cw)
     n, OH, OW, KH, KW, Cw = win.shape
     R = n * OH * OW
-    out = np.zeros((J, R), dtype=np.uint64)
     if C % 64 == 0:
+        out = np.empty((J, R), dtype=np.uint64)
         xw = _windows(xp.view(np.uint64), attrs)  # (n, OH, OW, KH, KW, Cw/2)
         out.reshape(KH, KW, Cw // 2, n, OH, OW)[...] = xw.transpose(3, 4, 5, 0, 1, 2)
+        return out
+    out = np.zeros((J, R), dtype=np.uint64)
+    g = next((g for g in (32, 16, 8) if C % g == 0), None)
+    if g is not None:
+        dt = {32: np.uint32, 16: np.uint16, 8: np.uint8}[g]
+        m, cs = 64 // g, C // g
+        wg = _windows(xp.view(dt), attrs)  # (n, OH, OW, KH, KW, slots)
+        og = out.view(dt).reshape(J, R, m)
+        for kh in range(KH):
+            for kw in range(KW):
+                for p in range(cs):
+                    S = (kh * KW + kw) * cs + p
+                    og[S // m, :, S % m].reshape(n, OH, OW)[...] = wg[:, :, :, kh, kw, p]
         return out
     v = np.empty((n, OH, OW), np.uint64)
     s = np.empty(R, np.uint64)
@@ -371,53 +399,85 @@ def dense_bits(x, attrs):
 
 
 # --------------------------------------------------------------------------- int8-input layers ----
-def _int_matmul(a: np.ndarray, b: np.ndarray, bound: int) -> np.ndarray:
-    """Exact integer a @ b through BLAS: float32 while every partial sum stays below 2**24, else float64."""
-    dt = np.float32 if bound < F32_EXACT else np.float64
-    return (a.astype(dt) @ b.astype(dt)).astype(np.int32)
-
-
 def _int8_bound(w, zp):
     """max over outputs of sum |w| * max|x - zp|: no partial sum of an int8-input layer can exceed it."""
     return int(np.abs(w.astype(np.int64)).sum(axis=tuple(range(1, w.ndim))).max()) * (128 + abs(int(zp)))
 
 
 def _int8_prep(attrs):
-    """Weights (K, O) in the float type that sums them exactly, with the flip sign folded in for bits output,
-    and the matching thresholds: bit = (s * acc < tau + flip), s = -1 where flip (~acc < tau <=> -acc < tau + 1).
+    """Weights (K[+1], O[8]) in the float type that sums them exactly.
 
+    For bits output the flip sign and the threshold are folded in: a last row -T against an input column of
+    ones, so that bit = (s * acc < T) = (matmul < 0), s = -1 where flip and T = tau + flip
+    (~acc < tau <=> -acc < tau + 1); outputs are padded to a multiple of 8 with columns whose result is +1
+    (bit 0). T is clamped to +-(bound + 1), which keeps every comparison as |acc| <= bound.
     Exact: inputs and weights are integers and every partial sum, in whatever order BLAS adds (FMA or not),
-    is bounded by _int8_bound; below 2**24 float32 represents all of them (else float64, exact below 2**53;
-    the converter keeps accumulators inside int32). Thresholds are clamped to +-lim with lim > bound.
+    is bounded by bound (+ |T| <= bound + 1); below 2**24 float32 represents all of them, else float64 (exact
+    below 2**53; the converter keeps int8-layer accumulators inside int32).
     """
     w = attrs["weights"]
     O = w.shape[0]
     w2 = w.reshape(O, -1).astype(np.int64)
+    K = w2.shape[1]
     zp = int(attrs["input_zero_point"])
     bound = _int8_bound(w, zp)
-    dt = np.float32 if bound < F32_EXACT else np.float64
-    lim = F32_EXACT if dt is np.float32 else 1 << 52
-    prep = {"dt": dt, "O": O, "K": w2.shape[1], "zp": zp}
-    if attrs["out"] == "bits":
+    bits = attrs["out"] == "bits"
+    dt = np.float32 if (2 * bound + 1 if bits else bound) < F32_EXACT else np.float64
+    prep = {"dt": dt, "O": O, "K": K, "zp": zp, "bias": bits}
+    if bits:
         flip = attrs["flip"].astype(bool).reshape(O)
         s = np.where(flip, -1, 1)
-        prep["W"] = np.ascontiguousarray((w2 * s[:, None]).T.astype(dt))
-        prep["T"] = np.clip(attrs["thresholds"].astype(np.int64) + flip, -lim, lim).astype(dt)
+        o8 = -(-O // 8) * 8
+        Wb = np.zeros((K + 1, o8), np.int64)
+        Wb[:K, :O] = (w2 * s[:, None]).T
+        Wb[K, :O] = -np.clip(attrs["thresholds"].astype(np.int64) + flip, -(bound + 1), bound + 1)
+        Wb[K, O:] = 1
+        prep["W"] = Wb.astype(dt)
     else:
         prep["W"] = np.ascontiguousarray(w2.T.astype(dt))
     return prep
 
 
 def _int8_out(acc, prep, out):
-    """acc (R, O) float -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
-    O = prep["O"]
-    if "T" not in prep:
+    """acc (R, O[8]) float from the prepared weights -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
+    if not prep["bias"]:
         out[...] = acc
         return
-    o8 = -(-O // 8) * 8
-    cond = np.zeros((acc.shape[0], o8), bool)
-    np.less(acc, prep["T"], out=cond[:, :O])
-    _pack_last(cond, out.view(np.uint8))
+    _pack_last(np.less(acc, 0), out.view(np.uint8))
+
+
+def _int8_columns(xs, attrs, prep):
+    """The im2col of int8 inputs minus the zero point, in the float type of prep, with a column of ones when
+    the weights carry the threshold row: an (R, K[+1]) matrix (possibly a transposed view)."""
+    dt, K = prep["dt"], prep["K"]
+    zp = dt(prep["zp"])
+    kb = K + prep["bias"]
+    n = xs.shape[0]
+    if "kernel" not in attrs:
+        cols = np.empty((n, kb), dt)
+        np.subtract(xs.reshape(n, -1), zp, out=cols[:, :K], dtype=dt)
+        if prep["bias"]:
+            cols[:, K] = 1
+        return cols
+    H, W, C = attrs["in_shape"]
+    OH, OW, _ = attrs["out_shape"]
+    KH, KW = attrs["kernel"]
+    t, l, b, r = attrs["pads"]
+    xp = np.zeros((n, H + t + b, W + l + r, C), dt)  # padded taps contribute exactly 0
+    np.subtract(xs, zp, out=xp[:, t:t + H, l:l + W], dtype=dt)
+    win = _windows(xp, attrs)  # (n, OH, OW, KH, KW, C)
+    R = n * OH * OW
+    if C * KW < OW:  # short contiguous tap rows: gather tap-major, whole output rows at a time
+        cols = np.empty((kb, R), dt)
+        np.reshape(cols[:K], (KH, KW, C, n, OH, OW), copy=False)[...] = win.transpose(3, 4, 5, 0, 1, 2)
+        if prep["bias"]:
+            cols[K] = 1
+        return cols.T
+    cols = np.empty((R, kb), dt)
+    np.reshape(cols[:, :K], (n, OH, OW, KH, KW, C), copy=False)[...] = win
+    if prep["bias"]:
+        cols[:, K] = 1
+    return cols
 
 
 def conv2d_int8(x, attrs):
@@ -427,32 +487,23 @@ def conv2d_int8(x, attrs):
     H, W, C = attrs["in_shape"]
     OH, OW, O = attrs["out_shape"]
     prep = _prepared(attrs, _int8_prep)
-    dt, K = prep["dt"], prep["K"]
     N, P = x.shape[0], OH * OW
     out = _alloc_out(N, (OH, OW), O, attrs)
     flat = out.reshape(N * P, -1)
     t, l, b, r = attrs["pads"]
-    isz = np.dtype(dt).itemsize
-    per_sample = ((H + t + b) * (W + l + r) * C + P * K + 2 * P * O) * isz
+    per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + 2 * P * prep["W"].shape[1]) * 8
     for s in _chunks(N, per_sample):
-        xs = x[s]
-        xp = np.zeros((xs.shape[0], H + t + b, W + l + r, C), dt)  # padded taps contribute exactly 0
-        np.subtract(xs, dt(prep["zp"]), out=xp[:, t:t + H, l:l + W], dtype=dt)
-        cols = _windows(xp, attrs).reshape(-1, K)
-        _int8_out(cols @ prep["W"], prep, flat[s.start * P:s.stop * P])
+        _int8_out(_int8_columns(x[s], attrs, prep) @ prep["W"], prep, flat[s.start * P:s.stop * P])
     return out
 
 
 def dense_int8(x, attrs):
     """int8-input dense: (N, F) int8 -> the sum of w * (x - zero_point), bits (N, words(O)) or int32 (N, O)."""
     prep = _prepared(attrs, _int8_prep)
-    dt, K, O = prep["dt"], prep["K"], prep["O"]
     N = x.shape[0]
-    out = _alloc_out(N, (), O, attrs)
-    xf = x.reshape(N, -1)
-    for s in _chunks(N, (K + 2 * O) * np.dtype(dt).itemsize):
-        xz = np.subtract(xf[s], dt(prep["zp"]), dtype=dt)
-        _int8_out(xz @ prep["W"], prep, out[s])
+    out = _alloc_out(N, (), prep["O"], attrs)
+    for s in _chunks(N, (prep["K"] + 1 + 2 * prep["W"].shape[1]) * 8):
+        _int8_out(_int8_columns(x[s], attrs, prep) @ prep["W"], prep, out[s])
     return out
 
 
@@ -504,24 +555,27 @@ _FINGERPRINT = ("in_dtype", "in_shape", "out_shape", "kernel", "stride", "dilati
 
 
 def _fingerprint(attrs):
-    return tuple((k, np.array(attrs[k], copy=True) if isinstance(attrs[k], np.ndarray) else attrs[k])
+    """What the constants are built from: (key, the object, a bytes copy of it if it is an array)."""
+    return tuple((k, attrs[k], _content(attrs[k]) if isinstance(attrs[k], np.ndarray) else None)
                  for k in _FINGERPRINT if k in attrs)
 
 
+def _content(a: np.ndarray):
+    return a.dtype.str, a.shape, a.tobytes()
+
+
 def _matches(key, attrs) -> bool:
-    """Whether attrs still hold exactly what key was taken from (values compared, not identities)."""
-    if len(key) != sum(k in attrs for k in _FINGERPRINT):
-        return False
-    for k, v in key:
-        if k not in attrs:
-            return False
-        a = attrs[k]
-        if isinstance(v, np.ndarray):
-            if not isinstance(a, np.ndarray) or a.dtype != v.dtype or a.shape != v.shape or not np.array_equal(a, v):
+    """Whether attrs still hold exactly what key was taken from: the same objects, arrays unchanged in place."""
+    n = 0
+    for k, obj, b in key:
+        a = attrs.get(k, _FINGERPRINT)
+        if a is not obj:
+            if b is not None or isinstance(a, np.ndarray) or a is _FINGERPRINT or a != obj:
                 return False
-        elif isinstance(a, np.ndarray) or a != v:
+        elif b is not None and _content(a) != b:
             return False
-    return True
+        n += 1
+    return n == sum(k in attrs for k in _FINGERPRINT)
 
 
 def _prepared(attrs, build):
