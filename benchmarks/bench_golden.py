@@ -2,7 +2,9 @@
 
 Printed, not asserted (no timed test). One thread each: the golden model's NumPy/BLAS and every peer runtime
 are pinned to one thread, and every runtime gets the same float32 batch (the fixture's own samples,
-repeated to --batch).
+repeated to --batch). Each figure is the best of --repeat rounds, golden and peers interleaved in every
+round (a shared machine's load then weighs on all of them alike). The golden model is timed end to end:
+``Model.predict`` = input quantization, every layer, output affine.
 
 Rows: every trained fixture in tests/fixtures/MANIFEST.json and the examples' models (examples/*/model/).
 Peers, named in each row:
@@ -128,8 +130,8 @@ def dynamic_batch(model: onnx.ModelProto) -> onnx.ModelProto:
     return m
 
 
-def ort_rates(model: onnx.ModelProto, x: np.ndarray, repeat: int):
-    """(per-call samples/s, batched samples/s or None) of onnxruntime on model."""
+def ort_runners(model: onnx.ModelProto, x: np.ndarray):
+    """(per-call runner, batched runner or None) of onnxruntime on model, the batched one checked equal."""
     as_is = session(model)
     inp = as_is.get_inputs()[0]
     declared = inp.shape[0]
@@ -139,7 +141,6 @@ def ort_rates(model: onnx.ModelProto, x: np.ndarray, repeat: int):
         return np.concatenate([as_is.run(None, {inp.name: x[i:i + b]})[0] for i in range(0, len(x), b)])
 
     ref = per_call()
-    t_file = best_of(per_call, repeat)
     try:
         batched = session(dynamic_batch(model))
         y = batched.run(None, {inp.name: x})[0]
@@ -147,9 +148,20 @@ def ort_rates(model: onnx.ModelProto, x: np.ndarray, repeat: int):
             raise ValueError("batched outputs differ from per-call outputs")
     except Exception as e:  # noqa: BLE001 - a graph that cannot be batched is reported, not fatal
         print(f"  note: no batched onnxruntime run ({type(e).__name__}: {str(e).splitlines()[0][:120]})")
-        return len(x) / t_file, None
-    t_batch = best_of(lambda: batched.run(None, {inp.name: x}), repeat)
-    return len(x) / t_file, len(x) / t_batch
+        return per_call, None
+    return per_call, lambda: batched.run(None, {inp.name: x})
+
+
+def rates(n: int, runners: dict, repeat: int) -> dict:
+    """Samples/s of each runner: best of `repeat` rounds, the runners interleaved within each round so that
+    a change of machine load hits all of them alike."""
+    best = {k: float("inf") for k, f in runners.items() if f is not None}
+    for _ in range(repeat):
+        for k in best:
+            t0 = time.perf_counter()
+            runners[k]()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return {k: (n / best[k] if k in best else None) for k in runners}
 
 
 def qonnx_rate(path: Path, x: np.ndarray):
@@ -217,10 +229,12 @@ def bench_model(name, path, data, args):
     x = np.resize(d, (args.batch,) + d.shape[1:]).astype(np.float32)
     m = tinybnn.load(path, calibration=x)
     m.predict(x[:8])  # builds the per-layer constants once, as any repeated use does
-    g = len(x) / best_of(lambda: m.predict(x), args.repeat)
+    golden = lambda: m.predict(x)  # noqa: E731
     if not _is_qonnx(onnx.load(str(path), load_external_data=False)):
-        f, b = ort_rates(onnx.load(str(path)), x, args.repeat)
-        row(name, "onnxruntime", g, f, b, max(v for v in (f, b) if v))
+        f, b = ort_runners(onnx.load(str(path)), x)
+        r = rates(len(x), {"golden": golden, "file": f, "batched": b}, args.repeat)
+        row(name, "onnxruntime", r["golden"], r["file"], r["batched"],
+            max(v for k, v in r.items() if v and k != "golden"))
         return
     q = qonnx_rate(path, x[:args.qonnx_samples])
     std = qonnx_to_standard(path)
@@ -230,10 +244,11 @@ def bench_model(name, path, data, args):
     want, _ = run_reference(path, d[:n].astype(np.float32))
     got = np.concatenate([y_std.run(None, {inp: d[i:i + 1].astype(np.float32)})[0] for i in range(n)])
     err = float(np.abs(got.reshape(want.shape) - want).max())
-    f, b = ort_rates(std, x, args.repeat)
-    best = max(v for v in (q, f, b) if v)
+    f, b = ort_runners(std, x)
+    r = rates(len(x), {"golden": golden, "file": f, "batched": b}, args.repeat)
+    g = r["golden"]
     row(name, "qonnx", g, q, None)
-    row("", "ort(qonnx->std)", g, f, b, best)
+    row("", "ort(qonnx->std)", g, r["file"], r["batched"], max(v for v in (q, r["file"], r["batched"]) if v))
     print(f"{'':<18} (ort(qonnx->std) vs qonnx on {n} samples: max abs diff {err:.2g}; "
           f"qonnx timed on {min(len(x), args.qonnx_samples)} samples)")
 

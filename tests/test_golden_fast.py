@@ -212,3 +212,21 @@ def test_geometry_outside_input_is_refused():
     a["out_shape"] = (a["out_shape"][0] + 5,) + tuple(a["out_shape"][1:])
     with pytest.raises(golden.TinyBnnError, match="outside"):
         golden.run_layer(Node(node.op, node.name, [], [], a), x)
+
+
+def test_sign_inputs_of_binary_dense_layers():
+    """int8 x binary dense layers whose inputs are all zero_point +- 1 (a sign-quantized input) go through the
+    binary path; one other value sends them back to the matmul; both equal the reference."""
+    for i in range(60):
+        rng = np.random.default_rng([7108, i])
+        node, x = random_layer_case(rng, int(rng.integers(1, 9)), "dense_s8b1")
+        a = node.attrs
+        zp = int(rng.integers(-127, 127))
+        a["input_zero_point"] = zp
+        x = (zp + rng.choice([-1, 1], size=x.shape)).astype(np.int8)
+        if a["out"] == "bits":
+            set_thresholds(rng, node, x)
+        _check(node, x, f"seed [7108, {i}] (+-1 inputs)")
+        y = x.copy()
+        y.reshape(-1)[int(rng.integers(y.size))] = np.int8(zp)  # a 0 input: not a sign input any more
+        _check(node, y, f"seed [7108, {i}] (one 0 input)")

@@ -77,11 +77,13 @@ def input_units(attrs, x: np.ndarray) -> np.ndarray:
 
 def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
     """int32 device output -> float32 in the ONNX output layout (the per-output affine, on the host)."""
-    y = acc.astype(np.float64)
-    c = y.shape[-1]
-    for sc, b in attrs["steps"]:  # y * sc + b, two roundings as ever, in place
-        np.multiply(y, _per_channel(sc, c), out=y)
-        np.add(y, _per_channel(b, c), out=y)
+    c = acc.shape[-1]
+    # channel-major (c, rows): the same float64 operations, each over long rows rather than many short ones
+    y = acc.reshape(-1, c).T.astype(np.float64, order="C")
+    for sc, b in attrs["steps"]:  # y * sc + b, two roundings, as the float runtime does
+        np.multiply(y, _per_channel(sc, c)[:, None], out=y)
+        np.add(y, _per_channel(b, c)[:, None], out=y)
+    y = y.T.reshape(acc.shape)
     if y.ndim == 4:
         y = y.transpose(0, 3, 1, 2)
     if attrs.get("output_perm") is not None:
@@ -90,8 +92,8 @@ def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
 
 
 def _per_channel(v, c):
-    """v as a value per output channel (c,), or as it is when it already is one (or a scalar)."""
-    if isinstance(v, np.ndarray) and v.shape in ((c,), ()):
+    """v as a value per output channel, (c,)."""
+    if isinstance(v, np.ndarray) and v.shape == (c,):
         return v
     return np.broadcast_to(v, (c,))
 
@@ -167,13 +169,22 @@ def _as_u64(w32: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- bit packing ----
-def _pack_last(cond, out_u8):
-    """cond (R, 8*k) bool, C-contiguous -> out_u8[:, :k] = its bits packed along the last axis, LSB first.
-    cond is used as scratch."""
+def _pack_last(cond, out):
+    """cond (R, 8*k) bool, C-contiguous -> out (R, words) uint32 = its bits packed along the last axis, LSB
+    first (k <= 4 * words; the bytes past k stay as they are, zero). cond is used as scratch."""
     v = cond.view(np.uint64)  # (R, k): 8 bytes of 0/1 each
     np.multiply(v, _MAGIC, out=v)  # wraps mod 2**64; the distinct partial products never carry into 56..63
     np.right_shift(v, np.uint64(56), out=v)
-    out_u8[:, :v.shape[1]] = v
+    k = v.shape[1]
+    if k == 4 * out.shape[1] or k > 4:
+        out.view(np.uint8)[:, :k] = v
+        return
+    # one output word per row: combine the k bytes there with whole-column operations (short rows are slow)
+    w = v[:, k - 1].copy()
+    for i in range(k - 2, -1, -1):
+        np.left_shift(w, np.uint64(8), out=w)
+        np.bitwise_or(w, v[:, i], out=w)
+    out[:, 0] = w
 
 
 def _pack_first(cond, out_u8):
@@ -443,7 +454,7 @@ def _int8_out(acc, prep, out):
     if not prep["bias"]:
         out[...] = acc
         return
-    _pack_last(np.less(acc, 0), out.view(np.uint8))
+    _pack_last(np.less(acc, 0), out)
 
 
 def _int8_columns(xs, attrs, prep):
@@ -498,12 +509,42 @@ def conv2d_int8(x, attrs):
 
 
 def dense_int8(x, attrs):
-    """int8-input dense: (N, F) int8 -> the sum of w * (x - zero_point), bits (N, words(O)) or int32 (N, O)."""
-    prep = _prepared(attrs, _int8_prep)
+    """int8-input dense: (N, F) int8 -> the sum of w * (x - zero_point), bits (N, words(O)) or int32 (N, O).
+
+    With binary weights and every input at zero_point +- 1 (a sign-quantized input) the layer is a binary
+    one: x - zero_point = -1 as bit 1, and the XOR-popcount path computes the same sums."""
     N = x.shape[0]
+    xf = x.reshape(N, -1)
+    if "packed" in attrs and N:
+        zp = int(attrs["input_zero_point"])
+        if -128 <= zp - 1 and zp + 1 <= 127:
+            neg = xf == np.int8(zp - 1)
+            if np.all(neg | (xf == np.int8(zp + 1))):
+                return _dense_pm1(neg, attrs)
+    prep = _prepared(attrs, _int8_prep)
     out = _alloc_out(N, (), prep["O"], attrs)
     for s in _chunks(N, (prep["K"] + 1 + 2 * prep["W"].shape[1]) * 8):
-        _int8_out(_int8_columns(x[s], attrs, prep) @ prep["W"], prep, out[s])
+        _int8_out(_int8_columns(xf[s], attrs, prep) @ prep["W"], prep, out[s])
+    return out
+
+
+def _pm1_prep(attrs):
+    wp = attrs["packed"]  # (O, words(K)): the +-1 weights' bits in (kh, kw, c) order
+    K = int(np.prod(attrs["weights"].shape[1:]))
+    return _bin_prep(attrs, wp.shape[0], K, 1, K, _as_u64(wp))
+
+
+def _dense_pm1(neg, attrs):
+    """An int8 x binary dense layer on inputs that are all zero_point +- 1: neg (N, K) bool (x - zp = -1)."""
+    prep = _prepared(attrs, _pm1_prep)
+    N = neg.shape[0]
+    out = _alloc_out(N, (), prep["O"], attrs)
+    J = prep["ww"].shape[1]
+    for s in _chunks(N, J * 16 + neg.shape[1]):
+        by = np.packbits(neg[s], axis=-1, bitorder="little")
+        xb = np.zeros((by.shape[0], 8 * J), np.uint8)
+        xb[:, :by.shape[1]] = by
+        _bin_run(np.ascontiguousarray(xb.view(np.uint64).T), prep, 1, out[s])
     return out
 
 
