@@ -4,6 +4,23 @@ Every function here computes exactly what the device kernels compute (same packi
 same thresholds); the device, the C on the host and this module must agree bit for bit.
 Activations flow in device layout with the batch axis first: int8 (N, H, W, C) or (N, F); bits as packed
 uint32 (N, H, W, words(C)) or (N, words(F)); int32 accumulators (N, H, W, C) or (N, C).
+
+How it is fast and why it stays exact:
+
+* Binary layers: im2col on packed words (strided views; the taps' bits re-packed densely into uint64
+  words), then XOR + ``np.bitwise_count`` on output-major tiles, counts summed in uint8/uint16. Bits
+  output never forms the int32 accumulator: acc = D - 2 * popcount, so ``acc < tau`` (or ``~acc < tau``)
+  is an integer bound on the popcount itself, per pixel where zero padding corrects D (see _bin_prep).
+* int8-input layers: one BLAS matmul on float32 (float64 when the bound demands) im2col columns, with the
+  threshold and flip folded in as a bias row; exact because every partial sum is an integer below 2**24
+  (2**53) in magnitude, whatever order BLAS adds in (see _int8_prep).
+* Bits are packed with integer multiply-shift tricks instead of ``np.packbits`` along a non-last axis.
+* Temporaries are bounded: batches run in chunks (TEMP_BYTES), so 10,000 samples take no more memory
+  than a few hundred. Weight-only constants are built once per node and kept in ``node.attrs["_golden"]``
+  with a copy of what they were built from (rebuilt whenever any of it changes).
+* Word views assume a little-endian host (x86, Arm), as the packing of uint32 pairs into uint64 always has.
+
+tests/test_golden_fast.py checks all of it against a literal int64 reference of tinybnn/layers.py.
 """
 
 from __future__ import annotations
