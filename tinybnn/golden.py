@@ -271,6 +271,7 @@ def _bin_run(xw, prep, P, out):
         cond3 = cond.reshape(o8, cols // P, P)
         out_u8 = out.view(np.uint8)
         L = prep["L"]
+    wfull = _short_row_weights(prep, R) if cols == R < TILE_COLS else None
     for r0 in range(0, R, cols):
         r1 = min(R, r0 + cols)
         m = r1 - r0
@@ -278,7 +279,11 @@ def _bin_run(xw, prep, P, out):
         for j0 in range(0, J, group):
             p = a if group >= J else part[:, :m]
             for j in range(j0, min(J, j0 + group)):
-                np.bitwise_xor(xw[j, None, r0:r1], ww[:, j, None], out=tt)
+                if wfull is not None:  # short rows: broadcast copy + XOR of whole arrays (no per-row loop)
+                    tt[...] = xw[j, None, :]
+                    np.bitwise_xor(tt, wfull[j], out=tt)
+                else:
+                    np.bitwise_xor(xw[j, None, r0:r1], ww[:, j, None], out=tt)
                 if j == j0:
                     np.bitwise_count(tt, out=p)
                 else:
@@ -299,6 +304,23 @@ def _bin_run(xw, prep, P, out):
             v *= -2
             v += prep["D"][:, None, :]
             out[r0:r1] = v.reshape(O, m).T
+
+
+SHORT_ROW_BYTES = 4 << 20
+
+
+def _short_row_weights(prep, R):
+    """The weight words spread along R columns, (J, O, R) uint64, for a batch of R < TILE_COLS rows (dense
+    layers on modest batches): NumPy XORs two whole arrays several times faster than it broadcasts a
+    column over short rows. Kept in prep for the last R seen; None when it would exceed SHORT_ROW_BYTES."""
+    ww = prep["ww"]
+    O, J = ww.shape
+    if O * J * R * 8 > SHORT_ROW_BYTES:
+        return None
+    hit = prep.get("wfull")
+    if hit is None or hit.shape[2] != R:
+        hit = prep["wfull"] = np.ascontiguousarray(np.broadcast_to(ww.T[:, :, None], (J, O, R)))
+    return hit
 
 
 def _tap_words(xp, attrs, C: int, J: int) -> np.ndarray:
