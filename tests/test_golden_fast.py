@@ -230,3 +230,14 @@ def test_sign_inputs_of_binary_dense_layers():
         y = x.copy()
         y.reshape(-1)[int(rng.integers(y.size))] = np.int8(zp)  # a 0 input: not a sign input any more
         _check(node, y, f"seed [7108, {i}] (one 0 input)")
+
+
+def test_empty_batch():
+    """N = 0 samples: every layer kind returns an empty batch of the right shape and type."""
+    for k, kind in enumerate(LAYER_KINDS):
+        for i in range(10):
+            rng = np.random.default_rng([7109, k, i])
+            node, x = random_layer_case(rng, 2, kind)
+            want = reference(node, x)
+            got = golden.run_layer(node, x[:0])
+            assert got.shape == (0,) + want.shape[1:] and got.dtype == want.dtype, f"seed [7109, {k}, {i}]"

@@ -127,6 +127,11 @@ _MAGIC = np.uint64(0x0102040810204080)  # 8 bytes of 0/1 (little endian) * _MAGI
 _BIT_WEIGHTS = (np.uint8(1) << np.arange(8, dtype=np.uint8)).reshape(1, 8, 1)
 
 
+def _flat(x):
+    """(N, ...) -> (N, features), also for N = 0."""
+    return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
+
+
 def _chunks(n: int, per_sample: int):
     step = max(1, TEMP_BYTES // max(1, per_sample))
     for s in range(0, n, step):
@@ -415,7 +420,7 @@ def conv2d_bits(x, attrs):
     prep = _prepared(attrs, _conv_bits_prep)
     N, P, J = x.shape[0], OH * OW, prep["J"]
     out = _alloc_out(N, (OH, OW), O, attrs)
-    flat = out.reshape(N * P, -1)
+    flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
     per_sample = (H + t + b) * (W + l + r) * x.shape[3] * 4 + P * J * 8 * 2
     for s in _chunks(N, per_sample):
@@ -441,7 +446,7 @@ def dense_bits(x, attrs):
     prep = _prepared(attrs, _dense_bits_prep)
     N, O = x.shape[0], prep["O"]
     out = _alloc_out(N, (), O, attrs)
-    xf = x.reshape(N, -1)
+    xf = _flat(x)
     for s in _chunks(N, xf.shape[1] * 8):
         xw = np.ascontiguousarray(_as_u64(xf[s]).T)  # (J, n)
         _bin_run(xw, prep, 1, out[s])
@@ -505,7 +510,7 @@ def _int8_columns(xs, attrs, prep):
     n = xs.shape[0]
     if "kernel" not in attrs:
         cols = np.empty((n, kb), dt)
-        np.subtract(xs.reshape(n, -1), zp, out=cols[:, :K], dtype=dt)
+        np.subtract(_flat(xs), zp, out=cols[:, :K], dtype=dt)
         if prep["bias"]:
             cols[:, K] = 1
         return cols
@@ -539,7 +544,7 @@ def conv2d_int8(x, attrs):
     prep = _prepared(attrs, _int8_prep)
     N, P = x.shape[0], OH * OW
     out = _alloc_out(N, (OH, OW), O, attrs)
-    flat = out.reshape(N * P, -1)
+    flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
     per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + 2 * P * prep["W"].shape[1]) * 8
     for s in _chunks(N, per_sample):
@@ -553,7 +558,7 @@ def dense_int8(x, attrs):
     With binary weights and every input at zero_point +- 1 (a sign-quantized input) the layer is a binary
     one: x - zero_point = -1 as bit 1, and the XOR-popcount path computes the same sums."""
     N = x.shape[0]
-    xf = x.reshape(N, -1)
+    xf = _flat(x)
     if "packed" in attrs and N:
         zp = int(attrs["input_zero_point"])
         if -128 <= zp - 1 and zp + 1 <= 127:
@@ -677,7 +682,7 @@ def run_layer(node, x):
         return conv2d_bits(x, a) if a["in_dtype"] == "bits" else conv2d_int8(x, a)
     if node.op == "tb.Dense":
         if a["in_dtype"] == "bits":
-            return dense_bits(x.reshape(x.shape[0], a["in_shape"][0], -1), a)
+            return dense_bits(x.reshape(x.shape[0], a["in_shape"][0], words(a["in_shape"][1])), a)
         return dense_int8(x, a)
     raise TypeError(f"not a device layer: {node.op}")
 
