@@ -2,8 +2,9 @@
 
 Printed, not asserted (no timed test). One thread each: the golden model's NumPy/BLAS and every peer runtime
 are pinned to one thread, and every runtime gets the same float32 batch (the fixture's own samples,
-repeated to --batch). Each figure is the best of --repeat rounds, golden and peers interleaved in every
-round (a shared machine's load then weighs on all of them alike). The golden model is timed end to end:
+repeated to --batch). Each figure is the fastest run over --repeat rounds; in every round each runtime runs
+back to back for at least 50 ms (warm caches, whatever ran before it), golden and peers interleaved (a
+shared machine's load then weighs on all of them alike). The golden model is timed end to end:
 ``Model.predict`` = input quantization, every layer, output affine.
 
 Rows: every trained fixture in tests/fixtures/MANIFEST.json and the examples' models (examples/*/model/).
@@ -152,15 +153,21 @@ def ort_runners(model: onnx.ModelProto, x: np.ndarray):
     return per_call, lambda: batched.run(None, {inp.name: x})
 
 
-def rates(n: int, runners: dict, repeat: int) -> dict:
-    """Samples/s of each runner: best of `repeat` rounds, the runners interleaved within each round so that
-    a change of machine load hits all of them alike."""
+def rates(n: int, runners: dict, repeat: int, burst: float = 0.05) -> dict:
+    """Samples/s of each runner: its fastest run over `repeat` rounds. In each round every runner runs
+    back to back for at least `burst` seconds (its caches warm, whatever ran before it), the runners
+    interleaved so that a change of machine load weighs on all of them alike."""
     best = {k: float("inf") for k, f in runners.items() if f is not None}
     for _ in range(repeat):
         for k in best:
-            t0 = time.perf_counter()
-            runners[k]()
-            best[k] = min(best[k], time.perf_counter() - t0)
+            start = time.perf_counter()
+            while True:
+                t0 = time.perf_counter()
+                runners[k]()
+                t1 = time.perf_counter()
+                best[k] = min(best[k], t1 - t0)
+                if t1 - start >= burst:
+                    break
     return {k: (n / best[k] if k in best else None) for k in runners}
 
 
