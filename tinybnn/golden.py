@@ -127,6 +127,14 @@ _MAGIC = np.uint64(0x0102040810204080)  # 8 bytes of 0/1 (little endian) * _MAGI
 _BIT_WEIGHTS = (np.uint8(1) << np.arange(8, dtype=np.uint8)).reshape(1, 8, 1)
 
 
+def _view(a, shape):
+    """a.reshape(shape) that must be a view (a destination written through it); numpy>=2.0 has no copy=False."""
+    v = a.reshape(shape)
+    if v.size and not np.may_share_memory(v, a):
+        raise AssertionError(f"reshape {a.shape} -> {shape} would copy")
+    return v
+
+
 def _flat(x):
     """(N, ...) -> (N, features), also for N = 0."""
     return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
@@ -267,13 +275,13 @@ def _bin_run(xw, prep, P, out):
     t = np.empty((O, cols), np.uint64)
     c = np.empty((O, cols), np.uint8)
     acc = np.empty((O, cols), cdt)
-    acc3 = acc.reshape(O, cols // P, P)
+    acc3 = _view(acc, (O, cols // P, P))
     part = acc if group >= J else np.empty((O, cols), np.uint8)
     bits = prep.get("L") is not None
     if bits:
         o8 = -(-O // 8) * 8
         cond = np.zeros((o8, cols), bool)
-        cond3 = cond.reshape(o8, cols // P, P)
+        cond3 = _view(cond, (o8, cols // P, P))
         out_u8 = out.view(np.uint8)
         L = prep["L"]
     wfull = _short_row_weights(prep, R) if cols == R < TILE_COLS else None
@@ -342,7 +350,7 @@ def _tap_words(xp, attrs, C: int, J: int) -> np.ndarray:
     if C % 64 == 0:
         out = np.empty((J, R), dtype=np.uint64)
         xw = _windows(xp.view(np.uint64), attrs)  # (n, OH, OW, KH, KW, Cw/2)
-        out.reshape(KH, KW, Cw // 2, n, OH, OW)[...] = xw.transpose(3, 4, 5, 0, 1, 2)
+        _view(out, (KH, KW, Cw // 2, n, OH, OW))[...] = xw.transpose(3, 4, 5, 0, 1, 2)
         return out
     out = np.zeros((J, R), dtype=np.uint64)
     g = next((g for g in (32, 16, 8) if C % g == 0), None)
@@ -350,12 +358,12 @@ def _tap_words(xp, attrs, C: int, J: int) -> np.ndarray:
         dt = {32: np.uint32, 16: np.uint16, 8: np.uint8}[g]
         m, cs = 64 // g, C // g
         wg = _windows(xp.view(dt), attrs)  # (n, OH, OW, KH, KW, slots)
-        og = out.view(dt).reshape(J, R, m)
+        og = _view(out.view(dt), (J, R, m))
         for kh in range(KH):
             for kw in range(KW):
                 for p in range(cs):
                     S = (kh * KW + kw) * cs + p
-                    og[S // m, :, S % m].reshape(n, OH, OW)[...] = wg[:, :, :, kh, kw, p]
+                    _view(og[S // m, :, S % m], (n, OH, OW))[...] = wg[:, :, :, kh, kw, p]
         return out
     v = np.empty((n, OH, OW), np.uint64)
     s = np.empty(R, np.uint64)
@@ -543,12 +551,12 @@ def _int8_columns(xs, attrs, prep):
     R = n * OH * OW
     if C * KW < OW:  # short contiguous tap rows: gather tap-major, whole output rows at a time
         cols = np.empty((kb, R), dt)
-        np.reshape(cols[:K], (KH, KW, C, n, OH, OW), copy=False)[...] = win.transpose(3, 4, 5, 0, 1, 2)
+        _view(cols[:K], (KH, KW, C, n, OH, OW))[...] = win.transpose(3, 4, 5, 0, 1, 2)
         if prep["bias"]:
             cols[K] = 1
         return cols.T
     cols = np.empty((R, kb), dt)
-    np.reshape(cols[:, :K], (n, OH, OW, KH, KW, C), copy=False)[...] = win
+    _view(cols[:, :K], (n, OH, OW, KH, KW, C))[...] = win
     if prep["bias"]:
         cols[:, K] = 1
     return cols
