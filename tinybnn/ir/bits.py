@@ -36,15 +36,6 @@ def unpack_bits(words_: np.ndarray, n: int) -> np.ndarray:
     return b[..., :n].astype(bool)
 
 
-def pack_bits_axis0(bits: np.ndarray) -> np.ndarray:
-    """Pack a boolean array along its FIRST axis: (n, ...) -> (..., words(n)) uint32, LSB first, tail 0."""
-    by = np.packbits(bits, axis=0, bitorder="little")  # (ceil(n/8), ...)
-    nb = words(bits.shape[0]) * 4
-    if by.shape[0] != nb:
-        by = np.concatenate([by, np.zeros((nb - by.shape[0],) + by.shape[1:], np.uint8)], axis=0)
-    return np.ascontiguousarray(np.moveaxis(by, 0, -1)).view("<u4").astype(np.uint32, copy=False)
-
-
 def pack_pm1(values: np.ndarray) -> np.ndarray:
     """Pack +-1 values (any real array; < 0 -> bit 1, >= 0 -> bit 0)."""
     return pack_bits(np.asarray(values) < 0)
