@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import tinybnn  # noqa: E402
-from tinybnn.reference import _is_qonnx, run_reference  # noqa: E402
+from tinybnn.frontend.onnx.runtime import _is_qonnx, run_reference  # noqa: E402
 
 EXAMPLES = {"kws (example)": "examples/kws/model/kws_bnn", "digits (example)": "examples/vision/model/digits_bnn"}
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from randmodels import LAYER_KINDS, random_layer_case, set_thresholds
-from tinybnn import golden
-from tinybnn.bits import pack_bits, pack_pm1, unpack_bits
-from tinybnn.graph import Node
+from tinybnn.ir import golden
+from tinybnn.ir.bits import pack_bits, pack_pm1, unpack_bits
+from tinybnn.ir.graph import Node
 
 
 # ------------------------------------------------------------------------------- slow reference --
