@@ -381,6 +381,39 @@ def prepare(model, variant: str = "reference") -> Rendered:
     ``variant`` (a board file's ``kernel_variant``) selects the kernel family of the binary conv2d/dense
     layers (:mod:`tinybnn.backend.kernels`); "reference" renders the reference kernels only.
     """
+    specs = _checked_specs(model)
+    inp, out = input_info(model), output_info(model)
+    wiring = _wiring(model)
+    digest = model_hash(specs, inp, out, wiring)  # the model's identity: the same for every kernel variant
+    layer_kernels: list = []  # kernels specialized to one layer (tinybnn.backend.kernels.specialization)
+    if variant == "reference":
+        plan = plan_model(model)
+    else:
+        specs, plan, layer_kernels = _apply_variant(model, specs, variant)
+    source = Path(str(model.graph.meta.get("source", "model"))).name
+    ksrc = kernel_sources(specs, variant)
+    ctx = _template_context(model, specs, plan, wiring, inp, out, ksrc)
+    ctx.update(version=__version__, source=c_comment(source), hash=digest, layer_kernels=bool(layer_kernels))
+    from .model_io import float_boundary
+
+    ctx.update(float_boundary(model))  # model_io.c: quantization, output affine and class on the device
+    env = environment()
+    files: dict[str, bytes] = {}
+    for name in GENERATED_FILES + (("model_io.h", "model_io.c") if ctx["classify"] else ()):
+        files[name] = env.get_template(name + ".j2").render(**ctx).encode("utf-8")
+    for name in ksrc:
+        files[name] = _kernel_file(name).read_bytes()
+    if layer_kernels:
+        from . import kernels
+
+        files.update(kernels.render_layer_kernels(variant, layer_kernels))
+    manifest = _manifest(source, digest, inp, out, specs, wiring, plan, ctx, files, ksrc, variant)
+    files["manifest.json"] = (json.dumps(_jsonable(manifest), indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return Rendered(files, manifest, specs, plan, digest)
+
+
+def _checked_specs(model) -> list[LayerSpec]:
+    """Every layer's spec, once the model is known to be renderable (calibrated, int32 out at the end only)."""
     if model.needs_calibration:
         raise NeedsCalibration()
     layers = model.layers
@@ -393,15 +426,11 @@ def prepare(model, variant: str = "reference") -> Rendered:
     for s in specs[:-1]:
         if s.out_dtype != "bits":
             raise TinyBnnError(f"layer '{s.name}': only the last layer may produce int32 accumulators")
-    inp, out = input_info(model), output_info(model)
-    wiring = _wiring(model)
-    digest = model_hash(specs, inp, out, wiring)  # the model's identity: the same for every kernel variant
-    layer_kernels: list = []  # kernels specialized to one layer (tinybnn.backend.kernels.specialization)
-    if variant == "reference":
-        plan = plan_model(model)
-    else:
-        specs, plan, layer_kernels = _apply_variant(model, specs, variant)
-    source = Path(str(model.graph.meta.get("source", "model"))).name
+    return specs
+
+
+def _template_context(model, specs, plan: Plan, wiring, inp: dict, out: dict, ksrc: list[str]) -> dict:
+    """What model.c/.h and model_weights.c/.h render from: the layer calls with their buffers, the plan, sizes."""
     bufs = {b.name: b for b in plan.buffers}
     calls = []
     for s in specs:
@@ -416,10 +445,10 @@ def prepare(model, variant: str = "reference") -> Rendered:
     n_in = int(np.prod(model.device_input_shape))
     n_out = int(np.prod(model.device_output_shape))
     q = inp["quantization"]
-    ctx = {
-        "version": __version__, "source": c_comment(source), "hash": digest, "specs": specs, "calls": calls,
+    return {
+        "specs": specs, "calls": calls,
         "input_offset": bufs["input"].offset, "dag": not _is_chain(wiring),
-        "concat_kernels": KERNEL_CONCAT_HEADER in kernel_sources(specs, variant),
+        "concat_kernels": KERNEL_CONCAT_HEADER in ksrc,
         "plan": plan, "plan_buffers": sorted(plan.buffers, key=lambda b: (b.offset, b.name)),
         "lower_bound": _lb(plan), "arena_bytes": plan.arena_bytes, "arena_symbol": ARENA_SYMBOL,
         "weight_bytes": sum(s.weight_bytes for s in specs), "num_layers": len(specs),
@@ -428,26 +457,15 @@ def prepare(model, variant: str = "reference") -> Rendered:
         "input_layout": inp["layout"], "output_layout": out["layout"],
         "quant_mode": q["mode"], "input_scale": repr(float(q["scale"])), "input_zero_point": int(q["zero_point"]),
         "c_comment": c_comment, "c_string": c_string, "shape_str": shape_str,
-        "opt_kernels": "tb_kernels_opt.h" in kernel_sources(specs, variant),
-        "s16_kernels": KERNEL_S16_HEADER in kernel_sources(specs, variant),
-        "layer_kernels": bool(layer_kernels),
+        "opt_kernels": "tb_kernels_opt.h" in ksrc,
+        "s16_kernels": KERNEL_S16_HEADER in ksrc,
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }
-    from .model_io import float_boundary
 
-    ctx.update(float_boundary(model))  # model_io.c: quantization, output affine and class on the device
-    env = environment()
-    files: dict[str, bytes] = {}
-    for name in GENERATED_FILES + (("model_io.h", "model_io.c") if ctx["classify"] else ()):
-        files[name] = env.get_template(name + ".j2").render(**ctx).encode("utf-8")
-    ksrc = kernel_sources(specs, variant)
-    for name in ksrc:
-        files[name] = _kernel_file(name).read_bytes()
-    if layer_kernels:
-        from . import kernels
 
-        files.update(kernels.render_layer_kernels(variant, layer_kernels))
-    manifest = {
+def _manifest(source, digest, inp, out, specs, wiring, plan: Plan, ctx, files, ksrc, variant) -> dict:
+    """manifest.json: layers, bytes, the memory plan, the hash, quantization and the files."""
+    return {
         "format": "tinybnn-model", "format_version": FORMAT_VERSION, "tinybnn_version": __version__,
         "source": source, "hash": digest,
         "input": inp, "output": out,
@@ -469,8 +487,6 @@ def prepare(model, variant: str = "reference") -> Rendered:
                 "run_hooked": "int tb_model_run_hooked(const int8_t *input, int32_t *output, "
                               "tb_layer_hook hook, void *hook_ctx)"},
     }
-    files["manifest.json"] = (json.dumps(_jsonable(manifest), indent=2, sort_keys=True) + "\n").encode("utf-8")
-    return Rendered(files, manifest, specs, plan, digest)
 
 
 # -------------------------------------------------------------------------------- kernel variants --

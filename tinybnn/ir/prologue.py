@@ -23,14 +23,19 @@ def prologue_ops(nodes) -> list[dict]:
 
 
 def apply_prologue(ops, x: np.ndarray) -> np.ndarray:
-    """Apply the host-side preprocessing to a float32 batch in the canonical layout, as the framework does."""
+    """Apply the host-side preprocessing to a float32 batch in the canonical layout, as the framework does:
+    per affine step y * scale, then + bias, each rounded to float32 (in place on one copy of the input)."""
     y = np.asarray(x, dtype=np.float32)
+    copied = False
     for op in ops:
         if op["op"] == "affine":
+            if not copied:
+                y, copied = np.array(y, dtype=np.float32, copy=True), True  # never write into the caller's array
             cs = (1, -1) + (1,) * (y.ndim - 2)
-            y = (y * op["scale"].astype(np.float32).reshape(cs) + op["bias"].astype(np.float32).reshape(cs))
+            np.multiply(y, op["scale"].astype(np.float32).reshape(cs), out=y)
+            np.add(y, op["bias"].astype(np.float32).reshape(cs), out=y)
         else:
             if op["perm"] is not None and y.ndim == 4:
                 y = np.transpose(y, op["perm"])
-            y = y.reshape(y.shape[0], -1)
-    return y.astype(np.float32)
+            y = y.reshape(y.shape[0], int(np.prod(y.shape[1:], dtype=np.int64)))  # N = 0 too
+    return y if copied or y is not x else y.copy()
