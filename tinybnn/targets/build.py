@@ -80,6 +80,56 @@ def _render_sample(model, rendered, sample) -> dict[str, bytes]:
             for name in ("model_sample.c", "model_sample.h")}
 
 
+def _write_project(model, r, board: dict, out_dir, sample, app: str, flags: list, force: bool) -> Path:
+    """Stage the model, kernels, sample and runtime sources and write the PlatformIO project from them."""
+    from . import platformio
+    from ..plumbing import deferred_signals
+
+    runtime = data_dir("firmware") / "runtime"
+    names = RUNTIME_SELFTEST + (RUNTIME_SERVE if app == "serve" else ())
+    missing = [n for n in names if not (runtime / n).is_file()]
+    if missing:
+        raise TinyBnnError(f"firmware runtime files missing: {', '.join(missing)}: this tinybnn installation is "
+                           "incomplete; reinstall it (pip install --force-reinstall tinybnn, or pip install -e . "
+                           "in its clone)")
+    with tempfile.TemporaryDirectory(prefix="tinybnn-stage-") as td:
+        stage = Path(td) / "tinybnn"
+        stage.mkdir()
+        for name, data in {**r.files, **_render_sample(model, r, sample)}.items():
+            if name.endswith((".c", ".h", ".S")):  # .S: a kernel variant's assembly
+                (stage / name).write_bytes(data)
+        for n in names:
+            shutil.copy2(runtime / n, stage / n)
+        with deferred_signals():  # an interrupted rewrite would leave a project the next build refuses
+            return Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags,
+                                                 force=force)).resolve()
+
+
+def _run_build(project: Path, board: dict, jobs, verbose: bool, log):
+    """Run PlatformIO on the project; its output is saved in build.log whether it succeeds or fails."""
+    from . import platformio
+
+    build_log = Path(project) / "build.log"
+    jobs = jobs or os.cpu_count() or 1
+    if log is not None and (verbose or (hasattr(log, "isatty") and log.isatty())):  # a terminal, not a pipe
+        print(f"building the firmware for {board['id']} with PlatformIO ({jobs} job{'s' if jobs > 1 else ''}; "
+              f"log: {build_log})", file=log, flush=True)
+    try:
+        res = platformio.run_pio(project, jobs=jobs, verbose=verbose)
+    except platformio.PlatformIOError as e:
+        if not e.output:  # refused before PlatformIO ran (no compiler, no registry): the log says why
+            build_log.write_text(f"tinybnn: error: {e}\n")
+            raise
+        build_log.write_text(e.output)
+        if verbose and log is not None:
+            print(e.output.rstrip(), file=log, flush=True)
+        raise platformio.PlatformIOError(f"{e} (full log: {build_log})", e.output) from None
+    build_log.write_text(res.output)
+    if verbose and log is not None:
+        print(res.output.rstrip(), file=log, flush=True)
+    return res
+
+
 def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: str = "O2",
           jobs: int | None = None, offline_check: bool = False, generate_only: bool = False,
           kernel_checks: bool = False, variant: str | None = None, verbose: bool = False,
@@ -102,7 +152,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     """
     from . import platformio
     from .boards import offline_board
-    from ..plumbing import check_build_path, deferred_signals, write_atomic
+    from ..plumbing import check_build_path, write_atomic
 
     board = given = load_board(board_id)  # an id, a path or a board dict: carried as data from here on
     src = (f"board '{board.get('id')}'" if isinstance(board_id, dict) or not str(board_id).endswith(".json")
@@ -117,26 +167,9 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     variant = board["kernel_variant"] if variant is None else variant
     r = codegen.prepare(model, variant)
     fit_check(r, board)
-    runtime = data_dir("firmware") / "runtime"
-    names = RUNTIME_SELFTEST + (RUNTIME_SERVE if app == "serve" else ())
-    missing = [n for n in names if not (runtime / n).is_file()]
-    if missing:
-        raise TinyBnnError(f"firmware runtime files missing: {', '.join(missing)}: this tinybnn installation is "
-                           "incomplete; reinstall it (pip install --force-reinstall tinybnn, or pip install -e . "
-                           "in its clone)")
-    with tempfile.TemporaryDirectory(prefix="tinybnn-stage-") as td:
-        stage = Path(td) / "tinybnn"
-        stage.mkdir()
-        for name, data in {**r.files, **_render_sample(model, r, sample)}.items():
-            if name.endswith((".c", ".h", ".S")):  # .S: a kernel variant's assembly
-                (stage / name).write_bytes(data)
-        for n in names:
-            shutil.copy2(runtime / n, stage / n)
-        flags = ([f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
-                 + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]))
-        with deferred_signals():  # an interrupted rewrite would leave a project the next build refuses
-            project = Path(platformio.write_project(board, out_dir, [stage], extra_build_flags=flags,
-                                                               force=force)).resolve()
+    flags = ([f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
+             + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]))
+    project = _write_project(model, r, board, out_dir, sample, app, flags, force)
     write_atomic(Path(out_dir) / "manifest.json", r.files["manifest.json"])
     if generate_only:
         info = {"board": board["id"], "board_data": given, "model_hash": r.hash, "app": app, "opt": opt,
@@ -146,24 +179,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
         return FirmwareBuild(project=Path(project), board=board, elf=None, map=None, flash_used=None,
                              ram_used=None, weight_bytes=r.weight_bytes, arena_bytes=r.arena_bytes, hash=r.hash,
                              seconds=0.0, kernel_variant=variant)
-    build_log = Path(project) / "build.log"
-    jobs = jobs or os.cpu_count() or 1
-    if log is not None and (verbose or (hasattr(log, "isatty") and log.isatty())):  # a terminal, not a pipe
-        print(f"building the firmware for {board['id']} with PlatformIO ({jobs} job{'s' if jobs > 1 else ''}; "
-              f"log: {build_log})", file=log, flush=True)
-    try:
-        res = platformio.run_pio(project, jobs=jobs, verbose=verbose)
-    except platformio.PlatformIOError as e:
-        if not e.output:  # refused before PlatformIO ran (no compiler, no registry): the log says why
-            build_log.write_text(f"tinybnn: error: {e}\n")
-            raise
-        build_log.write_text(e.output)
-        if verbose and log is not None:
-            print(e.output.rstrip(), file=log, flush=True)
-        raise platformio.PlatformIOError(f"{e} (full log: {build_log})", e.output) from None
-    build_log.write_text(res.output)
-    if verbose and log is not None:
-        print(res.output.rstrip(), file=log, flush=True)
+    res = _run_build(project, board, jobs, verbose, log)
     info = {"board": board["id"], "board_data": given, "model_hash": r.hash, "app": app, "opt": opt,
             "offline_check": offline_check,
             "kernel_variant": variant,
