@@ -318,41 +318,12 @@ def _pio_board_file(board: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
-                  sources: Iterable[PathLike] = (), *,
-                  extra_build_flags: Iterable[str] = (), force: bool = False) -> Path:
-    """Write a self-contained PlatformIO project for ``board`` into ``out_dir``.
-
-    ``out_dir`` is the user's once written: tinybnn records the files it writes (FILES_RECORD, with their
-    sha256) and on the next write replaces only those, refusing in one line to overwrite one the user
-    changed unless ``force``; it never deletes a file it did not write (.pio/ is kept for incremental
-    builds). platformio.ini ends with a user section (USER_MARK) that is carried over.
-
-    Layout: platformio.ini (from templates/platformio.ini.j2), include/tb_port.h,
-    src/<each source file>, src/port/<dir>/ (the board's port layer),
-    and for emulated boards boards/<id>.json (PlatformIO board manifest) and
-    ld/*.ld.  ``sources`` are files (or directories, copied whole) placed in src/.
-    """
-    from .tracked import read_record, write_tracked
-
-    b = _boards.load_board(board) if isinstance(board, str) else board
-    check_board(b, f"board '{b.get('id')}'")
-    out = plumbing.check_build_path(out_dir, "project folder")
-    if b["platformio"]["platform"] == _boards.LOCAL_PLATFORM:
-        _check_platform_dir()
-    ini_path = out / "platformio.ini"
-    legacy = False
-    if out.is_dir() and any(out.iterdir()) and read_record(out, FILES_RECORD) is None:
-        ours = ini_path.is_file() and ini_path.read_text().startswith(GENERATED_MARK)
-        if not ours and not force:
-            raise PlatformIOError(f"{out}: not empty and not a tinybnn-generated project; "
-                                  "refusing to overwrite it")
-        legacy = ours  # written by a tinybnn that kept no record: its folders were all tinybnn's
-
+def _project_files(b: dict, local: bool, sources) -> Dict[str, bytes]:
+    """The project's files but platformio.ini: the port layer, the linker scripts and board manifest of the
+    in-repo platform, and ``sources`` under src/."""
     files: Dict[str, bytes] = {}
     port_root = _boards.data_dir("firmware") / "port"
     files["include/tb_port.h"] = (port_root / "tb_port.h").read_bytes()
-    local = b["platformio"]["platform"] == _boards.LOCAL_PLATFORM
     scripts = {}
     for d in b["port_dirs"]:
         for f in sorted((port_root / d).iterdir()):
@@ -390,6 +361,11 @@ def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
         files[f"boards/{b['platformio']['board']}.json"] = (
             json.dumps(_pio_board_file(b), indent=2) + "\n").encode()
 
+    return files
+
+
+def _ini_text(b: dict, local: bool, extra_build_flags, ini_path: Path) -> bytes:
+    """platformio.ini, rendered, with the user's section of an earlier one carried over."""
     flags = [_define_flag(k, v) for k, v in _boards.build_defines(b).items()]
     flags += list(extra_build_flags)
     from ..backend.ctext import environment
@@ -402,8 +378,43 @@ def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
     old_ini = ini_path.read_text(errors="replace") if ini_path.is_file() else ""
     if USER_MARK in old_ini:  # the user's section survives
         text = text.split(USER_MARK, 1)[0] + USER_MARK + old_ini.split(USER_MARK, 1)[1]
-    files["platformio.ini"] = text.encode()
+    return text.encode()
 
+
+def write_project(board: Union[str, Dict[str, Any]], out_dir: PathLike,
+                  sources: Iterable[PathLike] = (), *,
+                  extra_build_flags: Iterable[str] = (), force: bool = False) -> Path:
+    """Write a self-contained PlatformIO project for ``board`` into ``out_dir``.
+
+    ``out_dir`` is the user's once written: tinybnn records the files it writes (FILES_RECORD, with their
+    sha256) and on the next write replaces only those, refusing in one line to overwrite one the user
+    changed unless ``force``; it never deletes a file it did not write (.pio/ is kept for incremental
+    builds). platformio.ini ends with a user section (USER_MARK) that is carried over.
+
+    Layout: platformio.ini (from templates/platformio.ini.j2), include/tb_port.h,
+    src/<each source file>, src/port/<dir>/ (the board's port layer),
+    and for emulated boards boards/<id>.json (PlatformIO board manifest) and
+    ld/*.ld.  ``sources`` are files (or directories, copied whole) placed in src/.
+    """
+    from .tracked import read_record, write_tracked
+
+    b = _boards.load_board(board) if isinstance(board, str) else board
+    check_board(b, f"board '{b.get('id')}'")
+    out = plumbing.check_build_path(out_dir, "project folder")
+    if b["platformio"]["platform"] == _boards.LOCAL_PLATFORM:
+        _check_platform_dir()
+    ini_path = out / "platformio.ini"
+    legacy = False
+    if out.is_dir() and any(out.iterdir()) and read_record(out, FILES_RECORD) is None:
+        ours = ini_path.is_file() and ini_path.read_text().startswith(GENERATED_MARK)
+        if not ours and not force:
+            raise PlatformIOError(f"{out}: not empty and not a tinybnn-generated project; "
+                                  "refusing to overwrite it")
+        legacy = ours  # written by a tinybnn that kept no record: its folders were all tinybnn's
+
+    local = b["platformio"]["platform"] == _boards.LOCAL_PLATFORM
+    files = _project_files(b, local, sources)
+    files["platformio.ini"] = _ini_text(b, local, extra_build_flags, ini_path)
     if legacy:
         for sub in ("src", "include", "ld", "boards"):
             shutil.rmtree(out / sub, ignore_errors=True)
