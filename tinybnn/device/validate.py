@@ -318,13 +318,9 @@ def _first_differing_layer(model, dev_layers, q_i) -> str:
     return "(none: all layers equal on a re-run)"
 
 
-def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, build_dir=None,
-        results_path=None, limit=None, timeout=2.0, float_reference=True, quiet=False) -> Summary:
-    from ..targets.boards import load_board
-    from .link import Device
-
-    board = load_board(board_id)
-    # everything the run needs is checked before a firmware is built or a sample is sent
+def _check_inputs(model, model_path, board, port, x, labels, float_reference: bool):
+    """Everything the run needs, checked before a firmware is built or a sample is sent: the port, the data,
+    the float runtime (without it the run goes on, without the float column)."""
     if not board["emulated"] and port is None:
         raise TinyBnnError(f"board '{board['id']}' is a real board: give its serial port with --port "
                            "(e.g. /dev/ttyACM0 or COM3)")
@@ -343,6 +339,54 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         except TinyBnnError as e:  # the bit-exact comparison does not need it: run without the float column
             float_reference, float_note = False, str(e)
             print(f"tinybnn: note: no float accuracy column: {float_note}", file=sys.stderr)
+    return x, labels, float_reference, float_note
+
+
+def _finish(summary, model, model_path, x, labels, q, golden, res, header, classify_note, float_reference,
+            float_note, fw, board, results_path, t0) -> None:
+    """Fill the summary from the results: accuracies, the device's classes, the footprint, the report's
+    data; write it beside the results file."""
+    outs = np.stack([np.asarray(res.done[i]["output"], dtype=np.int64) for i in range(len(x))])
+    summary.model = str(model_path)
+    summary.float_note = float_note
+    if header["classify"]:
+        summary.classify = classify_summary([res.done[i] for i in range(len(x))], model.dequantize(golden), q,
+                                            labels)
+    else:
+        summary.classify_note = classify_note
+    if labels is not None:
+        lab = np.asarray(labels).reshape(-1)
+        y_dev = model.dequantize(outs.reshape(golden.shape).astype(np.int32))
+        summary.device_accuracy = float(np.mean(y_dev.reshape(len(x), -1).argmax(1) == lab))
+        summary.golden_accuracy = float(np.mean(model.dequantize(golden).reshape(len(x), -1).argmax(1) == lab))
+        if float_reference:
+            from ..frontend.onnx.runtime import run_reference
+
+            y_f, _ = run_reference(model_path, x)
+            summary.float_accuracy = float(np.mean(y_f.reshape(len(x), -1).argmax(1) == lab))
+    if fw is not None and fw.elf is not None:
+        from ..targets.footprint import from_build
+
+        summary.footprint = from_build(fw.project).as_dict()
+    # the report's data, kept in the summary written beside the results file (tinybnn report RESULTS)
+    from .report import collect, summary_path_for
+
+    summary.report = collect(model, model_path, x, labels, outs, board, float_reference=float_reference,
+                             float_note=float_note)
+    summary.report["data"] = header["data"]
+    summary.results = str(results_path)
+    summary.seconds = time.monotonic() - t0
+    _write_json(summary_path_for(results_path), summary.as_dict())
+
+
+def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, build_dir=None,
+        results_path=None, limit=None, timeout=2.0, float_reference=True, quiet=False) -> Summary:
+    from ..targets.boards import load_board
+    from .link import Device
+
+    board = load_board(board_id)
+    x, labels, float_reference, float_note = _check_inputs(model, model_path, board, port, x, labels,
+                                                           float_reference)
     x = np.asarray(x, dtype=np.float32)
     if limit:
         x = x[:limit]
@@ -396,37 +440,8 @@ def run(model, model_path, board_id, x, labels=None, *, port=None, flash=False, 
         raise
     finally:
         res.close()
-    outs = np.stack([np.asarray(res.done[i]["output"], dtype=np.int64) for i in range(len(x))])
-    summary.model = str(model_path)
-    summary.float_note = float_note
-    if header["classify"]:
-        summary.classify = classify_summary([res.done[i] for i in range(len(x))], model.dequantize(golden), q,
-                                            labels)
-    else:
-        summary.classify_note = classify_note
-    if labels is not None:
-        lab = np.asarray(labels).reshape(-1)
-        y_dev = model.dequantize(outs.reshape(golden.shape).astype(np.int32))
-        summary.device_accuracy = float(np.mean(y_dev.reshape(len(x), -1).argmax(1) == lab))
-        summary.golden_accuracy = float(np.mean(model.dequantize(golden).reshape(len(x), -1).argmax(1) == lab))
-        if float_reference:
-            from ..frontend.onnx.runtime import run_reference
-
-            y_f, _ = run_reference(model_path, x)
-            summary.float_accuracy = float(np.mean(y_f.reshape(len(x), -1).argmax(1) == lab))
-    if fw is not None and fw.elf is not None:
-        from ..targets.footprint import from_build
-
-        summary.footprint = from_build(fw.project).as_dict()
-    # the report's data, kept in the summary written beside the results file (tinybnn report RESULTS)
-    from .report import collect, summary_path_for
-
-    summary.report = collect(model, model_path, x, labels, outs, board, float_reference=float_reference,
-                             float_note=float_note)
-    summary.report["data"] = header["data"]
-    summary.results = str(results_path)
-    summary.seconds = time.monotonic() - t0
-    _write_json(summary_path_for(results_path), summary.as_dict())
+    _finish(summary, model, model_path, x, labels, q, golden, res, header, classify_note, float_reference,
+            float_note, fw, board, results_path, t0)
     return summary
 
 
