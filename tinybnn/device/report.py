@@ -400,10 +400,19 @@ def render(summary: dict, records: list | None = None) -> str:
              f'<p class="{"ok" if ok == n and n else "bad"}" id="verdict">bit-exact: {ok:,}/{n:,} outputs equal to '
              f"the golden model" + (f", {summary['mismatched']:,} mismatched" if summary.get("mismatched") else "")
              + "</p>"]
-    # summary
-    clock = board.get("clock_hz")
     # a real board counts cycles of its clock: they are a time; an emulated board's instructions are not
+    clock = board.get("clock_hz")
     timed = kind == "cycles" and bool(clock) and summary.get("per_inference") is not None
+    parts += _summary_section(summary, board, kind, clock, timed)
+    parts += _float_section(rep)
+    parts += _layer_section(summary, rep, records, kind, clock, timed)
+    parts += _memory_section(summary.get("footprint"))
+    parts.append(f"<p class=\"note\">tinybnn {_e(__version__)}</p></body></html>")
+    return "\n".join(parts)
+
+
+def _summary_section(summary: dict, board: dict, kind: str, clock, timed: bool) -> list[str]:
+    n, ok = summary["samples"], summary["matched"]
     rows = [("model", summary["model"]), ("model hash", summary["model_hash"]),
             ("board", f"{summary['board']} ({board.get('core', '?')}"
                       + (f", {clock / 1e6:g} MHz" if clock else "")
@@ -418,11 +427,15 @@ def render(summary: dict, records: list | None = None) -> str:
             (f"{kind} per inference", _num(summary.get("per_inference"), "{:,.0f}")
              + (f" ({1e6 * summary['per_inference'] / clock:,.1f} µs at {clock / 1e6:g} MHz)" if timed else "")),
             ("validation time", f"{summary.get('seconds', 0):.1f} s")]
-    parts += ["<h2>Summary</h2>", _table(("", ""), rows)]
+    parts = ["<h2>Summary</h2>", _table(("", ""), rows)]
     for mm in summary.get("mismatches") or []:
         parts.append(f"<p class=\"bad\">sample {_e(mm['index'])}: first differing layer "
                      f"{_e(mm.get('first_layer', '?'))}</p>")
-    # accuracy against the float model
+    return parts
+
+
+def _float_section(rep: dict) -> list[str]:
+    parts = []
     parts.append("<h2>Outputs against the float model</h2>")
     if rep.get("outputs"):
         parts.append("<p class=\"note\">The device's outputs (after the output affine; equal to the golden "
@@ -445,7 +458,11 @@ def render(summary: dict, records: list | None = None) -> str:
         parts.append(f"<p class=\"note\">layer agreement not measured: {_e(rep['layer_agreement_note'])}</p>")
     if rep.get("confusion"):
         parts += ["<h2>Confusion matrix of the device's decisions</h2>", chart_confusion(rep["confusion"])]
-    # per layer
+    return parts
+
+
+def _layer_section(summary: dict, rep: dict, records, kind: str, clock, timed: bool) -> list[str]:
+    parts = []
     macs = {r["name"]: r for r in rep.get("layers", [])}
     per_layer = [dict(r, binary_macs=macs.get(r["layer"], {}).get("binary_macs", 0),
                       int_macs=macs.get(r["layer"], {}).get("int_macs", 0))
@@ -465,9 +482,11 @@ def render(summary: dict, records: list | None = None) -> str:
         parts += [f"<h2>{kind.capitalize()} per sample</h2>", chart_counts(records, kind),
                   f"<p class=\"note\">{len(records):,} samples in the results file; "
                   f"{sum(1 for r in records if r.get('match')):,} marked bit-exact.</p>"]
-    # memory
-    parts.append("<h2>Memory</h2>")
-    fp = summary.get("footprint")
+    return parts
+
+
+def _memory_section(fp) -> list[str]:
+    parts = ["<h2>Memory</h2>"]
     if fp:
         parts.append(chart_memory(fp))
         from ..targets.footprint import COMPONENTS
@@ -486,8 +505,7 @@ def render(summary: dict, records: list | None = None) -> str:
     else:
         parts.append("<p class=\"note\">no firmware was built by this run (the board ran the firmware it had): "
                      "tinybnn footprint BUILD shows the memory map of a build.</p>")
-    parts.append(f"<p class=\"note\">tinybnn {_e(__version__)}</p></body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def write(path, summary: dict, records: list | None = None) -> Path:
