@@ -436,34 +436,41 @@ class Device:
                         send(index, data, crc, resends + 1)
                     break
                 for item in self._reader.feed(data_in):
-                    if isinstance(item, P.FrameError):
-                        self.stats["corrupt_frames"] += 1
-                        self.garbage[item.reason] = self.garbage.get(item.reason, 0) + 1
-                        if not corrupted:
-                            corrupted = True
-                            deadline = min(deadline, time.monotonic() + self.corrupt_grace)
-                        continue
-                    f = item
-                    if f.version != P.VERSION:
-                        raise ProtocolVersionError(f"device sent an intact frame of protocol version {f.version}; "
-                                                   f"this host speaks version {P.VERSION}")
-                    if not f.is_response or f.cmd != P.CMD_INFER or f.seq not in inflight:
-                        self.stats["stale_frames"] += 1
-                        continue
-                    index, data, crc, _ = inflight[f.seq]
-                    if f.status != P.ST_OK:
-                        raise DeviceStatusError(f"INFER: device answered {P.status_name(f.status)}", f.status)
-                    try:
-                        count, in_crc, out = P.parse_infer(f.payload, size)
-                        if in_crc != crc:
-                            raise P.PayloadError("INFER: input CRC differs")
-                    except P.PayloadError:
-                        self.stats["rejected_frames"] += 1
-                        continue  # the timeout resends it
-                    del inflight[f.seq]
-                    done[index] = (self._output(out), count)
-                    progress = True
-                    wait = self.timeout
+                    got = self._window_reply(item, inflight, size, done)
+                    if got == "corrupt" and not corrupted:
+                        corrupted = True
+                        deadline = min(deadline, time.monotonic() + self.corrupt_grace)
+                    elif got == "done":
+                        progress = True
+                        wait = self.timeout
+
+    def _window_reply(self, item, inflight: dict, size: int, done: dict) -> str:
+        """One frame (or frame error) read while :meth:`infer_many` has requests in flight: "done" when it
+        answers one of them (its output goes to ``done``), "corrupt" for a damaged frame, "" otherwise."""
+        if isinstance(item, P.FrameError):
+            self.stats["corrupt_frames"] += 1
+            self.garbage[item.reason] = self.garbage.get(item.reason, 0) + 1
+            return "corrupt"
+        f = item
+        if f.version != P.VERSION:
+            raise ProtocolVersionError(f"device sent an intact frame of protocol version {f.version}; "
+                                       f"this host speaks version {P.VERSION}")
+        if not f.is_response or f.cmd != P.CMD_INFER or f.seq not in inflight:
+            self.stats["stale_frames"] += 1
+            return ""
+        index, data, crc, _ = inflight[f.seq]
+        if f.status != P.ST_OK:
+            raise DeviceStatusError(f"INFER: device answered {P.status_name(f.status)}", f.status)
+        try:
+            count, in_crc, out = P.parse_infer(f.payload, size)
+            if in_crc != crc:
+                raise P.PayloadError("INFER: input CRC differs")
+        except P.PayloadError:
+            self.stats["rejected_frames"] += 1
+            return ""  # the timeout resends it
+        del inflight[f.seq]
+        done[index] = (self._output(out), count)
+        return "done"
 
     def profile(self, q: Any) -> Profile:
         data = self._input_bytes(q)
