@@ -174,6 +174,34 @@ KINDS = ("generic", "specialized")  # the variant's kernels a firmware measures 
 FLASH_SHARE = 0.8  # constant data a benchmark firmware may use of the board's flash before it is split
 
 
+def _variant_kernels(c, item: dict, arrays: "_Arrays", variant: str, kinds, special: list, x: str, w_ref,
+                     wname: str, shape_key: str, tau, flip_b) -> int:
+    """The variant's calls of a binary case: its generic kernel (weights encoded for the family) and the
+    kernel specialized to the shape, appended to ``item`` (the latter also to ``special``); returns the
+    scratch bytes they need."""
+    scratch = 0
+    v = kernels.variant(variant)
+    if v is None:
+        return scratch
+    taps = kernels.flash_taps(variant, _Layer(c)) if c.op == "conv2d_b1b1" else 0
+    enc = kernels.encode(variant, w_ref, taps)
+    ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) or "generic" not in kinds else \
+        arrays.add(f"w_{shape_key}_{v.family}{'_taps' if taps else ''}", "uint32_t", enc,
+                   f"weights encoded for {variant}" + (", then the tap popcounts" if taps else ""))
+    if "generic" in kinds:
+        item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename,
+                                "output": "out_opt"})
+    k = kernels.specialization(variant, _Layer(c), c.id) if "specialized" in kinds else None
+    if k is not None:  # what a model with this layer runs: the kernel specialized to its shape
+        special.append(k)
+        scratch = max(scratch, kernels.scratch_bytes(variant, _Layer(c)))
+        lname = arrays.add(f"w_{c.key}_layer", "uint32_t", kernels.encode_layer(k, w_ref, tau, flip_b),
+                           "weights and thresholds of the layer-specialized kernel")
+        item["kernels"].append({"fn": k["fn"], "input": x, "weights": lname, "output": "out_opt",
+                                "specialized": True})
+    return scratch
+
+
 def _render_case(c, rng, arrays: "_Arrays", variant: str, kinds, special: list) -> tuple[dict, int]:
     """One benchmark case: its arrays (added to ``arrays``), its kernel calls (reference, the family's
     generic kernel, the kernel specialized to the shape, appended to ``special``) and its scratch bytes."""
@@ -227,24 +255,8 @@ def _render_case(c, rng, arrays: "_Arrays", variant: str, kinds, special: list) 
         shape_key = f"{c.op}_{c.out_c}x{k_words}"
         wname = arrays.add(f"w_{shape_key}", "uint32_t", w_ref, "weights (reference layout)")
         item["kernels"].append({"fn": f"tb_{c.op}", "input": x, "weights": wname, "output": "out_ref"})
-        v = kernels.variant(variant)
-        if v is not None:
-            taps = kernels.flash_taps(variant, _Layer(c)) if c.op == "conv2d_b1b1" else 0
-            enc = kernels.encode(variant, w_ref, taps)
-            ename = wname if np.array_equal(enc.reshape(-1), w_ref.reshape(-1)) or "generic" not in kinds else \
-                arrays.add(f"w_{shape_key}_{v.family}{'_taps' if taps else ''}", "uint32_t", enc,
-                           f"weights encoded for {variant}" + (", then the tap popcounts" if taps else ""))
-            if "generic" in kinds:
-                item["kernels"].append({"fn": v.fn(f"tb_{c.op}"), "input": x, "weights": ename,
-                                        "output": "out_opt"})
-            k = kernels.specialization(variant, _Layer(c), c.id) if "specialized" in kinds else None
-            if k is not None:  # what a model with this layer runs: the kernel specialized to its shape
-                special.append(k)
-                scratch = max(scratch, kernels.scratch_bytes(variant, _Layer(c)))
-                lname = arrays.add(f"w_{c.key}_layer", "uint32_t", kernels.encode_layer(k, w_ref, tau, flip_b),
-                                   "weights and thresholds of the layer-specialized kernel")
-                item["kernels"].append({"fn": k["fn"], "input": x, "weights": lname, "output": "out_opt",
-                                        "specialized": True})
+        scratch = max(scratch, _variant_kernels(c, item, arrays, variant, kinds, special, x, w_ref, wname,
+                                                shape_key, tau, flip_b))
     return item, scratch
 
 
