@@ -158,11 +158,17 @@ def test_models_run_the_subset_sum_kernel(model, data):
     assert "tb_first_ss.c" not in ref.manifest["kernel_sources"]
 
 
-def test_other_variants_keep_the_reference_first_layer():
+def test_each_variant_chooses_its_first_layer_kernels():
+    """int8 x binary: the subset-sum kernels on SUBSET_SUM; int8 x int8/int16: the pair kernels on PAIRS;
+    the reference variant keeps the reference kernels."""
     for v in kernels.VARIANTS:
         for base in ("tb_conv2d_s8b1", "tb_dense_s8b1", "tb_conv2d_s8s8", "tb_dense_s8s16"):
             f = first_layer_kernels.fn(v, base)
-            assert (f is not None) == (v in first_layer_kernels.SUBSET_SUM and base.endswith("s8b1"))
+            if base.endswith("s8b1"):
+                assert f == (base + "_ss" if v in first_layer_kernels.SUBSET_SUM else None)
+            else:
+                assert f == (first_layer_kernels.PAIR_FNS[base] if v in first_layer_kernels.PAIRS else None)
+    assert all(first_layer_kernels.fn("reference", b) is None for b in first_layer_kernels.PAIR_FNS)
 
 
 # ---------------------------------------------------------------------------------- emulated cores --

@@ -410,7 +410,7 @@ CLASSIFY_CORRUPTIONS = {
 @pytest.mark.parametrize("kind", sorted(CLASSIFY_CORRUPTIONS))
 def test_damaged_classify_record_is_reported_and_rerun(kind, tmp_path):
     """Records of a run with the device's own classes (CLASSIFY) are checked field by field too."""
-    from tinybnn.device import Classified
+    from tinybnn.device.link import Classified
 
     g = _golden()
     header = dict(HEADER, classify=True)
@@ -434,7 +434,7 @@ def test_damaged_classify_record_is_reported_and_rerun(kind, tmp_path):
 def test_classify_summary_counts_from_the_records():
     """Device classes against labels and the golden argmax, int8 codes against the host's (by CRC-32), and the
     largest relative score difference, all recomputed from the records."""
-    from tinybnn.device import Classified
+    from tinybnn.device.link import Classified
     from tinybnn.device.protocol import crc32
 
     g = _golden()
