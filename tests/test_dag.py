@@ -316,6 +316,7 @@ def test_an_onnx_model_that_branches_and_joins_converts_exactly(tmp_path):
     assert [n.op for n in m.layers] == ["tb.Conv2d", "tb.Conv2d", "tb.MaxPool", "tb.Concat", "tb.Conv2d",
                                         "tb.Concat", "tb.Dense"]
     assert m.layer_inputs == [[-1], [0], [0], [1, 2], [3], [4, 0], [5]]
+    assert [r["reads"] for r in m.layer_table()][3] == ["branch.conv", "pool"]  # inspect's "reads" column
     from onnx.reference import ReferenceEvaluator
 
     sess = ReferenceEvaluator(str(ref64))

@@ -129,9 +129,13 @@ def cmd_inspect(args) -> int:
         print("input: int8, needs calibration (--calibration FILE.npz or --input-scale/--input-zero-point)")
     else:
         print(f"input: int8 via {q['mode']} (scale {q['scale']:.6g}, zero point {q['zero_point']})")
-    head = ("layer", "kind", "input", "output", "K", "params", "bytes", "binary MACs", "int MACs")
-    print_table(head, [(r["name"], r["kind"], r["in"], r["out"], str(r["K"]), str(r["params"]), str(r["bytes"]),
-                        f"{r['binary_macs']:,}", f"{r['int_macs']:,}") for r in rows], right=range(4, 9))
+    dag = not m.is_chain  # a graph that branches: each layer's inputs are named
+    head = ("layer", "kind") + (("reads",) if dag else ()) + ("input", "output", "K", "params", "bytes",
+                                                              "binary MACs", "int MACs")
+    print_table(head, [(r["name"], r["kind"]) + ((", ".join(r["reads"]),) if dag else ())
+                       + (r["in"], r["out"], str(r["K"]), str(r["params"]), str(r["bytes"]),
+                          f"{r['binary_macs']:,}", f"{r['int_macs']:,}") for r in rows],
+                right=range(len(head) - 5, len(head)))
     print(f"total: {len(rows)} layers, {tot_b:,} bytes of packed weights and thresholds, "
           f"{sum(r['binary_macs'] for r in rows):,} binary MACs, {sum(r['int_macs'] for r in rows):,} int MACs")
     for note in m.notes:

@@ -191,10 +191,11 @@ class Model:
     # -- description -----------------------------------------------------------------------------
     def layer_table(self) -> list[dict]:
         rows = []
-        for n in self.layers:
+        for i, n in enumerate(self.layers):
             a = n.attrs
             ins = a["in_shapes"] if n.op == CONCAT else [a["in_shape"]]
             row = {"name": n.name, "kind": _kind(n), "in": " + ".join(_shape_str(s, n) for s in ins),
+                   "reads": ["input" if j < 0 else self.layers[j].name for j in self.layer_inputs[i]],
                    "out": _shape_str(a["out_shape"], n), "K": "", "params": 0, "bytes": 0,
                    "binary_macs": 0, "int_macs": 0}
             if n.op == MAXPOOL and np.any(a["or_mask"]):
