@@ -13,6 +13,8 @@ tiles at every boundary.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -241,3 +243,21 @@ def test_empty_batch():
             want = reference(node, x)
             got = golden.run_layer(node, x[:0])
             assert got.shape == (0,) + want.shape[1:] and got.dtype == want.dtype, f"seed [7109, {k}, {i}]"
+
+
+def test_the_python_api_refuses_nan_and_infinite_input():
+    """Model.run / predict / quantize from Python: one clear error, never an arbitrary int8 code."""
+    import tinybnn
+    from tinybnn.errors import TinyBnnError
+
+    fix = Path(__file__).resolve().parent / "fixtures"
+    d = np.load(fix / "torch_mlp_legacy.npz")
+    m = tinybnn.load(fix / "torch_mlp_legacy.onnx", calibration=d["x"])
+    x = d["x"][:4].copy()
+    x[2].reshape(-1)[5] = np.nan
+    for f in (m.run, m.predict, m.quantize):
+        with pytest.raises(TinyBnnError, match=r"1 value\(s\) that are NaN or infinite \(first in sample 2\)"):
+            f(x)
+    x[2].reshape(-1)[5] = np.inf
+    with pytest.raises(TinyBnnError, match="NaN or infinite"):
+        m.run(x)

@@ -44,6 +44,10 @@ def check_input(x, shape) -> np.ndarray:
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
         raise TinyBnnError(f"input has shape {list(x.shape)}; expected (N, {', '.join(map(str, shape))}) "
                            "with N samples on the leading axis")
+    if not np.isfinite(x).all():  # NaN would quantize to an arbitrary code: never a silent wrong answer
+        bad = ~np.isfinite(x.reshape(len(x), -1))
+        raise TinyBnnError(f"input holds {int(bad.sum()):,} value(s) that are NaN or infinite (first in sample "
+                           f"{int(np.argmax(bad.any(axis=1)))}); supported: finite numbers")
     return x
 
 
