@@ -666,8 +666,9 @@ class Lowering:
                 raise TinyBnnError(f"{self.g.meta.get('source')}: the model ends without a final Conv/Gemm layer "
                                    "(its output must be a layer's accumulator, optionally scaled)")
             if len(readers) > 1 and act.kind != "bits":
-                raise node_error(readers[0], f"reads a {act.kind} tensor that also feeds other nodes (a branch "
-                                 "before the first binarizer)", "branches of binary activations (after Sign)")
+                what = "an int8" if act.kind == "int8" else f"a {act.kind}"
+                raise node_error(readers[0], f"reads {what} tensor that also feeds other nodes (a branch before the "
+                                 "first binarizer)", "branches of binary activations (after Sign)")
             for r in reversed(readers):
                 if r.op != "Concat":
                     paths.append((self.cur, self.ir, r, copy.copy(act)))
