@@ -31,7 +31,7 @@ from ..ir.bits import pack_bits
 from .ctext import (INT32_LIMIT, CArray, __version__, c_array_body, c_comment, c_define, c_slug, c_string,  # noqa: F401
                     environment, kernels_dir, pad_enum, shape_str, templates_dir)
 from ..errors import NeedsCalibration, TinyBnnError
-from .planner import Buffer, Plan, align, output_bytes, plan_model, scratch_bytes
+from .planner import Buffer, Plan, align, layer_wiring, output_bytes, plan_model, scratch_bytes
 from ..ir.layers import CONCAT, CONV2D, DENSE, MAXPOOL, out_dtype
 
 FORMAT_VERSION = 1
@@ -306,13 +306,14 @@ def model_hash(specs: list[LayerSpec], inp: dict, out: dict, wiring: list | None
     ``wiring`` (Model.layer_inputs) enters the hash when the model is not a chain, with the joins' per-input
     parameters, so a chain hashes as it always did."""
     h = hashlib.sha256()
+    dag = wiring is not None and not _is_chain(wiring)
     layers = []
     for s in specs:
         d = {"name": s.name, "fn": s.fn, "params": s.params, "out": s.out_kind,
              "arrays": {r: [c.ctype, c.count] for r, c in sorted(s.arrays.items())}}
         if "parts" in s.extra:
             d["parts"] = s.extra["parts"]
-        if wiring is not None and not _is_chain(wiring):
+        if dag:
             d["inputs"] = list(wiring[s.index])
         layers.append(d)
     struct = {"format": FORMAT_VERSION, "input": inp, "output": out, "layers": layers}
@@ -323,11 +324,6 @@ def model_hash(specs: list[LayerSpec], inp: dict, out: dict, wiring: list | None
             dt = {"uint32_t": "<u4", "int32_t": "<i4", "int16_t": "<i2", "int8_t": "i1"}[arr.ctype]
             h.update(np.ascontiguousarray(arr.values, dtype=dt).tobytes())
     return h.hexdigest()[:HASH_HEX_DIGITS]
-
-
-def _wiring(model) -> list:
-    """Model.layer_inputs (a chain for models built without it, e.g. the kernel benchmark's)."""
-    return getattr(model, "layer_inputs", None) or [[i - 1] for i in range(len(model.layers))]
 
 
 def _is_chain(wiring: list) -> bool:
@@ -383,7 +379,7 @@ def prepare(model, variant: str = "reference") -> Rendered:
     """
     specs = _checked_specs(model)
     inp, out = input_info(model), output_info(model)
-    wiring = _wiring(model)
+    wiring = layer_wiring(model)
     digest = model_hash(specs, inp, out, wiring)  # the model's identity: the same for every kernel variant
     layer_kernels: list = []  # kernels specialized to one layer (tinybnn.backend.kernels.specialization)
     if variant == "reference":
@@ -465,6 +461,7 @@ def _template_context(model, specs, plan: Plan, wiring, inp: dict, out: dict, ks
 
 def _manifest(source, digest, inp, out, specs, wiring, plan: Plan, ctx, files, ksrc, variant) -> dict:
     """manifest.json: layers, bytes, the memory plan, the hash, quantization and the files."""
+    chain = _is_chain(wiring)
     return {
         "format": "tinybnn-model", "format_version": FORMAT_VERSION, "tinybnn_version": __version__,
         "source": source, "hash": digest,
@@ -473,7 +470,7 @@ def _manifest(source, digest, inp, out, specs, wiring, plan: Plan, ctx, files, k
                     "in_dtype": s.in_dtype, "out_dtype": s.out_dtype, "in_shape": list(s.in_shape),
                     "out_shape": list(s.out_shape), "weight_bytes": s.weight_bytes, "output_bytes": s.out_bytes,
                     "scratch_bytes": s.scratch_bytes,
-                    **({"inputs": list(wiring[s.index])} if not _is_chain(wiring) else {}),
+                    **({"inputs": list(wiring[s.index])} if not chain else {}),
                     "arrays": {r: {"name": c.name, "ctype": c.ctype, "count": c.count, "bytes": c.nbytes}
                                for r, c in sorted(s.arrays.items())}} for s in specs],
         "weight_bytes": ctx["weight_bytes"], "arena_bytes": plan.arena_bytes, "arena_lower_bound": ctx["lower_bound"],

@@ -105,6 +105,12 @@ def output_bytes(node) -> int:
     return 4 * int(np.prod(shape, dtype=np.int64))
 
 
+def layer_wiring(model) -> list[list[int]]:
+    """Model.layer_inputs: per layer the layers it reads (-1: the input); a chain for models built without it
+    (e.g. the kernel benchmark's)."""
+    return getattr(model, "layer_inputs", None) or [[i - 1] for i in range(len(model.layers))]
+
+
 def model_buffers(model) -> list[Buffer]:
     """The arena buffers of a model, chain or DAG (see the module docstring): each activation lives from
     the step that writes it to the step of its last reader (liveness), so a branch keeps its input alive
@@ -112,7 +118,7 @@ def model_buffers(model) -> list[Buffer]:
     layers = model.layers
     if not layers:
         raise TinyBnnError("the model has no device layers")
-    wiring = getattr(model, "layer_inputs", None) or [[i - 1] for i in range(len(layers))]
+    wiring = layer_wiring(model)
     last_read = {j: i for i, ins in enumerate(wiring) for j in ins}
     n_in = int(np.prod(model.device_input_shape, dtype=np.int64))
     bufs = [Buffer("input", align(n_in), 0, last_read[-1], "input", layer=-1)]
