@@ -327,10 +327,11 @@ def test_an_onnx_model_that_branches_and_joins_converts_exactly(tmp_path):
     np.testing.assert_array_equal(hostc.run_c(m, q), m.run_quantized(q))
 
 
-def test_a_branch_of_real_values_is_refused_in_one_line(tmp_path):
-    """A residual before the binarizer (the next issue's real-valued streams) is refused, naming the node."""
+def test_a_branch_of_real_values_is_a_stream(tmp_path):
+    """A branch before the binarizer (the pool reads the stem's real-valued BatchNorm output) makes the stem
+    write a real-valued stream, which the Sign and a max-pool of codes read; here the pooled stream then joins
+    binary activations in one Concat, which is refused in one line naming the join."""
     import onnx
-    from onnx import helper
 
     import tinybnn
 
@@ -340,7 +341,5 @@ def test_a_branch_of_real_values_is_refused_in_one_line(tmp_path):
         if n.name == "pool":
             n.input[0] = "stem.bn"
     onnx.save(m, str(path))
-    with pytest.raises(TinyBnnError, match=r"node 'stem.conv' \(Conv\): its real-valued output .* feeds several "
-                                           r"nodes or a Concat"):
-        tinybnn.load(path, calibration=np.zeros((2, 3, 8, 8), np.float32))
-    del helper
+    with pytest.raises(TinyBnnError, match=r"node 'join' \(Concat\): concatenates binary and real-valued tensors"):
+        tinybnn.load(path, calibration=np.random.default_rng(2).integers(-8, 8, (16, 3, 8, 8)).astype(np.float32))

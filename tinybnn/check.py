@@ -8,6 +8,7 @@ import numpy as np
 
 from .ir import golden
 from .ir.bits import unpack_bits
+from .ir.layers import out_dtype
 from .errors import TinyBnnError
 from .frontend.onnx.runtime import run_reference
 
@@ -22,6 +23,7 @@ class CheckReport:
     golden_accuracy: float | None = None
     float_accuracy: float | None = None
     first_layer: dict | None = None  # rounding before the first binarizer (see first_layer_rounding)
+    stream_error: list = field(default_factory=list)  # (layer, fraction within one int8 step, max error in steps)
 
     def text(self) -> str:
         lines = [f"samples: {self.samples}",
@@ -43,6 +45,9 @@ class CheckReport:
         for name, frac in self.layer_bit_agreement:
             lines.append(f"  layer {name}: " + ("activation bits agree " + f"{100 * frac:.3f}%" if frac is not None
                                                 else "compared after the max-pool that follows"))
+        for name, frac, worst in self.stream_error:
+            lines.append(f"  layer {name}: stream, {100 * frac:.2f}% of its values within one step of the "
+                         f"float model's (largest error {worst:.3g} steps)")
         if self.golden_accuracy is not None:
             lines.append(f"accuracy: golden {100 * self.golden_accuracy:.2f}%, float {100 * self.float_accuracy:.2f}%")
         return "\n".join(lines)
@@ -104,6 +109,19 @@ def _float_run(path, x, probes):
                            f"compare with ({type(e).__name__}: {first})") from None
 
 
+def _stream_error(node, codes, ref) -> tuple[float, float]:
+    """An int8 stream layer against the float tensor it stands for: the fraction of values within one step
+    of their int8 grid, and the largest error in steps."""
+    a = node.attrs
+    if ref.ndim == 3:  # a 1-D model's (N, C, T) tensor, (N, C, T, 1) on the device
+        ref = ref[..., None]
+    if ref.ndim == 4:
+        ref = ref.transpose(0, 2, 3, 1)
+    y = (codes.astype(np.float64) - a["out_zero_point"]) * a["out_scale"]
+    err = np.abs(y.reshape(ref.shape) - ref) / a["out_scale"]
+    return float(np.mean(err <= 1.0)), float(err.max()) if err.size else 0.0
+
+
 def check(model, path, x, labels=None) -> CheckReport:
     x = np.asarray(x, dtype=np.float32)
     outs = model.run_layers(x)
@@ -118,12 +136,16 @@ def check(model, path, x, labels=None) -> CheckReport:
     diff = np.abs(y_gold.astype(np.float64) - y_ref)
     scale = max(float(np.abs(y_ref).max()), 1e-12)
     agree = float(np.mean(y_gold.reshape(len(x), -1).argmax(1) == y_ref.reshape(len(x), -1).argmax(1)))
-    layer_rows = []
+    layer_rows, stream_rows = [], []
     by_name = {o.name: o for o in outs}
     for n in model.layers:
         if n.attrs.get("out") == "int32":
             continue
         r = refs.get(n.name)
+        if out_dtype(n) in ("int8", "int16"):
+            if r is not None and r[0] in probes:
+                stream_rows.append((n.name,) + _stream_error(n, by_name[n.name].data, probes[r[0]]))
+            continue
         if r is None or r[0] not in probes:
             layer_rows.append((n.name, None))
             continue
@@ -131,6 +153,8 @@ def check(model, path, x, labels=None) -> CheckReport:
         if r[1] is not None:
             ref = np.transpose(ref, _inverse(r[1]))
         ref_bits = ref < 0
+        if ref_bits.ndim == 3:  # a 1-D model's (N, C, T) tensor, (N, C, T, 1) on the device
+            ref_bits = ref_bits[..., None]
         if ref_bits.ndim == 4:
             ref_bits = ref_bits.transpose(0, 2, 3, 1)
         shape = n.attrs["out_shape"]
@@ -145,7 +169,7 @@ def check(model, path, x, labels=None) -> CheckReport:
         layer_rows.append((n.name, float(np.mean(dev == ref_bits))))
     rep = CheckReport(samples=len(x), argmax_agreement=agree, max_abs_diff=float(diff.max()),
                       max_rel_diff=float(diff.max() / scale), layer_bit_agreement=layer_rows,
-                      first_layer=first_layer_rounding(model, x, outs))
+                      first_layer=first_layer_rounding(model, x, outs), stream_error=stream_rows)
     if labels is not None:
         lab = np.asarray(labels).reshape(-1)
         rep.golden_accuracy = float(np.mean(y_gold.reshape(len(x), -1).argmax(1) == lab))

@@ -118,7 +118,7 @@ def cmd_inspect(args) -> int:
     tot_b = sum(r["bytes"] for r in rows)
     as_json = {"model": str(args.model), "dialect": m.graph.meta["dialect"], "input_shape": list(m.input_shape),
                "output_shape": list(m.device_output_shape),
-               "input_quantization": None if m.needs_calibration else q, "needs_calibration": m.needs_calibration,
+               "input_quantization": None if m.needs_calibration else q, "needs_calibration": m.needs_calibration or m.streams_need_calibration,
                "layers": rows, "weight_bytes": tot_b, "notes": m.notes}
     if args.json == "-":
         _emit_json("-", as_json)
@@ -129,6 +129,8 @@ def cmd_inspect(args) -> int:
         print("input: int8, needs calibration (--calibration FILE.npz or --input-scale/--input-zero-point)")
     else:
         print(f"input: int8 via {q['mode']} (scale {q['scale']:.6g}, zero point {q['zero_point']})")
+    if m.streams_need_calibration:
+        print("real-valued streams: int8, need calibration (--calibration FILE.npz)")
     dag = not m.is_chain  # a graph that branches: each layer's inputs are named
     head = ("layer", "kind") + (("reads",) if dag else ()) + ("input", "output", "K", "params", "bytes",
                                                               "binary MACs", "int MACs")

@@ -31,6 +31,10 @@ def node_error(node, what: str, supported: str | None = None) -> UnsupportedMode
 class NeedsCalibration(TinyBnnError):
     """The model's real-valued input has no quantizer of its own and no int8 input parameters were given."""
 
-    def __init__(self):
-        super().__init__("this model's input has no quantizer: give calibration data (--calibration FILE.npz) "
-                         "or --input-scale and --input-zero-point")
+    def __init__(self, streams: bool = False):
+        if streams:  # a residual network: its real-valued int8 tensors are quantized from data
+            super().__init__("this model's real-valued tensors (its residual stream) are quantized to int8 from "
+                             "data: give calibration data (--calibration FILE.npz)")
+        else:
+            super().__init__("this model's input has no quantizer: give calibration data (--calibration FILE.npz) "
+                             "or --input-scale and --input-zero-point")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .ir import golden
 from .ir.bits import words
-from .errors import TinyBnnError
+from .errors import NeedsCalibration, TinyBnnError
 from .ir.graph import Graph
 from .passes.canonicalize import canonicalize
 from .passes.fold import fold_constants
@@ -21,7 +21,8 @@ from .passes.layout import absorb_transposes
 from .ir.prologue import apply_prologue, prologue_ops
 from .passes.lower import lower
 from .passes.pack import pack_weights
-from .ir.layers import CONCAT, CONV2D, DEVICE_OPS, INPUT_QUANT, LINEAR_OPS, MAXPOOL, out_dtype
+from .ir.layers import (ADD, AVGPOOL, BINARIZE, CONCAT, CONV2D, DEVICE_OPS, INPUT_QUANT, LINEAR_OPS, MAXPOOL, PRELU,
+                        out_dtype)
 
 
 
@@ -29,7 +30,7 @@ from .ir.layers import CONCAT, CONV2D, DEVICE_OPS, INPUT_QUANT, LINEAR_OPS, MAXP
 class LayerOutput:
     name: str
     op: str
-    dtype: str  # "int8" | "bits" | "int32"
+    dtype: str  # "int8" | "int16" | "bits" | "int32"
     shape: tuple  # logical device shape per sample: (H, W, C) or (F,)
     data: np.ndarray  # (N, ...) in device representation (bits packed in uint32 words)
 
@@ -139,6 +140,11 @@ class Model:
         return a["mode"] == "calibrated" and a.get("calib_scale") is None
 
     @property
+    def streams_need_calibration(self) -> bool:
+        """A residual network lowered without calibration data: its int8 streams have no quantization yet."""
+        return bool(self.graph.meta.get("uncalibrated_streams"))
+
+    @property
     def input_quantization(self) -> dict:
         a = self.input_node.attrs
         return {"mode": a["mode"], "scale": a["scale"], "zero_point": a["zero_point"]}
@@ -165,6 +171,8 @@ class Model:
         return outs
 
     def _run(self, q, record):
+        if self.streams_need_calibration:
+            raise NeedsCalibration(streams=True)
         if q.dtype != np.int8:
             raise TinyBnnError(f"quantized input must be int8, got {q.dtype}")
         h = q.reshape((q.shape[0],) + self.device_input_shape)
@@ -193,22 +201,26 @@ class Model:
         rows = []
         for i, n in enumerate(self.layers):
             a = n.attrs
-            ins = a["in_shapes"] if n.op == CONCAT else [a["in_shape"]]
+            ins = a["in_shapes"] if n.op == CONCAT else [a["in_shape"]] * (2 if n.op == ADD else 1)
             row = {"name": n.name, "kind": _kind(n), "in": " + ".join(_shape_str(s, n) for s in ins),
                    "reads": ["input" if j < 0 else self.layers[j].name for j in self.layer_inputs[i]],
                    "out": _shape_str(a["out_shape"], n), "K": "", "params": 0, "bytes": 0,
                    "binary_macs": 0, "int_macs": 0}
-            if n.op == MAXPOOL and np.any(a["or_mask"]):
+            if n.op == MAXPOOL and np.any(a.get("or_mask", False)):
                 row["bytes"] = 4 * words(a["in_shape"][-1])  # the packed OR mask
+            if n.op == BINARIZE:
+                row["bytes"] = 4 * (a["in_shape"][-1] + words(a["in_shape"][-1]))  # thresholds, flip mask
+            if n.op == PRELU:
+                row["bytes"] = 28 * a["in_shape"][-1]  # breakpoint, 2 multipliers, shift (int32), 2 offsets (int64)
             if n.op in LINEAR_OPS:
                 w = a["weights"]
                 O = w.shape[0]
                 K = int(np.prod(w.shape[1:]))
                 outs = int(np.prod(a["out_shape"]))
                 row["K"] = K
-                row["params"] = int(w.size) + (O if a["out"] == "bits" else 0)
+                row["params"] = int(w.size) + (O if a["out"] != "int32" else 0)
                 wbytes = a["packed"].nbytes if "packed" in a else int(w.nbytes)  # int8 or int16 codes
-                tbytes = 4 * O + 4 * words(O) if a["out"] == "bits" else 0
+                tbytes = {"bits": 4 * O + 4 * words(O), "int8": 16 * O}.get(a["out"], 0)
                 row["bytes"] = int(wbytes + tbytes)
                 if a["in_dtype"] == "bits":
                     row["binary_macs"] = outs * K
@@ -233,7 +245,9 @@ def _wiring(graph: Graph, input_node, layers, output_node) -> list[list[int]]:
             ins.append(producer[t])
         if not ins:
             raise TinyBnnError(f"layer '{n.name}' ({n.op}) reads no activation")
-        if n.op not in (CONCAT,) and len(ins) != 1:
+        if n.op == ADD and len(ins) != 2:
+            raise TinyBnnError(f"layer '{n.name}' ({n.op}) adds two activations, got {len(ins)}")
+        if n.op not in (CONCAT, ADD) and len(ins) != 1:
             raise TinyBnnError(f"layer '{n.name}' ({n.op}) takes one activation input, got {len(ins)}")
         wiring.append(ins)
         for t in n.outputs:
@@ -251,12 +265,18 @@ def _wiring(graph: Graph, input_node, layers, output_node) -> list[list[int]]:
 def _kind(n) -> str:
     a = n.attrs
     if n.op == CONCAT:
-        return f"concat bits ({len(a['in_shapes'])} inputs)"
+        return f"concat {'int%d' % a['bits'] if 'bits' in a else 'bits'} ({len(a['in_shapes'])} inputs)"
+    if n.op == MAXPOOL and "bits" in a:
+        return f"maxpool int{a['bits']}"
     if n.op == MAXPOOL:
         return "maxpool(bits" + (", or" if np.any(a["or_mask"]) else "") + ")"
+    t = f"int{a.get('bits', 8)}"
+    if n.op in (ADD, AVGPOOL, PRELU, BINARIZE):
+        return {ADD: f"add {t} (residual)", AVGPOOL: f"avgpool {t}", PRELU: f"prelu {t} (per channel)",
+                BINARIZE: f"binarize int{a.get('in_bits', 8)}->bits"}[n.op]
     base = "conv2d" if n.op == CONV2D else "dense"
-    src = "bin" if a["in_dtype"] == "bits" else "int8"
-    dst = "bits" if a["out"] == "bits" else "int32 out"
+    src = "bin" if a["in_dtype"] == "bits" else f"int{a.get('in_bits', 8)}"
+    dst = {"bits": "bits", "int8": t}.get(a["out"], "int32 out")
     wide = ", int16 weights" if a["in_dtype"] != "bits" and a["weights"].dtype == np.int16 else ""
     return f"{base} {src}->{dst}{wide}"
 
@@ -307,6 +327,36 @@ def load(path: str | Path, calibration=None, input_scale: float | None = None,
         from .data import check_samples
 
         data = check_samples(data, data_name or "calibration data", g.meta["onnx_input_shape"][1:])
-    g = lower(g, iq, data)
-    g = pack_weights(g)
-    return Model(g)
+    return _lowered(g, iq, data)
+
+
+def _lowered(g: Graph, iq, data) -> "Model":
+    """Lower and pack. A model with real-valued streams gets int8 streams, or int16 ones when int8 changes
+    any decision of the float model on the calibration data and int16 changes fewer (said in its notes)."""
+    float_g = g.copy()
+    m8 = Model(pack_weights(lower(g, iq, data, stream_bits=8)))
+    if data is None or not any(out_dtype(n) == "int8" for n in m8.layers[:-1]) or m8.needs_calibration:
+        return m8
+    agree8 = _stream_agreement(m8, float_g, data)
+    if agree8 == 1.0:
+        return m8
+    m16 = Model(pack_weights(lower(float_g.copy(), iq, data, stream_bits=16)))
+    agree16 = _stream_agreement(m16, float_g, data)
+    best = m16 if agree16 > agree8 else m8
+    best.graph.meta["notes"].append(
+        f"real-valued streams: int{16 if best is m16 else 8} (the model's decisions on the calibration data agree "
+        f"with the float model on {100 * agree8:.2f}% of the samples with int8 streams, {100 * agree16:.2f}% with "
+        "int16 streams)")
+    return best
+
+
+def _stream_agreement(m: "Model", float_g: Graph, data) -> float:
+    """Argmax agreement of the integer model with the canonical float graph on the calibration samples."""
+    from .ir.floatref import run
+
+    x = np.asarray(data, np.float32)
+    perm = float_g.meta.get("input_perm")
+    xc = np.transpose(x, perm) if perm is not None else x
+    ref = run(float_g, xc, keep={float_g.output})[float_g.output]
+    y = m.dequantize(m.run(x))
+    return float(np.mean(y.reshape(len(x), -1).argmax(1) == ref.reshape(len(x), -1).argmax(1)))

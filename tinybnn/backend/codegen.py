@@ -412,6 +412,8 @@ def _checked_specs(model) -> list[LayerSpec]:
     """Every layer's spec, once the model is known to be renderable (calibrated, int32 out at the end only)."""
     if model.needs_calibration:
         raise NeedsCalibration()
+    if getattr(model, "streams_need_calibration", False):
+        raise NeedsCalibration(streams=True)
     layers = model.layers
     if not layers:
         raise TinyBnnError("the model has no device layers")

@@ -102,6 +102,8 @@ def output_bytes(node) -> int:
     shape = tuple(int(v) for v in a["out_shape"])
     if out_dtype(node) == "bits":
         return 4 * int(np.prod(shape[:-1], dtype=np.int64)) * words(shape[-1])
+    if out_dtype(node) in ("int8", "int16"):
+        return (2 if out_dtype(node) == "int16" else 1) * int(np.prod(shape, dtype=np.int64))
     return 4 * int(np.prod(shape, dtype=np.int64))
 
 

@@ -30,9 +30,10 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..errors import NeedsCalibration, TinyBnnError
 from .bits import pack_bits, pack_pm1, tail_mask, unpack_bits, words
-from .layers import CONCAT, CONV2D, DENSE, MAXPOOL
+from .layers import ADD, AVGPOOL, BINARIZE, CONCAT, CONV2D, DENSE, MAXPOOL, PRELU
 from .prologue import apply_prologue
 from .quant import int_quant_codes
+from .requant import requantize
 
 
 
@@ -78,6 +79,8 @@ def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
         np.add(q, zp, out=q)
         np.clip(q, -128, 127, out=q)
     q = q.astype(np.int8, copy=False)
+    if q.ndim == 3:  # a 1-D model: (N, C, T) runs as (N, C, T, 1)
+        q = q[..., None]
     if q.ndim == 4:
         q = q.transpose(0, 2, 3, 1)
     return np.ascontiguousarray(q)
@@ -93,6 +96,8 @@ def input_units(attrs, x: np.ndarray) -> np.ndarray:
     if attrs["perm"] is not None:
         x = np.transpose(x, attrs["perm"])
     u = apply_prologue(attrs["pre"], x).astype(np.float64) / attrs["calib_scale"]
+    if u.ndim == 3:
+        u = u[..., None]
     return np.ascontiguousarray(u.transpose(0, 2, 3, 1) if u.ndim == 4 else u)
 
 
@@ -466,9 +471,9 @@ def dense_bits(x, attrs):
 
 
 # --------------------------------------------------------------------------- int8-input layers ----
-def _int8_bound(w, zp):
-    """max over outputs of sum |w| * max|x - zp|: no partial sum of an int8-input layer can exceed it."""
-    return int(np.abs(w.astype(np.int64)).sum(axis=tuple(range(1, w.ndim))).max()) * (128 + abs(int(zp)))
+def _int8_bound(w, zp, in_bits=8):
+    """max over outputs of sum |w| * max|x - zp|: no partial sum of an integer-input layer can exceed it."""
+    return int(np.abs(w.astype(np.int64)).sum(axis=tuple(range(1, w.ndim))).max()) * ((1 << (in_bits - 1)) + abs(int(zp)))
 
 
 def _int8_prep(attrs):
@@ -487,7 +492,7 @@ def _int8_prep(attrs):
     w2 = w.reshape(O, -1).astype(np.int64)
     K = w2.shape[1]
     zp = int(attrs["input_zero_point"])
-    bound = _int8_bound(w, zp)
+    bound = _int8_bound(w, zp, int(attrs.get("in_bits", 8)))
     bits = attrs["out"] == "bits"
     dt = np.float32 if (2 * bound + 1 if bits else bound) < F32_EXACT else np.float64
     prep = {"dt": dt, "O": O, "K": K, "zp": zp, "bias": bits}
@@ -686,17 +691,80 @@ def _prepared(attrs, build):
     return prep
 
 
+# --------------------------------------------------------------------------- int8 streams ----
+def _limits(attrs):
+    """The code range of the stream a node writes: int8, or int16 (a model whose streams need the precision)."""
+    b = int(attrs.get("bits", 8))
+    return -(1 << (b - 1)), (1 << (b - 1)) - 1
+
+
+def requantized(acc, attrs):
+    """A conv/dense layer's int32 accumulators (N, ..., O) through its per-channel requantization."""
+    mult, offset, shift = attrs["requant"]
+    return requantize(acc, mult, offset, shift, *_limits(attrs))
+
+
+def add_s8(a, b, attrs):
+    """The residual add: y = requant(a * ma + b * mb) on int8 tensors of one shape."""
+    ma, mb, offset, shift = attrs["requant"]
+    v = a.astype(np.int64) * int(ma) + b.astype(np.int64) * int(mb)
+    return requantize(v, 1, offset, shift, *_limits(attrs))
+
+
+def avgpool_s8(x, attrs):
+    """Average pool of an int8 stream: the sum of (x - zero point) over the valid taps, requantized."""
+    zp = int(attrs["input_zero_point"])
+    xz = _pad_spatial(x.astype(np.int32) - zp, attrs["pads"], 0)
+    win = _windows(xz, dict(attrs, dilation=(1, 1)))  # (N, OH, OW, KH, KW, C)
+    mult, offset, shift = attrs["requant"]
+    return requantize(win.sum(axis=(3, 4), dtype=np.int64), mult, offset, shift, *_limits(attrs))
+
+
+def maxpool_stream(x, attrs):
+    """Max of a stream's codes over the valid taps of each window (padded taps ignored)."""
+    lo = np.iinfo(x.dtype).min
+    win = _windows(_pad_spatial(x, attrs["pads"], lo), dict(attrs, dilation=(1, 1)))
+    return win.max(axis=(3, 4))
+
+
+def prelu_s8(x, attrs):
+    """Two affine pieces per channel around the breakpoint, requantized (PReLU, RPReLU, an affine)."""
+    pos = x.astype(np.int32) >= attrs["breakpoint"]
+    mult = np.where(pos, attrs["mult_pos"], attrs["mult_neg"])
+    offset = np.where(pos, attrs["offset_pos"], attrs["offset_neg"])
+    return requantize(x, mult, offset, attrs["shift"], *_limits(attrs))
+
+
+def binarize_s8(x, attrs):
+    """int8 -> packed bits: bit c = (a' < tau[c]), a' = ~x where flip[c] else x."""
+    v = x.astype(np.int32)
+    a = np.where(attrs["flip"], ~v, v)
+    return pack_bits(a < attrs["thresholds"].astype(np.int32))
+
+
 def run_layer(node, x):
     a = node.attrs
     if node.op == MAXPOOL:
-        return maxpool_bits(x, a)
+        return maxpool_stream(x, a) if "bits" in a else maxpool_bits(x, a)
+    if node.op in (CONV2D, DENSE):
+        y = _linear(node, x)
+        return requantized(y, a) if a["out"] == "int8" else y
+    if node.op == AVGPOOL:
+        return avgpool_s8(x, a)
+    if node.op == PRELU:
+        return prelu_s8(x, a)
+    if node.op == BINARIZE:
+        return binarize_s8(x, a)
+    raise TypeError(f"not a device layer: {node.op}")
+
+
+def _linear(node, x):
+    a = node.attrs
     if node.op == CONV2D:
         return conv2d_bits(x, a) if a["in_dtype"] == "bits" else conv2d_int8(x, a)
-    if node.op == DENSE:
-        if a["in_dtype"] == "bits":
-            return dense_bits(x.reshape(x.shape[0], a["in_shape"][0], words(a["in_shape"][1])), a)
-        return dense_int8(x, a)
-    raise TypeError(f"not a device layer: {node.op}")
+    if a["in_dtype"] == "bits":
+        return dense_bits(x.reshape(x.shape[0], a["in_shape"][0], words(a["in_shape"][1])), a)
+    return dense_int8(x, a)
 
 
 def concat_bits(xs, attrs):
@@ -708,7 +776,11 @@ def concat_bits(xs, attrs):
 def run_node(node, inputs):
     """One device layer on its activation inputs (a list, in the node's input order)."""
     if node.op == CONCAT:
+        if "bits" in node.attrs:  # streams of one quantization: the values laid end to end
+            return np.concatenate(inputs, axis=-1)
         return concat_bits(inputs, node.attrs)
+    if node.op == ADD:
+        return add_s8(inputs[0], inputs[1], node.attrs)
     if len(inputs) != 1:
         raise TypeError(f"{node.op} takes one activation input, got {len(inputs)}")
     return run_layer(node, inputs[0])

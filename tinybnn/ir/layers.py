@@ -36,10 +36,34 @@ Device layers (all attrs are NumPy arrays or ints)
     dot = P*C - 2 * popcount over all words; thresholds/flip/out as for conv.
 ``tb.MaxPool``
     in_shape (H, W, C), out_shape, kernel, stride, pads, or_mask bool (C,): per channel the AND of the
-    window's bits (max of +-1), or the OR where or_mask is set; padded taps are ignored.
+    window's bits (max of +-1), or the OR where or_mask is set; padded taps are ignored. With attrs bits (8 or
+    16) instead of or_mask: the max of a real-valued stream's codes (padded taps ignored), same quantization.
 ``tb.Concat``
     in_shapes [(H, W, C_i)] or [(C_i,)] (one per activation input, in input order, same pixels), out_shape
     (H, W, sum C_i) or (sum C_i,): the channels of the inputs laid end to end (a join of binary branches).
+
+Real-valued (int8) streams
+--------------------------
+A residual network keeps a real-valued tensor beside the binary ones. It is stored as int8 codes of one
+per-tensor quantization (real = out_scale * (code - out_zero_point), chosen from calibration data) and every op
+that writes one ends in the requantization rule of :mod:`tinybnn.ir.requant` (constants ``requant``:
+(multiplier, offset, shift), per channel or per tensor).
+
+``tb.Conv2d`` / ``tb.Dense`` with out "int8": the accumulators through the per-channel requantization
+    (attrs requant = (multiplier int32 (O,), offset int64 (O,), shift int32 (O,)), out_scale, out_zero_point),
+    int8 (OH, OW, O); their input may itself be an int8 stream (in_dtype "int8", input_zero_point).
+``tb.Add``  in_shape (H, W, C) or (C,), two int8 inputs a, b: v = a * ma + b * mb (int64), y = requant(v)
+    with requant = (ma, mb, offset, shift) per tensor (the residual add; like ``arm_elementwise_add_s8``).
+``tb.AvgPool``  in_shape (H, W, C), out_shape, kernel, stride, pads, input_zero_point: v = sum over the valid
+    taps of (x - input_zero_point) (padded taps are real zeros), y = requant(v) per tensor. Global average
+    pooling is the window of the whole map.
+``tb.PReLU``  in_shape: per channel c two pieces, y = requant(x, mult, offset, shift[c]) with (mult, offset) =
+    (mult_pos[c], offset_pos[c]) where x >= breakpoint[c], else (mult_neg[c], offset_neg[c]): PReLU, ReActNet's
+    RPReLU (shift, slope, shift) and any per-channel affine of a stream (both pieces equal).
+``tb.Concat`` with attrs bits (8 or 16): the channels of int8/int16 streams of one quantization laid end to end.
+``tb.Binarize``  in_shape (H, W, C) or (C,): int8 -> bits, bit c = (a' < thresholds[c]) with a' = ~x where
+    flip[c] else x (the TB_OUT_BITS rule with the code as the accumulator): the sign of a stream after any
+    monotone per-channel chain (ReActNet's RSign, a BatchNorm), exact on all 256 codes.
 
 Graph
 -----
@@ -60,17 +84,28 @@ CONV2D = "tb.Conv2d"
 DENSE = "tb.Dense"
 MAXPOOL = "tb.MaxPool"
 CONCAT = "tb.Concat"
+ADD = "tb.Add"
+AVGPOOL = "tb.AvgPool"
+PRELU = "tb.PReLU"
+BINARIZE = "tb.Binarize"
 
 LINEAR_OPS = (CONV2D, DENSE)              # a dot product per output, then thresholds or int32
-DEVICE_OPS = (CONV2D, DENSE, MAXPOOL, CONCAT)  # what runs on the device, in the generated model.c
-BIT_OPS = (MAXPOOL, CONCAT)               # bits in, bits out, no weights
+STREAM_OPS = (ADD, AVGPOOL, PRELU)         # int8 stream in, int8 stream out
+DEVICE_OPS = (CONV2D, DENSE, MAXPOOL, CONCAT) + STREAM_OPS + (BINARIZE,)  # what runs on the device (model.c)
+BIT_OPS = (MAXPOOL, CONCAT, BINARIZE)     # bits out, no weights
 
 
 def out_dtype(node) -> str:
-    """The device representation of a device layer's output: "bits" (packed words) or "int32"."""
+    """The device representation of a device layer's output: "bits" (packed words), "int8"/"int16" (a
+    real-valued stream of that width, attrs["bits"]) or "int32" (the model's output accumulators)."""
+    stream = "int16" if node.attrs.get("bits") == 16 else "int8"
+    if node.op in (CONCAT, MAXPOOL) and "bits" in node.attrs:  # a join / max-pool of real-valued streams
+        return stream
     if node.op in BIT_OPS:
         return "bits"
-    return "bits" if node.attrs.get("out") == "bits" else "int32"
+    if node.op in STREAM_OPS:
+        return stream
+    return {"bits": "bits", "int8": stream}.get(node.attrs.get("out"), "int32")
 
 
 def conv_out_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int = 1) -> int:

@@ -42,22 +42,34 @@ def affine_constants(a, b, vmax) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     zero point included). The largest shift that keeps ``|multiplier| < 2**30`` and the sum below 2**62 is
     taken, so the only error is that of ``a`` and ``b`` in fixed point with that many fraction bits.
     """
-    a, b, vmax = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64),
-                                     np.asarray(vmax, np.float64))
-    mult = np.zeros(a.shape, np.int64)
-    offset = np.zeros(a.shape, np.int64)
-    shift = np.zeros(a.shape, np.int64)
-    for i in np.ndindex(a.shape):
-        s = MAX_SHIFT
-        while s > 0:
-            m = int(round(float(a[i]) * 2.0 ** s))
-            o = int(np.floor(float(b[i]) * 2.0 ** s + 0.5)) + (1 << (s - 1))
-            if abs(m) < (1 << MULT_BITS) and abs(m) * int(vmax[i]) + abs(o) < V_LIMIT:
+    (mult,), offset, shift = shared_shift_constants([a], b, [vmax])
+    return mult, offset, shift
+
+
+def shared_shift_constants(a_terms, b, vmax_terms) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Constants of ``y = round_half_up(sum_i v_i * a_i + b)`` with one shift per channel: multipliers (one
+    int32 array per term), the int64 offset and the int32 shift, so that :func:`requantize` of
+    ``sum_i v_i * multiplier_i`` computes it for ``|v_i| <= vmax_i``. (The residual add has two terms; a
+    piecewise op calls this with each piece as a term, so the pieces share the shift.)"""
+    a_terms = [np.asarray(a, np.float64) for a in a_terms]
+    C = np.broadcast_shapes(*[a.shape for a in a_terms], np.shape(b))
+    a_terms = [np.broadcast_to(a, C) for a in a_terms]
+    b = np.broadcast_to(np.asarray(b, np.float64), C)
+    vmax_terms = [np.broadcast_to(np.asarray(v, np.float64), C) for v in vmax_terms]
+    mults = [np.zeros(C, np.int64) for _ in a_terms]
+    offset = np.zeros(C, np.int64)
+    shift = np.zeros(C, np.int64)
+    for i in np.ndindex(C):
+        for s in range(MAX_SHIFT, -1, -1):
+            ms = [int(round(float(a[i]) * 2.0 ** s)) for a in a_terms]
+            # the bias in fixed point plus the rounding half: floor((v*a + b) * 2^s + 2^(s-1)) / 2^s
+            o = int(np.floor(float(b[i]) * 2.0 ** s + 0.5)) + ((1 << (s - 1)) if s else 0)
+            total = sum(abs(m) * int(v[i]) for m, v in zip(ms, vmax_terms)) + abs(o)
+            if all(abs(m) < (1 << MULT_BITS) for m in ms) and total < V_LIMIT:
                 break
-            s -= 1
         else:
-            m, o = int(round(float(a[i]))), int(np.floor(float(b[i]) + 0.5))
-            if abs(m) >= (1 << 31) or abs(m) * int(vmax[i]) + abs(o) >= V_LIMIT:
-                raise ValueError(f"requantization step {float(a[i]):g} does not fit a 31-bit multiplier")
-        mult[i], offset[i], shift[i] = m, o, s
-    return mult.astype(np.int32), offset, shift.astype(np.int32)
+            raise ValueError(f"requantization steps {[float(a[i]) for a in a_terms]} do not fit 30-bit multipliers")
+        for k, m in enumerate(ms):
+            mults[k][i] = m
+        offset[i], shift[i] = o, s
+    return [m.astype(np.int32) for m in mults], offset, shift.astype(np.int32)

@@ -10,6 +10,11 @@ the ONNX graph):
 ``MaxPool``   attrs kernel, strides, pads
 ``Flatten``   attrs perm (the axis order the flatten reads the 4-D tensor in, None for NCHW)
 ``Quant``     attrs scale, zero_point, bitwidth, signed, narrow, rounding (QONNX Quant on the input)
+``Concat``    activations on the channel axis
+``Sum``       two activations added elementwise (a residual connection): ``y = a + b``
+``AvgPool``   attrs kernel, strides, pads, count_include_pad (0: a window's mean over its valid taps; 1: padded
+              taps count as zeros); global average pooling is the window of the whole map
+``PRelu``     attrs slope (per channel): ``y = x if x >= 0 else slope * x``
 """
 
 from __future__ import annotations
@@ -55,9 +60,9 @@ def _canon_node(g: Graph, n: Node) -> list[Node] | None:
         return []
     if n.op in ("Cast", "CastLike"):
         return []  # float -> float casts on activations change nothing tinybnn computes
-    if len(acts) > 1 and n.op not in ("Where", "Concat"):
-        raise node_error(n, f"combines {len(acts)} activation tensors (a residual or branch)",
-                         "branches of binary activations joined by Concat on channels")
+    if len(acts) > 1 and n.op not in ("Where", "Concat", "Add"):
+        raise node_error(n, f"combines {len(acts)} activation tensors",
+                         "Add of two activations (a residual), Concat on channels")
     if n.op == "Transpose":
         raise node_error(n, f"transposes an activation (perm={list(n.attrs.get('perm', []))}) between layers",
                          "NHWC<->NCHW transposes around layers (absorbed), at the input or output")
@@ -187,6 +192,48 @@ def _canon_concat(g, n, x, out, rank, C):
     return [Node("Concat", n.name, list(n.inputs), [out], {})]
 
 
+def _canon_add(g, n, x, out, rank, C):
+    """Add: of a constant (an Affine), or of two activations of the same shape (a residual: Sum)."""
+    acts = g.act_inputs(n)
+    if len(acts) < 2:
+        return _canon_arith(g, n, x, out, rank, C)
+    if len(acts) != 2 or tuple(g.shapes[acts[0]]) != tuple(g.shapes[acts[1]]):
+        raise node_error(n, f"adds activations of shapes {[list(g.shapes[t]) for t in acts]}",
+                         "Add of two activations of the same shape (a residual connection)")
+    return [Node("Sum", n.name, list(acts), [out], {})]
+
+
+def _canon_avgpool(g, n, x, out, rank, C):
+    k = tuple(n.attrs["kernel_shape"])
+    s = tuple(n.attrs.get("strides", (1, 1)))
+    pads = auto_pads(n, g.shapes[x][2:], k, s, (1, 1))
+    if any(pads) and not int(n.attrs.get("count_include_pad", 0)):
+        raise node_error(n, "averages windows over their valid taps only (count_include_pad=0 with padding)",
+                         "AveragePool without padding, or with count_include_pad=1")
+    return [Node("AvgPool", n.name, [x], [out], {"kernel": k, "strides": s, "pads": pads,
+                                                 "count_include_pad": int(n.attrs.get("count_include_pad", 0))})]
+
+
+def _canon_global_pool(g, n, x, out, rank, C):
+    """GlobalAveragePool, or ReduceMean over (H, W): a window of the whole map (then a flatten when the
+    ReduceMean drops the axes)."""
+    H, W = g.shapes[x][2:]
+    pool = Node("AvgPool", n.name, [x], [out], {"kernel": (H, W), "strides": (1, 1), "pads": (0, 0, 0, 0),
+                                                "count_include_pad": 0, "global": True})
+    if len(g.shapes[out]) == 4:
+        return [pool]
+    mid = g.fresh(out + "_pooled")
+    g.shapes[mid] = tuple(g.shapes[x][:2]) + (1, 1)
+    pool.outputs = [mid]
+    return [pool, Node("Flatten", n.name + "/flatten", [mid], [out], {"perm": None})]
+
+
+def _canon_prelu(g, n, x, out, rank, C):
+    if n.inputs[1] not in g.consts:
+        raise node_error(n, "its slope is not a constant", "PRelu with a constant slope")
+    return [Node("PRelu", n.name, [x], [out], {"slope": _channel_const(g, n, g.const(n.inputs[1]), rank, C)})]
+
+
 def _keep(g, n, x, out, rank, C):
     """Kept for a rewrite below: GreaterOrEqual/Greater (consumed by the Where that follows), Pad (merged
     into the following Conv), Clip/Relu (checked against the following Sign)."""
@@ -197,13 +244,15 @@ _RULES = {
     "Conv": _canon_conv,
     "Gemm": _canon_dense, "MatMul": _canon_dense,
     "BatchNormalization": _canon_batchnorm,
-    "Add": _canon_arith, "Sub": _canon_arith, "Mul": _canon_arith, "Div": _canon_arith,
+    "Add": _canon_add, "Sub": _canon_arith, "Mul": _canon_arith, "Div": _canon_arith,
     "Neg": lambda g, n, x, out, rank, C: [_affine(g, n, -np.ones(C), np.zeros(C), x, out)],
     "Sign": lambda g, n, x, out, rank, C: [Node("Sign", n.name, [x], [out], {"zero": "0"})],
     "Where": lambda g, n, x, out, rank, C: _canon_where(g, n),
     "BipolarQuant": _canon_bipolar,
     "Quant": _canon_quant, "IntQuant": _canon_quant,
     "MaxPool": _canon_maxpool,
+    "AveragePool": _canon_avgpool, "GlobalAveragePool": _canon_global_pool, "ReduceMean": _canon_global_pool,
+    "PRelu": _canon_prelu,
     "Concat": _canon_concat,
     "Flatten": _canon_flatten, "Reshape": _canon_flatten,
     "GreaterOrEqual": _keep, "Greater": _keep, "Pad": _keep, "Clip": _keep, "Relu": _keep,

@@ -215,6 +215,34 @@ def _shape_pool(g, node, x):
             conv_out_size(x[3], k[1], s[1], pads[1], pads[3], 1))
 
 
+def _shape_global_pool(g, node, x):
+    if len(x) != 4:
+        raise node_error(node, f"global pooling of a rank-{len(x)} tensor is not supported", "(N, C, H, W) input")
+    return (x[0], x[1], 1, 1)
+
+
+def _reduce_axes(g, node, x):
+    """The axes of a ReduceMean (attribute before opset 18, constant input since), as non-negative ints."""
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1]:
+        if node.inputs[1] not in g.consts:
+            raise node_error(node, "its axes are not a constant", "constant axes")
+        axes = [int(v) for v in np.asarray(g.consts[node.inputs[1]]).reshape(-1)]
+    if axes is None:
+        axes = list(range(len(x)))
+    return sorted(int(a) + len(x) if int(a) < 0 else int(a) for a in axes)
+
+
+def _shape_reduce_mean(g, node, x, *rest):
+    axes = _reduce_axes(g, node, x)
+    if len(x) != 4 or axes != [2, 3]:
+        raise node_error(node, f"averages axes {axes} of a rank-{len(x)} tensor",
+                         "ReduceMean over the spatial axes [2, 3] of (N, C, H, W) (global average pooling)")
+    if int(node.attrs.get("keepdims", 1)):
+        return (x[0], x[1], 1, 1)
+    return (x[0], x[1])
+
+
 def _shape_gemm(g, node, a, b):
     ta, tb = node.attrs.get("transA", 0), node.attrs.get("transB", 0)
     if len(a) != 2:
@@ -310,6 +338,10 @@ def _shape_concat(g, node, *shapes):
 ACT_SHAPE = {
     "Conv": _shape_conv,
     "MaxPool": _shape_pool,
+    "AveragePool": _shape_pool,
+    "GlobalAveragePool": _shape_global_pool,
+    "ReduceMean": _shape_reduce_mean,
+    "PRelu": _bcast,
     "Gemm": _shape_gemm,
     "MatMul": _shape_matmul,
     "Reshape": _shape_reshape,
@@ -339,7 +371,8 @@ ACT_SHAPE = {
     "Where": _bcast,
 }
 
-SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, Sign, GreaterOrEqual+Where, Flatten, "
+SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, ReduceMean "
+                 "(spatial), PRelu, Add of two activations (residual), Sign, GreaterOrEqual+Where, Flatten, "
                  "Reshape, Transpose, Pad, Add/Sub/Mul/Div by constants, Identity, Dropout, Clip, Concat of binary "
                  "activations on channels, "
                  "BipolarQuant, Quant/IntQuant (+ constant clutter: Shape, Gather, Concat, Expand, CastLike)")
@@ -396,11 +429,55 @@ def _activation_shape(g: Graph, node: Node, present: list[str]) -> tuple:
     return shape
 
 
+_SPATIAL_ATTRS = ("kernel_shape", "strides", "dilations")
+
+
+def _as_2d(g: Graph, node: Node) -> None:
+    """A 1-D model (Conv1d / pools over (N, C, T), a TCN): every activation is (N, C, T, 1) and this node is
+    rewritten to its 2-D form on it: rank-3 weights (O, I, k) -> (O, I, k, 1), 1-D kernel/stride/dilation/pads
+    -> (v, 1) and (b, 0, e, 0), per-channel constants (1, C, 1) / (C, 1) get the trailing axis, a mean over
+    the time axis averages (T, 1). Exact: the width axis has size 1 everywhere."""
+    def unsqueezed(t):
+        c = np.asarray(g.consts[t])
+        if c.ndim < 2:
+            return t
+        new = g.fresh(t + "_2d")
+        g.consts[new] = c.reshape(c.shape + (1,))
+        return new
+
+    a = node.attrs
+    if node.op in ("Conv", "MaxPool", "AveragePool"):
+        if node.op == "Conv" and len(node.inputs) > 1 and node.inputs[1] in g.consts:
+            w = np.asarray(g.consts[node.inputs[1]])
+            if w.ndim == 3:
+                node.inputs[1] = unsqueezed(node.inputs[1])
+        for key in _SPATIAL_ATTRS:
+            if key in a and len(a[key]) == 1:
+                a[key] = [int(a[key][0]), 1]
+        if "pads" in a and len(a["pads"]) == 2:
+            a["pads"] = [int(a["pads"][0]), 0, int(a["pads"][1]), 0]
+    elif node.op == "ReduceMean":
+        axes = a.get("axes")
+        if axes is None and len(node.inputs) > 1 and node.inputs[1] in g.consts:
+            axes = [int(v) for v in np.asarray(g.consts[node.inputs[1]]).reshape(-1)]
+            node.inputs = node.inputs[:1]
+        if axes is not None and sorted(v % 3 for v in axes) == [2]:
+            a["axes"] = [2, 3]
+    elif node.op in ("Add", "Sub", "Mul", "Div", "PRelu", "Where", "GreaterOrEqual", "Greater"):
+        node.inputs = [unsqueezed(t) if t in g.consts else t for t in node.inputs]
+
+
 def fold_constants(g: Graph) -> Graph:
     """Give every activation a static shape; evaluate and remove every node with constant inputs."""
     kept: list[Node] = []
+    if len(g.shapes.get(g.input, ())) == 3 and any(n.op == "Conv" for n in g.nodes):  # a 1-D model
+        g.shapes[g.input] = tuple(g.shapes[g.input]) + (1,)
+        g.meta["as_2d"] = True
     for node in g.nodes:
         present = [t for t in node.inputs if t]
+        if g.meta.get("as_2d") and not all(t in g.consts for t in present):
+            _as_2d(g, node)
+            present = [t for t in node.inputs if t]
         if all(t in g.consts for t in present) and node.op in CONST_EVAL:
             vals = [g.consts[t] if t else None for t in node.inputs]
             while vals and vals[-1] is None:

@@ -29,9 +29,13 @@ import numpy as np
 from ..errors import TinyBnnError, node_error
 from ..ir.graph import Graph, Node
 from ..ir.prologue import prologue_ops
-from ..ir.layers import CONCAT, CONV2D, DENSE, INPUT_QUANT, MAXPOOL, OUTPUT, conv_out_size
+from ..ir.layers import (ADD, AVGPOOL, BINARIZE, CONCAT, CONV2D, DENSE, INPUT_QUANT, MAXPOOL, OUTPUT, PRELU,
+                         conv_out_size)
+from ..ir.requant import affine_constants, shared_shift_constants
 
 INT8_MIN, INT8_MAX = -128, 127
+JOINS = ("Concat", "Sum")  # ops that read several activations: a path stops before them
+STREAM_SOURCES = ("AvgPool", "PRelu")  # ops that read a real-valued tensor: a linear chain ends before them
 EXHAUSTIVE_LIMIT = 1 << 22  # evaluate every reachable value when (channels x range) is at most this
 
 
@@ -46,6 +50,7 @@ class _Act:
         self.zero_point = zero_point
         self.flat = flat            # (C, H, W, perm) when a Flatten turned (C,H,W) into (F,)
         self.channel_scale = None   # per-input-channel real scale to fold into first-layer weights
+        self.stream = False         # an int8 real-valued stream between layers (not the model input)
 
 
 class _Chain:
@@ -57,6 +62,7 @@ class _Chain:
         self.sign_ref = None   # the ONNX tensor equal to the binarized output, if any
         self.flatten = None    # (perm,) when a Flatten sits between the BatchNorm and the binarizer
         self.end = False       # no binarizer: the model's output layer
+        self.stream = False    # no binarizer: a real-valued (int8) stream, read by a residual add, a pool, ...
 
 
 def _flatten_index(chw, perm):
@@ -259,7 +265,7 @@ class Lowering:
     activations continues once per reader; a Concat is emitted when all its inputs are lowered.
     """
 
-    def __init__(self, g: Graph, input_quant: dict | None, calibration=None):
+    def __init__(self, g: Graph, input_quant: dict | None, calibration=None, stream_bits: int = 8):
         self.g = g
         self.cur = g.input      # the float graph's tensor the current path has reached
         self.ir = g.input       # the lowered tensor holding its value
@@ -268,13 +274,17 @@ class Lowering:
         self.input_quant = input_quant or {}
         self.calibration = calibration  # float samples (N, ...) in the ONNX input layout, or None
         self.notes: list[str] = []
+        self._ranges = None     # per-tensor (min, max) of the float graph on the calibration data
+        self.uncalibrated: list[str] = []  # stream tensors quantized without data (placeholders)
+        self.stream_bits = stream_bits  # 8 or 16: the width of every real-valued stream tensor
+        self.stream_range = (-(1 << (stream_bits - 1)), (1 << (stream_bits - 1)) - 1)
 
     def peek(self):
         """The next node on the path, or None where the path ends, branches or reaches a Concat."""
         if self.forced is not None:
             return self.forced
         readers = self.g.consumers(self.cur)
-        if len(readers) != 1 or readers[0].op == "Concat":
+        if len(readers) != 1 or readers[0].op in JOINS:
             return None
         return readers[0]
 
@@ -358,6 +368,9 @@ class Lowering:
             n = self.peek()
             if n is None or n.op in ("Conv", "Dense"):
                 return pools
+            if act.stream and n.op in ("Affine", "PRelu", "Sign", "AvgPool", "MaxPool"):
+                self._stream_op(act)
+                continue
             self.take()
             if n.op == "Affine":
                 sc, b = n.attrs["scale"], n.attrs["bias"]
@@ -416,25 +429,38 @@ class Lowering:
         steps = [(np.full(O, act.scale) * alpha, np.zeros(O))]
         chain = self._chain_after(lin, O, is_conv, steps)
         attrs, K = self._geometry(act, lin, W2, is_conv, wnote)
-        if B is None:  # a float first layer: weights at the precision its decisions need
+        if act.stream:
+            attrs["in_bits"] = self.stream_bits
+        if B is None and act.stream:  # a full-precision conv on a stream (stem/shortcut/head): int8 per channel
+            B, alpha, _ = _int8_weights(W2)
+            wnote = attrs["weight_kind"] = "int8 (quantized per output channel)"
+            steps[0] = (np.full(O, act.scale) * alpha, np.zeros(O))
+        elif B is None:  # a float first layer: weights at the precision its decisions need
             qlo, qhi = _input_code_range(self.out[0].attrs)
             xmax = max(abs(qlo - act.zero_point), abs(qhi - act.zero_point))
             B, alpha, wnote, note = first_layer_weights(
                 lin, W2, None if chain.end else steps[1:], chain.zero, act.scale, xmax, K,
                 self._calibration_columns(attrs))
+            if chain.stream and self.stream_bits == 16:  # a stem writing an int16 stream: int16 weights
+                qmax = min(INT16_MAX, ACC_LIMIT // max(1, K * int(xmax)))
+                if qmax >= 127:
+                    B, alpha = _intn_weights(W2, qmax)
+                    wnote = "int16 (quantized per output channel" + ("" if qmax == INT16_MAX else f", |w| <= {qmax}") + ")"
             attrs["weight_kind"] = wnote
             steps[0] = (np.full(O, act.scale) * alpha, np.zeros(O))
             if note:
                 self.notes.append(note)
         wq = B.reshape(Wd_dev.shape)
         attrs["weights"] = wq
-        if act.kind == "int8":  # what `tinybnn check` measures the first layer's rounding against
+        if act.kind == "int8" and not act.stream:  # what `tinybnn check` measures the first layer against
             attrs.update(float_weights=W2, input_scale=float(act.scale))
         lo, hi = self._acc_range(act, wq, K)
         kind = CONV2D if is_conv else DENSE
         if chain.end:
             self._emit_output(lin, kind, attrs, steps, chain, lo, hi)
             return None
+        if chain.stream:
+            return self._emit_stream(lin, kind, attrs, steps, chain, lo, hi, is_conv)
         return self._emit_binarized(act, lin, kind, attrs, steps, chain, lo, hi, is_conv)
 
     def _device_weights(self, act: _Act, lin: Node, is_conv: bool):
@@ -464,11 +490,10 @@ class Lowering:
         chain = _Chain()
         while True:
             n = self.peek()
-            if n is None:
-                if not self.at_end():
-                    raise node_error(lin, "its real-valued output (before a binarizer) feeds several nodes or a "
-                                     "Concat (a residual or a real-valued branch)",
-                                     "branches of binary activations (after Sign), joined by Concat")
+            if n is None or n.op in STREAM_SOURCES:
+                if n is not None or not self.at_end():  # a branch, a join or a pool of real values: a stream
+                    chain.stream = True
+                    return chain
                 chain.end = True
                 return chain
             if n.op == "Affine":
@@ -541,7 +566,7 @@ class Lowering:
         O = wq.shape[0]
         if act.kind == "bits":
             return np.full(O, -K), np.full(O, K)
-        qlo, qhi = _input_code_range(self.out[0].attrs)
+        qlo, qhi = self.stream_range if act.stream else _input_code_range(self.out[0].attrs)
         vlo, vhi = qlo - act.zero_point, qhi - act.zero_point
         w = wq.reshape(O, -1).astype(np.int64)
         lo = np.minimum(0, np.minimum(w * vlo, w * vhi)).sum(axis=1)
@@ -573,7 +598,7 @@ class Lowering:
             raise node_error(lin, "a threshold does not fit in int32")
         attrs.update(out="bits", thresholds=tau.astype(np.int32), flip=flip, acc_range=(lo, hi),
                      float_steps=steps, zero=chain.zero)
-        if act.kind == "int8":
+        if act.kind == "int8" and not act.stream:
             self._input_rounding_note(name, attrs)
         node = Node(kind, name, [], [], attrs)
         self.emit(node)
@@ -644,6 +669,225 @@ class Lowering:
             seen += 1
         return None
 
+    # -- real-valued (int8) streams -------------------------------------------------------------
+    def _stream_quant(self, tensor: str, node: Node) -> tuple[float, int]:
+        """The per-tensor int8 quantization (scale, zero point) of a real-valued tensor of the float graph,
+        from its range on the calibration data (always containing 0, as the input's)."""
+        readers = self.g.consumers(tensor)
+        if len(readers) == 1 and readers[0].op == "Concat":  # the parts of a concat share its quantization
+            tensor = readers[0].output
+        if self.calibration is None:  # lowered with a placeholder; the model cannot run until calibrated
+            self.uncalibrated.append(tensor)
+            return 1.0, 0
+        if self._ranges is None:
+            from ..ir.floatref import tensor_ranges
+
+            x = np.asarray(self.calibration, np.float64)
+            perm = self.g.meta.get("input_perm")
+            if perm is not None:
+                x = np.transpose(x, perm)
+            wanted = [n.output for n in self.g.nodes]
+            self._ranges = tensor_ranges(self.g, x, wanted)
+        lo, hi = self._ranges[tensor]
+        lo, hi = min(0.0, lo), max(0.0, hi)
+        slo, shi = self.stream_range
+        scale = (hi - lo) / (shi - slo) if hi > lo else 1.0
+        zp = int(np.clip(np.round(slo - lo / scale), slo, shi))
+        return scale, zp
+
+    def _stream_act(self, shape, scale, zp) -> _Act:
+        act = _Act("int8", tuple(shape), scale=scale, zero_point=zp)
+        act.stream = True
+        return act
+
+    def _emit_stream(self, lin, kind, attrs, steps, chain, lo, hi, is_conv) -> _Act:
+        """A layer whose chain ends without a binarizer inside the network: its per-channel affine (scale,
+        BatchNorm, bias) and the stream's quantization become one requantization per channel; int8 out."""
+        if chain.pools or chain.flatten is not None:
+            raise node_error(chain.pools[0][0] if chain.pools else lin, "max-pools or flattens a real-valued "
+                             "layer output", "MaxPool/Flatten between a layer and its binarizer")
+        O = attrs["out_shape"][-1]
+        A, B = np.ones(O), np.zeros(O)
+        for sc, b in steps:
+            A, B = A * sc, B * sc + b
+        s, zp = self._stream_quant(self.cur, lin)
+        vmax = np.maximum(np.abs(lo), np.abs(hi))
+        attrs.update(out="int8", bits=self.stream_bits, requant=affine_constants(A / s, B / s + zp, vmax), out_scale=s,
+                     out_zero_point=zp, acc_range=(lo, hi), float_steps=steps,
+                     onnx_ref=self._onnx_ref(self.cur))
+        self.emit(Node(kind, lin.name, [], [], attrs))
+        oh, ow = (attrs["out_shape"][0], attrs["out_shape"][1]) if is_conv else (None, None)
+        return self._stream_act((O, oh, ow) if is_conv else (O,), s, zp)
+
+    def _stream_op(self, act: _Act) -> None:
+        """The next op(s) on a stream: an average pool, or a run of per-channel ops (Affine, at most one
+        PRelu) that ends in a binarizer (int8 -> bits) or in a new stream tensor. Updates ``act``."""
+        n = self.peek()
+        if n.op == "AvgPool":
+            self.take()
+            return self._stream_avgpool(n, act)
+        if n.op == "MaxPool":  # max commutes with the (increasing) quantization: the same scale, codes pooled
+            self.take()
+            if act.flat is not None:
+                raise node_error(n, "max-pools a flattened tensor")
+            node = self._pool_node(n, act)
+            del node.attrs["or_mask"]
+            node.attrs.update(bits=self.stream_bits, out_scale=act.scale, out_zero_point=act.zero_point,
+                              onnx_ref=self._onnx_ref(n.output))
+            self.emit(node)
+            return
+        if act.flat is not None:
+            raise node_error(n, "applies per-channel ops to a flattened real-valued tensor",
+                             "per-channel ops before the flatten")
+        C = act.shape[0]
+        pre = [(np.full(C, act.scale), np.full(C, -act.scale * act.zero_point))]  # code -> real
+        prelu, post, first = None, [], n
+        while True:
+            n = self.peek()
+            if n is None or n.op not in ("Affine", "PRelu", "Sign"):
+                break
+            self.take()
+            if n.op == "Sign":
+                return self._binarize(first, act, pre, prelu, post, n.attrs["zero"])
+            if n.op == "PRelu":
+                if prelu is not None:
+                    raise node_error(n, "is a second PRelu in one run of per-channel ops",
+                                     "one PRelu between two stream tensors")
+                prelu = np.asarray(n.attrs["slope"], np.float64)
+            else:
+                (post if prelu is not None else pre).append((np.asarray(n.attrs["scale"], np.float64),
+                                                             np.asarray(n.attrs["bias"], np.float64)))
+        self._pointwise(first, act, pre, prelu, post)
+
+    @staticmethod
+    def _eval_pointwise(codes, pre, prelu, post):
+        """The float chain of a run of per-channel ops on int8 codes (C, V): float64, op by op."""
+        y = _eval_chain(codes, pre)
+        if prelu is not None:
+            y = np.where(y >= 0, y, y * prelu[:, None])
+            y = _eval_chain(y, post)
+        return y
+
+    def _binarize(self, first, act, pre, prelu, post, zero) -> None:
+        """sign(chain(x)) on every int8 code, per channel: a threshold (bit = a' < tau) when the decision is
+        monotone in the code, as it is for every affine (BatchNorm, RSign's shift) and PReLU with slope > 0."""
+        C = act.shape[0]
+        codes = np.tile(np.arange(self.stream_range[0], self.stream_range[1] + 1), (C, 1))
+        d = _decide(self._eval_pointwise(codes, pre, prelu, post), zero)  # True = +1 = bit 0
+        tau = np.empty(C, np.int64)
+        flip = np.zeros(C, bool)
+        for c in range(C):
+            up = np.flatnonzero(d[c])
+            if up.size == 0:
+                tau[c] = self.stream_range[1] + 1          # always -1
+            elif np.all(d[c, up[0]:]):
+                tau[c] = self.stream_range[0] + up[0]      # +1 from code t on: bit = x < t
+            elif np.all(d[c, :up[-1] + 1]):
+                flip[c], tau[c] = True, ~(self.stream_range[0] + up[-1])  # +1 up to code u: bit = ~x < ~u
+            else:
+                raise node_error(first, f"binarizes channel {c} of a real-valued tensor through a non-monotone "
+                                 "chain (a negative PReLU slope?)", "a monotone per-channel chain before Sign")
+        shape = _dev_shape(act)
+        self.emit(Node(BINARIZE, first.name, [], [], {
+            "in_shape": shape, "out_shape": shape, "thresholds": tau.astype(np.int32), "flip": flip, "in_bits": self.stream_bits,
+            "zero": zero, "onnx_ref": self._onnx_ref(self.cur)}))
+        act.kind, act.stream, act.scale, act.zero_point = "bits", False, 1.0, 0
+
+    def _pointwise(self, first, act, pre, prelu, post) -> None:
+        """A run of per-channel ops between two stream tensors: two affine pieces per channel around the
+        PReLU's breakpoint (found on every code, in float64), requantized to the new tensor's scale."""
+        C = act.shape[0]
+        s, zp = self._stream_quant(self.cur, first)
+        A1, B1 = np.ones(C), np.zeros(C)
+        for sc, b in pre:
+            A1, B1 = A1 * sc, B1 * sc + b
+        A2, B2 = np.ones(C), np.zeros(C)
+        for sc, b in post:
+            A2, B2 = A2 * sc, B2 * sc + b
+        slope = prelu if prelu is not None else np.ones(C)
+        # piece "pos" (x >= breakpoint) and "neg"; on the PReLU's identity side y = x*A1*A2 + B1*A2 + B2
+        codes = np.tile(np.arange(self.stream_range[0], self.stream_range[1] + 1), (C, 1))
+        ident = _eval_chain(codes, pre) >= 0
+        bp = np.empty(C, np.int64)
+        a_id, a_sl = A1 * A2, A1 * slope * A2
+        b_id, b_sl = B1 * A2 + B2, B1 * slope * A2 + B2
+        a_pos, b_pos, a_neg, b_neg = a_id.copy(), b_id.copy(), a_sl.copy(), b_sl.copy()
+        for c in range(C):
+            on = np.flatnonzero(ident[c])
+            if on.size == 0 or on.size == codes.shape[1]:
+                bp[c] = self.stream_range[0]
+                if on.size == 0:
+                    a_pos[c], b_pos[c] = a_sl[c], b_sl[c]
+            elif np.all(ident[c, on[0]:]):
+                bp[c] = self.stream_range[0] + on[0]
+            else:  # identity side at the low codes (a negative pre-scale): swap the pieces
+                bp[c] = self.stream_range[0] + on[-1] + 1
+                a_pos[c], b_pos[c], a_neg[c], b_neg[c] = a_sl[c], b_sl[c], a_id[c], b_id[c]
+        bmax = np.maximum(np.abs(b_pos / s + zp), np.abs(b_neg / s + zp)) + 1.0
+        vmax = self.stream_range[1] + 1
+        (mp, mn), _, sh = shared_shift_constants([a_pos / s, a_neg / s], bmax, [vmax, vmax])
+        off_pos = _offsets(b_pos / s + zp, sh)
+        off_neg = _offsets(b_neg / s + zp, sh)
+        shape = _dev_shape(act)
+        self.emit(Node(PRELU, first.name, [], [], {
+            "in_shape": shape, "out_shape": shape, "breakpoint": bp.astype(np.int32), "mult_pos": mp,
+            "mult_neg": mn, "offset_pos": off_pos, "offset_neg": off_neg, "shift": sh, "out_scale": s, "bits": self.stream_bits,
+            "out_zero_point": zp, "onnx_ref": self._onnx_ref(self.cur)}))
+        act.scale, act.zero_point = s, zp
+
+    def _stream_avgpool(self, n, act) -> None:
+        if act.flat is not None or len(act.shape) != 3:
+            raise node_error(n, "average-pools a flattened tensor")
+        C, H, W = act.shape
+        k, st, p = n.attrs["kernel"], n.attrs["strides"], n.attrs["pads"]
+        oh = conv_out_size(H, k[0], st[0], p[0], p[2])
+        ow = conv_out_size(W, k[1], st[1], p[1], p[3])
+        s, zp = self._stream_quant(n.output, n)
+        taps = int(k[0]) * int(k[1])
+        mult, off, sh = affine_constants(act.scale / (taps * s), float(zp), taps * 2 * (self.stream_range[1] + 1))
+        self.emit(Node(AVGPOOL, n.name, [], [], {
+            "in_shape": (H, W, C), "out_shape": (oh, ow, C), "kernel": tuple(k), "stride": tuple(st),
+            "pads": tuple(p), "input_zero_point": int(act.zero_point),
+            "requant": (int(mult), int(off), int(sh)), "out_scale": s, "out_zero_point": zp, "bits": self.stream_bits,
+            "onnx_ref": self._onnx_ref(n.output)}))
+        act.shape, act.scale, act.zero_point = (C, oh, ow), s, zp
+
+    def _stream_concat(self, node: Node, ins: list) -> tuple:
+        """Streams joined on channels: each part was quantized as the concat's output, so it is a copy."""
+        acts = [a for _, a in ins]
+        first = acts[0]
+        if any((a.scale, a.zero_point) != (first.scale, first.zero_point) for a in acts):
+            raise node_error(node, "concatenates real-valued tensors that are also read elsewhere (with their "
+                             "own quantization)", "Concat of real-valued tensors that only the Concat reads")
+        if any(a.flat is not None or a.shape[1:] != first.shape[1:] for a in acts):
+            raise node_error(node, f"concatenates {[list(a.shape) for a in acts]}", "maps of one size, on channels")
+        C = sum(a.shape[0] for a in acts)
+        dev = [_dev_shape(a) for a in acts]
+        self.emit(Node(CONCAT, node.name, [], [], {"in_shapes": dev, "out_shape": dev[0][:-1] + (C,),
+                                                   "bits": self.stream_bits, "out_scale": first.scale,
+                                                   "out_zero_point": first.zero_point,
+                                                   "onnx_ref": self._onnx_ref(node.output)}),
+                  inputs=[ir for ir, _ in ins])
+        return self.ir, None, self._stream_act((C,) + tuple(first.shape[1:]), first.scale, first.zero_point)
+
+    def _sum(self, node: Node, parts: dict) -> tuple:
+        """The residual add, once both inputs are lowered: y = requant(a * ma + b * mb), int8 out."""
+        (ia, a), (ib, b) = [parts[t] for t in self.g.act_inputs(node)]
+        for x in (a, b):
+            if x.kind != "int8":
+                raise node_error(node, f"adds a {x.kind} tensor", "Add of two real-valued tensors (a residual)")
+        if a.shape != b.shape or a.flat is not None or b.flat is not None:
+            raise node_error(node, f"adds tensors of shapes {list(a.shape)} and {list(b.shape)}")
+        s, zp = self._stream_quant(node.output, node)
+        bias = zp - (a.scale * a.zero_point + b.scale * b.zero_point) / s
+        vmax = self.stream_range[1] + 1
+        (ma, mb), off, sh = shared_shift_constants([a.scale / s, b.scale / s], bias, [vmax, vmax])
+        shape = _dev_shape(a)
+        self.emit(Node(ADD, node.name, [], [], {
+            "in_shape": shape, "out_shape": shape, "requant": (int(ma), int(mb), int(off), int(sh)), "bits": self.stream_bits,
+            "out_scale": s, "out_zero_point": zp, "onnx_ref": self._onnx_ref(node.output)}), inputs=[ia, ib])
+        return self.ir, None, self._stream_act(a.shape, s, zp)
+
     def run(self) -> list[Node]:
         act = self.prologue()
         paths = [(self.cur, self.ir, None, act)]  # (tensor, lowered tensor, first reader, activation)
@@ -665,18 +909,19 @@ class Lowering:
             if not readers:
                 raise TinyBnnError(f"{self.g.meta.get('source')}: the model ends without a final Conv/Gemm layer "
                                    "(its output must be a layer's accumulator, optionally scaled)")
-            if len(readers) > 1 and act.kind != "bits":
+            if len(readers) > 1 and act.kind != "bits" and not act.stream:
                 what = "an int8" if act.kind == "int8" else f"a {act.kind}"
                 raise node_error(readers[0], f"reads {what} tensor that also feeds other nodes (a branch before the "
                                  "first binarizer)", "branches of binary activations (after Sign)")
             for r in reversed(readers):
-                if r.op != "Concat":
+                if r.op not in JOINS:
                     paths.append((self.cur, self.ir, r, copy.copy(act)))
                     continue
                 joins.setdefault(r.name, {})[self.cur] = (self.ir, act)
                 if set(joins[r.name]) == set(self.g.act_inputs(r)):
                     self.cur, self.ir = r.output, None
-                    paths.append((r.output, *self._concat(r, joins.pop(r.name))))
+                    join = self._concat if r.op == "Concat" else self._sum
+                    paths.append((r.output, *join(r, joins.pop(r.name))))
         if joins:
             node = next(n for n in self.g.nodes if n.name in joins)
             raise node_error(node, "some of its inputs never reach it (they come from a real-valued branch)")
@@ -703,8 +948,11 @@ class Lowering:
         ins = [parts[t] for t in self.g.act_inputs(node)]
         acts = [a for _, a in ins]
         first = acts[0]
+        if all(a.stream for a in acts):
+            return self._stream_concat(node, ins)
         if any(a.kind != "bits" for a in acts):
-            raise node_error(node, "concatenates real-valued tensors", "Concat of binary activations (after Sign)")
+            raise node_error(node, "concatenates binary and real-valued tensors",
+                             "Concat of binary activations (after Sign), or of real-valued tensors")
         if any(a.scale != first.scale for a in acts):
             raise node_error(node, f"concatenates binary tensors of different scales "
                              f"({', '.join(f'{a.scale:g}' for a in acts)})", "binary activations of one scale")
@@ -718,6 +966,23 @@ class Lowering:
                                                    "onnx_ref": self._onnx_ref(node.output)}),
                   inputs=[ir for ir, _ in ins])
         return self.ir, None, _Act("bits", (C,) + tuple(first.shape[1:]), scale=first.scale)
+
+
+def _dev_shape(act: _Act) -> tuple:
+    """A canonical (C, H, W) or (F,) shape in device order: (H, W, C) or (F,)."""
+    return tuple(act.shape[1:]) + (act.shape[0],) if len(act.shape) == 3 else tuple(act.shape)
+
+
+def _offsets(b, shift) -> np.ndarray:
+    """The int64 offsets of :func:`tinybnn.ir.requant.requantize` for real biases b (output codes) at the given
+    shifts: floor(b * 2^shift + 1/2) plus the rounding half."""
+    b = np.asarray(b, np.float64)
+    sh = np.asarray(shift, np.int64)
+    out = np.zeros(b.shape, np.int64)
+    for i in np.ndindex(b.shape):
+        k = int(sh[i])
+        out[i] = int(np.floor(float(b[i]) * 2.0 ** k + 0.5)) + ((1 << (k - 1)) if k else 0)
+    return out
 
 
 def _channel_vec(node, v, C):
@@ -738,12 +1003,16 @@ def _input_code_range(iq_attrs):
     return INT8_MIN, INT8_MAX
 
 
-def lower(g: Graph, input_quant: dict | None = None, calibration=None) -> Graph:
+def lower(g: Graph, input_quant: dict | None = None, calibration=None, stream_bits: int = 8) -> Graph:
     """``calibration``: the float samples the input quantization was calibrated on (or the model's data), used
-    to choose the precision of a float first layer's weights; None means no data (int8 only when exact)."""
-    low = Lowering(g, input_quant, calibration)
+    to choose the precision of a float first layer's weights and the quantization of real-valued streams; None
+    means no data (int8 only when exact, streams uncalibrated). ``stream_bits``: 8 or 16, the width of the
+    streams (see :func:`tinybnn.model.load`, which chooses it from the calibration data)."""
+    low = Lowering(g, input_quant, calibration, stream_bits)
     nodes = low.run()  # wired as emitted: a chain, or a DAG where binary branches join
     g.nodes = nodes
     g.output = nodes[-1].outputs[0]
     g.meta["notes"] = low.notes
+    g.meta["uncalibrated_streams"] = low.uncalibrated
+    g.meta["stream_bits"] = stream_bits
     return g
