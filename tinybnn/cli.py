@@ -29,6 +29,9 @@ def _add_quant_flags(p):
                    help="input samples (array 'x') to choose the int8 input scale when the model has no input quantizer")
     p.add_argument("--input-scale", type=float, metavar="S", help="int8 input scale (real = scale * (q - zero_point))")
     p.add_argument("--input-zero-point", type=int, default=0, metavar="Z", help="int8 input zero point")
+    p.add_argument("--stream-bits", type=int, choices=(8, 16), metavar="{8,16}",
+                   help="width of a residual network's real-valued streams (default: int8, or int16 where int8 "
+                        "changes decisions of the float model on the calibration data)")
 
 
 def _load_npz(path, key="x"):
@@ -53,6 +56,7 @@ def load_model(args, data=None, data_name=None):
         data_name = args.calibration
     return load(args.model, calibration=calib, input_scale=getattr(args, "input_scale", None),
                 input_zero_point=getattr(args, "input_zero_point", 0), fallback_calibration=data,
+                stream_bits=getattr(args, "stream_bits", None),
                 data_name=f"{data_name}: array 'x'" if data_name else None)
 
 

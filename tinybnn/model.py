@@ -296,7 +296,8 @@ def _input_params(scale, zero_point, scale_what: str, zp_what: str) -> dict:
 
 
 def load(path: str | Path, calibration=None, input_scale: float | None = None,
-         input_zero_point: int | None = None, fallback_calibration=None, data_name: str | None = None) -> Model:
+         input_zero_point: int | None = None, fallback_calibration=None, data_name: str | None = None,
+         stream_bits: int | None = None) -> Model:
     """Convert an ONNX BNN into a :class:`Model` (golden model included).
 
     A model whose real-valued input has no quantizer of its own needs its int8 input parameters. In order of
@@ -327,6 +328,10 @@ def load(path: str | Path, calibration=None, input_scale: float | None = None,
         from .data import check_samples
 
         data = check_samples(data, data_name or "calibration data", g.meta["onnx_input_shape"][1:])
+    if stream_bits not in (None, 8, 16):
+        raise TinyBnnError(f"stream width {stream_bits}: supported 8 or 16 bits")
+    if stream_bits is not None:
+        return Model(pack_weights(lower(g, iq, data, stream_bits=stream_bits)))
     return _lowered(g, iq, data)
 
 

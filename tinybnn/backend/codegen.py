@@ -32,7 +32,7 @@ from .ctext import (INT32_LIMIT, CArray, __version__, c_array_body, c_comment, c
                     environment, kernels_dir, pad_enum, shape_str, templates_dir)
 from ..errors import NeedsCalibration, TinyBnnError
 from .planner import Buffer, Plan, align, layer_wiring, output_bytes, plan_model, scratch_bytes
-from ..ir.layers import CONCAT, CONV2D, DENSE, MAXPOOL, out_dtype
+from ..ir.layers import ADD, AVGPOOL, BINARIZE, CONCAT, CONV2D, DENSE, MAXPOOL, PRELU, out_dtype
 
 FORMAT_VERSION = 1
 HASH_HEX_DIGITS = 16  # sha256 truncated to 64 bits
@@ -44,6 +44,9 @@ GENERATED_FILES = ("model.h", "model.c", "model_weights.h", "model_weights.c")
 KERNEL_COMMON = ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c")
 KERNEL_S16_HEADER = "tb_kernels_s16.h"  # the int16-weight first-layer kernels, only where a model uses them
 KERNEL_CONCAT_HEADER = "tb_kernels_concat.h"  # the join of binary branches, only in models that branch
+KERNEL_STREAM_HEADER = "tb_kernels_stream.h"  # the real-valued (int8/int16) stream kernels, only where used
+STREAM_FAMILIES = ("add", "avgpool", "maxpool_s", "binarize", "prelu", "concat_s")
+CTYPES = {"bits": "uint32_t", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
 
 CONV2D_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
                  "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left", "pad_bottom", "pad_right", "pad",
@@ -65,8 +68,8 @@ class LayerSpec:
     params: list               # [(field, C expression)] in struct order
     out_kind: str | None       # TB_OUT_BITS | TB_OUT_S32 | None (maxpool)
     arrays: dict               # role -> CArray
-    in_dtype: str              # int8 | bits
-    out_dtype: str             # bits | int32
+    in_dtype: str              # int8 | int16 | bits
+    out_dtype: str             # bits | int8 | int16 | int32
     in_shape: tuple
     out_shape: tuple
     out_bytes: int
@@ -84,7 +87,11 @@ class LayerSpec:
 
     @property
     def in_ctype(self) -> str:
-        return "int8_t" if self.in_dtype == "int8" else "uint32_t"
+        return CTYPES[self.in_dtype]
+
+    @property
+    def out_ctype(self) -> str:
+        return CTYPES[self.out_dtype]
 
     @property
     def weights_ctype(self) -> str:
@@ -94,15 +101,23 @@ class LayerSpec:
 def kernel_fn(node) -> tuple[str, str]:
     """(kernel function, family) for a device layer."""
     a = node.attrs
+    w = f"s{a.get('bits', 8)}"  # the width of the stream a stream op writes
     if node.op == MAXPOOL:
-        return "tb_maxpool_b1", "maxpool"
+        return (f"tb_maxpool_{w}", "maxpool_s") if "bits" in a else ("tb_maxpool_b1", "maxpool")
     if node.op == CONCAT:
-        return "tb_concat_b1", "concat"
+        return (f"tb_concat_{w}", "concat_s") if "bits" in a else ("tb_concat_b1", "concat")
+    if node.op in (ADD, AVGPOOL, PRELU):
+        fam = {ADD: "add", AVGPOOL: "avgpool", PRELU: "prelu"}[node.op]
+        return f"tb_{fam}_{w}", fam
+    if node.op == BINARIZE:
+        return f"tb_binarize_s{a.get('in_bits', 8)}", "binarize"
     fam = {CONV2D: "conv2d", DENSE: "dense"}.get(node.op)
     if fam is None:
         raise TypeError(f"not a device layer: {node.op}")
     if a["in_dtype"] == "bits":
         return f"tb_{fam}_b1b1", fam
+    if a.get("in_bits", 8) == 16:  # a full-precision layer on an int16 stream
+        return f"tb_{fam}_s16s8", fam
     if "packed" in a:
         return f"tb_{fam}_s8b1", fam
     return (f"tb_{fam}_s8s16" if a["weights"].dtype == np.int16 else f"tb_{fam}_s8s8"), fam
@@ -116,10 +131,12 @@ def layer_spec(node, index: int) -> LayerSpec:
     """Everything the templates, the manifest, the planner checks and the kernel tests need for one layer."""
     fn, fam = kernel_fn(node)
     slug = f"tb_l{index}_{c_slug(node.name)}"
-    if fam == "concat":
+    if fam in ("concat", "concat_s"):
         return _concat_spec(node, index, fn)
-    if fam == "maxpool":
+    if fam in ("maxpool", "maxpool_s"):
         return _maxpool_spec(node, index, fn, slug)
+    if fam in STREAM_FAMILIES:
+        return _stream_spec(node, index, fn, fam, slug)
     return _linear_spec(node, index, fn, fam, slug)
 
 
@@ -129,7 +146,7 @@ def _maxpool_spec(node, index: int, fn: str, slug: str) -> LayerSpec:
     H, W, C = in_shape
     OH, OW, _ = out_shape
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = _ints(a["kernel"]), _ints(a["stride"]), _ints(a["pads"])
-    or_mask = np.asarray(a["or_mask"], bool)
+    or_mask = np.asarray(a.get("or_mask", np.zeros(C, bool)), bool)
     arrays: dict[str, CArray] = {}
     if or_mask.any():
         arrays["or_mask"] = CArray(f"{slug}_or_mask", "uint32_t", pack_bits(or_mask),
@@ -141,7 +158,10 @@ def _maxpool_spec(node, index: int, fn: str, slug: str) -> LayerSpec:
     kind = "maxpool b1" + (" (AND/OR)" if "or_mask" in arrays else " (AND)")
     summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
                f"pads t{pt} l{pl} b{pb} r{pr} (ignored)")
-    return LayerSpec(index, node.name, node.op, fn, "maxpool", kind, params, None, arrays, "bits", "bits",
+    dt, fam = out_dtype(node), "maxpool"
+    if dt != "bits":  # the max of a stream's codes
+        kind, fam = f"maxpool {dt}", "maxpool_s"
+    return LayerSpec(index, node.name, node.op, fn, fam, kind, params, None, arrays, dt, dt,
                      in_shape, out_shape, output_bytes(node), scratch_bytes(node), summary)
 
 
@@ -177,6 +197,63 @@ def _threshold_arrays(node, slug: str, O: int) -> dict[str, CArray]:
                            f"flip mask [words(O)]: a' = ~acc on {int(flip.sum())} of {O} channels", "flip")}
 
 
+def _requant_arrays(node, slug: str) -> dict[str, CArray]:
+    """The requantizing output stage of a layer that writes a stream: per output channel multiplier, offset
+    (int64) and shift (tinybnn/ir/requant.py)."""
+    mult, offset, shift = node.attrs["requant"]
+    O = len(mult)
+    what = f"the {out_dtype(node)} stream (scale {node.attrs['out_scale']:.6g}, zero point {node.attrs['out_zero_point']})"
+    return {"multiplier": CArray(f"{slug}_multiplier", "int32_t", np.asarray(mult, np.int32),
+                                 f"requantization multipliers [O={O}] to {what}", "multiplier"),
+            "offset": CArray(f"{slug}_offset", "int64_t", np.asarray(offset, np.int64),
+                             "requantization offsets [O]: bias, zero point and rounding half, times 2^shift", "offset"),
+            "shift": CArray(f"{slug}_shift", "int32_t", np.asarray(shift, np.int32),
+                            "requantization right shifts [O]", "shift")}
+
+
+def _stream_spec(node, index: int, fn: str, fam: str, slug: str) -> LayerSpec:
+    """A layer of the real-valued stream: add, average pool, PReLU, binarize (params struct in the order of
+    tb_kernels_stream.h, per-channel constants as arrays)."""
+    a = node.attrs
+    in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
+    C = in_shape[-1]
+    pixels = int(np.prod(in_shape[:-1], dtype=np.int64)) if len(in_shape) > 1 else 1
+    dt = out_dtype(node)
+    in_dt = f"int{a.get('in_bits', a.get('bits', 8))}"
+    arrays: dict[str, CArray] = {}
+    stream = f"{dt} stream (scale {a['out_scale']:.6g}, zero point {a['out_zero_point']})" if "out_scale" in a else ""
+    if fam == "add":
+        ma, mb, off, sh = (int(v) for v in a["requant"])
+        vals = [("size", pixels * C), ("mult_a", ma), ("mult_b", mb), ("offset", f"INT64_C({off})"), ("shift", sh)]
+        kind, summary = f"add {dt}", f"{shape_str(in_shape)} + {shape_str(in_shape)} -> {stream}"
+    elif fam == "avgpool":
+        H, W, _ = in_shape
+        OH, OW, _ = out_shape
+        (kh, kw), (sh_, sw), (pt, pl, pb, pr) = _ints(a["kernel"]), _ints(a["stride"]), _ints(a["pads"])
+        m, off, s = (int(v) for v in a["requant"])
+        vals = [("in_h", H), ("in_w", W), ("c", C), ("out_h", OH), ("out_w", OW), ("kernel_h", kh), ("kernel_w", kw),
+                ("stride_h", sh_), ("stride_w", sw), ("pad_top", pt), ("pad_left", pl), ("pad_bottom", pb),
+                ("pad_right", pr), ("input_zero_point", int(a["input_zero_point"])), ("multiplier", m),
+                ("offset", f"INT64_C({off})"), ("shift", s)]
+        kind = f"avgpool {dt}"
+        summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh_}x{sw}, "
+                   f"pads t{pt} l{pl} b{pb} r{pr} (zeros), -> {stream}")
+    elif fam == "prelu":
+        for role, ctype in (("breakpoint", "int32_t"), ("mult_pos", "int32_t"), ("offset_pos", "int64_t"),
+                            ("mult_neg", "int32_t"), ("offset_neg", "int64_t"), ("shift", "int32_t")):
+            arrays[role] = CArray(f"{slug}_{role}", ctype, np.asarray(a[role], np.int64 if ctype == "int64_t" else np.int32),
+                                  f"{role} [C={C}]", role)
+        vals = [("pixels", pixels), ("c", C)] + [(r, arrays[r].name) for r in arrays]
+        kind, summary = f"prelu {dt}", f"{shape_str(in_shape)}, two affine pieces per channel -> {stream}"
+    else:  # binarize
+        arrays.update(_threshold_arrays(node, slug, C))
+        vals = [("pixels", pixels), ("c", C), ("thresholds", arrays["thresholds"].name), ("flip", arrays["flip"].name)]
+        kind, summary = f"binarize {in_dt} -> bits", f"{shape_str(in_shape)}: bit = (x' < tau) per channel"
+    params = [(f, str(v)) for f, v in vals]
+    return LayerSpec(index, node.name, node.op, fn, fam, kind, params, None, arrays, in_dt, dt, in_shape,
+                     out_shape, output_bytes(node), scratch_bytes(node), summary)
+
+
 def _linear_params(node, fam: str, zp: int) -> tuple[list, int, str]:
     """The params struct of a conv2d/dense (field, C expression), K and the one-line geometry."""
     a = node.attrs
@@ -207,30 +284,34 @@ def _linear_spec(node, index: int, fn: str, fam: str, slug: str) -> LayerSpec:
     a = node.attrs
     name = node.name
     in_shape, out_shape = _ints(a["in_shape"]), _ints(a["out_shape"])
-    in_dtype, out_dtype = a["in_dtype"], a["out"]
+    in_dtype, out_dtype_ = a["in_dtype"], out_dtype(node)
     zp = int(a.get("input_zero_point", 0)) if in_dtype == "int8" else 0
+    if in_dtype == "int8" and a.get("in_bits", 8) == 16:
+        in_dtype = "int16"
     arrays = {"weights": _weight_array(node, fn, fam, slug)}
-    if out_dtype == "bits":
+    if out_dtype_ == "bits":
         arrays.update(_threshold_arrays(node, slug, out_shape[-1]))
+    elif out_dtype_ in ("int8", "int16"):
+        arrays.update(_requant_arrays(node, slug))
     params, K, summary = _linear_params(node, fam, zp)
-    if in_dtype == "int8":
+    if in_dtype in ("int8", "int16"):
         summary += f", input zero point {zp}"
-        if not ZP_MIN <= zp <= ZP_MAX:
+        if not ZP_MIN <= zp <= ZP_MAX and in_dtype == "int8":
             raise TinyBnnError(f"layer '{name}': input zero point {zp} outside [{ZP_MIN}, {ZP_MAX}]")
-        xmax = max(abs(-128 - zp), abs(127 - zp))
+        lo, hi = (-32768, 32767) if in_dtype == "int16" else (-128, 127)
+        xmax = max(abs(lo - zp), abs(hi - zp))
         wmax = 1 if fn.endswith("b1") else max(1, int(np.abs(a["weights"].astype(np.int64)).max()))
         bound = K * wmax * xmax
     else:
         bound = K
     if bound >= INT32_LIMIT:
         raise TinyBnnError(f"layer '{name}': its accumulator can reach {bound}, more than int32 holds")
-    src = "b1" if in_dtype == "bits" else "s8"
-    wk = "s8" if fn.endswith("s8s8") else "s16" if fn.endswith("s8s16") else "b1"
-    kind = f"{fam} {src} x {wk} -> {'bits' if out_dtype == 'bits' else 'int32'}"
-    return LayerSpec(index, name, node.op, fn, fam, kind, params,
-                     "TB_OUT_BITS" if out_dtype == "bits" else "TB_OUT_S32", arrays, in_dtype,
-                     "bits" if out_dtype == "bits" else "int32", in_shape, out_shape, output_bytes(node),
-                     scratch_bytes(node), summary, {"K": K})
+    src = {"bits": "b1", "int8": "s8", "int16": "s16"}[in_dtype]
+    wk = "s16" if fn.endswith("s8s16") else "b1" if fn.endswith("b1") else "s8"
+    kind = f"{fam} {src} x {wk} -> {out_dtype_}"
+    out_kind = {"bits": "TB_OUT_BITS", "int8": "TB_OUT_S8", "int16": "TB_OUT_S16"}.get(out_dtype_, "TB_OUT_S32")
+    return LayerSpec(index, name, node.op, fn, fam, kind, params, out_kind, arrays, in_dtype,
+                     out_dtype_, in_shape, out_shape, output_bytes(node), scratch_bytes(node), summary, {"K": K})
 
 
 def _concat_spec(node, index: int, fn: str) -> LayerSpec:
@@ -247,8 +328,11 @@ def _concat_spec(node, index: int, fn: str) -> LayerSpec:
         parts.append([(f, str(vals[f])) for f in CONCAT_FIELDS])
         off += s[-1]
     summary = " + ".join(shape_str(s) for s in ins) + f" -> {shape_str(out_shape)}, channels laid end to end"
-    return LayerSpec(index, node.name, node.op, fn, "concat", f"concat b1 ({len(ins)} inputs)", [], None, {},
-                     "bits", "bits", ins[0], out_shape, output_bytes(node), scratch_bytes(node), summary,
+    dt = out_dtype(node)
+    fam, kind = ("concat", f"concat b1 ({len(ins)} inputs)") if dt == "bits" else \
+        ("concat_s", f"concat {dt} ({len(ins)} inputs)")
+    return LayerSpec(index, node.name, node.op, fn, fam, kind, [], None, {},
+                     dt, dt, ins[0], out_shape, output_bytes(node), scratch_bytes(node), summary,
                      {"parts": parts})
 
 
@@ -321,7 +405,7 @@ def model_hash(specs: list[LayerSpec], inp: dict, out: dict, wiring: list | None
     for s in specs:
         for role, arr in sorted(s.arrays.items()):
             h.update(f"{s.index}:{role}:".encode())
-            dt = {"uint32_t": "<u4", "int32_t": "<i4", "int16_t": "<i2", "int8_t": "i1"}[arr.ctype]
+            dt = {"uint32_t": "<u4", "int32_t": "<i4", "int16_t": "<i2", "int8_t": "i1", "int64_t": "<i8"}[arr.ctype]
             h.update(np.ascontiguousarray(arr.values, dtype=dt).tobytes())
     return h.hexdigest()[:HASH_HEX_DIGITS]
 
@@ -354,12 +438,22 @@ def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[s
     fns = sorted({s.fn for s in specs})
     ref = [f"{fn}.c" for fn in fns if (kernels_dir() / f"{fn}.c").is_file()]
     common = list(KERNEL_COMMON) + ([KERNEL_S16_HEADER] if any(fn.endswith("s8s16") for fn in fns) else [])
-    common += [KERNEL_CONCAT_HEADER] if "tb_concat_b1" in fns else []
+    common += [KERNEL_CONCAT_HEADER] if any(fn.startswith("tb_concat_") for fn in fns) else []
+    common += [KERNEL_STREAM_HEADER] if any(_stream_width(fn) for fn in fns) else []
     if len(ref) == len(fns):
         return common + ref
     from . import kernels
 
     return common + ref + kernels.sources(variant, fns)
+
+
+def _stream_width(fn: str) -> int | None:
+    """8 or 16 for a kernel of the real-valued streams (declared in tb_kernels_stream.h), else None."""
+    for fam in ("add", "avgpool", "maxpool", "binarize", "prelu", "concat"):
+        for b in (8, 16):
+            if fn == f"tb_{fam}_s{b}":
+                return b
+    return 16 if fn in ("tb_conv2d_s16s8", "tb_dense_s16s8") else None
 
 
 def _kernel_file(name: str) -> Path:
@@ -422,7 +516,7 @@ def _checked_specs(model) -> list[LayerSpec]:
         raise TinyBnnError(f"layer '{last.name}': the last layer must produce int32 accumulators")
     specs = [layer_spec(n, i) for i, n in enumerate(layers)]
     for s in specs[:-1]:
-        if s.out_dtype != "bits":
+        if s.out_dtype == "int32":
             raise TinyBnnError(f"layer '{s.name}': only the last layer may produce int32 accumulators")
     return specs
 
@@ -447,6 +541,7 @@ def _template_context(model, specs, plan: Plan, wiring, inp: dict, out: dict, ks
         "specs": specs, "calls": calls,
         "input_offset": bufs["input"].offset, "dag": not _is_chain(wiring),
         "concat_kernels": KERNEL_CONCAT_HEADER in ksrc,
+        "stream_kernels": KERNEL_STREAM_HEADER in ksrc,
         "plan": plan, "plan_buffers": sorted(plan.buffers, key=lambda b: (b.offset, b.name)),
         "lower_bound": _lb(plan), "arena_bytes": plan.arena_bytes, "arena_symbol": ARENA_SYMBOL,
         "weight_bytes": sum(s.weight_bytes for s in specs), "num_layers": len(specs),

@@ -64,6 +64,8 @@ def _fmt_value(ctype: str, v: int) -> str:
         return f"0x{int(v) & 0xFFFFFFFF:08X}u"
     if ctype == "int32_t" and int(v) == -INT32_LIMIT:
         return "INT32_MIN"
+    if ctype == "int64_t":
+        return f"INT64_C({int(v)})"
     return str(int(v))
 
 
@@ -93,7 +95,7 @@ class CArray:
 
     @property
     def nbytes(self) -> int:
-        return self.count * {"uint32_t": 4, "int32_t": 4, "int16_t": 2, "int8_t": 1}[self.ctype]
+        return self.count * {"uint32_t": 4, "int32_t": 4, "int16_t": 2, "int8_t": 1, "int64_t": 8}[self.ctype]
 
     @property
     def count_macro(self) -> str:
