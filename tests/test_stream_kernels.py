@@ -4,10 +4,12 @@ One driver (firmware/kernels/tests/tb_stream_driver.c) runs thousands of random 
 tb_avgpool_s8, tb_maxpool_s8, tb_binarize_s8, tb_prelu_s8 against NumPy references whose requantization is
 tinybnn.ir.requant.requantize itself (constants from affine_constants, and extreme ones: shift 0 and 62,
 |multiplier| up to 2^31, offsets up to the 2^62 bound, both saturations, negative multipliers), and every
-conv/dense kernel (reference, and the subset-sum first layers of opt/tb_first_ss.c) with TB_OUT_S32 and
-TB_OUT_S8: the int32 output equals the golden accumulators, the int8 one their requantization. Every buffer
-is an exact-size heap block (int8 ones often at odd addresses), so the sanitizer build catches any
-out-of-bounds access. Seeds are fixed; a failure names the generator, seed and case index.
+conv/dense kernel (the reference ones, the subset-sum first layers of opt/tb_first_ss.c, the binary conv2d and
+dense of every optimized family in its portable C) with TB_OUT_S32 and TB_OUT_S8: the int32 output equals the
+golden accumulators, the int8 one their requantization. Every buffer is an exact-size heap block (int8 ones
+often at odd addresses), so the sanitizer build catches any out-of-bounds access; a build with the argument
+checks compiled out (as in generated models) gives the same outputs. Seeds are fixed; a failure names the
+generator, seed and case index.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from randmodels import accumulators, random_layer_case
 from test_kernels import s16_layer_case
 from tinybnn.backend import codegen, hostc, kernels
 from tinybnn.ir import requant
-from tinybnn.ir.bits import pack_bits
+from tinybnn.ir.bits import pack_bits, words
 
 SEED = 20261203
 CASES = 2000            # per element-wise / pool kernel
@@ -34,6 +36,9 @@ MAGIC = 0x53424254
 OP_ADD, OP_AVGPOOL, OP_MAXPOOL, OP_BINARIZE, OP_PRELU = 1, 2, 3, 4, 5
 LAYER_OPS = {"conv_b1b1": 10, "conv_s8s8": 11, "conv_s8b1": 12, "conv_s8s16": 13, "dense_b1b1": 14,
              "dense_s8s8": 15, "dense_s8b1": 16, "dense_s8s16": 17, "conv_s8b1_ss": 18, "dense_s8b1_ss": 19}
+OPT_FAMILIES = ("armv7m", "armv6m", "rv32zbb", "rv32", "tree")  # their portable C, binary conv2d and dense
+for _i, _f in enumerate(OPT_FAMILIES):
+    LAYER_OPS[f"conv_b1b1_{_f}"], LAYER_OPS[f"dense_b1b1_{_f}"] = 20 + 2 * _i, 21 + 2 * _i
 MODE_ODD_S8, MODE_IN_PLACE, MODE_ODD_WORDS = 1, 2, 4
 TB_OK, TB_ERR_ARG, TB_ERR_ALIGN = 0, -1, -2
 LIMIT = requant.V_LIMIT  # |v * multiplier| + |offset| < 2^62
@@ -44,13 +49,11 @@ OPT = kernels.opt_dir()
 
 
 # ------------------------------------------------------------------------------------------ driver --
-def driver(sanitize: bool):
-    files = {p.name: p.read_bytes() for p in sorted(KDIR.iterdir()) if p.suffix in (".c", ".h")}
-    for name in ("tb_kernels_opt.h", "tb_first_ss.c"):
-        files[name] = (OPT / name).read_bytes()
+def driver(sanitize: bool, flags=()):
+    files = {p.name: p.read_bytes() for d in (KDIR, OPT) for p in sorted(d.iterdir()) if p.suffix in (".c", ".h")}
     files["tb_stream_driver.c"] = (KDIR / "tests" / "tb_stream_driver.c").read_bytes()
     return hostc.cached_build(files, "stream-driver", sanitize, exe_name="tb_stream_driver",
-                              extra_flags=("-Wvla", "-pedantic"))
+                              extra_flags=("-Wvla", "-pedantic") + tuple(flags))
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +311,15 @@ def layer_case(rng, kind, where):
     """A random conv/dense layer run with int32 and int8 outputs: the golden accumulators and their
     requantization with per-channel constants."""
     base = kind.replace("_ss", "")
-    node, x = s16_layer_case(rng, 1, base) if base.endswith("s8s16") else random_layer_case(rng, 1, base)
-    a = node.attrs
+    for fam in OPT_FAMILIES:
+        base = base.replace(f"_{fam}", "")
+    while True:
+        node, x = s16_layer_case(rng, 1, base) if base.endswith("s8s16") else random_layer_case(rng, 1, base)
+        a = node.attrs
+        k_words = (int(np.prod(a["kernel"])) * words(a["in_shape"][-1]) if base == "conv_b1b1"
+                   else int(np.prod(a["in_shape"][:-1])) * words(a["in_shape"][-1]))
+        if not kind.endswith("_tree") or k_words >= 2:  # a tree kernel adds K >= 2 words
+            break
     if base.endswith("s8b1") and rng.random() < 0.3:  # accumulators past 16 bits: the one-pixel path of _ss
         a["input_zero_point"] = int(rng.choice([-32640, 32639, int(rng.integers(-32640, 32640))]))
     a["out"] = "int32"
@@ -350,7 +360,8 @@ def test_stream_kernels_bit_exact(exe, name):
 
 @pytest.mark.parametrize("kind", LAYER_KINDS)
 def test_s8_output_stage_bit_exact(exe, kind):
-    """Every conv/dense kernel: TB_OUT_S32 equals the golden accumulators, TB_OUT_S8 their requantization."""
+    """Every conv/dense kernel (the reference ones, the subset-sum first layers, the binary ones of every optimized
+    family): TB_OUT_S32 equals the golden accumulators, TB_OUT_S8 their requantization."""
     assert check(exe, make_cases(kind, LAYER_CASES, SEED)) == LAYER_CASES
 
 
@@ -360,6 +371,14 @@ def test_sanitized():
     cases = [c for name in list(MAKERS) + list(LAYER_KINDS)
              for c in make_cases(name, (CASES if name in MAKERS else LAYER_CASES) // SANITIZE_DIVISOR, SEED + 1)]
     assert check(san, cases) == len(cases)
+
+
+def test_without_checks():
+    """Generated models compile the argument checks out (TB_KERNEL_CHECKS=0): the same outputs without them."""
+    exe = driver(False, ("-DTB_KERNEL_CHECKS=0",))
+    cases = [c for name in list(MAKERS) + list(LAYER_KINDS)
+             for c in make_cases(name, (CASES if name in MAKERS else LAYER_CASES) // SANITIZE_DIVISOR, SEED + 2)]
+    assert check(exe, cases) == len(cases)
 
 
 def test_requantize_edges(exe):

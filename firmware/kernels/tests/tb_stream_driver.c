@@ -22,6 +22,9 @@
  *        16 tb_dense_s8b1, 17 tb_dense_s8s16, 18 tb_conv2d_s8b1_ss, 19 tb_dense_s8b1_ss (weights packed as
  *        for tb_conv2d_s8b1 / tb_dense_s8b1, encoded here with tb_ss_encode_weights);
  *        ints: the params struct's fields; blobs: weights, multiplier, offset, shift, input
+ *   op 20..29 the same for the binary conv2d (even op) and dense (odd op) of the optimized families, in their
+ *        portable C, weights packed as for tb_conv2d_b1b1 and encoded here: 20/21 armv7m, 22/23 armv6m,
+ *        24/25 rv32zbb, 26/27 rv32, 28/29 tree (a portable tb_tree_kernel without thresholds, K >= 2)
  *   mode bits: 1 int8 buffers at odd addresses, 2 tb_add_s8 in place (y = a), 4 word buffers (binarize
  *        output, S32 output) at odd addresses
  */
@@ -41,7 +44,32 @@
 enum { OP_ADD = 1, OP_AVGPOOL, OP_MAXPOOL, OP_BINARIZE, OP_PRELU };
 enum { OP_CONV_B1B1 = 10, OP_CONV_S8S8, OP_CONV_S8B1, OP_CONV_S8S16, OP_DENSE_B1B1, OP_DENSE_S8S8, OP_DENSE_S8B1,
        OP_DENSE_S8S16, OP_CONV_SS, OP_DENSE_SS };
+enum { OP_OPT_FIRST = 20, OP_OPT_TREE_CONV = 28, OP_OPT_LAST = 29 };
 enum { MODE_ODD_S8 = 1, MODE_IN_PLACE = 2, MODE_ODD_WORDS = 4 };
+
+/* The optimized binary families (as opt/tests/tb_opt_check.c lists them); the tree one is handled apart. */
+typedef struct {
+    int32_t (*encoded_words)(int32_t out_c, int32_t k_words);
+    void (*encode)(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded);
+    int32_t (*conv_scratch)(const tb_conv2d_params *p);
+    tb_status (*conv)(const tb_context *, const tb_conv2d_params *, const tb_out_params *, const uint32_t *,
+                      const uint32_t *, void *);
+    int32_t (*dense_scratch)(const tb_dense_params *p);
+    tb_status (*dense)(const tb_context *, const tb_dense_params *, const tb_out_params *, const uint32_t *,
+                       const uint32_t *, void *);
+    int flash_taps; /* a zero-padded conv's weights end with the tap popcounts */
+} family;
+
+static const family FAMILIES[4] = {
+    {tb_armv7m_encoded_words, tb_armv7m_encode_weights, tb_conv2d_b1b1_armv7m_get_buffer_size,
+     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m, 0},
+    {tb_armv6m_encoded_words, tb_armv6m_encode_weights, tb_conv2d_b1b1_armv6m_get_buffer_size,
+     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m, 0},
+    {tb_rv32zbb_encoded_words, tb_rv32zbb_encode_weights, tb_conv2d_b1b1_rv32zbb_get_buffer_size,
+     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb, 0},
+    {tb_rv32_encoded_words, tb_rv32_encode_weights, tb_conv2d_b1b1_rv32_get_buffer_size, tb_conv2d_b1b1_rv32,
+     tb_dense_b1b1_rv32_get_buffer_size, tb_dense_b1b1_rv32, 1},
+};
 
 static void fail(const char *msg)
 {
@@ -130,7 +158,10 @@ static int32_t pool_bytes(int32_t out_h, int32_t out_w, int32_t c)
 
 static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blob *bl)
 {
-    const int is_conv = op <= OP_CONV_S8S16 || op == OP_CONV_SS;
+    const int opt = op >= OP_OPT_FIRST, is_conv = opt ? op % 2 == 0 : op <= OP_CONV_S8S16 || op == OP_CONV_SS;
+    const family *fam = opt && op < OP_OPT_TREE_CONV ? &FAMILIES[(op - OP_OPT_FIRST) / 2] : NULL;
+    tb_tree_kernel tree = {0, 0, NULL, NULL, NULL, 0};
+    int32_t k_words = 0, zero_padded = 0;
     tb_conv2d_params cp;
     tb_dense_params dp;
     int32_t pixels, out_c, scratch_size = 0;
@@ -153,14 +184,40 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
                        : op == OP_CONV_S8B1  ? tb_conv2d_s8b1_get_buffer_size(&cp)
                        : op == OP_CONV_S8S16 ? tb_conv2d_s8s16_get_buffer_size(&cp)
                        : op == OP_CONV_SS    ? tb_conv2d_s8b1_ss_get_buffer_size(&cp)
+                       : fam != NULL         ? fam->conv_scratch(&cp)
+                       : opt                 ? tb_tree_conv2d_get_buffer_size(&cp)
                                              : tb_conv2d_b1b1_get_buffer_size(&cp);
+        k_words = cp.kernel_h * cp.kernel_w * TB_WORDS(cp.in_c);
+        zero_padded = cp.pad == TB_PAD_ZERO && (cp.pad_top | cp.pad_left | cp.pad_bottom | cp.pad_right) != 0;
     } else {
         if (nints != 4)
             fail("dense needs 4 ints");
         dp.in_pixels = v[0], dp.in_c = v[1], dp.out_c = v[2], dp.input_zero_point = v[3];
         pixels = 1;
         out_c = dp.out_c;
-        scratch_size = op == OP_DENSE_SS ? tb_dense_s8b1_ss_get_buffer_size(&dp) : 0;
+        scratch_size = op == OP_DENSE_SS ? tb_dense_s8b1_ss_get_buffer_size(&dp)
+                       : fam != NULL     ? fam->dense_scratch(&dp)
+                       : opt             ? tb_tree_dense_get_buffer_size(&dp)
+                                         : 0;
+        k_words = dp.in_pixels * TB_WORDS(dp.in_c);
+    }
+    if (opt) { /* the family's weights: encoded channels, then the tap popcounts where the family reads them */
+        const int taps = zero_padded && (fam == NULL || fam->flash_taps);
+        const int32_t ch = fam != NULL ? fam->encoded_words(out_c, k_words) : out_c * tb_tree_words(k_words);
+        const int32_t tw = taps ? tb_opt_tap_words(out_c, cp.kernel_h * cp.kernel_w) : 0;
+        void *tmp_block;
+        uint32_t *enc = (uint32_t *)alloc_at(4 * (ch + tw), 0, &enc_block);
+        uint32_t *tmp = (uint32_t *)alloc_at(4 * k_words, 0, &tmp_block);
+        if (fam != NULL)
+            fam->encode((const uint32_t *)bl[0].p, out_c, k_words, enc);
+        else
+            tb_tree_encode_weights((const uint32_t *)bl[0].p, out_c, k_words, NULL, enc, tmp);
+        if (taps)
+            tb_opt_encode_tap_pops((const uint32_t *)bl[0].p, out_c, cp.kernel_h * cp.kernel_w, TB_WORDS(cp.in_c),
+                                   enc + ch);
+        free(tmp_block);
+        weights = enc;
+        tree.k_words = k_words;
     }
     if (op == OP_CONV_SS || op == OP_DENSE_SS) {
         const int32_t k_len = is_conv ? cp.kernel_h * cp.kernel_w * cp.in_c : dp.in_pixels * dp.in_c;
@@ -199,7 +256,16 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
         case OP_DENSE_S8S16: st = tb_dense_s8s16(&ctx, &dp, &out, x8, (const int16_t *)weights, y); break;
         case OP_CONV_SS: st = tb_conv2d_s8b1_ss(&ctx, &cp, &out, x8, (const uint32_t *)weights, y); break;
         case OP_DENSE_SS: st = tb_dense_s8b1_ss(&ctx, &dp, &out, x8, (const uint32_t *)weights, y); break;
-        default: fail("unknown layer op");
+        default:
+            if (fam != NULL)
+                st = is_conv ? fam->conv(&ctx, &cp, &out, xb, (const uint32_t *)weights, y)
+                             : fam->dense(&ctx, &dp, &out, xb, (const uint32_t *)weights, y);
+            else if (opt)
+                st = is_conv ? tb_tree_conv2d(&tree, &ctx, &cp, &out, xb, (const uint32_t *)weights, y)
+                             : tb_tree_dense(&tree, &ctx, &dp, &out, xb, (const uint32_t *)weights, y);
+            else
+                fail("unknown layer op");
+            break;
         }
         put_result(st, y, n);
         free(block);
@@ -229,7 +295,8 @@ int main(void)
             /* int8 tensors (and the per-channel constants: never) at odd addresses when asked */
             const int s8_blob = (op == OP_ADD) || (op == OP_AVGPOOL) || (op == OP_MAXPOOL && i == 0) ||
                                 (op == OP_BINARIZE && i == 2) || (op == OP_PRELU && i == 6) ||
-                                (op >= OP_CONV_B1B1 && i == 4 && op != OP_CONV_B1B1 && op != OP_DENSE_B1B1);
+                                (op >= OP_CONV_B1B1 && op <= OP_DENSE_SS && i == 4 && op != OP_CONV_B1B1 &&
+                                 op != OP_DENSE_B1B1);
             bl[i] = rd_blob(s8_blob && (mode & MODE_ODD_S8) != 0);
         }
         if (op == OP_ADD) {
@@ -306,7 +373,7 @@ int main(void)
             memset(y, 0xA5, (size_t)n);
             put_result(tb_prelu_s8(NULL, &p, (const int8_t *)bl[6].p, y), y, n);
             free(block);
-        } else if (op >= OP_CONV_B1B1 && op <= OP_DENSE_SS) {
+        } else if ((op >= OP_CONV_B1B1 && op <= OP_DENSE_SS) || (op >= OP_OPT_FIRST && op <= OP_OPT_LAST)) {
             need(nints, nints, nblobs, 5);
             run_layer(op, mode, v, nints, bl);
         } else {
