@@ -107,8 +107,8 @@ int32_t tb_avgpool_s8_get_buffer_size(const tb_avgpool_params *params);
 /**
  * Average pool of an int8 stream: per output pixel and channel, v = sum over the window's valid taps of
  * (x - input_zero_point), padded taps contributing 0 (ONNX count_include_pad=1: the divisor KH * KW is in
- * the multiplier), then y = requantize(v, multiplier, offset, shift). The caller guarantees that
- * KH * KW * max|x - input_zero_point| fits int32.
+ * the multiplier), then y = requantize(v, multiplier, offset, shift). int32 sums: the caller guarantees
+ * KH * KW * (128 + |input_zero_point|) < 2^31.
  *
  * @param ctx     scratch (unused; may be NULL)
  * @param params  geometry, input zero point, requantization constants
