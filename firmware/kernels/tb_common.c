@@ -19,6 +19,15 @@ tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *outp
             return TB_ERR_ARG;
         if (!tb_aligned4(out->thresholds) || !tb_aligned4(out->flip))
             return TB_ERR_ALIGN;
+    } else if (out->kind == TB_OUT_S8) {
+        if (out->multiplier == NULL || out->offset == NULL || out->shift == NULL)
+            return TB_ERR_ARG;
+        if (!tb_aligned4(out->multiplier) || !tb_aligned4(out->offset) || !tb_aligned4(out->shift))
+            return TB_ERR_ALIGN;
+        for (int32_t o = 0; o < out_c; o++)
+            if (out->shift[o] < 0 || out->shift[o] > TB_SHIFT_MAX)
+                return TB_ERR_ARG;
+        return TB_OK; /* int8 codes: no alignment */
     } else if (out->kind != TB_OUT_S32) {
         return TB_ERR_ARG;
     }
@@ -105,7 +114,7 @@ static int32_t pool_out_size(int32_t in, int32_t pad_before, int32_t pad_after, 
     return span < 0 ? -1 : span / stride + 1;
 }
 
-tb_status tb_check_maxpool(const tb_maxpool_params *p, const uint32_t *input, const uint32_t *output)
+tb_status tb_check_pool_geometry(const tb_maxpool_params *p)
 {
     if (p == NULL || p->in_h < 1 || p->in_w < 1 || p->c < 1 || p->kernel_h < 1 || p->kernel_w < 1 ||
         p->stride_h < 1 || p->stride_w < 1)
@@ -116,6 +125,14 @@ tb_status tb_check_maxpool(const tb_maxpool_params *p, const uint32_t *input, co
         p->out_h != pool_out_size(p->in_h, p->pad_top, p->pad_bottom, p->kernel_h, p->stride_h) ||
         p->out_w != pool_out_size(p->in_w, p->pad_left, p->pad_right, p->kernel_w, p->stride_w))
         return TB_ERR_ARG;
+    return TB_OK;
+}
+
+tb_status tb_check_maxpool(const tb_maxpool_params *p, const uint32_t *input, const uint32_t *output)
+{
+    const tb_status status = tb_check_pool_geometry(p);
+    if (status != TB_OK)
+        return status;
     if (input == NULL || output == NULL)
         return TB_ERR_ARG;
     if ((p->or_mask != NULL && !tb_aligned4(p->or_mask)) || !tb_aligned4(input) || !tb_aligned4(output))

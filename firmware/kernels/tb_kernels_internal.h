@@ -36,16 +36,42 @@ static inline uint32_t tb_bit(const uint32_t *bits, int32_t i)
 }
 
 /*
+ * floor(x / 2^shift) clamped to [-128, 127], for shift in [0, 62]: the last step of every requantization.
+ * C99 leaves the right shift of a negative value implementation-defined (6.5.7), so a negative x is shifted
+ * as its complement: ~x = -x - 1 >= 0 and ~(~x >> s) = -floor((-x - 1) / 2^s) - 1 = floor(x / 2^s).
+ */
+static inline int8_t tb_requantize64(int64_t x, int32_t shift)
+{
+    const int64_t y = x >= 0 ? x >> shift : ~(~x >> shift);
+    return (int8_t)(y < -128 ? -128 : y > 127 ? 127 : y);
+}
+
+/*
+ * The requantization rule of the int8 streams, the C twin of tinybnn/ir/requant.py (requantize):
+ *   y = clamp(floor((v * multiplier + offset) / 2^shift), -128, 127)
+ * with one 64-bit multiply-add and a floor shift. The converter chooses the constants so that
+ * |v * multiplier| + |offset| < 2^62 and shift is in [0, 62]: nothing overflows.
+ */
+static inline int8_t tb_requantize(int32_t v, int32_t multiplier, int64_t offset, int32_t shift)
+{
+    return tb_requantize64((int64_t)v * multiplier + offset, shift);
+}
+
+/*
  * The fused output stage for output channel o of pixel `pixel` (channels are visited in increasing order):
- * TB_OUT_S32 stores acc; TB_OUT_BITS sets bit o of *word to (a' < tau[o]) (a' = ~acc where flip[o]) and
- * stores *word when it is full or o is the last channel. int32_t is two's complement (C99 7.18.1.1), so
- * ~acc == -acc - 1 for every acc, without overflow.
+ * TB_OUT_S32 stores acc; TB_OUT_S8 stores acc requantized with channel o's constants; TB_OUT_BITS sets bit
+ * o of *word to (a' < tau[o]) (a' = ~acc where flip[o]) and stores *word when it is full or o is the last
+ * channel. int32_t is two's complement (C99 7.18.1.1), so ~acc == -acc - 1 for every acc, without overflow.
  */
 static inline void tb_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c, int32_t o,
                             int32_t acc, uint32_t *word)
 {
     if (out->kind == TB_OUT_S32) {
         ((int32_t *)output)[pixel * out_c + o] = acc;
+        return;
+    }
+    if (out->kind == TB_OUT_S8) {
+        ((int8_t *)output)[pixel * out_c + o] = tb_requantize(acc, out->multiplier[o], out->offset[o], out->shift[o]);
         return;
     }
     {
@@ -89,7 +115,8 @@ tb_status tb_check_operands(const tb_out_params *out, int32_t out_c, const void 
 /* 1 when p is 4-byte aligned. */
 int tb_aligned4(const void *p);
 
-/* TB_OK when the output stage and its buffer are usable for out_c channels. */
+/* TB_OK when the output stage and its buffer are usable for out_c channels (for TB_OUT_S8: the constants
+ * present and aligned, every shift in [0, 62]; the output needs no alignment). */
 tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *output);
 
 /* TB_OK when the conv geometry is consistent (sizes positive, output size matches the formula). */
@@ -103,6 +130,12 @@ tb_status tb_check_dense(const tb_dense_params *p);
 
 /* TB_OK when the max-pool geometry is consistent and the buffers (and OR mask) are present and aligned. */
 tb_status tb_check_maxpool(const tb_maxpool_params *p, const uint32_t *input, const uint32_t *output);
+
+/* TB_OK when the pool geometry of p is consistent (sizes positive, output size matches the formula). */
+tb_status tb_check_pool_geometry(const tb_maxpool_params *p);
+
+/* Largest right shift of a requantization. */
+#define TB_SHIFT_MAX 62
 
 /*
  * The int16 im2col column of output pixel (oy, ox) of an int8 conv: col[(kh*KW + kw)*C + c] =

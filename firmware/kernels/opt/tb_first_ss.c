@@ -26,6 +26,9 @@
  *
  * Scratch (tb_conv2d_s8b1_ss_get_buffer_size): two int16 columns padded to whole groups, 16 table words per
  * group of a block (at most 256), one accumulator word per output channel.
+ *
+ * Bits outputs have their own fused stage (ss_pair_bits, ss_pair_out, ss_emit); int32 and requantized int8
+ * outputs (TB_OUT_S32, TB_OUT_S8) go through the reference one, tb_store, accumulator by accumulator.
  */
 #include <stddef.h>
 
@@ -149,13 +152,16 @@ static int32_t ss_low16(uint32_t v)
     return lo >= 0x8000 ? lo - 0x10000 : lo;
 }
 
-/* The output stage of one pixel from its accumulators acc[o] (tb_store's semantics, one word at a time). */
+/*
+ * The output stage of one pixel from its accumulators acc[o]: tb_store for int32 and int8 outputs, its
+ * semantics one word at a time for bits.
+ */
 static void ss_emit(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c, const int32_t *acc)
 {
-    if (out->kind == TB_OUT_S32) {
-        int32_t *y = (int32_t *)output + pixel * out_c;
+    if (out->kind != TB_OUT_BITS) {
+        uint32_t word = 0u; /* not used by the int32 and int8 stages */
         for (int32_t o = 0; o < out_c; o++)
-            y[o] = acc[o];
+            tb_store(out, output, pixel, out_c, o, acc[o], &word);
         return;
     }
     {
@@ -199,14 +205,14 @@ static void ss_pair_out(const uint32_t *t, const uint32_t *weights, int32_t grou
 {
     const int32_t row = TB_WORDS(8 * groups), full = (groups - g0) / 4, rem = (groups - g0) % 4;
     const uint32_t *w = weights + g0 / 4;
-    if (out->kind == TB_OUT_S32) {
-        int32_t *y0 = (int32_t *)output + px * out_c, *y1 = y0 + out_c;
+    if (out->kind != TB_OUT_BITS) { /* int32 or int8: the reference output stage, per channel */
+        uint32_t word = 0u;         /* not used by these stages */
         for (int32_t o = 0; o < out_c; o++, w += row) {
             const uint32_t v = total - 2u * ((g0 ? u[o] : 0u) + ss_dot(t, w, full, rem));
             const int32_t lo = ss_low16(v);
-            y0[o] = lo;
+            tb_store(out, output, px, out_c, o, lo, &word);
             if (two)
-                y1[o] = ss_low16((v - (uint32_t)lo) >> 16);
+                tb_store(out, output, px + 1, out_c, o, ss_low16((v - (uint32_t)lo) >> 16), &word);
         }
         return;
     }

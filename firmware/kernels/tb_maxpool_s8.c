@@ -1,0 +1,59 @@
+/*
+ * tb_maxpool_s8.c - reference max pool of an int8 stream.
+ *
+ * One scale and zero point for the whole tensor: the largest code is the code of the largest value, so the
+ * pool compares codes and copies one. Padded taps are ignored; the pads are smaller than the kernel, so every
+ * window holds at least one valid tap.
+ */
+#include <stddef.h>
+
+#include "tb_kernels_s8.h"
+#include "tb_kernels_internal.h"
+
+int32_t tb_maxpool_s8_get_buffer_size(const tb_maxpool_params *params)
+{
+    (void)params;
+    return 0;
+}
+
+#if TB_KERNEL_CHECKS
+static tb_status check_maxpool_s8(const tb_maxpool_params *p, const int8_t *input, const int8_t *output)
+{
+    const tb_status status = tb_check_pool_geometry(p);
+    if (status != TB_OK)
+        return status;
+    if (input == NULL || output == NULL || p->or_mask != NULL || p->pad_top >= p->kernel_h ||
+        p->pad_bottom >= p->kernel_h || p->pad_left >= p->kernel_w || p->pad_right >= p->kernel_w)
+        return TB_ERR_ARG;
+    return TB_OK;
+}
+#endif
+
+tb_status tb_maxpool_s8(const tb_context *ctx, const tb_maxpool_params *params, const int8_t *input,
+                        int8_t *output)
+{
+    (void)ctx;
+    TB_CHECK(check_maxpool_s8(params, input, output));
+    {
+        const tb_maxpool_params *p = params;
+        for (int32_t oy = 0; oy < p->out_h; oy++) {
+            const int32_t y0 = oy * p->stride_h - p->pad_top, y1 = y0 + p->kernel_h;
+            const int32_t ky0 = y0 < 0 ? 0 : y0, ky1 = y1 > p->in_h ? p->in_h : y1;
+            for (int32_t ox = 0; ox < p->out_w; ox++) {
+                const int32_t x0 = ox * p->stride_w - p->pad_left, x1 = x0 + p->kernel_w;
+                const int32_t kx0 = x0 < 0 ? 0 : x0, kx1 = x1 > p->in_w ? p->in_w : x1;
+                int8_t *y = output + (oy * p->out_w + ox) * p->c;
+                for (int32_t c = 0; c < p->c; c++) {
+                    int8_t m = -128;
+                    for (int32_t iy = ky0; iy < ky1; iy++)
+                        for (int32_t ix = kx0; ix < kx1; ix++) {
+                            const int8_t x = input[(iy * p->in_w + ix) * p->c + c];
+                            m = x > m ? x : m;
+                        }
+                    y[c] = m;
+                }
+            }
+        }
+    }
+    return TB_OK;
+}

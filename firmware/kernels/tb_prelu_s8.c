@@ -1,0 +1,53 @@
+/*
+ * tb_prelu_s8.c - reference per-channel piecewise affine map of an int8 stream (PReLU, RPReLU, affine).
+ *
+ * Each piece is one requantization of the code itself: ReActNet's RPReLU, (x - gamma) * slope + zeta, with
+ * the input and output scales and zero points folded in, is mult * x + offset on each side of the
+ * breakpoint (the code of gamma), with one rounding.
+ */
+#include <stddef.h>
+
+#include "tb_kernels_s8.h"
+#include "tb_kernels_internal.h"
+
+int32_t tb_prelu_s8_get_buffer_size(const tb_prelu_params *params)
+{
+    (void)params;
+    return 0;
+}
+
+#if TB_KERNEL_CHECKS
+static tb_status check_prelu(const tb_prelu_params *p, const int8_t *input, const int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->pixels < 1 || p->c < 1 || p->breakpoint == NULL ||
+        p->mult_pos == NULL || p->offset_pos == NULL || p->mult_neg == NULL || p->offset_neg == NULL ||
+        p->shift == NULL)
+        return TB_ERR_ARG;
+    if (!tb_aligned4(p->breakpoint) || !tb_aligned4(p->mult_pos) || !tb_aligned4(p->offset_pos) ||
+        !tb_aligned4(p->mult_neg) || !tb_aligned4(p->offset_neg) || !tb_aligned4(p->shift))
+        return TB_ERR_ALIGN;
+    for (int32_t c = 0; c < p->c; c++)
+        if (p->shift[c] < 0 || p->shift[c] > TB_SHIFT_MAX)
+            return TB_ERR_ARG;
+    return TB_OK;
+}
+#endif
+
+tb_status tb_prelu_s8(const tb_context *ctx, const tb_prelu_params *params, const int8_t *input, int8_t *output)
+{
+    (void)ctx;
+    TB_CHECK(check_prelu(params, input, output));
+    {
+        const tb_prelu_params *p = params;
+        for (int32_t px = 0; px < p->pixels; px++) {
+            const int8_t *x = input + px * p->c;
+            int8_t *y = output + px * p->c;
+            for (int32_t c = 0; c < p->c; c++) {
+                const int32_t v = x[c];
+                y[c] = v >= p->breakpoint[c] ? tb_requantize(v, p->mult_pos[c], p->offset_pos[c], p->shift[c])
+                                             : tb_requantize(v, p->mult_neg[c], p->offset_neg[c], p->shift[c]);
+            }
+        }
+    }
+    return TB_OK;
+}

@@ -1,0 +1,498 @@
+"""The int8-stream kernels (firmware/kernels/tb_kernels_s8.h) and the TB_OUT_S8 output stage, bit for bit.
+
+One driver (firmware/kernels/tests/tb_stream_driver.c) runs thousands of random cases per call: tb_add_s8,
+tb_avgpool_s8, tb_maxpool_s8, tb_binarize_s8, tb_prelu_s8 against NumPy references whose requantization is
+tinybnn.ir.requant.requantize itself (constants from affine_constants, and extreme ones: shift 0 and 62,
+|multiplier| up to 2^31, offsets up to the 2^62 bound, both saturations, negative multipliers), and every
+conv/dense kernel (the reference ones, the subset-sum first layers of opt/tb_first_ss.c, the binary conv2d and
+dense of every optimized family in its portable C) with TB_OUT_S32 and TB_OUT_S8: the int32 output equals the
+golden accumulators, the int8 one their requantization. Every buffer is an exact-size heap block (int8 ones
+often at odd addresses), so the sanitizer build catches any out-of-bounds access; a build with the argument
+checks compiled out (as in generated models) gives the same outputs. Seeds are fixed; a failure names the
+generator, seed and case index.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+from randmodels import accumulators, random_layer_case
+from test_kernels import s16_layer_case
+from tinybnn.backend import codegen, hostc, kernels
+from tinybnn.ir import requant
+from tinybnn.ir.bits import pack_bits, words
+
+SEED = 20261203
+CASES = 2000            # per element-wise / pool kernel
+LAYER_CASES = 300       # per conv/dense kernel (each run with int32 and int8 outputs)
+SANITIZE_DIVISOR = 10   # the sanitizer build runs a tenth of them
+
+MAGIC = 0x53424254
+OP_ADD, OP_AVGPOOL, OP_MAXPOOL, OP_BINARIZE, OP_PRELU = 1, 2, 3, 4, 5
+LAYER_OPS = {"conv_b1b1": 10, "conv_s8s8": 11, "conv_s8b1": 12, "conv_s8s16": 13, "dense_b1b1": 14,
+             "dense_s8s8": 15, "dense_s8b1": 16, "dense_s8s16": 17, "conv_s8b1_ss": 18, "dense_s8b1_ss": 19}
+OPT_FAMILIES = ("armv7m", "armv6m", "rv32zbb", "rv32", "tree")  # their portable C, binary conv2d and dense
+for _i, _f in enumerate(OPT_FAMILIES):
+    LAYER_OPS[f"conv_b1b1_{_f}"], LAYER_OPS[f"dense_b1b1_{_f}"] = 20 + 2 * _i, 21 + 2 * _i
+MODE_ODD_S8, MODE_IN_PLACE, MODE_ODD_WORDS = 1, 2, 4
+TB_OK, TB_ERR_ARG, TB_ERR_ALIGN = 0, -1, -2
+LIMIT = requant.V_LIMIT  # |v * multiplier| + |offset| < 2^62
+I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
+
+KDIR = codegen.kernels_dir()
+OPT = kernels.opt_dir()
+
+
+# ------------------------------------------------------------------------------------------ driver --
+def driver(sanitize: bool, flags=()):
+    files = {p.name: p.read_bytes() for d in (KDIR, OPT) for p in sorted(d.iterdir()) if p.suffix in (".c", ".h")}
+    files["tb_stream_driver.c"] = (KDIR / "tests" / "tb_stream_driver.c").read_bytes()
+    return hostc.cached_build(files, "stream-driver", sanitize, exe_name="tb_stream_driver",
+                              extra_flags=("-Wvla", "-pedantic") + tuple(flags))
+
+
+@pytest.fixture(scope="module")
+def exe():
+    return driver(False)
+
+
+def _blob(a) -> bytes:
+    data = b"" if a is None else np.ascontiguousarray(a).tobytes()
+    return struct.pack("<i", len(data)) + data + b"\0" * (-len(data) % 4)
+
+
+def _i64(v: int) -> list[int]:
+    """An int64 as the driver's (lo, hi) pair of int32."""
+    u = int(v) & ((1 << 64) - 1)
+    lo, hi = u & 0xFFFFFFFF, u >> 32
+    return [lo - (1 << 32) if lo >= 1 << 31 else lo, hi - (1 << 32) if hi >= 1 << 31 else hi]
+
+
+class Case:
+    """One driver case and what it must produce: want[i] = (status, bytes or None) per kernel call."""
+
+    def __init__(self, op, ints, blobs, want, where, mode=0):
+        self.op, self.ints, self.blobs, self.want, self.where, self.mode = op, ints, blobs, want, where, mode
+
+    def encode(self) -> bytes:
+        return (struct.pack(f"<3i{len(self.ints)}i", self.op, self.mode, len(self.ints), *self.ints) +
+                struct.pack("<i", len(self.blobs)) + b"".join(_blob(b) for b in self.blobs))
+
+
+def run(exe_path, cases: list[Case]) -> list[list[tuple[int, bytes]]]:
+    blob = struct.pack("<2i", MAGIC, len(cases)) + b"".join(c.encode() for c in cases)
+    r = subprocess.run([str(exe_path)], input=blob, capture_output=True, timeout=600, env=hostc.sanitizer_env())
+    assert r.returncode == 0, f"stream driver failed (exit {r.returncode}):\n{r.stderr.decode()[-4000:]}"
+    raw, o, res = r.stdout, 0, []
+    for c in cases:
+        recs = []
+        for _ in c.want:
+            st, n = struct.unpack_from("<2i", raw, o)
+            recs.append((st, raw[o + 8:o + 8 + n]))
+            o += 8 + n
+        res.append(recs)
+    assert o == len(raw), "driver result stream has trailing bytes"
+    return res
+
+
+def check(exe_path, cases: list[Case]) -> int:
+    for c, recs in zip(cases, run(exe_path, cases)):
+        for k, ((st, got), (want_st, want)) in enumerate(zip(recs, c.want)):
+            assert st == want_st, f"status {st} != {want_st} (call {k}) for {c.where}"
+            if want is not None:
+                want = np.ascontiguousarray(want).tobytes()
+                if got != want:
+                    dt = np.int8 if len(want) == len(got) and c.op != OP_BINARIZE else np.uint8
+                    g, w = np.frombuffer(got, dt), np.frombuffer(want, dt)
+                    i = int(np.argmax(g != w)) if len(g) == len(w) else -1
+                    pytest.fail(f"C != NumPy at byte {i} (C {g[i] if i >= 0 else len(got)}, NumPy "
+                                f"{w[i] if i >= 0 else len(want)}) (call {k}) for {c.where}")
+    return len(cases)
+
+
+# ------------------------------------------------------------------------------ requant constants --
+def rand_constants(rng, vmax, n: int, extra: int = 0):
+    """(multiplier int32[n], offset int64[n], shift int32[n]) with |v * m| + extra + |o| < 2^62 for |v| <= vmax
+    (vmax a scalar or [n]): realistic ones from affine_constants and extreme ones (shift 0 or 62, multipliers
+    up to |2^31|, offsets up to the bound, negative multipliers), mixed per channel."""
+    vmax = np.broadcast_to(np.asarray(vmax, np.int64), (n,))
+    m = np.zeros(n, np.int64)
+    o = np.zeros(n, np.int64)
+    s = np.zeros(n, np.int64)
+    for i in range(n):
+        vm = max(int(vmax[i]), 1)
+        r = rng.random()
+        if r < 0.45:  # a real affine map whose outputs span the int8 range and saturate at both ends
+            a = float(rng.uniform(0.3, 3.0)) * 128.0 / vm * (1 if rng.random() < 0.6 else -1)
+            b = float(rng.uniform(-160, 160))
+            mi, oi, si = (int(t[0]) for t in requant.affine_constants([a], [b], [vm]))
+        elif r < 0.6:  # shift 0: small multipliers and offsets (interesting), or huge ones (saturation)
+            si = 0
+            if rng.random() < 0.5:
+                mi, oi = int(rng.integers(-3, 4)), int(rng.integers(-300, 301))
+            else:
+                mi = int(rng.integers(I32_MIN, I32_MAX + 1))
+                oi = int(rng.integers(-(1 << 40), 1 << 40))
+        elif r < 0.72:  # shift 62: the largest sums give -1 or 0
+            si = 62
+            mi = int(rng.integers(I32_MIN, I32_MAX + 1))
+            room = LIMIT - 1 - vm * abs(mi) - extra
+            oi = int(rng.integers(-room, room + 1))
+        elif r < 0.8:  # the extreme multipliers
+            si = int(rng.integers(0, 63))
+            mi = I32_MIN if rng.random() < 0.5 else I32_MAX
+            room = LIMIT - 1 - vm * abs(mi) - extra
+            oi = int(rng.integers(-room, room + 1)) if rng.random() < 0.5 else (room if rng.random() < 0.5 else -room)
+        else:  # any shift, outputs around the int8 range: |v m| ~ 2^shift * 2^7
+            si = int(rng.integers(0, 63))
+            mag = min(I32_MAX, max(1, (1 << si) * int(rng.integers(1, 400)) // vm), (LIMIT // 2) // vm)
+            mi = int(rng.integers(-mag, mag + 1))
+            room = min(LIMIT - 1 - vm * abs(mi) - extra, 300 << si)
+            oi = int(rng.integers(-room, room + 1))
+        assert abs(mi) * vm + abs(oi) + extra < LIMIT and 0 <= si <= 62 and I32_MIN <= mi <= I32_MAX
+        m[i], o[i], s[i] = mi, oi, si
+    return m.astype(np.int32), o, s.astype(np.int32)
+
+
+# ------------------------------------------------------------------------------- NumPy references --
+def add_ref(a, b, ma, mb, off, shift):
+    """requantize with the two products summed: b * mb + offset is the offset of a's product."""
+    return requant.requantize(a.astype(np.int64), ma, b.astype(np.int64) * mb + off, shift)
+
+
+def window_view(xp, kh, kw, sh, sw):
+    """(OH, OW, C, kh, kw) windows of a padded (H, W, C) array."""
+    v = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(0, 1))
+    return v[::sh, ::sw]
+
+
+def pool_geometry(rng, H, W, global_pool=False, pads_below_kernel=False):
+    if global_pool:
+        return (H, W), (1, 1), (0, 0, 0, 0), (1, 1)
+    kh, kw = int(rng.integers(1, min(H, 4) + 1)), int(rng.integers(1, min(W, 4) + 1))
+    sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    pmax = (kh - 1, kw - 1) if pads_below_kernel else (kh, kw)
+    pads = (int(rng.integers(0, pmax[0] + 1)), int(rng.integers(0, pmax[1] + 1)),
+            int(rng.integers(0, pmax[0] + 1)), int(rng.integers(0, pmax[1] + 1)))
+    if rng.random() < 0.4:
+        pads = (0, 0, 0, 0)
+    pt, pl, pb, pr = pads
+    oh, ow = (H + pt + pb - kh) // sh + 1, (W + pl + pr - kw) // sw + 1
+    return (kh, kw), (sh, sw), pads, (oh, ow)
+
+
+def geometry_ints(H, W, C, g):
+    (kh, kw), (sh, sw), (pt, pl, pb, pr), (oh, ow) = g
+    return [H, W, C, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr]
+
+
+def random_int8(rng, shape):
+    r = rng.random()
+    if r < 0.15:  # the extreme codes only
+        return rng.choice(np.array([-128, 127], np.int8), size=shape)
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
+
+
+def n_channels(rng):
+    return int(rng.integers(1, 71)) if rng.random() < 0.8 else int(rng.choice([1, 31, 32, 33, 63, 64, 65, 70]))
+
+
+# ---------------------------------------------------------------------------------- case makers --
+def add_case(rng, where):
+    n = int(rng.integers(1, 300))
+    a, b = random_int8(rng, n), random_int8(rng, n)
+    r = rng.random()
+    if r < 0.5:  # a residual add of two tensors with their own scales and zero points
+        sa, sb, so = (float(10 ** rng.uniform(-3, 0)) for _ in range(3))
+        za, zb, zo = (int(rng.integers(-128, 128)) for _ in range(3))
+        ka, kb = sa / so * float(rng.uniform(0.2, 1.5)), sb / so * float(rng.uniform(0.2, 1.5))
+        ka, kb = ka * (1 if rng.random() < 0.8 else -1), kb * (1 if rng.random() < 0.8 else -1)
+        _, _, sh = requant.affine_constants([max(abs(ka), abs(kb))], [0.0], [256])
+        s = int(sh[0])
+        ma, mb = int(round(ka * 2.0 ** s)), int(round(kb * 2.0 ** s))
+        off = int(np.floor((zo - ka * za - kb * zb) * 2.0 ** s + 0.5)) + ((1 << (s - 1)) if s else 0)
+    else:  # extreme constants (the bound holds for both products and the offset together)
+        mb_ = rand_constants(rng, 128, 1)
+        mb = int(mb_[0][0])
+        m, o, sh = rand_constants(rng, 128, 1, extra=128 * abs(mb))
+        ma, off, s = int(m[0]), int(o[0]), int(sh[0])
+    assert 128 * (abs(ma) + abs(mb)) + abs(off) < LIMIT
+    mode = int(rng.choice([0, MODE_ODD_S8, MODE_IN_PLACE, MODE_IN_PLACE | MODE_ODD_S8]))
+    want = add_ref(a, b, ma, mb, off, s)
+    return Case(OP_ADD, [n, ma, mb, *_i64(off), s], [a, b], [(TB_OK, want)], where, mode)
+
+
+def avgpool_case(rng, where):
+    H, W, C = int(rng.integers(1, 9)), int(rng.integers(1, 9)), n_channels(rng)
+    glob = rng.random() < 0.25
+    g = pool_geometry(rng, H, W, global_pool=glob)
+    (kh, kw), (sh, sw), (pt, pl, pb, pr), (oh, ow) = g
+    x = random_int8(rng, (H, W, C))
+    zp = int(rng.integers(-128, 128)) if rng.random() < 0.9 else int(rng.choice([-32640, 32639]))
+    vmax = kh * kw * (128 + abs(zp))
+    if rng.random() < 0.5:  # the mean with its scales: the divisor in the multiplier
+        a = float(rng.uniform(0.2, 3.0)) / (kh * kw)
+        m, o, s = (int(t[0]) for t in requant.affine_constants([a], [float(rng.uniform(-140, 140))], [vmax]))
+    else:
+        m, o, s = (int(t[0]) for t in rand_constants(rng, vmax, 1))
+    xp = np.zeros((H + pt + pb, W + pl + pr, C), np.int64)
+    xp[pt:pt + H, pl:pl + W] = x.astype(np.int64) - zp
+    v = window_view(xp, kh, kw, sh, sw).sum(axis=(3, 4))[:oh, :ow]
+    want = requant.requantize(v, m, o, s)
+    mode = MODE_ODD_S8 if rng.random() < 0.5 else 0
+    return Case(OP_AVGPOOL, geometry_ints(H, W, C, g) + [zp, m, *_i64(o), s], [x], [(TB_OK, want)],
+                where + (" (global)" if glob else ""), mode)
+
+
+def maxpool_case(rng, where):
+    H, W, C = int(rng.integers(1, 9)), int(rng.integers(1, 9)), n_channels(rng)
+    g = pool_geometry(rng, H, W, global_pool=rng.random() < 0.2, pads_below_kernel=True)
+    (kh, kw), (sh, sw), (pt, pl, pb, pr), (oh, ow) = g
+    x = random_int8(rng, (H, W, C))
+    xp = np.full((H + pt + pb, W + pl + pr, C), -1000, np.int16)
+    xp[pt:pt + H, pl:pl + W] = x
+    want = window_view(xp, kh, kw, sh, sw).max(axis=(3, 4))[:oh, :ow]
+    assert want.min() >= -128  # every window holds a valid tap
+    mode = MODE_ODD_S8 if rng.random() < 0.5 else 0
+    return Case(OP_MAXPOOL, geometry_ints(H, W, C, g), [x, None], [(TB_OK, want.astype(np.int8))], where, mode)
+
+
+def binarize_case(rng, where):
+    P, C = int(rng.integers(1, 20)), n_channels(rng)
+    x = random_int8(rng, (P, C))
+    flip = rng.random(C) < 0.4
+    r = rng.random(C)
+    tau = np.where(r < 0.05, I32_MIN, np.where(r < 0.1, I32_MAX, rng.integers(-130, 131, size=C))).astype(np.int32)
+    xi = x.astype(np.int32)
+    want = pack_bits(np.where(flip, ~xi, xi) < tau)
+    mode = int(rng.choice([0, MODE_ODD_S8]))
+    return Case(OP_BINARIZE, [P, C], [tau, pack_bits(flip), x], [(TB_OK, want)], where, mode)
+
+
+def prelu_case(rng, where):
+    P, C = int(rng.integers(1, 20)), n_channels(rng)
+    x = random_int8(rng, (P, C))
+    bp = rng.integers(-129, 129, size=C).astype(np.int32)
+    if rng.random() < 0.5:  # PReLU / RPReLU from real slopes: both pieces at the shift of the steeper one
+        mp, op_, mn, on, s = (np.zeros(C, t) for t in (np.int32, np.int64, np.int32, np.int64, np.int32))
+        for c in range(C):
+            kp = float(rng.uniform(0.2, 2.5)) * (1 if rng.random() < 0.85 else -1)
+            kn = kp * float(rng.uniform(-0.5, 1.0))
+            bb = float(rng.uniform(-100, 100))
+            _, _, sh = requant.affine_constants([max(abs(kp), abs(kn))], [bb], [160])
+            sc = int(sh[0])
+            bpc = float(bp[c])  # both pieces meet at the breakpoint (a continuous PReLU around it)
+            for k, (mm, oo) in ((kp, (mp, op_)), (kn, (mn, on))):
+                mm[c] = int(round(k * 2.0 ** sc))
+                oo[c] = int(np.floor((bb - k * bpc) * 2.0 ** sc + 0.5)) + ((1 << (sc - 1)) if sc else 0)
+            s[c] = sc
+        if rng.random() < 0.2:  # a plain affine map: both pieces equal
+            mn, on = mp.copy(), op_.copy()
+    else:
+        mp, op_, s = rand_constants(rng, 128, C)
+        mn, on = mp.copy(), op_.copy()
+        for c in range(C):  # the negative piece at the same shift, its own multiplier and offset
+            mag = min(I32_MAX, max(1, abs(int(mp[c])) + 1))
+            mn[c] = int(rng.integers(-mag, mag + 1))
+            room = min(LIMIT - 1 - 128 * abs(int(mn[c])), abs(int(op_[c])) + (300 << int(s[c])))
+            on[c] = int(rng.integers(-room, room + 1))
+    xi = x.astype(np.int64)
+    want = np.where(xi >= bp, requant.requantize(xi, mp, op_, s), requant.requantize(xi, mn, on, s))
+    mode = int(rng.choice([0, MODE_ODD_S8]))
+    return Case(OP_PRELU, [P, C], [bp, mp, op_, mn, on, s, x], [(TB_OK, want.astype(np.int8))], where, mode)
+
+
+def layer_case(rng, kind, where):
+    """A random conv/dense layer run with int32 and int8 outputs: the golden accumulators and their
+    requantization with per-channel constants."""
+    base = kind.replace("_ss", "")
+    for fam in OPT_FAMILIES:
+        base = base.replace(f"_{fam}", "")
+    while True:
+        node, x = s16_layer_case(rng, 1, base) if base.endswith("s8s16") else random_layer_case(rng, 1, base)
+        a = node.attrs
+        k_words = (int(np.prod(a["kernel"])) * words(a["in_shape"][-1]) if base == "conv_b1b1"
+                   else int(np.prod(a["in_shape"][:-1])) * words(a["in_shape"][-1]))
+        if not kind.endswith("_tree") or k_words >= 2:  # a tree kernel adds K >= 2 words
+            break
+    if base.endswith("s8b1") and rng.random() < 0.3:  # accumulators past 16 bits: the one-pixel path of _ss
+        a["input_zero_point"] = int(rng.choice([-32640, 32639, int(rng.integers(-32640, 32640))]))
+    a["out"] = "int32"
+    spec = codegen.layer_spec(node, 0)
+    params = [int({"TB_PAD_ZERO": 0, "TB_PAD_ONE": 1, "TB_PAD_MINUS_ONE": 2}.get(v, v)) for f, v in spec.params]
+    acc = accumulators(node, x)[0].astype(np.int64)
+    O = acc.shape[-1]
+    vmax = np.abs(acc.reshape(-1, O)).max(axis=0) + 1
+    m, o, s = rand_constants(rng, vmax, O)
+    want8 = requant.requantize(acc, m, o, s)
+    w = spec.arrays["weights"]
+    dt = {"uint32_t": "<u4", "int16_t": "<i2", "int8_t": "i1"}[w.ctype]
+    mode = MODE_ODD_S8 if rng.random() < 0.5 else 0
+    return Case(LAYER_OPS[kind], params, [np.asarray(w.values, dt), m, o, s, x[0]],
+                [(TB_OK, acc.astype(np.int32)), (TB_OK, want8)], where + f": {spec.summary}", mode)
+
+
+MAKERS = {"add": add_case, "avgpool": avgpool_case, "maxpool": maxpool_case, "binarize": binarize_case,
+          "prelu": prelu_case}
+LAYER_KINDS = tuple(LAYER_OPS)
+
+
+def make_cases(name, n, seed):
+    k = list(MAKERS).index(name) if name in MAKERS else 10 + LAYER_KINDS.index(name)
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, k, i])
+        where = f"{name} seed {[seed, k, i]}"
+        out.append(MAKERS[name](rng, where) if name in MAKERS else layer_case(rng, name, where))
+    return out
+
+
+# ------------------------------------------------------------------------------------------- tests --
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_stream_kernels_bit_exact(exe, name):
+    assert check(exe, make_cases(name, CASES, SEED)) == CASES
+
+
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_s8_output_stage_bit_exact(exe, kind):
+    """Every conv/dense kernel (the reference ones, the subset-sum first layers, the binary ones of every optimized
+    family): TB_OUT_S32 equals the golden accumulators, TB_OUT_S8 their requantization."""
+    assert check(exe, make_cases(kind, LAYER_CASES, SEED)) == LAYER_CASES
+
+
+def test_sanitized():
+    """A subset under -fsanitize=address,undefined with exact-size buffers: no out-of-bounds, no UB."""
+    san = driver(True)
+    cases = [c for name in list(MAKERS) + list(LAYER_KINDS)
+             for c in make_cases(name, (CASES if name in MAKERS else LAYER_CASES) // SANITIZE_DIVISOR, SEED + 1)]
+    assert check(san, cases) == len(cases)
+
+
+def test_without_checks():
+    """Generated models compile the argument checks out (TB_KERNEL_CHECKS=0): the same outputs without them."""
+    exe = driver(False, ("-DTB_KERNEL_CHECKS=0",))
+    cases = [c for name in list(MAKERS) + list(LAYER_KINDS)
+             for c in make_cases(name, (CASES if name in MAKERS else LAYER_CASES) // SANITIZE_DIVISOR, SEED + 2)]
+    assert check(exe, cases) == len(cases)
+
+
+def test_requantize_edges(exe):
+    """The rule at its corners through tb_add_s8 with mult_b = 0: (a * m + offset) >> shift, exactly."""
+    rows = []  # (a, m, offset, shift)
+    for s in (0, 1, 7, 31, 32, 61, 62):
+        for off in (0, -1, 1, (1 << s) - 1, -(1 << s), -(1 << s) - 1, 127 << s, (128 << s) - 1, 128 << s,
+                    -128 << s, (-128 << s) - 1, (-129 << s) + 1):
+            if abs(off) < LIMIT:
+                rows.append((0, 0, off, s))
+        rows.append((0, 0, LIMIT - 1, s))
+        rows.append((0, 0, -(LIMIT - 1), s))
+        for a in (-128, -1, 1, 127):
+            rows += [(a, I32_MIN, 0, s), (a, I32_MAX, 0, s), (a, -1, 0, s), (a, 1, -1, s)]
+    cases = []
+    for i, (a, m, off, s) in enumerate(rows):
+        x = np.array([a], np.int8)
+        want = requant.requantize(x, m, off, s)
+        v = a * m + off
+        assert int(want[0]) == max(-128, min(127, v // (1 << s)))  # Python's // is the floor
+        cases.append(Case(OP_ADD, [1, m, 0, *_i64(off), s], [x, np.array([5], np.int8)], [(TB_OK, want)],
+                          f"edge row {i}: a={a} m={m} offset={off} shift={s}"))
+    assert check(exe, cases) == len(rows)
+
+
+def test_the_check_can_fail(exe):
+    """The cases exercise what a wrong C rule would get wrong: truncating instead of flooring, or not clamping,
+    gives other bytes on many of them (and the comparison is on every byte)."""
+    cases = make_cases("add", 300, SEED)
+    trunc = clamp = 0
+    for c in cases:
+        n, ma, mb, lo, hi, s = c.ints
+        a, b = (t.astype(np.int64) for t in c.blobs)
+        off = (hi << 32) | (lo & 0xFFFFFFFF)
+        v = a * ma + b * mb + off
+        t = np.where(v >= 0, v >> s, -((-v) >> s))  # C's / 2^s: rounds toward zero
+        trunc += int(np.any(np.clip(t, -128, 127) != c.want[0][1]))
+        clamp += int(np.any((v >> s) < -128)) + int(np.any((v >> s) > 127))
+    assert trunc > 50 and clamp > 100
+    bad = cases[:20]
+    for c in bad:  # one output byte off by one: check() must notice on every case
+        w = c.want[0][1].copy()
+        w[len(w) // 2] ^= np.int8(1)
+        c.want = [(TB_OK, w)]
+    for c in bad:
+        with pytest.raises(pytest.fail.Exception, match="C != NumPy"):
+            check(exe, [c])
+
+
+def test_status_codes(exe):
+    rng = np.random.default_rng([SEED, 99])
+    x8 = np.arange(-6, 6, dtype=np.int8)
+    one = np.ones(1, np.int32)
+    geo = [2, 3, 2, 2, 3, 1, 1, 1, 1, 0, 0, 0, 0]  # 2x3x2 -> 2x3, kernel 1
+    conv = layer_case(rng, "conv_s8b1", "conv")
+    C = conv.ints[5]
+    shift63 = conv.blobs[3].copy()
+    shift63[-1] = 63
+    cases = [
+        Case(OP_ADD, [12, 1, 1, 0, 0, 63], [x8, x8], [(TB_ERR_ARG, None)], "add shift 63"),
+        Case(OP_ADD, [12, 1, 1, 0, 0, -1], [x8, x8], [(TB_ERR_ARG, None)], "add shift -1"),
+        Case(OP_ADD, [0, 1, 1, 0, 0, 0], [x8, x8], [(TB_ERR_ARG, None)], "add size 0"),
+        Case(OP_ADD, [12, 1, 1, 0, 0, 0], [x8, None], [(TB_ERR_ARG, None)], "add b NULL"),
+        Case(OP_AVGPOOL, geo + [0, 1, 0, 0, 63], [x8], [(TB_ERR_ARG, None)], "avgpool shift 63"),
+        Case(OP_AVGPOOL, geo + [40000, 1, 0, 0, 0], [x8], [(TB_ERR_ARG, None)], "avgpool zero point"),
+        Case(OP_AVGPOOL, [2, 3, 2, 3, 3] + geo[5:] + [0, 1, 0, 0, 0], [x8], [(TB_ERR_ARG, None)], "avgpool out_h"),
+        Case(OP_AVGPOOL, geo + [0, 1, 0, 0, 0], [x8], [(TB_OK, x8)], "avgpool identity"),
+        Case(OP_MAXPOOL, [2, 3, 2, 3, 4, 2, 2, 1, 1, 2, 0, 0, 1], [x8, None], [(TB_ERR_ARG, None)],
+             "maxpool pad_top = kernel_h"),
+        Case(OP_MAXPOOL, geo, [x8, one.view(np.uint32)], [(TB_ERR_ARG, None)], "maxpool OR mask"),
+        Case(OP_MAXPOOL, geo, [x8, None], [(TB_OK, x8)], "maxpool identity"),
+        Case(OP_BINARIZE, [6, 2], [np.zeros(2, np.int32), None, x8], [(TB_ERR_ARG, None)], "binarize flip NULL"),
+        Case(OP_BINARIZE, [6, 2], [np.zeros(2, np.int32), np.zeros(1, np.uint32), x8], [(TB_ERR_ALIGN, None)],
+             "binarize output misaligned", MODE_ODD_WORDS),
+        Case(OP_PRELU, [6, 2], [np.zeros(2, np.int32), one.repeat(2), np.zeros(2, np.int64), one.repeat(2),
+                                np.zeros(2, np.int64), np.array([0, 63], np.int32), x8], [(TB_ERR_ARG, None)],
+             "prelu shift 63"),
+        Case(OP_PRELU, [6, 2], [np.zeros(2, np.int32), None, np.zeros(2, np.int64), one.repeat(2),
+                                np.zeros(2, np.int64), np.zeros(2, np.int32), x8], [(TB_ERR_ARG, None)],
+             "prelu multiplier NULL"),
+        Case(OP_PRELU, [6, 2], [np.zeros(2, np.int32), one.repeat(2), np.zeros(2, np.int64), one.repeat(2),
+                                np.zeros(2, np.int64), np.zeros(2, np.int32), x8], [(TB_OK, x8)], "prelu identity"),
+        # int8 outputs need no alignment, int32 ones do
+        Case(conv.op, conv.ints, conv.blobs, [(TB_ERR_ALIGN, None), conv.want[1]], "conv odd outputs",
+             MODE_ODD_WORDS | MODE_ODD_S8),
+        Case(conv.op, conv.ints, conv.blobs[:3] + [shift63, conv.blobs[4]], [conv.want[0], (TB_ERR_ARG, None)],
+             "conv S8 shift 63"),
+        Case(conv.op, conv.ints, [conv.blobs[0], None] + conv.blobs[2:], [conv.want[0], (TB_ERR_ARG, None)],
+             "conv S8 multiplier NULL"),
+        Case(LAYER_OPS["conv_s8b1_ss"], conv.ints, conv.blobs, [(TB_ERR_ALIGN, None), conv.want[1]],
+             "conv_ss odd outputs", MODE_ODD_WORDS | MODE_ODD_S8),
+    ]
+    assert C >= 1
+    assert check(exe, cases) == len(cases)
+
+
+# ------------------------------------------------------------------------------- source properties --
+def test_header_documents_every_function():
+    text = (KDIR / "tb_kernels_s8.h").read_text()
+    decls = re.findall(r"^(?:tb_status|int32_t) (tb_\w+)\(", text, flags=re.M)
+    assert len(decls) == 10  # 5 kernels and their _get_buffer_size
+    for fn in decls:
+        before = text[:text.index(f" {fn}(")]
+        doc = before[before.rindex("/**"):]
+        assert "*/" in doc and doc[doc.index("*/") + 2:].strip() in ("tb_status", "int32_t"), \
+            f"{fn} lacks a Doxygen comment right above it"
+        if not fn.endswith("_get_buffer_size"):
+            for word in ("@param", "@return"):
+                assert word in doc, f"{fn}: Doxygen comment has no {word}"
+
+
+def test_out_params_keep_their_first_fields():
+    """Positional initializers {kind, thresholds, flip} of existing code stay valid: the S8 fields come after."""
+    text = re.sub(r"/\*.*?\*/", " ", (KDIR / "tb_kernels.h").read_text(), flags=re.S)
+    body = text[:text.index("} tb_out_params;")]
+    fields = re.findall(r"(\w+);", body[body.rindex("typedef struct {"):])
+    assert fields == ["kind", "thresholds", "flip", "multiplier", "offset", "shift"]
