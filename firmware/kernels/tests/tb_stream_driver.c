@@ -473,7 +473,7 @@ static void run(void)
             put_result(tb_prelu_s8(NULL, &p, (const int8_t *)bl[6].p, y), y, n);
             block_free(block);
         } else if ((op >= OP_CONV_B1B1 && op <= OP_DENSE_SS) || (op >= OP_OPT_FIRST && op <= OP_OPT_LAST)) {
-            need(nints, nints, nblobs, 5);
+            need(nints, nints, nblobs, 5); /* run_layer checks the ints of the op's params struct */
             run_layer(op, mode, v, nints, bl);
         } else {
             fail("unknown op");
