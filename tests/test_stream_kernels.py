@@ -8,8 +8,9 @@ conv/dense kernel (the reference ones, the subset-sum first layers of opt/tb_fir
 dense of every optimized family in its portable C) with TB_OUT_S32 and TB_OUT_S8: the int32 output equals the
 golden accumulators, the int8 one their requantization. Every buffer is an exact-size heap block (int8 ones
 often at odd addresses), so the sanitizer build catches any out-of-bounds access; a build with the argument
-checks compiled out (as in generated models) gives the same outputs. Seeds are fixed; a failure names the
-generator, seed and case index.
+checks compiled out (as in generated models) gives the same outputs. On the emulated cores (Cortex-M0, M4,
+RV32IMC) the same driver runs as a firmware over ~600 cases that fit the micro:bit and prints the hash of its
+results, which must equal the host's. Seeds are fixed; a failure names the generator, seed and case index.
 """
 
 from __future__ import annotations
@@ -434,7 +435,6 @@ def test_status_codes(exe):
     one = np.ones(1, np.int32)
     geo = [2, 3, 2, 2, 3, 1, 1, 1, 1, 0, 0, 0, 0]  # 2x3x2 -> 2x3, kernel 1
     conv = layer_case(rng, "conv_s8b1", "conv")
-    C = conv.ints[5]
     shift63 = conv.blobs[3].copy()
     shift63[-1] = 63
     cases = [
@@ -471,7 +471,6 @@ def test_status_codes(exe):
         Case(LAYER_OPS["conv_s8b1_ss"], conv.ints, conv.blobs, [(TB_ERR_ALIGN, None), conv.want[1]],
              "conv_ss odd outputs", MODE_ODD_WORDS | MODE_ODD_S8),
     ]
-    assert C >= 1
     assert check(exe, cases) == len(cases)
 
 
@@ -496,3 +495,83 @@ def test_out_params_keep_their_first_fields():
     body = text[:text.index("} tb_out_params;")]
     fields = re.findall(r"(\w+);", body[body.rindex("typedef struct {"):])
     assert fields == ["kind", "thresholds", "flip", "multiplier", "offset", "shift"]
+
+
+# --------------------------------------------------------------------------------------- emulated cores --
+DEVICE_BOARDS = ("qemu-m0", "qemu-m4", "qemu-rv32")  # Thumb-1 without a 64-bit multiply; Thumb-2 + DSP; RV32IMC
+DEVICE_CASES = 60        # per stream kernel and per reference conv/dense kind that fit the arena
+DEVICE_ARENA_WORDS = 2000  # 8 KB: the micro:bit has 16 KB of RAM
+DEVICE_KIND_BYTES = 9000   # case data per kind (x 15 kinds, in flash)
+DEVICE_KINDS = tuple(k for k in LAYER_OPS if LAYER_OPS[k] < 20)  # the families' assembly is another test's
+
+
+def _case_bytes(c: Case) -> int:
+    """Generous bound of the arena bytes a case takes on the device (blobs, both outputs, encodings, scratch)."""
+    blobs = sum(0 if b is None else np.asarray(b).nbytes + 4 for b in c.blobs)
+    outs = sum(0 if w is None else np.asarray(w).nbytes + 4 for _, w in c.want)
+    k = max((np.asarray(c.blobs[0]).nbytes if c.op >= 10 else 0), 1)
+    return blobs + outs + (6 * k + 4 * 256 + 16 * c.ints[5 if len(c.ints) == 18 else 2] + 64 if c.op >= 10 else 0)
+
+
+def device_cases() -> list[Case]:
+    """Cases that fit the arena, the smallest first, up to DEVICE_CASES and DEVICE_KIND_BYTES of data per kind (the
+    micro:bit has 256 KB of flash)."""
+    out = []
+    for name in list(MAKERS) + list(DEVICE_KINDS):
+        fits = sorted((c for c in make_cases(name, 4 * DEVICE_CASES, SEED + 3)
+                       if _case_bytes(c) <= 4 * DEVICE_ARENA_WORDS), key=lambda c: len(c.encode()))
+        total = 0
+        for c in fits[:DEVICE_CASES]:
+            total += len(c.encode())
+            if total > DEVICE_KIND_BYTES:
+                break
+            out.append(c)
+    return out
+
+
+def _fnv1a(data: bytes) -> int:
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+@pytest.mark.parametrize("board_id", DEVICE_BOARDS)
+def test_stream_kernels_on_emulated_core(exe, board_id, tmp_path):
+    """The same cases on an emulated core: the hash of its results equals the host's, which equal NumPy's."""
+    import shutil
+
+    from tinybnn.targets import boards, platformio
+    from tinybnn.targets.qemu import run_to_exit
+
+    b = boards.load_board(board_id)
+    missing = [t for t in (b["toolchain"] + "-gcc", b["qemu"]["binary"]) if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed")
+    cases = device_cases()
+    assert len(cases) >= 6 * DEVICE_CASES
+    check(exe, cases)  # the host's results are NumPy's
+    blob = struct.pack("<2i", MAGIC, len(cases)) + b"".join(c.encode() for c in cases)
+    r = subprocess.run([str(exe)], input=blob, capture_output=True, timeout=600)
+    assert r.returncode == 0
+    records = sum(len(c.want) for c in cases)
+    stage = tmp_path / "stage" / "check"
+    stage.mkdir(parents=True)
+    for d in (KDIR, OPT):
+        for p in d.iterdir():
+            if p.suffix == ".h" or p.name == "tb_first_ss.c" or (d == KDIR and p.suffix == ".c"):
+                shutil.copy2(p, stage / p.name)
+    shutil.copy2(KDIR / "tests" / "tb_stream_driver.c", stage / "tb_stream_driver.c")
+    for name in ("tb_print.c", "tb_print.h"):
+        shutil.copy2(KDIR.parent / "runtime" / name, stage / name)
+    rows = ",\n".join(", ".join(f"0x{v:02x}" for v in blob[i:i + 24]) for i in range(0, len(blob), 24))
+    (stage / "tb_stream_cases.c").write_text(
+        "#include <stdint.h>\n\nconst uint8_t tb_stream_cases[] = {\n" + rows + "\n};\n"
+        f"const int32_t tb_stream_cases_len = {len(blob)};\n")
+    project = platformio.write_project(b, tmp_path / "fw", [stage], extra_build_flags=[
+        "-DTB_STREAM_DEVICE", "-DTB_STREAM_NO_FAMILIES", f"-DTB_STREAM_ARENA_WORDS={DEVICE_ARENA_WORDS}"])
+    res = platformio.run_pio(project)
+    code, raw = run_to_exit(res.elf, b, timeout=300)
+    log = raw.decode("utf-8", "replace")
+    assert code == 0, log[-3000:]
+    assert f"tb_stream_check records {records} hash {_fnv1a(r.stdout)}\n" in log, log[-3000:]

@@ -15,15 +15,22 @@ int32_t tb_add_s8_get_buffer_size(const tb_add_params *params)
     return 0;
 }
 
+#if TB_KERNEL_CHECKS
+static tb_status check_add(const tb_add_params *p, const int8_t *a, const int8_t *b, const int8_t *y)
+{
+    if (p == NULL || a == NULL || b == NULL || y == NULL || p->size < 1 || p->shift < 0 || p->shift > TB_SHIFT_MAX)
+        return TB_ERR_ARG;
+    return TB_OK;
+}
+#endif
+
 tb_status tb_add_s8(const tb_context *ctx, const tb_add_params *params, const int8_t *a, const int8_t *b,
                     int8_t *y)
 {
     (void)ctx;
-    TB_CHECK(params == NULL || a == NULL || b == NULL || y == NULL || params->size < 1 || params->shift < 0 ||
-                     params->shift > TB_SHIFT_MAX
-                 ? TB_ERR_ARG
-                 : TB_OK);
+    TB_CHECK(check_add(params, a, b, y));
     {
+        /* int8 * int64: each product is exact in 64 bits, as is their sum with the offset (< 2^62) */
         const int64_t ma = params->mult_a, mb = params->mult_b;
         for (int32_t i = 0; i < params->size; i++)
             y[i] = tb_requantize64(a[i] * ma + b[i] * mb + params->offset, params->shift);

@@ -27,15 +27,36 @@
  *        24/25 rv32zbb, 26/27 rv32, 28/29 tree (a portable tb_tree_kernel without thresholds, K >= 2)
  *   mode bits: 1 int8 buffers at odd addresses, 2 tb_add_s8 in place (y = a), 4 word buffers (binarize
  *        output, S32 output) at odd addresses
+ *
+ * Built with -DTB_STREAM_DEVICE it is a firmware (tb_main) for the emulated cores: the cases come from the
+ * generated array tb_stream_cases[tb_stream_cases_len], buffers from a static arena of TB_STREAM_ARENA_WORDS
+ * words (reset per case), and instead of the results it prints their count and 32-bit FNV-1a hash,
+ * "tb_stream_check records <n> hash <h>": equal to the hash of the host's results, which the test compares
+ * with NumPy. TB_STREAM_NO_FAMILIES leaves out the optimized binary families (ops 20..29).
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "tb_kernels.h"
-#include "tb_kernels_opt.h"
 #include "tb_kernels_s16.h"
 #include "tb_kernels_s8.h"
+#include "tb_kernels_opt.h"
+
+#ifdef TB_STREAM_DEVICE
+#include "tb_print.h"
+#ifndef TB_STREAM_ARENA_WORDS
+#define TB_STREAM_ARENA_WORDS 2000
+#endif
+extern const uint8_t tb_stream_cases[];
+extern const int32_t tb_stream_cases_len;
+static int32_t in_pos;
+static uint32_t out_hash = 2166136261u; /* FNV-1a */
+static int32_t out_records;
+static uint32_t arena[TB_STREAM_ARENA_WORDS];
+static int32_t arena_used; /* words */
+#else
+#include <stdio.h>
+#include <stdlib.h>
+#endif
 
 #define MAGIC 0x53424254
 #define MAX_INTS 32
@@ -47,6 +68,7 @@ enum { OP_CONV_B1B1 = 10, OP_CONV_S8S8, OP_CONV_S8B1, OP_CONV_S8S16, OP_DENSE_B1
 enum { OP_OPT_FIRST = 20, OP_OPT_TREE_CONV = 28, OP_OPT_LAST = 29 };
 enum { MODE_ODD_S8 = 1, MODE_IN_PLACE = 2, MODE_ODD_WORDS = 4 };
 
+#ifndef TB_STREAM_NO_FAMILIES
 /* The optimized binary families (as opt/tests/tb_opt_check.c lists them); the tree one is handled apart. */
 typedef struct {
     int32_t (*encoded_words)(int32_t out_c, int32_t k_words);
@@ -70,27 +92,78 @@ static const family FAMILIES[4] = {
     {tb_rv32_encoded_words, tb_rv32_encode_weights, tb_conv2d_b1b1_rv32_get_buffer_size, tb_conv2d_b1b1_rv32,
      tb_dense_b1b1_rv32_get_buffer_size, tb_dense_b1b1_rv32, 1},
 };
+#endif
 
 static void fail(const char *msg)
 {
+#ifdef TB_STREAM_DEVICE
+    tb_print("tb_stream_check error: ");
+    tb_print(msg);
+    tb_print("\n");
+    for (;;) {
+    }
+#else
     fprintf(stderr, "tb_stream_driver: %s\n", msg);
     exit(2);
+#endif
+}
+
+/* n bytes of the case stream into dst (skipped when dst is NULL). */
+static void rd_bytes(void *dst, int32_t n)
+{
+#ifdef TB_STREAM_DEVICE
+    if (n > tb_stream_cases_len - in_pos)
+        fail("truncated input");
+    if (dst != NULL)
+        memcpy(dst, tb_stream_cases + in_pos, (size_t)n);
+    in_pos += n;
+#else
+    uint8_t skip[4];
+    if (dst == NULL && n > 4)
+        fail("bad skip");
+    if (n > 0 && fread(dst != NULL ? dst : skip, 1, (size_t)n, stdin) != (size_t)n)
+        fail("truncated input");
+#endif
 }
 
 static int32_t rd_i32(void)
 {
     int32_t v;
-    if (fread(&v, 4, 1, stdin) != 1)
-        fail("truncated input");
+    rd_bytes(&v, 4);
     return v;
 }
 
-/* A buffer of n bytes at `shift` (0 or 1) bytes into an exact-size heap block; *block receives the block. */
+/* A block of n bytes (the device's arena is reset per case: release is then a no-op). */
+static void *block_alloc(int32_t n)
+{
+#ifdef TB_STREAM_DEVICE
+    const int32_t w = (n + 3) / 4;
+    void *p = arena + arena_used;
+    if (w > TB_STREAM_ARENA_WORDS - arena_used)
+        fail("arena too small for the case");
+    arena_used += w;
+    return p;
+#else
+    void *p = malloc(n > 0 ? (size_t)n : 1u);
+    if (p == NULL)
+        fail("out of memory");
+    return p;
+#endif
+}
+
+static void block_free(void *p)
+{
+#ifdef TB_STREAM_DEVICE
+    (void)p;
+#else
+    free(p);
+#endif
+}
+
+/* A buffer of n bytes at `shift` (0 or 1) bytes into an exact-size block; *block receives the block. */
 static uint8_t *alloc_at(int32_t n, int shift, void **block)
 {
-    uint8_t *b = (uint8_t *)malloc(n + shift > 0 ? (size_t)n + (size_t)shift : 1u);
-    if (b == NULL)
-        fail("out of memory");
+    uint8_t *b = (uint8_t *)block_alloc(n + shift);
     *block = b;
     return b + shift;
 }
@@ -106,8 +179,6 @@ static blob rd_blob(int odd)
 {
     blob b;
     const int32_t n = rd_i32();
-    const int32_t pad = (4 - n % 4) % 4;
-    uint8_t skip[4];
     if (n < 0)
         fail("bad blob");
     b.n = n;
@@ -115,20 +186,34 @@ static blob rd_blob(int odd)
     b.p = NULL;
     if (n > 0) {
         b.p = alloc_at(n, odd, &b.block);
-        if (fread(b.p, 1, (size_t)n, stdin) != (size_t)n)
-            fail("truncated blob");
+        rd_bytes(b.p, n);
     }
-    if (pad > 0 && fread(skip, 1, (size_t)pad, stdin) != (size_t)pad)
-        fail("truncated blob");
+    rd_bytes(NULL, (4 - n % 4) % 4);
     return b;
 }
+
+#ifdef TB_STREAM_DEVICE
+static void hash_bytes(const void *data, int32_t n)
+{
+    const uint8_t *p = (const uint8_t *)data;
+    for (int32_t i = 0; i < n; i++)
+        out_hash = (out_hash ^ p[i]) * 16777619u;
+}
+#endif
 
 static void put_result(tb_status st, const void *data, int32_t n)
 {
     const int32_t status = (int32_t)st;
+#ifdef TB_STREAM_DEVICE
+    hash_bytes(&status, 4);
+    hash_bytes(&n, 4);
+    hash_bytes(data, n);
+    out_records++;
+#else
     if (fwrite(&status, 4, 1, stdout) != 1 || fwrite(&n, 4, 1, stdout) != 1 ||
         (n > 0 && fwrite(data, 1, (size_t)n, stdout) != (size_t)n))
         fail("cannot write results");
+#endif
 }
 
 static int64_t i64(int32_t lo, int32_t hi)
@@ -159,8 +244,12 @@ static int32_t pool_bytes(int32_t out_h, int32_t out_w, int32_t c)
 static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blob *bl)
 {
     const int opt = op >= OP_OPT_FIRST, is_conv = opt ? op % 2 == 0 : op <= OP_CONV_S8S16 || op == OP_CONV_SS;
+#ifndef TB_STREAM_NO_FAMILIES
     const family *fam = opt && op < OP_OPT_TREE_CONV ? &FAMILIES[(op - OP_OPT_FIRST) / 2] : NULL;
     tb_tree_kernel tree = {0, 0, NULL, NULL, NULL, 0};
+#else
+    const void *fam = NULL;
+#endif
     int32_t k_words = 0, zero_padded = 0;
     tb_conv2d_params cp;
     tb_dense_params dp;
@@ -184,8 +273,6 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
                        : op == OP_CONV_S8B1  ? tb_conv2d_s8b1_get_buffer_size(&cp)
                        : op == OP_CONV_S8S16 ? tb_conv2d_s8s16_get_buffer_size(&cp)
                        : op == OP_CONV_SS    ? tb_conv2d_s8b1_ss_get_buffer_size(&cp)
-                       : fam != NULL         ? fam->conv_scratch(&cp)
-                       : opt                 ? tb_tree_conv2d_get_buffer_size(&cp)
                                              : tb_conv2d_b1b1_get_buffer_size(&cp);
         k_words = cp.kernel_h * cp.kernel_w * TB_WORDS(cp.in_c);
         zero_padded = cp.pad == TB_PAD_ZERO && (cp.pad_top | cp.pad_left | cp.pad_bottom | cp.pad_right) != 0;
@@ -195,11 +282,17 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
         dp.in_pixels = v[0], dp.in_c = v[1], dp.out_c = v[2], dp.input_zero_point = v[3];
         pixels = 1;
         out_c = dp.out_c;
-        scratch_size = op == OP_DENSE_SS ? tb_dense_s8b1_ss_get_buffer_size(&dp)
-                       : fam != NULL     ? fam->dense_scratch(&dp)
-                       : opt             ? tb_tree_dense_get_buffer_size(&dp)
-                                         : 0;
+        scratch_size = op == OP_DENSE_SS ? tb_dense_s8b1_ss_get_buffer_size(&dp) : 0;
         k_words = dp.in_pixels * TB_WORDS(dp.in_c);
+    }
+#ifdef TB_STREAM_NO_FAMILIES
+    if (opt)
+        fail("built without the optimized families");
+    (void)fam, (void)k_words, (void)zero_padded;
+#else
+    if (opt) {
+        scratch_size = fam != NULL ? (is_conv ? fam->conv_scratch(&cp) : fam->dense_scratch(&dp))
+                                   : (is_conv ? tb_tree_conv2d_get_buffer_size(&cp) : tb_tree_dense_get_buffer_size(&dp));
     }
     if (opt) { /* the family's weights: encoded channels, then the tap popcounts where the family reads them */
         const int taps = zero_padded && (fam == NULL || fam->flash_taps);
@@ -215,10 +308,11 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
         if (taps)
             tb_opt_encode_tap_pops((const uint32_t *)bl[0].p, out_c, cp.kernel_h * cp.kernel_w, TB_WORDS(cp.in_c),
                                    enc + ch);
-        free(tmp_block);
+        block_free(tmp_block);
         weights = enc;
         tree.k_words = k_words;
     }
+#endif
     if (op == OP_CONV_SS || op == OP_DENSE_SS) {
         const int32_t k_len = is_conv ? cp.kernel_h * cp.kernel_w * cp.in_c : dp.in_pixels * dp.in_c;
         uint32_t *enc = (uint32_t *)alloc_at(4 * tb_ss_encoded_words(out_c, k_len), 0, &enc_block);
@@ -257,6 +351,7 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
         case OP_CONV_SS: st = tb_conv2d_s8b1_ss(&ctx, &cp, &out, x8, (const uint32_t *)weights, y); break;
         case OP_DENSE_SS: st = tb_dense_s8b1_ss(&ctx, &dp, &out, x8, (const uint32_t *)weights, y); break;
         default:
+#ifndef TB_STREAM_NO_FAMILIES
             if (fam != NULL)
                 st = is_conv ? fam->conv(&ctx, &cp, &out, xb, (const uint32_t *)weights, y)
                              : fam->dense(&ctx, &dp, &out, xb, (const uint32_t *)weights, y);
@@ -264,17 +359,18 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
                 st = is_conv ? tb_tree_conv2d(&tree, &ctx, &cp, &out, xb, (const uint32_t *)weights, y)
                              : tb_tree_dense(&tree, &ctx, &dp, &out, xb, (const uint32_t *)weights, y);
             else
+#endif
                 fail("unknown layer op");
             break;
         }
         put_result(st, y, n);
-        free(block);
+        block_free(block);
     }
-    free(scratch);
-    free(enc_block);
+    block_free(scratch);
+    block_free(enc_block);
 }
 
-int main(void)
+static void run(void)
 {
     int32_t ncases;
     if (rd_i32() != MAGIC)
@@ -284,6 +380,9 @@ int main(void)
         const int32_t op = rd_i32(), mode = rd_i32(), nints = rd_i32();
         int32_t v[MAX_INTS], nblobs;
         blob bl[MAX_BLOBS];
+#ifdef TB_STREAM_DEVICE
+        arena_used = 0; /* every block of the previous case is released */
+#endif
         if (nints < 0 || nints > MAX_INTS)
             fail("bad int count");
         for (int32_t i = 0; i < nints; i++)
@@ -310,7 +409,7 @@ int main(void)
                                        : (int8_t *)alloc_at(bl[0].n, (mode & MODE_ODD_S8) != 0, &block);
             st = tb_add_s8(NULL, &p, (const int8_t *)bl[0].p, (const int8_t *)bl[1].p, y);
             put_result(st, y, bl[0].n);
-            free(block);
+            block_free(block);
         } else if (op == OP_AVGPOOL) {
             tb_avgpool_params p;
             tb_maxpool_params g;
@@ -327,7 +426,7 @@ int main(void)
             y = (int8_t *)alloc_at(n, (mode & MODE_ODD_S8) != 0, &block);
             memset(y, 0xA5, (size_t)n);
             put_result(tb_avgpool_s8(NULL, &p, (const int8_t *)bl[0].p, y), y, n);
-            free(block);
+            block_free(block);
         } else if (op == OP_MAXPOOL) {
             tb_maxpool_params p;
             void *block;
@@ -340,7 +439,7 @@ int main(void)
             y = (int8_t *)alloc_at(n, (mode & MODE_ODD_S8) != 0, &block);
             memset(y, 0xA5, (size_t)n);
             put_result(tb_maxpool_s8(NULL, &p, (const int8_t *)bl[0].p, y), y, n);
-            free(block);
+            block_free(block);
         } else if (op == OP_BINARIZE) {
             tb_binarize_params p;
             void *block;
@@ -354,7 +453,7 @@ int main(void)
             y = (uint32_t *)alloc_at(n, (mode & MODE_ODD_WORDS) != 0, &block);
             memset(y, 0xA5, (size_t)n);
             put_result(tb_binarize_s8(NULL, &p, (const int8_t *)bl[2].p, y), y, n);
-            free(block);
+            block_free(block);
         } else if (op == OP_PRELU) {
             tb_prelu_params p;
             void *block;
@@ -372,17 +471,35 @@ int main(void)
             y = (int8_t *)alloc_at(n, (mode & MODE_ODD_S8) != 0, &block);
             memset(y, 0xA5, (size_t)n);
             put_result(tb_prelu_s8(NULL, &p, (const int8_t *)bl[6].p, y), y, n);
-            free(block);
+            block_free(block);
         } else if ((op >= OP_CONV_B1B1 && op <= OP_DENSE_SS) || (op >= OP_OPT_FIRST && op <= OP_OPT_LAST)) {
-            need(nints, nints, nblobs, 5);
+            need(nints, nints, nblobs, 5); /* run_layer checks the ints of the op's params struct */
             run_layer(op, mode, v, nints, bl);
         } else {
             fail("unknown op");
         }
         for (int32_t i = 0; i < nblobs; i++)
-            free(bl[i].block);
+            block_free(bl[i].block);
     }
+}
+
+#ifdef TB_STREAM_DEVICE
+int tb_main(void)
+{
+    run();
+    tb_print("tb_stream_check records ");
+    tb_print_i32(out_records);
+    tb_print(" hash ");
+    tb_print_u32(out_hash);
+    tb_print("\n");
+    return 0;
+}
+#else
+int main(void)
+{
+    run();
     if (fflush(stdout) != 0)
         fail("cannot write results");
     return 0;
 }
+#endif
