@@ -1,5 +1,6 @@
 /*
- * tb_kernels_concat.h - tinybnn portable C99 REFERENCE kernel joining binary branches: channel concatenation.
+ * tb_kernels_concat.h - tinybnn portable C99 REFERENCE kernels joining branches: channel concatenation of packed
+ * bits (binary branches) and of real-valued stream codes (int8, int16) of one quantization.
  *
  * A graph that branches (one tensor read by several layers) joins its branches again by concatenating
  * their channels. Like CMSIS-NN's arm_concatenation_s8_z, the kernel copies ONE input into the output at a
@@ -42,6 +43,25 @@ int32_t tb_concat_b1_get_buffer_size(const tb_concat_params *params);
  */
 tb_status tb_concat_b1(const tb_context *ctx, const tb_concat_params *params, const uint32_t *input,
                        uint32_t *output);
+
+/** Scratch bytes needed by tb_concat_s8 and tb_concat_s16: always 0. */
+int32_t tb_concat_s8_get_buffer_size(const tb_concat_params *params);
+int32_t tb_concat_s16_get_buffer_size(const tb_concat_params *params);
+
+/**
+ * Channel concatenation of real-valued stream codes that share one quantization (the converter gives every
+ * part of a concat the concat's scale and zero point): output channels [offset_c, offset_c + in_c) of every
+ * pixel are a copy of the input's channels; no other output element changes.
+ *
+ * @param ctx     scratch (unused; may be NULL)
+ * @param params  sizes and the channel offset
+ * @param input   int8_t[pixels][in_c] (tb_concat_s8) or int16_t[pixels][in_c] (tb_concat_s16, 2-byte aligned)
+ * @param output  int8_t / int16_t [pixels][out_c]; must not overlap input
+ * @return TB_OK, TB_ERR_ARG or TB_ERR_ALIGN
+ */
+tb_status tb_concat_s8(const tb_context *ctx, const tb_concat_params *params, const int8_t *input, int8_t *output);
+tb_status tb_concat_s16(const tb_context *ctx, const tb_concat_params *params, const int16_t *input,
+                        int16_t *output);
 
 #ifdef __cplusplus
 }

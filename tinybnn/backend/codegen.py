@@ -46,6 +46,7 @@ KERNEL_S16_HEADER = "tb_kernels_s16.h"  # the int16-weight first-layer kernels, 
 KERNEL_CONCAT_HEADER = "tb_kernels_concat.h"  # the join of binary branches, only in models that branch
 KERNEL_STREAM_HEADER = "tb_kernels_stream.h"  # the real-valued (int8/int16) stream kernels, only where used
 STREAM_FAMILIES = ("add", "avgpool", "maxpool_s", "binarize", "prelu", "concat_s")
+KERNEL_FILE_OF = {"tb_concat_s16": "tb_concat_s8.c"}  # kernels that share a source file (else <fn>.c)
 CTYPES = {"bits": "uint32_t", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
 
 CONV2D_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel_h", "kernel_w", "stride_h",
@@ -436,11 +437,12 @@ def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[s
     """The kernel files the model needs: the headers, the common checks and one file per kernel used
     (plus, for a kernel variant, its family's files from firmware/kernels/opt/)."""
     fns = sorted({s.fn for s in specs})
-    ref = [f"{fn}.c" for fn in fns if (kernels_dir() / f"{fn}.c").is_file()]
+    files = [KERNEL_FILE_OF.get(fn, f"{fn}.c") for fn in fns]
+    ref = sorted({f for f in files if (kernels_dir() / f).is_file()})
     common = list(KERNEL_COMMON) + ([KERNEL_S16_HEADER] if any(fn.endswith("s8s16") for fn in fns) else [])
     common += [KERNEL_CONCAT_HEADER] if any(fn.startswith("tb_concat_") for fn in fns) else []
     common += [KERNEL_STREAM_HEADER] if any(_stream_width(fn) for fn in fns) else []
-    if len(ref) == len(fns):
+    if all((kernels_dir() / f).is_file() for f in files):
         return common + ref
     from . import kernels
 
