@@ -1,4 +1,4 @@
-"""The int8-stream kernels (firmware/kernels/tb_kernels_s8.h) and the TB_OUT_S8 output stage, bit for bit.
+"""The int8-stream kernels (firmware/kernels/tb_kernels_stream.h) and the TB_OUT_S8 output stage, bit for bit.
 
 One driver (firmware/kernels/tests/tb_stream_driver.c) runs thousands of random cases per call: tb_add_s8,
 tb_avgpool_s8, tb_maxpool_s8, tb_binarize_s8, tb_prelu_s8 against NumPy references whose requantization is
@@ -476,7 +476,7 @@ def test_status_codes(exe):
 
 # ------------------------------------------------------------------------------- source properties --
 def test_header_documents_every_function():
-    text = (KDIR / "tb_kernels_s8.h").read_text()
+    text = (KDIR / "tb_kernels_stream.h").read_text()
     decls = re.findall(r"^(?:tb_status|int32_t) (tb_\w+)\(", text, flags=re.M)
     assert len(decls) == 10  # 5 kernels and their _get_buffer_size
     for fn in decls:

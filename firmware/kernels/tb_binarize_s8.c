@@ -7,7 +7,7 @@
  */
 #include <stddef.h>
 
-#include "tb_kernels_s8.h"
+#include "tb_kernels_stream.h"
 #include "tb_kernels_internal.h"
 
 int32_t tb_binarize_s8_get_buffer_size(const tb_binarize_params *params)

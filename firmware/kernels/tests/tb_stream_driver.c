@@ -1,5 +1,5 @@
 /*
- * tb_stream_driver.c - host test driver of the int8-stream kernels (tb_kernels_s8.h) and of the TB_OUT_S8
+ * tb_stream_driver.c - host test driver of the int8-stream kernels (tb_kernels_stream.h) and of the TB_OUT_S8
  * output stage of the conv/dense kernels (reference ones and the subset-sum first layers of opt/).
  *
  * Used by tests/test_stream_kernels.py (compiled once, optionally with -fsanitize=address,undefined). Every
@@ -38,7 +38,7 @@
 
 #include "tb_kernels.h"
 #include "tb_kernels_s16.h"
-#include "tb_kernels_s8.h"
+#include "tb_kernels_stream.h"
 #include "tb_kernels_opt.h"
 
 #ifdef TB_STREAM_DEVICE

@@ -1,5 +1,5 @@
 /*
- * tb_kernels_s8.h - tinybnn portable C99 REFERENCE kernels of the real-valued int8 stream.
+ * tb_kernels_stream.h - tinybnn portable C99 REFERENCE kernels of the real-valued (int8, int16) stream.
  *
  * Modern BNNs (Bi-Real Net, ReActNet, QuickNet) carry a real-valued tensor beside the binary one: the
  * residual stream, the shortcuts' average pools, the PReLU/RPReLU activations. tinybnn keeps it as int8
@@ -19,8 +19,8 @@
  * of [0, 62]; TB_ERR_ALIGN for a misaligned word buffer). Inputs and outputs must not overlap (tb_add_s8:
  * y may be a or b).
  */
-#ifndef TB_KERNELS_S8_H
-#define TB_KERNELS_S8_H
+#ifndef TB_KERNELS_STREAM_H
+#define TB_KERNELS_STREAM_H
 
 #include <stdint.h>
 
@@ -175,4 +175,4 @@ tb_status tb_prelu_s8(const tb_context *ctx, const tb_prelu_params *params, cons
 }
 #endif
 
-#endif /* TB_KERNELS_S8_H */
+#endif /* TB_KERNELS_STREAM_H */
