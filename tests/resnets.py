@@ -52,19 +52,29 @@ class _B:
                          strides=[stride, stride])
 
 
-def bireal_onnx(path, seed=0, C=8, H=8, rsign=False, rprelu=False, down=True, classes=10):
-    """stem conv + BN; blocks x + BN(bconv(sign(x))) (one stride-2 with an AveragePool shortcut); optional
-    RSign (per-channel shift before the sign) and RPReLU (shift, PRelu, shift) after each add; global
-    average pool; Gemm."""
+def bireal_onnx(path, seed=0, C=8, H=8, rsign=False, rprelu=False, down=True, classes=10, concat=False,
+                maxpool=False):
+    """stem conv + BN; blocks x + BN(bconv(sign(x))) (one stride-2 with an AveragePool shortcut, or a MaxPool
+    one); optional RSign (per-channel shift before the sign) and RPReLU (shift, PRelu, shift) after each add;
+    ``concat``: the stride-2 block doubles the channels ReActNet's way (two binary convs, each added to the
+    pooled shortcut, concatenated); global average pool; Gemm."""
     b = _B(seed)
     x = "input"
     s = b.node("Conv", [x, b.const(b.rng.normal(0, 0.5, (C, 1, 3, 3)), "stem_w")], "stem", kernel_shape=[3, 3],
                pads=[1, 1, 1, 1])
     s = b.bn(s, C)
     for stride in ((1, 2, 1) if down else (1, 1)):
-        r = b.bn(b.bconv(b.sign(s, C, rsign), C, C, stride), C)
-        short = s if stride == 1 else b.node("AveragePool", [s], "avgpool", kernel_shape=[2, 2], strides=[2, 2])
+        if stride == 1:
+            short = s
+        else:
+            short = b.node("MaxPool" if maxpool else "AveragePool", [s], "pool", kernel_shape=[2, 2], strides=[2, 2])
+        sign = b.sign(s, C, rsign)
+        r = b.bn(b.bconv(sign, C, C, stride), C)
         s = b.node("Add", [r, short], "residual")
+        if stride == 2 and concat:
+            r2 = b.bn(b.bconv(sign, C, C, stride), C)
+            s = b.node("Concat", [s, b.node("Add", [r2, short], "residual")], "concat", axis=1)
+            C *= 2
         if rprelu:
             s = b.node("Sub", [s, b.const(b.rng.normal(0, 0.1, (1, C, 1, 1)))], "rprelu_pre")
             s = b.node("PRelu", [s, b.const(b.rng.uniform(0.05, 0.5, (C, 1, 1)))], "prelu")

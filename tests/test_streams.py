@@ -18,11 +18,11 @@ import tinybnn
 from resnets import bireal_onnx, inputs
 from tinybnn.check import check
 from tinybnn.errors import TinyBnnError
-from tinybnn.ir.layers import ADD, AVGPOOL, BINARIZE, PRELU, out_dtype
+from tinybnn.ir.layers import ADD, AVGPOOL, BINARIZE, CONCAT, MAXPOOL, PRELU, out_dtype
 from tinybnn.ir.requant import affine_constants, requantize, shared_shift_constants
 
 VARIANTS = [dict(), dict(rsign=True), dict(rprelu=True), dict(rsign=True, rprelu=True, C=20),
-            dict(down=False, C=33)]
+            dict(down=False, C=33), dict(rsign=True, rprelu=True, concat=True), dict(maxpool=True, C=12)]
 
 
 def _ort(path, x):
@@ -36,7 +36,8 @@ def test_residual_networks_agree_with_onnxruntime(tmp_path, i):
     x = inputs(300, seed=100 + i)
     m = tinybnn.load(p, calibration=x)
     ops = {n.op for n in m.layers}
-    assert {ADD, BINARIZE, AVGPOOL} <= ops
+    assert {ADD, BINARIZE, AVGPOOL} <= ops  # the global average pool at least
+    assert (CONCAT in ops) == bool(kw.get("concat")) and (MAXPOOL in ops) == bool(kw.get("maxpool"))
     assert (PRELU in ops) == bool(kw.get("rprelu"))
     assert not m.is_chain
     y, ref = m.predict(x), _ort(p, x)
@@ -146,3 +147,32 @@ def test_cli_check_on_a_residual_model(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "residual stream" in r.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("i", range(len(VARIANTS)))
+def test_host_c_equals_golden_on_int8_streams(tmp_path, i):
+    """The rendered C (reference kernels) on the host: every output equal to the golden model's."""
+    from tinybnn.backend import hostc
+
+    p = bireal_onnx(tmp_path / "m.onnx", seed=10 + i, **VARIANTS[i])
+    x = inputs(48, seed=7)
+    m = tinybnn.load(p, calibration=x, stream_bits=8)
+    q = m.quantize(x)
+    np.testing.assert_array_equal(hostc.run_c(m, q, sanitize=(i == 3)), m.run_quantized(q))
+    if i == 3:  # every layer's output, through the hook: int8 streams and bits alike
+        for c, g in zip(hostc.run_c_layers(m, q[:8]), m.run_layers_quantized(q[:8])):
+            assert c.name == g.name and np.array_equal(c.data, g.data), c.name
+
+
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-rv32zbb"])
+def test_validate_a_residual_network_on_emulated_boards(tmp_path, board):
+    """The whole pipeline on an emulated board with its optimized kernel family: bit-exact on every sample."""
+    p = bireal_onnx(tmp_path / "m.onnx", seed=4, rsign=True, rprelu=True, C=20)
+    x = inputs(24)
+    np.savez(tmp_path / "d.npz", x=x, labels=_ort(p, x).argmax(1))
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "validate", str(p), "--data", str(tmp_path / "d.npz"),
+                        "--board", board, "--stream-bits", "8", "--build-dir", str(tmp_path / "build"),
+                        "--results", str(tmp_path / "r.jsonl")],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "bit-exact: 24/24 outputs equal to the golden model" in r.stdout, r.stdout

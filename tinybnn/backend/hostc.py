@@ -130,11 +130,12 @@ def _layer_shapes(model) -> list[tuple[str, tuple]]:
     out = []
     for n in model.layers:
         s = tuple(int(v) for v in n.attrs["out_shape"])
-        if out_dtype(n) == "bits":
-            out.append(("bits", s[:-1] + (words(s[-1]),)))
-        else:
-            out.append(("int32", s))
+        dt = out_dtype(n)
+        out.append((dt, s[:-1] + (words(s[-1]),) if dt == "bits" else s))
     return out
+
+
+_NUMPY = {"bits": np.uint32, "int8": np.int8, "int16": np.int16, "int32": np.int32}
 
 
 def _run(model, q, layers: bool, sanitize: bool | None):
@@ -159,7 +160,7 @@ def _run(model, q, layers: bool, sanitize: bool | None):
     if not layers:
         out = np.frombuffer(raw, dtype=np.int32)
         return out.reshape((N,) + tuple(model.device_output_shape)).copy()
-    sizes = [int(np.prod(s)) * 4 for _, s in shapes]
+    sizes = [int(np.prod(s)) * np.dtype(_NUMPY[dt]).itemsize for dt, s in shapes]
     per = sum(sizes)
     if len(raw) != N * per:
         raise HostCError(f"generated C wrote {len(raw)} bytes of layer outputs; expected {N * per}")
@@ -167,7 +168,7 @@ def _run(model, q, layers: bool, sanitize: bool | None):
     outs, o = [], 0
     for (dt, s), nb in zip(shapes, sizes):
         chunk = np.ascontiguousarray(rows[:, o:o + nb])
-        outs.append(chunk.view(np.uint32 if dt == "bits" else np.int32).reshape((N,) + s))
+        outs.append(chunk.view(_NUMPY[dt]).reshape((N,) + s))
         o += nb
     return outs
 
