@@ -17,6 +17,7 @@ class _B:
         self.rng = np.random.default_rng(seed)
         self.nodes, self.inits = [], []
         self.k = 0
+        self.xnor_in_graph = False
 
     def name(self, base):
         self.k += 1
@@ -46,19 +47,24 @@ class _B:
         return self.node("Where", [ge, self.const(np.ones(())), self.const(-np.ones(()))], "sign")
 
     def bconv(self, x, C, O, stride=1):
-        alpha = self.rng.uniform(0.02, 0.1, O)  # XNOR-Net scales, folded into the constants
-        W = np.where(self.rng.random((O, C, 3, 3)) < 0.5, -1.0, 1.0) * alpha[:, None, None, None]
-        return self.node("Conv", [x, self.const(W, "w")], "bconv", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                         strides=[stride, stride])
+        if self.xnor_in_graph:  # XNOR-Net's alpha computed in the graph: Sign(W) * ReduceMean(Abs(W)) per output
+            latent = self.const(self.rng.normal(0, 0.05, (O, C, 3, 3)), "latent_w")
+            alpha = self.node("ReduceMean", [self.node("Abs", [latent], "abs")], "alpha", axes=[1, 2, 3], keepdims=1)
+            w = self.node("Mul", [self.node("Sign", [latent], "wsign"), alpha], "w")
+        else:
+            alpha = self.rng.uniform(0.02, 0.1, O)  # XNOR-Net scales, folded into the constants
+            w = self.const(np.where(self.rng.random((O, C, 3, 3)) < 0.5, -1.0, 1.0) * alpha[:, None, None, None], "w")
+        return self.node("Conv", [x, w], "bconv", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[stride, stride])
 
 
 def bireal_onnx(path, seed=0, C=8, H=8, rsign=False, rprelu=False, down=True, classes=10, concat=False,
-                maxpool=False):
+                maxpool=False, xnor_in_graph=False):
     """stem conv + BN; blocks x + BN(bconv(sign(x))) (one stride-2 with an AveragePool shortcut, or a MaxPool
     one); optional RSign (per-channel shift before the sign) and RPReLU (shift, PRelu, shift) after each add;
     ``concat``: the stride-2 block doubles the channels ReActNet's way (two binary convs, each added to the
     pooled shortcut, concatenated); global average pool; Gemm."""
     b = _B(seed)
+    b.xnor_in_graph = xnor_in_graph
     x = "input"
     s = b.node("Conv", [x, b.const(b.rng.normal(0, 0.5, (C, 1, 3, 3)), "stem_w")], "stem", kernel_shape=[3, 3],
                pads=[1, 1, 1, 1])

@@ -22,7 +22,8 @@ from tinybnn.ir.layers import ADD, AVGPOOL, BINARIZE, CONCAT, MAXPOOL, PRELU, ou
 from tinybnn.ir.requant import affine_constants, requantize, shared_shift_constants
 
 VARIANTS = [dict(), dict(rsign=True), dict(rprelu=True), dict(rsign=True, rprelu=True, C=20),
-            dict(down=False, C=33), dict(rsign=True, rprelu=True, concat=True), dict(maxpool=True, C=12)]
+            dict(down=False, C=33), dict(rsign=True, rprelu=True, concat=True), dict(maxpool=True, C=12),
+            dict(xnor_in_graph=True)]
 
 
 def _ort(path, x):

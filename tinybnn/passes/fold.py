@@ -61,6 +61,21 @@ def _squeeze(node, x, axes=None):
     return np.squeeze(x, axis=tuple(int(a) for a in axes))
 
 
+def _reduce(fn):
+    """ReduceMean/ReduceSum/ReduceMax of a constant (XNOR-Net's alpha = mean |W| computed in the graph): axes
+    from the attribute (opset < 18) or the second input, keepdims, noop_with_empty_axes."""
+    def ev(node, x, axes=None):
+        axes = _i(node, "axes") if axes is None else axes
+        keep = bool(_i(node, "keepdims", 1))
+        if axes is None or len(np.asarray(axes).reshape(-1)) == 0:
+            if _i(node, "noop_with_empty_axes", 0):
+                return x
+            axes = range(np.ndim(x))
+        ax = tuple(int(a) % max(np.ndim(x), 1) for a in np.asarray(list(axes)).reshape(-1))
+        return fn(np.asarray(x), axis=ax, keepdims=keep)
+    return ev
+
+
 def _flatten(node, x):
     axis = _i(node, "axis", 1) % max(x.ndim, 1)
     return x.reshape(int(np.prod(x.shape[:axis])), -1)
@@ -116,6 +131,9 @@ CONST_EVAL = {
     "Sign": lambda n, x: np.sign(x),
     "Neg": lambda n, x: -x,
     "Abs": lambda n, x: np.abs(x),
+    "ReduceMean": _reduce(np.mean),
+    "ReduceSum": _reduce(np.sum),
+    "ReduceMax": _reduce(np.max),
     "Sqrt": lambda n, x: np.sqrt(x),
     "Reciprocal": lambda n, x: 1.0 / x,
     "Add": lambda n, a, b: a + b,
