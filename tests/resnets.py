@@ -102,3 +102,38 @@ def bireal_onnx(path, seed=0, C=8, H=8, rsign=False, rprelu=False, down=True, cl
 def inputs(n, H=8, seed=1):
     """Images on the digits grid (0..16)/16, as the fixtures' inputs."""
     return (np.random.default_rng(seed).integers(0, 17, (n, 1, H, H)) / 16.0).astype(np.float32)
+
+
+def dscnn_onnx(path, seed=0, C=16, H=8, classes=10, blocks=2, group=None, classes_from_stream=True):
+    """A DS-CNN (MLPerf Tiny KWS structure) with binary depthwise-separable blocks: stem conv + BN + sign; per
+    block a binary depthwise 3x3 conv (group = C, or ``group``) + BN + sign, a binary pointwise 1x1 conv + BN
+    (+ sign except after the last block); then a global average pool of the last BN (a real-valued stream) and
+    a Gemm (or, with ``classes_from_stream=False``, flatten of the signs and a binary Gemm: a chain)."""
+    b = _B(seed)
+    G = C if group is None else group
+    s = b.node("Conv", ["input", b.const(b.rng.normal(0, 0.5, (C, 1, 3, 3)), "stem_w")], "stem",
+               kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    s = b.sign(b.bn(s, C), C)
+    for i in range(blocks):
+        alpha = b.rng.uniform(0.5, 1.5, C)
+        W = np.where(b.rng.random((C, C // G, 3, 3)) < 0.5, -1.0, 1.0) * alpha[:, None, None, None]
+        d = b.node("Conv", [s, b.const(W, "dw_w")], "dwconv", kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=G)
+        s = b.sign(b.bn(d, C), C)
+        p = b.bn(b.node("Conv", [s, b.const(np.where(b.rng.random((C, C, 1, 1)) < 0.5, -1.0, 1.0), "pw_w")], "pwconv",
+                        kernel_shape=[1, 1]), C)
+        s = p if (i == blocks - 1 and classes_from_stream) else b.sign(p, C)
+    if classes_from_stream:
+        f = b.node("Flatten", [b.node("GlobalAveragePool", [s], "gap")], "flatten", axis=1)
+        w = b.rng.normal(0, 1.0, (classes, C))
+    else:
+        f = b.node("Flatten", [s], "flatten", axis=1)
+        w = np.where(b.rng.random((classes, C * H * H)) < 0.5, -1.0, 1.0)
+    b.node("Gemm", [f, b.const(w, "fc_w"), b.const(b.rng.normal(0, 0.1, classes), "fc_b")], "fc", transB=1)
+    b.nodes[-1].output[0] = "output"
+    graph = helper.make_graph(b.nodes, "dscnn", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, H, H])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", classes])], b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests/resnets.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

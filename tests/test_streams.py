@@ -49,10 +49,10 @@ def test_residual_networks_agree_with_onnxruntime(tmp_path, i):
     rel = np.abs(y - ref).max() / np.abs(ref).max()
     assert rel < 0.25, rel
     rep = check(m, p, x)
-    assert rep.stream_error and all(0 <= f <= 1 for _, f, _ in rep.stream_error)
+    assert rep.stream_error and all(0 <= f <= 1 for _, f, _, _ in rep.stream_error)
     # the stem conv's int8 stream (nothing binarized before it): only its int8 weights' and its output's
     # rounding, within two steps of the float model everywhere
-    name, within_one, worst = rep.stream_error[0]
+    name, within_one, worst, _ = rep.stream_error[0]
     assert name == m.layers[0].name and within_one >= 0.99 and worst < 2.0, rep.text()
 
 

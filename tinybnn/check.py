@@ -23,7 +23,8 @@ class CheckReport:
     golden_accuracy: float | None = None
     float_accuracy: float | None = None
     first_layer: dict | None = None  # rounding before the first binarizer (see first_layer_rounding)
-    stream_error: list = field(default_factory=list)  # (layer, fraction within one int8 step, max error in steps)
+    stream_error: list = field(default_factory=list)  # (layer, fraction within one step, max error in steps,
+    #                                                   the same as a fraction of the tensor's range)
 
     def text(self) -> str:
         lines = [f"samples: {self.samples}",
@@ -45,9 +46,9 @@ class CheckReport:
         for name, frac in self.layer_bit_agreement:
             lines.append(f"  layer {name}: " + ("activation bits agree " + f"{100 * frac:.3f}%" if frac is not None
                                                 else "compared after the max-pool that follows"))
-        for name, frac, worst in self.stream_error:
+        for name, frac, worst, rel in self.stream_error:
             lines.append(f"  layer {name}: stream, {100 * frac:.2f}% of its values within one step of the "
-                         f"float model's (largest error {worst:.3g} steps)")
+                         f"float model's (largest error {worst:.3g} steps, {100 * rel:.2g}% of its range)")
         if self.golden_accuracy is not None:
             lines.append(f"accuracy: golden {100 * self.golden_accuracy:.2f}%, float {100 * self.float_accuracy:.2f}%")
         return "\n".join(lines)
@@ -109,9 +110,10 @@ def _float_run(path, x, probes):
                            f"compare with ({type(e).__name__}: {first})") from None
 
 
-def _stream_error(node, codes, ref) -> tuple[float, float]:
-    """An int8 stream layer against the float tensor it stands for: the fraction of values within one step
-    of their int8 grid, and the largest error in steps."""
+def _stream_error(node, codes, ref) -> tuple[float, float, float]:
+    """A stream layer against the float tensor it stands for: the fraction of values within one step of their
+    grid, the largest error in steps and as a fraction of the tensor's range (an int16 grid is 256 times finer
+    than an int8 one, so the flips of the binarizers before it show as many more steps)."""
     a = node.attrs
     if ref.ndim == 3:  # a 1-D model's (N, C, T) tensor, (N, C, T, 1) on the device
         ref = ref[..., None]
@@ -119,7 +121,8 @@ def _stream_error(node, codes, ref) -> tuple[float, float]:
         ref = ref.transpose(0, 2, 3, 1)
     y = (codes.astype(np.float64) - a["out_zero_point"]) * a["out_scale"]
     err = np.abs(y.reshape(ref.shape) - ref) / a["out_scale"]
-    return float(np.mean(err <= 1.0)), float(err.max()) if err.size else 0.0
+    worst = float(err.max()) if err.size else 0.0
+    return float(np.mean(err <= 1.0)), worst, worst / ((1 << int(a.get("bits", 8))) - 1)
 
 
 def check(model, path, x, labels=None) -> CheckReport:

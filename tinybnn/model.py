@@ -275,6 +275,9 @@ def _kind(n) -> str:
         return {ADD: f"add {t} (residual)", AVGPOOL: f"avgpool {t}", PRELU: f"prelu {t} (per channel)",
                 BINARIZE: f"binarize int{a.get('in_bits', 8)}->bits"}[n.op]
     base = "conv2d" if n.op == CONV2D else "dense"
+    if a.get("groups", 1) > 1:
+        G, C = a["groups"], a["in_shape"][-1]
+        base = "depthwise conv2d" if G == C else f"conv2d ({G} groups)"
     src = "bin" if a["in_dtype"] == "bits" else f"int{a.get('in_bits', 8)}"
     dst = {"bits": "bits", "int8": t}.get(a["out"], "int32 out")
     wide = ", int16 weights" if a["in_dtype"] != "bits" and a["weights"].dtype == np.int16 else ""

@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,7 @@ GENERATED_FILES = ("model.h", "model.c", "model_weights.h", "model_weights.c")
 KERNEL_COMMON = ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c")
 KERNEL_S16_HEADER = "tb_kernels_s16.h"  # the int16-weight first-layer kernels, only where a model uses them
 KERNEL_CONCAT_HEADER = "tb_kernels_concat.h"  # the join of binary branches, only in models that branch
+KERNEL_GROUPED_HEADER = "tb_kernels_grouped.h"  # grouped and depthwise convolutions, only where used
 KERNEL_STREAM_HEADER = "tb_kernels_stream.h"  # the real-valued (int8/int16) stream kernels, only where used
 STREAM_FAMILIES = ("add", "avgpool", "maxpool_s", "binarize", "prelu", "concat_s")
 KERNEL_FILE_OF = {"tb_concat_s16": "tb_concat_s8.c"}  # kernels that share a source file (else <fn>.c)
@@ -115,6 +116,9 @@ def kernel_fn(node) -> tuple[str, str]:
     fam = {CONV2D: "conv2d", DENSE: "dense"}.get(node.op)
     if fam is None:
         raise TypeError(f"not a device layer: {node.op}")
+    if a.get("groups", 1) > 1:  # grouped / depthwise (tb_kernels_grouped.h)
+        src = "b1" if a["in_dtype"] == "bits" else f"s{a.get('in_bits', 8)}"
+        return f"tb_conv2d_grouped_{src}{'b1' if src == 'b1' else 's8'}", "conv2d_grouped"
     if a["in_dtype"] == "bits":
         return f"tb_{fam}_b1b1", fam
     if a.get("in_bits", 8) == 16:  # a full-precision layer on an int16 stream
@@ -138,6 +142,12 @@ def layer_spec(node, index: int) -> LayerSpec:
         return _maxpool_spec(node, index, fn, slug)
     if fam in STREAM_FAMILIES:
         return _stream_spec(node, index, fn, fam, slug)
+    if fam == "conv2d_grouped":
+        s = _linear_spec(node, index, fn, "conv2d", slug)
+        G = int(node.attrs["groups"])
+        return replace(s, family=fam, params=[(f"conv.{f}", v) for f, v in s.params] + [("groups", str(G))],
+                       kind=s.kind.replace("conv2d", f"conv2d grouped ({G} groups)", 1),
+                       summary=s.summary + f", {G} groups of {s.in_shape[-1] // G} channels")
     return _linear_spec(node, index, fn, fam, slug)
 
 
@@ -269,6 +279,7 @@ def _linear_params(node, fam: str, zp: int) -> tuple[list, int, str]:
     OH, OW, _ = out_shape
     (kh, kw), (sh, sw) = _ints(a["kernel"]), _ints(a["stride"])
     dh, dw = _ints(a.get("dilation", (1, 1)))
+    Cg = C // int(a.get("groups", 1))  # the channels each output reads
     pt, pl, pb, pr = _ints(a["pads"])
     pad = a.get("pad", "zero") if a["in_dtype"] == "bits" else "zero"
     if a["in_dtype"] == "int8" and a.get("pad", "zero") != "zero":
@@ -278,7 +289,7 @@ def _linear_params(node, fam: str, zp: int) -> tuple[list, int, str]:
                 pad_right=pr, pad=pad_enum(pad), input_zero_point=zp)
     summary = (f"{shape_str(in_shape)} -> {shape_str(out_shape)}, kernel {kh}x{kw}, stride {sh}x{sw}, "
                f"dilation {dh}x{dw}, pads t{pt} l{pl} b{pb} r{pr} ({pad})")
-    return [(f, str(vals[f])) for f in CONV2D_FIELDS], kh * kw * C, summary
+    return [(f, str(vals[f])) for f in CONV2D_FIELDS], kh * kw * Cg, summary
 
 
 def _linear_spec(node, index: int, fn: str, fam: str, slug: str) -> LayerSpec:
@@ -442,6 +453,7 @@ def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[s
     common = list(KERNEL_COMMON) + ([KERNEL_S16_HEADER] if any(fn.endswith("s8s16") for fn in fns) else [])
     common += [KERNEL_CONCAT_HEADER] if any(fn.startswith("tb_concat_") for fn in fns) else []
     common += [KERNEL_STREAM_HEADER] if any(_stream_width(fn) for fn in fns) else []
+    common += [KERNEL_GROUPED_HEADER] if any(fn.startswith("tb_conv2d_grouped_") for fn in fns) else []
     if all((kernels_dir() / f).is_file() for f in files):
         return common + ref
     from . import kernels
@@ -544,6 +556,7 @@ def _template_context(model, specs, plan: Plan, wiring, inp: dict, out: dict, ks
         "input_offset": bufs["input"].offset, "dag": not _is_chain(wiring),
         "concat_kernels": KERNEL_CONCAT_HEADER in ksrc,
         "stream_kernels": KERNEL_STREAM_HEADER in ksrc,
+        "grouped_kernels": KERNEL_GROUPED_HEADER in ksrc,
         "plan": plan, "plan_buffers": sorted(plan.buffers, key=lambda b: (b.offset, b.name)),
         "lower_bound": _lb(plan), "arena_bytes": plan.arena_bytes, "arena_symbol": ARENA_SYMBOL,
         "weight_bytes": sum(s.weight_bytes for s in specs), "num_layers": len(specs),
@@ -590,7 +603,6 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
     """The binary conv2d/dense layers on the variant's kernels: function, encoded weights, scratch; the
     memory plan with those scratch sizes; the layers that get a kernel specialized to their shape
     (rendered into model_kernels.c). Other layers keep the reference kernels."""
-    from dataclasses import replace
 
     from . import kernels
     from .planner import plan, model_buffers

@@ -90,7 +90,7 @@ class Plan:
 def scratch_bytes(node) -> int:
     """Scratch bytes of the reference kernel running ``node``: mirrors ``<fn>_get_buffer_size()``."""
     a = node.attrs
-    if node.op == CONV2D and a["in_dtype"] == "int8":
+    if node.op == CONV2D and a["in_dtype"] == "int8" and a.get("groups", 1) == 1:
         KH, KW = a["kernel"]
         return 2 * int(KH) * int(KW) * int(a["in_shape"][2])  # one int16 im2col column
     return 0

@@ -32,9 +32,14 @@ def _windows(xp, kernel, strides, dilations=(1, 1)):
 
 def _conv(x, a):
     W = a["W"]
+    G = int(a.get("group", 1))
     xp = _pad(x, a["pads"], a.get("pad_value", 0.0))
     win = _windows(xp, W.shape[2:], a["strides"], a["dilations"])
-    return np.einsum("ncyxhw,ochw->noyx", win, W, optimize=True)
+    if G == 1:
+        return np.einsum("ncyxhw,ochw->noyx", win, W, optimize=True)
+    Cg, Og = W.shape[1], W.shape[0] // G
+    return np.concatenate([np.einsum("ncyxhw,ochw->noyx", win[:, g * Cg:(g + 1) * Cg], W[g * Og:(g + 1) * Og],
+                                     optimize=True) for g in range(G)], axis=1)
 
 
 def _avgpool(x, a):

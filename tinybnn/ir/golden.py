@@ -758,8 +758,49 @@ def run_layer(node, x):
     raise TypeError(f"not a device layer: {node.op}")
 
 
+def _group_attrs(attrs, g):
+    """The attrs of group g of a grouped conv as an ungrouped conv on its C/G input and O/G output channels
+    (kept in the node under "_groups": built once)."""
+    cache = attrs.setdefault("_groups", {})
+    key = (g, id(attrs["weights"]), id(attrs.get("packed")), id(attrs.get("thresholds")), id(attrs.get("flip")))
+    if key not in cache:
+        G = int(attrs["groups"])
+        H, W, C = attrs["in_shape"]
+        OH, OW, O = attrs["out_shape"]
+        Og = O // G
+        sub = {k: v for k, v in attrs.items() if k not in ("groups", "_groups", _CACHE_KEY)}
+        sub.update(in_shape=(H, W, C // G), out_shape=(OH, OW, Og), weights=attrs["weights"][g * Og:(g + 1) * Og])
+        if "packed" in attrs:
+            sub["packed"] = attrs["packed"][g * Og:(g + 1) * Og]
+        if attrs["out"] == "bits":
+            sub["thresholds"] = attrs["thresholds"][g * Og:(g + 1) * Og]
+            sub["flip"] = attrs["flip"][g * Og:(g + 1) * Og]
+        cache[key] = sub
+    return cache[key]
+
+
+def conv2d_grouped(x, attrs):
+    """A grouped (or depthwise) conv: each group an ungrouped conv on its channel slice, outputs laid end to
+    end on the channels (bits unpacked and packed again)."""
+    G = int(attrs["groups"])
+    C, O = attrs["in_shape"][-1], attrs["out_shape"][-1]
+    Cg, Og = C // G, O // G
+    bits_in, bits_out = attrs["in_dtype"] == "bits", attrs["out"] == "bits"
+    xs = unpack_bits(x, C) if bits_in else x
+    outs = []
+    for g in range(G):
+        sub = _group_attrs(attrs, g)
+        part = xs[..., g * Cg:(g + 1) * Cg]
+        y = conv2d_bits(pack_bits(part), sub) if bits_in else conv2d_int8(np.ascontiguousarray(part), sub)
+        outs.append(unpack_bits(y, Og) if bits_out else y)
+    y = np.concatenate(outs, axis=-1)
+    return pack_bits(y) if bits_out else y
+
+
 def _linear(node, x):
     a = node.attrs
+    if node.op == CONV2D and a.get("groups", 1) > 1:
+        return conv2d_grouped(x, a)
     if node.op == CONV2D:
         return conv2d_bits(x, a) if a["in_dtype"] == "bits" else conv2d_int8(x, a)
     if a["in_dtype"] == "bits":

@@ -3,7 +3,7 @@
 After this pass a graph holds only these ops (all in NCHW / (N, F) float semantics, exactly equivalent to
 the ONNX graph):
 
-``Conv``      attrs W (O,I,KH,KW), strides, dilations, pads (t,l,b,r), pad_value
+``Conv``      attrs W (O,I/group,KH,KW), strides, dilations, pads (t,l,b,r), pad_value, group
 ``Dense``     attrs W (O,K)
 ``Affine``    attrs scale, bias: per-channel (axis 1) or scalar, ``y = x * scale + bias``
 ``Sign``      attrs zero: what an exact 0 becomes: "+1" (x >= 0), "-1" (x > 0) or "0" (torch.sign)
@@ -90,7 +90,7 @@ def _canon_conv(g, n, x, out, rank, C):
     d = tuple(n.attrs.get("dilations", (1, 1)))
     pads = auto_pads(n, g.shapes[x][2:], k, s, d)
     nodes = [Node("Conv", n.name, [x], [out], {"W": W, "strides": s, "dilations": d, "pads": pads,
-                                               "pad_value": 0.0})]
+                                               "pad_value": 0.0, "group": int(n.attrs.get("group", 1))})]
     if len(n.inputs) > 2 and n.inputs[2]:
         bias = g.const(n.inputs[2]).astype(np.float64)
         if bias.shape != (W.shape[0],):
@@ -254,7 +254,7 @@ _RULES = {
     "AveragePool": _canon_avgpool, "GlobalAveragePool": _canon_global_pool, "ReduceMean": _canon_global_pool,
     "PRelu": _canon_prelu,
     "Concat": _canon_concat,
-    "Flatten": _canon_flatten, "Reshape": _canon_flatten,
+    "Flatten": _canon_flatten, "Reshape": _canon_flatten, "Squeeze": _canon_flatten,
     "GreaterOrEqual": _keep, "Greater": _keep, "Pad": _keep, "Clip": _keep, "Relu": _keep,
 }
 

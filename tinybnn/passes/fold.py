@@ -192,10 +192,11 @@ def _shape_conv(g, node, x, w):
     if len(w) != 4:
         raise node_error(node, f"weight rank {len(w)} is not supported", "OIHW weights")
     group = int(node.attrs.get("group", 1))
-    if group != 1:
-        raise node_error(node, f"grouped convolution (group={group}) is not supported yet", "group=1")
-    if w[1] != x[1]:
-        raise node_error(node, f"weight expects {w[1]} input channels but the input has {x[1]}")
+    if group < 1 or x[1] % group or w[0] % group:
+        raise node_error(node, f"group={group} does not divide {x[1]} input and {w[0]} output channels",
+                         "groups that divide both channel counts")
+    if w[1] * group != x[1]:
+        raise node_error(node, f"weight expects {w[1] * group} input channels but the input has {x[1]}")
     k = tuple(node.attrs.get("kernel_shape", w[2:]))
     s = tuple(node.attrs.get("strides", (1, 1)))
     d = tuple(node.attrs.get("dilations", (1, 1)))
@@ -259,6 +260,17 @@ def _shape_reduce_mean(g, node, x, *rest):
     if int(node.attrs.get("keepdims", 1)):
         return (x[0], x[1], 1, 1)
     return (x[0], x[1])
+
+
+def _shape_squeeze(g, node, x, *rest):
+    """Squeeze of size-1 axes (tf2onnx after a global pool: (N, C, 1, 1) -> (N, C)); never the batch axis."""
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1]:
+        axes = [int(v) for v in np.asarray(g.consts[node.inputs[1]]).reshape(-1)]
+    axes = sorted(int(a) % len(x) for a in axes) if axes is not None else [i for i in range(1, len(x)) if x[i] == 1]
+    if 0 in axes or any(x[a] != 1 for a in axes):
+        raise node_error(node, f"squeezes axes {axes} of a {list(x)} tensor", "Squeeze of size-1 non-batch axes")
+    return tuple(v for i, v in enumerate(x) if i not in axes)
 
 
 def _shape_gemm(g, node, a, b):
@@ -359,6 +371,7 @@ ACT_SHAPE = {
     "AveragePool": _shape_pool,
     "GlobalAveragePool": _shape_global_pool,
     "ReduceMean": _shape_reduce_mean,
+    "Squeeze": _shape_squeeze,
     "PRelu": _bcast,
     "Gemm": _shape_gemm,
     "MatMul": _shape_matmul,
@@ -391,8 +404,8 @@ ACT_SHAPE = {
 
 SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, ReduceMean "
                  "(spatial), PRelu, Add of two activations (residual), Sign, GreaterOrEqual+Where, Flatten, "
-                 "Reshape, Transpose, Pad, Add/Sub/Mul/Div by constants, Identity, Dropout, Clip, Concat of binary "
-                 "activations on channels, "
+                 "Reshape, Squeeze, Transpose, Pad, Add/Sub/Mul/Div by constants, Identity, Dropout, Clip, Concat on "
+                 "channels, grouped and depthwise Conv, "
                  "BipolarQuant, Quant/IntQuant (+ constant clutter: Shape, Gather, Concat, Expand, CastLike)")
 
 

@@ -428,10 +428,16 @@ class Lowering:
             alpha, wnote = np.ones(O), None  # decided below, once the chain after it is known
         steps = [(np.full(O, act.scale) * alpha, np.zeros(O))]
         chain = self._chain_after(lin, O, is_conv, steps)
+        grouped = int(lin.attrs.get("group", 1)) > 1
+        if grouped and act.channel_scale is not None:
+            raise node_error(lin, "is a grouped convolution on an input with per-channel quantization scales",
+                             "grouped convolutions after the first layer, or a per-tensor input scale")
         attrs, K = self._geometry(act, lin, W2, is_conv, wnote)
+        if grouped and act.kind == "int8" and wnote == "binary":  # the grouped int8 kernels take int8 weights
+            wnote = attrs["weight_kind"] = "int8 (+-1 values, grouped)"
         if act.stream:
             attrs["in_bits"] = self.stream_bits
-        if B is None and act.stream:  # a full-precision conv on a stream (stem/shortcut/head): int8 per channel
+        if B is None and (act.stream or grouped):  # full precision on a stream, or grouped: int8 per channel
             B, alpha, _ = _int8_weights(W2)
             wnote = attrs["weight_kind"] = "int8 (quantized per output channel)"
             steps[0] = (np.full(O, act.scale) * alpha, np.zeros(O))
@@ -452,7 +458,7 @@ class Lowering:
                 self.notes.append(note)
         wq = B.reshape(Wd_dev.shape)
         attrs["weights"] = wq
-        if act.kind == "int8" and not act.stream:  # what `tinybnn check` measures the first layer against
+        if act.kind == "int8" and not act.stream and not grouped:  # what `tinybnn check` compares the first layer with
             attrs.update(float_weights=W2, input_scale=float(act.scale))
         lo, hi = self._acc_range(act, wq, K)
         kind = CONV2D if is_conv else DENSE
@@ -557,9 +563,12 @@ class Lowering:
         else:
             raise node_error(lin, f"pads with {pv:g}, which is not a value of its input",
                              "zero padding, or +-1 padding of binary activations")
+        G = int(lin.attrs.get("group", 1))
         attrs.update(in_shape=(H, Wd, C), out_shape=(OH, OW, O), kernel=(KH, KW), stride=tuple(st),
                      dilation=tuple(dl), pads=tuple(pd), pad=pad)
-        return attrs, KH * KW * C
+        if G > 1:  # grouped / depthwise: output o reads the C/G channels of its group
+            attrs["groups"] = G
+        return attrs, KH * KW * (C // G)
 
     def _acc_range(self, act: _Act, wq, K: int):
         """Per output channel, the accumulator's reachable range [lo, hi]."""
@@ -621,7 +630,8 @@ class Lowering:
         """A calibrated int8 input: how many first-layer decisions its rounding flips on the calibration data
         (float layer on the float input vs on the int8 input), as a note when any do."""
         iq = self.out[0].attrs
-        if self.calibration is None or iq["mode"] != "calibrated" or iq.get("calib_scale") is None:
+        if self.calibration is None or iq["mode"] != "calibrated" or iq.get("calib_scale") is None or \
+                "groups" in attrs:
             return
         from ..ir.golden import input_units, quantize_input
 
@@ -875,7 +885,9 @@ class Lowering:
         (ia, a), (ib, b) = [parts[t] for t in self.g.act_inputs(node)]
         for x in (a, b):
             if x.kind != "int8":
-                raise node_error(node, f"adds a {x.kind} tensor", "Add of two real-valued tensors (a residual)")
+                what = "a binary tensor (a binarizer's output)" if x.kind == "bits" else f"a {x.kind} tensor"
+                raise node_error(node, f"adds {what}", "Add of two real-valued tensors (a residual before the "
+                                 "binarizer)")
         if a.shape != b.shape or a.flat is not None or b.flat is not None:
             raise node_error(node, f"adds tensors of shapes {list(a.shape)} and {list(b.shape)}")
         s, zp = self._stream_quant(node.output, node)
