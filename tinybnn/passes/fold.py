@@ -201,6 +201,9 @@ def _shape_conv(g, node, x, w):
     s = tuple(node.attrs.get("strides", (1, 1)))
     d = tuple(node.attrs.get("dilations", (1, 1)))
     _two_values(node, kernel_shape=k, strides=s, dilations=d)
+    if tuple(int(v) for v in k) != tuple(int(v) for v in w[2:]):
+        raise node_error(node, f"kernel_shape {list(k)} does not match its {'x'.join(map(str, w[2:]))} weights",
+                         "kernel_shape equal to the weights' spatial shape")
     pads = auto_pads(node, x[2:], k, s, d)
     oh = conv_out_size(x[2], k[0], s[0], pads[0], pads[2], d[0])
     ow = conv_out_size(x[3], k[1], s[1], pads[1], pads[3], d[1])
