@@ -101,8 +101,9 @@ typedef struct {
     int32_t stride_h, stride_w;      /**< >= 1 */
     int32_t dilation_h, dilation_w;  /**< >= 1 */
     int32_t pad_top, pad_left, pad_bottom, pad_right; /**< >= 0 */
-    tb_pad_kind pad;                 /**< b1b1 only; must be TB_PAD_ZERO for s8 inputs */
-    int32_t input_zero_point;        /**< s8 inputs only: in [-32640, 32639] (x - zp must fit int16) */
+    tb_pad_kind pad;                 /**< b1b1 only; must be TB_PAD_ZERO for s8 and s16 inputs */
+    int32_t input_zero_point;        /**< s8 inputs: in [-32640, 32639] (x - zp must fit int16); s16 inputs
+                                          (tb_conv2d_s16s8): any int16 value */
 } tb_conv2d_params;
 
 /** Parameters of the dense family (tb_dense_b1b1, tb_dense_s8s8, tb_dense_s8b1). K = in_pixels * in_c. */
@@ -110,7 +111,7 @@ typedef struct {
     int32_t in_pixels;        /**< P >= 1 (1 unless the input is a flattened (H, W, C) tensor) */
     int32_t in_c;             /**< C >= 1 */
     int32_t out_c;            /**< O >= 1 */
-    int32_t input_zero_point; /**< s8 inputs only */
+    int32_t input_zero_point; /**< s8 and s16 inputs only (s16: any int16 value) */
 } tb_dense_params;
 
 /**
