@@ -1,7 +1,7 @@
 /*
  * tb_add_s8.c - reference elementwise add of two int8 streams (the residual add).
  *
- * One 64-bit multiply-add per operand, the offset, then the floor shift and the clamp of every
+ * One 64-bit multiply-add per operand, the offset (tb_add_sum), then the floor shift and the clamp of every
  * requantization (tb_requantize64): the sum is rounded once, never each product on its own.
  */
 #include <stddef.h>
@@ -33,7 +33,7 @@ tb_status tb_add_s8(const tb_context *ctx, const tb_add_params *params, const in
         /* int8 * int64: each product is exact in 64 bits, as is their sum with the offset (< 2^62) */
         const int64_t ma = params->mult_a, mb = params->mult_b;
         for (int32_t i = 0; i < params->size; i++)
-            y[i] = tb_requantize64(a[i] * ma + b[i] * mb + params->offset, params->shift);
+            y[i] = tb_requantize64(tb_add_sum(a[i], b[i], ma, mb, params->offset), params->shift);
     }
     return TB_OK;
 }

@@ -10,6 +10,11 @@ int tb_aligned4(const void *p)
     return ((uintptr_t)p & 3u) == 0u;
 }
 
+int tb_aligned2(const void *p)
+{
+    return ((uintptr_t)p & 1u) == 0u;
+}
+
 tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *output)
 {
     if (out == NULL || output == NULL || out_c < 1)
@@ -19,7 +24,7 @@ tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *outp
             return TB_ERR_ARG;
         if (!tb_aligned4(out->thresholds) || !tb_aligned4(out->flip))
             return TB_ERR_ALIGN;
-    } else if (out->kind == TB_OUT_S8) {
+    } else if (out->kind == TB_OUT_S8 || out->kind == TB_OUT_S16) {
         if (out->multiplier == NULL || out->offset == NULL || out->shift == NULL)
             return TB_ERR_ARG;
         if (!tb_aligned4(out->multiplier) || !tb_aligned4(out->offset) || !tb_aligned4(out->shift))
@@ -27,6 +32,8 @@ tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *outp
         for (int32_t o = 0; o < out_c; o++)
             if (out->shift[o] < 0 || out->shift[o] > TB_SHIFT_MAX)
                 return TB_ERR_ARG;
+        if (out->kind == TB_OUT_S16) /* int16 codes: 2 bytes */
+            return tb_aligned2(output) ? TB_OK : TB_ERR_ALIGN;
         return TB_OK; /* int8 codes: no alignment */
     } else if (out->kind != TB_OUT_S32) {
         return TB_ERR_ARG;

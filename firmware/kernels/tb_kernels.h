@@ -19,9 +19,11 @@
  *     bit o of the packed flip mask is set, else acc; written as uint32_t[OH][OW][TB_WORDS(O)];
  *     TB_OUT_S8 requantizes each accumulator to an int8 code of a real-valued stream,
  *     y = clamp(floor((acc * multiplier[o] + offset[o]) / 2^shift[o]), -128, 127) (tinybnn/ir/requant.py),
- *     written as int8_t[OH][OW][O].
+ *     written as int8_t[OH][OW][O]; TB_OUT_S16 is the same rule with the clamp [-32768, 32767], written as
+ *     int16_t[OH][OW][O].
  *   - Every word buffer (binary tensors, int32 outputs, packed weights, thresholds, masks, per-channel
- *     constants) must be 4-byte aligned. int8 buffers (an int8 input, a TB_OUT_S8 output) need no alignment.
+ *     constants) must be 4-byte aligned. int8 buffers (an int8 input, a TB_OUT_S8 output) need no alignment;
+ *     int16 ones (int16 weights or input, a TB_OUT_S16 output) must be 2-byte aligned.
  *     Scratch (tb_context.buf) must be 4-byte aligned.
  *   - No malloc, no float, no VLA, no recursion, no static or global state: the caller owns all memory
  *     (CMSIS-NN style: query <fn>_get_buffer_size(), pass the scratch in a tb_context).
@@ -59,22 +61,24 @@ typedef struct {
 typedef enum {
     TB_OUT_BITS = 0, /**< thresholded, packed bits uint32_t[..][TB_WORDS(O)] */
     TB_OUT_S32 = 1,  /**< raw int32 accumulators int32_t[..][O] (the output layer) */
-    TB_OUT_S8 = 2    /**< requantized int8 codes int8_t[..][O] (a real-valued stream) */
+    TB_OUT_S8 = 2,   /**< requantized int8 codes int8_t[..][O] (a real-valued stream) */
+    TB_OUT_S16 = 3   /**< requantized int16 codes int16_t[..][O] (a real-valued stream), 2-byte aligned */
 } tb_out_kind;
 
 /**
  * Output stage of a conv/dense layer. thresholds/flip are used (and required) with TB_OUT_BITS only;
- * multiplier/offset/shift with TB_OUT_S8 only: y[o] = clamp(floor((acc * multiplier[o] + offset[o]) /
- * 2^shift[o]), -128, 127), computed in 64 bits; the caller guarantees |acc * multiplier[o]| + |offset[o]| <
- * 2^62 and shift[o] in [0, 62]. The fields after the first three may be left out of an initializer.
+ * multiplier/offset/shift with TB_OUT_S8 and TB_OUT_S16 only: y[o] = clamp(floor((acc * multiplier[o] +
+ * offset[o]) / 2^shift[o]), lo, hi), [lo, hi] = [-128, 127] (S8) or [-32768, 32767] (S16), computed in 64
+ * bits; the caller guarantees |acc * multiplier[o]| + |offset[o]| < 2^62 and shift[o] in [0, 62]. The fields
+ * after the first three may be left out of an initializer.
  */
 typedef struct {
     tb_out_kind kind;
     const int32_t *thresholds; /**< [O] tau: bit = (a' < tau[o]) */
     const uint32_t *flip;      /**< [TB_WORDS(O)] packed: bit o set => a' = ~acc for channel o */
-    const int32_t *multiplier; /**< [O] TB_OUT_S8: the int32 multiplier of channel o */
-    const int64_t *offset;     /**< [O] TB_OUT_S8: bias, output zero point and rounding half, times 2^shift */
-    const int32_t *shift;      /**< [O] TB_OUT_S8: the right shift of channel o, in [0, 62] */
+    const int32_t *multiplier; /**< [O] TB_OUT_S8/S16: the int32 multiplier of channel o */
+    const int64_t *offset;     /**< [O] TB_OUT_S8/S16: bias, output zero point and rounding half, times 2^shift */
+    const int32_t *shift;      /**< [O] TB_OUT_S8/S16: the right shift of channel o, in [0, 62] */
 } tb_out_params;
 
 /** How a binary conv fills taps outside the input (int8 convs always pad with zero). */
@@ -97,8 +101,9 @@ typedef struct {
     int32_t stride_h, stride_w;      /**< >= 1 */
     int32_t dilation_h, dilation_w;  /**< >= 1 */
     int32_t pad_top, pad_left, pad_bottom, pad_right; /**< >= 0 */
-    tb_pad_kind pad;                 /**< b1b1 only; must be TB_PAD_ZERO for s8 inputs */
-    int32_t input_zero_point;        /**< s8 inputs only: in [-32640, 32639] (x - zp must fit int16) */
+    tb_pad_kind pad;                 /**< b1b1 only; must be TB_PAD_ZERO for s8 and s16 inputs */
+    int32_t input_zero_point;        /**< s8 inputs: in [-32640, 32639] (x - zp must fit int16); s16 inputs
+                                          (tb_conv2d_s16s8): any int16 value */
 } tb_conv2d_params;
 
 /** Parameters of the dense family (tb_dense_b1b1, tb_dense_s8s8, tb_dense_s8b1). K = in_pixels * in_c. */
@@ -106,7 +111,7 @@ typedef struct {
     int32_t in_pixels;        /**< P >= 1 (1 unless the input is a flattened (H, W, C) tensor) */
     int32_t in_c;             /**< C >= 1 */
     int32_t out_c;            /**< O >= 1 */
-    int32_t input_zero_point; /**< s8 inputs only */
+    int32_t input_zero_point; /**< s8 and s16 inputs only (s16: any int16 value) */
 } tb_dense_params;
 
 /**
@@ -136,11 +141,12 @@ int32_t tb_conv2d_b1b1_get_buffer_size(const tb_conv2d_params *params);
  *
  * @param ctx     scratch (unused; may be NULL)
  * @param params  geometry; params->pad selects the padding value
- * @param out     output stage (bits with thresholds and flip mask, int32, or requantized int8)
+ * @param out     output stage (bits with thresholds and flip mask, int32, or requantized int8 / int16)
  * @param input   uint32_t[in_h][in_w][TB_WORDS(in_c)], 4-byte aligned, tail bits 0
  * @param weights uint32_t[out_c][kernel_h][kernel_w][TB_WORDS(in_c)], 4-byte aligned, tail bits 0
  * @param output  uint32_t[out_h][out_w][TB_WORDS(out_c)] (TB_OUT_BITS) or int32_t[out_h][out_w][out_c]
- *                (TB_OUT_S32), 4-byte aligned; or int8_t[out_h][out_w][out_c] (TB_OUT_S8), any alignment
+ *                (TB_OUT_S32), 4-byte aligned; or int8_t[out_h][out_w][out_c] (TB_OUT_S8), any alignment; or
+ *                int16_t[out_h][out_w][out_c] (TB_OUT_S16), 2-byte aligned
  * @return TB_OK, TB_ERR_ARG or TB_ERR_ALIGN
  */
 tb_status tb_conv2d_b1b1(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
@@ -201,7 +207,7 @@ int32_t tb_dense_b1b1_get_buffer_size(const tb_dense_params *params);
  * @param input   uint32_t[in_pixels][TB_WORDS(in_c)], 4-byte aligned, tail bits 0
  * @param weights uint32_t[out_c][in_pixels][TB_WORDS(in_c)], 4-byte aligned, tail bits 0
  * @param output  uint32_t[TB_WORDS(out_c)] (TB_OUT_BITS) or int32_t[out_c] (TB_OUT_S32), 4-byte aligned; or
- *                int8_t[out_c] (TB_OUT_S8), any alignment
+ *                int8_t[out_c] (TB_OUT_S8), any alignment; or int16_t[out_c] (TB_OUT_S16), 2-byte aligned
  * @return TB_OK, TB_ERR_ARG or TB_ERR_ALIGN
  */
 tb_status tb_dense_b1b1(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,

@@ -10,6 +10,10 @@
 #define TB_ZP_MIN (-32640)
 #define TB_ZP_MAX 32639
 
+/* The input_zero_point range of an int16 stream input: any int16 value (x - zp fits int32). */
+#define TB_ZP16_MIN (-32768)
+#define TB_ZP16_MAX 32767
+
 /*
  * Portable SWAR popcount (Hacker's Delight, fig. 5-2): no builtin, no table, branch-free.
  * Optimized kernels use the core's own instruction (CNT, CPOP, ...) and are tested against this one.
@@ -36,32 +40,52 @@ static inline uint32_t tb_bit(const uint32_t *bits, int32_t i)
 }
 
 /*
- * floor(x / 2^shift) clamped to [-128, 127], for shift in [0, 62]: the last step of every requantization.
+ * floor(x / 2^shift) clamped to [lo, hi], for shift in [0, 62]: the last step of every requantization (int8
+ * codes: [-128, 127]; int16 codes: [-32768, 32767]).
  * C99 leaves the right shift of a negative value implementation-defined (6.5.7), so a negative x is shifted
  * as its complement: ~x = -x - 1 >= 0 and ~(~x >> s) = -floor((-x - 1) / 2^s) - 1 = floor(x / 2^s).
  */
-static inline int8_t tb_requantize64(int64_t x, int32_t shift)
+static inline int32_t tb_floor_shift_clamp(int64_t x, int32_t shift, int32_t lo, int32_t hi)
 {
     const int64_t y = x >= 0 ? x >> shift : ~(~x >> shift);
-    return (int8_t)(y < -128 ? -128 : y > 127 ? 127 : y);
+    return (int32_t)(y < lo ? lo : y > hi ? hi : y);
+}
+
+/* The int8 clamp of tb_floor_shift_clamp. */
+static inline int8_t tb_requantize64(int64_t x, int32_t shift)
+{
+    return (int8_t)tb_floor_shift_clamp(x, shift, INT8_MIN, INT8_MAX);
+}
+
+/* The int16 clamp of tb_floor_shift_clamp. */
+static inline int16_t tb_requantize64_s16(int64_t x, int32_t shift)
+{
+    return (int16_t)tb_floor_shift_clamp(x, shift, INT16_MIN, INT16_MAX);
 }
 
 /*
- * The requantization rule of the int8 streams, the C twin of tinybnn/ir/requant.py (requantize):
- *   y = clamp(floor((v * multiplier + offset) / 2^shift), -128, 127)
- * with one 64-bit multiply-add and a floor shift. The converter chooses the constants so that
- * |v * multiplier| + |offset| < 2^62 and shift is in [0, 62]: nothing overflows.
+ * The requantization rule of the real-valued streams, the C twin of tinybnn/ir/requant.py (requantize):
+ *   y = clamp(floor((v * multiplier + offset) / 2^shift), lo, hi)
+ * with one 64-bit multiply-add and a floor shift; [lo, hi] = [-128, 127] (tb_requantize) or [-32768, 32767]
+ * (tb_requantize_s16). The converter chooses the constants so that |v * multiplier| + |offset| < 2^62 and
+ * shift is in [0, 62]: nothing overflows.
  */
 static inline int8_t tb_requantize(int32_t v, int32_t multiplier, int64_t offset, int32_t shift)
 {
     return tb_requantize64((int64_t)v * multiplier + offset, shift);
 }
 
+static inline int16_t tb_requantize_s16(int32_t v, int32_t multiplier, int64_t offset, int32_t shift)
+{
+    return tb_requantize64_s16((int64_t)v * multiplier + offset, shift);
+}
+
 /*
  * The fused output stage for output channel o of pixel `pixel` (channels are visited in increasing order):
- * TB_OUT_S32 stores acc; TB_OUT_S8 stores acc requantized with channel o's constants; TB_OUT_BITS sets bit
- * o of *word to (a' < tau[o]) (a' = ~acc where flip[o]) and stores *word when it is full or o is the last
- * channel. int32_t is two's complement (C99 7.18.1.1), so ~acc == -acc - 1 for every acc, without overflow.
+ * TB_OUT_S32 stores acc; TB_OUT_S8 / TB_OUT_S16 store acc requantized with channel o's constants to an int8 /
+ * int16 code; TB_OUT_BITS sets bit o of *word to (a' < tau[o]) (a' = ~acc where flip[o]) and stores *word
+ * when it is full or o is the last channel. int32_t is two's complement (C99 7.18.1.1), so ~acc == -acc - 1
+ * for every acc, without overflow.
  */
 static inline void tb_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c, int32_t o,
                             int32_t acc, uint32_t *word)
@@ -74,6 +98,11 @@ static inline void tb_store(const tb_out_params *out, void *output, int32_t pixe
         ((int8_t *)output)[pixel * out_c + o] = tb_requantize(acc, out->multiplier[o], out->offset[o], out->shift[o]);
         return;
     }
+    if (out->kind == TB_OUT_S16) {
+        ((int16_t *)output)[pixel * out_c + o] =
+            tb_requantize_s16(acc, out->multiplier[o], out->offset[o], out->shift[o]);
+        return;
+    }
     {
         const int32_t a = tb_bit(out->flip, o) ? ~acc : acc;
         if (a < out->thresholds[o])
@@ -83,6 +112,38 @@ static inline void tb_store(const tb_out_params *out, void *output, int32_t pixe
             *word = 0u;
         }
     }
+}
+
+/*
+ * The per-element steps shared by the int8 and int16 stream kernels (tb_kernels_stream.h): the same sums in
+ * the same width, only the clamp of the code they end in differs.
+ */
+
+/* The 64-bit sum a * mult_a + b * mult_b + offset of tb_add_s8 / tb_add_s16 (each product exact). */
+static inline int64_t tb_add_sum(int32_t a, int32_t b, int64_t mult_a, int64_t mult_b, int64_t offset)
+{
+    return a * mult_a + b * mult_b + offset;
+}
+
+/* The 64-bit sum of tb_prelu_s8 / tb_prelu_s16 for a code x: the piece x falls in (x >= breakpoint: pos). */
+static inline int64_t tb_prelu_sum(int32_t x, int32_t breakpoint, int32_t mult_pos, int64_t offset_pos,
+                                   int32_t mult_neg, int64_t offset_neg)
+{
+    return x >= breakpoint ? (int64_t)x * mult_pos + offset_pos : (int64_t)x * mult_neg + offset_neg;
+}
+
+/*
+ * The valid input range [*first, *last) along one axis of the pool window of output index o (padded taps
+ * ignored); empty (first >= last) when the window holds only padding.
+ */
+static inline void tb_pool_window(int32_t o, int32_t stride, int32_t pad_before, int32_t kernel, int32_t in,
+                                  int32_t *first, int32_t *last)
+{
+    const int32_t i0 = o * stride - pad_before, i1 = i0 + kernel;
+    *first = i0 < 0 ? 0 : i0;
+    *last = i1 > in ? in : i1;
+    if (*last < *first)
+        *last = *first;
 }
 
 /*
@@ -115,8 +176,12 @@ tb_status tb_check_operands(const tb_out_params *out, int32_t out_c, const void 
 /* 1 when p is 4-byte aligned. */
 int tb_aligned4(const void *p);
 
-/* TB_OK when the output stage and its buffer are usable for out_c channels (for TB_OUT_S8: the constants
- * present and aligned, every shift in [0, 62]; the output needs no alignment). */
+/* 1 when p is 2-byte aligned (an int16 buffer). */
+int tb_aligned2(const void *p);
+
+/* TB_OK when the output stage and its buffer are usable for out_c channels (for TB_OUT_S8 / TB_OUT_S16: the
+ * constants present and aligned, every shift in [0, 62]; an int8 output needs no alignment, an int16 one 2
+ * bytes). */
 tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *output);
 
 /* TB_OK when the conv geometry is consistent (sizes positive, output size matches the formula). */

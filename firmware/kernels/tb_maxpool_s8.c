@@ -37,11 +37,11 @@ tb_status tb_maxpool_s8(const tb_context *ctx, const tb_maxpool_params *params, 
     {
         const tb_maxpool_params *p = params;
         for (int32_t oy = 0; oy < p->out_h; oy++) {
-            const int32_t y0 = oy * p->stride_h - p->pad_top, y1 = y0 + p->kernel_h;
-            const int32_t ky0 = y0 < 0 ? 0 : y0, ky1 = y1 > p->in_h ? p->in_h : y1;
+            int32_t ky0, ky1;
+            tb_pool_window(oy, p->stride_h, p->pad_top, p->kernel_h, p->in_h, &ky0, &ky1);
             for (int32_t ox = 0; ox < p->out_w; ox++) {
-                const int32_t x0 = ox * p->stride_w - p->pad_left, x1 = x0 + p->kernel_w;
-                const int32_t kx0 = x0 < 0 ? 0 : x0, kx1 = x1 > p->in_w ? p->in_w : x1;
+                int32_t kx0, kx1;
+                tb_pool_window(ox, p->stride_w, p->pad_left, p->kernel_w, p->in_w, &kx0, &kx1);
                 int8_t *y = output + (oy * p->out_w + ox) * p->c;
                 for (int32_t c = 0; c < p->c; c++) {
                     int8_t m = -128;

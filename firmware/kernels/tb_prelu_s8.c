@@ -42,11 +42,10 @@ tb_status tb_prelu_s8(const tb_context *ctx, const tb_prelu_params *params, cons
         for (int32_t px = 0; px < p->pixels; px++) {
             const int8_t *x = input + px * p->c;
             int8_t *y = output + px * p->c;
-            for (int32_t c = 0; c < p->c; c++) {
-                const int32_t v = x[c];
-                y[c] = v >= p->breakpoint[c] ? tb_requantize(v, p->mult_pos[c], p->offset_pos[c], p->shift[c])
-                                             : tb_requantize(v, p->mult_neg[c], p->offset_neg[c], p->shift[c]);
-            }
+            for (int32_t c = 0; c < p->c; c++)
+                y[c] = tb_requantize64(tb_prelu_sum(x[c], p->breakpoint[c], p->mult_pos[c], p->offset_pos[c],
+                                                    p->mult_neg[c], p->offset_neg[c]),
+                                       p->shift[c]);
         }
     }
     return TB_OK;

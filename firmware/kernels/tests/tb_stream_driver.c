@@ -1,15 +1,18 @@
 /*
- * tb_stream_driver.c - host test driver of the int8-stream kernels (tb_kernels_stream.h) and of the TB_OUT_S8
- * output stage of the conv/dense kernels (reference ones and the subset-sum first layers of opt/).
+ * tb_stream_driver.c - host test driver of the int8- and int16-stream kernels (tb_kernels_stream.h) and of the
+ * TB_OUT_S8 / TB_OUT_S16 output stages of the conv/dense kernels (reference ones, the int16-input ones, the
+ * subset-sum first layers and the binary families of opt/).
  *
  * Used by tests/test_stream_kernels.py (compiled once, optionally with -fsanitize=address,undefined). Every
  * buffer a kernel sees is a heap block of exactly the size it may touch, so AddressSanitizer catches an
- * out-of-bounds access; int8 buffers sit at odd addresses when the case asks for it (they need no alignment).
+ * out-of-bounds access; int8 buffers sit at odd addresses when the case asks for it (they need no alignment),
+ * int16 ones 2 bytes past a word (their loosest alignment) or at odd addresses (to see TB_ERR_ALIGN).
  *
  * stdin, little-endian int32 (blobs padded to 4 bytes): magic 0x53424254, number of cases, then per case
  *   op, mode, nints, ints[nints], nblobs, blobs (blob = int32 byte count, then the bytes; 0 bytes = NULL)
  * stdout, per kernel call: int32 status, int32 byte count n, n bytes of output.
  *
+ *   ops 1..5 run the int16 twin (tb_add_s16, ...) with mode bit 8, every stream tensor then int16:
  *   op 1 tb_add_s8       ints: size, mult_a, mult_b, offset lo, offset hi, shift; blobs: a, b
  *   op 2 tb_avgpool_s8   ints: the 13 geometry fields, input_zero_point, multiplier, offset lo, hi, shift;
  *                        blobs: input
@@ -17,16 +20,20 @@
  *   op 4 tb_binarize_s8  ints: pixels, c; blobs: thresholds, flip, input
  *   op 5 tb_prelu_s8     ints: pixels, c; blobs: breakpoint, mult_pos, offset_pos, mult_neg, offset_neg, shift,
  *                        input
- *   op 10..19 a conv/dense layer run twice, TB_OUT_S32 then TB_OUT_S8 (two results): 10 tb_conv2d_b1b1,
+ *   op 10..19 a conv/dense layer run three times, TB_OUT_S32, TB_OUT_S8 then TB_OUT_S16 (three results):
+ *        10 tb_conv2d_b1b1,
  *        11 tb_conv2d_s8s8, 12 tb_conv2d_s8b1, 13 tb_conv2d_s8s16, 14 tb_dense_b1b1, 15 tb_dense_s8s8,
  *        16 tb_dense_s8b1, 17 tb_dense_s8s16, 18 tb_conv2d_s8b1_ss, 19 tb_dense_s8b1_ss (weights packed as
  *        for tb_conv2d_s8b1 / tb_dense_s8b1, encoded here with tb_ss_encode_weights);
- *        ints: the params struct's fields; blobs: weights, multiplier, offset, shift, input
+ *        ints: the params struct's fields; blobs: weights, multiplier, offset, shift (TB_OUT_S8), input,
+ *        multiplier, offset, shift (TB_OUT_S16)
  *   op 20..29 the same for the binary conv2d (even op) and dense (odd op) of the optimized families, in their
  *        portable C, weights packed as for tb_conv2d_b1b1 and encoded here: 20/21 armv7m, 22/23 armv6m,
  *        24/25 rv32zbb, 26/27 rv32, 28/29 tree (a portable tb_tree_kernel without thresholds, K >= 2)
- *   mode bits: 1 int8 buffers at odd addresses, 2 tb_add_s8 in place (y = a), 4 word buffers (binarize
- *        output, S32 output) at odd addresses
+ *   op 30 tb_conv2d_s16s8, 31 tb_dense_s16s8: as ops 10..19, the input int16
+ *   mode bits: 1 int8 buffers at odd addresses and int16 ones 2 bytes past a word, 2 tb_add in place (y = a),
+ *        4 word buffers (binarize output, S32 output) at odd addresses, 8 the int16 stream kernels (ops 1..5),
+ *        16 int16 buffers at odd addresses
  *
  * Built with -DTB_STREAM_DEVICE it is a firmware (tb_main) for the emulated cores: the cases come from the
  * generated array tb_stream_cases[tb_stream_cases_len], buffers from a static arena of TB_STREAM_ARENA_WORDS
@@ -60,13 +67,14 @@ static int32_t arena_used; /* words */
 
 #define MAGIC 0x53424254
 #define MAX_INTS 32
-#define MAX_BLOBS 8
+#define MAX_BLOBS 8 /* a layer's: weights, three S8 constants, input, three S16 constants */
 
 enum { OP_ADD = 1, OP_AVGPOOL, OP_MAXPOOL, OP_BINARIZE, OP_PRELU };
 enum { OP_CONV_B1B1 = 10, OP_CONV_S8S8, OP_CONV_S8B1, OP_CONV_S8S16, OP_DENSE_B1B1, OP_DENSE_S8S8, OP_DENSE_S8B1,
        OP_DENSE_S8S16, OP_CONV_SS, OP_DENSE_SS };
 enum { OP_OPT_FIRST = 20, OP_OPT_TREE_CONV = 28, OP_OPT_LAST = 29 };
-enum { MODE_ODD_S8 = 1, MODE_IN_PLACE = 2, MODE_ODD_WORDS = 4 };
+enum { OP_CONV_S16S8 = 30, OP_DENSE_S16S8 = 31 };
+enum { MODE_ODD_S8 = 1, MODE_IN_PLACE = 2, MODE_ODD_WORDS = 4, MODE_S16 = 8, MODE_ODD_S16 = 16 };
 
 #ifndef TB_STREAM_NO_FAMILIES
 /* The optimized binary families (as opt/tests/tb_opt_check.c lists them); the tree one is handled apart. */
@@ -168,14 +176,23 @@ static uint8_t *alloc_at(int32_t n, int shift, void **block)
     return b + shift;
 }
 
+/* Where a stream buffer starts in its block: an int8 one at an odd address (MODE_ODD_S8), an int16 one 2 bytes
+ * past a word (MODE_ODD_S8: allowed) or at an odd address (MODE_ODD_S16: refused). */
+static int stream_shift(int mode, int s16)
+{
+    if (s16)
+        return (mode & MODE_ODD_S16) ? 1 : (mode & MODE_ODD_S8) ? 2 : 0;
+    return (mode & MODE_ODD_S8) ? 1 : 0;
+}
+
 typedef struct {
     void *block;
     uint8_t *p; /* NULL for an empty blob */
     int32_t n;
 } blob;
 
-/* A blob read into an exact-size heap block (at an odd address when odd), or NULL when empty. */
-static blob rd_blob(int odd)
+/* A blob read into an exact-size heap block (`shift` bytes into it), or NULL when empty. */
+static blob rd_blob(int shift)
 {
     blob b;
     const int32_t n = rd_i32();
@@ -185,7 +202,7 @@ static blob rd_blob(int odd)
     b.block = NULL;
     b.p = NULL;
     if (n > 0) {
-        b.p = alloc_at(n, odd, &b.block);
+        b.p = alloc_at(n, shift, &b.block);
         rd_bytes(b.p, n);
     }
     rd_bytes(NULL, (4 - n % 4) % 4);
@@ -243,7 +260,8 @@ static int32_t pool_bytes(int32_t out_h, int32_t out_w, int32_t c)
 
 static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blob *bl)
 {
-    const int opt = op >= OP_OPT_FIRST, is_conv = opt ? op % 2 == 0 : op <= OP_CONV_S8S16 || op == OP_CONV_SS;
+    const int opt = op >= OP_OPT_FIRST && op <= OP_OPT_LAST;
+    const int is_conv = opt ? op % 2 == 0 : op <= OP_CONV_S8S16 || op == OP_CONV_SS || op == OP_CONV_S16S8;
 #ifndef TB_STREAM_NO_FAMILIES
     const family *fam = opt && op < OP_OPT_TREE_CONV ? &FAMILIES[(op - OP_OPT_FIRST) / 2] : NULL;
     tb_tree_kernel tree = {0, 0, NULL, NULL, NULL, 0};
@@ -273,6 +291,7 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
                        : op == OP_CONV_S8B1  ? tb_conv2d_s8b1_get_buffer_size(&cp)
                        : op == OP_CONV_S8S16 ? tb_conv2d_s8s16_get_buffer_size(&cp)
                        : op == OP_CONV_SS    ? tb_conv2d_s8b1_ss_get_buffer_size(&cp)
+                       : op == OP_CONV_S16S8 ? tb_conv2d_s16s8_get_buffer_size(&cp)
                                              : tb_conv2d_b1b1_get_buffer_size(&cp);
         k_words = cp.kernel_h * cp.kernel_w * TB_WORDS(cp.in_c);
         zero_padded = cp.pad == TB_PAD_ZERO && (cp.pad_top | cp.pad_left | cp.pad_bottom | cp.pad_right) != 0;
@@ -282,7 +301,9 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
         dp.in_pixels = v[0], dp.in_c = v[1], dp.out_c = v[2], dp.input_zero_point = v[3];
         pixels = 1;
         out_c = dp.out_c;
-        scratch_size = op == OP_DENSE_SS ? tb_dense_s8b1_ss_get_buffer_size(&dp) : 0;
+        scratch_size = op == OP_DENSE_SS      ? tb_dense_s8b1_ss_get_buffer_size(&dp)
+                       : op == OP_DENSE_S16S8 ? tb_dense_s16s8_get_buffer_size(&dp)
+                                              : 0;
         k_words = dp.in_pixels * TB_WORDS(dp.in_c);
     }
 #ifdef TB_STREAM_NO_FAMILIES
@@ -325,20 +346,21 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
     ctx.size = scratch_size;
     out.thresholds = NULL;
     out.flip = NULL;
-    out.multiplier = (const int32_t *)bl[1].p;
-    out.offset = (const int64_t *)bl[2].p;
-    out.shift = (const int32_t *)bl[3].p;
-    for (int pass = 0; pass < 2; pass++) {
-        const int s8 = pass == 1;
-        const int32_t n = pixels * out_c * (s8 ? 1 : 4);
-        const int odd = s8 ? (mode & MODE_ODD_S8) != 0 : (mode & MODE_ODD_WORDS) != 0;
+    for (int pass = 0; pass < 3; pass++) { /* TB_OUT_S32, TB_OUT_S8, TB_OUT_S16 */
+        static const int32_t bytes[3] = {4, 1, 2};
+        const int32_t n = pixels * out_c * bytes[pass];
+        const int shift = pass == 0 ? (mode & MODE_ODD_WORDS) != 0 : stream_shift(mode, pass == 2);
         void *block;
-        void *y = alloc_at(n, odd, &block);
+        void *y = alloc_at(n, shift, &block);
         const int8_t *x8 = (const int8_t *)bl[4].p;
+        const int16_t *x16 = (const int16_t *)bl[4].p;
         const uint32_t *xb = (const uint32_t *)bl[4].p;
         tb_status st = TB_ERR_ARG;
         memset(y, 0xA5, (size_t)n);
-        out.kind = s8 ? TB_OUT_S8 : TB_OUT_S32;
+        out.kind = pass == 0 ? TB_OUT_S32 : pass == 1 ? TB_OUT_S8 : TB_OUT_S16;
+        out.multiplier = (const int32_t *)bl[pass == 2 ? 5 : 1].p;
+        out.offset = (const int64_t *)bl[pass == 2 ? 6 : 2].p;
+        out.shift = (const int32_t *)bl[pass == 2 ? 7 : 3].p;
         switch (op) {
         case OP_CONV_B1B1: st = tb_conv2d_b1b1(&ctx, &cp, &out, xb, (const uint32_t *)weights, y); break;
         case OP_CONV_S8S8: st = tb_conv2d_s8s8(&ctx, &cp, &out, x8, (const int8_t *)weights, y); break;
@@ -350,6 +372,8 @@ static void run_layer(int32_t op, int mode, const int32_t *v, int32_t nints, blo
         case OP_DENSE_S8S16: st = tb_dense_s8s16(&ctx, &dp, &out, x8, (const int16_t *)weights, y); break;
         case OP_CONV_SS: st = tb_conv2d_s8b1_ss(&ctx, &cp, &out, x8, (const uint32_t *)weights, y); break;
         case OP_DENSE_SS: st = tb_dense_s8b1_ss(&ctx, &dp, &out, x8, (const uint32_t *)weights, y); break;
+        case OP_CONV_S16S8: st = tb_conv2d_s16s8(&ctx, &cp, &out, x16, (const int8_t *)weights, y); break;
+        case OP_DENSE_S16S8: st = tb_dense_s16s8(&ctx, &dp, &out, x16, (const int8_t *)weights, y); break;
         default:
 #ifndef TB_STREAM_NO_FAMILIES
             if (fam != NULL)
@@ -378,6 +402,7 @@ static void run(void)
     ncases = rd_i32();
     for (int32_t k = 0; k < ncases; k++) {
         const int32_t op = rd_i32(), mode = rd_i32(), nints = rd_i32();
+        const int s16 = (mode & MODE_S16) != 0, es = s16 ? 2 : 1; /* ops 1..5: the int16 twin */
         int32_t v[MAX_INTS], nblobs;
         blob bl[MAX_BLOBS];
 #ifdef TB_STREAM_DEVICE
@@ -391,23 +416,27 @@ static void run(void)
         if (nblobs < 0 || nblobs > MAX_BLOBS)
             fail("bad blob count");
         for (int32_t i = 0; i < nblobs; i++) {
-            /* int8 tensors (and the per-channel constants: never) at odd addresses when asked */
-            const int s8_blob = (op == OP_ADD) || (op == OP_AVGPOOL) || (op == OP_MAXPOOL && i == 0) ||
-                                (op == OP_BINARIZE && i == 2) || (op == OP_PRELU && i == 6) ||
-                                (op >= OP_CONV_B1B1 && op <= OP_DENSE_SS && i == 4 && op != OP_CONV_B1B1 &&
-                                 op != OP_DENSE_B1B1);
-            bl[i] = rd_blob(s8_blob && (mode & MODE_ODD_S8) != 0);
+            /* stream tensors (and the per-channel constants: never) off a word when asked */
+            const int stream_op = (op == OP_ADD) || (op == OP_AVGPOOL) || (op == OP_MAXPOOL && i == 0) ||
+                                  (op == OP_BINARIZE && i == 2) || (op == OP_PRELU && i == 6);
+            const int s8_input = op >= OP_CONV_B1B1 && op <= OP_DENSE_SS && i == 4 && op != OP_CONV_B1B1 &&
+                                 op != OP_DENSE_B1B1;
+            const int s16_input = (op == OP_CONV_S16S8 || op == OP_DENSE_S16S8) && i == 4;
+            bl[i] = rd_blob(stream_op  ? stream_shift(mode, s16)
+                            : s8_input ? stream_shift(mode, 0)
+                            : s16_input ? stream_shift(mode, 1)
+                                        : 0);
         }
         if (op == OP_ADD) {
             tb_add_params p;
             void *block = NULL;
-            int8_t *y;
+            void *y;
             tb_status st;
             need(nints, 6, nblobs, 2);
             p.size = v[0], p.mult_a = v[1], p.mult_b = v[2], p.offset = i64(v[3], v[4]), p.shift = v[5];
-            y = (mode & MODE_IN_PLACE) ? (int8_t *)bl[0].p
-                                       : (int8_t *)alloc_at(bl[0].n, (mode & MODE_ODD_S8) != 0, &block);
-            st = tb_add_s8(NULL, &p, (const int8_t *)bl[0].p, (const int8_t *)bl[1].p, y);
+            y = (mode & MODE_IN_PLACE) ? bl[0].p : alloc_at(bl[0].n, stream_shift(mode, s16), &block);
+            st = s16 ? tb_add_s16(NULL, &p, (const int16_t *)bl[0].p, (const int16_t *)bl[1].p, (int16_t *)y)
+                     : tb_add_s8(NULL, &p, (const int8_t *)bl[0].p, (const int8_t *)bl[1].p, (int8_t *)y);
             put_result(st, y, bl[0].n);
             block_free(block);
         } else if (op == OP_AVGPOOL) {
@@ -415,30 +444,36 @@ static void run(void)
             tb_maxpool_params g;
             void *block;
             int32_t n;
-            int8_t *y;
+            void *y;
+            tb_status st;
             need(nints, 18, nblobs, 1);
             pool_geometry(v, &g);
             p.in_h = g.in_h, p.in_w = g.in_w, p.c = g.c, p.out_h = g.out_h, p.out_w = g.out_w;
             p.kernel_h = g.kernel_h, p.kernel_w = g.kernel_w, p.stride_h = g.stride_h, p.stride_w = g.stride_w;
             p.pad_top = g.pad_top, p.pad_left = g.pad_left, p.pad_bottom = g.pad_bottom, p.pad_right = g.pad_right;
             p.input_zero_point = v[13], p.multiplier = v[14], p.offset = i64(v[15], v[16]), p.shift = v[17];
-            n = pool_bytes(p.out_h, p.out_w, p.c);
-            y = (int8_t *)alloc_at(n, (mode & MODE_ODD_S8) != 0, &block);
+            n = es * pool_bytes(p.out_h, p.out_w, p.c);
+            y = alloc_at(n, stream_shift(mode, s16), &block);
             memset(y, 0xA5, (size_t)n);
-            put_result(tb_avgpool_s8(NULL, &p, (const int8_t *)bl[0].p, y), y, n);
+            st = s16 ? tb_avgpool_s16(NULL, &p, (const int16_t *)bl[0].p, (int16_t *)y)
+                     : tb_avgpool_s8(NULL, &p, (const int8_t *)bl[0].p, (int8_t *)y);
+            put_result(st, y, n);
             block_free(block);
         } else if (op == OP_MAXPOOL) {
             tb_maxpool_params p;
             void *block;
             int32_t n;
-            int8_t *y;
+            void *y;
+            tb_status st;
             need(nints, 13, nblobs, 2);
             pool_geometry(v, &p);
             p.or_mask = (const uint32_t *)bl[1].p;
-            n = pool_bytes(p.out_h, p.out_w, p.c);
-            y = (int8_t *)alloc_at(n, (mode & MODE_ODD_S8) != 0, &block);
+            n = es * pool_bytes(p.out_h, p.out_w, p.c);
+            y = alloc_at(n, stream_shift(mode, s16), &block);
             memset(y, 0xA5, (size_t)n);
-            put_result(tb_maxpool_s8(NULL, &p, (const int8_t *)bl[0].p, y), y, n);
+            st = s16 ? tb_maxpool_s16(NULL, &p, (const int16_t *)bl[0].p, (int16_t *)y)
+                     : tb_maxpool_s8(NULL, &p, (const int8_t *)bl[0].p, (int8_t *)y);
+            put_result(st, y, n);
             block_free(block);
         } else if (op == OP_BINARIZE) {
             tb_binarize_params p;
@@ -452,13 +487,16 @@ static void run(void)
             n = p.pixels > 0 && p.c > 0 ? 4 * p.pixels * TB_WORDS(p.c) : 4;
             y = (uint32_t *)alloc_at(n, (mode & MODE_ODD_WORDS) != 0, &block);
             memset(y, 0xA5, (size_t)n);
-            put_result(tb_binarize_s8(NULL, &p, (const int8_t *)bl[2].p, y), y, n);
+            put_result(s16 ? tb_binarize_s16(NULL, &p, (const int16_t *)bl[2].p, y)
+                           : tb_binarize_s8(NULL, &p, (const int8_t *)bl[2].p, y),
+                       y, n);
             block_free(block);
         } else if (op == OP_PRELU) {
             tb_prelu_params p;
             void *block;
             int32_t n;
-            int8_t *y;
+            void *y;
+            tb_status st;
             need(nints, 2, nblobs, 7);
             p.pixels = v[0], p.c = v[1];
             p.breakpoint = (const int32_t *)bl[0].p;
@@ -467,13 +505,16 @@ static void run(void)
             p.mult_neg = (const int32_t *)bl[3].p;
             p.offset_neg = (const int64_t *)bl[4].p;
             p.shift = (const int32_t *)bl[5].p;
-            n = p.pixels > 0 && p.c > 0 ? p.pixels * p.c : 1;
-            y = (int8_t *)alloc_at(n, (mode & MODE_ODD_S8) != 0, &block);
+            n = es * (p.pixels > 0 && p.c > 0 ? p.pixels * p.c : 1);
+            y = alloc_at(n, stream_shift(mode, s16), &block);
             memset(y, 0xA5, (size_t)n);
-            put_result(tb_prelu_s8(NULL, &p, (const int8_t *)bl[6].p, y), y, n);
+            st = s16 ? tb_prelu_s16(NULL, &p, (const int16_t *)bl[6].p, (int16_t *)y)
+                     : tb_prelu_s8(NULL, &p, (const int8_t *)bl[6].p, (int8_t *)y);
+            put_result(st, y, n);
             block_free(block);
-        } else if ((op >= OP_CONV_B1B1 && op <= OP_DENSE_SS) || (op >= OP_OPT_FIRST && op <= OP_OPT_LAST)) {
-            need(nints, nints, nblobs, 5); /* run_layer checks the ints of the op's params struct */
+        } else if ((op >= OP_CONV_B1B1 && op <= OP_DENSE_SS) || (op >= OP_OPT_FIRST && op <= OP_OPT_LAST) ||
+                   op == OP_CONV_S16S8 || op == OP_DENSE_S16S8) {
+            need(nints, nints, nblobs, 8); /* run_layer checks the ints of the op's params struct */
             run_layer(op, mode, v, nints, bl);
         } else {
             fail("unknown op");
