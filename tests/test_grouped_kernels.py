@@ -7,7 +7,8 @@ group), strides, dilations, pads top/left/bottom/right, the three binary pad kin
 header has (packed bits with thresholds and flip mask, int32, requantized int8, and int16 where TB_OUT_S16
 exists). The reference is written here in NumPy int64 on the +-1 / integer values themselves (no packing, no
 popcount): a padded input and one product sum per tap. Groups = 1 must give the bytes of tb_conv2d_b1b1 /
-tb_conv2d_s8s8, and a grouped layer those of G ungrouped layers run on its channel slices. Every buffer is an
+tb_conv2d_s8s8 (and tb_conv2d_s16s8 where it exists), and the reference's accumulators of a grouped layer must be
+those of tb_conv2d_b1b1 / tb_conv2d_s8s8 run on its channel slices. Every buffer is an
 exact-size heap block (int8 ones often at odd addresses, int16 ones at 2 mod 4), so the sanitizer build catches an
 out-of-bounds access; a build with the argument checks compiled out (as in generated models) gives the same
 outputs. On emulated cores the same driver runs as a firmware and prints the hash of its results, which must equal
@@ -35,7 +36,7 @@ SANITIZE_DIVISOR = 10   # the sanitizer and the no-checks builds run a tenth of 
 
 MAGIC = 0x47424254
 OPS = {"b1b1": 1, "s8s8": 2, "s16s8": 3}
-OP_CONV_B1B1, OP_CONV_S8S8 = 4, 5
+OP_CONV_B1B1, OP_CONV_S8S8, OP_CONV_S16S8 = 4, 5, 6
 MODE_ODD_S8, MODE_INPUT_PLUS2, MODE_ODD_OUTPUT, MODE_NULL_PARAMS = 1, 2, 4, 8
 MODE_INPUT_PLUS1, MODE_WEIGHTS_PLUS2 = 16, 32
 TB_OK, TB_ERR_ARG, TB_ERR_ALIGN = 0, -1, -2
@@ -46,14 +47,17 @@ I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 KDIR = codegen.kernels_dir()
 HAS_S16_OUT = "TB_OUT_S16" in (KDIR / "tb_kernels.h").read_text()  # the int16 stream's output stage, once merged
 OUT_KINDS = (OUT_BITS, OUT_S32, OUT_S8) + ((OUT_S16,) if HAS_S16_OUT else ())
+HAS_S16S8 = "tb_conv2d_s16s8(" in (KDIR / "tb_kernels_stream.h").read_text()  # the ungrouped int16-stream conv
+UNGROUPED = {1: OP_CONV_B1B1, 2: OP_CONV_S8S8, **({3: OP_CONV_S16S8} if HAS_S16S8 else {})}
 
 
 # ------------------------------------------------------------------------------------------ driver --
 def driver(sanitize: bool, flags=()):
     files = {p.name: p.read_bytes() for p in sorted(KDIR.iterdir()) if p.suffix in (".c", ".h")}
     files["tb_grouped_driver.c"] = (KDIR / "tests" / "tb_grouped_driver.c").read_bytes()
+    have = ("-DTB_GROUPED_HAVE_S16S8",) if HAS_S16S8 else ()
     return hostc.cached_build(files, "grouped-driver", sanitize, exe_name="tb_grouped_driver",
-                              extra_flags=("-Wvla", "-pedantic") + tuple(flags))
+                              extra_flags=("-Wvla", "-pedantic") + have + tuple(flags))
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +76,10 @@ class Case:
 
     def __init__(self, op, ints, blobs, want, where, mode=0):
         self.op, self.ints, self.blobs, self.want, self.where, self.mode = op, ints, blobs, want, where, mode
+
+    @property
+    def groups(self) -> int:
+        return self.ints[18]
 
     def encode(self) -> bytes:
         return (struct.pack(f"<3i{len(self.ints)}i", self.op, self.mode, len(self.ints), *self.ints) +
@@ -223,7 +231,7 @@ def layer_case(rng, name, where):
     desc = (f"{name} seed {where}: {H}x{W}x{C} -> {OH}x{OW}x{O}, groups {G}, kernel {KH}x{KW}, stride {stride}, "
             f"dilation {dil}, pads {pads}, pad {pad}, zp {zp}, out kind {kind}, mode {mode}")
     case = Case(OPS[name], ints, [w_blob, x_blob, *stage], (TB_OK, want), desc, mode)
-    case.acc, case.groups = acc, G
+    case.acc = acc
     return case
 
 
@@ -233,14 +241,10 @@ def make_cases(name, n, seed) -> list[Case]:
 
 
 def ungrouped_twins(cases: list[Case]) -> list[Case]:
-    """For every groups = 1 case of the b1b1 / s8s8 kernels: the same call through tb_conv2d_b1b1 /
-    tb_conv2d_s8s8, which must give the same bytes."""
-    out = []
-    for c in cases:
-        if c.groups == 1 and c.op in (OPS["b1b1"], OPS["s8s8"]):
-            op = OP_CONV_B1B1 if c.op == OPS["b1b1"] else OP_CONV_S8S8
-            out.append(Case(op, c.ints, c.blobs, c.want, c.where + " (ungrouped kernel)", c.mode))
-    return out
+    """For every groups = 1 case: the same call through tb_conv2d_b1b1 / tb_conv2d_s8s8 (/ tb_conv2d_s16s8 where
+    it exists), which must give the same bytes."""
+    return [Case(UNGROUPED[c.op], c.ints, c.blobs, c.want, c.where + " (ungrouped kernel)", c.mode)
+            for c in cases if c.groups == 1 and c.op in UNGROUPED]
 
 
 def group_slices(c: Case) -> list[Case]:
@@ -283,9 +287,9 @@ def test_grouped_kernels_bit_exact(exe, name, report):
         assert min(pads.values()) > CASES // 10, pads
 
 
-@pytest.mark.parametrize("name", ["b1b1", "s8s8"])
+@pytest.mark.parametrize("name", [n for n in OPS if OPS[n] in UNGROUPED])
 def test_groups_one_equals_the_ungrouped_kernel(exe, name):
-    """groups = 1 gives the bytes of tb_conv2d_b1b1 / tb_conv2d_s8s8 on every output stage."""
+    """groups = 1 gives the bytes of tb_conv2d_b1b1 / tb_conv2d_s8s8 (/ tb_conv2d_s16s8) on every output stage."""
     twins = ungrouped_twins(make_cases(name, CASES, SEED))
     assert len(twins) > CASES // 10
     check(exe, twins)
@@ -448,9 +452,9 @@ def test_params_struct_layout():
 
 # --------------------------------------------------------------------------------------- emulated cores --
 DEVICE_BOARDS = ("qemu-m0", "qemu-m4", "qemu-rv32")
-DEVICE_CASES = 80         # per grouped kernel, the smallest that fit the arena
+DEVICE_CASES = 60         # per grouped kernel, the smallest that fit the arena
 DEVICE_ARENA_WORDS = 2000  # 8 KB: the micro:bit has 16 KB of RAM
-DEVICE_KIND_BYTES = 20000  # case data per kernel (in flash)
+DEVICE_KIND_BYTES = 45000  # case data per kernel (x 3 and the groups = 1 twins: ~150 KB of flash)
 
 
 def _case_bytes(c: Case) -> int:
@@ -470,7 +474,7 @@ def device_cases() -> list[Case]:
             if total > DEVICE_KIND_BYTES:
                 break
             out.append(c)
-    return out + ungrouped_twins(out)
+    return out + [t for t in ungrouped_twins(out) if t.op != OP_CONV_S16S8]  # the firmware has b1b1 and s8s8
 
 
 def _fnv1a(data: bytes) -> int:
@@ -481,7 +485,7 @@ def _fnv1a(data: bytes) -> int:
 
 
 @pytest.mark.parametrize("board_id", DEVICE_BOARDS)
-def test_grouped_kernels_on_emulated_core(exe, board_id, tmp_path):
+def test_grouped_kernels_on_emulated_core(exe, board_id, tmp_path, report):
     """The same cases on an emulated core: the hash of its results equals the host's, which equal NumPy's."""
     from tinybnn.targets import boards, platformio
     from tinybnn.targets.qemu import run_to_exit
@@ -491,7 +495,7 @@ def test_grouped_kernels_on_emulated_core(exe, board_id, tmp_path):
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed")
     cases = device_cases()
-    assert len(cases) >= 2 * DEVICE_CASES
+    assert len(cases) >= 3 * DEVICE_CASES
     check(exe, cases)  # the host's results are NumPy's
     blob = struct.pack("<2i", MAGIC, len(cases)) + b"".join(c.encode() for c in cases)
     r = subprocess.run([str(exe)], input=blob, capture_output=True, timeout=600)
@@ -515,3 +519,5 @@ def test_grouped_kernels_on_emulated_core(exe, board_id, tmp_path):
     log = raw.decode("utf-8", "replace")
     assert code == 0, log[-3000:]
     assert f"tb_grouped_check records {len(cases)} hash {_fnv1a(r.stdout)}\n" in log, log[-3000:]
+    report(f"{len(cases)} calls ({sum(c.groups == c.ints[2] for c in cases)} depthwise) on {board_id}, "
+           f"hash {_fnv1a(r.stdout):#010x} = the host's")

@@ -11,7 +11,8 @@
  * stdout, per case: int32 status, int32 byte count n, n bytes of output.
  *
  *   op 1 tb_conv2d_grouped_b1b1, 2 tb_conv2d_grouped_s8s8, 3 tb_conv2d_grouped_s16s8,
- *   op 4 tb_conv2d_b1b1, 5 tb_conv2d_s8s8 (groups ignored; s8s8 gets its scratch)
+ *   op 4 tb_conv2d_b1b1, 5 tb_conv2d_s8s8 (groups ignored; s8s8 gets its scratch), 6 tb_conv2d_s16s8 (built with
+ *        -DTB_GROUPED_HAVE_S16S8, where tb_kernels_stream.h declares it)
  *   ints (20): the 18 tb_conv2d_params fields in order, groups, output kind (tb_out_kind value)
  *   blobs (7): weights, input, thresholds, flip, multiplier, offset, shift
  *   mode bits: 1 int8 buffers (int8 input and weights, a TB_OUT_S8 output) at odd addresses; 2 the input at 2
@@ -29,6 +30,9 @@
 
 #include "tb_kernels.h"
 #include "tb_kernels_grouped.h"
+#ifdef TB_GROUPED_HAVE_S16S8
+#include "tb_kernels_stream.h"
+#endif
 
 #ifdef TB_GROUPED_DEVICE
 #include "tb_print.h"
@@ -51,7 +55,7 @@ static int32_t arena_used; /* words */
 #define NINTS 20
 #define NBLOBS 7
 
-enum { OP_GROUPED_B1B1 = 1, OP_GROUPED_S8S8, OP_GROUPED_S16S8, OP_CONV_B1B1, OP_CONV_S8S8 };
+enum { OP_GROUPED_B1B1 = 1, OP_GROUPED_S8S8, OP_GROUPED_S16S8, OP_CONV_B1B1, OP_CONV_S8S8, OP_CONV_S16S8 };
 enum { MODE_ODD_S8 = 1, MODE_INPUT_PLUS2 = 2, MODE_ODD_OUTPUT = 4, MODE_NULL_PARAMS = 8, MODE_INPUT_PLUS1 = 16,
        MODE_WEIGHTS_PLUS2 = 32 };
 enum { B_WEIGHTS, B_INPUT, B_THRESHOLDS, B_FLIP, B_MULTIPLIER, B_OFFSET, B_SHIFT };
@@ -241,6 +245,11 @@ static void run_case(int32_t op, int mode, const int32_t *v, blob *bl)
             ctx.buf = alloc_at(ctx.size, 0, &scratch);
             st = tb_conv2d_s8s8(&ctx, cp, &out, (const int8_t *)x, (const int8_t *)w, y);
             break;
+#ifdef TB_GROUPED_HAVE_S16S8
+        case OP_CONV_S16S8:
+            st = tb_conv2d_s16s8(NULL, cp, &out, (const int16_t *)x, (const int8_t *)w, y);
+            break;
+#endif
         default:
             fail("unknown op");
         }
