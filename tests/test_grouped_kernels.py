@@ -349,10 +349,10 @@ def _small(name, kind=OUT_S32, groups=2, pad=PAD_ZERO, zp=0):
     ints = [3, 3, C, 3, 3, O, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, pad, zp, groups, kind]
     if name == "b1b1":
         w, x = pack_bits(rng.random((O, 3, 3, cg)) < 0.5), pack_bits(rng.random((3, 3, C)) < 0.5)
-    elif name == "s8s8":
-        w, x = rng.integers(-128, 128, (O, 3, 3, cg), dtype=np.int8), rng.integers(-128, 128, (3, 3, C), dtype=np.int8)
     else:
-        w, x = rng.integers(-128, 128, (O, 3, 3, cg), dtype=np.int8), rng.integers(-999, 999, (3, 3, C)).astype(np.int16)
+        w = rng.integers(-128, 128, (O, 3, 3, cg), dtype=np.int8)
+        x = rng.integers(-128, 128, (3, 3, C), dtype=np.int8) if name == "s8s8" else \
+            rng.integers(-999, 999, (3, 3, C)).astype(np.int16)
     stage = [None] * 5
     if kind == OUT_BITS:
         stage[:2] = [np.zeros(O, np.int32), np.zeros(1, np.uint32)]
@@ -405,6 +405,11 @@ def test_status_codes(exe):
     add("b1b1", TB_ERR_ALIGN, "packed input 2 bytes past a word", mode=MODE_INPUT_PLUS2)
     add("b1b1", TB_ERR_ALIGN, "packed weights 2 bytes past a word", mode=MODE_WEIGHTS_PLUS2)
     add("b1b1", TB_OK, "pad -1", pad=PAD_MINUS_ONE)
+    for name in OPS:  # groups 2 dividing one channel count only
+        for i, what in ((2, "in_c"), (5, "out_c")):
+            ints, blobs = _small(name)
+            ints[i] = 3
+            cases.append(Case(OPS[name], ints, blobs, (TB_ERR_ARG, None), f"{name}: groups 2, {what} 3"))
     ints, blobs = _small("b1b1")
     ints[3] = 4  # out_h inconsistent with the geometry
     cases.append(Case(OPS["b1b1"], ints, blobs, (TB_ERR_ARG, None), "b1b1: out_h 4 for a 3-row output"))
