@@ -207,7 +207,7 @@ int32_t tb_avgpool_s16_get_buffer_size(const tb_avgpool_params *params);
  * Average pool of an int16 stream: v = sum over the window's valid taps of (x - input_zero_point), padded
  * taps contributing 0, then y = clamp(floor((v * multiplier + offset) / 2^shift), -32768, 32767).
  * input_zero_point may be any int16 value. int32 sums: the caller guarantees
- * KH * KW * (32768 + |input_zero_point|) < 2^31 (a window of at most 32768 taps).
+ * KH * KW * (32768 + |input_zero_point|) < 2^31 (for any zero point: a window of at most 32767 taps).
  *
  * @param ctx     scratch (unused; may be NULL)
  * @param params  geometry, input zero point, requantization constants
