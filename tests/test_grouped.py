@@ -52,3 +52,29 @@ def test_group_must_divide_the_channels(tmp_path):
     onnx.save(m, bad)
     with pytest.raises(tinybnn.TinyBnnError, match="group"):
         tinybnn.load(bad, calibration=inputs(8))
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_host_c_equals_golden(tmp_path, i):
+    from tinybnn.backend import hostc
+
+    p = dscnn_onnx(tmp_path / "m.onnx", seed=20 + i, **CASES[i])
+    x = inputs(48, seed=3)
+    m = tinybnn.load(p, calibration=x)
+    q = m.quantize(x)
+    np.testing.assert_array_equal(hostc.run_c(m, q, sanitize=(i == 1)), m.run_quantized(q))
+
+
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-rv32zbb"])
+def test_validate_a_dscnn_on_emulated_boards(tmp_path, board):
+    import subprocess
+    import sys
+
+    p = dscnn_onnx(tmp_path / "m.onnx", seed=5, C=24)
+    x = inputs(24)
+    np.savez(tmp_path / "d.npz", x=x, labels=_ort(p, x).argmax(1))
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "validate", str(p), "--data", str(tmp_path / "d.npz"),
+                        "--board", board, "--build-dir", str(tmp_path / "build"), "--results", str(tmp_path / "r.jsonl")],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "bit-exact: 24/24 outputs equal to the golden model" in r.stdout, r.stdout

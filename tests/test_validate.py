@@ -36,8 +36,13 @@ def cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "tinybnn", *map(str, args)], capture_output=True, text=True, **kw)
 
 
-@pytest.mark.parametrize("board", ["qemu-m4", "qemu-rv32"])
-@pytest.mark.parametrize("name", FIXTURES)
+# the residual networks (real-valued streams, depthwise blocks) also on RV32 with Zbb, the second board
+STREAM_FIXTURES = {"torch_bireal_legacy", "torch_reactnet_dynamo", "torch_xnor_tcn_legacy", "larq_quicknet",
+                   "brevitas_dscnn"}
+
+
+@pytest.mark.parametrize("name,board", [(n, b) for n in FIXTURES for b in
+                                        ("qemu-m4", "qemu-rv32") + (("qemu-rv32zbb",) if n in STREAM_FIXTURES else ())])
 def test_validate_fixture(name, board, tmp_path):
     if not _tools(board):
         pytest.skip(f"toolchain or QEMU for {board} not installed")
