@@ -45,6 +45,8 @@ def input_plan(model) -> dict:
             if op["perm"] is not None and fields[0].ndim == 4:
                 fields = [np.transpose(f, op["perm"]) for f in fields]
             fields = [f.reshape(f.shape[0], -1) for f in fields]
+    if fields[0].ndim == 3:  # a 1-D model: (N, C, T) runs as (N, C, T, 1), as quantize_input does
+        fields = [f[..., None] for f in fields]
     if fields[0].ndim == 4:
         fields = [f.transpose(0, 2, 3, 1) for f in fields]
     flat = [np.ascontiguousarray(f).reshape(-1) for f in fields]
