@@ -438,8 +438,18 @@ class Lowering:
         if act.stream:
             attrs["in_bits"] = self.stream_bits
         if B is None and (act.stream or grouped):  # full precision on a stream, or grouped: int8 per channel
-            B, alpha, _ = _int8_weights(W2)
-            wnote = attrs["weight_kind"] = "int8 (quantized per output channel)"
+            lo_c, hi_c = self.stream_range if act.stream else _input_code_range(self.out[0].attrs)
+            xmax = max(abs(lo_c - act.zero_point), abs(hi_c - act.zero_point))
+            qmax = min(127, ACC_LIMIT // max(1, K * xmax))  # the int32 accumulator bounds the weights' range
+            if qmax < 15:
+                raise node_error(lin, f"its int32 accumulator could overflow: K={K} taps x {xmax} on a "
+                                 f"{self.stream_bits}-bit stream leave fewer than 4 bits for the weights",
+                                 "full-precision layers on a stream with K * max|x - zero point| * 15 < 2^31 "
+                                 "(try --stream-bits 8)")
+            B, alpha = _intn_weights(W2, qmax)
+            B = B.astype(np.int8)
+            wnote = attrs["weight_kind"] = ("int8 (quantized per output channel" +
+                                            ("" if qmax == 127 else f", |w| <= {qmax}") + ")")
             steps[0] = (np.full(O, act.scale) * alpha, np.zeros(O))
         elif B is None:  # a float first layer: weights at the precision its decisions need
             qlo, qhi = _input_code_range(self.out[0].attrs)
