@@ -17,6 +17,14 @@
 #include "model.h"
 #include "model_io.h"
 
+/* The sample index of each device input element (the model's layout -> the device's HWC). */
+static const uint16_t input_index[TB_MODEL_INPUT_SIZE] = {
+    0, 8, 16, 24, 32, 40, 48, 56, 1, 9, 17, 25, 33, 41, 49, 57,
+    2, 10, 18, 26, 34, 42, 50, 58, 3, 11, 19, 27, 35, 43, 51, 59,
+    4, 12, 20, 28, 36, 44, 52, 60, 5, 13, 21, 29, 37, 45, 53, 61,
+    6, 14, 22, 30, 38, 46, 54, 62, 7, 15, 23, 31, 39, 47, 55, 63,
+};
+
 /* Output affine step 0: y = y * scale[c] + bias[c]. */
 static const double out0_scale[TB_MODEL_OUTPUT_SIZE] = {
     1.3772170396409598e-06, 1.0357833089822295e-06, 9.762517214925073e-07, 1.23240695820968e-06,
@@ -61,7 +69,7 @@ int tb_model_quantize(const float *input, int8_t *codes)
     if (input == NULL || codes == NULL)
         return TB_MODEL_ERR_ARG;
     for (i = 0; i < TB_MODEL_INPUT_SIZE; ++i) {
-        float x = input[i];
+        float x = input[input_index[i]];
         double v;
         if (isnan(x))
             return TB_MODEL_ERR_INPUT;
