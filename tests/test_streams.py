@@ -177,3 +177,26 @@ def test_validate_a_residual_network_on_emulated_boards(tmp_path, board):
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "bit-exact: 24/24 outputs equal to the golden model" in r.stdout, r.stdout
+
+
+def test_validate_names_the_first_differing_layer_of_a_residual_network(tmp_path):
+    """validate's localization on a DAG with streams: the device's per-layer dumps (here: the rendered C on the
+    host, through the same hook) against a golden model whose residual add was changed after the firmware was
+    built: the add is named, not a layer scheduled before it nor one after it."""
+    import copy
+
+    from tinybnn.backend import hostc
+    from tinybnn.device.validate import _first_differing_layer
+
+    p = bireal_onnx(tmp_path / "m.onnx", seed=6, rsign=True, rprelu=True, concat=True)
+    x = inputs(4)
+    m = tinybnn.load(p, calibration=x, stream_bits=8)
+    q = m.quantize(x)
+    dumps = [np.ascontiguousarray(o.data[0]).tobytes() for o in hostc.run_c_layers(m, q[:1])[1:]]
+    assert _first_differing_layer(m, dumps, q[0]).startswith("(none")
+    adds = [i for i, n in enumerate(m.layers) if n.op == ADD]
+    k = adds[1]
+    wrong = copy.deepcopy(m)
+    ma, mb, off, sh = wrong.layers[k].attrs["requant"]
+    wrong.layers[k].attrs["requant"] = (ma, mb, off + (40 << sh), sh)  # 40 codes off
+    assert _first_differing_layer(wrong, dumps, q[0]) == m.layers[k].name
