@@ -463,7 +463,9 @@ int main(int argc, char **argv)
 
 
 @pytest.mark.parametrize("fixture", ["brevitas_cnn", "brevitas_tfc", "larq_cnn", "larq_pool_bn", "torch_cnn_dynamo",
-                                     "torch_cnn_legacy", "torch_mlp_legacy"])
+                                     "torch_cnn_legacy", "torch_mlp_legacy", "torch_bireal_legacy",
+                                     "torch_reactnet_dynamo", "torch_xnor_tcn_legacy", "larq_quicknet",
+                                     "brevitas_dscnn"])
 def test_every_fixture_exports_bit_equal_codes(fixture, tmp_path, report):
     """Every input quantizer (calibrated, the model's own Quant with its rounding, sign) and layout (NCHW and
     flat inputs, host prologues) quantized on the device as on the host."""
