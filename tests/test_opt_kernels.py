@@ -289,9 +289,11 @@ def test_fixture_models_each_variant(name):
         assert len(opt_layers) == len(eligible)
         assert all(re.fullmatch(r"tb_(l\d+_)?(conv2d|dense)_b1b1_\w+", s.fn) for s in opt_layers)
         # int8 first layers run the kernels of tinybnn/backend/first_layer_kernels.py, short binary dot products
-        # stay on the reference kernels; max-pools run every family's tb_maxpool_b1_opt
+        # stay on the reference kernels; max-pools run every family's tb_maxpool_b1_opt; the real-valued stream's
+        # ops, stream-input layers, joins and grouped convs have reference kernels only (their fast paths: issue 16)
         assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
-                            "tb_dense_s8s16", "tb_conv2d_b1b1", "tb_dense_b1b1")
+                            "tb_dense_s8s16", "tb_conv2d_b1b1", "tb_dense_b1b1", "tb_conv2d_s16s8", "tb_dense_s16s8")
+                   or s.family in codegen.STREAM_FAMILIES + ("conv2d_grouped", "concat", "concat_s", "maxpool_s")
                    or (s.family == "maxpool" and s.fn == kernels.MAXPOOL_FN)
                    or s.fn == first_layer_kernels.fn(v, s.fn.removesuffix("_ss"))
                    or s.fn in first_layer_kernels.PAIR_FNS.values()

@@ -100,9 +100,11 @@ def uses_variant(name: str, node) -> bool:
     """Whether a layer runs on the variant's kernel: binary conv2d/dense with dot products of at least
     min_k_words words. Shorter ones cost more in per-call and per-channel set-up than the counting saves
     (measured with tinybnn bench, 64 outputs: break-even near 3 words on Cortex-M4, 8 on Cortex-M0, 4 on
-    RV32+Zbb), so they keep the reference kernel."""
+    RV32+Zbb), so they keep the reference kernel. Grouped convolutions have no optimized kernels yet."""
     v = variant(name)
     if v is None or node.op not in LINEAR_OPS or node.attrs["in_dtype"] != "bits":
+        return False
+    if node.attrs.get("groups", 1) > 1:  # grouped/depthwise: reference kernels only for now
         return False
     return k_words(node) >= v.min_k_words
 
