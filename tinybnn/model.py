@@ -211,7 +211,7 @@ class Model:
             if n.op == BINARIZE:
                 row["bytes"] = 4 * (a["in_shape"][-1] + words(a["in_shape"][-1]))  # thresholds, flip mask
             if n.op == PRELU:
-                row["bytes"] = 28 * a["in_shape"][-1]  # breakpoint, 2 multipliers, shift (int32), 2 offsets (int64)
+                row["bytes"] = 32 * a["in_shape"][-1]  # breakpoint, 2 multipliers, shift (int32), 2 offsets (int64)
             if n.op in LINEAR_OPS:
                 w = a["weights"]
                 O = w.shape[0]
