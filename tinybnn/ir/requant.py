@@ -46,6 +46,12 @@ def affine_constants(a, b, vmax) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mult, offset, shift
 
 
+def offset_at(b: float, shift: int) -> int:
+    """The int64 offset of :func:`requantize` for a real bias ``b`` (in output codes) at ``shift``: the bias in
+    fixed point plus the rounding half, so that floor((v * m + offset) / 2^shift) rounds v * a + b half up."""
+    return int(np.floor(float(b) * 2.0 ** shift + 0.5)) + ((1 << (shift - 1)) if shift else 0)
+
+
 def shared_shift_constants(a_terms, b, vmax_terms) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Constants of ``y = round_half_up(sum_i v_i * a_i + b)`` with one shift per channel: multipliers (one
     int32 array per term), the int64 offset and the int32 shift, so that :func:`requantize` of
@@ -62,8 +68,7 @@ def shared_shift_constants(a_terms, b, vmax_terms) -> tuple[list[np.ndarray], np
     for i in np.ndindex(C):
         for s in range(MAX_SHIFT, -1, -1):
             ms = [int(round(float(a[i]) * 2.0 ** s)) for a in a_terms]
-            # the bias in fixed point plus the rounding half: floor((v*a + b) * 2^s + 2^(s-1)) / 2^s
-            o = int(np.floor(float(b[i]) * 2.0 ** s + 0.5)) + ((1 << (s - 1)) if s else 0)
+            o = offset_at(float(b[i]), s)
             total = sum(abs(m) * int(v[i]) for m, v in zip(ms, vmax_terms)) + abs(o)
             if all(abs(m) < (1 << MULT_BITS) for m in ms) and total < V_LIMIT:
                 break

@@ -31,7 +31,7 @@ from ..ir.graph import Graph, Node
 from ..ir.prologue import prologue_ops
 from ..ir.layers import (ADD, AVGPOOL, BINARIZE, CONCAT, CONV2D, DENSE, INPUT_QUANT, MAXPOOL, OUTPUT, PRELU,
                          conv_out_size)
-from ..ir.requant import affine_constants, shared_shift_constants
+from ..ir.requant import affine_constants, offset_at, shared_shift_constants
 
 INT8_MIN, INT8_MAX = -128, 127
 JOINS = ("Concat", "Sum")  # ops that read several activations: a path stops before them
@@ -1002,8 +1002,7 @@ def _offsets(b, shift) -> np.ndarray:
     sh = np.asarray(shift, np.int64)
     out = np.zeros(b.shape, np.int64)
     for i in np.ndindex(b.shape):
-        k = int(sh[i])
-        out[i] = int(np.floor(float(b[i]) * 2.0 ** k + 0.5)) + ((1 << (k - 1)) if k else 0)
+        out[i] = offset_at(float(b[i]), int(sh[i]))
     return out
 
 
