@@ -152,6 +152,35 @@ def test_hung_firmware_times_out(tmp_path, pio_cache):
     assert LINE.search(exc.value.output)
 
 
+def test_qemu_command_escapes_the_monitor_path():
+    cmd = qemu.qemu_command("qemu-m4", "/x/firmware.elf", 4321, "/tmp/a,b/monitor.sock")
+    assert cmd[cmd.index("-chardev") + 1] == "socket,id=tbmon,path=/tmp/a,,b/monitor.sock,server=on,wait=off"
+    assert "-S" in cmd and cmd[cmd.index("-kernel") + 1] == "/x/firmware.elf"
+    assert "-S" not in qemu.qemu_command("qemu-m4", "/x/firmware.elf", 4321)
+
+
+@pytest.mark.slow
+def test_output_survives_a_slow_host(tmp_path, pio_cache, monkeypatch):
+    """A guest that prints at once, while the host is descheduled between connecting and pyserial's
+    open() finishing (which discards what has arrived): the CPU starts only once the port is open, so
+    every byte arrives. The delay stands in for a busy machine (seen once under load: exit 0, no output)."""
+    import socket as _socket
+
+    connect = _socket.create_connection
+
+    def slow_connect(*args, **kwargs):
+        sock = connect(*args, **kwargs)
+        time.sleep(0.5)  # the guest would run to its end meanwhile if it had been started on connection
+        return sock
+
+    res = _build("qemu-m4", tmp_path / "slow")
+    monkeypatch.setattr(_socket, "create_connection", slow_connect)
+    code, out = _run(res.elf, "qemu-m4", send=b"")
+    assert code == 0, out
+    assert LINE.search(out), out
+    assert b"echo=none\n" in out, out
+
+
 # --------------------------------------------------------------------------
 # real boards: structure only
 

@@ -5,9 +5,15 @@ QEMU is started from the board file's "qemu" entry with
     -nographic -monitor none -semihosting-config enable=on,target=native
     -icount shift=0                      (deterministic: 1 instruction = 1 ns)
     -serial tcp:127.0.0.1:PORT,server=on,wait=on
+    -S -chardev socket,id=tbmon,path=DIR/monitor.sock,server=on,wait=off
+    -mon chardev=tbmon,mode=readline
 
-The guest does not start until the host has connected to the serial port
-(wait=on), so no output is lost.  The firmware stops QEMU with an exit code
+The guest does not start until the host's serial link is open: QEMU waits for
+the connection (wait=on) with its CPU stopped (-S), and the session starts the
+CPU with the monitor's ``cont`` only after pyserial has opened the port.
+(pyserial's open() discards whatever has already arrived; a guest started on
+the connection alone can print its whole output in that window when the host is
+busy.)  So no output is lost.  The firmware stops QEMU with an exit code
 (tb_port_exit); a hung or faulting guest never exits by itself, so every run
 has a timeout after which QEMU is killed.
 
@@ -75,11 +81,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def qemu_command(board: BoardLike, elf: Union[str, os.PathLike], port: int) -> List[str]:
+def _opt_value(value: str) -> str:
+    """A value inside a QEMU option list (key=value,key=value): commas doubled."""
+    return value.replace(",", ",,")
+
+
+def qemu_command(board: BoardLike, elf: Union[str, os.PathLike], port: int,
+                 monitor: Optional[Union[str, os.PathLike]] = None) -> List[str]:
+    """QEMU's argument list; with ``monitor`` (a Unix socket path) the CPU starts stopped (-S) and the
+    monitor listens there for the ``cont`` that starts it."""
     b = _board(board)
     q = b["qemu"]
-    return ([q["binary"], "-M", q["machine"]] + COMMON_ARGS + list(q["extra"])
-            + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-kernel", str(elf)])
+    cmd = ([q["binary"], "-M", q["machine"]] + COMMON_ARGS + list(q["extra"])
+           + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-kernel", str(elf)])
+    if monitor is not None:
+        cmd += ["-S", "-chardev", f"socket,id=tbmon,path={_opt_value(str(monitor))},server=on,wait=off",
+                "-mon", "chardev=tbmon,mode=readline"]
+    return cmd
 
 
 class QemuSession:
@@ -101,6 +119,8 @@ class QemuSession:
         self.command: List[str] = []
         self._log = None
         self._deadline = 0.0
+        self._mondir: Optional[str] = None
+        self._monitor: Optional[socket.socket] = None
 
     # -- start / stop -------------------------------------------------------
     def __enter__(self) -> "QemuSession":
@@ -119,9 +139,11 @@ class QemuSession:
         if shutil.which(binary) is None:
             raise QemuError(f"{binary} not found on PATH (board {self.board['id']})")
         self._deadline = time.monotonic() + self.timeout
+        self._mondir = tempfile.mkdtemp(prefix="tinybnn-qemu-")
+        monitor = os.path.join(self._mondir, "monitor.sock")
         for _attempt in range(3):  # the free port may be taken in between
             port = _free_port()
-            self.command = qemu_command(self.board, self.elf, port)
+            self.command = qemu_command(self.board, self.elf, port, monitor)
             if self._log is not None:
                 self._log.close()
             self._log = tempfile.TemporaryFile()
@@ -132,9 +154,11 @@ class QemuSession:
             while True:
                 try:
                     self.serial = serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=0.05)
-                    return self
                 except (serial.SerialException, OSError):
                     pass
+                else:
+                    self._resume(monitor, connect_deadline)
+                    return self
                 if self.proc.poll() is not None:
                     break
                 if time.monotonic() > connect_deadline:
@@ -148,6 +172,27 @@ class QemuSession:
                 raise QemuError(f"QEMU exited with {self.proc.returncode} before the serial "
                                 f"connection: {log.strip().splitlines()[-1] if log.strip() else '(no output)'}")
         raise QemuError("QEMU could not bind a free TCP port for the serial line")
+
+    def _resume(self, monitor: str, deadline: float) -> None:
+        """Start the stopped CPU: ``cont`` on QEMU's monitor socket (the serial link is open now)."""
+        while True:
+            mon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                mon.connect(monitor)
+                mon.sendall(b"cont\n")
+                self._monitor = mon
+                return
+            except OSError:
+                mon.close()
+            if self.proc.poll() is not None:
+                log = self._qemu_log().strip()
+                raise QemuError(f"QEMU exited with {self.proc.returncode} before the guest started: "
+                                f"{log.splitlines()[-1] if log else '(no output)'}")
+            if time.monotonic() > deadline:
+                self._kill()
+                raise QemuError(f"could not reach QEMU's monitor within {self.connect_timeout:.0f} s "
+                                "to start the guest")
+            time.sleep(0.01)
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -168,9 +213,15 @@ class QemuSession:
                 pass
             self.serial = None
         self._kill()
+        if self._monitor is not None:
+            self._monitor.close()
+            self._monitor = None
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._mondir is not None:
+            shutil.rmtree(self._mondir, ignore_errors=True)
+            self._mondir = None
 
     def _kill(self) -> None:
         if self.proc is None:
