@@ -2,8 +2,8 @@
 
 * Host: firmware/kernels/opt/tests/tb_first_check.c draws thousands of random int8 x binary conv2d and dense
   layers (kernels 1..5, strides 1..3, dilations, asymmetric zero paddings, zero points over the whole
-  allowed range so that the two-pixel and one-pixel paths both run, several blocks of tables, bits or int32
-  outputs, extreme thresholds) and compares tb_conv2d_s8b1_ss / tb_dense_s8b1_ss with tb_conv2d_s8b1 /
+  allowed range so that the two-pixel and one-pixel paths both run, several blocks of tables; bits, int32 or
+  requantized int8/int16 outputs, extreme thresholds) and compares tb_conv2d_s8b1_ss / tb_dense_s8b1_ss with tb_conv2d_s8b1 /
   tb_dense_s8b1, also under ASan/UBSan.
 * Emulated cores: the same program as a firmware on the boards of the variants that run these kernels
   (Cortex-M0; Cortex-M3 without, M4..M55 with the DSP extension; RV32IMC with Zbb).

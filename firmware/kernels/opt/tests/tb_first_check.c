@@ -6,7 +6,8 @@
  * Each case draws an int8 x binary conv2d (kernels 1..5 per axis, strides 1..3, dilations 1..2, asymmetric
  * zero paddings up to the kernel's reach, 1..40 input channels, 1..80 outputs, zero points from the whole
  * allowed range so that both the two-pixel and the one-pixel paths run) or dense layer (K up to 1,200, so
- * several blocks of 16 tables), a bits or int32 output with thresholds around the accumulators' range,
+ * several blocks of 16 tables), a bits output (thresholds around the accumulators' range), an int32 one, or
+ * an int8 / int16 one (TB_OUT_S8 / TB_OUT_S16: random per-channel multipliers, offsets and shifts, see draw_out),
  * runs the reference kernel, encodes the weights with tb_ss_encode_weights, runs the subset-sum kernel and
  * compares statuses and the whole output buffers (plus a guard word after them). A short scratch must be
  * refused. The pair kernels (tb_conv2d_s8_pairs, tb_dense_s8_pairs) are checked the same way against
@@ -74,7 +75,9 @@ static int32_t uni(int32_t lo, int32_t hi)
     return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
 }
 
-static uint32_t arena[TB_CHECK_ARENA_WORDS];
+/* 8-byte aligned: the requantized outputs' int64 offsets are taken from it */
+static uint64_t arena64[(TB_CHECK_ARENA_WORDS + 1) / 2];
+#define arena ((uint32_t *)arena64)
 
 /* A bump allocator over the arena: n words, or NULL when they (or an earlier request) do not fit. */
 static uint32_t *take(int32_t *used, int32_t n)
@@ -147,9 +150,69 @@ static int draw(layer *l, int is_conv)
     return 1;
 }
 
+/* The output stage of a case, drawn: bits (thresholds, flips), raw int32, or requantized int8 / int16 with a
+ * random multiplier, offset and shift per channel inside the contract (|acc * multiplier| + |offset| < 2^62,
+ * shift in [0, 62]), near the scale that maps the largest accumulator onto the output range so that values,
+ * not only saturation, are compared. The size of the output in words, or -1 when the arena is full. */
+static int32_t draw_out(tb_out_params *out, int32_t *used, int32_t out_c, int32_t pixels, int64_t acc_max,
+                        const uint32_t *thr, const uint32_t *flip)
+{
+    const int kind = uni(0, 3);
+    int32_t *mult, *shift;
+    int64_t *offset;
+    int64_t mmax = ((int64_t)1 << 61) / (acc_max > 0 ? acc_max : 1);
+    const int wide = kind == 3;
+    out->thresholds = (const int32_t *)thr;
+    out->flip = flip;
+    out->multiplier = 0;
+    out->offset = 0;
+    out->shift = 0;
+    if (kind == 0) {
+        out->kind = TB_OUT_BITS;
+        return pixels * TB_WORDS(out_c);
+    }
+    if (kind == 1) {
+        out->kind = TB_OUT_S32;
+        return pixels * out_c;
+    }
+    if (mmax > 0x7FFFFFFF)
+        mmax = 0x7FFFFFFF;
+    *used += *used % 2; /* the int64 offsets on an 8-byte boundary */
+    offset = (int64_t *)(void *)take(used, 2 * out_c);
+    mult = (int32_t *)take(used, out_c);
+    shift = (int32_t *)take(used, out_c);
+    if (!shift)
+        return -1;
+    for (int32_t o = 0; o < out_c; o++) {
+        const int r = uni(0, 9);
+        const int32_t m = r == 0 ? (int32_t)mmax : r == 1 ? -(int32_t)mmax : r == 2 ? 0  /* uniform in [-mmax, mmax] */
+                        : (int32_t)((int64_t)(rnd() % (uint32_t)(2 * mmax + 1)) - mmax);
+        const int64_t prod = acc_max * (m < 0 ? -(int64_t)m : m);
+        int bits = 0, sh;
+        int64_t span;
+        while (bits < 62 && ((int64_t)1 << bits) <= prod)
+            bits++;
+        sh = bits - (wide ? 15 : 7) + uni(-2, 2);
+        sh = sh < 0 ? 0 : sh > 62 ? 62 : sh;
+        span = sh + 9 >= 61 ? ((int64_t)1 << 61) - 1 : (int64_t)1 << (sh + 9);
+        mult[o] = m;
+        shift[o] = sh;
+        {
+            const int64_t v = (int64_t)(((uint64_t)rnd() << 32 | rnd()) % (uint64_t)span);
+            const int e = uni(0, 9);
+            offset[o] = e == 0 ? ((int64_t)1 << 61) - 1 : e == 1 ? -(((int64_t)1 << 61) - 1) : uni(0, 1) ? v : -v;
+        }
+    }
+    out->kind = wide ? TB_OUT_S16 : TB_OUT_S8;
+    out->multiplier = mult;
+    out->offset = offset;
+    out->shift = shift;
+    return (pixels * out_c * (wide ? 2 : 1) + 3) / 4;
+}
+
 static int32_t check_case(layer *l, int short_scratch)
 {
-    int32_t used = 0, k_len, out_c, in_n, out_n, pixels, ref_scratch, opt_scratch, enc_words, s32;
+    int32_t used = 0, k_len, out_c, in_n, out_n, pixels, ref_scratch, opt_scratch, enc_words;
     uint32_t *input, *weights, *enc, *thr, *flip, *ref_out, *opt_out, *scratch;
     tb_out_params out;
     tb_status rs, os;
@@ -175,18 +238,19 @@ static int32_t check_case(layer *l, int short_scratch)
         xmax = l->dp.input_zero_point;
     }
     xmax = (xmax < 0 ? -xmax : xmax) + 128;
-    s32 = uni(0, 2) == 0;
-    out_n = pixels * (s32 ? out_c : TB_WORDS(out_c));
     enc_words = tb_ss_encoded_words(out_c, k_len);
     input = take(&used, (in_n + 3) / 4);
     weights = take(&used, out_c * TB_WORDS(k_len));
     enc = take(&used, enc_words);
     thr = take(&used, out_c);
     flip = take(&used, TB_WORDS(out_c));
+    if (!flip)
+        return -1; /* does not fit: draw again */
+    out_n = draw_out(&out, &used, out_c, pixels, (int64_t)k_len * xmax, thr, flip);
     ref_out = take(&used, out_n + 1);
     opt_out = take(&used, out_n + 1);
     scratch = take(&used, (ref_scratch > opt_scratch ? ref_scratch : opt_scratch) / 4 + 1);
-    if (!scratch)
+    if (out_n < 0 || !scratch)
         return -1; /* does not fit: draw again */
     {
         int8_t *x = (int8_t *)input;
@@ -213,9 +277,6 @@ static int32_t check_case(layer *l, int short_scratch)
     }
     for (int32_t w = 0; w < TB_WORDS(out_c); w++)
         flip[w] = rnd() & (w == TB_WORDS(out_c) - 1 && out_c % 32 ? ((uint32_t)1u << (out_c % 32)) - 1u : 0xFFFFFFFFu);
-    out.kind = s32 ? TB_OUT_S32 : TB_OUT_BITS;
-    out.thresholds = (const int32_t *)thr;
-    out.flip = flip;
     for (int32_t i = 0; i <= out_n; i++)
         ref_out[i] = GUARD, opt_out[i] = GUARD;
     tb_ss_encode_weights(weights, out_c, k_len, enc);
@@ -246,7 +307,7 @@ static int32_t check_case(layer *l, int short_scratch)
 /* The pair kernels against the int8- or int16-weight reference kernels; wide: int16 weights. */
 static int32_t check_pairs_case(layer *l, int wide, int short_scratch)
 {
-    int32_t used = 0, k_len, out_c, in_n, out_n, pixels, ref_scratch, opt_scratch, s32, zp, wmax;
+    int32_t used = 0, k_len, out_c, in_n, out_n, pixels, ref_scratch, opt_scratch, zp, wmax;
     uint32_t *input, *weights, *enc, *thr, *flip, *ref_out, *opt_out, *scratch;
     tb_out_params out;
     tb_status rs, os;
@@ -277,17 +338,19 @@ static int32_t check_pairs_case(layer *l, int wide, int short_scratch)
         if (lim < 1)
             return -1; /* no weights keep this layer inside int32: draw again */
     }
-    s32 = uni(0, 2) == 0;
-    out_n = pixels * (s32 ? out_c : TB_WORDS(out_c));
     input = take(&used, (in_n + 3) / 4);
     weights = take(&used, (out_c * k_len * 2 + 3) / 4); /* int16 (int8 weights use the first half) */
     enc = take(&used, tb_pairs_encoded_words(out_c, k_len));
     thr = take(&used, out_c);
     flip = take(&used, TB_WORDS(out_c));
+    if (!flip)
+        return -1;
+    out_n = draw_out(&out, &used, out_c, pixels, (int64_t)k_len * ((zp < 0 ? -(int64_t)zp : zp) + 128) * wmax,
+                     thr, flip);
     ref_out = take(&used, out_n + 1);
     opt_out = take(&used, out_n + 1);
     scratch = take(&used, (ref_scratch > opt_scratch ? ref_scratch : opt_scratch) / 4 + 1);
-    if (!scratch)
+    if (out_n < 0 || !scratch)
         return -1;
     {
         int8_t *x = (int8_t *)input;
@@ -330,9 +393,6 @@ static int32_t check_pairs_case(layer *l, int wide, int short_scratch)
     }
     for (int32_t w = 0; w < TB_WORDS(out_c); w++)
         flip[w] = rnd() & (w == TB_WORDS(out_c) - 1 && out_c % 32 ? ((uint32_t)1u << (out_c % 32)) - 1u : 0xFFFFFFFFu);
-    out.kind = s32 ? TB_OUT_S32 : TB_OUT_BITS;
-    out.thresholds = (const int32_t *)thr;
-    out.flip = flip;
     for (int32_t i = 0; i <= out_n; i++)
         ref_out[i] = GUARD, opt_out[i] = GUARD;
     rctx.buf = scratch;
