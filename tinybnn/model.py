@@ -345,11 +345,12 @@ def _lowered(g: Graph, iq, data) -> "Model":
     m8 = Model(pack_weights(lower(g, iq, data, stream_bits=8)))
     if data is None or not any(out_dtype(n) == "int8" for n in m8.layers[:-1]) or m8.needs_calibration:
         return m8
-    agree8 = _stream_agreement(m8, float_g, data)
+    ref = _float_decisions(float_g, data)
+    agree8 = _stream_agreement(m8, ref, data)
     if agree8 == 1.0:
         return m8
     m16 = Model(pack_weights(lower(float_g.copy(), iq, data, stream_bits=16)))
-    agree16 = _stream_agreement(m16, float_g, data)
+    agree16 = _stream_agreement(m16, ref, data)
     best = m16 if agree16 > agree8 else m8
     best.graph.meta["notes"].append(
         f"real-valued streams: int{16 if best is m16 else 8} (the model's decisions on the calibration data agree "
@@ -358,13 +359,18 @@ def _lowered(g: Graph, iq, data) -> "Model":
     return best
 
 
-def _stream_agreement(m: "Model", float_g: Graph, data) -> float:
-    """Argmax agreement of the integer model with the canonical float graph on the calibration samples."""
+def _float_decisions(float_g: Graph, data) -> np.ndarray:
+    """The canonical float graph's argmax on the calibration samples (computed once per load)."""
     from .ir.floatref import run
 
     x = np.asarray(data, np.float32)
     perm = float_g.meta.get("input_perm")
     xc = np.transpose(x, perm) if perm is not None else x
-    ref = run(float_g, xc, keep={float_g.output})[float_g.output]
+    return run(float_g, xc, keep={float_g.output})[float_g.output].reshape(len(x), -1).argmax(1)
+
+
+def _stream_agreement(m: "Model", ref: np.ndarray, data) -> float:
+    """Argmax agreement of the integer model with the float graph's decisions ``ref`` on the calibration samples."""
+    x = np.asarray(data, np.float32)
     y = m.dequantize(m.run(x))
-    return float(np.mean(y.reshape(len(x), -1).argmax(1) == ref.reshape(len(x), -1).argmax(1)))
+    return float(np.mean(y.reshape(len(x), -1).argmax(1) == ref))
