@@ -25,15 +25,15 @@ the same shapes, read from CMSIS-NN's arm_nnfunctions.h:
     TFLite Micro runs), compiled with the same flags; RPReLU's two per-channel shifts count as folded into
     it, as tinybnn folds them. Such rows name the harness kernel, never CMSIS-NN.
 Weights and input are seeded random int8 (the counts depend on the shapes: with another seed they are the
-same to the counter's resolution), requantization per output channel (convolutions) or per tensor (fully
+same to the counter's resolution, except a PReLU's, which follows its share of negative inputs), requantization per output channel (convolutions) or per tensor (fully
 connected, add, PReLU) as TensorFlow Lite Micro passes it. The layers are wired as the tinybnn model's DAG
 (each reads what its tinybnn layer reads) through one activation arena placed first-fit by lifetime. The
 CMSIS-NN side is one generated firmware per board (benchmarks/bench_cmsis_nn.c.j2) that counts each layer,
 then the whole model in its schedule; the tinybnn side is the model's own firmware (tinybnn build, its
 board's kernel variant), whose per-layer counts come from the device's PROFILE command (the mean of a few
 runs) and whose total is one tb_model_run (INFER). The last table gives, per model, the share of MACs in
-binary layers and issue 16's target (the KWS example 4.5x; every other model above 1x, at least 2x where
-binary layers carry most of the MACs).
+binary layers and tinybnn's performance target (the KWS example 4.5x; every other model above 1x, at least
+2x where binary layers carry most of the MACs).
 
 Counts are instructions under QEMU -icount shift=0 (deterministic), read from the board's cycle counter
 (SysTick on Cortex-M: a resolution of 40 instructions on the MPS2 boards); they are not cycles.
@@ -651,7 +651,7 @@ def _ratio(c: float, t: float) -> str:
 
 
 STREAM_KINDS = ("add", "avgpool", "prelu", "concat", "none")  # the real-valued stream ops (and binarize)
-KWS_TARGET = 4.5  # issue 16's target for the KWS example on qemu-m4
+KWS_TARGET = 4.5  # tinybnn's target for the KWS example on qemu-m4 (CMSIS-NN/tinybnn instructions)
 
 
 def binary_share(res: dict) -> float:
@@ -661,7 +661,7 @@ def binary_share(res: dict) -> float:
 
 
 def target(res: dict) -> tuple[float, bool]:
-    """Issue 16's target for a model (CMSIS-NN/tinybnn instructions) and whether the run meets it: the KWS
+    """tinybnn's performance target for a model (CMSIS-NN/tinybnn instructions) and whether the run meets it: the KWS
     example 4.5x; every other model above 1x, at least 2x where binary layers carry most of the MACs."""
     goal = KWS_TARGET if res["model"] == "kws_bnn" else (2.0 if binary_share(res) > 0.5 else 1.0)
     ratio = res["cmsis_total"] / res["tinybnn_total"] if res["tinybnn_total"] else 0.0
@@ -806,11 +806,13 @@ def _run(args, cmsis: Path) -> int:
                      _ratio(rest_c, rest_t) if rest_t else "-", f"{100 * binary_share(r):.0f}%",
                      f"{'>=' if goal > 1 else '>'}{goal:g}x {'met' if met else 'missed'}"))
     print("per model, instructions per inference (QEMU -icount shift=0); ratio > 1: tinybnn executes fewer; "
-          "binary MACs: the share of the model's MACs in binary layers; target: issue 16's (the KWS example 4.5x, "
-          "every other model above 1x, at least 2x where binary layers carry most of the MACs; set for qemu-m4)")
+          "binary MACs: the share of the model's MACs in binary layers; target: tinybnn's performance target (the KWS "
+          "example 4.5x, every other model above 1x, at least 2x where binary layers carry most of the MACs; set "
+          "for qemu-m4)")
     w = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for n, r in enumerate(rows):
-        print("  ".join(str(c).ljust(w[i]) if i < 2 or i == 8 else str(c).rjust(w[i]) for i, c in enumerate(r)).rstrip())
+        left = (0, 1, len(r) - 1)  # names and the target to the left, figures to the right
+        print("  ".join(str(c).ljust(w[i]) if i in left else str(c).rjust(w[i]) for i, c in enumerate(r)).rstrip())
         if n == 0:
             print("  ".join("-" * x for x in w))
     if args.json:
