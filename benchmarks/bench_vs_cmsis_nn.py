@@ -4,15 +4,36 @@
     python benchmarks/bench_vs_cmsis_nn.py --boards qemu-m4,qemu-m7,qemu-m55 --models kws_bnn --json out.json
     python benchmarks/bench_vs_cmsis_nn.py --cmsis-nn /path/to/CMSIS-NN --require
 
-For each model (the examples and the trained fixtures) every lowered tinybnn layer gets its int8 CMSIS-NN
-equivalent on the same shapes: a convolution (int8 first layer or binary) -> arm_convolve_wrapper_s8 (with
-the buffer arm_convolve_wrapper_s8_get_buffer_size asks for), a dense layer -> arm_fully_connected_s8, a
-max-pool -> arm_max_pool_s8. Weights and input are seeded random int8 (the counts depend on the shapes: with
-another seed they are the same to the counter's resolution), requantization per output channel
-(convolutions) or per tensor (fully connected) as TensorFlow Lite Micro passes it. The CMSIS-NN side is one generated firmware per board
-(benchmarks/bench_cmsis_nn.c.j2) that counts each layer, then the whole chain; the tinybnn side is the
-model's own firmware (tinybnn build, its board's kernel variant), whose per-layer counts come from the
-device's PROFILE command (the mean of a few runs) and whose total is one tb_model_run (INFER).
+For each model (the examples and the trained fixtures) every lowered tinybnn layer gets what an int8
+deployment of the same network runs with CMSIS-NN (the kernels TensorFlow Lite Micro calls on a Cortex-M), on
+the same shapes, read from CMSIS-NN's arm_nnfunctions.h:
+  - a convolution (int8 first layer or binary, writing bits or a stream) -> arm_convolve_wrapper_s8 (with the
+    buffer arm_convolve_wrapper_s8_get_buffer_size asks for); a grouped one -> the same wrapper with C/groups
+    filter channels (this CMSIS-NN's arm_convolve_s8 runs the groups in one call); a depthwise one ->
+    arm_depthwise_conv_wrapper_s8 (channel multiplier out/in);
+  - a dense layer -> arm_fully_connected_s8; a max-pool -> arm_max_pool_s8; an average or global average
+    pool -> arm_avgpool_s8; a residual add -> arm_elementwise_add_s8 (both branches kept in the arena until
+    it runs); a concat of streams or bits -> arm_concatenation_s8_z once per input (the channel axis);
+  - a layer reading or writing an int16 stream (stem, 1x1 shortcuts, classifier, residual adds, pools) -> the
+    int8 kernel of that layer: CMSIS-NN is an int8 peer here, and every row says so;
+  - the binarize of a stream -> nothing: an int8 network has no sign op (the next convolution reads the int8
+    stream); the row counts 0 and says so;
+  - a PReLU / RPReLU -> CMSIS-NN has no PReLU kernel. TensorFlow Lite Micro runs its reference int8 PRELU, so
+    the CMSIS-NN firmware runs that arithmetic as plain C written for this benchmark (bench_cmsis_nn.c.j2:
+    per element, x >= 0 ? requantize(x) : requantize(x * alpha[c]), with CMSIS-NN's arm_nn_requantize; one
+    pass over NHWC, without the reference kernel's per-element broadcast indexing, so a lower bound of what
+    TFLite Micro runs), compiled with the same flags; RPReLU's two per-channel shifts count as folded into
+    it, as tinybnn folds them. Such rows name the harness kernel, never CMSIS-NN.
+Weights and input are seeded random int8 (the counts depend on the shapes: with another seed they are the
+same to the counter's resolution, except a PReLU's, which follows its share of negative inputs), requantization per output channel (convolutions) or per tensor (fully
+connected, add, PReLU) as TensorFlow Lite Micro passes it. The layers are wired as the tinybnn model's DAG
+(each reads what its tinybnn layer reads) through one activation arena placed first-fit by lifetime. The
+CMSIS-NN side is one generated firmware per board (benchmarks/bench_cmsis_nn.c.j2) that counts each layer,
+then the whole model in its schedule; the tinybnn side is the model's own firmware (tinybnn build, its
+board's kernel variant), whose per-layer counts come from the device's PROFILE command (the mean of a few
+runs) and whose total is one tb_model_run (INFER). The last table gives, per model, the share of MACs in
+binary layers and tinybnn's performance target (the KWS example 4.5x; every other model above 1x, at least
+2x where binary layers carry most of the MACs).
 
 Counts are instructions under QEMU -icount shift=0 (deterministic), read from the board's cycle counter
 (SysTick on Cortex-M: a resolution of 40 instructions on the MPS2 boards); they are not cycles.
@@ -62,9 +83,11 @@ PATHS = {"MVE": "its Helium (MVE) code", "DSP": "its DSP-extension code", "C": "
 SMALL_MACS = 50_000  # layers below this many MACs (and every max-pool) run REPS times between two readings
 REPS = 16
 PROFILE_RUNS = 8     # PROFILE runs averaged on the tinybnn side (the SysTick phase differs between runs)
-# CMSIS-NN source folders the int8 kernels and their helpers live in; of them, the files with s8 (or q7) in their
-# name and the tables: float files and the int16/int4 kernels are left out
-SOURCE_DIRS = ("ConvolutionFunctions", "FullyConnectedFunctions", "PoolingFunctions", "NNSupportFunctions")
+# CMSIS-NN source folders the int8 kernels and their helpers live in (TransposeFunctions: the Helium depthwise
+# wrapper transposes a one-channel input's weights to run a convolution); of them, the files with s8 (or q7) in
+# their name and the tables: float files and the int16/int4 kernels are left out
+SOURCE_DIRS = ("ConvolutionFunctions", "FullyConnectedFunctions", "PoolingFunctions", "NNSupportFunctions",
+               "BasicMathFunctions", "ConcatenationFunctions", "TransposeFunctions")
 SOURCE_RE = re.compile(r"(s8|q7|nntables)\w*\.c$")
 SOURCE_SKIP_RE = re.compile(r"_(f16|f32|flt)(_|\.)")
 
@@ -113,15 +136,29 @@ def cmsis_version(cmsis: Path) -> str:
 
 
 # -------------------------------------------------------------------------------------- layer mapping --
+NO_SIGN = "none (an int8 network has no sign op)"
+PRELU_FN = "int8 PReLU in C (harness)"
+NOTE_INT16 = "int16 stream in tinybnn, int8 in CMSIS-NN (an int8 peer: its int8 kernels on the same shapes)"
+NOTE_BINARIZE = ("binarize of a stream: nothing in the int8 network (it has no sign; the next convolution reads the "
+                 "int8 stream), counted 0")
+NOTE_PRELU = ("PReLU/RPReLU: CMSIS-NN has no PReLU kernel; the CMSIS-NN firmware runs TensorFlow Lite Micro's "
+              "reference int8 PRELU arithmetic, written as plain C in the benchmark harness (one pass over NHWC, "
+              "per-channel alpha, arm_nn_requantize), compiled with the same flags; RPReLU's two shifts counted as "
+              "folded into it, as tinybnn folds them")
+NOTE_GROUPED = ("grouped convolution: arm_convolve_wrapper_s8 with C/groups filter channels (this CMSIS-NN's "
+                "arm_convolve_s8 runs the groups in one call)")
+NOTE_CONCAT = "concat: arm_concatenation_s8_z once per input (channels axis)"
+
+
 @dataclass
 class CmsisLayer:
     """One tinybnn layer and its int8 CMSIS-NN equivalent on the same shapes."""
     index: int
     name: str
-    op: str                   # conv | dense | maxpool
+    op: str                   # conv | dwconv | dense | maxpool | avgpool | add | concat | prelu | none
     tinybnn_kind: str         # from the layer table, e.g. "conv2d bin->bits"
     fn: str                   # the CMSIS-NN function called
-    path: str                 # the kernel the wrapper dispatches to (conv), else fn
+    path: str                 # the kernel the wrapper dispatches to (conv, dwconv), else fn
     macs: int
     in_shape: tuple = ()
     out_shape: tuple = ()
@@ -132,6 +169,11 @@ class CmsisLayer:
     in_features: int = 0
     out_features: int = 0
     input_offset: int = 0
+    inputs: list = field(default_factory=lambda: [-1])  # the layers it reads (-1: the model input)
+    in_channels: list = field(default_factory=list)     # concat: the channels of each input
+    groups: int = 1           # conv: filter channels = C / groups (grouped); dwconv: C (depthwise)
+    mve_path: str = ""        # dwconv: the kernel the wrapper dispatches to on Helium, when it differs
+    binary_macs: int = 0
     notes: list = field(default_factory=list)
 
     @property
@@ -139,12 +181,24 @@ class CmsisLayer:
         if self.op == "dense":
             return f"{self.fn} {self.in_features} -> {self.out_features}"
         shape = "x".join(map(str, self.in_shape)) + " -> " + "x".join(map(str, self.out_shape))
-        return f"{self.path} {self.kernel[0]}x{self.kernel[1]} {shape}"
+        if self.op in ("conv", "dwconv", "maxpool", "avgpool"):
+            return f"{self.path} {self.kernel[0]}x{self.kernel[1]} {shape}"
+        if self.op == "add":
+            s = "x".join(map(str, self.in_shape))
+            return f"{self.fn} {s} + {s}"
+        if self.op == "concat":
+            return f"{self.fn} x{len(self.in_channels)} " + " + ".join(
+                "x".join(map(str, self.in_shape[:2] + (c,))) for c in self.in_channels) + \
+                " -> " + "x".join(map(str, self.out_shape))
+        return f"{self.fn} {shape}"
 
 
-def _conv_path(in_shape, kernel, stride, dilation, pad) -> str:
-    """The kernel arm_convolve_wrapper_s8 dispatches to (its predicates in arm_nnsupportfunctions.h)."""
+def _conv_path(in_shape, kernel, stride, dilation, pad, groups: int = 1) -> str:
+    """The kernel arm_convolve_wrapper_s8 dispatches to (its predicates in arm_nnsupportfunctions.h; a grouped
+    convolution's filter has C / groups channels, which only arm_convolve_s8 takes)."""
     H, W, C = in_shape
+    if groups > 1:
+        return "arm_convolve_s8"
     if pad == (0, 0) and kernel == (1, 1) and dilation == (1, 1):
         return "arm_convolve_1x1_s8_fast" if stride == (1, 1) else "arm_convolve_1x1_s8"
     if H == 1 and dilation[1] == 1 and kernel[0] == 1 and (stride[1] * C) % 4 == 0:
@@ -152,70 +206,132 @@ def _conv_path(in_shape, kernel, stride, dilation, pad) -> str:
     return "arm_convolve_s8"
 
 
+def _dw_path(in_shape, out_shape, kernel, dilation, pad, mve: bool) -> str:
+    """The kernel arm_depthwise_conv_wrapper_s8 dispatches to (arm_depthwise_conv_wrapper_s8.c): on Helium a
+    single input channel with more than 1 output channel goes to a convolution, channel multiplier 1 (and no
+    dilation) to the optimized kernel (3x3 with padding <= 1: the 3x3 kernel, except on Helium), else the
+    generic one."""
+    C, O = in_shape[2], out_shape[2]
+    if mve and C == 1 and O > 1:
+        return "arm_convolve_wrapper_s8"
+    if O == C and dilation == (1, 1):
+        if not mve and kernel == (3, 3) and max(pad) <= 1:
+            return "arm_depthwise_conv_3x3_s8"
+        return "arm_depthwise_conv_s8_opt"
+    return "arm_depthwise_conv_s8"
+
+
 def is_1d(model) -> bool:
     """Every convolution and pool of the model runs along H with a width of 1 (the KWS example: 49x1xC)."""
-    spatial = [l for l in model.layers if l.op in ("tb.Conv2d", "tb.MaxPool")]
+    spatial = [l for l in model.layers if l.op in ("tb.Conv2d", "tb.MaxPool", "tb.AvgPool")]
     return bool(spatial) and all(int(l.attrs["in_shape"][1]) == 1 and int(l.attrs["kernel"][1]) == 1
                                  for l in spatial)
 
 
 def _as_1xn(c: CmsisLayer) -> CmsisLayer:
     """A layer along H (H x 1) laid out along W (1 x H), as TensorFlow Lite lays out a Conv1D."""
-    if c.op == "dense":
+    if c.op == "dense" or len(c.in_shape) != 3:
         return c
     sw = lambda t: (t[1], t[0])  # noqa: E731
     c.in_shape, c.out_shape = (1, c.in_shape[0], c.in_shape[2]), (1, c.out_shape[0], c.out_shape[2])
     c.kernel, c.stride, c.dilation, c.pad = sw(c.kernel), sw(c.stride), sw(c.dilation), sw(c.pad)
     if c.op == "conv":
-        c.path = _conv_path(c.in_shape, c.kernel, c.stride, c.dilation, c.pad)
+        c.path = _conv_path(c.in_shape, c.kernel, c.stride, c.dilation, c.pad, c.groups)
+    elif c.op == "dwconv":
+        c.path = _dw_path(c.in_shape, c.out_shape, c.kernel, c.dilation, c.pad, mve=False)
+        c.mve_path = _dw_path(c.in_shape, c.out_shape, c.kernel, c.dilation, c.pad, mve=True)
     c.notes.append("laid out 1 x N in CMSIS-NN (--conv1d-as-1xn)")
     return c
 
 
+def _hwc(shape) -> tuple:
+    """A layer shape as CMSIS-NN's (H, W, C): (C,) and (P, C) vectors are 1 x 1 x P*C."""
+    s = tuple(int(v) for v in shape)
+    return s if len(s) == 3 else (1, 1, int(np.prod(s)))
+
+
+def _offset(a) -> int:
+    """CMSIS-NN's input offset (the negated zero point) of a layer reading an int8 stream or the int8 input;
+    0 for bits and for int16 streams (whose zero points do not fit int8)."""
+    if a.get("in_dtype") == "int8" and a.get("in_bits", 8) == 8:
+        return -int(a.get("input_zero_point", 0))
+    return 0
+
+
 def cmsis_layers(model, conv1d_as_1xn: bool = False) -> list[CmsisLayer]:
     """The int8 CMSIS-NN layer sequence of a lowered tinybnn model (same shapes, kernel, stride, padding,
-    dilation and output channels). ``conv1d_as_1xn``: a model whose convolutions and pools all run along H
-    with a width of 1 gets them laid out 1 x N instead (TensorFlow Lite's layout of a Conv1D, which
-    CMSIS-NN's arm_convolve_1_x_n_s8 serves). Raises BenchError for a layer kind with no mapping."""
+    dilation, groups and output channels; the same DAG: each layer reads what its tinybnn layer reads).
+    ``conv1d_as_1xn``: a model whose convolutions and pools all run along H with a width of 1 gets them laid
+    out 1 x N instead (TensorFlow Lite's layout of a Conv1D, which CMSIS-NN's arm_convolve_1_x_n_s8 serves).
+    Raises BenchError for a layer kind with no mapping."""
     rows = model.layer_table()
     out = []
     for i, (layer, row) in enumerate(zip(model.layers, rows)):
         a = layer.attrs
         macs = row["binary_macs"] + row["int_macs"]
         kind = row["kind"]
-        offset = -int(a.get("input_zero_point", 0)) if a.get("in_dtype") == "int8" else 0
-        if a.get("groups", 1) > 1 or a.get("out") == "int8" or a.get("in_bits", 8) != 8 or "bits" in a:
-            raise BenchError(f"layer '{layer.name}' ({kind}) is a grouped or real-valued-stream layer, which this "
-                             "benchmark does not map to CMSIS-NN yet")
+        ins = list(model.layer_inputs[i])
+        common = dict(inputs=ins, binary_macs=row["binary_macs"])
+        stream16 = a.get("bits") == 16 or a.get("in_bits") == 16
         if layer.op == "tb.Conv2d":
             pads = tuple(int(v) for v in a["pads"])
             k = tuple(int(v) for v in a["kernel"])
             s = tuple(int(v) for v in a["stride"])
             d = tuple(int(v) for v in a["dilation"])
             in_shape = tuple(int(v) for v in a["in_shape"])
-            cl = CmsisLayer(i, layer.name, "conv", kind, "arm_convolve_wrapper_s8",
-                            _conv_path(in_shape, k, s, d, pads[:2]), macs, in_shape=in_shape,
-                            out_shape=tuple(int(v) for v in a["out_shape"]), kernel=k, stride=s, dilation=d,
-                            pad=pads[:2], input_offset=offset)
+            out_shape = tuple(int(v) for v in a["out_shape"])
+            G = int(a.get("groups", 1))
+            geo = dict(in_shape=in_shape, out_shape=out_shape, kernel=k, stride=s, dilation=d, pad=pads[:2],
+                       input_offset=_offset(a), groups=G, **common)
+            if G > 1 and G == in_shape[2]:
+                cl = CmsisLayer(i, layer.name, "dwconv", kind, "arm_depthwise_conv_wrapper_s8",
+                                _dw_path(in_shape, out_shape, k, d, pads[:2], mve=False), macs,
+                                mve_path=_dw_path(in_shape, out_shape, k, d, pads[:2], mve=True), **geo)
+            else:
+                cl = CmsisLayer(i, layer.name, "conv", kind, "arm_convolve_wrapper_s8",
+                                _conv_path(in_shape, k, s, d, pads[:2], G), macs, **geo)
+                if G > 1:
+                    cl.notes.append(NOTE_GROUPED)
             if a.get("pad", "zero") != "zero":
                 cl.notes.append(f"{a['pad']} padding in tinybnn, zero padding in CMSIS-NN")
         elif layer.op == "tb.Dense":
             P, C = (int(v) for v in a["in_shape"])
             O = int(np.prod(a["out_shape"]))
             cl = CmsisLayer(i, layer.name, "dense", kind, "arm_fully_connected_s8", "arm_fully_connected_s8", macs,
-                            in_features=P * C, out_features=O, input_offset=offset)
+                            in_features=P * C, out_features=O, input_offset=_offset(a), **common)
             if a.get("out") == "int32":
                 cl.notes.append("int32 output in tinybnn, int8 in CMSIS-NN")
-        elif layer.op == "tb.MaxPool":
+        elif layer.op in ("tb.MaxPool", "tb.AvgPool"):
             pads = tuple(int(v) for v in a["pads"])
-            cl = CmsisLayer(i, layer.name, "maxpool", kind, "arm_max_pool_s8", "arm_max_pool_s8", 0,
+            fn = "arm_max_pool_s8" if layer.op == "tb.MaxPool" else "arm_avgpool_s8"
+            cl = CmsisLayer(i, layer.name, "maxpool" if layer.op == "tb.MaxPool" else "avgpool", kind, fn, fn, 0,
                             in_shape=tuple(int(v) for v in a["in_shape"]),
                             out_shape=tuple(int(v) for v in a["out_shape"]),
                             kernel=tuple(int(v) for v in a["kernel"]), stride=tuple(int(v) for v in a["stride"]),
-                            pad=pads[:2])
+                            pad=pads[:2], **common)
+        elif layer.op == "tb.Add":
+            cl = CmsisLayer(i, layer.name, "add", kind, "arm_elementwise_add_s8", "arm_elementwise_add_s8", 0,
+                            in_shape=_hwc(a["in_shape"]), out_shape=_hwc(a["out_shape"]), **common)
+        elif layer.op == "tb.Concat":
+            shapes = [_hwc(v) for v in a["in_shapes"]]
+            cl = CmsisLayer(i, layer.name, "concat", kind, "arm_concatenation_s8_z", "arm_concatenation_s8_z", 0,
+                            in_shape=shapes[0], out_shape=_hwc(a["out_shape"]),
+                            in_channels=[sh[2] for sh in shapes], **common)
+            cl.notes.append(NOTE_CONCAT)
+        elif layer.op == "tb.PReLU":
+            cl = CmsisLayer(i, layer.name, "prelu", kind, PRELU_FN, PRELU_FN, 0, in_shape=_hwc(a["in_shape"]),
+                            out_shape=_hwc(a["out_shape"]), **common)
+            cl.notes.append(NOTE_PRELU)
+        elif layer.op == "tb.Binarize":
+            cl = CmsisLayer(i, layer.name, "none", kind, NO_SIGN, NO_SIGN, 0, in_shape=_hwc(a["in_shape"]),
+                            out_shape=_hwc(a["out_shape"]), **common)
+            cl.notes.append(NOTE_BINARIZE)
         else:
             raise BenchError(f"layer '{layer.name}' ({layer.op}) has no CMSIS-NN equivalent in this benchmark; "
-                             "mapped: tb.Conv2d, tb.Dense, tb.MaxPool")
+                             "mapped: tb.Conv2d (grouped and depthwise too), tb.Dense, tb.MaxPool, tb.AvgPool, "
+                             "tb.Add, tb.Concat, tb.PReLU, tb.Binarize")
+        if stream16:
+            cl.notes.append(NOTE_INT16)
         out.append(cl)
     if conv1d_as_1xn and is_1d(model):
         out = [_as_1xn(c) for c in out]
@@ -226,21 +342,56 @@ def _data_bytes(layers: list[CmsisLayer]) -> int:
     """Constant data of one model in the CMSIS-NN firmware: int8 weights, int32 bias, multipliers and shifts."""
     n = 0
     for c in layers:
-        if c.op == "conv":
+        if c.op in ("conv", "dwconv"):
             O, (KH, KW), C = c.out_shape[2], c.kernel, c.in_shape[2]
-            n += O * KH * KW * C + 12 * O
+            n += O * KH * KW * (C // c.groups if c.op == "conv" else 1) + 12 * O
         elif c.op == "dense":
             n += c.in_features * c.out_features + 4 * c.out_features
+        elif c.op == "prelu":
+            n += 13 * c.in_shape[2]
     return n + (layers[0].in_features if layers[0].op == "dense" else int(np.prod(layers[0].in_shape)))
 
 
 def _io_bytes(c: CmsisLayer) -> tuple[int, int]:
-    """int8 input and output bytes of a layer, each rounded up to a word."""
+    """int8 input (the first one) and output bytes of a layer, each rounded up to a word."""
     if c.op == "dense":
         i, o = c.in_features, c.out_features
     else:
         i, o = int(np.prod(c.in_shape)), int(np.prod(c.out_shape))
     return -(-i // 4) * 4, -(-o // 4) * 4
+
+
+def plan_arena(layers: list[CmsisLayer]) -> tuple[list[list[int]], list[int], int]:
+    """Where each layer of the int8 network reads and writes in one activation arena, as TensorFlow Lite
+    Micro's greedy planner would place them: a layer with no op (a binarize) passes its input through, so its
+    readers read that input; every other output lives from its layer to its last reader (the last layer's to
+    the end) and is placed first-fit, word-aligned, beside every output alive at the same time (both branches
+    of a residual add are kept). Returns (per layer, the layers it reads after pass-through, -1 for the model
+    input), per layer its output's byte offset, and the arena size."""
+    src = []
+    for c in layers:
+        src.append([s if s < 0 or layers[s].op != "none" else src[s][0] for s in c.inputs])
+    reads = [[s for s in (src[i] if c.op != "none" else [])] for i, c in enumerate(layers)]
+    last = {i: i for i in range(len(layers))}
+    for i, rs in enumerate(reads):
+        for s in rs:
+            if s >= 0:
+                last[s] = max(last[s], i)
+    placed, offsets, arena = [], [0] * len(layers), 4
+    for i, c in enumerate(layers):
+        if c.op == "none":
+            continue
+        size = _io_bytes(c)[1]
+        busy = sorted((o, o + n) for (j, o, n) in placed if last[j] >= i)
+        off = 0
+        for lo, hi in busy:
+            if off + size <= lo:
+                break
+            off = max(off, hi)
+        offsets[i] = off
+        placed.append((i, off, size))
+        arena = max(arena, off + size)
+    return src, offsets, arena
 
 
 # ----------------------------------------------------------------------------------- CMSIS-NN firmware --
@@ -255,37 +406,55 @@ class _Arrays:
         return name
 
 
+def _requant(arrays: _Arrays, rng, p: str, O: int, it: dict) -> None:
+    """Per-channel requantization: multiplier in [2^30, 2^31), right shift as for scales of 2^-7..2^-10."""
+    it["multiplier"] = arrays.add(f"{p}_mult", "int32_t", rng.integers(1 << 30, (1 << 31) - 1, O),
+                                  "per-channel multipliers")
+    it["shift"] = arrays.add(f"{p}_shift", "int32_t", rng.integers(-10, -6, O), "per-channel shifts")
+
+
 def render_firmware(board_id: str, models: list[tuple[str, list[CmsisLayer]]]) -> str:
     import jinja2
 
     rng = np.random.default_rng(SEED)
     arrays = _Arrays()
-    rendered, arena, scratch = [], 4, 64
+    rendered, arena, scratch, max_inputs = [], 4, 64, 1
     for mi, (name, layers) in enumerate(models):
         first = layers[0]
         n_in = first.in_features if first.op == "dense" else int(np.prod(first.in_shape))
         inp = arrays.add(f"m{mi}_input", "int8_t", rng.integers(-128, 128, n_in), f"{name}: random int8 input")
         items = []
-        # the arena of this model: the largest input + output of a layer (the first layer reads from flash)
-        size = max((0 if k == 0 else _io_bytes(c)[0]) + _io_bytes(c)[1] for k, c in enumerate(layers))
+        src, offsets, size = plan_arena(layers)
         arena = max(arena, size)
         for k, c in enumerate(layers):
             p = f"m{mi}_l{c.index}"
+            reads = src[k] if c.op != "none" else []
+            max_inputs = max(max_inputs, len(reads))
             it = {"id": c.index, "name": c.name, "op": c.op, "label": c.label, "input_offset": c.input_offset,
-                  "output_offset": 0, "reps": REPS if (c.op == "maxpool" or c.macs < SMALL_MACS) else 1,
+                  "output_offset": 0,
+                  "reps": 1 if c.op in ("conv", "dwconv", "dense") and c.macs >= SMALL_MACS else REPS,
                   "in_shape": c.in_shape, "out_shape": c.out_shape, "kernel": c.kernel, "stride": c.stride,
                   "dilation": c.dilation, "pad": c.pad, "in_features": c.in_features,
-                  "out_features": c.out_features, "out_offset": 0 if k % 2 == 0 else size - _io_bytes(c)[1]}
-            if c.op == "conv":
+                  "out_features": c.out_features, "out_offset": offsets[k], "reads": reads,
+                  "in_channels": c.in_channels, "groups": c.groups}
+            if c.op == "none":  # not called: counted 0
+                it["reps"] = 1
+            if c.op in ("conv", "dwconv"):
                 O, (KH, KW), C = c.out_shape[2], c.kernel, c.in_shape[2]
-                it["weights"] = arrays.add(f"{p}_w", "int8_t", rng.integers(-127, 128, O * KH * KW * C),
-                                           f"{name} {c.name}: int8 weights OHWI")
+                if c.op == "conv":
+                    it["weights"] = arrays.add(f"{p}_w", "int8_t",
+                                               rng.integers(-127, 128, O * KH * KW * (C // c.groups)),
+                                               f"{name} {c.name}: int8 weights OHWI")
+                else:
+                    it["weights"] = arrays.add(f"{p}_w", "int8_t", rng.integers(-127, 128, KH * KW * O),
+                                               f"{name} {c.name}: int8 depthwise weights 1HWO")
                 it["bias"] = arrays.add(f"{p}_b", "int32_t", rng.integers(-2000, 2001, O), "int32 bias")
-                # per-channel requantization: multiplier in [2^30, 2^31), right shift as for scales of 2^-7..2^-10
-                it["multiplier"] = arrays.add(f"{p}_mult", "int32_t", rng.integers(1 << 30, (1 << 31) - 1, O),
-                                              "per-channel multipliers")
-                it["shift"] = arrays.add(f"{p}_shift", "int32_t", rng.integers(-10, -6, O), "per-channel shifts")
-                scratch = max(scratch, 4 * KH * KW * C * 2 + 256)  # above what the wrapper asks (checked at start-up)
+                _requant(arrays, rng, p, O, it)
+                # above what the wrappers ask (checked at start-up); on Helium the depthwise kernel takes blocks
+                # of 124 channels (CH_IN_BLOCK_MVE), and a one-channel input runs a convolution on transposed
+                # weights kept in the scratch buffer too
+                scratch = max(scratch, 4 * KH * KW * C * 2 + 256 +
+                              (4 * 124 * KH * KW + KH * KW * O if c.op == "dwconv" else 0))
             elif c.op == "dense":
                 it["weights"] = arrays.add(f"{p}_w", "int8_t",
                                            rng.integers(-127, 128, c.in_features * c.out_features),
@@ -294,13 +463,33 @@ def render_firmware(board_id: str, models: list[tuple[str, list[CmsisLayer]]]) -
                                         "int32 bias")
                 it["multiplier"] = int(rng.integers(1 << 30, (1 << 31) - 1))
                 it["shift"] = int(rng.integers(-10, -6))
+            elif c.op == "avgpool":
+                scratch = max(scratch, 4 * c.in_shape[2])
+            elif c.op == "add":
+                # as TensorFlow Lite Micro prepares an int8 ADD: inputs shifted left by 20, each scaled by a
+                # multiplier below 1 (right shift 1..2), the sum brought back to the output scale
+                it["add"] = {"in1_offset": int(rng.integers(-20, 21)), "in2_offset": int(rng.integers(-20, 21)),
+                             "in1_mult": int(rng.integers(1 << 30, (1 << 31) - 1)), "in1_shift": -1,
+                             "in2_mult": int(rng.integers(1 << 30, (1 << 31) - 1)), "in2_shift": -2,
+                             "left_shift": 20, "out_offset": int(rng.integers(-20, 21)),
+                             "out_mult": int(rng.integers(1 << 30, (1 << 31) - 1)), "out_shift": -19}
+            elif c.op == "prelu":
+                C = c.in_shape[2]
+                it["alpha"] = arrays.add(f"{p}_alpha", "int8_t", rng.integers(-127, 128, C),
+                                         f"{name} {c.name}: int8 alpha per channel")
+                it["prelu"] = {"input_offset": int(rng.integers(-20, 21)), "alpha_offset": int(rng.integers(-20, 21)),
+                               "out_offset": int(rng.integers(-20, 21)),
+                               "mult_pos": int(rng.integers(1 << 30, (1 << 31) - 1)), "shift_pos": -1,
+                               "mult_neg": int(rng.integers(1 << 30, (1 << 31) - 1)), "shift_neg": -8}
             items.append(it)
         rendered.append({"id": mi, "name": name, "input": inp, "layers": items})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True)
     return env.get_template("bench_cmsis_nn.c.j2").render(board=board_id, arrays=arrays.items, models=rendered,
-                                                          arena_bytes=arena, scratch_words=-(-scratch // 4))
+                                                          arena_bytes=arena, scratch_words=-(-scratch // 4),
+                                                          max_inputs=max_inputs,
+                                                          prelu=any(c.op == "prelu" for _, ls in models for c in ls))
 
 
 def cmsis_flags(board: dict) -> str:
@@ -461,11 +650,30 @@ def _ratio(c: float, t: float) -> str:
     return f"{c / t:.2f}x" if t > 0 else "-"
 
 
+STREAM_KINDS = ("add", "avgpool", "prelu", "concat", "none")  # the real-valued stream ops (and binarize)
+KWS_TARGET = 4.5  # tinybnn's target for the KWS example on qemu-m4 (CMSIS-NN/tinybnn instructions)
+
+
+def binary_share(res: dict) -> float:
+    """The part of a model's MACs that binary layers carry (binary weights and binary input)."""
+    total = sum(l["macs"] for l in res["layers"])
+    return sum(l["binary_macs"] for l in res["layers"]) / total if total else 0.0
+
+
+def target(res: dict) -> tuple[float, bool]:
+    """tinybnn's performance target for a model (CMSIS-NN/tinybnn instructions) and whether the run meets it: the KWS
+    example 4.5x; every other model above 1x, at least 2x where binary layers carry most of the MACs."""
+    goal = KWS_TARGET if res["model"] == "kws_bnn" else (2.0 if binary_share(res) > 0.5 else 1.0)
+    ratio = res["cmsis_total"] / res["tinybnn_total"] if res["tinybnn_total"] else 0.0
+    return goal, (ratio >= goal if goal > 1.0 else ratio > goal)
+
+
 def model_report(res: dict) -> list[str]:
     rows = [("layer", "tinybnn kernel", "tinybnn instr", "CMSIS-NN kernel", "CMSIS-NN instr", "CMSIS-NN/tinybnn")]
     for l in res["layers"]:
         rows.append((l["layer"], l["tinybnn_kernel"], f"{round(l['tinybnn']):,}", l["cmsis_kernel"],
-                     f"{round(l['cmsis']):,}", _ratio(l["cmsis"], l["tinybnn"])))
+                     f"{round(l['cmsis']):,}",
+                     "no int8 op" if l["op"] == "none" else _ratio(l["cmsis"], l["tinybnn"])))
     t, c = res["tinybnn_total"], res["cmsis_total"]
     rows.append(("whole inference", "tb_model_run", f"{t:,}", "its kernel calls in a row", f"{c:,}", _ratio(c, t)))
     lines = [f"{res['model']} on {res['board']} (tinybnn {res['variant']} kernels, output "
@@ -483,6 +691,11 @@ def model_report(res: dict) -> list[str]:
                f"{round(lf['cmsis']):,} ({_ratio(lf['cmsis'], lf['tinybnn'])})")
     if len(res["layers"]) > 1:
         summary += f"; after the first layer {round(rest_t):,} vs {round(rest_c):,} ({_ratio(rest_c, rest_t)})"
+    stream = [l for l in res["layers"] if l["op"] in STREAM_KINDS]
+    if stream:
+        st_t, st_c = sum(l["tinybnn"] for l in stream), sum(l["cmsis"] for l in stream)
+        summary += (f"; stream ops (residual add, average pools, PReLU, concat, binarize) {round(st_t):,} vs "
+                    f"{round(st_c):,} ({_ratio(st_c, st_t)})")
     lines.append(summary)
     return lines
 
@@ -564,10 +777,11 @@ def _run(args, cmsis: Path) -> int:
                 tb = run_tinybnn(m, b, sample, work_root / b / f"tinybnn-{name}")
                 layers = []
                 for c, n_tb, kern in zip(cl, tb["layers"], tb["kernels"]):
-                    layers.append({"layer": c.name, "kind": c.tinybnn_kind, "tinybnn_kernel": kern, "tinybnn": n_tb,
-                                   "cmsis_kernel": c.path if c.path == c.fn else f"{c.fn} ({c.path})",
-                                   "cmsis": cm[mi]["layers"][c.index], "macs": c.macs, "shape": c.label,
-                                   "notes": c.notes})
+                    path = c.mve_path if cm["path"] == "MVE" and c.mve_path else c.path
+                    layers.append({"layer": c.name, "kind": c.tinybnn_kind, "op": c.op, "tinybnn_kernel": kern,
+                                   "tinybnn": n_tb, "cmsis_kernel": path if path == c.fn else f"{c.fn} ({path})",
+                                   "cmsis": cm[mi]["layers"][c.index], "macs": c.macs,
+                                   "binary_macs": c.binary_macs, "shape": c.label, "notes": c.notes})
                 res = {"model": name, "onnx": str(onnx.relative_to(ROOT)), "board": b, "core": board["core"],
                        "variant": tb["variant"], "bit_exact": tb["bit_exact"], "tinybnn_total": tb["total"],
                        "cmsis_total": cm[mi]["total"], "cmsis_path": cm["path"],
@@ -581,18 +795,24 @@ def _run(args, cmsis: Path) -> int:
             shutil.rmtree(work_root, ignore_errors=True)
     print()
     rows = [("model", "board", "tinybnn instr", "CMSIS-NN instr", "CMSIS-NN/tinybnn", "first layer ratio",
-             "after it")]
+             "after it", "binary MACs", "target")]
     for r in results:
         lf = r["layers"][0]
         rest_t = sum(l["tinybnn"] for l in r["layers"][1:])
         rest_c = sum(l["cmsis"] for l in r["layers"][1:])
+        goal, met = target(r)
         rows.append((r["model"], r["board"], f"{r['tinybnn_total']:,}", f"{r['cmsis_total']:,}",
                      _ratio(r["cmsis_total"], r["tinybnn_total"]), _ratio(lf["cmsis"], lf["tinybnn"]),
-                     _ratio(rest_c, rest_t) if rest_t else "-"))
-    print("per model, instructions per inference (QEMU -icount shift=0); ratio > 1: tinybnn executes fewer")
+                     _ratio(rest_c, rest_t) if rest_t else "-", f"{100 * binary_share(r):.0f}%",
+                     f"{'>=' if goal > 1 else '>'}{goal:g}x {'met' if met else 'missed'}"))
+    print("per model, instructions per inference (QEMU -icount shift=0); ratio > 1: tinybnn executes fewer; "
+          "binary MACs: the share of the model's MACs in binary layers; target: tinybnn's performance target (the KWS "
+          "example 4.5x, every other model above 1x, at least 2x where binary layers carry most of the MACs; set "
+          "for qemu-m4)")
     w = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for n, r in enumerate(rows):
-        print("  ".join(str(c).ljust(w[i]) if i < 2 else str(c).rjust(w[i]) for i, c in enumerate(r)))
+        left = (0, 1, len(r) - 1)  # names and the target to the left, figures to the right
+        print("  ".join(str(c).ljust(w[i]) if i in left else str(c).rjust(w[i]) for i, c in enumerate(r)).rstrip())
         if n == 0:
             print("  ".join("-" * x for x in w))
     if args.json:
