@@ -52,6 +52,15 @@ def check_input(x, shape) -> np.ndarray:
     return x
 
 
+def device_layout(t: np.ndarray) -> np.ndarray:
+    """A batch in the ONNX layout -> the device layout, as a view: (N, C, H, W) -> (N, H, W, C); a 1-D model's
+    (N, C, T) runs as (N, C, T, 1), so -> (N, T, 1, C); (N, F) as it is. The one place this step is spelled:
+    the input quantization, model_io's input plan and ``tinybnn check``'s float references all call it."""
+    if t.ndim == 3:
+        t = t[..., None]
+    return t.transpose(0, 2, 3, 1) if t.ndim == 4 else t
+
+
 def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
     """Float input in the ONNX layout (N, ...) -> int8 device input (N, H, W, C) or (N, F)."""
     x = check_input(x, attrs["onnx_shape"])
@@ -78,12 +87,7 @@ def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
         np.round(q, out=q)
         np.add(q, zp, out=q)
         np.clip(q, -128, 127, out=q)
-    q = q.astype(np.int8, copy=False)
-    if q.ndim == 3:  # a 1-D model: (N, C, T) runs as (N, C, T, 1)
-        q = q[..., None]
-    if q.ndim == 4:
-        q = q.transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(q)
+    return np.ascontiguousarray(device_layout(q.astype(np.int8, copy=False)))
 
 
 def input_units(attrs, x: np.ndarray) -> np.ndarray:
@@ -96,9 +100,7 @@ def input_units(attrs, x: np.ndarray) -> np.ndarray:
     if attrs["perm"] is not None:
         x = np.transpose(x, attrs["perm"])
     u = apply_prologue(attrs["pre"], x).astype(np.float64) / attrs["calib_scale"]
-    if u.ndim == 3:
-        u = u[..., None]
-    return np.ascontiguousarray(u.transpose(0, 2, 3, 1) if u.ndim == 4 else u)
+    return np.ascontiguousarray(device_layout(u))
 
 
 def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
