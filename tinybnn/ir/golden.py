@@ -268,7 +268,26 @@ def _bin_prep(attrs, O, K, P, D, ww):
         prep["flip"] = _flip_bytes(flip, 4 * words(O)) if flip.any() else None
     else:
         prep["D"] = D.astype(np.int32)
+        if attrs["out"] == "int8":
+            prep.update(_requant_table(attrs, O, K))
     return prep
+
+
+LUT_ENTRIES = 1 << 20
+
+
+def _requant_table(attrs, O, K):
+    """For a layer whose accumulators lie in -K..K (binary dot products) and which writes an int8/int16
+    stream: every channel's requantized code of every reachable accumulator, computed with the literal int64
+    rule, {"lut": (O * (2K+1),), "lut_base": (O, 1) int32 = o * (2K+1) + K}; code = lut[acc + lut_base[o]].
+    Empty when the table would exceed LUT_ENTRIES (the caller requantizes the int32 accumulators then)."""
+    if O * (2 * K + 1) > LUT_ENTRIES:
+        return {}
+    mult, offset, shift = (np.broadcast_to(np.asarray(v, np.int64), (O,)) for v in attrs["requant"])
+    v = np.arange(-K, K + 1, dtype=np.int64)[None, :]
+    lut = requantize(v, mult[:, None], offset[:, None], shift[:, None], *_limits(attrs))
+    base = (np.arange(O, dtype=np.int32) * (2 * K + 1) + K).reshape(O, 1)
+    return {"lut": np.ascontiguousarray(lut).reshape(-1), "lut_base": base}
 
 
 def _bin_run(xw, prep, P, out):
@@ -327,6 +346,9 @@ def _bin_run(xw, prep, P, out):
             v = acc3[:, :m // P].astype(np.int32)  # (O, samples, P)
             v *= -2
             v += prep["D"][:, None, :]
+            if out.dtype != np.int32:  # a stream: the requantized codes from the table (see _requant_table)
+                v += prep["lut_base"][:, :, None]
+                v = np.take(prep["lut"], v)
             out[r0:r1] = v.reshape(O, m).T
 
 
@@ -438,7 +460,7 @@ def conv2d_bits(x, attrs):
     OH, OW, O = attrs["out_shape"]
     prep = _prepared(attrs, _conv_bits_prep)
     N, P, J = x.shape[0], OH * OW, prep["J"]
-    out = _alloc_out(N, (OH, OW), O, attrs)
+    out = _alloc_out(N, (OH, OW), O, attrs, stream="lut" in prep)
     flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
     per_sample = (H + t + b) * (W + l + r) * x.shape[3] * 4 + P * J * 8 * 2
@@ -449,7 +471,7 @@ def conv2d_bits(x, attrs):
             xp = _pad_spatial(x[s], attrs["pads"], 0)
         xw = _tap_words(xp, attrs, C, J)
         _bin_run(xw, prep, P, flat[s.start * P:s.stop * P])
-    return out
+    return _finish(out, attrs)
 
 
 def _dense_bits_prep(attrs):
@@ -464,12 +486,12 @@ def dense_bits(x, attrs):
     """Binary dense: packed (N, P, Cw) -> output bits (N, words(O)) or int32 (N, O)."""
     prep = _prepared(attrs, _dense_bits_prep)
     N, O = x.shape[0], prep["O"]
-    out = _alloc_out(N, (), O, attrs)
+    out = _alloc_out(N, (), O, attrs, stream="lut" in prep)
     xf = _flat(x)
     for s in _chunks(N, xf.shape[1] * 8):
         xw = np.ascontiguousarray(_as_u64(xf[s]).T)  # (J, n)
         _bin_run(xw, prep, 1, out[s])
-    return out
+    return _finish(out, attrs)
 
 
 # --------------------------------------------------------------------------- int8-input layers ----
@@ -495,6 +517,14 @@ def _int8_prep(attrs):
     K = w2.shape[1]
     zp = int(attrs["input_zero_point"])
     bound = _int8_bound(w, zp, int(attrs.get("in_bits", 8)))
+    if attrs["out"] == "int8":
+        fp = _fixed_point(attrs["requant"], O, np.abs(w2).sum(axis=1) * ((1 << (int(attrs.get("in_bits", 8)) - 1)) + abs(zp)))
+        if fp is not None:  # the whole requantization inside the exact float64 matmul (see _fixed_point)
+            M, B = fp
+            Wq = np.empty((K + 1, O), np.float64)
+            Wq[:K] = w2.T * M  # |w * m| * 2**-s: exact (integers below 2**53, scaled by a power of two)
+            Wq[K] = B
+            return {"dt": np.float64, "O": O, "K": K, "zp": zp, "bias": True, "W": Wq, "limits": _limits(attrs)}
     bits = attrs["out"] == "bits"
     dt = np.float32 if (2 * bound + 1 if bits else bound) < F32_EXACT else np.float64
     prep = {"dt": dt, "O": O, "K": K, "zp": zp, "bias": bits}
@@ -514,6 +544,9 @@ def _int8_prep(attrs):
 
 def _int8_out(acc, prep, out):
     """acc (R, O[8]) float from the prepared weights -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
+    if "limits" in prep:  # floor((acc * m + offset) / 2**shift), exact in acc, clamped to the stream
+        _floor_clip(acc, *prep["limits"], out)
+        return
     if not prep["bias"]:
         out[...] = acc
         return
@@ -562,13 +595,13 @@ def conv2d_int8(x, attrs):
     OH, OW, O = attrs["out_shape"]
     prep = _prepared(attrs, _int8_prep)
     N, P = x.shape[0], OH * OW
-    out = _alloc_out(N, (OH, OW), O, attrs)
+    out = _alloc_out(N, (OH, OW), O, attrs, stream="limits" in prep)
     flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
     per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + 2 * P * prep["W"].shape[1]) * 8
     for s in _chunks(N, per_sample):
         _int8_out(_int8_columns(x[s], attrs, prep) @ prep["W"], prep, flat[s.start * P:s.stop * P])
-    return out
+    return _finish(out, attrs)
 
 
 def dense_int8(x, attrs):
@@ -585,10 +618,10 @@ def dense_int8(x, attrs):
             if np.all(neg | (xf == np.int8(zp + 1))):
                 return _dense_pm1(neg, attrs)
     prep = _prepared(attrs, _int8_prep)
-    out = _alloc_out(N, (), prep["O"], attrs)
+    out = _alloc_out(N, (), prep["O"], attrs, stream="limits" in prep)
     for s in _chunks(N, (prep["K"] + 1 + 2 * prep["W"].shape[1]) * 8):
         _int8_out(_int8_columns(xf[s], attrs, prep) @ prep["W"], prep, out[s])
-    return out
+    return _finish(out, attrs)
 
 
 def _pm1_prep(attrs):
@@ -601,14 +634,14 @@ def _dense_pm1(neg, attrs):
     """An int8 x binary dense layer on inputs that are all zero_point +- 1: neg (N, K) bool (x - zp = -1)."""
     prep = _prepared(attrs, _pm1_prep)
     N = neg.shape[0]
-    out = _alloc_out(N, (), prep["O"], attrs)
+    out = _alloc_out(N, (), prep["O"], attrs, stream="lut" in prep)
     J = prep["ww"].shape[1]
     for s in _chunks(N, J * 16 + neg.shape[1]):
         by = np.packbits(neg[s], axis=-1, bitorder="little")
         xb = np.zeros((by.shape[0], 8 * J), np.uint8)
         xb[:, :by.shape[1]] = by
         _bin_run(np.ascontiguousarray(xb.view(np.uint64).T), prep, 1, out[s])
-    return out
+    return _finish(out, attrs)
 
 
 def columns(u, attrs) -> np.ndarray:
@@ -647,25 +680,41 @@ def maxpool_bits(x, attrs):
 
 
 # --------------------------------------------------------------------------- dispatch ----
-def _alloc_out(N, spatial, O, attrs):
+def _alloc_out(N, spatial, O, attrs, stream=False):
+    """The output array of a linear layer: bits (zeroed), the stream's codes when the layer's fast path
+    requantizes itself (stream=True), else int32 accumulators."""
     if attrs["out"] == "bits":
         return np.zeros((N,) + tuple(spatial) + (words(O),), np.uint32)
-    return np.empty((N,) + tuple(spatial) + (O,), np.int32)
+    dt = _stream_dtype(attrs) if stream and attrs["out"] == "int8" else np.int32
+    return np.empty((N,) + tuple(spatial) + (O,), dt)
+
+
+def _finish(out, attrs):
+    """A linear layer's output in its final representation: int32 accumulators of an int8-stream layer (a
+    path that did not requantize itself) through the literal requantization."""
+    if attrs["out"] == "int8" and out.dtype == np.int32:
+        return requantized(out, attrs)
+    return out
 
 
 _CACHE_KEY = "_golden"
 _FINGERPRINT = ("in_dtype", "in_shape", "out_shape", "kernel", "stride", "dilation", "pads", "pad", "out",
-                "input_zero_point", "packed", "weights", "thresholds", "flip")
+                "input_zero_point", "packed", "weights", "thresholds", "flip", "groups", "bits", "requant",
+                "breakpoint", "mult_pos", "mult_neg", "offset_pos", "offset_neg", "shift")
 
 
 def _fingerprint(attrs):
-    """What the constants are built from: (key, the object, a bytes copy of it if it is an array)."""
-    return tuple((k, attrs[k], _content(attrs[k]) if isinstance(attrs[k], np.ndarray) else None)
-                 for k in _FINGERPRINT if k in attrs)
+    """What the constants are built from: (key, the object, a bytes copy of it if it is an array or a tuple of
+    arrays)."""
+    return tuple((k, attrs[k], _content(attrs[k])) for k in _FINGERPRINT if k in attrs)
 
 
-def _content(a: np.ndarray):
-    return a.dtype.str, a.shape, a.tobytes()
+def _content(a):
+    if isinstance(a, np.ndarray):
+        return a.dtype.str, a.shape, a.tobytes()
+    if isinstance(a, (tuple, list)) and any(isinstance(v, np.ndarray) for v in a):
+        return tuple(_content(np.asarray(v)) for v in a)
+    return None
 
 
 def _matches(key, attrs) -> bool:
@@ -676,7 +725,7 @@ def _matches(key, attrs) -> bool:
         if a is not obj:
             if b is not None or isinstance(a, np.ndarray) or a is _FINGERPRINT or a != obj:
                 return False
-        elif b is not None and _content(a) != b:
+        elif b is not None and _content(a) != b:  # an array (or a tuple's array) changed in place
             return False
         n += 1
     return n == sum(k in attrs for k in _FINGERPRINT)
@@ -694,32 +743,178 @@ def _prepared(attrs, build):
 
 
 # --------------------------------------------------------------------------- int8 streams ----
+# The requantization floor((v * m + offset) / 2**shift) is computed in float64 where that is exact: with
+# M = m * 2**-shift and B = offset * 2**-shift, v * M + B is (v * m + offset) / 2**shift, an integer below
+# 2**53 scaled by a power of two, whenever |v| * |m| + |offset| < 2**53 for every reachable v (checked per
+# layer from the input type's range); each partial sum is such a number too, so it is exact in every order,
+# and floor() of it is the shift. Otherwise (or for the int32 path) the literal int64 rule runs.
+# Elementwise stream ops run in blocks of BLOCK elements (cache-sized temporaries), with per-channel constants
+# tiled to the block so every ufunc runs over one long row.
+BLOCK = 1 << 14
+F64_EXACT = 1 << 53
+
+
 def _limits(attrs):
     """The code range of the stream a node writes: int8, or int16 (a model whose streams need the precision)."""
     b = int(attrs.get("bits", 8))
     return -(1 << (b - 1)), (1 << (b - 1)) - 1
 
 
+def _stream_dtype(attrs):
+    return np.int16 if int(attrs.get("bits", 8)) > 8 else np.int8
+
+
+def _vmax(dtype) -> int:
+    """The largest |code| of an integer type."""
+    return -int(np.iinfo(dtype).min)
+
+
+def _fixed_point(requant, C, vmax):
+    """(M, B) float64 per channel (C,) with floor(v * M + B) == floor((v * m + offset) / 2**shift) exactly for
+    every integer |v| <= vmax (per channel or scalar), or None when |v| * |m| + |offset| can reach 2**53."""
+    mult, offset, shift = (np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in requant)
+    vmax = np.broadcast_to(np.asarray(vmax, np.int64), (C,))
+    for v, m, o in zip(vmax.tolist(), mult.tolist(), offset.tolist()):  # Python ints: no overflow
+        if abs(v) * abs(m) + abs(o) >= F64_EXACT:
+            return None
+    return np.ldexp(mult.astype(np.float64), -shift), np.ldexp(offset.astype(np.float64), -shift)
+
+
+def _floor_clip(f, lo, hi, out):
+    """out = clip(floor(f), lo, hi) for float64 f holding exact values (f is scratch)."""
+    np.floor(f, out=f)
+    np.clip(f, lo, hi, out=f)
+    out[...] = f
+
+
+def _tiled(C, *consts):
+    """Per-channel constants repeated to one block of whole pixels: (block length, [tiled arrays])."""
+    k = max(1, BLOCK // C)
+    return k * C, [np.tile(np.asarray(c), k) for c in consts]
+
+
+def _no_constants(attrs):
+    return {}
+
+
+def _stream_prep(attrs, key, build):
+    """Per-node constants that also depend on the input's code type (int8 or int16): built once per type."""
+    prep = _prepared(attrs, _no_constants)
+    if key not in prep:
+        prep[key] = build()
+    return prep[key]
+
+
 def requantized(acc, attrs):
-    """A conv/dense layer's int32 accumulators (N, ..., O) through its per-channel requantization."""
-    mult, offset, shift = attrs["requant"]
-    return requantize(acc, mult, offset, shift, *_limits(attrs))
+    """A conv/dense layer's int32 accumulators (N, ..., O) through its per-channel requantization: the literal
+    int64 rule of requant.requantize, in blocks with the constants tiled (the same operations, elementwise)."""
+    C = acc.shape[-1]
+    step, (m, o, s) = _stream_prep(attrs, ("requant", C), lambda: _tiled(
+        C, *(np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in attrs["requant"])))
+    lo, hi = _limits(attrs)
+    out = np.empty(acc.shape, _stream_dtype(attrs))
+    af, of = acc.reshape(-1), out.reshape(-1)
+    b = np.empty(min(step, af.size), np.int64)
+    for i in range(0, af.size, step):
+        n = min(step, af.size - i)
+        bb = b[:n]
+        np.multiply(af[i:i + n], m[:n], out=bb)  # v * m + offset < 2**62 (requant.affine_constants)
+        np.add(bb, o[:n], out=bb)
+        np.right_shift(bb, s[:n], out=bb)  # arithmetic: floor division by 2**shift
+        np.clip(bb, lo, hi, out=bb)
+        of[i:i + n] = bb
+    return out
+
+
+def _add_consts(attrs, da, db):
+    ma, mb, offset, shift = attrs["requant"]
+    if np.ndim(ma) or np.ndim(mb) or np.ndim(offset) or np.ndim(shift):
+        return None
+    ma, mb, offset, shift = int(ma), int(mb), int(offset), int(shift)
+    if _vmax(da) * abs(ma) + _vmax(db) * abs(mb) + abs(offset) >= F64_EXACT:
+        return None
+    return float(np.ldexp(float(ma), -shift)), float(np.ldexp(float(mb), -shift)), float(np.ldexp(float(offset), -shift))
 
 
 def add_s8(a, b, attrs):
     """The residual add: y = requant(a * ma + b * mb) on int8 tensors of one shape."""
-    ma, mb, offset, shift = attrs["requant"]
-    v = a.astype(np.int64) * int(ma) + b.astype(np.int64) * int(mb)
-    return requantize(v, 1, offset, shift, *_limits(attrs))
+    c = _stream_prep(attrs, ("add", a.dtype.str, b.dtype.str), lambda: _add_consts(attrs, a.dtype, b.dtype))
+    if c is None or a.shape != b.shape:
+        ma, mb, offset, shift = attrs["requant"]
+        v = a.astype(np.int64) * int(ma) + b.astype(np.int64) * int(mb)
+        return requantize(v, 1, offset, shift, *_limits(attrs))
+    Ma, Mb, B = c  # a * Ma + b * Mb + B: each partial sum exact (see _fixed_point)
+    lo, hi = _limits(attrs)
+    out = np.empty(a.shape, _stream_dtype(attrs))
+    af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    f = np.empty(min(BLOCK, af.size), np.float64)
+    g = np.empty_like(f)
+    for i in range(0, af.size, BLOCK):
+        n = min(BLOCK, af.size - i)
+        fb, gb = f[:n], g[:n]
+        np.multiply(af[i:i + n], Ma, out=fb)
+        np.multiply(bf[i:i + n], Mb, out=gb)
+        np.add(fb, gb, out=fb)
+        np.add(fb, B, out=fb)
+        _floor_clip(fb, lo, hi, of[i:i + n])
+    return out
+
+
+def _avgpool_consts(attrs, dtype):
+    """(M, B) of the pooled sum of raw codes (the zero point folded into the offset), or None."""
+    KH, KW = attrs["kernel"]
+    T = KH * KW
+    C = attrs["in_shape"][-1]
+    zp = int(attrs["input_zero_point"])
+    if T * _vmax(dtype) >= 1 << 31 or not np.iinfo(dtype).min <= zp <= np.iinfo(dtype).max:
+        return None
+    mult, offset, shift = (np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in attrs["requant"])
+    # sum(x - zp) * m + offset = sum(x) * m + (offset - T * zp * m)
+    off = np.array([o - T * zp * m for o, m in zip(offset.tolist(), mult.tolist())], dtype=object)
+    if any(abs(int(o)) >= F64_EXACT for o in off):
+        return None
+    return _fixed_point((mult, off.astype(np.int64), shift), C, T * _vmax(dtype))
 
 
 def avgpool_s8(x, attrs):
     """Average pool of an int8 stream: the sum of (x - zero point) over the valid taps, requantized."""
     zp = int(attrs["input_zero_point"])
-    xz = _pad_spatial(x.astype(np.int32) - zp, attrs["pads"], 0)
-    win = _windows(xz, dict(attrs, dilation=(1, 1)))  # (N, OH, OW, KH, KW, C)
+    fp = _stream_prep(attrs, ("avgpool", x.dtype.str), lambda: _avgpool_consts(attrs, x.dtype))
     mult, offset, shift = attrs["requant"]
-    return requantize(win.sum(axis=(3, 4), dtype=np.int64), mult, offset, shift, *_limits(attrs))
+    if fp is None:
+        xz = _pad_spatial(x.astype(np.int32) - zp, attrs["pads"], 0)
+        win = _windows(xz, dict(attrs, dilation=(1, 1)))  # (N, OH, OW, KH, KW, C)
+        return requantize(win.sum(axis=(3, 4), dtype=np.int64), mult, offset, shift, *_limits(attrs))
+    H, W, C = attrs["in_shape"]
+    OH, OW, _ = attrs["out_shape"]
+    n = x.shape[0]
+    if (OH, OW) == (1, 1) and tuple(attrs["kernel"]) == (H, W) and not any(attrs["pads"]):  # global pool
+        acc = x.reshape(n, H * W, C).sum(axis=1, dtype=np.int32)
+    else:  # padded taps hold the zero point: they add 0 to sum(x - zp); int32 is exact (T * |x| < 2**31)
+        xp = _pad_spatial(x, attrs["pads"], x.dtype.type(zp))
+        acc = np.zeros((n, OH, OW, C), np.int32)
+        for _, _, rs, cs in _taps(dict(attrs, dilation=(1, 1))):
+            np.add(acc, xp[:, rs, cs], out=acc)
+    return _stream_requant(acc, fp, attrs, (n, OH, OW, C))
+
+
+def _stream_requant(acc, fp, attrs, shape):
+    """floor(acc * M + B) per channel (last axis), clamped to the node's stream: the requantization in float64
+    where _fixed_point proved it exact."""
+    M, B = fp
+    C = shape[-1]
+    lo, hi = _limits(attrs)
+    out = np.empty(shape, _stream_dtype(attrs))
+    step, (Mt, Bt) = _tiled(C, M, B)
+    af, of = acc.reshape(-1), out.reshape(-1)
+    f = np.empty(min(step, af.size), np.float64)
+    for i in range(0, af.size, step):
+        n = min(step, af.size - i)
+        fb = f[:n]
+        np.multiply(af[i:i + n], Mt[:n], out=fb)
+        np.add(fb, Bt[:n], out=fb)
+        _floor_clip(fb, lo, hi, of[i:i + n])
+    return out
 
 
 def maxpool_stream(x, attrs):
@@ -729,19 +924,75 @@ def maxpool_stream(x, attrs):
     return win.max(axis=(3, 4))
 
 
+def _prelu_consts(attrs, dtype):
+    C = attrs["in_shape"][-1]
+    vm = _vmax(dtype)
+    pos = _fixed_point((attrs["mult_pos"], attrs["offset_pos"], attrs["shift"]), C, vm)
+    neg = _fixed_point((attrs["mult_neg"], attrs["offset_neg"], attrs["shift"]), C, vm)
+    if pos is None or neg is None:
+        return None
+    bp = np.broadcast_to(np.asarray(attrs["breakpoint"], np.float64), (C,))
+    return _tiled(C, bp, pos[0], pos[1], neg[0], neg[1])
+
+
 def prelu_s8(x, attrs):
     """Two affine pieces per channel around the breakpoint, requantized (PReLU, RPReLU, an affine)."""
-    pos = x.astype(np.int32) >= attrs["breakpoint"]
-    mult = np.where(pos, attrs["mult_pos"], attrs["mult_neg"])
-    offset = np.where(pos, attrs["offset_pos"], attrs["offset_neg"])
-    return requantize(x, mult, offset, attrs["shift"], *_limits(attrs))
+    c = _stream_prep(attrs, ("prelu", x.dtype.str), lambda: _prelu_consts(attrs, x.dtype))
+    if c is None:
+        pos = x.astype(np.int32) >= attrs["breakpoint"]
+        mult = np.where(pos, attrs["mult_pos"], attrs["mult_neg"])
+        offset = np.where(pos, attrs["offset_pos"], attrs["offset_neg"])
+        return requantize(x, mult, offset, attrs["shift"], *_limits(attrs))
+    step, (bp, Mp, Bp, Mn, Bn) = c
+    lo, hi = _limits(attrs)
+    out = np.empty(x.shape, _stream_dtype(attrs))
+    xf, of = x.reshape(-1), out.reshape(-1)
+    m = min(step, xf.size)
+    v, f, g, neg = np.empty(m), np.empty(m), np.empty(m), np.empty(m, bool)
+    for i in range(0, xf.size, step):
+        n = min(step, xf.size - i)
+        vb, fb, gb, nb = v[:n], f[:n], g[:n], neg[:n]
+        vb[...] = xf[i:i + n]
+        np.less(vb, bp[:n], out=nb)  # exact: integers in float64
+        np.multiply(vb, Mp[:n], out=fb)
+        np.add(fb, Bp[:n], out=fb)
+        np.multiply(vb, Mn[:n], out=gb)
+        np.add(gb, Bn[:n], out=gb)
+        _floor_clip(np.where(nb, gb, fb), lo, hi, of[i:i + n])
+    return out
+
+
+def _binarize_consts(attrs, dtype):
+    """bit = (x < t) XOR f per channel, t in the input's type: a' < tau with a' = ~x = -x - 1 where flip is
+    x >= -tau, i.e. NOT (x < -tau); a t outside the type's range makes the comparison constant (x < lo)."""
+    C = attrs["in_shape"][-1]
+    tau = np.broadcast_to(attrs["thresholds"].astype(np.int64), (C,))
+    flip = np.broadcast_to(np.asarray(attrs["flip"], bool), (C,))
+    t = np.where(flip, -tau, tau)
+    lo, hi = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    always = t > hi  # x < t for every code
+    f = flip ^ always
+    t = np.where(always | (t <= lo), lo, t).astype(dtype)  # x < lo: never
+    return _tiled(C, t, f)
 
 
 def binarize_s8(x, attrs):
     """int8 -> packed bits: bit c = (a' < tau[c]), a' = ~x where flip[c] else x."""
-    v = x.astype(np.int32)
-    a = np.where(attrs["flip"], ~v, v)
-    return pack_bits(a < attrs["thresholds"].astype(np.int32))
+    step, (t, f) = _stream_prep(attrs, ("binarize", x.dtype.str), lambda: _binarize_consts(attrs, x.dtype))
+    C = attrs["in_shape"][-1]
+    xf = x.reshape(-1)
+    cond = np.empty(xf.size, bool)
+    for i in range(0, xf.size, step):
+        n = min(step, xf.size - i)
+        cb = cond[i:i + n]
+        np.less(xf[i:i + n], t[:n], out=cb)
+        np.not_equal(cb, f[:n], out=cb)
+    if C % 8:
+        return pack_bits(cond.reshape(x.shape))
+    R = xf.size // C
+    out = np.zeros((R, words(C)), np.uint32)
+    _pack_last(cond.reshape(R, C), out)
+    return out.reshape(x.shape[:-1] + (words(C),))
 
 
 def run_layer(node, x):
@@ -749,8 +1000,7 @@ def run_layer(node, x):
     if node.op == MAXPOOL:
         return maxpool_stream(x, a) if "bits" in a else maxpool_bits(x, a)
     if node.op in (CONV2D, DENSE):
-        y = _linear(node, x)
-        return requantized(y, a) if a["out"] == "int8" else y
+        return _linear(node, x)
     if node.op == AVGPOOL:
         return avgpool_s8(x, a)
     if node.op == PRELU:
@@ -760,43 +1010,123 @@ def run_layer(node, x):
     raise TypeError(f"not a device layer: {node.op}")
 
 
-def _group_attrs(attrs, g):
-    """The attrs of group g of a grouped conv as an ungrouped conv on its C/G input and O/G output channels
-    (kept in the node under "_groups": built once)."""
-    cache = attrs.setdefault("_groups", {})
-    key = (g, id(attrs["weights"]), id(attrs.get("packed")), id(attrs.get("thresholds")), id(attrs.get("flip")))
-    if key not in cache:
-        G = int(attrs["groups"])
-        H, W, C = attrs["in_shape"]
-        OH, OW, O = attrs["out_shape"]
-        Og = O // G
-        sub = {k: v for k, v in attrs.items() if k not in ("groups", "_groups", _CACHE_KEY)}
-        sub.update(in_shape=(H, W, C // G), out_shape=(OH, OW, Og), weights=attrs["weights"][g * Og:(g + 1) * Og])
+def _groups_prep(attrs):
+    """A grouped conv as G ungrouped ones: per group the attrs of a conv on its C/G input and O/G output
+    channels (weights, packed bits, thresholds, flips and requantization constants sliced); each keeps its own
+    constants, and all are rebuilt with this list when the node's attrs change."""
+    G = int(attrs["groups"])
+    H, W, C = attrs["in_shape"]
+    OH, OW, O = attrs["out_shape"]
+    Og = O // G
+    subs = []
+    for g in range(G):
+        og = slice(g * Og, (g + 1) * Og)
+        sub = {k: v for k, v in attrs.items() if k not in ("groups", _CACHE_KEY)}
+        sub.update(in_shape=(H, W, C // G), out_shape=(OH, OW, Og), weights=attrs["weights"][og])
         if "packed" in attrs:
-            sub["packed"] = attrs["packed"][g * Og:(g + 1) * Og]
+            sub["packed"] = attrs["packed"][og]
         if attrs["out"] == "bits":
-            sub["thresholds"] = attrs["thresholds"][g * Og:(g + 1) * Og]
-            sub["flip"] = attrs["flip"][g * Og:(g + 1) * Og]
-        cache[key] = sub
-    return cache[key]
+            sub["thresholds"] = attrs["thresholds"][og]
+            sub["flip"] = attrs["flip"][og]
+        if attrs["out"] == "int8":
+            sub["requant"] = tuple(np.broadcast_to(np.asarray(v), (O,))[og] for v in attrs["requant"])
+        subs.append(sub)
+    return subs
 
 
 def conv2d_grouped(x, attrs):
     """A grouped (or depthwise) conv: each group an ungrouped conv on its channel slice, outputs laid end to
-    end on the channels (bits unpacked and packed again)."""
+    end on the channels (bits unpacked and packed again). A binary depthwise conv (one input and one output
+    channel per group) runs on the packed words instead (conv2d_depthwise_bits)."""
     G = int(attrs["groups"])
     C, O = attrs["in_shape"][-1], attrs["out_shape"][-1]
     Cg, Og = C // G, O // G
     bits_in, bits_out = attrs["in_dtype"] == "bits", attrs["out"] == "bits"
+    if bits_in and Cg == 1 and Og == 1:
+        return conv2d_depthwise_bits(x, attrs)
+    subs = _prepared(attrs, _groups_prep)
     xs = unpack_bits(x, C) if bits_in else x
     outs = []
-    for g in range(G):
-        sub = _group_attrs(attrs, g)
+    for g, sub in enumerate(subs):
         part = xs[..., g * Cg:(g + 1) * Cg]
         y = conv2d_bits(pack_bits(part), sub) if bits_in else conv2d_int8(np.ascontiguousarray(part), sub)
         outs.append(unpack_bits(y, Og) if bits_out else y)
     y = np.concatenate(outs, axis=-1)
     return pack_bits(y) if bits_out else y
+
+
+def _depthwise_prep(attrs):
+    """Constants of a binary depthwise conv on packed words: per tap the word of the channels' weight bits,
+    and for bits output the popcount bounds L (see _bin_prep) as bit planes over the channels, per pixel."""
+    H, W, C = attrs["in_shape"]
+    OH, OW, O = attrs["out_shape"]
+    KH, KW = attrs["kernel"]
+    K, P = KH * KW, OH * OW
+    wb = (attrs["packed"][..., 0] & 1).astype(bool)  # (O, KH, KW): channel o's weight bit at each tap
+    taps = np.stack([pack_bits(wb[:, kh, kw]) for kh in range(KH) for kw in range(KW)])  # (K, words(C))
+    D = K
+    if attrs["pad"] == "zero" and any(attrs["pads"]):
+        D = K - _border_correction(dict(attrs, in_shape=(H, W, 1)), wb.astype(np.int64)).reshape(P, O)
+    prep = _bin_prep(attrs, O, K, P, D, None)
+    prep.update(taps=taps, planes=(K + 1).bit_length(), tail=tail_mask(C),
+                pad_word=tail_mask(C) if attrs["pad"] == "minus-one" else np.zeros(words(C), np.uint32))
+    if attrs["out"] == "bits":
+        L = prep["L"].T.astype(np.int64)  # (P | 1, O)
+        shape = (1, OH, OW, words(C)) if L.shape[0] > 1 else (1, 1, 1, words(C))
+        prep["Lp"] = [pack_bits((L >> i) & 1).reshape(shape) for i in range(prep["planes"])]
+        prep["flip_words"] = pack_bits(attrs["flip"].astype(bool))
+    else:
+        prep["Dhw"] = prep["D"].T.reshape((OH, OW, O) if prep["D"].shape[1] > 1 else (1, 1, O))
+    return prep
+
+
+def conv2d_depthwise_bits(x, attrs):
+    """A binary depthwise conv (groups = channels) on packed words: per tap the XOR of the input word with
+    the taps' weight word, counted per channel in bit planes (a ripple-carry counter across words: plane i
+    holds bit i of every channel's popcount); bits output compares the planes with the bounds' planes, int32
+    (or stream) output unpacks the counts. The same sums as conv2d_bits on each group."""
+    H, W, C = attrs["in_shape"]
+    OH, OW, O = attrs["out_shape"]
+    prep = _prepared(attrs, _depthwise_prep)
+    N, Cw, nb = x.shape[0], x.shape[3], prep["planes"]
+    out = _alloc_out(N, (OH, OW), O, attrs, stream="lut" in prep)
+    step = max(1, BLOCK // (OH * OW * Cw))
+    for s0 in range(0, N, step):
+        xs = x[s0:s0 + step]
+        n = xs.shape[0]
+        xp = _pad_spatial(xs, attrs["pads"], prep["pad_word"])
+        b = [np.zeros((n, OH, OW, Cw), np.uint32) for _ in range(nb)]
+        c, carry = np.empty_like(b[0]), np.empty_like(b[0])
+        for t, (_, _, rs, cs) in enumerate(_taps(attrs)):
+            np.bitwise_xor(xp[:, rs, cs], prep["taps"][t], out=c)
+            for i in range(min(nb, (t + 1).bit_length())):  # after t + 1 taps the counts fit t + 1's bits
+                np.bitwise_and(b[i], c, out=carry)
+                np.bitwise_xor(b[i], c, out=b[i])
+                c, carry = carry, c
+        if attrs["out"] == "bits":  # pc >= L per channel: NOT (pc < L), from the top plane down
+            lt, eq, tmp = np.zeros_like(c), np.full_like(c, 0xFFFFFFFF), carry
+            for i in range(nb - 1, -1, -1):
+                Li = prep["Lp"][i]
+                np.invert(b[i], out=tmp)
+                np.bitwise_and(tmp, Li, out=tmp)
+                np.bitwise_and(tmp, eq, out=tmp)
+                np.bitwise_or(lt, tmp, out=lt)
+                np.bitwise_xor(b[i], Li, out=tmp)
+                np.invert(tmp, out=tmp)
+                np.bitwise_and(eq, tmp, out=eq)
+            np.invert(lt, out=lt)
+            np.bitwise_xor(lt, prep["flip_words"], out=lt)
+            np.bitwise_and(lt, prep["tail"], out=out[s0:s0 + n])
+        else:
+            pc = np.zeros((n, OH, OW, C), np.int32)
+            for i in range(nb):
+                pc += unpack_bits(b[i], C).astype(np.int32) << i
+            acc = prep["Dhw"] - 2 * pc
+            if "lut" in prep:
+                acc += prep["lut_base"].reshape(O)
+                acc = np.take(prep["lut"], acc)
+            out[s0:s0 + n] = acc
+    return _finish(out, attrs)
 
 
 def _linear(node, x):
