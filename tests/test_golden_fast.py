@@ -1,14 +1,16 @@
 """The golden model's fast paths against a slow, obviously-correct reference of the same layer semantics.
 
 The reference below (kept here, not in the package) unpacks every bit to a +-1 integer, pads with the
-layer's padding value, loops over the taps and sums in int64 — the contract of tinybnn/layers.py read
-literally. golden.py computes the same layers with packed words, popcount bounds, BLAS matmuls, strided
+layer's padding value, loops over the taps and sums in int64 — the contract of tinybnn/ir/layers.py read
+literally (and for real-valued streams the requantization of tinybnn/ir/requant.py, in Python integers). golden.py computes the same layers with packed words, popcount bounds, BLAS matmuls, strided
 im2col views, batch chunks and cached per-node constants; every output word must be equal.
 
 Random layers come from tests/randmodels.py (paddings zero/one/minus-one, strides, dilations, channel counts
 off multiples of 32, flips, clamped thresholds, int8 and binary first layers, int32 outputs) plus int16
 weights near the int32 bound, long binary dot products, and tiny chunk/tile sizes that split batches and
-tiles at every boundary.
+tiles at every boundary; stream ops (add, PReLU, average pool, binarize) and int8/int16-stream outputs of
+conv/dense layers on int8 and int16 codes with saturating and float64-defeating constants; grouped and
+depthwise convs.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Every function here computes exactly what the device kernels compute (same packing, same padding rules,
 same thresholds); the device, the C on the host and this module must agree bit for bit.
 Activations flow in device layout with the batch axis first: int8 (N, H, W, C) or (N, F); bits as packed
-uint32 (N, H, W, words(C)) or (N, words(F)); int32 accumulators (N, H, W, C) or (N, C).
+uint32 (N, H, W, words(C)) or (N, words(F)); int32 accumulators (N, H, W, C) or (N, C); real-valued streams
+as int8 or int16 codes (N, H, W, C) or (N, C).
 
 How it is fast and why it stays exact:
 
@@ -14,13 +15,23 @@ How it is fast and why it stays exact:
 * int8-input layers: one BLAS matmul on float32 (float64 when the bound demands) im2col columns, with the
   threshold and flip folded in as a bias row; exact because every partial sum is an integer below 2**24
   (2**53) in magnitude, whatever order BLAS adds in (see _int8_prep).
+* Real-valued (int8/int16) streams: the requantization floor((v * m + offset) / 2**shift) runs in float64
+  only where |v| * |m| + |offset| < 2**53 is proven per layer from the input type's range (then v * M + B,
+  M and B the constants scaled by 2**-shift, is an exact integer scaled by a power of two, and floor() is
+  the shift; see _fixed_point): add, PReLU, average pools, and int8-input layers with the requantization
+  folded into their float64 matmul. Binary layers with a stream output read the code of every reachable
+  accumulator (-K..K) from a per-channel table built with the literal rule. Anything else runs the literal
+  int64 rule (in cache-sized blocks).
+* Binary depthwise convs count on packed words: per tap one XOR with the taps' weight word, the per-channel
+  counts kept in bit planes (a ripple-carry counter), compared with the bounds' bit planes.
 * Bits are packed with integer multiply-shift tricks instead of ``np.packbits`` along a non-last axis.
 * Temporaries are bounded: batches run in chunks (TEMP_BYTES), so 10,000 samples take no more memory
   than a few hundred. Weight-only constants are built once per node and kept in ``node.attrs["_golden"]``
   with a copy of what they were built from (rebuilt whenever any of it changes).
 * Word views assume a little-endian host (x86, Arm), as the packing of uint32 pairs into uint64 always has.
 
-tests/test_golden_fast.py checks all of it against a literal int64 reference of tinybnn/layers.py.
+tests/test_golden_fast.py checks all of it against a literal int64 reference of tinybnn/ir/layers.py and
+tinybnn/ir/requant.py.
 """
 
 from __future__ import annotations
@@ -270,6 +281,8 @@ def _bin_prep(attrs, O, K, P, D, ww):
         prep["D"] = D.astype(np.int32)
         if attrs["out"] == "int8":
             prep.update(_requant_table(attrs, O, K))
+            if "lut" in prep:
+                prep["lut_D"] = prep["lut_base"] + prep["D"]
     return prep
 
 
@@ -343,12 +356,12 @@ def _bin_run(xw, prep, P, out):
             if prep["flip"] is not None:
                 np.bitwise_xor(out_u8[r0:r1], prep["flip"], out=out_u8[r0:r1])
         else:
-            v = acc3[:, :m // P].astype(np.int32)  # (O, samples, P)
-            v *= -2
-            v += prep["D"][:, None, :]
+            v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
             if out.dtype != np.int32:  # a stream: the requantized codes from the table (see _requant_table)
-                v += prep["lut_base"][:, :, None]
+                v += prep["lut_D"][:, None, :]  # lut_base + D: the index of acc = D - 2 * pc
                 v = np.take(prep["lut"], v)
+            else:
+                v += prep["D"][:, None, :]
             out[r0:r1] = v.reshape(O, m).T
 
 
