@@ -300,11 +300,21 @@ def _stream_codes(rng, shape, bits):
 def _requant_consts(rng, C, vmax, bits):
     """(mult, offset, shift) per channel: the converter's constants for a random real step and bias (steps up
     to several codes, so outputs saturate at both ends), or raw ones near the int64 bound (past float64)."""
-    if rng.random() < 0.6:
+    r = rng.random()
+    if r < 0.35:
         top = 4.0 * (1 << bits) / vmax  # the full output range in a quarter of the input's
         a = rng.choice([-1, 1], C) * np.exp(rng.uniform(np.log(top * 1e-5), np.log(top), C))
         b = rng.uniform(-2.0, 2.0, C) * (1 << (bits - 1))
         return affine_constants(a, b, vmax)
+    if r < 0.7:  # like the fixtures' layers: shifts in the 30s, offsets below 2**53 (the float64 paths)
+        a = rng.choice([-1, 1], C) * np.exp2(rng.uniform(-9, -1, C))
+        b = rng.uniform(-1.0, 1.0, C) * (1 << min(bits + 2, 12))
+        m, _, s = affine_constants(a, b, vmax)
+        s = np.minimum(s, 36)
+        m = np.round(a * np.exp2(s)).astype(np.int64)
+        m = np.clip(m, -(1 << 30) + 1, (1 << 30) - 1).astype(np.int32)
+        o = np.array([int(np.floor(bb * 2.0 ** ss + 0.5)) + (1 << (int(ss) - 1)) for bb, ss in zip(b, s)], np.int64)
+        return m, o, s.astype(np.int32)
     shift = rng.integers(0, 63, C)
     mult = rng.integers(-(1 << 30) + 1, 1 << 30, C)
     room = np.maximum((1 << 62) - vmax * np.abs(mult) - 1, 1)
@@ -613,3 +623,26 @@ def test_stream_ops_in_small_blocks(monkeypatch):
         monkeypatch.setattr(golden, "F64_EXACT", 1)  # the blocked int64 requantization
         _check_stream_layer(node, xl, _rq_ref(_accumulators_ref(node, xl), *node.attrs["requant"], 16), f"conv [7210, {i}]")
         monkeypatch.setattr(golden, "F64_EXACT", 1 << 53)
+
+
+def test_two_stage_requantization_of_int32_accumulators():
+    """The float64 two-stage requantization of int32 accumulators at the int32 ends and around every
+    rounding boundary, against Python integers; it is the path the fixtures' constants take."""
+    for i in range(30):
+        rng = np.random.default_rng([7211, i])
+        C = int(rng.integers(1, 40))
+        m = rng.integers(-(1 << 30) + 1, 1 << 30, C)
+        s = rng.integers(22, 48, C)  # the converter's range for int32 accumulators (a smaller shift saturates)
+        o = rng.integers(-(1 << 50), 1 << 50, C)
+        v = rng.integers(INT32_MIN, INT32_MAX, (int(rng.integers(1, 300)), C), endpoint=True)
+        v[:4] = np.array([INT32_MIN, INT32_MAX, -1, 0])[:, None]
+        # values whose v * m + offset is a multiple of 2**shift, or one off it (where a floor can go wrong)
+        k = rng.integers(-(1 << 20), 1 << 20, (8, C))
+        near = (k * (1 << s) - o) // np.where(m == 0, 1, m)
+        v = np.concatenate([v, np.clip(near + rng.integers(-1, 2, near.shape), INT32_MIN, INT32_MAX)])
+        bits = int(rng.choice([8, 16]))
+        a = {"requant": (m.astype(np.int32), o, s.astype(np.int32)), "bits": bits}
+        assert golden._two_stage(a["requant"], C, 1 << 31) is not None
+        got = golden.requantized(v.astype(np.int32), a)
+        want = _rq_ref(v, m, o, s, bits)
+        assert np.array_equal(got, want), f"seed [7211, {i}]"

@@ -818,15 +818,57 @@ def _stream_prep(attrs, key, build):
     return prep[key]
 
 
+def _two_stage(requant, C, vmax):
+    """Constants of the requantization of int32 accumulators (|v| <= vmax) in two exact float64 stages, or
+    None. With m = mh * 2**j + ml (0 <= ml < 2**j, j <= shift, d = shift - j):
+
+        floor((v * m + offset) / 2**shift) = floor((v * mh + F) / 2**d),  F = floor((v * ml + offset) / 2**j)
+
+    (v * mh * 2**j is a multiple of 2**j, and nested floors of divisions by powers of two compose). Each
+    stage is a _fixed_point one: |v| * ml + |offset| < 2**53 and |v| * |mh| + |F| < 2**53, checked per channel
+    with Python integers. Returns tiled (A1, B1, S2, A2) with F = floor(v * A1 + B1) and the result
+    floor(F * S2 + v * A2): A1 = ml * 2**-j, B1 = offset * 2**-j, S2 = 2**-d, A2 = mh * 2**-d."""
+    mult, offset, shift = (np.broadcast_to(np.asarray(t, np.int64), (C,)).tolist() for t in requant)
+    A1, B1, S2, A2 = (np.empty(C) for _ in range(4))
+    for c, (m, o, s) in enumerate(zip(mult, offset, shift)):
+        if vmax + abs(o) >= F64_EXACT:
+            return None
+        j = min(s, ((F64_EXACT - abs(o) - 1) // vmax).bit_length() - 1)  # vmax * (2**j - 1) + |o| < 2**53
+        ml, mh = m & ((1 << j) - 1), m >> j
+        f_max = (vmax * ml + abs(o)) // (1 << j) + 1
+        if j < 0 or vmax * ml + abs(o) >= F64_EXACT or vmax * abs(mh) + f_max >= F64_EXACT:
+            return None
+        A1[c], B1[c] = np.ldexp(float(ml), -j), np.ldexp(float(o), -j)
+        S2[c], A2[c] = np.ldexp(1.0, j - s), np.ldexp(float(mh), j - s)
+    return _tiled(C, A1, B1, S2, A2)
+
+
 def requantized(acc, attrs):
-    """A conv/dense layer's int32 accumulators (N, ..., O) through its per-channel requantization: the literal
-    int64 rule of requant.requantize, in blocks with the constants tiled (the same operations, elementwise)."""
+    """A conv/dense layer's int32 accumulators (N, ..., O) through its per-channel requantization: in two
+    exact float64 stages (_two_stage), else the literal int64 rule of requant.requantize in blocks with the
+    constants tiled (the same operations, elementwise)."""
     C = acc.shape[-1]
-    step, (m, o, s) = _stream_prep(attrs, ("requant", C), lambda: _tiled(
-        C, *(np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in attrs["requant"])))
     lo, hi = _limits(attrs)
     out = np.empty(acc.shape, _stream_dtype(attrs))
     af, of = acc.reshape(-1), out.reshape(-1)
+    fp = _stream_prep(attrs, ("requant2", C), lambda: _two_stage(attrs["requant"], C, 1 << 31))
+    if fp is not None:
+        step, (A1, B1, S2, A2) = fp
+        f = np.empty(min(step, af.size), np.float64)
+        g = np.empty_like(f)
+        for i in range(0, af.size, step):
+            n = min(step, af.size - i)
+            fb, gb, v = f[:n], g[:n], af[i:i + n]
+            np.multiply(v, A1[:n], out=fb)
+            np.add(fb, B1[:n], out=fb)
+            np.floor(fb, out=fb)  # F
+            np.multiply(fb, S2[:n], out=fb)
+            np.multiply(v, A2[:n], out=gb)
+            np.add(fb, gb, out=fb)
+            _floor_clip(fb, lo, hi, of[i:i + n])
+        return out
+    step, (m, o, s) = _stream_prep(attrs, ("requant", C), lambda: _tiled(
+        C, *(np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in attrs["requant"])))
     b = np.empty(min(step, af.size), np.int64)
     for i in range(0, af.size, step):
         n = min(step, af.size - i)
