@@ -646,3 +646,26 @@ def test_two_stage_requantization_of_int32_accumulators():
         got = golden.requantized(v.astype(np.int32), a)
         want = _rq_ref(v, m, o, s, bits)
         assert np.array_equal(got, want), f"seed [7211, {i}]"
+
+
+def test_two_stage_inside_the_matmul_of_an_int16_weight_stem():
+    """A first layer with int16 weights writing an int16 stream (the residual fixtures' stems): the sums
+    reach 2**25, past a one-stage float64 requantization, so both stages run as matmuls."""
+    two = 0
+    for i in range(20):
+        rng = np.random.default_rng([7212, i])
+        node, x = int16_case(rng, "conv_s8s8")
+        a = node.attrs
+        O = a["weights"].shape[0]
+        a["out"], a["bits"] = "int8", 16
+        a.pop("thresholds", None), a.pop("flip", None)
+        s = rng.integers(33, 37, O)
+        m = rng.integers(1 << 29, 1 << 30, O) * rng.choice([-1, 1], O)
+        o = rng.integers(-(1 << 49), 1 << 49, O)
+        a["requant"] = (m.astype(np.int32), o, s.astype(np.int32))
+        prep = golden._prepared(a, golden._int8_prep)
+        assert "limits" in prep, f"seed [7212, {i}]: not a float64 path"
+        two += "W2" in prep
+        x[0].reshape(-1)[:2] = [-128, 127]
+        _check_stream_layer(node, x, _rq_ref(_accumulators_ref(node, x), *a["requant"], 16), f"seed [7212, {i}]")
+    assert two >= 10

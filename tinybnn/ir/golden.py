@@ -531,13 +531,23 @@ def _int8_prep(attrs):
     zp = int(attrs["input_zero_point"])
     bound = _int8_bound(w, zp, int(attrs.get("in_bits", 8)))
     if attrs["out"] == "int8":
-        fp = _fixed_point(attrs["requant"], O, np.abs(w2).sum(axis=1) * ((1 << (int(attrs.get("in_bits", 8)) - 1)) + abs(zp)))
+        vmax = np.abs(w2).sum(axis=1) * ((1 << (int(attrs.get("in_bits", 8)) - 1)) + abs(zp))  # per channel
+        fp = _fixed_point(attrs["requant"], O, vmax)
+        base = {"dt": np.float64, "O": O, "K": K, "zp": zp, "bias": True, "limits": _limits(attrs)}
         if fp is not None:  # the whole requantization inside the exact float64 matmul (see _fixed_point)
             M, B = fp
             Wq = np.empty((K + 1, O), np.float64)
             Wq[:K] = w2.T * M  # |w * m| * 2**-s: exact (integers below 2**53, scaled by a power of two)
             Wq[K] = B
-            return {"dt": np.float64, "O": O, "K": K, "zp": zp, "bias": True, "W": Wq, "limits": _limits(attrs)}
+            return dict(base, W=Wq)
+        ts = _two_stage(attrs["requant"], O, vmax)
+        if ts is not None:  # both stages of _two_stage as matmuls: W gives F before its floor, W2 v * A2
+            A1, B1, S2, A2 = ts
+            W1, W2 = np.zeros((K + 1, O)), np.zeros((K + 1, O))
+            W1[:K], W1[K] = w2.T * A1, B1
+            W2[:K] = w2.T * A2
+            step, (S2t,) = _tiled(O, S2)
+            return dict(base, W=W1, W2=W2, S2=S2t, step=step)
     bits = attrs["out"] == "bits"
     dt = np.float32 if (2 * bound + 1 if bits else bound) < F32_EXACT else np.float64
     prep = {"dt": dt, "O": O, "K": K, "zp": zp, "bias": bits}
@@ -555,8 +565,20 @@ def _int8_prep(attrs):
     return prep
 
 
-def _int8_out(acc, prep, out):
+def _int8_out(acc, prep, out, acc2=None):
     """acc (R, O[8]) float from the prepared weights -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
+    if "W2" in prep:  # acc holds F before its floor, acc2 v * A2 (see _two_stage): floor(F * S2 + v * A2)
+        lo, hi = prep["limits"]
+        af, bf, of = acc.reshape(-1), acc2.reshape(-1), out.reshape(-1)
+        step, S2 = prep["step"], prep["S2"]
+        for i in range(0, af.size, step):
+            n = min(step, af.size - i)
+            f = af[i:i + n]
+            np.floor(f, out=f)
+            np.multiply(f, S2[:n], out=f)
+            np.add(f, bf[i:i + n], out=f)
+            _floor_clip(f, lo, hi, of[i:i + n])
+        return
     if "limits" in prep:  # floor((acc * m + offset) / 2**shift), exact in acc, clamped to the stream
         _floor_clip(acc, *prep["limits"], out)
         return
@@ -611,9 +633,10 @@ def conv2d_int8(x, attrs):
     out = _alloc_out(N, (OH, OW), O, attrs, stream="limits" in prep)
     flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
-    per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + 2 * P * prep["W"].shape[1]) * 8
+    per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + 3 * P * prep["W"].shape[1]) * 8
     for s in _chunks(N, per_sample):
-        _int8_out(_int8_columns(x[s], attrs, prep) @ prep["W"], prep, flat[s.start * P:s.stop * P])
+        cols = _int8_columns(x[s], attrs, prep)
+        _int8_out(cols @ prep["W"], prep, flat[s.start * P:s.stop * P], cols @ prep["W2"] if "W2" in prep else None)
     return _finish(out, attrs)
 
 
@@ -632,8 +655,9 @@ def dense_int8(x, attrs):
                 return _dense_pm1(neg, attrs)
     prep = _prepared(attrs, _int8_prep)
     out = _alloc_out(N, (), prep["O"], attrs, stream="limits" in prep)
-    for s in _chunks(N, (prep["K"] + 1 + 2 * prep["W"].shape[1]) * 8):
-        _int8_out(_int8_columns(xf[s], attrs, prep) @ prep["W"], prep, out[s])
+    for s in _chunks(N, (prep["K"] + 1 + 3 * prep["W"].shape[1]) * 8):
+        cols = _int8_columns(xf[s], attrs, prep)
+        _int8_out(cols @ prep["W"], prep, out[s], cols @ prep["W2"] if "W2" in prep else None)
     return _finish(out, attrs)
 
 
@@ -745,13 +769,16 @@ def _matches(key, attrs) -> bool:
 
 
 def _prepared(attrs, build):
-    """The layer's weight-only constants, built once per node and kept in its attrs under "_golden" beside a
-    copy of everything they were built from; rebuilt when any of that changes (no state outside the node)."""
-    hit = attrs.get(_CACHE_KEY)
-    if hit is not None and hit[0] is build and _matches(hit[1], attrs):
-        return hit[2]
+    """The layer's weight-only constants made by build, built once per node and kept in its attrs under
+    "_golden" beside a copy of everything they were built from; rebuilt when any of that changes (no state
+    outside the node)."""
+    cache = attrs.get(_CACHE_KEY) or {}
+    hit = cache.get(build)  # one entry per builder: a layer may need several (weights, requantization)
+    if hit is not None and _matches(hit[0], attrs):
+        return hit[1]
     prep = build(attrs)
-    attrs[_CACHE_KEY] = (build, _fingerprint(attrs), prep)
+    # a new dict, not an update: a copy of these attrs (dict(node.attrs, ...)) shares the old one
+    attrs[_CACHE_KEY] = {**cache, build: (_fingerprint(attrs), prep)}
     return prep
 
 
@@ -826,11 +853,13 @@ def _two_stage(requant, C, vmax):
 
     (v * mh * 2**j is a multiple of 2**j, and nested floors of divisions by powers of two compose). Each
     stage is a _fixed_point one: |v| * ml + |offset| < 2**53 and |v| * |mh| + |F| < 2**53, checked per channel
-    with Python integers. Returns tiled (A1, B1, S2, A2) with F = floor(v * A1 + B1) and the result
-    floor(F * S2 + v * A2): A1 = ml * 2**-j, B1 = offset * 2**-j, S2 = 2**-d, A2 = mh * 2**-d."""
-    mult, offset, shift = (np.broadcast_to(np.asarray(t, np.int64), (C,)).tolist() for t in requant)
+    with Python integers (vmax per channel or one for all). Returns (A1, B1, S2, A2) per channel with
+    F = floor(v * A1 + B1) and the result floor(F * S2 + v * A2): A1 = ml * 2**-j, B1 = offset * 2**-j,
+    S2 = 2**-d, A2 = mh * 2**-d."""
+    mult, offset, shift, vmaxes = (np.broadcast_to(np.asarray(t, np.int64), (C,)).tolist()
+                                   for t in tuple(requant) + (vmax,))
     A1, B1, S2, A2 = (np.empty(C) for _ in range(4))
-    for c, (m, o, s) in enumerate(zip(mult, offset, shift)):
+    for c, (m, o, s, vmax) in enumerate(zip(mult, offset, shift, vmaxes)):
         if vmax + abs(o) >= F64_EXACT:
             return None
         j = min(s, ((F64_EXACT - abs(o) - 1) // vmax).bit_length() - 1)  # vmax * (2**j - 1) + |o| < 2**53
@@ -840,7 +869,11 @@ def _two_stage(requant, C, vmax):
             return None
         A1[c], B1[c] = np.ldexp(float(ml), -j), np.ldexp(float(o), -j)
         S2[c], A2[c] = np.ldexp(1.0, j - s), np.ldexp(float(mh), j - s)
-    return _tiled(C, A1, B1, S2, A2)
+    return A1, B1, S2, A2
+
+
+def _tiled_or_none(C, consts):
+    return None if consts is None else _tiled(C, *consts)
 
 
 def requantized(acc, attrs):
@@ -851,7 +884,7 @@ def requantized(acc, attrs):
     lo, hi = _limits(attrs)
     out = np.empty(acc.shape, _stream_dtype(attrs))
     af, of = acc.reshape(-1), out.reshape(-1)
-    fp = _stream_prep(attrs, ("requant2", C), lambda: _two_stage(attrs["requant"], C, 1 << 31))
+    fp = _stream_prep(attrs, ("requant2", C), lambda: _tiled_or_none(C, _two_stage(attrs["requant"], C, 1 << 31)))
     if fp is not None:
         step, (A1, B1, S2, A2) = fp
         f = np.empty(min(step, af.size), np.float64)
