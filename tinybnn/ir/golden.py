@@ -736,7 +736,7 @@ def _finish(out, attrs):
 
 _CACHE_KEY = "_golden"
 _FINGERPRINT = ("in_dtype", "in_shape", "out_shape", "kernel", "stride", "dilation", "pads", "pad", "out",
-                "input_zero_point", "packed", "weights", "thresholds", "flip", "groups", "bits", "requant",
+                "input_zero_point", "in_bits", "packed", "weights", "thresholds", "flip", "groups", "bits", "requant",
                 "breakpoint", "mult_pos", "mult_neg", "offset_pos", "offset_neg", "shift")
 
 
