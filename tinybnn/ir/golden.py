@@ -282,8 +282,24 @@ def _bin_prep(attrs, O, K, P, D, ww):
         if attrs["out"] == "int8":
             prep.update(_requant_table(attrs, O, K))
             if "lut" in prep:
-                prep["lut_D"] = prep["lut_base"] + prep["D"]
+                prep.update(_popcount_table(prep, O, K))
     return prep
+
+
+def _popcount_table(prep, O, K):
+    """The stream table re-indexed by the popcount itself: one segment of K + 1 codes per channel and distinct
+    D (zero padding makes D vary over the border pixels), code(pc) = lut[D - 2 * pc + lut_base[o]], and
+    "pc_off" (O, P | 1) the segment of each channel and pixel: code = pc_lut[pc + pc_off[o, p]]."""
+    D = prep["D"].astype(np.int64)  # (O, P | 1)
+    segs, off = [], np.empty(D.shape, np.int64)
+    pc = np.arange(K + 1)
+    for o in range(O):
+        ds, inv = np.unique(D[o], return_inverse=True)
+        for d in ds:
+            # a reachable pc gives |d - 2 pc| <= K; the clip only fills the entries no pc reaches
+            segs.append(prep["lut"][np.clip(d - 2 * pc, -K, K) + int(prep["lut_base"][o, 0])])
+        off[o] = (len(segs) - len(ds) + inv.reshape(-1)) * (K + 1)
+    return {"pc_lut": np.concatenate(segs), "pc_off": off.astype(np.int32)}
 
 
 LUT_ENTRIES = 1 << 20
@@ -356,11 +372,10 @@ def _bin_run(xw, prep, P, out):
             if prep["flip"] is not None:
                 np.bitwise_xor(out_u8[r0:r1], prep["flip"], out=out_u8[r0:r1])
         else:
-            v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
-            if out.dtype != np.int32:  # a stream: the requantized codes from the table (see _requant_table)
-                v += prep["lut_D"][:, None, :]  # lut_base + D: the index of acc = D - 2 * pc
-                v = np.take(prep["lut"], v)
+            if out.dtype != np.int32:  # a stream: the requantized codes from the table (see _popcount_table)
+                v = np.take(prep["pc_lut"], np.add(acc3[:, :m // P], prep["pc_off"][:, None, :]))
             else:
+                v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
                 v += prep["D"][:, None, :]
             out[r0:r1] = v.reshape(O, m).T
 
