@@ -19,15 +19,16 @@ How it is fast and why it stays exact:
   only where |v| * |m| + |offset| < 2**53 is proven per layer from the input type's range (then v * M + B,
   M and B the constants scaled by 2**-shift, is an exact integer scaled by a power of two, and floor() is
   the shift; see _fixed_point): add, PReLU, average pools, and int8-input layers with the requantization
-  folded into their float64 matmul. Binary layers with a stream output read the code of every reachable
-  accumulator (-K..K) from a per-channel table built with the literal rule. Anything else runs the literal
-  int64 rule (in cache-sized blocks).
+  folded into their float64 matmul. Larger int32 sums run in two exact float64 stages (m split in two,
+  nested floors, each stage proven below 2**53; see _two_stage), inside the matmul for int8-input layers.
+  Binary layers with a stream output read the code of every reachable popcount from a per-channel table
+  built with the literal rule. Anything else runs the literal int64 rule (in cache-sized blocks).
 * Binary depthwise convs count on packed words: per tap one XOR with the taps' weight word, the per-channel
   counts kept in bit planes (a ripple-carry counter), compared with the bounds' bit planes.
 * Bits are packed with integer multiply-shift tricks instead of ``np.packbits`` along a non-last axis.
 * Temporaries are bounded: batches run in chunks (TEMP_BYTES), so 10,000 samples take no more memory
   than a few hundred. Weight-only constants are built once per node and kept in ``node.attrs["_golden"]``
-  with a copy of what they were built from (rebuilt whenever any of it changes).
+  (one entry per builder) with a copy of what they were built from (rebuilt whenever any of it changes).
 * Word views assume a little-endian host (x86, Arm), as the packing of uint32 pairs into uint64 always has.
 
 tests/test_golden_fast.py checks all of it against a literal int64 reference of tinybnn/ir/layers.py and
