@@ -649,7 +649,8 @@ def conv2d_int8(x, attrs):
     out = _alloc_out(N, (OH, OW), O, attrs, stream="limits" in prep)
     flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
-    per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + 3 * P * prep["W"].shape[1]) * 8
+    mats = 2 + ("W2" in prep)  # matmul results and their scratch
+    per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + mats * P * prep["W"].shape[1]) * 8
     for s in _chunks(N, per_sample):
         cols = _int8_columns(x[s], attrs, prep)
         _int8_out(cols @ prep["W"], prep, flat[s.start * P:s.stop * P], cols @ prep["W2"] if "W2" in prep else None)
@@ -671,7 +672,7 @@ def dense_int8(x, attrs):
                 return _dense_pm1(neg, attrs)
     prep = _prepared(attrs, _int8_prep)
     out = _alloc_out(N, (), prep["O"], attrs, stream="limits" in prep)
-    for s in _chunks(N, (prep["K"] + 1 + 3 * prep["W"].shape[1]) * 8):
+    for s in _chunks(N, (prep["K"] + 1 + (2 + ("W2" in prep)) * prep["W"].shape[1]) * 8):
         cols = _int8_columns(xf[s], attrs, prep)
         _int8_out(cols @ prep["W"], prep, out[s], cols @ prep["W2"] if "W2" in prep else None)
     return _finish(out, attrs)
