@@ -115,10 +115,7 @@ def _stream_error(node, codes, ref) -> tuple[float, float, float]:
     grid, the largest error in steps and as a fraction of the tensor's range (an int16 grid is 256 times finer
     than an int8 one, so the flips of the binarizers before it show as many more steps)."""
     a = node.attrs
-    if ref.ndim == 3:  # a 1-D model's (N, C, T) tensor, (N, C, T, 1) on the device
-        ref = ref[..., None]
-    if ref.ndim == 4:
-        ref = ref.transpose(0, 2, 3, 1)
+    ref = golden.device_layout(ref)
     y = (codes.astype(np.float64) - a["out_zero_point"]) * a["out_scale"]
     err = np.abs(y.reshape(ref.shape) - ref) / a["out_scale"]
     worst = float(err.max()) if err.size else 0.0
@@ -155,11 +152,7 @@ def check(model, path, x, labels=None) -> CheckReport:
         ref = probes[r[0]]
         if r[1] is not None:
             ref = np.transpose(ref, _inverse(r[1]))
-        ref_bits = ref < 0
-        if ref_bits.ndim == 3:  # a 1-D model's (N, C, T) tensor, (N, C, T, 1) on the device
-            ref_bits = ref_bits[..., None]
-        if ref_bits.ndim == 4:
-            ref_bits = ref_bits.transpose(0, 2, 3, 1)
+        ref_bits = golden.device_layout(ref < 0)
         shape = n.attrs["out_shape"]
         dev = unpack_bits(by_name[n.name].data, shape[-1])
         flat = n.attrs.get("onnx_ref_flat")

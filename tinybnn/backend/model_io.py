@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TinyBnnError
+from ..ir.golden import device_layout
 
 
 # ------------------------------------------------------------------------------ input / output maps --
@@ -45,11 +46,7 @@ def input_plan(model) -> dict:
             if op["perm"] is not None and fields[0].ndim == 4:
                 fields = [np.transpose(f, op["perm"]) for f in fields]
             fields = [f.reshape(f.shape[0], -1) for f in fields]
-    if fields[0].ndim == 3:  # a 1-D model: (N, C, T) runs as (N, C, T, 1), as quantize_input does
-        fields = [f[..., None] for f in fields]
-    if fields[0].ndim == 4:
-        fields = [f.transpose(0, 2, 3, 1) for f in fields]
-    flat = [np.ascontiguousarray(f).reshape(-1) for f in fields]
+    flat = [np.ascontiguousarray(device_layout(f)).reshape(-1) for f in fields]  # as quantize_input
     src = flat[0]
     for st, ch in zip(steps, flat[1:]):
         c = st["scale"].size

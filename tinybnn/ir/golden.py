@@ -3,7 +3,8 @@
 Every function here computes exactly what the device kernels compute (same packing, same padding rules,
 same thresholds); the device, the C on the host and this module must agree bit for bit.
 Activations flow in device layout with the batch axis first: int8 (N, H, W, C) or (N, F); bits as packed
-uint32 (N, H, W, words(C)) or (N, words(F)); int32 accumulators (N, H, W, C) or (N, C).
+uint32 (N, H, W, words(C)) or (N, words(F)); int32 accumulators (N, H, W, C) or (N, C); real-valued streams
+as int8 or int16 codes (N, H, W, C) or (N, C).
 
 How it is fast and why it stays exact:
 
@@ -14,13 +15,24 @@ How it is fast and why it stays exact:
 * int8-input layers: one BLAS matmul on float32 (float64 when the bound demands) im2col columns, with the
   threshold and flip folded in as a bias row; exact because every partial sum is an integer below 2**24
   (2**53) in magnitude, whatever order BLAS adds in (see _int8_prep).
+* Real-valued (int8/int16) streams: the requantization floor((v * m + offset) / 2**shift) runs in float64
+  only where |v| * |m| + |offset| < 2**53 is proven per layer from the input type's range (then v * M + B,
+  M and B the constants scaled by 2**-shift, is an exact integer scaled by a power of two, and floor() is
+  the shift; see _fixed_point): add, PReLU, average pools, and int8-input layers with the requantization
+  folded into their float64 matmul. Larger int32 sums run in two exact float64 stages (m split in two,
+  nested floors, each stage proven below 2**53; see _two_stage), inside the matmul for int8-input layers.
+  Binary layers with a stream output read the code of every reachable popcount from a per-channel table
+  built with the literal rule. Anything else runs the literal int64 rule (in cache-sized blocks).
+* Binary depthwise convs count on packed words: per tap one XOR with the taps' weight word, the per-channel
+  counts kept in bit planes (a ripple-carry counter), compared with the bounds' bit planes.
 * Bits are packed with integer multiply-shift tricks instead of ``np.packbits`` along a non-last axis.
 * Temporaries are bounded: batches run in chunks (TEMP_BYTES), so 10,000 samples take no more memory
   than a few hundred. Weight-only constants are built once per node and kept in ``node.attrs["_golden"]``
-  with a copy of what they were built from (rebuilt whenever any of it changes).
+  (one entry per builder) with a copy of what they were built from (rebuilt whenever any of it changes).
 * Word views assume a little-endian host (x86, Arm), as the packing of uint32 pairs into uint64 always has.
 
-tests/test_golden_fast.py checks all of it against a literal int64 reference of tinybnn/layers.py.
+tests/test_golden_fast.py checks all of it against a literal int64 reference of tinybnn/ir/layers.py and
+tinybnn/ir/requant.py.
 """
 
 from __future__ import annotations
@@ -52,6 +64,15 @@ def check_input(x, shape) -> np.ndarray:
     return x
 
 
+def device_layout(t: np.ndarray) -> np.ndarray:
+    """A batch in the ONNX layout -> the device layout, as a view: (N, C, H, W) -> (N, H, W, C); a 1-D model's
+    (N, C, T) runs as (N, C, T, 1), so -> (N, T, 1, C); (N, F) as it is. The one place this step is spelled:
+    the input quantization, model_io's input plan and ``tinybnn check``'s float references all call it."""
+    if t.ndim == 3:
+        t = t[..., None]
+    return t.transpose(0, 2, 3, 1) if t.ndim == 4 else t
+
+
 def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
     """Float input in the ONNX layout (N, ...) -> int8 device input (N, H, W, C) or (N, F)."""
     x = check_input(x, attrs["onnx_shape"])
@@ -78,12 +99,7 @@ def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
         np.round(q, out=q)
         np.add(q, zp, out=q)
         np.clip(q, -128, 127, out=q)
-    q = q.astype(np.int8, copy=False)
-    if q.ndim == 3:  # a 1-D model: (N, C, T) runs as (N, C, T, 1)
-        q = q[..., None]
-    if q.ndim == 4:
-        q = q.transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(q)
+    return np.ascontiguousarray(device_layout(q.astype(np.int8, copy=False)))
 
 
 def input_units(attrs, x: np.ndarray) -> np.ndarray:
@@ -96,9 +112,7 @@ def input_units(attrs, x: np.ndarray) -> np.ndarray:
     if attrs["perm"] is not None:
         x = np.transpose(x, attrs["perm"])
     u = apply_prologue(attrs["pre"], x).astype(np.float64) / attrs["calib_scale"]
-    if u.ndim == 3:
-        u = u[..., None]
-    return np.ascontiguousarray(u.transpose(0, 2, 3, 1) if u.ndim == 4 else u)
+    return np.ascontiguousarray(device_layout(u))
 
 
 def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
@@ -266,7 +280,44 @@ def _bin_prep(attrs, O, K, P, D, ww):
         prep["flip"] = _flip_bytes(flip, 4 * words(O)) if flip.any() else None
     else:
         prep["D"] = D.astype(np.int32)
+        if attrs["out"] == "int8":
+            prep.update(_requant_table(attrs, O, K))
+            if "lut" in prep:
+                prep.update(_popcount_table(prep, O, K))
     return prep
+
+
+def _popcount_table(prep, O, K):
+    """The stream table re-indexed by the popcount itself: one segment of K + 1 codes per channel and distinct
+    D (zero padding makes D vary over the border pixels), code(pc) = lut[D - 2 * pc + lut_base[o]], and
+    "pc_off" (O, P | 1) the segment of each channel and pixel: code = pc_lut[pc + pc_off[o, p]]."""
+    D = prep["D"].astype(np.int64)  # (O, P | 1)
+    segs, off = [], np.empty(D.shape, np.int64)
+    pc = np.arange(K + 1)
+    for o in range(O):
+        ds, inv = np.unique(D[o], return_inverse=True)
+        for d in ds:
+            # a reachable pc gives |d - 2 pc| <= K; the clip only fills the entries no pc reaches
+            segs.append(prep["lut"][np.clip(d - 2 * pc, -K, K) + int(prep["lut_base"][o, 0])])
+        off[o] = (len(segs) - len(ds) + inv.reshape(-1)) * (K + 1)
+    return {"pc_lut": np.concatenate(segs), "pc_off": off.astype(np.int32)}
+
+
+LUT_ENTRIES = 1 << 20
+
+
+def _requant_table(attrs, O, K):
+    """For a layer whose accumulators lie in -K..K (binary dot products) and which writes an int8/int16
+    stream: every channel's requantized code of every reachable accumulator, computed with the literal int64
+    rule, {"lut": (O * (2K+1),), "lut_base": (O, 1) int32 = o * (2K+1) + K}; code = lut[acc + lut_base[o]].
+    Empty when the table would exceed LUT_ENTRIES (the caller requantizes the int32 accumulators then)."""
+    if O * (2 * K + 1) > LUT_ENTRIES:
+        return {}
+    mult, offset, shift = (np.broadcast_to(np.asarray(v, np.int64), (O,)) for v in attrs["requant"])
+    v = np.arange(-K, K + 1, dtype=np.int64)[None, :]
+    lut = requantize(v, mult[:, None], offset[:, None], shift[:, None], *_limits(attrs))
+    base = (np.arange(O, dtype=np.int32) * (2 * K + 1) + K).reshape(O, 1)
+    return {"lut": np.ascontiguousarray(lut).reshape(-1), "lut_base": base}
 
 
 def _bin_run(xw, prep, P, out):
@@ -322,9 +373,11 @@ def _bin_run(xw, prep, P, out):
             if prep["flip"] is not None:
                 np.bitwise_xor(out_u8[r0:r1], prep["flip"], out=out_u8[r0:r1])
         else:
-            v = acc3[:, :m // P].astype(np.int32)  # (O, samples, P)
-            v *= -2
-            v += prep["D"][:, None, :]
+            if out.dtype != np.int32:  # a stream: the requantized codes from the table (see _popcount_table)
+                v = np.take(prep["pc_lut"], np.add(acc3[:, :m // P], prep["pc_off"][:, None, :]))
+            else:
+                v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
+                v += prep["D"][:, None, :]
             out[r0:r1] = v.reshape(O, m).T
 
 
@@ -436,7 +489,7 @@ def conv2d_bits(x, attrs):
     OH, OW, O = attrs["out_shape"]
     prep = _prepared(attrs, _conv_bits_prep)
     N, P, J = x.shape[0], OH * OW, prep["J"]
-    out = _alloc_out(N, (OH, OW), O, attrs)
+    out = _alloc_out(N, (OH, OW), O, attrs, stream="lut" in prep)
     flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
     per_sample = (H + t + b) * (W + l + r) * x.shape[3] * 4 + P * J * 8 * 2
@@ -447,7 +500,7 @@ def conv2d_bits(x, attrs):
             xp = _pad_spatial(x[s], attrs["pads"], 0)
         xw = _tap_words(xp, attrs, C, J)
         _bin_run(xw, prep, P, flat[s.start * P:s.stop * P])
-    return out
+    return _finish(out, attrs)
 
 
 def _dense_bits_prep(attrs):
@@ -462,12 +515,12 @@ def dense_bits(x, attrs):
     """Binary dense: packed (N, P, Cw) -> output bits (N, words(O)) or int32 (N, O)."""
     prep = _prepared(attrs, _dense_bits_prep)
     N, O = x.shape[0], prep["O"]
-    out = _alloc_out(N, (), O, attrs)
+    out = _alloc_out(N, (), O, attrs, stream="lut" in prep)
     xf = _flat(x)
     for s in _chunks(N, xf.shape[1] * 8):
         xw = np.ascontiguousarray(_as_u64(xf[s]).T)  # (J, n)
         _bin_run(xw, prep, 1, out[s])
-    return out
+    return _finish(out, attrs)
 
 
 # --------------------------------------------------------------------------- int8-input layers ----
@@ -493,6 +546,24 @@ def _int8_prep(attrs):
     K = w2.shape[1]
     zp = int(attrs["input_zero_point"])
     bound = _int8_bound(w, zp, int(attrs.get("in_bits", 8)))
+    if attrs["out"] == "int8":
+        vmax = np.abs(w2).sum(axis=1) * ((1 << (int(attrs.get("in_bits", 8)) - 1)) + abs(zp))  # per channel
+        fp = _fixed_point(attrs["requant"], O, vmax)
+        base = {"dt": np.float64, "O": O, "K": K, "zp": zp, "bias": True, "limits": _limits(attrs)}
+        if fp is not None:  # the whole requantization inside the exact float64 matmul (see _fixed_point)
+            M, B = fp
+            Wq = np.empty((K + 1, O), np.float64)
+            Wq[:K] = w2.T * M  # |w * m| * 2**-s: exact (integers below 2**53, scaled by a power of two)
+            Wq[K] = B
+            return dict(base, W=Wq)
+        ts = _two_stage(attrs["requant"], O, vmax)
+        if ts is not None:  # both stages of _two_stage as matmuls: W gives F before its floor, W2 v * A2
+            A1, B1, S2, A2 = ts
+            W1, W2 = np.zeros((K + 1, O)), np.zeros((K + 1, O))
+            W1[:K], W1[K] = w2.T * A1, B1
+            W2[:K] = w2.T * A2
+            step, (S2t,) = _tiled(O, S2)
+            return dict(base, W=W1, W2=W2, S2=S2t, step=step)
     bits = attrs["out"] == "bits"
     dt = np.float32 if (2 * bound + 1 if bits else bound) < F32_EXACT else np.float64
     prep = {"dt": dt, "O": O, "K": K, "zp": zp, "bias": bits}
@@ -510,8 +581,23 @@ def _int8_prep(attrs):
     return prep
 
 
-def _int8_out(acc, prep, out):
+def _int8_out(acc, prep, out, acc2=None):
     """acc (R, O[8]) float from the prepared weights -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
+    if "W2" in prep:  # acc holds F before its floor, acc2 v * A2 (see _two_stage): floor(F * S2 + v * A2)
+        lo, hi = prep["limits"]
+        af, bf, of = acc.reshape(-1), acc2.reshape(-1), out.reshape(-1)
+        step, S2 = prep["step"], prep["S2"]
+        for i in range(0, af.size, step):
+            n = min(step, af.size - i)
+            f = af[i:i + n]
+            np.floor(f, out=f)
+            np.multiply(f, S2[:n], out=f)
+            np.add(f, bf[i:i + n], out=f)
+            _floor_clip(f, lo, hi, of[i:i + n])
+        return
+    if "limits" in prep:  # floor((acc * m + offset) / 2**shift), exact in acc, clamped to the stream
+        _floor_clip(acc, *prep["limits"], out)
+        return
     if not prep["bias"]:
         out[...] = acc
         return
@@ -560,13 +646,15 @@ def conv2d_int8(x, attrs):
     OH, OW, O = attrs["out_shape"]
     prep = _prepared(attrs, _int8_prep)
     N, P = x.shape[0], OH * OW
-    out = _alloc_out(N, (OH, OW), O, attrs)
+    out = _alloc_out(N, (OH, OW), O, attrs, stream="limits" in prep)
     flat = out.reshape(N * P, out.shape[-1])
     t, l, b, r = attrs["pads"]
-    per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + 2 * P * prep["W"].shape[1]) * 8
+    mats = 2 + ("W2" in prep)  # matmul results and their scratch
+    per_sample = ((H + t + b) * (W + l + r) * C + P * (prep["K"] + 1) + mats * P * prep["W"].shape[1]) * 8
     for s in _chunks(N, per_sample):
-        _int8_out(_int8_columns(x[s], attrs, prep) @ prep["W"], prep, flat[s.start * P:s.stop * P])
-    return out
+        cols = _int8_columns(x[s], attrs, prep)
+        _int8_out(cols @ prep["W"], prep, flat[s.start * P:s.stop * P], cols @ prep["W2"] if "W2" in prep else None)
+    return _finish(out, attrs)
 
 
 def dense_int8(x, attrs):
@@ -583,10 +671,11 @@ def dense_int8(x, attrs):
             if np.all(neg | (xf == np.int8(zp + 1))):
                 return _dense_pm1(neg, attrs)
     prep = _prepared(attrs, _int8_prep)
-    out = _alloc_out(N, (), prep["O"], attrs)
-    for s in _chunks(N, (prep["K"] + 1 + 2 * prep["W"].shape[1]) * 8):
-        _int8_out(_int8_columns(xf[s], attrs, prep) @ prep["W"], prep, out[s])
-    return out
+    out = _alloc_out(N, (), prep["O"], attrs, stream="limits" in prep)
+    for s in _chunks(N, (prep["K"] + 1 + (2 + ("W2" in prep)) * prep["W"].shape[1]) * 8):
+        cols = _int8_columns(xf[s], attrs, prep)
+        _int8_out(cols @ prep["W"], prep, out[s], cols @ prep["W2"] if "W2" in prep else None)
+    return _finish(out, attrs)
 
 
 def _pm1_prep(attrs):
@@ -599,14 +688,14 @@ def _dense_pm1(neg, attrs):
     """An int8 x binary dense layer on inputs that are all zero_point +- 1: neg (N, K) bool (x - zp = -1)."""
     prep = _prepared(attrs, _pm1_prep)
     N = neg.shape[0]
-    out = _alloc_out(N, (), prep["O"], attrs)
+    out = _alloc_out(N, (), prep["O"], attrs, stream="lut" in prep)
     J = prep["ww"].shape[1]
     for s in _chunks(N, J * 16 + neg.shape[1]):
         by = np.packbits(neg[s], axis=-1, bitorder="little")
         xb = np.zeros((by.shape[0], 8 * J), np.uint8)
         xb[:, :by.shape[1]] = by
         _bin_run(np.ascontiguousarray(xb.view(np.uint64).T), prep, 1, out[s])
-    return out
+    return _finish(out, attrs)
 
 
 def columns(u, attrs) -> np.ndarray:
@@ -645,25 +734,41 @@ def maxpool_bits(x, attrs):
 
 
 # --------------------------------------------------------------------------- dispatch ----
-def _alloc_out(N, spatial, O, attrs):
+def _alloc_out(N, spatial, O, attrs, stream=False):
+    """The output array of a linear layer: bits (zeroed), the stream's codes when the layer's fast path
+    requantizes itself (stream=True), else int32 accumulators."""
     if attrs["out"] == "bits":
         return np.zeros((N,) + tuple(spatial) + (words(O),), np.uint32)
-    return np.empty((N,) + tuple(spatial) + (O,), np.int32)
+    dt = _stream_dtype(attrs) if stream and attrs["out"] == "int8" else np.int32
+    return np.empty((N,) + tuple(spatial) + (O,), dt)
+
+
+def _finish(out, attrs):
+    """A linear layer's output in its final representation: int32 accumulators of an int8-stream layer (a
+    path that did not requantize itself) through the literal requantization."""
+    if attrs["out"] == "int8" and out.dtype == np.int32:
+        return requantized(out, attrs)
+    return out
 
 
 _CACHE_KEY = "_golden"
 _FINGERPRINT = ("in_dtype", "in_shape", "out_shape", "kernel", "stride", "dilation", "pads", "pad", "out",
-                "input_zero_point", "packed", "weights", "thresholds", "flip")
+                "input_zero_point", "in_bits", "packed", "weights", "thresholds", "flip", "groups", "bits", "requant",
+                "breakpoint", "mult_pos", "mult_neg", "offset_pos", "offset_neg", "shift")
 
 
 def _fingerprint(attrs):
-    """What the constants are built from: (key, the object, a bytes copy of it if it is an array)."""
-    return tuple((k, attrs[k], _content(attrs[k]) if isinstance(attrs[k], np.ndarray) else None)
-                 for k in _FINGERPRINT if k in attrs)
+    """What the constants are built from: (key, the object, a bytes copy of it if it is an array or a tuple of
+    arrays)."""
+    return tuple((k, attrs[k], _content(attrs[k])) for k in _FINGERPRINT if k in attrs)
 
 
-def _content(a: np.ndarray):
-    return a.dtype.str, a.shape, a.tobytes()
+def _content(a):
+    if isinstance(a, np.ndarray):
+        return a.dtype.str, a.shape, a.tobytes()
+    if isinstance(a, (tuple, list)) and any(isinstance(v, np.ndarray) for v in a):
+        return tuple(_content(np.asarray(v)) for v in a)
+    return None
 
 
 def _matches(key, attrs) -> bool:
@@ -674,50 +779,247 @@ def _matches(key, attrs) -> bool:
         if a is not obj:
             if b is not None or isinstance(a, np.ndarray) or a is _FINGERPRINT or a != obj:
                 return False
-        elif b is not None and _content(a) != b:
+        elif b is not None and _content(a) != b:  # an array (or a tuple's array) changed in place
             return False
         n += 1
     return n == sum(k in attrs for k in _FINGERPRINT)
 
 
 def _prepared(attrs, build):
-    """The layer's weight-only constants, built once per node and kept in its attrs under "_golden" beside a
-    copy of everything they were built from; rebuilt when any of that changes (no state outside the node)."""
-    hit = attrs.get(_CACHE_KEY)
-    if hit is not None and hit[0] is build and _matches(hit[1], attrs):
-        return hit[2]
+    """The layer's weight-only constants made by build, built once per node and kept in its attrs under
+    "_golden" beside a copy of everything they were built from; rebuilt when any of that changes (no state
+    outside the node)."""
+    cache = attrs.get(_CACHE_KEY) or {}
+    hit = cache.get(build)  # one entry per builder: a layer may need several (weights, requantization)
+    if hit is not None and _matches(hit[0], attrs):
+        return hit[1]
     prep = build(attrs)
-    attrs[_CACHE_KEY] = (build, _fingerprint(attrs), prep)
+    # a new dict, not an update: a copy of these attrs (dict(node.attrs, ...)) shares the old one
+    attrs[_CACHE_KEY] = {**cache, build: (_fingerprint(attrs), prep)}
     return prep
 
 
 # --------------------------------------------------------------------------- int8 streams ----
+# The requantization floor((v * m + offset) / 2**shift) is computed in float64 where that is exact: with
+# M = m * 2**-shift and B = offset * 2**-shift, v * M + B is (v * m + offset) / 2**shift, an integer below
+# 2**53 scaled by a power of two, whenever |v| * |m| + |offset| < 2**53 for every reachable v (checked per
+# layer from the input type's range); each partial sum is such a number too, so it is exact in every order,
+# and floor() of it is the shift. Otherwise (or for the int32 path) the literal int64 rule runs.
+# Elementwise stream ops run in blocks of BLOCK elements (cache-sized temporaries), with per-channel constants
+# tiled to the block so every ufunc runs over one long row.
+BLOCK = 1 << 14
+F64_EXACT = 1 << 53
+
+
 def _limits(attrs):
     """The code range of the stream a node writes: int8, or int16 (a model whose streams need the precision)."""
     b = int(attrs.get("bits", 8))
     return -(1 << (b - 1)), (1 << (b - 1)) - 1
 
 
+def _stream_dtype(attrs):
+    return np.int16 if int(attrs.get("bits", 8)) > 8 else np.int8
+
+
+def _vmax(dtype) -> int:
+    """The largest |code| of an integer type."""
+    return -int(np.iinfo(dtype).min)
+
+
+def _fixed_point(requant, C, vmax):
+    """(M, B) float64 per channel (C,) with floor(v * M + B) == floor((v * m + offset) / 2**shift) exactly for
+    every integer |v| <= vmax (per channel or scalar), or None when |v| * |m| + |offset| can reach 2**53."""
+    mult, offset, shift = (np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in requant)
+    vmax = np.broadcast_to(np.asarray(vmax, np.int64), (C,))
+    for v, m, o in zip(vmax.tolist(), mult.tolist(), offset.tolist()):  # Python ints: no overflow
+        if abs(v) * abs(m) + abs(o) >= F64_EXACT:
+            return None
+    return np.ldexp(mult.astype(np.float64), -shift), np.ldexp(offset.astype(np.float64), -shift)
+
+
+def _floor_clip(f, lo, hi, out):
+    """out = clip(floor(f), lo, hi) for float64 f holding exact values (f is scratch)."""
+    np.floor(f, out=f)
+    np.clip(f, lo, hi, out=f)
+    out[...] = f
+
+
+def _tiled(C, *consts):
+    """Per-channel constants repeated to one block of whole pixels: (block length, [tiled arrays])."""
+    k = max(1, BLOCK // C)
+    return k * C, [np.tile(np.asarray(c), k) for c in consts]
+
+
+def _no_constants(attrs):
+    return {}
+
+
+def _stream_prep(attrs, key, build):
+    """Per-node constants that also depend on the input's code type (int8 or int16): built once per type."""
+    prep = _prepared(attrs, _no_constants)
+    if key not in prep:
+        prep[key] = build()
+    return prep[key]
+
+
+def _two_stage(requant, C, vmax):
+    """Constants of the requantization of int32 accumulators (|v| <= vmax) in two exact float64 stages, or
+    None. With m = mh * 2**j + ml (0 <= ml < 2**j, j <= shift, d = shift - j):
+
+        floor((v * m + offset) / 2**shift) = floor((v * mh + F) / 2**d),  F = floor((v * ml + offset) / 2**j)
+
+    (v * mh * 2**j is a multiple of 2**j, and nested floors of divisions by powers of two compose). Each
+    stage is a _fixed_point one: |v| * ml + |offset| < 2**53 and |v| * |mh| + |F| < 2**53, checked per channel
+    with Python integers (vmax per channel or one for all). Returns (A1, B1, S2, A2) per channel with
+    F = floor(v * A1 + B1) and the result floor(F * S2 + v * A2): A1 = ml * 2**-j, B1 = offset * 2**-j,
+    S2 = 2**-d, A2 = mh * 2**-d."""
+    mult, offset, shift, vmaxes = (np.broadcast_to(np.asarray(t, np.int64), (C,)).tolist()
+                                   for t in tuple(requant) + (vmax,))
+    A1, B1, S2, A2 = (np.empty(C) for _ in range(4))
+    for c, (m, o, s, vmax) in enumerate(zip(mult, offset, shift, vmaxes)):
+        if vmax + abs(o) >= F64_EXACT:
+            return None
+        j = min(s, ((F64_EXACT - abs(o) - 1) // vmax).bit_length() - 1)  # vmax * (2**j - 1) + |o| < 2**53
+        ml, mh = m & ((1 << j) - 1), m >> j
+        f_max = (vmax * ml + abs(o)) // (1 << j) + 1
+        if j < 0 or vmax * ml + abs(o) >= F64_EXACT or vmax * abs(mh) + f_max >= F64_EXACT:
+            return None
+        A1[c], B1[c] = np.ldexp(float(ml), -j), np.ldexp(float(o), -j)
+        S2[c], A2[c] = np.ldexp(1.0, j - s), np.ldexp(float(mh), j - s)
+    return A1, B1, S2, A2
+
+
+def _tiled_or_none(C, consts):
+    return None if consts is None else _tiled(C, *consts)
+
+
 def requantized(acc, attrs):
-    """A conv/dense layer's int32 accumulators (N, ..., O) through its per-channel requantization."""
-    mult, offset, shift = attrs["requant"]
-    return requantize(acc, mult, offset, shift, *_limits(attrs))
+    """A conv/dense layer's int32 accumulators (N, ..., O) through its per-channel requantization: in two
+    exact float64 stages (_two_stage), else the literal int64 rule of requant.requantize in blocks with the
+    constants tiled (the same operations, elementwise)."""
+    C = acc.shape[-1]
+    lo, hi = _limits(attrs)
+    out = np.empty(acc.shape, _stream_dtype(attrs))
+    af, of = acc.reshape(-1), out.reshape(-1)
+    fp = _stream_prep(attrs, ("requant2", C), lambda: _tiled_or_none(C, _two_stage(attrs["requant"], C, 1 << 31)))
+    if fp is not None:
+        step, (A1, B1, S2, A2) = fp
+        f = np.empty(min(step, af.size), np.float64)
+        g = np.empty_like(f)
+        for i in range(0, af.size, step):
+            n = min(step, af.size - i)
+            fb, gb, v = f[:n], g[:n], af[i:i + n]
+            np.multiply(v, A1[:n], out=fb)
+            np.add(fb, B1[:n], out=fb)
+            np.floor(fb, out=fb)  # F
+            np.multiply(fb, S2[:n], out=fb)
+            np.multiply(v, A2[:n], out=gb)
+            np.add(fb, gb, out=fb)
+            _floor_clip(fb, lo, hi, of[i:i + n])
+        return out
+    step, (m, o, s) = _stream_prep(attrs, ("requant", C), lambda: _tiled(
+        C, *(np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in attrs["requant"])))
+    b = np.empty(min(step, af.size), np.int64)
+    for i in range(0, af.size, step):
+        n = min(step, af.size - i)
+        bb = b[:n]
+        np.multiply(af[i:i + n], m[:n], out=bb)  # v * m + offset < 2**62 (requant.affine_constants)
+        np.add(bb, o[:n], out=bb)
+        np.right_shift(bb, s[:n], out=bb)  # arithmetic: floor division by 2**shift
+        np.clip(bb, lo, hi, out=bb)
+        of[i:i + n] = bb
+    return out
+
+
+def _add_consts(attrs, da, db):
+    ma, mb, offset, shift = attrs["requant"]
+    if np.ndim(ma) or np.ndim(mb) or np.ndim(offset) or np.ndim(shift):
+        return None
+    ma, mb, offset, shift = int(ma), int(mb), int(offset), int(shift)
+    if _vmax(da) * abs(ma) + _vmax(db) * abs(mb) + abs(offset) >= F64_EXACT:
+        return None
+    return float(np.ldexp(float(ma), -shift)), float(np.ldexp(float(mb), -shift)), float(np.ldexp(float(offset), -shift))
 
 
 def add_s8(a, b, attrs):
     """The residual add: y = requant(a * ma + b * mb) on int8 tensors of one shape."""
-    ma, mb, offset, shift = attrs["requant"]
-    v = a.astype(np.int64) * int(ma) + b.astype(np.int64) * int(mb)
-    return requantize(v, 1, offset, shift, *_limits(attrs))
+    c = _stream_prep(attrs, ("add", a.dtype.str, b.dtype.str), lambda: _add_consts(attrs, a.dtype, b.dtype))
+    if c is None or a.shape != b.shape:
+        ma, mb, offset, shift = attrs["requant"]
+        v = a.astype(np.int64) * int(ma) + b.astype(np.int64) * int(mb)
+        return requantize(v, 1, offset, shift, *_limits(attrs))
+    Ma, Mb, B = c  # a * Ma + b * Mb + B: each partial sum exact (see _fixed_point)
+    lo, hi = _limits(attrs)
+    out = np.empty(a.shape, _stream_dtype(attrs))
+    af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    f = np.empty(min(BLOCK, af.size), np.float64)
+    g = np.empty_like(f)
+    for i in range(0, af.size, BLOCK):
+        n = min(BLOCK, af.size - i)
+        fb, gb = f[:n], g[:n]
+        np.multiply(af[i:i + n], Ma, out=fb)
+        np.multiply(bf[i:i + n], Mb, out=gb)
+        np.add(fb, gb, out=fb)
+        np.add(fb, B, out=fb)
+        _floor_clip(fb, lo, hi, of[i:i + n])
+    return out
+
+
+def _avgpool_consts(attrs, dtype):
+    """(M, B) of the pooled sum of raw codes (the zero point folded into the offset), or None."""
+    KH, KW = attrs["kernel"]
+    T = KH * KW
+    C = attrs["in_shape"][-1]
+    zp = int(attrs["input_zero_point"])
+    if T * _vmax(dtype) >= 1 << 31 or not np.iinfo(dtype).min <= zp <= np.iinfo(dtype).max:
+        return None
+    mult, offset, shift = (np.broadcast_to(np.asarray(v, np.int64), (C,)) for v in attrs["requant"])
+    # sum(x - zp) * m + offset = sum(x) * m + (offset - T * zp * m)
+    off = np.array([o - T * zp * m for o, m in zip(offset.tolist(), mult.tolist())], dtype=object)
+    if any(abs(int(o)) >= F64_EXACT for o in off):
+        return None
+    return _fixed_point((mult, off.astype(np.int64), shift), C, T * _vmax(dtype))
 
 
 def avgpool_s8(x, attrs):
     """Average pool of an int8 stream: the sum of (x - zero point) over the valid taps, requantized."""
     zp = int(attrs["input_zero_point"])
-    xz = _pad_spatial(x.astype(np.int32) - zp, attrs["pads"], 0)
-    win = _windows(xz, dict(attrs, dilation=(1, 1)))  # (N, OH, OW, KH, KW, C)
+    fp = _stream_prep(attrs, ("avgpool", x.dtype.str), lambda: _avgpool_consts(attrs, x.dtype))
     mult, offset, shift = attrs["requant"]
-    return requantize(win.sum(axis=(3, 4), dtype=np.int64), mult, offset, shift, *_limits(attrs))
+    if fp is None:
+        xz = _pad_spatial(x.astype(np.int32) - zp, attrs["pads"], 0)
+        win = _windows(xz, dict(attrs, dilation=(1, 1)))  # (N, OH, OW, KH, KW, C)
+        return requantize(win.sum(axis=(3, 4), dtype=np.int64), mult, offset, shift, *_limits(attrs))
+    H, W, C = attrs["in_shape"]
+    OH, OW, _ = attrs["out_shape"]
+    n = x.shape[0]
+    if (OH, OW) == (1, 1) and tuple(attrs["kernel"]) == (H, W) and not any(attrs["pads"]):  # global pool
+        acc = x.reshape(n, H * W, C).sum(axis=1, dtype=np.int32)
+    else:  # padded taps hold the zero point: they add 0 to sum(x - zp); int32 is exact (T * |x| < 2**31)
+        xp = _pad_spatial(x, attrs["pads"], x.dtype.type(zp))
+        acc = np.zeros((n, OH, OW, C), np.int32)
+        for _, _, rs, cs in _taps(dict(attrs, dilation=(1, 1))):
+            np.add(acc, xp[:, rs, cs], out=acc)
+    return _stream_requant(acc, fp, attrs, (n, OH, OW, C))
+
+
+def _stream_requant(acc, fp, attrs, shape):
+    """floor(acc * M + B) per channel (last axis), clamped to the node's stream: the requantization in float64
+    where _fixed_point proved it exact."""
+    M, B = fp
+    C = shape[-1]
+    lo, hi = _limits(attrs)
+    out = np.empty(shape, _stream_dtype(attrs))
+    step, (Mt, Bt) = _tiled(C, M, B)
+    af, of = acc.reshape(-1), out.reshape(-1)
+    f = np.empty(min(step, af.size), np.float64)
+    for i in range(0, af.size, step):
+        n = min(step, af.size - i)
+        fb = f[:n]
+        np.multiply(af[i:i + n], Mt[:n], out=fb)
+        np.add(fb, Bt[:n], out=fb)
+        _floor_clip(fb, lo, hi, of[i:i + n])
+    return out
 
 
 def maxpool_stream(x, attrs):
@@ -727,19 +1029,75 @@ def maxpool_stream(x, attrs):
     return win.max(axis=(3, 4))
 
 
+def _prelu_consts(attrs, dtype):
+    C = attrs["in_shape"][-1]
+    vm = _vmax(dtype)
+    pos = _fixed_point((attrs["mult_pos"], attrs["offset_pos"], attrs["shift"]), C, vm)
+    neg = _fixed_point((attrs["mult_neg"], attrs["offset_neg"], attrs["shift"]), C, vm)
+    if pos is None or neg is None:
+        return None
+    bp = np.broadcast_to(np.asarray(attrs["breakpoint"], np.float64), (C,))
+    return _tiled(C, bp, pos[0], pos[1], neg[0], neg[1])
+
+
 def prelu_s8(x, attrs):
     """Two affine pieces per channel around the breakpoint, requantized (PReLU, RPReLU, an affine)."""
-    pos = x.astype(np.int32) >= attrs["breakpoint"]
-    mult = np.where(pos, attrs["mult_pos"], attrs["mult_neg"])
-    offset = np.where(pos, attrs["offset_pos"], attrs["offset_neg"])
-    return requantize(x, mult, offset, attrs["shift"], *_limits(attrs))
+    c = _stream_prep(attrs, ("prelu", x.dtype.str), lambda: _prelu_consts(attrs, x.dtype))
+    if c is None:
+        pos = x.astype(np.int32) >= attrs["breakpoint"]
+        mult = np.where(pos, attrs["mult_pos"], attrs["mult_neg"])
+        offset = np.where(pos, attrs["offset_pos"], attrs["offset_neg"])
+        return requantize(x, mult, offset, attrs["shift"], *_limits(attrs))
+    step, (bp, Mp, Bp, Mn, Bn) = c
+    lo, hi = _limits(attrs)
+    out = np.empty(x.shape, _stream_dtype(attrs))
+    xf, of = x.reshape(-1), out.reshape(-1)
+    m = min(step, xf.size)
+    v, f, g, neg = np.empty(m), np.empty(m), np.empty(m), np.empty(m, bool)
+    for i in range(0, xf.size, step):
+        n = min(step, xf.size - i)
+        vb, fb, gb, nb = v[:n], f[:n], g[:n], neg[:n]
+        vb[...] = xf[i:i + n]
+        np.less(vb, bp[:n], out=nb)  # exact: integers in float64
+        np.multiply(vb, Mp[:n], out=fb)
+        np.add(fb, Bp[:n], out=fb)
+        np.multiply(vb, Mn[:n], out=gb)
+        np.add(gb, Bn[:n], out=gb)
+        _floor_clip(np.where(nb, gb, fb), lo, hi, of[i:i + n])
+    return out
+
+
+def _binarize_consts(attrs, dtype):
+    """bit = (x < t) XOR f per channel, t in the input's type: a' < tau with a' = ~x = -x - 1 where flip is
+    x >= -tau, i.e. NOT (x < -tau); a t outside the type's range makes the comparison constant (x < lo)."""
+    C = attrs["in_shape"][-1]
+    tau = np.broadcast_to(attrs["thresholds"].astype(np.int64), (C,))
+    flip = np.broadcast_to(np.asarray(attrs["flip"], bool), (C,))
+    t = np.where(flip, -tau, tau)
+    lo, hi = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    always = t > hi  # x < t for every code
+    f = flip ^ always
+    t = np.where(always | (t <= lo), lo, t).astype(dtype)  # x < lo: never
+    return _tiled(C, t, f)
 
 
 def binarize_s8(x, attrs):
     """int8 -> packed bits: bit c = (a' < tau[c]), a' = ~x where flip[c] else x."""
-    v = x.astype(np.int32)
-    a = np.where(attrs["flip"], ~v, v)
-    return pack_bits(a < attrs["thresholds"].astype(np.int32))
+    step, (t, f) = _stream_prep(attrs, ("binarize", x.dtype.str), lambda: _binarize_consts(attrs, x.dtype))
+    C = attrs["in_shape"][-1]
+    xf = x.reshape(-1)
+    cond = np.empty(xf.size, bool)
+    for i in range(0, xf.size, step):
+        n = min(step, xf.size - i)
+        cb = cond[i:i + n]
+        np.less(xf[i:i + n], t[:n], out=cb)
+        np.not_equal(cb, f[:n], out=cb)
+    if C % 8:
+        return pack_bits(cond.reshape(x.shape))
+    R = xf.size // C
+    out = np.zeros((R, words(C)), np.uint32)
+    _pack_last(cond.reshape(R, C), out)
+    return out.reshape(x.shape[:-1] + (words(C),))
 
 
 def run_layer(node, x):
@@ -747,8 +1105,7 @@ def run_layer(node, x):
     if node.op == MAXPOOL:
         return maxpool_stream(x, a) if "bits" in a else maxpool_bits(x, a)
     if node.op in (CONV2D, DENSE):
-        y = _linear(node, x)
-        return requantized(y, a) if a["out"] == "int8" else y
+        return _linear(node, x)
     if node.op == AVGPOOL:
         return avgpool_s8(x, a)
     if node.op == PRELU:
@@ -758,43 +1115,123 @@ def run_layer(node, x):
     raise TypeError(f"not a device layer: {node.op}")
 
 
-def _group_attrs(attrs, g):
-    """The attrs of group g of a grouped conv as an ungrouped conv on its C/G input and O/G output channels
-    (kept in the node under "_groups": built once)."""
-    cache = attrs.setdefault("_groups", {})
-    key = (g, id(attrs["weights"]), id(attrs.get("packed")), id(attrs.get("thresholds")), id(attrs.get("flip")))
-    if key not in cache:
-        G = int(attrs["groups"])
-        H, W, C = attrs["in_shape"]
-        OH, OW, O = attrs["out_shape"]
-        Og = O // G
-        sub = {k: v for k, v in attrs.items() if k not in ("groups", "_groups", _CACHE_KEY)}
-        sub.update(in_shape=(H, W, C // G), out_shape=(OH, OW, Og), weights=attrs["weights"][g * Og:(g + 1) * Og])
+def _groups_prep(attrs):
+    """A grouped conv as G ungrouped ones: per group the attrs of a conv on its C/G input and O/G output
+    channels (weights, packed bits, thresholds, flips and requantization constants sliced); each keeps its own
+    constants, and all are rebuilt with this list when the node's attrs change."""
+    G = int(attrs["groups"])
+    H, W, C = attrs["in_shape"]
+    OH, OW, O = attrs["out_shape"]
+    Og = O // G
+    subs = []
+    for g in range(G):
+        og = slice(g * Og, (g + 1) * Og)
+        sub = {k: v for k, v in attrs.items() if k not in ("groups", _CACHE_KEY)}
+        sub.update(in_shape=(H, W, C // G), out_shape=(OH, OW, Og), weights=attrs["weights"][og])
         if "packed" in attrs:
-            sub["packed"] = attrs["packed"][g * Og:(g + 1) * Og]
+            sub["packed"] = attrs["packed"][og]
         if attrs["out"] == "bits":
-            sub["thresholds"] = attrs["thresholds"][g * Og:(g + 1) * Og]
-            sub["flip"] = attrs["flip"][g * Og:(g + 1) * Og]
-        cache[key] = sub
-    return cache[key]
+            sub["thresholds"] = attrs["thresholds"][og]
+            sub["flip"] = attrs["flip"][og]
+        if attrs["out"] == "int8":
+            sub["requant"] = tuple(np.broadcast_to(np.asarray(v), (O,))[og] for v in attrs["requant"])
+        subs.append(sub)
+    return subs
 
 
 def conv2d_grouped(x, attrs):
     """A grouped (or depthwise) conv: each group an ungrouped conv on its channel slice, outputs laid end to
-    end on the channels (bits unpacked and packed again)."""
+    end on the channels (bits unpacked and packed again). A binary depthwise conv (one input and one output
+    channel per group) runs on the packed words instead (conv2d_depthwise_bits)."""
     G = int(attrs["groups"])
     C, O = attrs["in_shape"][-1], attrs["out_shape"][-1]
     Cg, Og = C // G, O // G
     bits_in, bits_out = attrs["in_dtype"] == "bits", attrs["out"] == "bits"
+    if bits_in and Cg == 1 and Og == 1:
+        return conv2d_depthwise_bits(x, attrs)
+    subs = _prepared(attrs, _groups_prep)
     xs = unpack_bits(x, C) if bits_in else x
     outs = []
-    for g in range(G):
-        sub = _group_attrs(attrs, g)
+    for g, sub in enumerate(subs):
         part = xs[..., g * Cg:(g + 1) * Cg]
         y = conv2d_bits(pack_bits(part), sub) if bits_in else conv2d_int8(np.ascontiguousarray(part), sub)
         outs.append(unpack_bits(y, Og) if bits_out else y)
     y = np.concatenate(outs, axis=-1)
     return pack_bits(y) if bits_out else y
+
+
+def _depthwise_prep(attrs):
+    """Constants of a binary depthwise conv on packed words: per tap the word of the channels' weight bits,
+    and for bits output the popcount bounds L (see _bin_prep) as bit planes over the channels, per pixel."""
+    H, W, C = attrs["in_shape"]
+    OH, OW, O = attrs["out_shape"]
+    KH, KW = attrs["kernel"]
+    K, P = KH * KW, OH * OW
+    wb = (attrs["packed"][..., 0] & 1).astype(bool)  # (O, KH, KW): channel o's weight bit at each tap
+    taps = np.stack([pack_bits(wb[:, kh, kw]) for kh in range(KH) for kw in range(KW)])  # (K, words(C))
+    D = K
+    if attrs["pad"] == "zero" and any(attrs["pads"]):
+        D = K - _border_correction(dict(attrs, in_shape=(H, W, 1)), wb.astype(np.int64)).reshape(P, O)
+    prep = _bin_prep(attrs, O, K, P, D, None)
+    prep.update(taps=taps, planes=(K + 1).bit_length(), tail=tail_mask(C),
+                pad_word=tail_mask(C) if attrs["pad"] == "minus-one" else np.zeros(words(C), np.uint32))
+    if attrs["out"] == "bits":
+        L = prep["L"].T.astype(np.int64)  # (P | 1, O)
+        shape = (1, OH, OW, words(C)) if L.shape[0] > 1 else (1, 1, 1, words(C))
+        prep["Lp"] = [pack_bits((L >> i) & 1).reshape(shape) for i in range(prep["planes"])]
+        prep["flip_words"] = pack_bits(attrs["flip"].astype(bool))
+    else:
+        prep["Dhw"] = prep["D"].T.reshape((OH, OW, O) if prep["D"].shape[1] > 1 else (1, 1, O))
+    return prep
+
+
+def conv2d_depthwise_bits(x, attrs):
+    """A binary depthwise conv (groups = channels) on packed words: per tap the XOR of the input word with
+    the taps' weight word, counted per channel in bit planes (a ripple-carry counter across words: plane i
+    holds bit i of every channel's popcount); bits output compares the planes with the bounds' planes, int32
+    (or stream) output unpacks the counts. The same sums as conv2d_bits on each group."""
+    H, W, C = attrs["in_shape"]
+    OH, OW, O = attrs["out_shape"]
+    prep = _prepared(attrs, _depthwise_prep)
+    N, Cw, nb = x.shape[0], x.shape[3], prep["planes"]
+    out = _alloc_out(N, (OH, OW), O, attrs, stream="lut" in prep)
+    step = max(1, BLOCK // (OH * OW * Cw))
+    for s0 in range(0, N, step):
+        xs = x[s0:s0 + step]
+        n = xs.shape[0]
+        xp = _pad_spatial(xs, attrs["pads"], prep["pad_word"])
+        b = [np.zeros((n, OH, OW, Cw), np.uint32) for _ in range(nb)]
+        c, carry = np.empty_like(b[0]), np.empty_like(b[0])
+        for t, (_, _, rs, cs) in enumerate(_taps(attrs)):
+            np.bitwise_xor(xp[:, rs, cs], prep["taps"][t], out=c)
+            for i in range(min(nb, (t + 1).bit_length())):  # after t + 1 taps the counts fit t + 1's bits
+                np.bitwise_and(b[i], c, out=carry)
+                np.bitwise_xor(b[i], c, out=b[i])
+                c, carry = carry, c
+        if attrs["out"] == "bits":  # pc >= L per channel: NOT (pc < L), from the top plane down
+            lt, eq, tmp = np.zeros_like(c), np.full_like(c, 0xFFFFFFFF), carry
+            for i in range(nb - 1, -1, -1):
+                Li = prep["Lp"][i]
+                np.invert(b[i], out=tmp)
+                np.bitwise_and(tmp, Li, out=tmp)
+                np.bitwise_and(tmp, eq, out=tmp)
+                np.bitwise_or(lt, tmp, out=lt)
+                np.bitwise_xor(b[i], Li, out=tmp)
+                np.invert(tmp, out=tmp)
+                np.bitwise_and(eq, tmp, out=eq)
+            np.invert(lt, out=lt)
+            np.bitwise_xor(lt, prep["flip_words"], out=lt)
+            np.bitwise_and(lt, prep["tail"], out=out[s0:s0 + n])
+        else:
+            pc = np.zeros((n, OH, OW, C), np.int32)
+            for i in range(nb):
+                pc += unpack_bits(b[i], C).astype(np.int32) << i
+            acc = prep["Dhw"] - 2 * pc
+            if "lut" in prep:
+                acc += prep["lut_base"].reshape(O)
+                acc = np.take(prep["lut"], acc)
+            out[s0:s0 + n] = acc
+    return _finish(out, attrs)
 
 
 def _linear(node, x):
