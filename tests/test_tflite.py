@@ -175,3 +175,25 @@ def test_unsupported_fused_activation_is_one_line(tmp_path):
     p.write_bytes(bytes(buf))
     with pytest.raises(TinyBnnError, match=r"operator 2 \(LceBconv2d\): has the fused activation 1"):
         float_graph(p)
+
+
+VALIDATE_SAMPLES = 16
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TFLITE)
+def test_validate_qemu_m4(name, tmp_path):
+    """The .tflite fixture built, booted on the emulated Cortex-M4 and validated bit for bit over serial."""
+    from tinybnn.targets import boards
+
+    b = boards.load_board("qemu-m4")
+    if not (shutil.which(b["toolchain"] + "-gcc") and shutil.which(b["qemu"]["binary"])):
+        pytest.skip("toolchain or QEMU for qemu-m4 not installed")
+    js = tmp_path / "summary.json"
+    r = _cli("validate", FIX / f"{name}.tflite", "--board", "qemu-m4", "--data", FIX / f"{name}.npz", "--json", js,
+             "--limit", VALIDATE_SAMPLES, "--build-dir", tmp_path / "fw", "--results", tmp_path / "results.jsonl")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    s = json.loads(js.read_text())
+    assert s["samples"] == s["matched"] == VALIDATE_SAMPLES and s["mismatched"] == 0
+    assert s["device_accuracy"] == s["golden_accuracy"]
+    assert "Larq Compute Engine's interpreter" in (s["float_note"] or "")  # says why there is no float column
