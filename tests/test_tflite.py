@@ -153,28 +153,38 @@ def test_damaged_files_are_one_line(tmp_path):
     assert refused >= len(range(0, len(good), 211)) - 1  # every truncation but the empty-suffix one
 
 
-def test_unsupported_fused_activation_is_one_line(tmp_path):
-    """LceBconv2d's flexbuffer options are read: a fused activation (patched into the options) is refused."""
+def _patch_options(tmp_path, name, k, key, value):
+    """The fixture with operator k's custom (FlexBuffer) option ``key`` set to ``value``, rewritten in place."""
     from flatbuffers import flexbuffers
     import tflite
 
-    buf = bytearray((FIX / "lce_cnn.tflite").read_bytes())
-    m = tflite.Model.GetRootAsModel(buf, 0)
-    sg = m.Subgraphs(0)
-    op = sg.Operators(2)
-    raw = op.CustomOptionsAsNumpy()
-    assert flexbuffers.Loads(raw.tobytes())["fused_activation_function"] == 0
-    # the options vector's bytes sit in the file: find them and rewrite the map with the same layout
-    start = bytes(buf).find(raw.tobytes())
-    opts = flexbuffers.Loads(raw.tobytes())
-    opts["fused_activation_function"] = 1
+    buf = bytearray((FIX / f"{name}.tflite").read_bytes())
+    op = tflite.Model.GetRootAsModel(buf, 0).Subgraphs(0).Operators(k)
+    raw = op.CustomOptionsAsNumpy().tobytes()
+    opts = flexbuffers.Loads(raw)
+    assert key in opts
+    opts[key] = value
     new = flexbuffers.Dumps(opts)
-    assert len(new) == len(raw)
+    assert len(new) == len(raw) and bytes(buf).count(raw) == 1
+    start = bytes(buf).find(raw)
     buf[start:start + len(new)] = new
-    p = tmp_path / "relu.tflite"
+    p = tmp_path / f"{name}_{key}.tflite"
     p.write_bytes(bytes(buf))
-    with pytest.raises(TinyBnnError, match=r"operator 2 \(LceBconv2d\): has the fused activation 1"):
-        float_graph(p)
+    return p
+
+
+@pytest.mark.parametrize("name,k,key,value,match", [
+    ("lce_cnn", 2, "fused_activation_function", 1, r"operator 2 \(LceBconv2d\): has the fused activation 1"),
+    ("lce_cnn", 2, "pad_values", 2, r"operator 2 \(LceBconv2d\): pad_values 2; supported: 0 or 1"),
+    ("lce_cnn", 2, "channels_in", 17, r"operator 2 \(LceBconv2d\): channels_in 17 .* groups = 1"),
+    ("lce_bitpacked", 2, "pad_values", 0, r"operator 2 \(LceBconv2d\): writes bitpacked output with zero padding"),
+    ("lce_bitpacked", 3, "stride_height", 0, r"operator 3 \(LceBMaxPool2d\): .*sizes >= 1"),
+])
+def test_unsupported_options_are_one_line(tmp_path, name, k, key, value, match):
+    """LCE's FlexBuffer options are read: what tinybnn cannot convert exactly is refused in one line."""
+    with pytest.raises(TinyBnnError, match=match) as e:
+        float_graph(_patch_options(tmp_path, name, k, key, value))
+    assert "\n" not in str(e.value)
 
 
 VALIDATE_SAMPLES = 16
