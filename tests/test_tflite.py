@@ -207,3 +207,22 @@ def test_validate_qemu_m4(name, tmp_path):
     assert s["samples"] == s["matched"] == VALIDATE_SAMPLES and s["mismatched"] == 0
     assert s["device_accuracy"] == s["golden_accuracy"]
     assert "Larq Compute Engine's interpreter" in (s["float_note"] or "")  # says why there is no float column
+
+
+def test_declared_shape_must_agree(tmp_path):
+    """A tensor whose declared shape disagrees with what its operator computes is refused in one line."""
+    import struct
+
+    import tflite
+
+    buf = bytearray((FIX / "lce_cnn.tflite").read_bytes())
+    sg = tflite.Model.GetRootAsModel(buf, 0).Subgraphs(0)
+    o = int(sg.Operators(3).OutputsAsNumpy()[0])  # MAX_POOL_2D: [1, 4, 4, 32]
+    t = sg.Tensors(o)
+    assert list(t.ShapeAsNumpy()) == [1, 4, 4, 32]
+    at = t._tab.Vector(t._tab.Offset(4))  # the shape vector's first element
+    struct.pack_into("<i", buf, at + 4, 5)
+    p = tmp_path / "shape.tflite"
+    p.write_bytes(bytes(buf))
+    with pytest.raises(TinyBnnError, match=r"operator 3 \(MAX_POOL_2D\): its output .* is declared \[1, 5, 4, 32\]"):
+        float_graph(p)

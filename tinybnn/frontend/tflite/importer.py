@@ -302,6 +302,7 @@ class _Importer:
                 kind = "custom op" if name not in self.builtin_names.values() else "operator"
                 raise self.fail(k, name, f"this {kind} is not supported", SUPPORTED)
             rule(k, name, op, ii, oo[0])
+            self.check_shape(k, name, oo[0])
         f.at = None
         if outp not in self.ir or outp in self.bits:
             raise UnsupportedModel(f"{f.path}: the output '{self.tname(outp)}' is not a float tensor written by an "
@@ -327,6 +328,18 @@ class _Importer:
         if len(in_shape) == 4:
             meta["input_perm"] = [0, 3, 1, 2]
         return Graph(nodes=self.nodes, consts=self.consts, shapes=self.shapes, input=x, output=out, meta=meta)
+
+    def check_shape(self, k, name, o):
+        """The output's declared shape against what the operator computes (bitpacked: words of 32 channels)."""
+        got = self.shapes[self.ir[o]]
+        want = self.ir_shape(o)
+        if o in self.bits:
+            C = got[1]
+            got = got[:1] + (-(-C // 32),) + got[2:]
+        if tuple(want) != tuple(got):
+            raise self.fail(k, name, f"its output '{self.tname(o)}' is declared {list(self.tshape(o))}, but the "
+                            f"operator computes {list(got)} (N{'CHW' if len(got) == 4 else 'F'}, batch 1)",
+                            "files whose tensor shapes agree with their operators")
 
     # ---- operators ----------------------------------------------------------------------------
     def float_in(self, k, name, i) -> str:
@@ -556,15 +569,15 @@ class _Importer:
         x = self.float_in(k, name, ii[0])
         self.float_out(k, name, o)
         s_in, s_out = self.tshape(ii[0]), self.tshape(o)
-        n_in = int(np.prod(s_in[1:]))
+        n_in = int(np.prod(self.shapes[x][1:]))
         if len(s_out) != 2 or s_out[1] != n_in:
             raise self.fail(k, name, f"reshapes {list(s_in)} to {list(s_out)}",
                             "flattening to (N, features) before FULLY_CONNECTED")
-        if len(s_in) == 2:
+        if len(self.shapes[x]) == 2:
             self.ir[o] = x
             return
         # TFLite flattens its NHWC map in H, W, C order; the IR map is NCHW
-        perm = [0, 2, 3, 1] if len(s_in) == 4 else None
+        perm = [0, 2, 3, 1] if len(self.shapes[x]) == 4 else None
         self.ir[o] = self.emit("Flatten", self.tname(o), x, {"perm": perm}, (1, n_in), name)
 
 
