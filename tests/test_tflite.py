@@ -81,20 +81,28 @@ def test_golden_equals_host_c(name):
 
 
 @pytest.mark.parametrize("name", sorted(TWINS))
-def test_same_model_through_tf2onnx(name):
-    """The same trained Larq model, converted by LCE and exported by tf2onnx: the same integer model."""
+def test_same_model_through_tf2onnx(name, report):
+    """The same trained Larq model, converted by LCE and exported by tf2onnx: the same layers and decisions; a
+    chain (no real-valued stream) the very same integer model. A residual network's streams are quantized from
+    each file's own float values (float32 constants in the .tflite), so its outputs may differ by rounding."""
     m, x, _ = _load(name)
     twin = tinybnn.load(FIX / f"{TWINS[name]}.onnx", calibration=x)
-    assert [n.op for n in m.layers] == [n.op for n in twin.layers]
-    q = m.quantize(x)
-    assert np.array_equal(q, twin.quantize(x))
-    assert np.array_equal(m.run_quantized(q), twin.run_quantized(q))
+    assert sorted(n.op for n in m.layers) == sorted(n.op for n in twin.layers)
+    y, y2 = m.predict(x), twin.predict(x)
+    agree = float(np.mean(y.argmax(1) == y2.argmax(1)))
+    report(f"{name} vs {TWINS[name]}: argmax agreement {100 * agree:.2f}%, max abs output difference "
+           f"{np.abs(y - y2).max():.3g}")
+    assert agree >= 0.99
+    if not any(n.op in ("tb.Add", "tb.AvgPool") for n in m.layers):
+        q = m.quantize(x)
+        assert np.array_equal(q, twin.quantize(x))
+        assert np.array_equal(m.run_quantized(q), twin.run_quantized(q))
 
 
 def test_lce_ops_are_covered():
     ops = {op for e in MANIFEST["tflite_fixtures"] for op in e["op_types"]}
-    assert {"LceQuantize", "LceDequantize", "LceBconv2d", "CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D",
-            "RESHAPE", "MUL", "ADD"} <= ops
+    assert {"LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d", "CONV_2D", "FULLY_CONNECTED",
+            "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "MUL", "ADD"} <= ops
 
 
 def test_detected_by_content(tmp_path):

@@ -8,8 +8,10 @@ everything after it run unchanged:
 =================  ==========================================================================================
 ``CONV_2D``        ``Conv`` (+ ``Affine`` for its bias); OHWI weights as OIHW, TFLite's SAME padding explicit
 ``FULLY_CONNECTED`` ``Dense`` (+ ``Affine`` for its bias)
-``MUL`` / ``ADD``  ``Affine`` (a per-channel or scalar constant)
+``MUL`` / ``ADD``  ``Affine`` (a per-channel or scalar constant); ``ADD`` of two tensors: ``Sum`` (a residual)
 ``MAX_POOL_2D``    ``MaxPool``
+``AVERAGE_POOL_2D`` ``AvgPool`` (no padding)
+``MEAN``           ``AvgPool`` over the whole map (axes 1, 2), then ``Flatten`` unless keep_dims
 ``RESHAPE``        ``Flatten`` reading the NHWC map in TFLite's order
 ``LceQuantize``    ``Sign`` with 0 -> +1 (LCE packs ``x < 0`` as bit 1)
 ``LceDequantize``  nothing (the canonical graph holds the +-1 values)
@@ -39,7 +41,7 @@ IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
 MAX_MODEL_BYTES = 2**31 - 1
 LCE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
-BUILTINS = ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "RESHAPE", "MUL", "ADD")
+BUILTINS = ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "MUL", "ADD")
 SUPPORTED = ", ".join(LCE_OPS + BUILTINS) + " on float32 tensors"
 
 
@@ -480,6 +482,40 @@ class _Importer:
         self.ir[o] = self.emit("MaxPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
                                                               "pads": pads}, shape, name)
 
+    def op_AVERAGE_POOL_2D(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        opts = self.options(op, self.tfl.Pool2DOptions)
+        self.fused(k, name, opts)
+        kh, kw, sh, sw = opts.FilterHeight(), opts.FilterWidth(), opts.StrideH(), opts.StrideW()
+        if min(kh, kw, sh, sw) < 1:
+            raise self.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
+        pads = self._window(k, name, x, opts.Padding(), kh, kw, sh, sw)
+        if any(pads):  # TFLite averages a padded window over its valid taps only
+            raise self.fail(k, name, f"SAME padding {list(pads)} (windows averaged over their valid taps)",
+                            "AVERAGE_POOL_2D without padding")
+        H, W = self.shapes[x][2:]
+        shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
+        self.ir[o] = self.emit("AvgPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
+                                                              "pads": pads, "count_include_pad": 0}, shape, name)
+
+    def op_MEAN(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        axes = self.const(ii[1]) if len(ii) > 1 else None
+        if len(self.shapes[x]) != 4 or axes is None or sorted(int(a) % 4 for a in axes.reshape(-1)) != [1, 2]:
+            raise self.fail(k, name, f"averages over axes {None if axes is None else axes.reshape(-1).tolist()}",
+                            "MEAN over the spatial axes (1, 2) of an NHWC map (global average pooling)")
+        keep = self.options(op, self.tfl.ReducerOptions).KeepDims()
+        C, H, W = self.shapes[x][1:]
+        base = self.tname(o)
+        y = self.emit("AvgPool", base + ("" if keep else "/pool"), x, {
+            "kernel": (H, W), "strides": (1, 1), "pads": (0, 0, 0, 0), "count_include_pad": 0, "global": True},
+            (1, C, 1, 1), name)
+        if not keep:
+            y = self.emit("Flatten", base, y, {"perm": None}, (1, C), name)
+        self.ir[o] = y
+
     def op_CONV_2D(self, k, name, op, ii, o):
         x = self.float_in(k, name, ii[0])
         self.float_out(k, name, o)
@@ -540,6 +576,16 @@ class _Importer:
         self.fused(k, name, opts)
         consts = [self.const(i) for i in ii]
         acts = [i for i, c in zip(ii, consts) if c is None]
+        if name == "ADD" and len(acts) == 2 and len(ii) == 2:  # a residual connection: two real tensors
+            a, b = (self.float_in(k, name, i) for i in acts)
+            if self.shapes[a] != self.shapes[b]:
+                raise self.fail(k, name, f"adds tensors of shapes {list(self.tshape(acts[0]))} and "
+                                f"{list(self.tshape(acts[1]))}", "ADD of two tensors of the same shape")
+            out = self.fresh(self.tname(o))
+            self.nodes.append(Node("Sum", out, [a, b], [out], {"onnx_op": name}))
+            self.shapes[out] = self.shapes[a]
+            self.ir[o] = out
+            return
         if len(acts) != 1 or len(ii) != 2:
             raise self.fail(k, name, f"combines {len(acts)} activations",
                             "one activation and one constant (a folded BatchNorm, a bias)")
