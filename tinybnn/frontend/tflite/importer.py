@@ -244,7 +244,7 @@ class _Importer:
 
     # ---- the graph ----------------------------------------------------------------------------
     def run(self) -> Graph:
-        f, tfl = self.f, self.tfl
+        f = self.f
         m = self.model
         version = m.Version()
         if version != SCHEMA_VERSION:
