@@ -32,7 +32,7 @@ def test_corpus_is_complete():
     assert len(CASES) >= 18
     listed = {c["file"] for c in CASES}
     assert len(listed) == len(CASES), "duplicate file in cases.json"
-    on_disk = {p.name for p in BAD.glob("*.onnx")}
+    on_disk = {p.name for p in BAD.glob("*.onnx")} | {p.name for p in BAD.glob("*.tflite")}
     assert listed == on_disk
     for c in CASES:
         assert c["why"] and c["expect"], c

@@ -27,5 +27,7 @@ def test_wheel_contents(wheel):
         for p in src:
             assert f"tinybnn/_data/{rel}/{p.relative_to(ROOT / rel).as_posix()}" in names, p
     assert "tinybnn/passes/lower.py" in names
+    for p in (ROOT / "tinybnn").rglob("*.py"):  # every subpackage is listed in pyproject.toml's packages
+        assert p.relative_to(ROOT).as_posix() in names, p
     meta = [n for n in names if n.endswith("entry_points.txt")]
     assert meta and "tinybnn = tinybnn.cli:main" in zipfile.ZipFile(wheel).read(meta[0]).decode()

@@ -25,9 +25,10 @@ class CheckReport:
     first_layer: dict | None = None  # rounding before the first binarizer (see first_layer_rounding)
     stream_error: list = field(default_factory=list)  # (layer, fraction within one step, max error in steps,
     #                                                   the same as a fraction of the tensor's range)
+    reference: str | None = None  # what the float model is, when it is not the ONNX file's runtime (.tflite)
 
     def text(self) -> str:
-        lines = [f"samples: {self.samples}",
+        lines = [f"samples: {self.samples}"] + ([f"float model: {self.reference}"] if self.reference else []) + [
                  f"argmax agreement with the float model: {100 * self.argmax_agreement:.2f}%",
                  f"final outputs: max abs diff {self.max_abs_diff:.4g}, max rel diff {self.max_rel_diff:.4g} "
                  "(relative to the largest float output)"]
@@ -122,7 +123,8 @@ def _stream_error(node, codes, ref) -> tuple[float, float, float]:
     return float(np.mean(err <= 1.0)), worst, worst / ((1 << int(a.get("bits", 8))) - 1)
 
 
-def check(model, path, x, labels=None) -> CheckReport:
+def check(model, path, x, labels=None, reference=None, reference_name=None) -> CheckReport:
+    """``reference``: the original runtime's outputs for ``x`` (a .tflite file's LCE interpreter), if given."""
     x = np.asarray(x, dtype=np.float32)
     outs = model.run_layers(x)
     y_gold = model.dequantize(outs[-1].data)
@@ -131,7 +133,15 @@ def check(model, path, x, labels=None) -> CheckReport:
         r = n.attrs.get("onnx_ref")
         if r is not None:
             refs[n.name] = r
-    y_ref, probes = _float_run(path, x, sorted({r[0] for r in refs.values()}))
+    from .frontend.tflite import is_tflite
+
+    what = None
+    if is_tflite(path):  # no runtime of its own in tinybnn: the stored outputs, or the canonical float graph
+        from .frontend.tflite.runtime import run_reference as run_tflite
+
+        y_ref, probes, what = run_tflite(path, x, sorted({r[0] for r in refs.values()}), reference, reference_name)
+    else:
+        y_ref, probes = _float_run(path, x, sorted({r[0] for r in refs.values()}))
     y_ref = y_ref.reshape(y_gold.shape)
     diff = np.abs(y_gold.astype(np.float64) - y_ref)
     scale = max(float(np.abs(y_ref).max()), 1e-12)
@@ -163,9 +173,11 @@ def check(model, path, x, labels=None) -> CheckReport:
             ref_bits = ref_bits.reshape(len(x), -1)[:, idx]
         dev = dev.reshape(ref_bits.shape)
         layer_rows.append((n.name, float(np.mean(dev == ref_bits))))
+    if reference is not None:  # outputs only: no layer to compare
+        layer_rows = []
     rep = CheckReport(samples=len(x), argmax_agreement=agree, max_abs_diff=float(diff.max()),
                       max_rel_diff=float(diff.max() / scale), layer_bit_agreement=layer_rows,
-                      first_layer=first_layer_rounding(model, x, outs), stream_error=stream_rows)
+                      first_layer=first_layer_rounding(model, x, outs), stream_error=stream_rows, reference=what)
     if labels is not None:
         lab = np.asarray(labels).reshape(-1)
         rep.golden_accuracy = float(np.mean(y_gold.reshape(len(x), -1).argmax(1) == lab))

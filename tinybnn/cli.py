@@ -173,11 +173,18 @@ def cmd_check(args) -> int:
     from .check import check
     from .frontend.onnx.runtime import require
 
+    from .frontend.tflite import is_tflite
+
     data = _load_npz(args.data)
     m = load_model(args, data=data["x"], data_name=args.data)
     x, labels = check_data(m, data["x"], data.get("labels"), where=args.data)
-    require(args.model)  # the float runtime, before the golden model runs
-    rep = check(m, args.model, x, labels)
+    ref = _load_npz(args.reference, key="y")["y"] if args.reference else None
+    if ref is not None and not is_tflite(args.model):
+        raise TinyBnnError("--reference is for a .tflite model (whose runtime tinybnn does not run); an ONNX "
+                           "model is compared with onnxruntime (qonnx for QONNX)")
+    if not is_tflite(args.model):
+        require(args.model)  # the float runtime, before the golden model runs
+    rep = check(m, args.model, x, labels, reference=ref, reference_name=args.reference)
     print(rep.text())
     return 0
 
@@ -424,7 +431,8 @@ EXAMPLES = {
   tinybnn predict model.onnx --input x.npy --output y.npy
   tinybnn predict model.onnx --input test.npz --output y.npy --engine c   # the generated C, on this computer""",
     "check": """examples:
-  tinybnn check model.onnx --data test.npz""",
+  tinybnn check model.onnx --data test.npz
+  tinybnn check model.tflite --data test.npz --reference lce_outputs.npz   # Larq Compute Engine's outputs, array y""",
     "convert": """examples:
   tinybnn convert model.onnx -o model_c/
   tinybnn convert model.onnx -o model_c/ --board nucleo_f446re --max-ram 8192 --json convert.json""",
@@ -475,7 +483,7 @@ def _variants():
 
 def _model_arg(s):
     s.add_argument("model", metavar="MODEL.onnx", help="the trained BNN exported to ONNX (PyTorch, Brevitas QONNX, "
-                   "Larq through tf2onnx)")
+                   "Larq through tf2onnx) or converted by Larq Compute Engine (.tflite)")
 
 
 def _json_arg(s, what):
@@ -519,6 +527,9 @@ def make_parser() -> argparse.ArgumentParser:
     s = command("check", "compare the golden model with the float model's own runtime", cmd_check)
     _model_arg(s)
     s.add_argument("--data", required=True, metavar="FILE.npz", help="arrays x and optional labels")
+    s.add_argument("--reference", metavar="Y.npz", help="a .tflite model's outputs from Larq Compute Engine's "
+                   "interpreter for the --data samples (array y, or an .npy file); without it a .tflite model is "
+                   "compared with tinybnn's float graph of the file")
     _add_quant_flags(s)
     s = command("convert", "render the model as self-contained C99 (model.h/.c, weights, kernels)", cmd_convert)
     _model_arg(s)

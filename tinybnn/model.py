@@ -36,7 +36,12 @@ class LayerOutput:
 
 
 def float_graph(path) -> Graph:
-    """The first passes: a canonical float graph (still exactly the ONNX model's computation)."""
+    """The first passes: a canonical float graph (still exactly the ONNX model's computation). A Larq Compute
+    Engine .tflite file (recognised by its content) is read straight into the canonical op set."""
+    from .frontend.tflite import import_tflite, is_tflite
+
+    if is_tflite(path):
+        return import_tflite(path)
     g = import_onnx(path)
     g = fold_constants(g)
     g = absorb_transposes(g)

@@ -25,6 +25,11 @@ def require(path) -> None:
 
     import onnx
 
+    from ..tflite import is_tflite
+    from ..tflite.runtime import INTERPRETER_NOTE
+
+    if is_tflite(path):
+        raise TinyBnnError(f"{path} is a Larq Compute Engine .tflite file: {INTERPRETER_NOTE}")
     model = onnx.load(str(path), load_external_data=False)
     name = "qonnx" if _is_qonnx(model) else "onnxruntime"
     try:

@@ -1,0 +1,636 @@
+"""Read a Larq Compute Engine ``.tflite`` file into the canonical float graph.
+
+The file is parsed with the ``tflite`` package (the TFLite FlatBuffers schema, generated code) and LCE's custom
+options with flatbuffers' ``flexbuffers``. Each operator becomes the canonical ops of
+:mod:`tinybnn.passes.canonicalize` (NCHW, float semantics, exactly the file's computation), so ``lower`` and
+everything after it run unchanged:
+
+=================  ==========================================================================================
+``CONV_2D``        ``Conv`` (+ ``Affine`` for its bias); OHWI weights as OIHW, TFLite's SAME padding explicit
+``FULLY_CONNECTED`` ``Dense`` (+ ``Affine`` for its bias)
+``MUL`` / ``ADD``  ``Affine`` (a per-channel or scalar constant); ``ADD`` of two tensors: ``Sum`` (a residual)
+``MAX_POOL_2D``    ``MaxPool``
+``AVERAGE_POOL_2D`` ``AvgPool`` (no padding)
+``MEAN``           ``AvgPool`` over the whole map (axes 1, 2), then ``Flatten`` unless keep_dims
+``RESHAPE``        ``Flatten`` reading the NHWC map in TFLite's order
+``LceQuantize``    ``Sign`` with 0 -> +1 (LCE packs ``x < 0`` as bit 1)
+``LceDequantize``  nothing (the canonical graph holds the +-1 values)
+``LceBconv2d``     ``Conv`` on +-1 weights unpacked from the file (bit 1 = -1, channel 32k+j at bit j),
+                   ``pad_value`` from ``pad_values``; float output: ``Affine`` with the post-activation
+                   multiplier and bias; bitpacked output (``accum > threshold``, accum = popcount of
+                   XOR): ``Affine`` then ``Sign``, the threshold as the exact integer offset
+``LceBMaxPool2d``  ``MaxPool`` on the +-1 values
+=================  ==========================================================================================
+
+Errors are one line naming the file, the operator (index and op) and, for a damaged file, the byte.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import TinyBnnError, UnsupportedModel
+from ...ir.graph import Graph, Node
+from ...plumbing import check_file
+
+IDENTIFIER = b"TFL3"
+SCHEMA_VERSION = 3
+MAX_MODEL_BYTES = 2**31 - 1
+LCE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
+BUILTINS = ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "MUL", "ADD")
+SUPPORTED = ", ".join(LCE_OPS + BUILTINS) + " on float32 tensors"
+
+
+def is_tflite(path) -> bool:
+    """True when the file at ``path`` holds a TFLite FlatBuffer (the identifier "TFL3" at bytes 4..8), whatever
+    its name; also for a file named .tflite (which then gets the TFLite frontend's own errors)."""
+    p = Path(path)
+    if p.suffix.lower() == ".tflite":
+        return True
+    try:
+        with open(p, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[4:8] == IDENTIFIER
+
+
+def _enum_names(cls) -> dict[int, str]:
+    return {v: k for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+class _File:
+    """The parsed model: FlatBuffers accessors wrapped so a damaged file is one line, with the byte."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise TinyBnnError(f"{path}: {size:,} bytes; supported: .tflite files under 2 GiB")
+        self.at = None  # what is being read, for the error of a damaged file
+        self.buf = path.read_bytes()
+        n = len(self.buf)
+        if n == 0:
+            raise TinyBnnError(f"{path}: empty file (0 bytes), expected a .tflite model")
+        if n < 8:
+            raise TinyBnnError(f"{path}: {n} bytes, too short for a TFLite FlatBuffer (the file is truncated)")
+        if self.buf[4:8] != IDENTIFIER:
+            raise TinyBnnError(f"{path}: bytes 4..8 are {self.buf[4:8]!r}, not the TFLite file identifier "
+                               f"{IDENTIFIER!r}; not a .tflite model")
+        root = struct.unpack_from("<I", self.buf, 0)[0]
+        if root + 4 > n:
+            raise TinyBnnError(f"{path}: the root table at byte {root} is past the end of the file ({n} bytes); "
+                               "the file is truncated")
+        import tflite
+
+        self.tfl = tflite
+        self.model = self.guard(lambda: tflite.Model.GetRootAsModel(self.buf, 0), "the model table")
+
+    def guard(self, fn, what: str):
+        """Run a FlatBuffers read; a read past the end or a malformed table is one line with the byte."""
+        try:
+            return fn()
+        except (struct.error, IndexError, ValueError, TypeError, UnicodeDecodeError, OverflowError) as e:
+            m = re.search(r"offset (-?\d+)", str(e))
+            where = f" at byte {m.group(1)}" if m else ""
+            what = self.at or what
+            raise TinyBnnError(f"{self.path}: reading {what} failed{where}, past the end of its {len(self.buf)} "
+                               "bytes or at a damaged offset: the file is truncated or damaged") from None
+
+
+def _custom_options(f: _File, op, k: int, name: str) -> dict:
+    from flatbuffers import flexbuffers
+
+    raw = f.guard(lambda: op.CustomOptionsAsNumpy(), f"operator {k} ({name})'s options")
+    if isinstance(raw, int) or len(raw) == 0:
+        return {}
+    try:
+        opts = flexbuffers.Loads(bytes(raw.tobytes()))
+    except Exception:  # flexbuffers raises bare errors of many kinds on bad bytes
+        raise TinyBnnError(f"{f.path}: operator {k} ({name}): its custom options are not a valid FlexBuffer "
+                           f"map") from None
+    if not isinstance(opts, dict):
+        raise TinyBnnError(f"{f.path}: operator {k} ({name}): its custom options are not a FlexBuffer map")
+    return opts
+
+
+def _same_pads(n_in: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding of one spatial axis: (before, after), the extra pixel after."""
+    out = -(-n_in // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - n_in, 0)
+    return total // 2, total - total // 2
+
+
+class _Importer:
+    def __init__(self, f: _File):
+        self.f = f
+        self.tfl = f.tfl
+        self.model = f.model
+        self.nodes: list[Node] = []
+        self.consts: dict[str, np.ndarray] = {}
+        self.shapes: dict[str, tuple] = {}
+        self.ir: dict[int, str] = {}          # TFLite tensor index -> IR tensor name
+        self.bits: set[int] = set()           # TFLite tensors holding LCE bitpacked data
+        self.names: set[str] = set()
+        self.builtin_names = _enum_names(self.tfl.BuiltinOperator)
+        self.type_names = _enum_names(self.tfl.TensorType)
+
+    # ---- reading ------------------------------------------------------------------------------
+    def fail(self, k: int, name: str, what: str, supported: str | None = None) -> UnsupportedModel:
+        msg = f"{self.f.path}: operator {k} ({name}): {what}"
+        if supported:
+            msg += f"; supported: {supported}"
+        return UnsupportedModel(msg)
+
+    def tensor(self, i: int):
+        return self.f.guard(lambda: self.sg.Tensors(i), f"tensor {i}")
+
+    def tname(self, i: int) -> str:
+        return self.f.guard(lambda: (self.tensor(i).Name() or b"").decode("utf-8", "replace"), f"tensor {i}'s name")
+
+    def tshape(self, i: int) -> tuple[int, ...]:
+        t = self.tensor(i)
+        return tuple(int(v) for v in self.f.guard(lambda: t.ShapeAsNumpy(), f"tensor {i}'s shape")) \
+            if t.ShapeLength() else ()
+
+    def ttype(self, i: int) -> str:
+        return self.type_names.get(self.tensor(i).Type(), f"type {self.tensor(i).Type()}")
+
+    def const(self, i: int) -> np.ndarray | None:
+        """The data of a constant tensor (a non-empty buffer), in its declared type and shape; None for an
+        activation."""
+        t = self.tensor(i)
+        b = self.f.guard(lambda: self.model.Buffers(t.Buffer()), f"buffer {t.Buffer()} of tensor {i}")
+        off = self.f.guard(lambda: b.Offset(), f"buffer {t.Buffer()}")
+        if off > 1:  # large models keep buffers after the FlatBuffer, at an absolute file offset
+            size = b.Size()
+            if off + size > len(self.f.buf):
+                raise TinyBnnError(f"{self.f.path}: tensor {i}'s data at bytes {off}..{off + size} is past the end "
+                                   f"of the file ({len(self.f.buf)} bytes); the file is truncated")
+            raw = np.frombuffer(self.f.buf, np.uint8, size, off)
+        else:
+            raw = self.f.guard(lambda: b.DataAsNumpy(), f"the data of tensor {i}")
+            if isinstance(raw, int) or len(raw) == 0:
+                return None
+        dt = {"FLOAT32": "<f4", "INT32": "<i4", "INT8": "i1", "UINT8": "u1", "INT64": "<i8", "INT16": "<i2",
+              "FLOAT16": "<f2"}.get(self.ttype(i))
+        if dt is None:
+            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tname(i)}') holds constant data of type "
+                               f"{self.ttype(i)}; supported: float32, int32, int8")
+        shape = self.tshape(i)
+        n = int(np.prod(shape)) if shape else 1
+        if raw.size != n * np.dtype(dt).itemsize:
+            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tname(i)}') has shape {list(shape)} "
+                               f"({n * np.dtype(dt).itemsize} bytes of {self.ttype(i)}) but its buffer holds "
+                               f"{raw.size} bytes")
+        arr = np.frombuffer(raw.tobytes(), dt).reshape(shape)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tname(i)}') holds non-finite values (NaN or "
+                               "infinity); supported: finite parameters")
+        return arr
+
+    # ---- writing ------------------------------------------------------------------------------
+    def fresh(self, base: str) -> str:
+        base = base.split(";")[0] or "t"  # the converter joins the names of fused ops with ';'
+        name, j = base, 0
+        while name in self.names:
+            j += 1
+            name = f"{base}_{j}"
+        self.names.add(name)
+        return name
+
+    def emit(self, op: str, name: str, x: str, attrs: dict, shape: tuple, origin: str) -> str:
+        out = self.fresh(name)
+        attrs = dict(attrs, onnx_op=origin)
+        self.nodes.append(Node(op, out, [x], [out], attrs))
+        self.shapes[out] = tuple(shape)
+        return out
+
+    def act(self, k: int, name: str, i: int) -> str:
+        if i not in self.ir:
+            if self.const(i) is not None:
+                raise self.fail(k, name, f"reads the constant tensor '{self.tname(i)}' where an activation is "
+                                "expected")
+            raise self.fail(k, name, f"reads tensor '{self.tname(i)}', which no earlier operator writes")
+        return self.ir[i]
+
+    def ir_shape(self, i: int) -> tuple:
+        """TFLite NHWC / (N, F) shape of tensor i as the IR's NCHW / (N, F), batch 1."""
+        s = self.tshape(i)
+        if len(s) == 4:
+            return (1, s[3], s[1], s[2])
+        if len(s) == 2:
+            return (1, s[1])
+        return (1,) + tuple(s[1:])
+
+    def fused(self, k: int, name: str, opts) -> None:
+        act = opts.FusedActivationFunction()
+        if act != self.tfl.ActivationFunctionType.NONE:
+            acts = _enum_names(self.tfl.ActivationFunctionType)
+            raise self.fail(k, name, f"has the fused activation {acts.get(act, act)}",
+                            "fused_activation_function NONE")
+
+    def options(self, op, cls):
+        t = op.BuiltinOptions()
+        if t is None:
+            raise TinyBnnError(f"{self.f.path}: {self.f.at}: its builtin options are missing; the file is damaged")
+        o = cls()
+        o.Init(t.Bytes, t.Pos)
+        return o
+
+    # ---- the graph ----------------------------------------------------------------------------
+    def run(self) -> Graph:
+        f = self.f
+        m = self.model
+        version = m.Version()
+        if version != SCHEMA_VERSION:
+            raise TinyBnnError(f"{f.path}: TFLite schema version {version}; supported: version {SCHEMA_VERSION}")
+        if m.SubgraphsLength() != 1:
+            raise UnsupportedModel(f"{f.path}: {m.SubgraphsLength()} subgraphs; supported: one (no control flow)")
+        self.sg = sg = f.guard(lambda: m.Subgraphs(0), "subgraph 0")
+        ins = [int(v) for v in f.guard(lambda: sg.InputsAsNumpy(), "the subgraph's inputs")] if sg.InputsLength() else []
+        outs = [int(v) for v in f.guard(lambda: sg.OutputsAsNumpy(), "the subgraph's outputs")] if sg.OutputsLength() else []
+        if len(ins) != 1 or len(outs) != 1:
+            raise UnsupportedModel(f"{f.path}: {len(ins)} inputs and {len(outs)} outputs; supported: one of each")
+        n_tensors = sg.TensorsLength()
+        for i in ins + outs:
+            if not 0 <= i < n_tensors:
+                raise TinyBnnError(f"{f.path}: the subgraph names tensor {i} of {n_tensors}; the file is damaged")
+        inp, outp = ins[0], outs[0]
+        f.at = f"the input and output tensors ({inp} and {outp})"
+        for i, what in ((inp, "input"), (outp, "output")):
+            if self.ttype(i) != "FLOAT32":
+                raise UnsupportedModel(f"{f.path}: the {what} '{self.tname(i)}' is {self.ttype(i)}; supported: "
+                                       "float32 (int8 post-training-quantized models are not supported yet)")
+        in_shape = self.tshape(inp)
+        if len(in_shape) not in (2, 4) or any(d < 1 for d in in_shape[1:]):
+            raise UnsupportedModel(f"{f.path}: input '{self.tname(inp)}' has shape {list(in_shape)}; supported: "
+                                   "(N, H, W, C) or (N, F) with static sizes")
+        x = self.fresh(self.tname(inp) or "input")
+        self.ir[inp] = x
+        self.shapes[x] = self.ir_shape(inp)
+
+        f.at = "the operator codes"
+        codes = []
+        for c in range(m.OperatorCodesLength()):
+            oc = f.guard(lambda: m.OperatorCodes(c), f"operator code {c}")
+            code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+            custom = oc.CustomCode()
+            codes.append(custom.decode("utf-8", "replace") if custom else
+                         self.builtin_names.get(code, f"builtin {code}"))
+        for k in range(sg.OperatorsLength()):
+            f.at = f"operator {k}"
+            op = f.guard(lambda: sg.Operators(k), f"operator {k}")
+            idx = op.OpcodeIndex()
+            if idx >= len(codes):
+                raise TinyBnnError(f"{f.path}: operator {k} names operator code {idx} of {len(codes)}; "
+                                   "the file is damaged")
+            name = codes[idx]
+            f.at = f"operator {k} ({name})"
+            ii = [int(v) for v in f.guard(lambda: op.InputsAsNumpy(), f"operator {k}'s inputs")] if op.InputsLength() else []
+            oo = [int(v) for v in f.guard(lambda: op.OutputsAsNumpy(), f"operator {k}'s outputs")] if op.OutputsLength() else []
+            for i in ii + oo:
+                if not -1 <= i < n_tensors:
+                    raise TinyBnnError(f"{f.path}: operator {k} ({name}) names tensor {i} of {n_tensors}; "
+                                       "the file is damaged")
+            if len(oo) != 1:
+                raise self.fail(k, name, f"has {len(oo)} outputs", "operators with one output")
+            rule = getattr(self, "op_" + name, None)
+            if rule is None:
+                kind = "custom op" if name not in self.builtin_names.values() else "operator"
+                raise self.fail(k, name, f"this {kind} is not supported", SUPPORTED)
+            rule(k, name, op, ii, oo[0])
+            self.check_shape(k, name, oo[0])
+        f.at = None
+        if outp not in self.ir or outp in self.bits:
+            raise UnsupportedModel(f"{f.path}: the output '{self.tname(outp)}' is not a float tensor written by an "
+                                   "operator")
+        out = self.ir[outp]
+        if not self.nodes:
+            raise UnsupportedModel(f"{f.path}: the model has no operators")
+        meta = {
+            "source": str(f.path),
+            "producer": f"TFLite schema v{version}" + (f" ({(m.Description() or b'').decode('utf-8', 'replace')})"
+                                                      if m.Description() else ""),
+            "opset": 0,
+            "input_name": self.tname(inp),
+            "output_name": self.tname(outp),
+            "declared_batch": in_shape[0] if in_shape[0] > 0 else None,
+            "onnx_input_shape": (1,) + tuple(in_shape[1:]),
+            "metadata": {},
+            "dialect": "lce-tflite",
+            # every IR tensor is the file's computation exactly: check probes them in the float graph
+            "onnx_tensors": {t for n in self.nodes for t in n.outputs},
+            "aliases": {},
+        }
+        if len(in_shape) == 4:
+            meta["input_perm"] = [0, 3, 1, 2]
+        return Graph(nodes=self.nodes, consts=self.consts, shapes=self.shapes, input=x, output=out, meta=meta)
+
+    def check_shape(self, k, name, o):
+        """The output's declared shape against what the operator computes (bitpacked: words of 32 channels)."""
+        got = self.shapes[self.ir[o]]
+        want = self.ir_shape(o)
+        if o in self.bits:
+            C = got[1]
+            got = got[:1] + (-(-C // 32),) + got[2:]
+        if tuple(want) != tuple(got):
+            raise self.fail(k, name, f"its output '{self.tname(o)}' is declared {list(self.tshape(o))}, but the "
+                            f"operator computes {list(got)} (N{'CHW' if len(got) == 4 else 'F'}, batch 1)",
+                            "files whose tensor shapes agree with their operators")
+
+    # ---- operators ----------------------------------------------------------------------------
+    def float_in(self, k, name, i) -> str:
+        x = self.act(k, name, i)
+        if i in self.bits:
+            raise self.fail(k, name, f"reads the bitpacked tensor '{self.tname(i)}'",
+                            "LceBconv2d, LceBMaxPool2d and LceDequantize on bitpacked tensors")
+        return x
+
+    def bits_in(self, k, name, i) -> str:
+        x = self.act(k, name, i)
+        if i not in self.bits:
+            raise self.fail(k, name, f"reads '{self.tname(i)}', which is not an LCE bitpacked tensor",
+                            "the output of LceQuantize, a bitpacked LceBconv2d or LceBMaxPool2d")
+        return x
+
+    def float_out(self, k, name, o):
+        if self.ttype(o) != "FLOAT32":
+            raise self.fail(k, name, f"writes {self.ttype(o)}", "float32 outputs (int8 models are not supported yet)")
+
+    def op_LceQuantize(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        if self.ttype(o) != "INT32":
+            raise self.fail(k, name, f"writes {self.ttype(o)}", "an int32 bitpacked output")
+        self.ir[o] = self.emit("Sign", self.tname(o), x, {"zero": "+1"}, self.shapes[x], name)
+        self.bits.add(o)
+
+    def op_LceDequantize(self, k, name, op, ii, o):
+        x = self.bits_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        self.ir[o] = x  # the canonical graph already holds the +-1 values
+
+    def _window(self, k, name, x, padding, kh, kw, sh, sw, dh=1, dw=1):
+        H, W = self.shapes[x][2:]
+        if padding == self.tfl.Padding.SAME:
+            t, b = _same_pads(H, kh, sh, dh)
+            l, r = _same_pads(W, kw, sw, dw)
+            return (t, l, b, r)
+        if padding == self.tfl.Padding.VALID:
+            return (0, 0, 0, 0)
+        raise self.fail(k, name, f"padding {padding}", "SAME or VALID")
+
+    @staticmethod
+    def _out_hw(H, W, pads, kh, kw, sh, sw, dh=1, dw=1):
+        t, l, b, r = pads
+        return ((H + t + b - ((kh - 1) * dh + 1)) // sh + 1, (W + l + r - ((kw - 1) * dw + 1)) // sw + 1)
+
+    def op_LceBconv2d(self, k, name, op, ii, o):
+        opts = _custom_options(self.f, op, k, name)
+        x = self.bits_in(k, name, ii[0])
+        if len(ii) != 5:
+            raise self.fail(k, name, f"has {len(ii)} inputs", "input, filter, multiplier, bias, thresholds")
+        wp = self.const(ii[1])
+        if wp is None or wp.dtype != np.int32 or wp.ndim != 4:
+            raise self.fail(k, name, "its filter is not a constant int32 [O, KH, KW, words] tensor")
+        C = self.shapes[x][1]
+        cin = int(opts.get("channels_in", -1))
+        O, KH, KW, words = wp.shape
+        if cin != C or words != -(-C // 32):
+            raise self.fail(k, name, f"channels_in {cin} with {words} filter words per tap for an input of {C} "
+                            "channels", "groups = 1 (ceil(channels_in / 32) words per tap)")
+        if int(opts.get("fused_activation_function", 0)) != 0:
+            raise self.fail(k, name, f"has the fused activation {opts.get('fused_activation_function')}",
+                            "fused_activation_function NONE")
+        pad_value = int(opts.get("pad_values", 0))
+        if pad_value not in (0, 1):
+            raise self.fail(k, name, f"pad_values {pad_value}", "0 or 1")
+        sh, sw = int(opts.get("stride_height", 1)), int(opts.get("stride_width", 1))
+        dh, dw = int(opts.get("dilation_height_factor", 1)), int(opts.get("dilation_width_factor", 1))
+        if min(sh, sw, dh, dw) < 1:
+            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
+        padding = int(opts.get("padding", self.tfl.Padding.VALID))
+        pads = self._window(k, name, x, padding, KH, KW, sh, sw, dh, dw)
+        # unpack: bit j of word w is channel 32 w + j, bit 1 = -1
+        bits = np.unpackbits(wp.astype("<i4").view(np.uint8).reshape(O, KH, KW, words, 4), axis=-1,
+                             bitorder="little").reshape(O, KH, KW, words * 32)[..., :C]
+        W = (1.0 - 2.0 * bits).transpose(0, 3, 1, 2).astype(np.float64)
+        H0, W0 = self.shapes[x][2:]
+        oh, ow = self._out_hw(H0, W0, pads, KH, KW, sh, sw, dh, dw)
+        if oh < 1 or ow < 1:
+            raise self.fail(k, name, "its output map is empty")
+        shape = (1, O, oh, ow)
+        conv = self.emit("Conv", self.tname(o) + "/conv", x, {
+            "W": W, "strides": (sh, sw), "dilations": (dh, dw), "pads": pads,
+            "pad_value": float(pad_value), "group": 1}, shape, name)
+        otype = self.ttype(o)
+        if otype == "FLOAT32":
+            mul, bias = self.const(ii[2]), self.const(ii[3])
+            if mul is None or bias is None or mul.shape != (O,) or bias.shape != (O,):
+                raise self.fail(k, name, "its post-activation multiplier and bias are not constant float32 [O] "
+                                "tensors")
+            self.ir[o] = self.emit("Affine", self.tname(o), conv, {
+                "scale": mul.astype(np.float64), "bias": bias.astype(np.float64), "origin": "LceBconv2d"},
+                shape, name)
+        elif otype == "INT32":
+            thr = self.const(ii[4]) if ii[4] >= 0 else None
+            if thr is None or thr.shape != (O,) or thr.dtype != np.int32:
+                raise self.fail(k, name, "writes bitpacked output without constant int32 [O] thresholds")
+            if pad_value == 0 and any(pads):
+                raise self.fail(k, name, "writes bitpacked output with zero padding",
+                                "bitpacked output with VALID padding or pad_values 1")
+            # bit = accum > thr, accum = popcount(x XOR w) over all K taps; the conv's +-1 output is K - 2 accum
+            K = KH * KW * C
+            offset = -(K - 2 * thr.astype(np.float64))
+            a = self.emit("Affine", self.tname(o) + "/threshold", conv, {
+                "scale": np.ones(O), "bias": offset, "origin": "LceBconv2d threshold"}, shape, name)
+            # y - (K - 2 thr) < 0 <=> accum > thr <=> bit 1 (-1); an exact 0 is +1
+            self.ir[o] = self.emit("Sign", self.tname(o), a, {"zero": "+1"}, shape, name)
+            self.bits.add(o)
+        else:
+            raise self.fail(k, name, f"writes {otype}", "float32 or bitpacked int32 output (int8 not yet)")
+
+    def op_LceBMaxPool2d(self, k, name, op, ii, o):
+        opts = _custom_options(self.f, op, k, name)
+        x = self.bits_in(k, name, ii[0])
+        kh, kw = int(opts.get("filter_height", 0)), int(opts.get("filter_width", 0))
+        sh, sw = int(opts.get("stride_height", 0)), int(opts.get("stride_width", 0))
+        if min(kh, kw, sh, sw) < 1:
+            raise self.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
+        pads = self._window(k, name, x, int(opts.get("padding", self.tfl.Padding.VALID)), kh, kw, sh, sw)
+        H, W = self.shapes[x][2:]
+        shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
+        self.ir[o] = self.emit("MaxPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
+                                                              "pads": pads}, shape, name)
+        self.bits.add(o)
+
+    def op_MAX_POOL_2D(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        opts = self.options(op, self.tfl.Pool2DOptions)
+        self.fused(k, name, opts)
+        kh, kw, sh, sw = opts.FilterHeight(), opts.FilterWidth(), opts.StrideH(), opts.StrideW()
+        if min(kh, kw, sh, sw) < 1:
+            raise self.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
+        pads = self._window(k, name, x, opts.Padding(), kh, kw, sh, sw)
+        H, W = self.shapes[x][2:]
+        shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
+        self.ir[o] = self.emit("MaxPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
+                                                              "pads": pads}, shape, name)
+
+    def op_AVERAGE_POOL_2D(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        opts = self.options(op, self.tfl.Pool2DOptions)
+        self.fused(k, name, opts)
+        kh, kw, sh, sw = opts.FilterHeight(), opts.FilterWidth(), opts.StrideH(), opts.StrideW()
+        if min(kh, kw, sh, sw) < 1:
+            raise self.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
+        pads = self._window(k, name, x, opts.Padding(), kh, kw, sh, sw)
+        if any(pads):  # TFLite averages a padded window over its valid taps only
+            raise self.fail(k, name, f"SAME padding {list(pads)} (windows averaged over their valid taps)",
+                            "AVERAGE_POOL_2D without padding")
+        H, W = self.shapes[x][2:]
+        shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
+        self.ir[o] = self.emit("AvgPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
+                                                              "pads": pads, "count_include_pad": 0}, shape, name)
+
+    def op_MEAN(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        axes = self.const(ii[1]) if len(ii) > 1 else None
+        if len(self.shapes[x]) != 4 or axes is None or sorted(int(a) % 4 for a in axes.reshape(-1)) != [1, 2]:
+            raise self.fail(k, name, f"averages over axes {None if axes is None else axes.reshape(-1).tolist()}",
+                            "MEAN over the spatial axes (1, 2) of an NHWC map (global average pooling)")
+        keep = self.options(op, self.tfl.ReducerOptions).KeepDims()
+        C, H, W = self.shapes[x][1:]
+        base = self.tname(o)
+        y = self.emit("AvgPool", base + ("" if keep else "/pool"), x, {
+            "kernel": (H, W), "strides": (1, 1), "pads": (0, 0, 0, 0), "count_include_pad": 0, "global": True},
+            (1, C, 1, 1), name)
+        if not keep:
+            y = self.emit("Flatten", base, y, {"perm": None}, (1, C), name)
+        self.ir[o] = y
+
+    def op_CONV_2D(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        opts = self.options(op, self.tfl.Conv2DOptions)
+        self.fused(k, name, opts)
+        W = self.const(ii[1])
+        C = self.shapes[x][1]
+        if W is None or W.dtype != np.float32 or W.ndim != 4 or W.shape[3] != C:
+            raise self.fail(k, name, f"its filter is not a constant float32 [O, KH, KW, {C}] tensor",
+                            "float weights (groups = 1)")
+        O, KH, KW, _ = W.shape
+        sh, sw = opts.StrideH(), opts.StrideW()
+        dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
+        if min(sh, sw, dh, dw) < 1:
+            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
+        pads = self._window(k, name, x, opts.Padding(), KH, KW, sh, sw, dh, dw)
+        H, Wd = self.shapes[x][2:]
+        shape = (1, O) + self._out_hw(H, Wd, pads, KH, KW, sh, sw, dh, dw)
+        bias = self.const(ii[2]) if len(ii) > 2 and ii[2] >= 0 else None
+        y = self.emit("Conv", self.tname(o) + ("/conv" if bias is not None else ""), x, {
+            "W": W.transpose(0, 3, 1, 2).astype(np.float64), "strides": (sh, sw), "dilations": (dh, dw),
+            "pads": pads, "pad_value": 0.0, "group": 1}, shape, name)
+        if bias is not None:
+            if bias.shape != (O,) or bias.dtype != np.float32:
+                raise self.fail(k, name, f"its bias has shape {list(bias.shape)}", "one float32 bias per channel")
+            y = self.emit("Affine", self.tname(o), y, {"scale": np.ones(O), "bias": bias.astype(np.float64),
+                                                       "origin": "CONV_2D bias"}, shape, name)
+        self.ir[o] = y
+
+    def op_FULLY_CONNECTED(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        opts = self.options(op, self.tfl.FullyConnectedOptions)
+        self.fused(k, name, opts)
+        if opts.WeightsFormat() != 0 or opts.KeepNumDims():
+            raise self.fail(k, name, "shuffled weights or keep_num_dims", "the default weights format, 2-D output")
+        if len(self.shapes[x]) != 2:
+            raise self.fail(k, name, f"reads a tensor of shape {list(self.tshape(ii[0]))}",
+                            "a (N, features) input (a RESHAPE before it)")
+        W = self.const(ii[1])
+        F = self.shapes[x][1]
+        if W is None or W.dtype != np.float32 or W.ndim != 2 or W.shape[1] != F:
+            raise self.fail(k, name, f"its weights are not a constant float32 [units, {F}] tensor")
+        O = W.shape[0]
+        bias = self.const(ii[2]) if len(ii) > 2 and ii[2] >= 0 else None
+        y = self.emit("Dense", self.tname(o) + ("/matmul" if bias is not None else ""), x,
+                      {"W": W.astype(np.float64)}, (1, O), name)
+        if bias is not None:
+            if bias.shape != (O,) or bias.dtype != np.float32:
+                raise self.fail(k, name, f"its bias has shape {list(bias.shape)}", "one float32 bias per unit")
+            y = self.emit("Affine", self.tname(o), y, {"scale": np.ones(O), "bias": bias.astype(np.float64),
+                                                       "origin": "FULLY_CONNECTED bias"}, (1, O), name)
+        self.ir[o] = y
+
+    def _arith(self, k, name, op, ii, o, cls):
+        self.float_out(k, name, o)
+        opts = self.options(op, cls)
+        self.fused(k, name, opts)
+        consts = [self.const(i) for i in ii]
+        acts = [i for i, c in zip(ii, consts) if c is None]
+        if name == "ADD" and len(acts) == 2 and len(ii) == 2:  # a residual connection: two real tensors
+            a, b = (self.float_in(k, name, i) for i in acts)
+            if self.shapes[a] != self.shapes[b]:
+                raise self.fail(k, name, f"adds tensors of shapes {list(self.tshape(acts[0]))} and "
+                                f"{list(self.tshape(acts[1]))}", "ADD of two tensors of the same shape")
+            out = self.fresh(self.tname(o))
+            self.nodes.append(Node("Sum", out, [a, b], [out], {"onnx_op": name}))
+            self.shapes[out] = self.shapes[a]
+            self.ir[o] = out
+            return
+        if len(acts) != 1 or len(ii) != 2:
+            raise self.fail(k, name, f"combines {len(acts)} activations",
+                            "one activation and one constant (a folded BatchNorm, a bias)")
+        x = self.float_in(k, name, acts[0])
+        c = next(c for c in consts if c is not None)
+        C = self.shapes[x][1]
+        if c.dtype != np.float32:
+            raise self.fail(k, name, f"its constant is {c.dtype}", "a float32 constant")
+        if c.size == 1:
+            v = np.full(C, float(c.reshape(-1)[0]))
+        elif c.shape[-1] == C and c.size == C:  # per channel: TFLite broadcasts along the last (channel) axis
+            v = c.reshape(-1).astype(np.float64)
+        else:
+            raise self.fail(k, name, f"its constant has shape {list(c.shape)} for {C} channels",
+                            "a scalar or one value per channel")
+        scale, bias = (v, np.zeros(C)) if name == "MUL" else (np.ones(C), v)
+        self.ir[o] = self.emit("Affine", self.tname(o), x, {"scale": scale, "bias": bias, "origin": name},
+                               self.shapes[x], name)
+
+    def op_MUL(self, k, name, op, ii, o):
+        self._arith(k, name, op, ii, o, self.tfl.MulOptions)
+
+    def op_ADD(self, k, name, op, ii, o):
+        self._arith(k, name, op, ii, o, self.tfl.AddOptions)
+
+    def op_RESHAPE(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        s_in, s_out = self.tshape(ii[0]), self.tshape(o)
+        n_in = int(np.prod(self.shapes[x][1:]))
+        if len(s_out) != 2 or s_out[1] != n_in:
+            raise self.fail(k, name, f"reshapes {list(s_in)} to {list(s_out)}",
+                            "flattening to (N, features) before FULLY_CONNECTED")
+        if len(self.shapes[x]) == 2:
+            self.ir[o] = x
+            return
+        # TFLite flattens its NHWC map in H, W, C order; the IR map is NCHW
+        perm = [0, 2, 3, 1] if len(self.shapes[x]) == 4 else None
+        self.ir[o] = self.emit("Flatten", self.tname(o), x, {"perm": perm}, (1, n_in), name)
+
+
+def import_tflite(path) -> Graph:
+    """Read the .tflite file at ``path`` into the canonical float graph (see the module's table)."""
+    path = check_file(path, "a .tflite file")
+    f = _File(path)
+    imp = _Importer(f)
+    # a FlatBuffers accessor reading past the end of a truncated or damaged file: one line, with the byte
+    return f.guard(imp.run, "the model")
