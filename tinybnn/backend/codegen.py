@@ -566,6 +566,7 @@ def _template_context(model, specs, plan: Plan, wiring, inp: dict, out: dict, ks
         "quant_mode": q["mode"], "input_scale": repr(float(q["scale"])), "input_zero_point": int(q["zero_point"]),
         "c_comment": c_comment, "c_string": c_string, "shape_str": shape_str,
         "opt_kernels": "tb_kernels_opt.h" in ksrc,
+        "opt_grouped_kernels": "tb_kernels_opt_grouped.h" in ksrc,
         "s16_kernels": KERNEL_S16_HEADER in ksrc,
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }
@@ -631,6 +632,10 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
             s = first_layer_kernels.apply(s, node, variant)
         elif s.family == "maxpool":  # every family's max-pool: the window clipped once per output pixel
             s = replace(s, fn=kernels.MAXPOOL_FN)
+        elif s.family == "conv2d_grouped":  # a depthwise binary conv: 32 channels at a time, if the variant has it
+            from . import stream_kernels
+
+            s = stream_kernels.apply(s, node, variant)
         out.append(s)
     sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}
     bufs = [b for b in model_buffers(model) if b.kind != "scratch"]

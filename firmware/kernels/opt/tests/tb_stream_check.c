@@ -1,0 +1,301 @@
+/*
+ * tb_stream_check.c - the optimized grouped / stream kernels against their reference kernels, on random layers.
+ *
+ * Portable C99 with static buffers only, so the same file runs on the host (tests/test_stream_opt_kernels.py,
+ * built with -DTB_CHECK_HOST, also sanitized) and as a firmware on the emulated cores (tb_main, output through
+ * tb_print). Kernels checked:
+ *
+ *   dw_b1b1  tb_conv2d_grouped_b1b1_dw against tb_conv2d_grouped_b1b1 (groups = C = O): channels on and off
+ *            multiples of 32, kernels 1..5 and 1xK / Kx1 up to 9 taps in a row, strides 1..3, dilations 1..2,
+ *            pads up to the kernel on each side (windows with no valid tap included), the three pad kinds,
+ *            bits (thresholds near the window's range and at INT32_MIN / INT32_MAX, random flips), int32, int8
+ *            and int16 outputs (random multipliers, offsets, shifts: saturating codes included); weights
+ *            encoded with tb_dw_b1b1_encode_weights; output buffers prefilled with different garbage and a
+ *            guard word after them; no scratch (ctx NULL).
+ *
+ * Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_MAX_WORDS (the buffers; layers that do not fit
+ * are redrawn), TB_CHECK_CORRUPT (flip a bit of every optimized output:
+ * proves the comparison fails). Output: "kernel dw_b1b1 cases <n> failed <f>", then "tb_stream_check pass" or
+ * "tb_stream_check fail"; exit code 0 on pass. The host build takes "seed cases" arguments, or "enc" (the C
+ * encoder, for its Python mirror: see dump()).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "tb_kernels.h"
+#include "tb_kernels_grouped.h"
+#include "tb_kernels_opt_grouped.h"
+
+#ifndef TB_CHECK_CASES
+#define TB_CHECK_CASES 300
+#endif
+#ifndef TB_CHECK_SEED
+#define TB_CHECK_SEED 20261203u
+#endif
+#ifndef TB_KERNEL_CHECKS
+#define TB_KERNEL_CHECKS 1
+#endif
+#define GUARD 0x5AA5C33Cu
+#define MAX_C 100
+#ifndef TB_CHECK_MAX_WORDS
+#define TB_CHECK_MAX_WORDS 2048
+#endif
+#define MAX_WORDS TB_CHECK_MAX_WORDS /* input / output words; layers that do not fit are redrawn */
+
+#ifdef TB_CHECK_HOST
+#include <stdio.h>
+#include <stdlib.h>
+static void put_str(const char *s)
+{
+    fputs(s, stdout);
+}
+static void put_i32(int32_t v)
+{
+    printf("%ld", (long)v);
+}
+#else
+#include "tb_print.h"
+static void put_str(const char *s)
+{
+    tb_print(s);
+}
+static void put_i32(int32_t v)
+{
+    tb_print_i32(v);
+}
+#endif
+
+static uint32_t rng_state;
+
+static uint32_t next(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+static int32_t pick(int32_t lo, int32_t hi) /* [lo, hi] */
+{
+    return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1));
+}
+
+static uint32_t input[MAX_WORDS], weights[2 * MAX_WORDS], encoded[MAX_WORDS], out_ref[MAX_WORDS + 1],
+    out_opt[MAX_WORDS + 1], flip[4];
+static int32_t thresholds[MAX_C], multiplier[MAX_C], shift[MAX_C];
+static int64_t offset[MAX_C];
+
+static int32_t out_words(tb_out_kind kind, int32_t pixels, int32_t c)
+{
+    if (kind == TB_OUT_BITS)
+        return pixels * TB_WORDS(c);
+    if (kind == TB_OUT_S32)
+        return pixels * c;
+    return kind == TB_OUT_S8 ? (pixels * c + 3) / 4 : (pixels * c + 1) / 2;
+}
+
+static void report(const tb_grouped_conv2d_params *g, tb_out_kind kind, tb_status s1, tb_status s2)
+{
+    const tb_conv2d_params *p = &g->conv;
+    put_str("mismatch dw_b1b1: c "), put_i32(p->in_c), put_str(" in "), put_i32(p->in_h), put_str("x"),
+        put_i32(p->in_w), put_str(" kernel "), put_i32(p->kernel_h), put_str("x"), put_i32(p->kernel_w),
+        put_str(" stride "), put_i32(p->stride_h), put_str("x"), put_i32(p->stride_w), put_str(" dilation "),
+        put_i32(p->dilation_h), put_str("x"), put_i32(p->dilation_w), put_str(" pads t"), put_i32(p->pad_top),
+        put_str(" l"), put_i32(p->pad_left), put_str(" b"), put_i32(p->pad_bottom), put_str(" r"),
+        put_i32(p->pad_right), put_str(" pad "), put_i32((int32_t)p->pad), put_str(" out "), put_i32((int32_t)kind),
+        put_str(": status "), put_i32((int32_t)s1), put_str(" "), put_i32((int32_t)s2), put_str("\n");
+}
+
+/* One random depthwise layer: 1 when checked (0 when the drawn geometry is redrawn), *failed set on a mismatch. */
+static int32_t dw_case(int32_t *failed)
+{
+    static const int32_t channels[] = {1, 5, 31, 32, 33, 48, 64, 65, 100};
+    tb_grouped_conv2d_params g;
+    tb_conv2d_params *p = &g.conv;
+    tb_out_params out;
+    int32_t words, taps, span_h, span_w, n_out;
+    tb_status s1, s2;
+    memset(&g, 0, sizeof(g));
+    memset(&out, 0, sizeof(out));
+    p->in_c = p->out_c = g.groups = channels[next() % 9];
+    if (next() % 8 == 0) { /* large kernels, up to TB_DW_MAX_TAPS taps */
+        p->kernel_h = pick(1, 7), p->kernel_w = pick(1, 7);
+        if (next() % 2)
+            p->kernel_h = 1, p->kernel_w = pick(1, 62);
+    } else if (next() % 4 == 0) { /* a row or a column (1-D convs) */
+        p->kernel_h = 1, p->kernel_w = pick(1, 9);
+        if (next() % 2) {
+            p->kernel_h = p->kernel_w;
+            p->kernel_w = 1;
+        }
+    } else {
+        p->kernel_h = pick(1, 5), p->kernel_w = pick(1, 5);
+    }
+    p->stride_h = pick(1, 3), p->stride_w = pick(1, 3);
+    p->dilation_h = next() % 4 == 0 ? 2 : 1, p->dilation_w = next() % 4 == 0 ? 2 : 1;
+    p->in_h = pick(1, 10), p->in_w = pick(1, 10);
+    span_h = p->dilation_h * (p->kernel_h - 1) + 1;
+    span_w = p->dilation_w * (p->kernel_w - 1) + 1;
+    p->pad_top = pick(0, span_h), p->pad_bottom = pick(0, span_h);
+    p->pad_left = pick(0, span_w), p->pad_right = pick(0, span_w);
+    if (p->in_h + p->pad_top + p->pad_bottom < span_h || p->in_w + p->pad_left + p->pad_right < span_w)
+        return 0;
+    p->out_h = (p->in_h + p->pad_top + p->pad_bottom - span_h) / p->stride_h + 1;
+    p->out_w = (p->in_w + p->pad_left + p->pad_right - span_w) / p->stride_w + 1;
+    p->pad = (tb_pad_kind)(next() % 3);
+    words = TB_WORDS(p->in_c);
+    taps = p->kernel_h * p->kernel_w;
+    n_out = p->out_h * p->out_w;
+    out.kind = (tb_out_kind)(next() % 4);
+    if (p->in_h * p->in_w * words > MAX_WORDS || out_words(out.kind, n_out, p->out_c) > MAX_WORDS ||
+        p->out_c * taps > 2 * MAX_WORDS || tb_dw_b1b1_encoded_words(p->out_c, taps, out.kind) > MAX_WORDS)
+        return 0;
+    for (int32_t i = 0; i < p->in_h * p->in_w * words; i++) {
+        input[i] = next() % 8 == 0 ? (next() % 2 ? 0u : 0xFFFFFFFFu) : next();
+        if (i % words == words - 1 && p->in_c % 32)
+            input[i] &= (1u << (p->in_c % 32)) - 1u; /* tail bits 0 */
+    }
+    for (int32_t i = 0; i < p->out_c * taps; i++)
+        weights[i] = next() & 1u; /* [O][KH][KW][1 word]: the channel's one bit */
+    for (int32_t i = 0; i < words; i++)
+        flip[i] = next() % 3 == 0 ? 0u : next();
+    for (int32_t o = 0; o < p->out_c; o++) {
+        const int32_t r = (int32_t)(next() % 16);
+        thresholds[o] = r == 0 ? INT32_MIN : r == 1 ? INT32_MAX : pick(-taps - 3, taps + 3);
+        multiplier[o] = next() % 4 == 0 ? (int32_t)next() : pick(-70000, 70000);
+        shift[o] = pick(0, 24);
+        offset[o] = (int64_t)(int32_t)next() * ((int64_t)1 << (next() % 16)) + pick(-1000, 1000);
+    }
+    out.thresholds = thresholds, out.flip = flip, out.multiplier = multiplier, out.offset = offset;
+    out.shift = shift;
+    tb_dw_b1b1_encode_weights(weights, &out, p->out_c, taps, encoded);
+    {
+        const int32_t ow = out_words(out.kind, n_out, p->out_c);
+        for (int32_t i = 0; i < ow; i++) {
+            out_ref[i] = 0xA5A5A5A5u;
+            out_opt[i] = next();
+        }
+        out_opt[ow] = GUARD;
+        s1 = tb_conv2d_grouped_b1b1(NULL, &g, &out, input, weights, out_ref);
+        s2 = tb_conv2d_grouped_b1b1_dw(NULL, &g, &out, input, encoded, out_opt);
+#ifdef TB_CHECK_CORRUPT
+        out_opt[0] ^= 1u;
+#endif
+        if (s1 != TB_OK || s2 != TB_OK || out_opt[ow] != GUARD) {
+            *failed = 1;
+        } else if (out.kind == TB_OUT_BITS || out.kind == TB_OUT_S32) {
+            *failed = memcmp(out_ref, out_opt, (size_t)ow * 4u) != 0;
+        } else { /* int8 / int16 codes: the bytes written, not the padding of the last word */
+            const size_t bytes = (size_t)(n_out * p->out_c) * (out.kind == TB_OUT_S8 ? 1u : 2u);
+            *failed = memcmp(out_ref, out_opt, bytes) != 0;
+        }
+        if (*failed)
+            report(&g, out.kind, s1, s2);
+    }
+    return 1;
+}
+
+#if TB_KERNEL_CHECKS
+/* The argument checks the optimized kernel adds to the reference's: not depthwise, too many taps. */
+static int32_t dw_rejects(void)
+{
+    tb_grouped_conv2d_params g;
+    tb_out_params out;
+    int32_t bad = 0;
+    memset(&g, 0, sizeof(g));
+    memset(&out, 0, sizeof(out));
+    g.conv.in_h = g.conv.in_w = g.conv.out_h = g.conv.out_w = 4;
+    g.conv.in_c = g.conv.out_c = g.groups = 8;
+    g.conv.kernel_h = g.conv.kernel_w = 1;
+    g.conv.stride_h = g.conv.stride_w = g.conv.dilation_h = g.conv.dilation_w = 1;
+    out.kind = TB_OUT_BITS, out.thresholds = thresholds, out.flip = flip;
+    bad += tb_conv2d_grouped_b1b1_dw(NULL, &g, &out, input, encoded, out_opt) != TB_OK;
+    bad += tb_conv2d_grouped_b1b1_dw(NULL, &g, &out, input, (const uint32_t *)((uintptr_t)encoded + 2u), out_opt)
+           != TB_ERR_ALIGN;
+    g.groups = 4; /* grouped, not depthwise */
+    bad += tb_conv2d_grouped_b1b1_dw(NULL, &g, &out, input, encoded, out_opt) != TB_ERR_ARG;
+    g.groups = 8;
+    g.conv.in_w = 66, g.conv.out_w = 3, g.conv.kernel_w = 64; /* 64 taps */
+    bad += tb_conv2d_grouped_b1b1_dw(NULL, &g, &out, input, encoded, out_opt) != TB_ERR_ARG;
+    return bad;
+}
+#endif
+
+static int run(uint32_t seed, int32_t cases)
+{
+    int32_t done = 0, failed = 0, rejects;
+    rng_state = seed | 1u;
+    while (done < cases) {
+        int32_t f = 0;
+        if (dw_case(&f)) {
+            done++;
+            failed += f;
+        }
+    }
+#if TB_KERNEL_CHECKS
+    rejects = dw_rejects();
+#else
+    rejects = 0;
+#endif
+    put_str("kernel dw_b1b1 cases "), put_i32(done), put_str(" failed "), put_i32(failed), put_str("\n");
+    put_str("kernel dw_b1b1 argument checks failed "), put_i32(rejects), put_str("\n");
+    put_str(failed + rejects ? "tb_stream_check fail\n" : "tb_stream_check pass\n");
+    return failed + rejects ? 1 : 0;
+}
+
+#ifdef TB_CHECK_HOST
+/* "enc": lines "C taps kind w... [tau... flip...]" (kind 0 = TB_OUT_BITS, 1 = TB_OUT_S32; the reference words
+ * and flip words in hex, the thresholds in decimal, for bits only) -> the encoded words (hex)
+ * (tests/test_stream_opt_kernels.py compares them and tb_dw_b1b1_encoded_words with the Python mirror). */
+static int dump(void)
+{
+    long C, taps, kind;
+    while (scanf("%ld %ld %ld", &C, &taps, &kind) == 3) {
+        tb_out_params out;
+        unsigned long v;
+        long t;
+        if (C < 1 || C > MAX_C || taps < 1 || taps > TB_DW_MAX_TAPS || C * taps > 2 * MAX_WORDS ||
+            tb_dw_b1b1_encoded_words((int32_t)C, (int32_t)taps, TB_OUT_BITS) > MAX_WORDS)
+            return 2;
+        memset(&out, 0, sizeof(out));
+        out.kind = kind == 0 ? TB_OUT_BITS : TB_OUT_S32;
+        out.thresholds = thresholds, out.flip = flip;
+        for (long i = 0; i < C * taps; i++) {
+            if (scanf("%lx", &v) != 1)
+                return 2;
+            weights[i] = (uint32_t)v;
+        }
+        for (long i = 0; kind == 0 && i < C; i++) {
+            if (scanf("%ld", &t) != 1)
+                return 2;
+            thresholds[i] = (int32_t)t;
+        }
+        for (long i = 0; kind == 0 && i < TB_WORDS(C); i++) {
+            if (scanf("%lx", &v) != 1)
+                return 2;
+            flip[i] = (uint32_t)v;
+        }
+        tb_dw_b1b1_encode_weights(weights, &out, (int32_t)C, (int32_t)taps, encoded);
+        for (int32_t i = 0; i < tb_dw_b1b1_encoded_words((int32_t)C, (int32_t)taps, out.kind); i++)
+            printf(i ? " %lx" : "%lx", (unsigned long)encoded[i]);
+        printf("\n");
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "enc") == 0)
+        return dump();
+    {
+        const uint32_t seed = argc > 1 ? (uint32_t)strtoul(argv[1], 0, 0) : TB_CHECK_SEED;
+        const int32_t cases = argc > 2 ? (int32_t)strtol(argv[2], 0, 0) : TB_CHECK_CASES;
+        return run(seed, cases);
+    }
+}
+#else
+int tb_main(void)
+{
+    return run(TB_CHECK_SEED, TB_CHECK_CASES);
+}
+#endif
