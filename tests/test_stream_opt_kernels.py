@@ -6,11 +6,15 @@ against their reference kernels, bit for bit.
   pads up to the window on each side (windows with no valid tap), the three pad kinds, packed bits with
   thresholds at and beyond the window's range and random flips, int32, saturating int8 and int16 codes), runs
   tb_conv2d_grouped_b1b1 and tb_conv2d_grouped_b1b1_dw on them and compares statuses, every output byte and a
-  guard word; also sanitized, and built with the argument checks compiled out (as in generated models).
+  guard word; and random int8 / int16 residual adds (every shift, multipliers up to INT32_MIN / INT32_MAX,
+  offsets up to 2^61, saturating codes, in place) and binarizes (thresholds at and beyond the codes' range,
+  INT32_MIN / INT32_MAX, random flips) through tb_add_s*, tb_binarize_s* and their _opt twins; also
+  sanitized, and built with the argument checks compiled out (as in generated models).
 * The C encoder (weight bits, popcount-domain thresholds) against its Python mirror
   (tinybnn.backend.stream_kernels), and those thresholds against the output rule they replace.
-* Selection: a depthwise binary layer takes the fast kernel on every optimized variant, nothing else does; the
-  rendered models (host C) equal the golden model.
+* Selection: a depthwise binary layer takes the fast kernel on every optimized variant, nothing else grouped
+  does; int8 / int16 residual adds and binarizes take their fast twins; the rendered models (host C) equal the
+  golden model.
 * Emulated cores: the same check as a firmware on one board of each family (Cortex-M4 with DSP, Cortex-M0,
   RV32IMC, RV32 with Zbb).
 
@@ -33,9 +37,9 @@ from tinybnn.ir.bits import pack_bits, words
 from tinybnn.targets import boards, platformio
 
 SEED = 20261203
-HOST_CASES = 20000
-SANITIZE_CASES = 3000
-DEVICE_CASES = 150
+HOST_CASES = 10000
+SANITIZE_CASES = 2000
+DEVICE_CASES = 100
 FIX = Path(__file__).parent / "fixtures"
 OPT = kernels.opt_dir()
 KDIR = codegen.kernels_dir()
@@ -43,8 +47,10 @@ KDIR = codegen.kernels_dir()
 
 def _files() -> dict:
     files = {n: (KDIR / n).read_bytes() for n in ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c",
-                                                 "tb_kernels_grouped.h", "tb_conv2d_grouped_b1b1.c")}
-    files.update({n: (OPT / n).read_bytes() for n in stream_kernels.SOURCES})
+                                                 "tb_kernels_grouped.h", "tb_conv2d_grouped_b1b1.c",
+                                                 "tb_kernels_stream.h", "tb_add_s8.c", "tb_add_s16.c",
+                                                 "tb_binarize_s8.c", "tb_binarize_s16.c")}
+    files.update({n: (OPT / n).read_bytes() for n in stream_kernels.SOURCES + stream_kernels.STREAM_SOURCES})
     files["tb_stream_check.c"] = (OPT / "tests" / "tb_stream_check.c").read_bytes()
     return files
 
@@ -60,17 +66,24 @@ def _run(exe, *args, stdin=None):
     return r.returncode, r.stdout + r.stderr
 
 
-def _counts(log: str) -> tuple[int, int]:
-    m = re.search(r"^kernel dw_b1b1 cases (\d+) failed (\d+)$", log, re.M)
+KERNELS = ("dw_b1b1", "add_s16", "add_s8", "binarize_s16", "binarize_s8")
+
+
+def _counts(log: str, kernel: str = "dw_b1b1") -> tuple[int, int]:
+    m = re.search(rf"^kernel {kernel} cases (\d+) failed (\d+)$", log, re.M)
     assert m, log[-2000:]
     return int(m.group(1)), int(m.group(2))
+
+
+def _all_counts(log: str) -> dict:
+    return {k: _counts(log, k) for k in KERNELS}
 
 
 # ------------------------------------------------------------------------------------------- host ---
 def test_dw_random_layers_host():
     code, log = _run(_check_exe(), SEED, HOST_CASES)
     assert code == 0 and "tb_stream_check pass" in log, log[-3000:]
-    assert _counts(log) == (HOST_CASES, 0)
+    assert _all_counts(log) == {k: (HOST_CASES, 0) for k in KERNELS}
     assert "argument checks failed 0" in log
 
 
@@ -78,15 +91,15 @@ def test_dw_random_layers_sanitized_and_without_checks():
     """Under the sanitizers where the compiler has them (out-of-bounds reads of the clipped windows, shifts),
     and with the argument checks compiled out, as a generated model builds the kernels."""
     code, log = _run(_check_exe(sanitize=hostc.sanitize_enabled()), SEED + 1, SANITIZE_CASES)
-    assert code == 0 and _counts(log) == (SANITIZE_CASES, 0), log[-3000:]
+    assert code == 0 and _all_counts(log) == {k: (SANITIZE_CASES, 0) for k in KERNELS}, log[-3000:]
     code, log = _run(_check_exe(flags=("-DTB_KERNEL_CHECKS=0",)), SEED + 2, SANITIZE_CASES)
-    assert code == 0 and _counts(log) == (SANITIZE_CASES, 0), log[-3000:]
+    assert code == 0 and _all_counts(log) == {k: (SANITIZE_CASES, 0) for k in KERNELS}, log[-3000:]
 
 
 def test_the_check_can_fail():
     """Flip one bit of every optimized output: every case must be reported."""
     code, log = _run(_check_exe(flags=("-DTB_CHECK_CORRUPT=1",)), SEED, 50)
-    assert code != 0 and "tb_stream_check fail" in log and _counts(log) == (50, 50)
+    assert code != 0 and "tb_stream_check fail" in log and _all_counts(log) == {k: (50, 50) for k in KERNELS}
 
 
 def test_python_encoder_equals_c():
@@ -178,6 +191,33 @@ def test_dscnn_depthwise_layers_take_the_fast_kernel_on_every_variant():
         assert np.array_equal(_host_outputs(r, q), want), f"brevitas_dscnn with the {v} kernels"
 
 
+def test_stream_adds_and_binarizes_take_their_fast_twins():
+    """The int16 residual adds and binarizes of the Bi-Real fixture run tb_add_s16_opt / tb_binarize_s16_opt on
+    every optimized variant (same params and arrays), the reference kernels on the reference variant; every
+    other stream op keeps its reference kernel; the host C equals the golden model."""
+    d = np.load(FIX / "torch_bireal_legacy.npz")
+    m = tinybnn.load(FIX / "torch_bireal_legacy.onnx", calibration=d["x"])
+    q = m.quantize(d["x"][:16])
+    want = m.run_quantized(q).reshape(-1)
+    ref = codegen.prepare(m)
+    ref_fns = [s.fn for s in ref.specs]
+    assert {"tb_add_s16", "tb_binarize_s16"} <= set(ref_fns)
+    for v in kernels.VARIANTS:
+        r = codegen.prepare(m, v)
+        for a, b in zip(ref.specs, r.specs):
+            if a.fn in stream_kernels.STREAM_FNS:
+                assert b.fn == stream_kernels.STREAM_FNS[a.fn] and b.params == a.params
+                assert b.arrays.keys() == a.arrays.keys() and all(
+                    b.arrays[k].name == a.arrays[k].name and np.array_equal(b.arrays[k].values, a.arrays[k].values)
+                    for k in a.arrays)
+                assert b.scratch_bytes == 0
+            elif a.family in codegen.STREAM_FAMILIES:
+                assert b.fn == a.fn
+        assert "tb_stream_opt.c" in r.files and b'#include "tb_kernels_opt_stream.h"' in r.files["model.c"]
+        assert "tb_add_s16.c" not in r.files and "tb_kernels_stream.h" in r.files
+        assert np.array_equal(_host_outputs(r, q), want), f"torch_bireal_legacy with the {v} kernels"
+
+
 def test_only_depthwise_binary_layers_are_chosen():
     class Node:
         def __init__(self, in_dtype, c, o, g, k=(3, 3)):
@@ -211,11 +251,11 @@ def test_dw_random_layers_on_emulated_core(board_id, tmp_path):
     runtime = KDIR.parent / "runtime"
     for name in ("tb_print.c", "tb_print.h"):
         shutil.copy2(runtime / name, stage / name)
-    max_words = 512 if b["ram_bytes"] < 64 * 1024 else 2048  # micro:bit: 16 KB of RAM
+    max_words = 384 if b["ram_bytes"] < 64 * 1024 else 2048  # micro:bit: 16 KB of RAM
     project = platformio.write_project(b, tmp_path / "fw", [stage], extra_build_flags=[
         f"-DTB_CHECK_CASES={DEVICE_CASES}", f"-DTB_CHECK_SEED={SEED}u", f"-DTB_CHECK_MAX_WORDS={max_words}"])
     res = platformio.run_pio(project)
     code, raw = run_to_exit(res.elf, b, timeout=120)
     log = raw.decode("utf-8", "replace")
     assert code == 0 and "tb_stream_check pass" in log, log[-3000:]
-    assert _counts(log) == (DEVICE_CASES, 0)
+    assert _all_counts(log) == {k: (DEVICE_CASES, 0) for k in KERNELS}

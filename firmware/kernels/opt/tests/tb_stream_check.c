@@ -13,10 +13,16 @@
  *            encoded with tb_dw_b1b1_encode_weights; output buffers prefilled with different garbage and a
  *            guard word after them; no scratch (ctx NULL).
  *
+ *   add_s16, add_s8            tb_add_s16_opt / tb_add_s8_opt against tb_add_s16 / tb_add_s8: every shift (the fast
+ *                              path's 16..40 most often), multipliers up to INT32_MIN / INT32_MAX, offsets up to
+ *                              2^61, codes at the range's ends (saturation), in place (y = a) too;
+ *   binarize_s16, binarize_s8  tb_binarize_s16_opt / _s8_opt against tb_binarize_s16 / _s8: channels 1..100,
+ *                              thresholds at and beyond the codes' range, INT32_MIN / INT32_MAX, random flips.
+ *
  * Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_MAX_WORDS (the buffers; layers that do not fit
- * are redrawn), TB_CHECK_CORRUPT (flip a bit of every optimized output:
- * proves the comparison fails). Output: "kernel dw_b1b1 cases <n> failed <f>", then "tb_stream_check pass" or
- * "tb_stream_check fail"; exit code 0 on pass. The host build takes "seed cases" arguments, or "enc" (the C
+ * are redrawn), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails). Output:
+ * "kernel <name> cases <n> failed <f>" per kernel, then "tb_stream_check pass" or "tb_stream_check fail";
+ * exit code 0 on pass. The host build takes "seed cases" arguments, or "enc" (the C
  * encoder, for its Python mirror: see dump()).
  */
 #include <stdint.h>
@@ -25,6 +31,8 @@
 #include "tb_kernels.h"
 #include "tb_kernels_grouped.h"
 #include "tb_kernels_opt_grouped.h"
+#include "tb_kernels_opt_stream.h"
+#include "tb_kernels_stream.h"
 
 #ifndef TB_CHECK_CASES
 #define TB_CHECK_CASES 300
@@ -77,7 +85,7 @@ static uint32_t next(void)
 
 static int32_t pick(int32_t lo, int32_t hi) /* [lo, hi] */
 {
-    return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1));
+    return (int32_t)((uint32_t)lo + next() % ((uint32_t)hi - (uint32_t)lo + 1u));
 }
 
 static uint32_t input[MAX_WORDS], weights[2 * MAX_WORDS], encoded[MAX_WORDS], out_ref[MAX_WORDS + 1],
@@ -221,9 +229,126 @@ static int32_t dw_rejects(void)
 }
 #endif
 
+/* A random int64 of about `bits` bits, either sign. */
+static int64_t rand_i64(int32_t bits)
+{
+    const uint64_t v = ((uint64_t)next() << 32 | next()) >> (64 - bits);
+    return next() % 2 ? -(int64_t)v : (int64_t)v;
+}
+
+static int16_t a16[MAX_WORDS], b16[MAX_WORDS], y_ref16[MAX_WORDS + 2], y_opt16[MAX_WORDS + 2];
+
+/* A random residual add (int16 when wide, else int8): saturating codes, every shift, the fast path's edges. */
+static int32_t add_case(int wide)
+{
+    tb_add_params p;
+    tb_status s1, s2;
+    int32_t failed;
+    const int32_t lim = wide ? 32768 : 128;
+    int8_t *a8 = (int8_t *)a16, *b8 = (int8_t *)b16;
+    p.size = pick(1, next() % 4 ? 64 : MAX_WORDS);
+    p.mult_a = next() % 8 == 0 ? (int32_t)next() : pick(-(1 << 30), 1 << 30);
+    p.mult_b = next() % 8 == 0 ? (next() % 2 ? INT32_MIN : INT32_MAX) : pick(-(1 << 30), 1 << 30);
+    p.shift = next() % 4 == 0 ? pick(0, 62) : pick(14, 40);
+    p.offset = rand_i64(pick(1, next() % 8 ? 48 : 61));
+    for (int32_t i = 0; i < p.size; i++) {
+        const int32_t r = (int32_t)(next() % 8);
+        const int32_t va = r == 0 ? -lim : r == 1 ? lim - 1 : pick(-lim, lim - 1);
+        const int32_t vb = r == 2 ? -lim : r == 3 ? lim - 1 : pick(-lim, lim - 1);
+        if (wide)
+            a16[i] = (int16_t)va, b16[i] = (int16_t)vb;
+        else
+            a8[i] = (int8_t)va, b8[i] = (int8_t)vb;
+    }
+    for (int32_t i = 0; i < p.size + 2; i++)
+        y_ref16[i] = (int16_t)0x5AA5, y_opt16[i] = (int16_t)0x5AA5;
+    if (wide) {
+        s1 = tb_add_s16(NULL, &p, a16, b16, y_ref16);
+        s2 = tb_add_s16_opt(NULL, &p, a16, b16, y_opt16);
+    } else {
+        s1 = tb_add_s8(NULL, &p, a8, b8, (int8_t *)y_ref16);
+        s2 = tb_add_s8_opt(NULL, &p, a8, b8, (int8_t *)y_opt16);
+    }
+#ifdef TB_CHECK_CORRUPT
+    y_opt16[0] ^= 1;
+#endif
+    failed = s1 != TB_OK || s2 != TB_OK || memcmp(y_ref16, y_opt16, (size_t)(p.size + 2) * 2u) != 0;
+    if (!failed && (next() % 4 == 0)) { /* in place: y = a */
+        if (wide) {
+            memcpy(y_opt16, a16, (size_t)p.size * 2u);
+            s2 = tb_add_s16_opt(NULL, &p, y_opt16, b16, y_opt16);
+        } else {
+            memcpy(y_opt16, a8, (size_t)p.size);
+            s2 = tb_add_s8_opt(NULL, &p, (int8_t *)y_opt16, b8, (int8_t *)y_opt16);
+        }
+        failed = s2 != TB_OK || memcmp(y_ref16, y_opt16, (size_t)p.size * (wide ? 2u : 1u)) != 0;
+    }
+    if (failed) {
+        put_str(wide ? "mismatch add_s16: size " : "mismatch add_s8: size "), put_i32(p.size);
+        put_str(" mult_a "), put_i32(p.mult_a), put_str(" mult_b "), put_i32(p.mult_b), put_str(" shift "),
+            put_i32(p.shift), put_str(" offset hi "), put_i32((int32_t)(p.offset / 4294967296)), put_str("\n");
+    }
+    return failed;
+}
+
+/* A random binarize: thresholds inside, at and beyond the code range, INT32_MIN / INT32_MAX, random flips. */
+static int32_t binarize_case(int wide)
+{
+    tb_binarize_params p;
+    tb_status s1, s2;
+    int32_t failed, ow;
+    const int32_t lim = wide ? 32768 : 128;
+    int8_t *x8 = (int8_t *)a16;
+    p.c = next() % 3 ? pick(1, 40) : pick(1, MAX_C);
+    p.pixels = pick(1, 12);
+    if (p.pixels * p.c > MAX_WORDS)
+        p.pixels = MAX_WORDS / p.c;
+    for (int32_t i = 0; i < TB_WORDS(p.c); i++)
+        flip[i] = next() % 4 == 0 ? 0u : next();
+    for (int32_t c = 0; c < p.c; c++) {
+        const int32_t r = (int32_t)(next() % 16);
+        thresholds[c] = r == 0 ? INT32_MIN : r == 1 ? INT32_MAX : r == 2 ? -lim : r == 3 ? lim : pick(-lim - 2, lim + 2);
+    }
+    p.thresholds = thresholds, p.flip = flip;
+    for (int32_t i = 0; i < p.pixels * p.c; i++) {
+        const int32_t v = next() % 8 == 0 ? (next() % 2 ? -lim : lim - 1) : pick(-lim, lim - 1);
+        if (wide)
+            a16[i] = (int16_t)v;
+        else
+            x8[i] = (int8_t)v;
+    }
+    ow = p.pixels * TB_WORDS(p.c);
+    for (int32_t i = 0; i < ow; i++)
+        out_ref[i] = 0xA5A5A5A5u, out_opt[i] = next();
+    out_opt[ow] = GUARD;
+    if (wide) {
+        s1 = tb_binarize_s16(NULL, &p, a16, out_ref);
+        s2 = tb_binarize_s16_opt(NULL, &p, a16, out_opt);
+    } else {
+        s1 = tb_binarize_s8(NULL, &p, x8, out_ref);
+        s2 = tb_binarize_s8_opt(NULL, &p, x8, out_opt);
+    }
+#ifdef TB_CHECK_CORRUPT
+    out_opt[0] ^= 1u;
+#endif
+    failed = s1 != TB_OK || s2 != TB_OK || out_opt[ow] != GUARD || memcmp(out_ref, out_opt, (size_t)ow * 4u) != 0;
+    if (failed) {
+        put_str(wide ? "mismatch binarize_s16: c " : "mismatch binarize_s8: c "), put_i32(p.c);
+        put_str(" pixels "), put_i32(p.pixels), put_str("\n");
+    }
+    return failed;
+}
+
+static void line(const char *kernel, int32_t cases, int32_t failed)
+{
+    put_str("kernel "), put_str(kernel), put_str(" cases "), put_i32(cases), put_str(" failed "), put_i32(failed);
+    put_str("\n");
+}
+
 static int run(uint32_t seed, int32_t cases)
 {
-    int32_t done = 0, failed = 0, rejects;
+    int32_t done = 0, failed = 0, rejects, total;
+    int32_t f_add16 = 0, f_add8 = 0, f_bin16 = 0, f_bin8 = 0;
     rng_state = seed | 1u;
     while (done < cases) {
         int32_t f = 0;
@@ -232,15 +357,26 @@ static int run(uint32_t seed, int32_t cases)
             failed += f;
         }
     }
+    for (int32_t i = 0; i < cases; i++) {
+        f_add16 += add_case(1);
+        f_add8 += add_case(0);
+        f_bin16 += binarize_case(1);
+        f_bin8 += binarize_case(0);
+    }
 #if TB_KERNEL_CHECKS
     rejects = dw_rejects();
 #else
     rejects = 0;
 #endif
-    put_str("kernel dw_b1b1 cases "), put_i32(done), put_str(" failed "), put_i32(failed), put_str("\n");
+    line("dw_b1b1", done, failed);
+    line("add_s16", cases, f_add16);
+    line("add_s8", cases, f_add8);
+    line("binarize_s16", cases, f_bin16);
+    line("binarize_s8", cases, f_bin8);
     put_str("kernel dw_b1b1 argument checks failed "), put_i32(rejects), put_str("\n");
-    put_str(failed + rejects ? "tb_stream_check fail\n" : "tb_stream_check pass\n");
-    return failed + rejects ? 1 : 0;
+    total = failed + rejects + f_add16 + f_add8 + f_bin16 + f_bin8;
+    put_str(total ? "tb_stream_check fail\n" : "tb_stream_check pass\n");
+    return total ? 1 : 0;
 }
 
 #ifdef TB_CHECK_HOST
