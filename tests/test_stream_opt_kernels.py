@@ -37,8 +37,8 @@ from tinybnn.ir.bits import pack_bits, words
 from tinybnn.targets import boards, platformio
 
 SEED = 20261203
-HOST_CASES = 10000
-SANITIZE_CASES = 2000
+HOST_CASES = 5000
+SANITIZE_CASES = 1000
 DEVICE_CASES = 100
 FIX = Path(__file__).parent / "fixtures"
 OPT = kernels.opt_dir()
@@ -49,7 +49,8 @@ def _files() -> dict:
     files = {n: (KDIR / n).read_bytes() for n in ("tb_kernels.h", "tb_kernels_internal.h", "tb_common.c",
                                                  "tb_kernels_grouped.h", "tb_conv2d_grouped_b1b1.c",
                                                  "tb_kernels_stream.h", "tb_add_s8.c", "tb_add_s16.c",
-                                                 "tb_binarize_s8.c", "tb_binarize_s16.c")}
+                                                 "tb_binarize_s8.c", "tb_binarize_s16.c", "tb_avgpool_s8.c",
+                                                 "tb_avgpool_s16.c")}
     files.update({n: (OPT / n).read_bytes() for n in stream_kernels.SOURCES + stream_kernels.STREAM_SOURCES})
     files["tb_stream_check.c"] = (OPT / "tests" / "tb_stream_check.c").read_bytes()
     return files
@@ -66,7 +67,7 @@ def _run(exe, *args, stdin=None):
     return r.returncode, r.stdout + r.stderr
 
 
-KERNELS = ("dw_b1b1", "add_s16", "add_s8", "binarize_s16", "binarize_s8")
+KERNELS = ("dw_b1b1", "add_s16", "add_s8", "binarize_s16", "binarize_s8", "avgpool_s16", "avgpool_s8")
 
 
 def _counts(log: str, kernel: str = "dw_b1b1") -> tuple[int, int]:

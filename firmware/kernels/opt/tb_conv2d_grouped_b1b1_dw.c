@@ -52,8 +52,8 @@ static void encode_thresholds(const int32_t *thresholds, const uint32_t *flip, i
     for (int32_t o = 0; o < channels; o++) {
         const int32_t tau0 = thresholds[o];
         const int32_t tau = tau0 < -n - 2 ? -n - 2 : (tau0 > n + 2 ? n + 2 : tau0);
-        const int32_t v = (flip[o / TB_WORD_BITS] >> (o % TB_WORD_BITS)) & 1u ? n + tau : n - tau; /* [-2, 2n + 2] */
-        const int32_t T0 = (v + 2) / 2;                                                             /* floor(v / 2) + 1 */
+        const int32_t v = (flip[o / TB_WORD_BITS] >> (o % TB_WORD_BITS)) & 1u ? n + tau : n - tau; /* >= -2 */
+        const int32_t T0 = (v + 2) / 2; /* floor(v / 2) + 1 */
         const int32_t T = T0 > n + 1 ? n + 1 : T0;
         for (int32_t i = 0; i < planes; i++)
             t[(o / TB_WORD_BITS) * planes + i] |= (uint32_t)((T >> i) & 1) << (o % TB_WORD_BITS);

@@ -38,6 +38,16 @@ tb_status tb_binarize_s8_opt(const tb_context *ctx, const tb_binarize_params *pa
 tb_status tb_binarize_s16_opt(const tb_context *ctx, const tb_binarize_params *params, const int16_t *input,
                               uint32_t *output);
 
+/**
+ * tb_avgpool_s8 / tb_avgpool_s16, bit for bit: the window clipped once per output pixel, and, when 16 <= shift
+ * and every window sum times 2^k (k = 32 - shift, or 0) fits an int32 with the whole sum within 62 bits, the
+ * requantization as the high word of one SMLAL (the reference's 64-bit floor shift otherwise).
+ */
+tb_status tb_avgpool_s8_opt(const tb_context *ctx, const tb_avgpool_params *params, const int8_t *input,
+                            int8_t *output);
+tb_status tb_avgpool_s16_opt(const tb_context *ctx, const tb_avgpool_params *params, const int16_t *input,
+                             int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

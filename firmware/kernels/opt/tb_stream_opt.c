@@ -1,6 +1,6 @@
 /*
  * tb_stream_opt.c - residual add and binarize of the real-valued streams for every optimized family (portable C):
- * tb_add_s8_opt, tb_add_s16_opt, tb_binarize_s8_opt, tb_binarize_s16_opt.
+ * tb_add_s8_opt, tb_add_s16_opt, tb_binarize_s8_opt, tb_binarize_s16_opt, tb_avgpool_s8_opt, tb_avgpool_s16_opt.
  *
  * Same params, outputs and statuses as the reference kernels (tb_kernels_stream.h).
  *
@@ -11,6 +11,11 @@
  * by shift - 32. This is exact as long as x * 2^k fits 63 bits, which the kernel checks once per call from the
  * constants (|x| <= 32768 (|mult_a| + |mult_b|) + |offset|); otherwise, and for shift < 16, it runs the
  * reference loop. On Thumb-2 the element is two SMLAL on (lo, hi) and a saturation.
+ *
+ * Average pool: the window clipped once per output pixel, its taps summed channel-innermost into 32 local
+ * sums, then the same high-word requantization of each window sum v (v * 2^k must fit an int32 for every
+ * window, checked once per call from the window size and the zero point); other constants take the
+ * reference's 64-bit floor shift.
  *
  * Binarize: the reference goes through the generic output stage per element (its kind, the flip bit read
  * from memory, the word store test); here, per run of 32 channels, the thresholds are folded with the flips
@@ -206,5 +211,105 @@ tb_status tb_binarize_s8_opt(const tb_context *ctx, const tb_binarize_params *pa
             }
         }
     }
+    return TB_OK;
+}
+
+#if TB_KERNEL_CHECKS
+static tb_status check_avgpool(const tb_avgpool_params *p, const void *input, const void *output, int wide)
+{
+    tb_maxpool_params g;
+    if (p == NULL || input == NULL || output == NULL)
+        return TB_ERR_ARG;
+    g.in_h = p->in_h, g.in_w = p->in_w, g.c = p->c, g.out_h = p->out_h, g.out_w = p->out_w;
+    g.kernel_h = p->kernel_h, g.kernel_w = p->kernel_w, g.stride_h = p->stride_h, g.stride_w = p->stride_w;
+    g.pad_top = p->pad_top, g.pad_left = p->pad_left, g.pad_bottom = p->pad_bottom, g.pad_right = p->pad_right;
+    g.or_mask = NULL;
+    if (tb_check_pool_geometry(&g) != TB_OK || p->shift < 0 || p->shift > TB_SHIFT_MAX)
+        return TB_ERR_ARG;
+    if (wide ? p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX
+             : p->input_zero_point < TB_ZP_MIN || p->input_zero_point > TB_ZP_MAX)
+        return TB_ERR_ARG;
+    if (wide && (!tb_aligned2(input) || !tb_aligned2(output)))
+        return TB_ERR_ALIGN;
+    return TB_OK;
+}
+#endif
+
+/*
+ * The fast requantization of a pool's window sums |v| <= vmax: y = floor((v * 2^k * multiplier + offset * 2^k)
+ * / 2^32) floor-shifted by r (k = 32 - shift, r = 0; or k = 0, r = shift - 32). 1 when exact for these
+ * constants (v * 2^k fits an int32, the sum times 2^k fits 62 bits), else 0.
+ */
+static int pool_plan(const tb_avgpool_params *p, int64_t vmax, int32_t *scale, int64_t *offset, int32_t *r)
+{
+    const int32_t k = p->shift >= 32 ? 0 : 32 - p->shift;
+    const uint64_t m = p->multiplier < 0 ? (uint64_t)0 - (uint64_t)p->multiplier : (uint64_t)p->multiplier;
+    const uint64_t off = p->offset < 0 ? (uint64_t)0 - (uint64_t)p->offset : (uint64_t)p->offset;
+    if (p->shift < 16 || vmax >= ((int64_t)1 << (31 - k)) || off >= ((uint64_t)1 << 62))
+        return 0;
+    if ((uint64_t)vmax * m + off >= ((uint64_t)1 << (62 - k))) /* vmax < 2^31, m <= 2^31: no wrap */
+        return 0;
+    *scale = (int32_t)1 << k;
+    *offset = p->offset * ((int64_t)1 << k);
+    *r = p->shift >= 32 ? p->shift - 32 : 0;
+    return 1;
+}
+
+/* The body of tb_avgpool_s8_opt / tb_avgpool_s16_opt: T the code type, HI its largest value, SAT its clamp,
+ * REQUANT the reference requantization. */
+#define TB_AVGPOOL_BODY(T, HI, SAT, REQUANT)                                                                     \
+    do {                                                                                                             \
+        const tb_avgpool_params *p = params;                                                                         \
+        const int32_t C = p->c, row = p->in_w * C;                                                                   \
+        const int32_t zp = p->input_zero_point, zabs = zp < 0 ? -zp : zp;                                            \
+        int32_t scale = 1, r = 0;                                                                                    \
+        int64_t offset = 0;                                                                                          \
+        const int64_t vmax = (int64_t)p->kernel_h * p->kernel_w * ((HI) + 1 + zabs);                                 \
+        const int fast = pool_plan(p, vmax, &scale, &offset, &r);                                                    \
+        for (int32_t oy = 0; oy < p->out_h; oy++) {                                                                  \
+            int32_t ky0, ky1;                                                                                        \
+            tb_pool_window(oy, p->stride_h, p->pad_top, p->kernel_h, p->in_h, &ky0, &ky1);                           \
+            for (int32_t ox = 0; ox < p->out_w; ox++) {                                                              \
+                int32_t kx0, kx1;                                                                                    \
+                tb_pool_window(ox, p->stride_w, p->pad_left, p->kernel_w, p->in_w, &kx0, &kx1);                      \
+                const int32_t rows = ky1 - ky0, cols = kx1 - kx0, zsum = rows * cols * zp;                           \
+                const T *first = rows > 0 && cols > 0 ? input + (ky0 * p->in_w + kx0) * C : input;                   \
+                T *y = output + (oy * p->out_w + ox) * C;                                                            \
+                for (int32_t c0 = 0; c0 < C; c0 += TB_WORD_BITS) { /* 32 channels' sums in a local array */          \
+                    const int32_t n = C - c0 < TB_WORD_BITS ? C - c0 : TB_WORD_BITS;                                 \
+                    int32_t acc[TB_WORD_BITS];                                                                       \
+                    const T *x = first + c0;                                                                         \
+                    for (int32_t c = 0; c < n; c++)                                                                  \
+                        acc[c] = -zsum;                                                                              \
+                    for (int32_t iy = 0; iy < rows; iy++, x += row)                                                  \
+                        for (int32_t ix = 0; ix < cols; ix++) {                                                      \
+                            const T *px = x + ix * C;                                                                \
+                            for (int32_t c = 0; c < n; c++)                                                          \
+                                acc[c] += px[c];                                                                     \
+                        }                                                                                            \
+                    for (int32_t c = 0; c < n; c++)                                                                  \
+                        y[c0 + c] = fast ? SAT(floor_shift32(                                                        \
+                                               high_word(offset + (int64_t)(acc[c] * scale) * p->multiplier), r))    \
+                                         : REQUANT(acc[c], p->multiplier, p->offset, p->shift);                      \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+    } while (0)
+
+tb_status tb_avgpool_s16_opt(const tb_context *ctx, const tb_avgpool_params *params, const int16_t *input,
+                             int16_t *output)
+{
+    (void)ctx;
+    TB_CHECK(check_avgpool(params, input, output, 1));
+    TB_AVGPOOL_BODY(int16_t, INT16_MAX, TB_SAT16, tb_requantize_s16);
+    return TB_OK;
+}
+
+tb_status tb_avgpool_s8_opt(const tb_context *ctx, const tb_avgpool_params *params, const int8_t *input,
+                            int8_t *output)
+{
+    (void)ctx;
+    TB_CHECK(check_avgpool(params, input, output, 0));
+    TB_AVGPOOL_BODY(int8_t, INT8_MAX, TB_SAT8, tb_requantize);
     return TB_OK;
 }

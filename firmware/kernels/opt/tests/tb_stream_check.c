@@ -17,7 +17,9 @@
  *                              path's 16..40 most often), multipliers up to INT32_MIN / INT32_MAX, offsets up to
  *                              2^61, codes at the range's ends (saturation), in place (y = a) too;
  *   binarize_s16, binarize_s8  tb_binarize_s16_opt / _s8_opt against tb_binarize_s16 / _s8: channels 1..100,
- *                              thresholds at and beyond the codes' range, INT32_MIN / INT32_MAX, random flips.
+ *                              thresholds at and beyond the codes' range, INT32_MIN / INT32_MAX, random flips;
+ *   avgpool_s16, avgpool_s8    tb_avgpool_s16_opt / _s8_opt against tb_avgpool_s16 / _s8: windows 1..4 and global,
+ *                              strides, pads, zero points over their range, every shift, saturating codes.
  *
  * Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_MAX_WORDS (the buffers; layers that do not fit
  * are redrawn), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails). Output:
@@ -307,7 +309,8 @@ static int32_t binarize_case(int wide)
         flip[i] = next() % 4 == 0 ? 0u : next();
     for (int32_t c = 0; c < p.c; c++) {
         const int32_t r = (int32_t)(next() % 16);
-        thresholds[c] = r == 0 ? INT32_MIN : r == 1 ? INT32_MAX : r == 2 ? -lim : r == 3 ? lim : pick(-lim - 2, lim + 2);
+        thresholds[c] = r == 0 ? INT32_MIN : r == 1 ? INT32_MAX : r == 2 ? -lim : r == 3 ? lim
+                                                                             : pick(-lim - 2, lim + 2);
     }
     p.thresholds = thresholds, p.flip = flip;
     for (int32_t i = 0; i < p.pixels * p.c; i++) {
@@ -339,6 +342,65 @@ static int32_t binarize_case(int wide)
     return failed;
 }
 
+/* A random average pool: windows, strides, pads smaller than the kernel, zero points, every shift. */
+static int32_t avgpool_case(int wide)
+{
+    tb_avgpool_params p;
+    tb_status s1, s2;
+    int32_t failed, n_out;
+    const int32_t lim = wide ? 32768 : 128;
+    int8_t *x8 = (int8_t *)a16;
+    memset(&p, 0, sizeof(p));
+    p.c = next() % 2 ? pick(1, 20) : pick(1, 70);
+    p.in_h = pick(1, 9), p.in_w = pick(1, 9);
+    p.kernel_h = pick(1, 4), p.kernel_w = pick(1, 4);
+    p.stride_h = pick(1, 3), p.stride_w = pick(1, 3);
+    p.pad_top = pick(0, p.kernel_h - 1), p.pad_bottom = pick(0, p.kernel_h - 1);
+    p.pad_left = pick(0, p.kernel_w - 1), p.pad_right = pick(0, p.kernel_w - 1);
+    if (next() % 4 == 0) { /* a global average pool */
+        p.kernel_h = p.in_h, p.kernel_w = p.in_w, p.stride_h = p.stride_w = 1;
+        p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 0;
+    }
+    if (p.in_h + p.pad_top + p.pad_bottom < p.kernel_h || p.in_w + p.pad_left + p.pad_right < p.kernel_w)
+        return -1;
+    p.out_h = (p.in_h + p.pad_top + p.pad_bottom - p.kernel_h) / p.stride_h + 1;
+    p.out_w = (p.in_w + p.pad_left + p.pad_right - p.kernel_w) / p.stride_w + 1;
+    n_out = p.out_h * p.out_w * p.c;
+    if (p.in_h * p.in_w * p.c > MAX_WORDS || n_out > MAX_WORDS)
+        return -1;
+    p.input_zero_point = next() % 4 == 0 ? 0 : wide ? pick(-32768, 32767) : pick(-200, 200);
+    p.multiplier = next() % 8 == 0 ? (int32_t)next() : pick(1, 1 << 30);
+    p.shift = next() % 4 == 0 ? pick(0, 62) : pick(14, 40);
+    p.offset = rand_i64(pick(1, next() % 8 ? 40 : 61));
+    for (int32_t i = 0; i < p.in_h * p.in_w * p.c; i++) {
+        const int32_t v = next() % 8 == 0 ? (next() % 2 ? -lim : lim - 1) : pick(-lim, lim - 1);
+        if (wide)
+            a16[i] = (int16_t)v;
+        else
+            x8[i] = (int8_t)v;
+    }
+    for (int32_t i = 0; i < n_out + 2; i++)
+        y_ref16[i] = (int16_t)0x5AA5, y_opt16[i] = (int16_t)0x5AA5;
+    if (wide) {
+        s1 = tb_avgpool_s16(NULL, &p, a16, y_ref16);
+        s2 = tb_avgpool_s16_opt(NULL, &p, a16, y_opt16);
+    } else {
+        s1 = tb_avgpool_s8(NULL, &p, x8, (int8_t *)y_ref16);
+        s2 = tb_avgpool_s8_opt(NULL, &p, x8, (int8_t *)y_opt16);
+    }
+#ifdef TB_CHECK_CORRUPT
+    y_opt16[0] ^= 1;
+#endif
+    failed = s1 != TB_OK || s2 != TB_OK || memcmp(y_ref16, y_opt16, (size_t)(n_out + 2) * 2u) != 0;
+    if (failed) {
+        put_str(wide ? "mismatch avgpool_s16: c " : "mismatch avgpool_s8: c "), put_i32(p.c), put_str(" in "),
+            put_i32(p.in_h), put_str("x"), put_i32(p.in_w), put_str(" kernel "), put_i32(p.kernel_h), put_str("x"),
+            put_i32(p.kernel_w), put_str(" shift "), put_i32(p.shift), put_str(" status "), put_i32((int32_t)s1),
+            put_str(" "), put_i32((int32_t)s2), put_str("\n");
+    }
+    return failed;
+}
+
 static void line(const char *kernel, int32_t cases, int32_t failed)
 {
     put_str("kernel "), put_str(kernel), put_str(" cases "), put_i32(cases), put_str(" failed "), put_i32(failed);
@@ -348,7 +410,7 @@ static void line(const char *kernel, int32_t cases, int32_t failed)
 static int run(uint32_t seed, int32_t cases)
 {
     int32_t done = 0, failed = 0, rejects, total;
-    int32_t f_add16 = 0, f_add8 = 0, f_bin16 = 0, f_bin8 = 0;
+    int32_t f_add16 = 0, f_add8 = 0, f_bin16 = 0, f_bin8 = 0, f_pool16 = 0, f_pool8 = 0;
     rng_state = seed | 1u;
     while (done < cases) {
         int32_t f = 0;
@@ -363,6 +425,13 @@ static int run(uint32_t seed, int32_t cases)
         f_bin16 += binarize_case(1);
         f_bin8 += binarize_case(0);
     }
+    for (int32_t i = 0; i < cases;) { /* redrawn geometries do not count */
+        const int32_t f16 = avgpool_case(1), f8 = f16 < 0 ? -1 : avgpool_case(0);
+        if (f16 >= 0 && f8 >= 0) {
+            f_pool16 += f16, f_pool8 += f8;
+            i++;
+        }
+    }
 #if TB_KERNEL_CHECKS
     rejects = dw_rejects();
 #else
@@ -373,8 +442,10 @@ static int run(uint32_t seed, int32_t cases)
     line("add_s8", cases, f_add8);
     line("binarize_s16", cases, f_bin16);
     line("binarize_s8", cases, f_bin8);
+    line("avgpool_s16", cases, f_pool16);
+    line("avgpool_s8", cases, f_pool8);
     put_str("kernel dw_b1b1 argument checks failed "), put_i32(rejects), put_str("\n");
-    total = failed + rejects + f_add16 + f_add8 + f_bin16 + f_bin8;
+    total = failed + rejects + f_add16 + f_add8 + f_bin16 + f_bin8 + f_pool16 + f_pool8;
     put_str(total ? "tb_stream_check fail\n" : "tb_stream_check pass\n");
     return total ? 1 : 0;
 }
