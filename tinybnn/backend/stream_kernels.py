@@ -60,7 +60,8 @@ def fn(variant: str, base: str, node) -> str | None:
     return None
 
 
-STREAM_FNS = {f"tb_{op}_s{b}": f"tb_{op}_s{b}_opt" for op in ("add", "binarize", "avgpool") for b in (8, 16)}
+STREAM_FNS = {f"tb_{op}_s{b}": f"tb_{op}_s{b}_opt" for op in ("add", "binarize", "avgpool", "prelu")
+              for b in (8, 16)}
 STREAM_VARIANTS = ("armv7m", "armv6m", "rv32-zbb", "rv32")
 STREAM_SOURCES = ("tb_kernels_opt_stream.h", "tb_stream_opt.c")
 
@@ -72,8 +73,8 @@ def sources(fns) -> list[str]:
 
 
 def apply_stream(spec, variant: str):
-    """A residual add, binarize or average pool of a real-valued stream on its fast twin (same params and
-    arrays)."""
+    """A residual add, binarize, average pool or PReLU of a real-valued stream on its fast twin (same params
+    and arrays)."""
     if variant in STREAM_VARIANTS and spec.fn in STREAM_FNS:
         return replace(spec, fn=STREAM_FNS[spec.fn])
     return spec

@@ -48,6 +48,15 @@ tb_status tb_avgpool_s8_opt(const tb_context *ctx, const tb_avgpool_params *para
 tb_status tb_avgpool_s16_opt(const tb_context *ctx, const tb_avgpool_params *params, const int16_t *input,
                              int16_t *output);
 
+/**
+ * tb_prelu_s8 / tb_prelu_s16, bit for bit: channel by channel with the pixels inner, each channel's constants
+ * planned once (the high-word requantization where they allow it, as tb_add_s16_opt). output may be input.
+ */
+tb_status tb_prelu_s8_opt(const tb_context *ctx, const tb_prelu_params *params, const int8_t *input,
+                          int8_t *output);
+tb_status tb_prelu_s16_opt(const tb_context *ctx, const tb_prelu_params *params, const int16_t *input,
+                           int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

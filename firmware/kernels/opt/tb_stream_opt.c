@@ -1,6 +1,7 @@
 /*
  * tb_stream_opt.c - residual add and binarize of the real-valued streams for every optimized family (portable C):
- * tb_add_s8_opt, tb_add_s16_opt, tb_binarize_s8_opt, tb_binarize_s16_opt, tb_avgpool_s8_opt, tb_avgpool_s16_opt.
+ * tb_add_s8_opt, tb_add_s16_opt, tb_binarize_s8_opt, tb_binarize_s16_opt, tb_avgpool_s8_opt, tb_avgpool_s16_opt,
+ * tb_prelu_s8_opt, tb_prelu_s16_opt.
  *
  * Same params, outputs and statuses as the reference kernels (tb_kernels_stream.h).
  *
@@ -16,6 +17,10 @@
  * sums, then the same high-word requantization of each window sum v (v * 2^k must fit an int32 for every
  * window, checked once per call from the window size and the zero point); other constants take the
  * reference's 64-bit floor shift.
+ *
+ * PReLU: channel by channel (the constants of a channel planned once), the pixels inner: each piece's
+ * multiplier and pre-scaled offset chosen by the breakpoint, the high-word requantization where the channel's
+ * constants allow it, else the reference's.
  *
  * Binarize: the reference goes through the generic output stage per element (its kind, the flip bit read
  * from memory, the word store test); here, per run of 32 channels, the thresholds are folded with the flips
@@ -287,10 +292,15 @@ static int pool_plan(const tb_avgpool_params *p, int64_t vmax, int32_t *scale, i
                             for (int32_t c = 0; c < n; c++)                                                          \
                                 acc[c] += px[c];                                                                     \
                         }                                                                                            \
-                    for (int32_t c = 0; c < n; c++)                                                                  \
-                        y[c0 + c] = fast ? SAT(floor_shift32(                                                        \
-                                               high_word(offset + (int64_t)(acc[c] * scale) * p->multiplier), r))    \
-                                         : REQUANT(acc[c], p->multiplier, p->offset, p->shift);                      \
+                    if (!fast)                                                                                       \
+                        for (int32_t c = 0; c < n; c++)                                                              \
+                            y[c0 + c] = REQUANT(acc[c], p->multiplier, p->offset, p->shift);                         \
+                    else if (r == 0) /* shift <= 32: the high word is the result */                                  \
+                        for (int32_t c = 0; c < n; c++)                                                              \
+                            y[c0 + c] = SAT(high_word(offset + (int64_t)(acc[c] * scale) * p->multiplier));          \
+                    else                                                                                             \
+                        for (int32_t c = 0; c < n; c++)                                                              \
+                            y[c0 + c] = SAT(floor_shift32(high_word(offset + (int64_t)acc[c] * p->multiplier), r));  \
                 }                                                                                                    \
             }                                                                                                        \
         }                                                                                                            \
@@ -311,5 +321,95 @@ tb_status tb_avgpool_s8_opt(const tb_context *ctx, const tb_avgpool_params *para
     (void)ctx;
     TB_CHECK(check_avgpool(params, input, output, 0));
     TB_AVGPOOL_BODY(int8_t, INT8_MAX, TB_SAT8, tb_requantize);
+    return TB_OK;
+}
+
+#if TB_KERNEL_CHECKS
+static tb_status check_prelu(const tb_prelu_params *p, const void *input, const void *output, int wide)
+{
+    if (p == NULL || input == NULL || output == NULL || p->pixels < 1 || p->c < 1 || p->breakpoint == NULL ||
+        p->mult_pos == NULL || p->offset_pos == NULL || p->mult_neg == NULL || p->offset_neg == NULL ||
+        p->shift == NULL)
+        return TB_ERR_ARG;
+    if (!tb_aligned4(p->breakpoint) || !tb_aligned4(p->mult_pos) || !tb_aligned4(p->offset_pos) ||
+        !tb_aligned4(p->mult_neg) || !tb_aligned4(p->offset_neg) || !tb_aligned4(p->shift) ||
+        (wide && (!tb_aligned2(input) || !tb_aligned2(output))))
+        return TB_ERR_ALIGN;
+    for (int32_t c = 0; c < p->c; c++)
+        if (p->shift[c] < 0 || p->shift[c] > TB_SHIFT_MAX)
+            return TB_ERR_ARG;
+    return TB_OK;
+}
+#endif
+
+static uint64_t abs64(int64_t v)
+{
+    return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+}
+
+/*
+ * The fast requantization of channel c of a PReLU on codes |x| <= xmax: both pieces' offsets times 2^k, the
+ * scale 2^k and the final shift r (as add_plan). 1 when exact for the channel's constants, else 0.
+ */
+static int prelu_plan(const tb_prelu_params *p, int32_t c, int32_t xmax, int32_t *scale, int64_t *off_pos,
+                      int64_t *off_neg, int32_t *r)
+{
+    const int32_t s = p->shift[c], k = s >= 32 ? 0 : 32 - s;
+    const uint64_t mp = abs64(p->mult_pos[c]), mn = abs64(p->mult_neg[c]);
+    const uint64_t op = abs64(p->offset_pos[c]), on = abs64(p->offset_neg[c]);
+    const uint64_t m = mp > mn ? mp : mn, o = op > on ? op : on;
+    if (s < 16 || o >= ((uint64_t)1 << 62) || (uint64_t)xmax * m + o >= ((uint64_t)1 << (62 - k)))
+        return 0; /* |x| * 2^k <= 2^31 needs k <= 16; the sums times 2^k within 62 bits */
+    *scale = (int32_t)1 << k;
+    *off_pos = p->offset_pos[c] * ((int64_t)1 << k);
+    *off_neg = p->offset_neg[c] * ((int64_t)1 << k);
+    *r = s >= 32 ? s - 32 : 0;
+    return 1;
+}
+
+/* The body of tb_prelu_s8_opt / tb_prelu_s16_opt: T the code type, XMAX its largest magnitude, SAT its clamp,
+ * REQUANT64 the reference floor shift and clamp. */
+#define TB_PRELU_BODY(T, XMAX, SAT, REQUANT64)                                                                       \
+    do {                                                                                                             \
+        const tb_prelu_params *p = params;                                                                           \
+        const int32_t C = p->c, P = p->pixels;                                                                       \
+        for (int32_t c = 0; c < C; c++) {                                                                            \
+            const int32_t bp = p->breakpoint[c], mp = p->mult_pos[c], mn = p->mult_neg[c];                           \
+            const T *x = input + c;                                                                                  \
+            T *y = output + c;                                                                                       \
+            int32_t scale, r;                                                                                        \
+            int64_t op, on;                                                                                          \
+            if (!prelu_plan(p, c, XMAX, &scale, &op, &on, &r)) {                                                     \
+                for (int32_t i = 0; i < P; i++, x += C, y += C)                                                      \
+                    *y = REQUANT64(tb_prelu_sum(*x, bp, mp, p->offset_pos[c], mn, p->offset_neg[c]), p->shift[c]);   \
+            } else if (r == 0) { /* shift <= 32: the high word is the result */                                      \
+                for (int32_t i = 0; i < P; i++, x += C, y += C) {                                                    \
+                    const int32_t v = *x * scale;                                                                    \
+                    *y = SAT(high_word(*x >= bp ? op + (int64_t)v * mp : on + (int64_t)v * mn));                     \
+                }                                                                                                    \
+            } else {                                                                                                 \
+                for (int32_t i = 0; i < P; i++, x += C, y += C) {                                                    \
+                    const int32_t v = *x;                                                                            \
+                    *y = SAT(floor_shift32(high_word(v >= bp ? op + (int64_t)v * mp : on + (int64_t)v * mn), r));    \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+    } while (0)
+
+tb_status tb_prelu_s16_opt(const tb_context *ctx, const tb_prelu_params *params, const int16_t *input,
+                           int16_t *output)
+{
+    (void)ctx;
+    TB_CHECK(check_prelu(params, input, output, 1));
+    TB_PRELU_BODY(int16_t, 32768, TB_SAT16, tb_requantize64_s16);
+    return TB_OK;
+}
+
+tb_status tb_prelu_s8_opt(const tb_context *ctx, const tb_prelu_params *params, const int8_t *input,
+                          int8_t *output)
+{
+    (void)ctx;
+    TB_CHECK(check_prelu(params, input, output, 0));
+    TB_PRELU_BODY(int8_t, 128, TB_SAT8, tb_requantize64);
     return TB_OK;
 }

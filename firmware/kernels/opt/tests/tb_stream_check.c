@@ -19,7 +19,9 @@
  *   binarize_s16, binarize_s8  tb_binarize_s16_opt / _s8_opt against tb_binarize_s16 / _s8: channels 1..100,
  *                              thresholds at and beyond the codes' range, INT32_MIN / INT32_MAX, random flips;
  *   avgpool_s16, avgpool_s8    tb_avgpool_s16_opt / _s8_opt against tb_avgpool_s16 / _s8: windows 1..4 and global,
- *                              strides, pads, zero points over their range, every shift, saturating codes.
+ *                              strides, pads, zero points over their range, every shift, saturating codes;
+ *   prelu_s16, prelu_s8        tb_prelu_s16_opt / _s8_opt against tb_prelu_s16 / _s8: per-channel breakpoints,
+ *                              multipliers up to INT32_MIN / INT32_MAX, offsets up to 2^61, every shift, in place.
  *
  * Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_MAX_WORDS (the buffers; layers that do not fit
  * are redrawn), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails). Output:
@@ -401,6 +403,68 @@ static int32_t avgpool_case(int wide)
     return failed;
 }
 
+static int32_t mn_c[MAX_C]; /* with thresholds (breakpoints), multiplier, offset and shift of the dw cases */
+static int64_t on_c[MAX_C];
+
+/* A random PReLU: breakpoints over the codes' range, multipliers up to INT32_MIN / INT32_MAX, every shift. */
+static int32_t prelu_case(int wide)
+{
+    tb_prelu_params p;
+    tb_status s1, s2;
+    int32_t failed, n;
+    const int32_t lim = wide ? 32768 : 128;
+    int8_t *x8 = (int8_t *)a16;
+    p.c = next() % 2 ? pick(1, 20) : pick(1, MAX_C);
+    p.pixels = pick(1, 16);
+    if (p.pixels * p.c > MAX_WORDS)
+        p.pixels = MAX_WORDS / p.c;
+    n = p.pixels * p.c;
+    for (int32_t c = 0; c < p.c; c++) {
+        thresholds[c] = next() % 4 == 0 ? (next() % 2 ? -lim : lim) : pick(-lim - 1, lim + 1);
+        multiplier[c] = next() % 8 == 0 ? (int32_t)next() : pick(-(1 << 30), 1 << 30);
+        mn_c[c] = next() % 8 == 0 ? (next() % 2 ? INT32_MIN : INT32_MAX) : pick(-(1 << 30), 1 << 30);
+        shift[c] = next() % 4 == 0 ? pick(0, 62) : pick(14, 40);
+        offset[c] = rand_i64(pick(1, next() % 8 ? 46 : 61));
+        on_c[c] = rand_i64(pick(1, next() % 8 ? 46 : 61));
+    }
+    p.breakpoint = thresholds, p.mult_pos = multiplier, p.offset_pos = offset, p.mult_neg = mn_c, p.offset_neg = on_c;
+    p.shift = shift;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t v = next() % 8 == 0 ? (next() % 2 ? -lim : lim - 1) : pick(-lim, lim - 1);
+        if (wide)
+            a16[i] = (int16_t)v;
+        else
+            x8[i] = (int8_t)v;
+    }
+    for (int32_t i = 0; i < n + 2; i++)
+        y_ref16[i] = (int16_t)0x5AA5, y_opt16[i] = (int16_t)0x5AA5;
+    if (wide) {
+        s1 = tb_prelu_s16(NULL, &p, a16, y_ref16);
+        s2 = tb_prelu_s16_opt(NULL, &p, a16, y_opt16);
+    } else {
+        s1 = tb_prelu_s8(NULL, &p, x8, (int8_t *)y_ref16);
+        s2 = tb_prelu_s8_opt(NULL, &p, x8, (int8_t *)y_opt16);
+    }
+#ifdef TB_CHECK_CORRUPT
+    y_opt16[0] ^= 1;
+#endif
+    failed = s1 != TB_OK || s2 != TB_OK || memcmp(y_ref16, y_opt16, (size_t)(n + 2) * 2u) != 0;
+    if (!failed && next() % 4 == 0) { /* in place */
+        if (wide) {
+            s2 = tb_prelu_s16_opt(NULL, &p, a16, a16);
+            failed = s2 != TB_OK || memcmp(y_ref16, a16, (size_t)n * 2u) != 0;
+        } else {
+            s2 = tb_prelu_s8_opt(NULL, &p, x8, x8);
+            failed = s2 != TB_OK || memcmp(y_ref16, x8, (size_t)n) != 0;
+        }
+    }
+    if (failed) {
+        put_str(wide ? "mismatch prelu_s16: c " : "mismatch prelu_s8: c "), put_i32(p.c), put_str(" pixels "),
+            put_i32(p.pixels), put_str("\n");
+    }
+    return failed;
+}
+
 static void line(const char *kernel, int32_t cases, int32_t failed)
 {
     put_str("kernel "), put_str(kernel), put_str(" cases "), put_i32(cases), put_str(" failed "), put_i32(failed);
@@ -410,7 +474,7 @@ static void line(const char *kernel, int32_t cases, int32_t failed)
 static int run(uint32_t seed, int32_t cases)
 {
     int32_t done = 0, failed = 0, rejects, total;
-    int32_t f_add16 = 0, f_add8 = 0, f_bin16 = 0, f_bin8 = 0, f_pool16 = 0, f_pool8 = 0;
+    int32_t f_add16 = 0, f_add8 = 0, f_bin16 = 0, f_bin8 = 0, f_pool16 = 0, f_pool8 = 0, f_pr16 = 0, f_pr8 = 0;
     rng_state = seed | 1u;
     while (done < cases) {
         int32_t f = 0;
@@ -424,6 +488,8 @@ static int run(uint32_t seed, int32_t cases)
         f_add8 += add_case(0);
         f_bin16 += binarize_case(1);
         f_bin8 += binarize_case(0);
+        f_pr16 += prelu_case(1);
+        f_pr8 += prelu_case(0);
     }
     for (int32_t i = 0; i < cases;) { /* redrawn geometries do not count */
         const int32_t f16 = avgpool_case(1), f8 = f16 < 0 ? -1 : avgpool_case(0);
@@ -444,8 +510,10 @@ static int run(uint32_t seed, int32_t cases)
     line("binarize_s8", cases, f_bin8);
     line("avgpool_s16", cases, f_pool16);
     line("avgpool_s8", cases, f_pool8);
+    line("prelu_s16", cases, f_pr16);
+    line("prelu_s8", cases, f_pr8);
     put_str("kernel dw_b1b1 argument checks failed "), put_i32(rejects), put_str("\n");
-    total = failed + rejects + f_add16 + f_add8 + f_bin16 + f_bin8 + f_pool16 + f_pool8;
+    total = failed + rejects + f_add16 + f_add8 + f_bin16 + f_bin8 + f_pool16 + f_pool8 + f_pr16 + f_pr8;
     put_str(total ? "tb_stream_check fail\n" : "tb_stream_check pass\n");
     return total ? 1 : 0;
 }
