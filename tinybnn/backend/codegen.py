@@ -629,6 +629,10 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
                 comment, fn = kernels.layer_weights_comment(k, enc.size), k["fn"]
             arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, {comment}", w.role)
             s = replace(s, fn=fn, arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
+        elif s.family in STREAM_FAMILIES:  # a real-valued stream's op: the variant's fast twin, if any
+            from . import stream_kernels
+
+            s = stream_kernels.apply_stream(s, variant)
         elif s.in_dtype == "int8":  # an int8 first layer: its fast kernel on this variant, if any
             from . import first_layer_kernels
 
@@ -639,10 +643,6 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
             from . import stream_kernels
 
             s = stream_kernels.apply(s, node, variant)
-        elif s.family in STREAM_FAMILIES:  # residual adds and binarizes: the variant's fast twin, if any
-            from . import stream_kernels
-
-            s = stream_kernels.apply_stream(s, variant)
         out.append(s)
     sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}
     bufs = [b for b in model_buffers(model) if b.kind != "scratch"]
