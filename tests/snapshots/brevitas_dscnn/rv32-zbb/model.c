@@ -10,7 +10,7 @@
  *    4  Conv_4         tb_conv2d_b1b1   conv2d b1 x b1 -> bits
  *    5  Conv_5         tb_conv2d_grouped_b1b1_dw  conv2d grouped (32 groups) b1 x b1 -> bits
  *    6  Conv_6         tb_conv2d_b1b1   conv2d b1 x b1 -> int8
- *    7  AveragePool_0  tb_avgpool_s8    avgpool int8
+ *    7  AveragePool_0  tb_avgpool_s8_opt  avgpool int8
  *    8  Gemm_0         tb_dense_s8_pairs  dense s8 x s8 -> int32
  *
  * Memory plan (greedy), arena 576 bytes (lower bound 576):
@@ -38,6 +38,7 @@
 #include "tb_kernels_grouped.h"
 #include "tb_kernels_opt.h"
 #include "tb_kernels_opt_grouped.h"
+#include "tb_kernels_opt_stream.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
 
@@ -419,7 +420,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 7: "AveragePool_0" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s8(&ctx, &l7_params, (const int8_t *)ARENA_AT(L6_OUT_OFFSET),
+    status = tb_avgpool_s8_opt(&ctx, &l7_params, (const int8_t *)ARENA_AT(L6_OUT_OFFSET),
         (int8_t *)ARENA_AT(L7_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
