@@ -1,4 +1,4 @@
-"""Fast kernels of the grouped and real-valued-stream layers: which one runs a layer on a kernel variant.
+"""Fast kernels of the depthwise and real-valued-stream layers: which one runs a layer on a kernel variant.
 
 Depthwise binary convolutions (``groups == C == O``, as in a Brevitas DS-CNN) run on every optimized family as
 ``tb_conv2d_grouped_b1b1_dw`` (``firmware/kernels/opt/tb_conv2d_grouped_b1b1_dw.c``, portable C, the contract of
@@ -26,6 +26,15 @@ qemu-rv32zbb 1,766,819                      30,569
 Every depthwise binary layer with at most ``TB_DW_MAX_TAPS`` taps takes it on every optimized variant: it
 has no per-call set-up, so there is no shape where the reference is faster. Grouped layers that are not
 depthwise, and the int8 / int16 grouped convolutions, keep their reference kernels.
+
+The real-valued streams' residual adds, binarizes, average pools and PReLUs (``tb_add_s8/s16`` ...) run their
+``_opt`` twins (``firmware/kernels/opt/tb_stream_opt.c``, portable C, same params and constants: nothing is
+re-encoded) on every optimized variant. The requantization ``floor((v * m + offset) / 2^shift)`` becomes the
+high word of a 64-bit multiply-accumulate of v * 2^(32 - shift) when the kernel proves, once per call (per
+channel for PReLU) from the constants and the codes' range, that nothing overflows; otherwise the reference
+loop runs in the same function, so they are never slower than the reference by more than that check. Measured
+on qemu-m4 per layer of 1024 int16 codes: residual add 27,720 -> 12,440 instructions, binarize 26,040 ->
+9,720, PReLU 41,080 -> 17,840; a 2x2 average pool to 256 codes 21,400 -> 11,920.
 """
 
 from __future__ import annotations
