@@ -194,9 +194,9 @@ def test_dscnn_depthwise_layers_take_the_fast_kernel_on_every_variant():
 
 
 def test_stream_adds_and_binarizes_take_their_fast_twins():
-    """The int16 residual adds and binarizes of the Bi-Real fixture run tb_add_s16_opt / tb_binarize_s16_opt on
-    every optimized variant (same params and arrays), the reference kernels on the reference variant; every
-    other stream op keeps its reference kernel; the host C equals the golden model."""
+    """The int16 residual adds, binarizes and average pools of the Bi-Real fixture run their _opt twins on every
+    optimized variant (same params and arrays; on RV32 the 4x4 global pool keeps the reference), the reference
+    kernels on the reference variant; the host C equals the golden model."""
     d = np.load(FIX / "torch_bireal_legacy.npz")
     m = tinybnn.load(FIX / "torch_bireal_legacy.onnx", calibration=d["x"])
     q = m.quantize(d["x"][:16])
@@ -206,8 +206,12 @@ def test_stream_adds_and_binarizes_take_their_fast_twins():
     assert {"tb_add_s16", "tb_binarize_s16"} <= set(ref_fns)
     for v in kernels.VARIANTS:
         r = codegen.prepare(m, v)
-        for a, b in zip(ref.specs, r.specs):
-            if a.fn in stream_kernels.STREAM_FNS:
+        for a, b, node in zip(ref.specs, r.specs, m.layers):
+            taps = int(node.attrs["kernel"][0]) * int(node.attrs["kernel"][1]) if "kernel" in node.attrs else 0
+            if a.fn == "tb_avgpool_s16" and v in ("rv32", "rv32-zbb") and \
+                    taps > stream_kernels.RV32_POOL_MAX_TAPS:  # the 4x4 global pool: slower there (measured)
+                assert b.fn == a.fn
+            elif a.fn in stream_kernels.STREAM_FNS:
                 assert b.fn == stream_kernels.STREAM_FNS[a.fn] and b.params == a.params
                 assert b.arrays.keys() == a.arrays.keys() and all(
                     b.arrays[k].name == a.arrays[k].name and np.array_equal(b.arrays[k].values, a.arrays[k].values)

@@ -632,7 +632,7 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
         elif s.family in STREAM_FAMILIES:  # a real-valued stream's op: the variant's fast twin, if any
             from . import stream_kernels
 
-            s = stream_kernels.apply_stream(s, variant)
+            s = stream_kernels.apply_stream(s, variant, node)
         elif s.in_dtype == "int8":  # an int8 first layer: its fast kernel on this variant, if any
             from . import first_layer_kernels
 
