@@ -18,7 +18,7 @@
  *   12  larq_quicknet/block3_conv/ste_sign_7/Sign_1  tb_binarize_s16_opt  binarize int16 -> bits
  *   13  larq_quicknet/block3_conv/QuantConv2D        tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
  *   14  larq_quicknet/block3_add/add                 tb_add_s16_opt   add int16
- *   15  larq_quicknet/gap/Mean                       tb_avgpool_s16_opt  avgpool int16
+ *   15  larq_quicknet/gap/Mean                       tb_avgpool_s16   avgpool int16
  *   16  larq_quicknet/fc/MatMul                      tb_dense_s16s8   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
@@ -657,7 +657,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 15: "larq_quicknet/gap/Mean" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16_opt(&ctx, &l15_params, (const int16_t *)ARENA_AT(L14_OUT_OFFSET),
+    status = tb_avgpool_s16(&ctx, &l15_params, (const int16_t *)ARENA_AT(L14_OUT_OFFSET),
         (int16_t *)ARENA_AT(L15_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -14,7 +14,7 @@
  *    8  /Where_2                tb_binarize_s16_opt  binarize int16 -> bits
  *    9  /conv_c/Conv            tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> int16
  *   10  /Add_2                  tb_add_s16_opt   add int16
- *   11  /gap/GlobalAveragePool  tb_avgpool_s16_opt  avgpool int16
+ *   11  /gap/GlobalAveragePool  tb_avgpool_s16   avgpool int16
  *   12  /fc/Gemm                tb_dense_s16s8   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
@@ -502,7 +502,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 11: "/gap/GlobalAveragePool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16_opt(&ctx, &l11_params, (const int16_t *)ARENA_AT(L10_OUT_OFFSET),
+    status = tb_avgpool_s16(&ctx, &l11_params, (const int16_t *)ARENA_AT(L10_OUT_OFFSET),
         (int16_t *)ARENA_AT(L11_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

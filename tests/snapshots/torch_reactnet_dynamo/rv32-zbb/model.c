@@ -20,7 +20,7 @@
  *   14  node_Conv_91     tb_conv2d_b1b1   conv2d b1 x b1 -> int16
  *   15  node_add_8       tb_add_s16_opt   add int16
  *   16  node_sub_2       tb_prelu_s16_opt  prelu int16
- *   17  node_mean        tb_avgpool_s16_opt  avgpool int16
+ *   17  node_mean        tb_avgpool_s16   avgpool int16
  *   18  node_linear      tb_dense_s16s8   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
@@ -696,7 +696,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 17: "node_mean" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16_opt(&ctx, &l17_params, (const int16_t *)ARENA_AT(L16_OUT_OFFSET),
+    status = tb_avgpool_s16(&ctx, &l17_params, (const int16_t *)ARENA_AT(L16_OUT_OFFSET),
         (int16_t *)ARENA_AT(L17_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
