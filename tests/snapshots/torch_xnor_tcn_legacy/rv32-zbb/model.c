@@ -10,7 +10,7 @@
  *    4  /Where_1     tb_binarize_s16_opt  binarize int16 -> bits
  *    5  /conv2/Conv  tb_conv2d_b1b1   conv2d b1 x b1 -> int16
  *    6  /Add_1       tb_add_s16_opt   add int16
- *    7  /ReduceMean  tb_avgpool_s16   avgpool int16
+ *    7  /ReduceMean  tb_avgpool_s16_opt  avgpool int16
  *    8  /fc/Gemm     tb_dense_s16s8   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 1536 bytes (lower bound 1536):
@@ -353,7 +353,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 7: "/ReduceMean" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16(&ctx, &l7_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
+    status = tb_avgpool_s16_opt(&ctx, &l7_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
         (int16_t *)ARENA_AT(L7_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
