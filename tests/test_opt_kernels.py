@@ -25,7 +25,7 @@ import pytest
 import tinybnn
 from randmodels import random_model
 from tinybnn.targets import boards, platformio
-from tinybnn.backend import codegen, first_layer_kernels, hostc, kernels
+from tinybnn.backend import codegen, first_layer_kernels, hostc, kernels, stream_kernels
 
 SEED = 20250611
 HOST_CASES = 3000       # per family
@@ -290,7 +290,8 @@ def test_fixture_models_each_variant(name):
         assert all(re.fullmatch(r"tb_(l\d+_)?(conv2d|dense)_b1b1_\w+", s.fn) for s in opt_layers)
         # int8 first layers run the kernels of tinybnn/backend/first_layer_kernels.py, short binary dot products
         # stay on the reference kernels; max-pools run every family's tb_maxpool_b1_opt; the real-valued stream's
-        # ops, stream-input layers, joins and grouped convs have reference kernels only (their fast paths: issue 16)
+        # ops, stream-input layers, joins and grouped convs have reference kernels only (their fast paths: issue 16),
+        # but depthwise binary convs (tests/test_stream_opt_kernels.py)
         assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
                             "tb_dense_s8s16", "tb_conv2d_b1b1", "tb_dense_b1b1", "tb_conv2d_s16s8", "tb_dense_s16s8")
                    or s.family in codegen.STREAM_FAMILIES + ("conv2d_grouped", "concat", "concat_s", "maxpool_s")
@@ -300,7 +301,9 @@ def test_fixture_models_each_variant(name):
                    for s in r.specs if s not in opt_layers)
         # subset-sum first layers: a byte per 4 taps; pair kernels: int8 weights widened to 16 bits
         fast_first = [s for s in r.specs if s.fn.endswith(("_ss", "_pairs"))]
-        if v != "armv6m" and opt_layers:
+        if any(s.fn == stream_kernels.DW_FN for s in r.specs):  # tap-major depthwise weights: 32 times smaller
+            assert r.weight_bytes < ref.weight_bytes
+        elif v != "armv6m" and opt_layers:
             assert r.weight_bytes > ref.weight_bytes  # the encodings cost flash (stated in kernels.py)
         elif fast_first:
             assert r.weight_bytes >= ref.weight_bytes

@@ -462,7 +462,9 @@ def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[s
 
 
 def _stream_width(fn: str) -> int | None:
-    """8 or 16 for a kernel of the real-valued streams (declared in tb_kernels_stream.h), else None."""
+    """8 or 16 for a kernel of the real-valued streams (declared in tb_kernels_stream.h, or its optimized twin
+    in tb_kernels_opt_stream.h), else None."""
+    fn = fn.removesuffix("_opt")
     for fam in ("add", "avgpool", "maxpool", "binarize", "prelu", "concat"):
         for b in (8, 16):
             if fn == f"tb_{fam}_s{b}":
@@ -566,6 +568,8 @@ def _template_context(model, specs, plan: Plan, wiring, inp: dict, out: dict, ks
         "quant_mode": q["mode"], "input_scale": repr(float(q["scale"])), "input_zero_point": int(q["zero_point"]),
         "c_comment": c_comment, "c_string": c_string, "shape_str": shape_str,
         "opt_kernels": "tb_kernels_opt.h" in ksrc,
+        "opt_grouped_kernels": "tb_kernels_opt_grouped.h" in ksrc,
+        "opt_stream_kernels": "tb_kernels_opt_stream.h" in ksrc,
         "s16_kernels": KERNEL_S16_HEADER in ksrc,
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
     }
@@ -625,12 +629,20 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
                 comment, fn = kernels.layer_weights_comment(k, enc.size), k["fn"]
             arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, {comment}", w.role)
             s = replace(s, fn=fn, arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
+        elif s.family in STREAM_FAMILIES:  # a real-valued stream's op: the variant's fast twin, if any
+            from . import stream_kernels
+
+            s = stream_kernels.apply_stream(s, variant, node)
         elif s.in_dtype == "int8":  # an int8 first layer: its fast kernel on this variant, if any
             from . import first_layer_kernels
 
             s = first_layer_kernels.apply(s, node, variant)
         elif s.family == "maxpool":  # every family's max-pool: the window clipped once per output pixel
             s = replace(s, fn=kernels.MAXPOOL_FN)
+        elif s.family == "conv2d_grouped":  # a depthwise binary conv: 32 channels at a time, if the variant has it
+            from . import stream_kernels
+
+            s = stream_kernels.apply(s, node, variant)
         out.append(s)
     sizes = {f"L{s.index}.scratch": s.scratch_bytes for s in out}
     bufs = [b for b in model_buffers(model) if b.kind != "scratch"]

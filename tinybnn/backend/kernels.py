@@ -4,7 +4,8 @@ A board file names its family in ``"kernel_variant"``; :func:`tinybnn.backend.co
 binary conv2d/dense layers (``tb_conv2d_b1b1``, ``tb_dense_b1b1``) whose dot products are long enough to
 gain (:func:`uses_variant`) with that family's kernels
 (``firmware/kernels/opt/``), their offline-encoded weights and their scratch. int8 x binary first layers take
-the subset-sum kernels on the variants of :mod:`tinybnn.backend.first_layer_kernels`; other int8 first layers and
+the subset-sum kernels on the variants of :mod:`tinybnn.backend.first_layer_kernels`, depthwise binary convs
+the bit-sliced kernel of :mod:`tinybnn.backend.stream_kernels`; other int8 first layers and
 max-pools (AND/OR masks) use the reference kernels, and ``reference`` renders exactly what it always did.
 
 ========== ======================== ============================================ ===========================
@@ -100,11 +101,12 @@ def uses_variant(name: str, node) -> bool:
     """Whether a layer runs on the variant's kernel: binary conv2d/dense with dot products of at least
     min_k_words words. Shorter ones cost more in per-call and per-channel set-up than the counting saves
     (measured with tinybnn bench, 64 outputs: break-even near 3 words on Cortex-M4, 8 on Cortex-M0, 4 on
-    RV32+Zbb), so they keep the reference kernel. Grouped convolutions have no optimized kernels yet."""
+    RV32+Zbb), so they keep the reference kernel. Grouped convolutions are not theirs: depthwise binary ones
+    take tb_conv2d_grouped_b1b1_dw (tinybnn.backend.stream_kernels), the others keep the reference kernels."""
     v = variant(name)
     if v is None or node.op not in LINEAR_OPS or node.attrs["in_dtype"] != "bits":
         return False
-    if node.attrs.get("groups", 1) > 1:  # grouped/depthwise: reference kernels only for now
+    if node.attrs.get("groups", 1) > 1:  # grouped/depthwise: stream_kernels.py
         return False
     return k_words(node) >= v.min_k_words
 
@@ -119,11 +121,13 @@ def sources(name: str, fns=None) -> list[str]:
     the kernel functions of its layers (``fns``), armv7m lists only those of the kernels it runs: the generic
     family's files when a layer runs a generic kernel, tb_tree.c when one runs a tree kernel."""
     from .first_layer_kernels import sources as first_layer_sources
+    from .stream_kernels import sources as stream_sources
 
     v = variant(name)
     if v is None:
         return []
     pool = list(MAXPOOL_SOURCES) if fns is None or MAXPOOL_FN in fns else []
+    pool += stream_sources(fns or ())
     if fns is None or name != "armv7m":
         return list(COMMON_SOURCES) + list(v.sources) + first_layer_sources(fns or ()) + pool
     generic = any(fn in (v.fn(base) for base in OPT_FNS) for fn in fns)

@@ -4,13 +4,13 @@
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  Conv_0         tb_conv2d_s8_pairs  conv2d s8 x s8 -> bits
- *    1  Conv_1         tb_conv2d_grouped_b1b1  conv2d grouped (32 groups) b1 x b1 -> bits
+ *    1  Conv_1         tb_conv2d_grouped_b1b1_dw  conv2d grouped (32 groups) b1 x b1 -> bits
  *    2  Conv_2         tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    3  Conv_3         tb_conv2d_grouped_b1b1  conv2d grouped (32 groups) b1 x b1 -> bits
+ *    3  Conv_3         tb_conv2d_grouped_b1b1_dw  conv2d grouped (32 groups) b1 x b1 -> bits
  *    4  Conv_4         tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    5  Conv_5         tb_conv2d_grouped_b1b1  conv2d grouped (32 groups) b1 x b1 -> bits
+ *    5  Conv_5         tb_conv2d_grouped_b1b1_dw  conv2d grouped (32 groups) b1 x b1 -> bits
  *    6  Conv_6         tb_conv2d_b1b1   conv2d b1 x b1 -> int8
- *    7  AveragePool_0  tb_avgpool_s8    avgpool int8
+ *    7  AveragePool_0  tb_avgpool_s8_opt  avgpool int8
  *    8  Gemm_0         tb_dense_s8_pairs  dense s8 x s8 -> int32
  *
  * Memory plan (greedy), arena 576 bytes (lower bound 576):
@@ -37,6 +37,8 @@
 #include "tb_kernels_stream.h"
 #include "tb_kernels_grouped.h"
 #include "tb_kernels_opt.h"
+#include "tb_kernels_opt_grouped.h"
+#include "tb_kernels_opt_stream.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
 
@@ -358,7 +360,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 1: "Conv_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_conv2d_grouped_b1b1(&ctx, &l1_params, &l1_out, (const uint32_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_conv2d_grouped_b1b1_dw(&ctx, &l1_params, &l1_out, (const uint32_t *)ARENA_AT(L0_OUT_OFFSET),
         tb_l1_conv_1_weights, ARENA_AT(L1_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -378,7 +380,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "Conv_3" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_conv2d_grouped_b1b1(&ctx, &l3_params, &l3_out, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
+    status = tb_conv2d_grouped_b1b1_dw(&ctx, &l3_params, &l3_out, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
         tb_l3_conv_3_weights, ARENA_AT(L3_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -398,7 +400,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 5: "Conv_5" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_conv2d_grouped_b1b1(&ctx, &l5_params, &l5_out, (const uint32_t *)ARENA_AT(L4_OUT_OFFSET),
+    status = tb_conv2d_grouped_b1b1_dw(&ctx, &l5_params, &l5_out, (const uint32_t *)ARENA_AT(L4_OUT_OFFSET),
         tb_l5_conv_5_weights, ARENA_AT(L5_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -418,7 +420,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 7: "AveragePool_0" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s8(&ctx, &l7_params, (const int8_t *)ARENA_AT(L6_OUT_OFFSET),
+    status = tb_avgpool_s8_opt(&ctx, &l7_params, (const int8_t *)ARENA_AT(L6_OUT_OFFSET),
         (int8_t *)ARENA_AT(L7_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -42,7 +42,7 @@ extern "C" {
 /** RAM of the activation arena (the input is copied in; the output is written to the caller's buffer). */
 #define TB_MODEL_ARENA_BYTES 576u
 /** Flash of the constant arrays (packed weights, thresholds, masks); code not included. */
-#define TB_MODEL_WEIGHT_BYTES 6424u
+#define TB_MODEL_WEIGHT_BYTES 3556u
 
 /** Return value of tb_model_run on success; a failing kernel's tb_status (< 0) otherwise. */
 #define TB_MODEL_OK 0

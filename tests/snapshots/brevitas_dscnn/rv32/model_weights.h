@@ -18,7 +18,7 @@ extern const uint32_t tb_l0_conv_0_weights[TB_L0_CONV_0_WEIGHTS_COUNT];
 /* layer 1: "Conv_1" conv2d grouped (32 groups) b1 x b1 -> bits */
 #define TB_L1_CONV_1_FLIP_COUNT 1
 #define TB_L1_CONV_1_THRESHOLDS_COUNT 32
-#define TB_L1_CONV_1_WEIGHTS_COUNT 288
+#define TB_L1_CONV_1_WEIGHTS_COUNT 49
 extern const uint32_t tb_l1_conv_1_flip[TB_L1_CONV_1_FLIP_COUNT];
 extern const int32_t tb_l1_conv_1_thresholds[TB_L1_CONV_1_THRESHOLDS_COUNT];
 extern const uint32_t tb_l1_conv_1_weights[TB_L1_CONV_1_WEIGHTS_COUNT];
@@ -34,7 +34,7 @@ extern const uint32_t tb_l2_conv_2_weights[TB_L2_CONV_2_WEIGHTS_COUNT];
 /* layer 3: "Conv_3" conv2d grouped (32 groups) b1 x b1 -> bits */
 #define TB_L3_CONV_3_FLIP_COUNT 1
 #define TB_L3_CONV_3_THRESHOLDS_COUNT 32
-#define TB_L3_CONV_3_WEIGHTS_COUNT 288
+#define TB_L3_CONV_3_WEIGHTS_COUNT 49
 extern const uint32_t tb_l3_conv_3_flip[TB_L3_CONV_3_FLIP_COUNT];
 extern const int32_t tb_l3_conv_3_thresholds[TB_L3_CONV_3_THRESHOLDS_COUNT];
 extern const uint32_t tb_l3_conv_3_weights[TB_L3_CONV_3_WEIGHTS_COUNT];
@@ -50,7 +50,7 @@ extern const uint32_t tb_l4_conv_4_weights[TB_L4_CONV_4_WEIGHTS_COUNT];
 /* layer 5: "Conv_5" conv2d grouped (32 groups) b1 x b1 -> bits */
 #define TB_L5_CONV_5_FLIP_COUNT 1
 #define TB_L5_CONV_5_THRESHOLDS_COUNT 32
-#define TB_L5_CONV_5_WEIGHTS_COUNT 288
+#define TB_L5_CONV_5_WEIGHTS_COUNT 49
 extern const uint32_t tb_l5_conv_5_flip[TB_L5_CONV_5_FLIP_COUNT];
 extern const int32_t tb_l5_conv_5_thresholds[TB_L5_CONV_5_THRESHOLDS_COUNT];
 extern const uint32_t tb_l5_conv_5_weights[TB_L5_CONV_5_WEIGHTS_COUNT];

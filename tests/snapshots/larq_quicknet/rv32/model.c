@@ -4,20 +4,20 @@
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  larq_quicknet/stem_conv/Conv2D               tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
- *    1  larq_quicknet/block1_conv/ste_sign_1/Sign_1  tb_binarize_s16  binarize int16 -> bits
+ *    1  larq_quicknet/block1_conv/ste_sign_1/Sign_1  tb_binarize_s16_opt  binarize int16 -> bits
  *    2  larq_quicknet/block1_conv/QuantConv2D        tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *    3  larq_quicknet/block1_add/add                 tb_add_s16       add int16
- *    4  larq_quicknet/block2_conv/ste_sign_3/Sign_1  tb_binarize_s16  binarize int16 -> bits
+ *    3  larq_quicknet/block1_add/add                 tb_add_s16_opt   add int16
+ *    4  larq_quicknet/block2_conv/ste_sign_3/Sign_1  tb_binarize_s16_opt  binarize int16 -> bits
  *    5  larq_quicknet/block2_conv/QuantConv2D        tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *    6  larq_quicknet/block2_add/add                 tb_add_s16       add int16
- *    7  larq_quicknet/trans_pool/AvgPool             tb_avgpool_s16   avgpool int16
+ *    6  larq_quicknet/block2_add/add                 tb_add_s16_opt   add int16
+ *    7  larq_quicknet/trans_pool/AvgPool             tb_avgpool_s16_opt  avgpool int16
  *    8  larq_quicknet/trans_sc_conv/Conv2D           tb_conv2d_s16s8  conv2d s16 x s8 -> int16
- *    9  larq_quicknet/trans_conv/ste_sign_5/Sign_1   tb_binarize_s16  binarize int16 -> bits
+ *    9  larq_quicknet/trans_conv/ste_sign_5/Sign_1   tb_binarize_s16_opt  binarize int16 -> bits
  *   10  larq_quicknet/trans_conv/QuantConv2D         tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *   11  larq_quicknet/trans_add/add                  tb_add_s16       add int16
- *   12  larq_quicknet/block3_conv/ste_sign_7/Sign_1  tb_binarize_s16  binarize int16 -> bits
+ *   11  larq_quicknet/trans_add/add                  tb_add_s16_opt   add int16
+ *   12  larq_quicknet/block3_conv/ste_sign_7/Sign_1  tb_binarize_s16_opt  binarize int16 -> bits
  *   13  larq_quicknet/block3_conv/QuantConv2D        tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *   14  larq_quicknet/block3_add/add                 tb_add_s16       add int16
+ *   14  larq_quicknet/block3_add/add                 tb_add_s16_opt   add int16
  *   15  larq_quicknet/gap/Mean                       tb_avgpool_s16   avgpool int16
  *   16  larq_quicknet/fc/MatMul                      tb_dense_s16s8   dense s16 x s8 -> int32
  *
@@ -56,6 +56,7 @@
 #include "tb_kernels.h"
 #include "tb_kernels_stream.h"
 #include "tb_kernels_opt.h"
+#include "tb_kernels_opt_stream.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
 
@@ -516,7 +517,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 1: "larq_quicknet/block1_conv/ste_sign_1/Sign_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L1_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -536,7 +537,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "larq_quicknet/block1_add/add" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l3_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l3_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L2_OUT_OFFSET), (int16_t *)ARENA_AT(L3_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -546,7 +547,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 4: "larq_quicknet/block2_conv/ste_sign_3/Sign_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L4_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -566,7 +567,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 6: "larq_quicknet/block2_add/add" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l6_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l6_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L5_OUT_OFFSET), (int16_t *)ARENA_AT(L6_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -576,7 +577,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 7: "larq_quicknet/trans_pool/AvgPool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16(&ctx, &l7_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
+    status = tb_avgpool_s16_opt(&ctx, &l7_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
         (int16_t *)ARENA_AT(L7_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -596,7 +597,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 9: "larq_quicknet/trans_conv/ste_sign_5/Sign_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l9_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l9_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L9_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -616,7 +617,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 11: "larq_quicknet/trans_add/add" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l11_params, (const int16_t *)ARENA_AT(L8_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l11_params, (const int16_t *)ARENA_AT(L8_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L10_OUT_OFFSET), (int16_t *)ARENA_AT(L11_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -626,7 +627,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 12: "larq_quicknet/block3_conv/ste_sign_7/Sign_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l12_params, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l12_params, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L12_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -646,7 +647,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 14: "larq_quicknet/block3_add/add" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l14_params, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l14_params, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L13_OUT_OFFSET), (int16_t *)ARENA_AT(L14_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -4,16 +4,16 @@
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  /stem/Conv              tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
- *    1  /Where                  tb_binarize_s16  binarize int16 -> bits
+ *    1  /Where                  tb_binarize_s16_opt  binarize int16 -> bits
  *    2  /conv_a/Conv            tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> int16
- *    3  /Add                    tb_add_s16       add int16
- *    4  /pool_b/AveragePool     tb_avgpool_s16   avgpool int16
- *    5  /Where_1                tb_binarize_s16  binarize int16 -> bits
+ *    3  /Add                    tb_add_s16_opt   add int16
+ *    4  /pool_b/AveragePool     tb_avgpool_s16_opt  avgpool int16
+ *    5  /Where_1                tb_binarize_s16_opt  binarize int16 -> bits
  *    6  /conv_b/Conv            tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> int16
- *    7  /Add_1                  tb_add_s16       add int16
- *    8  /Where_2                tb_binarize_s16  binarize int16 -> bits
+ *    7  /Add_1                  tb_add_s16_opt   add int16
+ *    8  /Where_2                tb_binarize_s16_opt  binarize int16 -> bits
  *    9  /conv_c/Conv            tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> int16
- *   10  /Add_2                  tb_add_s16       add int16
+ *   10  /Add_2                  tb_add_s16_opt   add int16
  *   11  /gap/GlobalAveragePool  tb_avgpool_s16   avgpool int16
  *   12  /fc/Gemm                tb_dense_s16s8   dense s16 x s8 -> int32
  *
@@ -46,6 +46,7 @@
 #include "tb_kernels.h"
 #include "tb_kernels_stream.h"
 #include "tb_kernels_opt.h"
+#include "tb_kernels_opt_stream.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
 
@@ -401,7 +402,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 1: "/Where" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L1_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -421,7 +422,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "/Add" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l3_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l3_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L2_OUT_OFFSET), (int16_t *)ARENA_AT(L3_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -431,7 +432,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 4: "/pool_b/AveragePool" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_avgpool_s16_opt(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
         (int16_t *)ARENA_AT(L4_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -441,7 +442,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 5: "/Where_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l5_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l5_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L5_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -461,7 +462,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 7: "/Add_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l7_params, (const int16_t *)ARENA_AT(L4_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l7_params, (const int16_t *)ARENA_AT(L4_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L6_OUT_OFFSET), (int16_t *)ARENA_AT(L7_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -471,7 +472,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 8: "/Where_2" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l8_params, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l8_params, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L8_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -491,7 +492,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 10: "/Add_2" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l10_params, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l10_params, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L9_OUT_OFFSET), (int16_t *)ARENA_AT(L10_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

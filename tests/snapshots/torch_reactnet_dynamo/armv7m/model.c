@@ -4,23 +4,23 @@
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  node_Conv_83     tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
- *    1  node_add         tb_binarize_s16  binarize int16 -> bits
+ *    1  node_add         tb_binarize_s16_opt  binarize int16 -> bits
  *    2  node_Conv_85     tb_l2_conv2d_b1b1_armv7m  conv2d b1 x b1 -> int16
- *    3  node_add_1       tb_add_s16       add int16
- *    4  node_sub         tb_prelu_s16     prelu int16
- *    5  node_avg_pool2d  tb_avgpool_s16   avgpool int16
- *    6  node_add_3       tb_binarize_s16  binarize int16 -> bits
+ *    3  node_add_1       tb_add_s16_opt   add int16
+ *    4  node_sub         tb_prelu_s16_opt  prelu int16
+ *    5  node_avg_pool2d  tb_avgpool_s16_opt  avgpool int16
+ *    6  node_add_3       tb_binarize_s16_opt  binarize int16 -> bits
  *    7  node_Conv_87     tb_l7_conv2d_b1b1_armv7m  conv2d b1 x b1 -> int16
- *    8  node_add_4       tb_add_s16       add int16
+ *    8  node_add_4       tb_add_s16_opt   add int16
  *    9  node_Conv_89     tb_l9_conv2d_b1b1_armv7m  conv2d b1 x b1 -> int16
- *   10  node_add_5       tb_add_s16       add int16
+ *   10  node_add_5       tb_add_s16_opt   add int16
  *   11  node_cat         tb_concat_s16    concat int16 (2 inputs)
- *   12  node_sub_1       tb_prelu_s16     prelu int16
- *   13  node_add_7       tb_binarize_s16  binarize int16 -> bits
+ *   12  node_sub_1       tb_prelu_s16_opt  prelu int16
+ *   13  node_add_7       tb_binarize_s16_opt  binarize int16 -> bits
  *   14  node_Conv_91     tb_conv2d_b1b1   conv2d b1 x b1 -> int16
- *   15  node_add_8       tb_add_s16       add int16
- *   16  node_sub_2       tb_prelu_s16     prelu int16
- *   17  node_mean        tb_avgpool_s16   avgpool int16
+ *   15  node_add_8       tb_add_s16_opt   add int16
+ *   16  node_sub_2       tb_prelu_s16_opt  prelu int16
+ *   17  node_mean        tb_avgpool_s16_opt  avgpool int16
  *   18  node_linear      tb_dense_s16s8   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
@@ -59,6 +59,7 @@
 #include "tb_kernels_concat.h"
 #include "tb_kernels_stream.h"
 #include "tb_kernels_opt.h"
+#include "tb_kernels_opt_stream.h"
 #include "model_kernels.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
@@ -532,7 +533,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 1: "node_add" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L1_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -552,7 +553,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "node_add_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l3_params, (const int16_t *)ARENA_AT(L2_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l3_params, (const int16_t *)ARENA_AT(L2_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L0_OUT_OFFSET), (int16_t *)ARENA_AT(L3_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -562,7 +563,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 4: "node_sub" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_prelu_s16(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_prelu_s16_opt(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
         (int16_t *)ARENA_AT(L4_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -572,7 +573,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 5: "node_avg_pool2d" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16(&ctx, &l5_params, (const int16_t *)ARENA_AT(L4_OUT_OFFSET),
+    status = tb_avgpool_s16_opt(&ctx, &l5_params, (const int16_t *)ARENA_AT(L4_OUT_OFFSET),
         (int16_t *)ARENA_AT(L5_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -582,7 +583,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 6: "node_add_3" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l6_params, (const int16_t *)ARENA_AT(L4_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l6_params, (const int16_t *)ARENA_AT(L4_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L6_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -602,7 +603,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 8: "node_add_4" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l8_params, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l8_params, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L5_OUT_OFFSET), (int16_t *)ARENA_AT(L8_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -622,7 +623,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 10: "node_add_5" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l10_params, (const int16_t *)ARENA_AT(L9_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l10_params, (const int16_t *)ARENA_AT(L9_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L5_OUT_OFFSET), (int16_t *)ARENA_AT(L10_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -646,7 +647,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 12: "node_sub_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_prelu_s16(&ctx, &l12_params, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
+    status = tb_prelu_s16_opt(&ctx, &l12_params, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
         (int16_t *)ARENA_AT(L12_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -656,7 +657,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 13: "node_add_7" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l13_params, (const int16_t *)ARENA_AT(L12_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l13_params, (const int16_t *)ARENA_AT(L12_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L13_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -676,7 +677,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 15: "node_add_8" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l15_params, (const int16_t *)ARENA_AT(L14_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l15_params, (const int16_t *)ARENA_AT(L14_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L12_OUT_OFFSET), (int16_t *)ARENA_AT(L15_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -686,7 +687,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 16: "node_sub_2" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_prelu_s16(&ctx, &l16_params, (const int16_t *)ARENA_AT(L15_OUT_OFFSET),
+    status = tb_prelu_s16_opt(&ctx, &l16_params, (const int16_t *)ARENA_AT(L15_OUT_OFFSET),
         (int16_t *)ARENA_AT(L16_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -696,7 +697,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 17: "node_mean" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16(&ctx, &l17_params, (const int16_t *)ARENA_AT(L16_OUT_OFFSET),
+    status = tb_avgpool_s16_opt(&ctx, &l17_params, (const int16_t *)ARENA_AT(L16_OUT_OFFSET),
         (int16_t *)ARENA_AT(L17_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -4,13 +4,13 @@
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  /stem/Conv   tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
- *    1  /Where       tb_binarize_s16  binarize int16 -> bits
+ *    1  /Where       tb_binarize_s16_opt  binarize int16 -> bits
  *    2  /conv1/Conv  tb_conv2d_b1b1   conv2d b1 x b1 -> int16
- *    3  /Add         tb_add_s16       add int16
- *    4  /Where_1     tb_binarize_s16  binarize int16 -> bits
+ *    3  /Add         tb_add_s16_opt   add int16
+ *    4  /Where_1     tb_binarize_s16_opt  binarize int16 -> bits
  *    5  /conv2/Conv  tb_conv2d_b1b1   conv2d b1 x b1 -> int16
- *    6  /Add_1       tb_add_s16       add int16
- *    7  /ReduceMean  tb_avgpool_s16   avgpool int16
+ *    6  /Add_1       tb_add_s16_opt   add int16
+ *    7  /ReduceMean  tb_avgpool_s16_opt  avgpool int16
  *    8  /fc/Gemm     tb_dense_s16s8   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 1536 bytes (lower bound 1536):
@@ -35,6 +35,7 @@
 #include "tb_kernels.h"
 #include "tb_kernels_stream.h"
 #include "tb_kernels_opt.h"
+#include "tb_kernels_opt_stream.h"
 
 /* ---- activation arena ------------------------------------------------------------------------ */
 
@@ -292,7 +293,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 1: "/Where" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l1_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L1_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -312,7 +313,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "/Add" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l3_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l3_params, (const int16_t *)ARENA_AT(L0_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L2_OUT_OFFSET), (int16_t *)ARENA_AT(L3_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -322,7 +323,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 4: "/Where_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_binarize_s16(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_binarize_s16_opt(&ctx, &l4_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
         (uint32_t *)ARENA_AT(L4_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -342,7 +343,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 6: "/Add_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_add_s16(&ctx, &l6_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_add_s16_opt(&ctx, &l6_params, (const int16_t *)ARENA_AT(L3_OUT_OFFSET),
         (const int16_t *)ARENA_AT(L5_OUT_OFFSET), (int16_t *)ARENA_AT(L6_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -352,7 +353,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 7: "/ReduceMean" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_avgpool_s16(&ctx, &l7_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
+    status = tb_avgpool_s16_opt(&ctx, &l7_params, (const int16_t *)ARENA_AT(L6_OUT_OFFSET),
         (int16_t *)ARENA_AT(L7_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
