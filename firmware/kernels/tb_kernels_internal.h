@@ -80,6 +80,14 @@ static inline int16_t tb_requantize_s16(int32_t v, int32_t multiplier, int64_t o
     return tb_requantize64_s16((int64_t)v * multiplier + offset, shift);
 }
 
+/* GCC and Clang inline on request only what they judge small; tb_store, called per output value in the
+ * kernels' loops, must be inlined whatever its output stages weigh (a call per value costs more). */
+#if defined(__GNUC__)
+#define TB_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define TB_ALWAYS_INLINE
+#endif
+
 /*
  * The fused output stage for output channel o of pixel `pixel` (channels are visited in increasing order):
  * TB_OUT_S32 stores acc; TB_OUT_S8 / TB_OUT_S16 store acc requantized with channel o's constants to an int8 /
@@ -87,23 +95,10 @@ static inline int16_t tb_requantize_s16(int32_t v, int32_t multiplier, int64_t o
  * when it is full or o is the last channel. int32_t is two's complement (C99 7.18.1.1), so ~acc == -acc - 1
  * for every acc, without overflow.
  */
-static inline void tb_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c, int32_t o,
-                            int32_t acc, uint32_t *word)
+static inline TB_ALWAYS_INLINE void tb_store(const tb_out_params *out, void *output, int32_t pixel,
+                                             int32_t out_c, int32_t o, int32_t acc, uint32_t *word)
 {
-    if (out->kind == TB_OUT_S32) {
-        ((int32_t *)output)[pixel * out_c + o] = acc;
-        return;
-    }
-    if (out->kind == TB_OUT_S8) {
-        ((int8_t *)output)[pixel * out_c + o] = tb_requantize(acc, out->multiplier[o], out->offset[o], out->shift[o]);
-        return;
-    }
-    if (out->kind == TB_OUT_S16) {
-        ((int16_t *)output)[pixel * out_c + o] =
-            tb_requantize_s16(acc, out->multiplier[o], out->offset[o], out->shift[o]);
-        return;
-    }
-    {
+    if (out->kind == TB_OUT_BITS) { /* first: the hidden layers of a binary network */
         const int32_t a = tb_bit(out->flip, o) ? ~acc : acc;
         if (a < out->thresholds[o])
             *word |= (uint32_t)1u << (o % TB_WORD_BITS);
@@ -111,6 +106,13 @@ static inline void tb_store(const tb_out_params *out, void *output, int32_t pixe
             ((uint32_t *)output)[pixel * TB_WORDS(out_c) + o / TB_WORD_BITS] = *word;
             *word = 0u;
         }
+    } else if (out->kind == TB_OUT_S32) {
+        ((int32_t *)output)[pixel * out_c + o] = acc;
+    } else if (out->kind == TB_OUT_S8) {
+        ((int8_t *)output)[pixel * out_c + o] = tb_requantize(acc, out->multiplier[o], out->offset[o], out->shift[o]);
+    } else { /* TB_OUT_S16 (tb_check_out accepts no other kind) */
+        ((int16_t *)output)[pixel * out_c + o] =
+            tb_requantize_s16(acc, out->multiplier[o], out->offset[o], out->shift[o]);
     }
 }
 
