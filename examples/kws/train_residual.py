@@ -35,14 +35,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import train as base  # noqa: E402  (sets the one-thread environment before torch is imported)
+# first: train.py sets the one-thread environment before numpy and torch are imported
+from train import (N_FRAMES, N_MFCC, ActSTE, BinConv2d, InputNorm, WeightSTE, accuracy, evaluate,  # noqa: E402
+                   export, load_data, savez_reproducible, setup, torch_predict, train)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
-
-from train import (N_FRAMES, N_MFCC, ActSTE, BinConv2d, InputNorm, WeightSTE, accuracy, evaluate,  # noqa: E402
-                   export, load_data, savez_reproducible, setup, torch_predict, train)
 
 
 class ScaledBinConv2d(BinConv2d):
