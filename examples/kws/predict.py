@@ -3,7 +3,7 @@
     python examples/kws/predict.py clip.wav [more.wav ...]
     python examples/kws/predict.py --audio build/kws_data/test_audio.npz      # accuracy on stored clips
     python examples/kws/predict.py --model examples/kws/model/kws_resnet.onnx \
-        --calibration examples/kws/model/kws_resnet_test.npz clip.wav           # the residual model
+        --calibration examples/kws/model/kws_resnet_calibration.npz clip.wav    # the residual model
 
 WAV: 16-bit PCM, any rate (resampled to 16 kHz), padded / centre-cropped to 1 s. The int8 input
 quantization comes from the model's metadata (tinybnn.input_scale / tinybnn.input_zero_point), i.e. it
@@ -33,7 +33,7 @@ def load_model(path, calibration=None):
     if m.streams_need_calibration:  # the stream from the data, the input step still from the metadata
         if calibration is None:
             sys.exit(f"{path}: its real-valued stream is quantized from data: give --calibration FILE.npz "
-                     "(x in the model layout, e.g. examples/kws/model/kws_resnet_test.npz)")
+                     "(x in the model layout, e.g. examples/kws/model/kws_resnet_calibration.npz)")
         with np.load(calibration) as f:
             x = f["x"]
         iq = m.input_quantization
