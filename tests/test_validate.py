@@ -101,6 +101,31 @@ def test_validate_examples(model, data, tmp_path):
     _check_device_classes(s, r.stdout)
 
 
+RESNET_SAMPLES = 24
+
+
+def test_validate_kws_resnet(tmp_path):
+    """The residual KWS example (int16 streams calibrated on its shipped TRAIN clips, the input step of its
+    metadata) bit-exact on qemu-m4 on the first clips of the chain model's test file."""
+    if not _tools("qemu-m4"):
+        pytest.skip("toolchain or QEMU not installed")
+    import onnx
+
+    model = EXAMPLES / "kws/model/kws_resnet.onnx"
+    md = {p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props}
+    js = tmp_path / "s.json"
+    r = cli("validate", model, "--data", EXAMPLES / "kws/model/kws_bnn_test.npz",
+            "--calibration", EXAMPLES / "kws/model/kws_resnet_calibration.npz",
+            "--input-scale", md["tinybnn.input_scale"], "--json", js, "--build-dir", tmp_path / "fw",
+            "--limit", RESNET_SAMPLES, "--results", tmp_path / "r.jsonl")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    s = json.loads(js.read_text())
+    assert s["mismatched"] == 0 and s["matched"] == s["samples"] == RESNET_SAMPLES
+    assert s["device_accuracy"] == s["golden_accuracy"]
+    assert any(row["layer"].endswith("/Add") for row in s["per_layer"])  # the residual adds ran on the device
+    _check_device_classes(s, r.stdout)
+
+
 def test_resume_after_kill(tmp_path):
     if not _tools("qemu-m4"):
         pytest.skip("toolchain or QEMU not installed")

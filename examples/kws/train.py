@@ -40,6 +40,7 @@ import time
 import warnings
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
@@ -157,6 +158,8 @@ def freeze(model):
     """Deploy: store the +-1 weights themselves (the legacy exporter does not fold Sign/Where)."""
     with torch.no_grad():
         for m in binary_modules(model):
+            if m.frozen:  # already in deploy form (train_residual.py's +-alpha weights)
+                continue
             m.weight.copy_(torch.where(m.weight >= 0, 1.0, -1.0))
             m.frozen = True
 
@@ -290,14 +293,107 @@ def export(model, path, dummy, metadata: dict):
     return sorted({n.op_type for n in m.graph.node})
 
 
-def golden_eval(onnx_path, X, y, calibration=None):
-    """tinybnn's integer golden model on X (metadata input scale unless calibration data is given)."""
+def load_data(data: Path, seed: int) -> SimpleNamespace:
+    """The splits written by make_dataset.py in the model layout, the class-balanced test subset (at most
+    600 clips), the fixed input normalisation and int8 step (TRAIN split only) and the test features
+    snapped to that grid (Xte; Xte_raw unrounded)."""
+    meta = json.loads((data / "meta.json").read_text())
+    labels = meta["labels"]
+    Xtr, ytr = load_split(data, "train")
+    Xval, yval = load_split(data, "val") if (data / "val.npz").exists() else (None, None)
+    Xte_raw, yte = load_split(data, "test")
+    Xte = Xte_raw
+    if len(Xte) > 600:  # keep the shipped test file small: a class-balanced, seeded subset
+        rng = np.random.default_rng(seed)
+        per = 600 // len(labels)
+        keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(yte == c))[:per] for c in range(len(labels))]))
+        Xte_raw, yte = Xte_raw[keep], yte[keep]
+
+    # fixed input normalisation and int8 step, from the TRAIN split only
+    mean = Xtr.mean(axis=(0, 2, 3), dtype=np.float64)
+    std = Xtr.std(axis=(0, 2, 3), dtype=np.float64)
+    scale, bias = (1.0 / std).astype(np.float32), (-mean / std).astype(np.float32)
+    z = Xtr * scale.reshape(1, -1, 1, 1) + bias.reshape(1, -1, 1, 1)
+    step = float(np.float32(np.quantile(np.abs(z), 0.999) / 127.0))
+    del z
+    Xte = snap_to_input_grid(Xte_raw, scale, bias, step)
+    print(f"train {len(Xtr)}  val {0 if Xval is None else len(Xval)}  test {len(Xte)}  "
+          f"input step {step:.5f} (int8, zero point 0)", flush=True)
+    return SimpleNamespace(meta=meta, labels=labels, Xtr=Xtr, ytr=ytr, Xval=Xval, yval=yval, Xte_raw=Xte_raw,
+                           Xte=Xte, yte=yte, mean=mean, std=std, scale=scale, bias=bias, step=step)
+
+
+def evaluate(model, onnx_path, d, ops, torch_acc, name, test_file, training, command, calibration=None):
+    """metrics.json's content: onnxruntime and tinybnn's golden model on the test split, layer table.
+    training() gives the "training" entry (called last: it holds the total time). calibration: data for
+    the golden model's real-valued streams (input scale from the metadata either way)."""
+    labels, meta, mean, std, step, Xte, Xte_raw, yte = (d.labels, d.meta, d.mean, d.std, d.step, d.Xte,
+                                                        d.Xte_raw, d.yte)
+    y_ort = ort_predict(onnx_path, Xte)
+    y_ort_raw = ort_predict(onnx_path, Xte_raw)
+    gm, y_gold = golden_eval(onnx_path, Xte, yte, calibration=calibration,
+                             input_scale=None if calibration is None else step)
+    _, y_gold_cal = golden_eval(onnx_path, Xte, yte, calibration=Xte)  # what `tinybnn check --data` does
+    rows = gm.layer_table()
+    pred = np.argmax(y_gold, 1)
+    conf = np.zeros((len(labels), len(labels)), int)
+    np.add.at(conf, (yte, pred), 1)
+    n_bin = sum(int(m.weight.numel()) for m in binary_modules(model))
+    n_bn = sum(int(m.weight.numel() + m.bias.numel()) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+    metrics = {
+        "model": name,
+        "task": "keyword spotting, 12 classes (silence, unknown, 10 keywords), espeak-ng voices unseen in training",
+        "labels": labels,
+        "input": {"layout": "NCHW (N, 10 MFCC coefficients, 49 frames, 1)", "frontend": meta.get("frontend"),
+                  "normalization": "fixed per-coefficient Mul/Add in the graph, mean/std of the TRAIN split",
+                  "norm_mean": [round(float(v), 6) for v in mean], "norm_std": [round(float(v), 6) for v in std],
+                  "int8": {"scale": step, "zero_point": 0,
+                           "how": "ONNX metadata tinybnn.input_scale/zero_point; symmetric, 99.9th percentile of "
+                                  "|normalized x| on the TRAIN split / 127; simulated in training"}},
+        "accuracy": {
+            "float_onnxruntime_test": accuracy(y_ort, yte),
+            "golden_tinybnn_test": accuracy(y_gold, yte),
+            "golden_argmax_agreement_with_onnxruntime": float(np.mean(np.argmax(y_gold, 1) == np.argmax(y_ort, 1))),
+            "golden_tinybnn_test_calibrated_on_test_data": accuracy(y_gold_cal, yte),
+            "float_onnxruntime_test_unrounded_mfcc": accuracy(y_ort_raw, yte),
+            "torch_with_input_rounding": torch_acc,
+        },
+        "test_data": f"{test_file}: the class-balanced TEST split (voices never seen in training); x = MFCC "
+                     "features rounded to the int8 input grid (the device's input quantization, in MFCC units)",
+        "test_samples": int(len(yte)),
+        "test_per_class": {labels[c]: int(np.sum(yte == c)) for c in range(len(labels))},
+        "golden_per_class_accuracy": {labels[c]: round(float(conf[c, c] / max(1, conf[c].sum())), 4)
+                                      for c in range(len(labels))},
+        "golden_confusion_matrix": conf.tolist(),
+        "dataset": {"source": meta.get("source"), "seed": meta.get("seed"), "splits": meta.get("splits")},
+        "params": {"binary_weights": n_bin, "batchnorm": n_bn},
+        "tinybnn": {"packed_bytes": int(sum(r["bytes"] for r in rows)),
+                    "binary_macs": int(sum(r["binary_macs"] for r in rows)),
+                    "int_macs": int(sum(r["int_macs"] for r in rows)),
+                    "layers": [{k: r[k] for k in ("name", "kind", "in", "out", "K", "params", "bytes",
+                                                  "binary_macs", "int_macs")} for r in rows]},
+        "onnx_ops": ops,
+        "training": None,
+        "command": command,
+        "versions": versions(),
+    }
+    n_all = sum(int(p.numel()) for p in model.parameters())
+    if n_all > n_bin + n_bn:  # full-precision layers (stem, head, shifts)
+        metrics["params"]["full_precision"] = n_all - n_bin - n_bn
+    metrics["params"]["total_trainable"] = n_all
+    metrics["training"] = training()
+    return metrics
+
+
+def golden_eval(onnx_path, X, y, calibration=None, input_scale=None):
+    """tinybnn's integer golden model on X (metadata input scale unless calibration data or input_scale is
+    given; a model with real-valued streams needs calibration data for them)."""
     try:
         import tinybnn
     except ImportError:
         sys.path.insert(0, str(ROOT))
         import tinybnn
-    m = tinybnn.load(str(onnx_path), calibration=calibration)
+    m = tinybnn.load(str(onnx_path), calibration=calibration, input_scale=input_scale)
     out = m.predict(X).reshape(len(X), -1)
     return m, out
 
@@ -331,28 +427,9 @@ def main(argv=None):
     t0 = time.time()
     setup(a.seed)
     a.out.mkdir(parents=True, exist_ok=True)
-    meta = json.loads((a.data / "meta.json").read_text())
-    labels = meta["labels"]
-    Xtr, ytr = load_split(a.data, "train")
-    Xval, yval = load_split(a.data, "val") if (a.data / "val.npz").exists() else (None, None)
-    Xte_raw, yte = load_split(a.data, "test")
-    Xte = Xte_raw
-    if len(Xte) > 600:  # keep the shipped test file small: a class-balanced, seeded subset
-        rng = np.random.default_rng(a.seed)
-        per = 600 // len(labels)
-        keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(yte == c))[:per] for c in range(len(labels))]))
-        Xte_raw, yte = Xte_raw[keep], yte[keep]
-
-    # fixed input normalisation and int8 step, from the TRAIN split only
-    mean = Xtr.mean(axis=(0, 2, 3), dtype=np.float64)
-    std = Xtr.std(axis=(0, 2, 3), dtype=np.float64)
-    scale, bias = (1.0 / std).astype(np.float32), (-mean / std).astype(np.float32)
-    z = Xtr * scale.reshape(1, -1, 1, 1) + bias.reshape(1, -1, 1, 1)
-    step = float(np.float32(np.quantile(np.abs(z), 0.999) / 127.0))
-    del z
-    Xte = snap_to_input_grid(Xte_raw, scale, bias, step)
-    print(f"train {len(Xtr)}  val {0 if Xval is None else len(Xval)}  test {len(Xte)}  "
-          f"input step {step:.5f} (int8, zero point 0)", flush=True)
+    d = load_data(a.data, a.seed)
+    labels, Xtr, ytr, Xval, yval, Xte, yte = d.labels, d.Xtr, d.ytr, d.Xval, d.yval, d.Xte, d.yte
+    scale, bias, step = d.scale, d.bias, d.step
 
     widths = tuple(int(v) for v in a.widths.split(","))
     pools = tuple(int(v) for v in a.pools.split(","))
@@ -373,56 +450,13 @@ def main(argv=None):
     savez_reproducible(a.out / "kws_bnn_test.npz", x=Xte.astype(np.float32), labels=yte.astype(np.int64))
     (a.out / "labels.txt").write_text("\n".join(labels) + "\n")
 
-    y_ort = ort_predict(onnx_path, Xte)
-    y_ort_raw = ort_predict(onnx_path, Xte_raw)
-    gm, y_gold = golden_eval(onnx_path, Xte, yte)
-    _, y_gold_cal = golden_eval(onnx_path, Xte, yte, calibration=Xte)  # what `tinybnn check --data` does
-    rows = gm.layer_table()
-    pred = np.argmax(y_gold, 1)
-    conf = np.zeros((len(labels), len(labels)), int)
-    np.add.at(conf, (yte, pred), 1)
-    n_bin = sum(int(m.weight.numel()) for m in binary_modules(model))
-    n_bn = sum(int(m.weight.numel() + m.bias.numel()) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
-    metrics = {
-        "model": "kws_bnn.onnx",
-        "task": "keyword spotting, 12 classes (silence, unknown, 10 keywords), espeak-ng voices unseen in training",
-        "labels": labels,
-        "input": {"layout": "NCHW (N, 10 MFCC coefficients, 49 frames, 1)", "frontend": meta.get("frontend"),
-                  "normalization": "fixed per-coefficient Mul/Add in the graph, mean/std of the TRAIN split",
-                  "norm_mean": [round(float(v), 6) for v in mean], "norm_std": [round(float(v), 6) for v in std],
-                  "int8": {"scale": step, "zero_point": 0,
-                           "how": "ONNX metadata tinybnn.input_scale/zero_point; symmetric, 99.9th percentile of "
-                                  "|normalized x| on the TRAIN split / 127; simulated in training"}},
-        "accuracy": {
-            "float_onnxruntime_test": accuracy(y_ort, yte),
-            "golden_tinybnn_test": accuracy(y_gold, yte),
-            "golden_argmax_agreement_with_onnxruntime": float(np.mean(np.argmax(y_gold, 1) == np.argmax(y_ort, 1))),
-            "golden_tinybnn_test_calibrated_on_test_data": accuracy(y_gold_cal, yte),
-            "float_onnxruntime_test_unrounded_mfcc": accuracy(y_ort_raw, yte),
-            "torch_with_input_rounding": torch_acc,
-        },
-        "test_data": "kws_bnn_test.npz: the class-balanced TEST split (voices never seen in training); x = MFCC "
-                     "features rounded to the int8 input grid (the device's input quantization, in MFCC units)",
-        "test_samples": int(len(yte)),
-        "test_per_class": {labels[c]: int(np.sum(yte == c)) for c in range(len(labels))},
-        "golden_per_class_accuracy": {labels[c]: round(float(conf[c, c] / max(1, conf[c].sum())), 4)
-                                      for c in range(len(labels))},
-        "golden_confusion_matrix": conf.tolist(),
-        "dataset": {"source": meta.get("source"), "seed": meta.get("seed"), "splits": meta.get("splits")},
-        "params": {"binary_weights": n_bin, "batchnorm": n_bn, "total_trainable": n_bin + n_bn},
-        "tinybnn": {"packed_bytes": int(sum(r["bytes"] for r in rows)),
-                    "binary_macs": int(sum(r["binary_macs"] for r in rows)),
-                    "int_macs": int(sum(r["int_macs"] for r in rows)),
-                    "layers": [{k: r[k] for k in ("name", "kind", "in", "out", "K", "params", "bytes",
-                                                  "binary_macs", "int_macs")} for r in rows]},
-        "onnx_ops": ops,
-        "training": {"seed": a.seed, "epochs": a.epochs, "lr": a.lr, "batch": a.batch,
-                     "time_shift_frames": a.shift, "widths": list(widths), "pools": list(pools), "k1": a.k1, "optimizer": "Adam",
-                     "schedule": "cosine", "train_seconds": round(train_s, 1),
-                     "total_seconds": round(time.time() - t0, 1), "threads": 1},
-        "command": "python examples/kws/train.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "versions": versions(),
-    }
+    metrics = evaluate(
+        model, onnx_path, d, ops, torch_acc, "kws_bnn.onnx", "kws_bnn_test.npz",
+        lambda: {"seed": a.seed, "epochs": a.epochs, "lr": a.lr, "batch": a.batch,
+                 "time_shift_frames": a.shift, "widths": list(widths), "pools": list(pools), "k1": a.k1,
+                 "optimizer": "Adam", "schedule": "cosine", "train_seconds": round(train_s, 1),
+                 "total_seconds": round(time.time() - t0, 1), "threads": 1},
+        "python examples/kws/train.py " + " ".join(sys.argv[1:] if argv is None else argv))
     (a.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     acc = metrics["accuracy"]
     print(f"test: float (onnxruntime) {100 * acc['float_onnxruntime_test']:.2f}%  golden "

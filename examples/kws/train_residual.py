@@ -1,0 +1,236 @@
+"""Train a residual (Bi-Real / ReActNet-style) keyword-spotting BNN and export it for tinybnn
+(run in .venv-fixtures-torch).
+
+    python examples/kws/make_dataset.py --out build/kws_data --seed 0        # system Python is enough
+    .venv-fixtures-torch/bin/python examples/kws/train_residual.py --data build/kws_data --out examples/kws/model/ --seed 0
+
+Same data, input layout (N, 10, 49, 1), normalisation, int8 input step, straight-through estimators,
+optimizer, schedule, augmentation and export as train.py (imported from it). The model carries a
+real-valued stream between the binary convolutions (1-D over time, Conv2d with (k, 1) kernels):
+
+    Mul/Add per coefficient (fixed z-score normalisation from the TRAIN split, in the ONNX graph)
+    stem: conv k1x1 10->C + BN                                                 -> the real stream s
+          --stem float: full-precision weights (int8/int16 on the device)
+          --stem binary: +-1 weights on the int8 input, like train.py's first layer
+    --layout, one token per stage:
+      b  block:      s = s + BN(binconv kx1(rsign(s)))                         (same length)
+      d  down block: s = avgpool 2x1(s) + BN(binconv kx1 stride 2(rsign(s)))   (half the length)
+      p  pool:       s = avgpool 2x1(s)                                        (half the length)
+    --head gap:     global average over time -> Linear C->12 (float, bias)     (logits)
+    --head flatten: rsign(s), flatten (time x C), binary Linear -> 12, BatchNorm1d, like train.py's head
+
+Binary convs have XNOR-Net / Bi-Real scaled weights sign(W) * mean|W| per output channel (gradient
+through the scale too), frozen to those +-alpha constants before export. rsign(x) = where(x + b_c >= 0,
++1, -1) with a learnable per-channel shift b_c (ReActNet's RSign; --no-rsign: plain where(x >= 0)); it
+exports as Add + GreaterOrEqual + Where. Legacy exporter, constant folding, TrainingMode.PRESERVE (BN kept
+as a node). tinybnn quantizes the streams from calibration data: --cal-clips seeded TRAIN clips (on the
+int8 input grid) are written beside the model as kws_resnet_calibration.npz and give the golden accuracy
+of the metrics, with the input step of the metadata (`tinybnn check MODEL --data kws_bnn_test.npz
+--calibration kws_resnet_calibration.npz --input-scale STEP` reproduces it); "..._calibrated_on_test_data"
+is what `tinybnn check --data` alone does.
+
+Writes to --out: kws_resnet.onnx, kws_resnet_calibration.npz, kws_resnet_metrics.json (metrics.json's
+structure), labels.txt. The test clips are train.py's kws_bnn_test.npz when that file in --out holds the
+same clips (its name goes into the metrics); otherwise they are written to kws_resnet_test.npz.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+# first: train.py sets the one-thread environment before numpy and torch are imported
+from train import (N_FRAMES, N_MFCC, ActSTE, BinConv2d, BinLinear, InputNorm, WeightSTE, accuracy, evaluate,  # noqa: E402
+                   export, load_data, savez_reproducible, setup, snap_to_input_grid, torch_predict, train)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+
+class ScaledBinConv2d(BinConv2d):
+    """Binary conv with weights sign(W) * alpha_o, alpha_o = mean |W_o| per output channel (latent W
+    clipped to [-1, 1] by train.clip_weights). freeze_scaled() stores the +-alpha_o values themselves."""
+
+    def alpha(self):
+        return self.weight.abs().mean(dim=(1, 2, 3), keepdim=True)
+
+    def forward(self, x):
+        w = self.weight if self.frozen else WeightSTE.apply(self.weight) * self.alpha()
+        return self._conv_forward(x, w, None)
+
+    @torch.no_grad()
+    def freeze_scaled(self):
+        assert (self.weight != 0).all()  # where(W >= 0) == sign(W): the frozen forward is the trained one
+        self.weight.copy_(torch.where(self.weight >= 0, 1.0, -1.0) * self.alpha())
+        self.frozen = True
+
+
+class RSign(nn.Module):
+    """where(x + b_c >= 0, +1, -1), hard-tanh straight-through; b_c learnable (ReActNet) or absent."""
+
+    def __init__(self, c, learn_shift=True):
+        super().__init__()
+        self.shift = nn.Parameter(torch.zeros(1, c, 1, 1)) if learn_shift else None
+
+    def forward(self, x):
+        return ActSTE.apply(x if self.shift is None else x + self.shift)
+
+
+class Block(nn.Module):
+    """s = shortcut(s) + BN(binconv(rsign(s))); stride 2: AvgPool 2x1 shortcut, the conv's padding chosen so
+    that both halve the length (an odd length loses its last frame in both)."""
+
+    def __init__(self, c, k, stride, t, rsign):
+        super().__init__()
+        pad = k // 2 if (stride == 1 or t % 2 == 0) else k // 2 - 1
+        self.sign = RSign(c, rsign)
+        self.conv = ScaledBinConv2d(c, c, (k, 1), stride=(stride, 1), padding=(pad, 0))
+        self.bn = nn.BatchNorm2d(c)
+        self.pool = nn.AvgPool2d((2, 1)) if stride == 2 else None
+        self.t_out = (t + 2 * pad - k) // stride + 1
+        assert self.t_out == (t if stride == 1 else t // 2)
+
+    def forward(self, s):
+        r = self.bn(self.conv(self.sign(s)))
+        return (s if self.pool is None else self.pool(s)) + r
+
+
+class ResKWS(nn.Module):
+    """layout: one token per stage, b = residual block (same length), d = down block (stride-2 conv, AvgPool
+    shortcut), p = AvgPool 2x1 of the stream (the chain model's max-pool after every conv, on real values).
+    stem "binary": +-1 weights on the int8 input like train.py's first layer, "float": full precision.
+    head "flatten": rsign, flatten (time x channels), binary Linear, BatchNorm1d like train.py's;
+    "gap": global average, float Linear."""
+
+    def __init__(self, norm: InputNorm, n_classes: int, c=64, k1=3, k=3, layout="bdbdb", rsign=True,
+                 stem="float", head="gap"):
+        super().__init__()
+        self.norm = norm
+        conv = BinConv2d if stem == "binary" else nn.Conv2d
+        self.stem = conv(N_MFCC, c, (k1, 1), padding=(k1 // 2, 0), **({} if stem == "binary" else {"bias": False}))
+        self.stem_bn = nn.BatchNorm2d(c)
+        t, blocks = N_FRAMES, []
+        for tok in layout:
+            if tok == "p":
+                blocks.append(nn.AvgPool2d((2, 1)))
+                t //= 2
+            elif tok in "bd":
+                blocks.append(Block(c, k, 2 if tok == "d" else 1, t, rsign))
+                t = blocks[-1].t_out
+            else:
+                raise ValueError(f"layout token {tok!r}: b, d or p")
+        self.blocks = nn.Sequential(*blocks)
+        self.head = head
+        if head == "flatten":
+            self.head_sign = RSign(c, rsign)
+            self.fc = BinLinear(c * t, n_classes)
+            self.head_bn = nn.BatchNorm1d(n_classes)
+        else:
+            self.gap = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(c, n_classes)
+
+    def forward(self, x):
+        s = self.stem_bn(self.stem(self.norm(x)))
+        s = self.blocks(s)
+        if self.head == "flatten":
+            return self.head_bn(self.fc(torch.flatten(self.head_sign(s), 1)))
+        return self.fc(torch.flatten(self.gap(s), 1))
+
+
+def freeze_scaled(model):
+    for m in model.modules():
+        if isinstance(m, ScaledBinConv2d):
+            m.freeze_scaled()
+
+
+def same_test_file(out: Path, d):
+    """'kws_bnn_test.npz' when train.py's test file in ``out`` holds exactly these test clips, else None."""
+    f = out / "kws_bnn_test.npz"
+    if not f.exists():
+        return None
+    with np.load(f) as z:
+        same = np.array_equal(z["x"], d.Xte.astype(np.float32)) and np.array_equal(z["labels"], d.yte)
+    return f.name if same else None
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Train the residual KWS BNN and export it for tinybnn.")
+    p.add_argument("--data", required=True, type=Path, help="output directory of make_dataset.py")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--shift", type=int, default=4, help="random time shift of the features while training, frames")
+    p.add_argument("--width", type=int, default=64, help="channels of the stream")
+    p.add_argument("--layout", default="bdbdb",
+                   help="one token per stage: b residual block, d down block (stride 2), p AvgPool 2x1 of the stream")
+    p.add_argument("--stem", choices=("binary", "float"), default="float", help="weights of the stem conv")
+    p.add_argument("--head", choices=("flatten", "gap"), default="gap",
+                   help="flatten: rsign, flatten, binary Linear, BatchNorm1d; gap: global average, float Linear")
+    p.add_argument("--k1", type=int, default=3, help="temporal kernel of the full-precision stem conv")
+    p.add_argument("--k", type=int, default=3, help="temporal kernel of the binary convs")
+    p.add_argument("--no-rsign", dest="rsign", action="store_false", help="plain where(x >= 0) binarizers")
+    p.add_argument("--name", default="kws_resnet", help="output file stem")
+    p.add_argument("--cal-clips", type=int, default=256, help="TRAIN clips calibrating the real-valued streams")
+    a = p.parse_args(argv)
+    t0 = time.time()
+    setup(a.seed)
+    a.out.mkdir(parents=True, exist_ok=True)
+    d = load_data(a.data, a.seed)
+    model = ResKWS(InputNorm(d.scale, d.bias, d.step), len(d.labels), c=a.width, k1=a.k1, k=a.k,
+                   layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head)
+    t1 = time.time()
+    train(model, d.Xtr, d.ytr, a.epochs, a.lr, a.batch, a.seed, log=lambda s: print(s, flush=True),
+          Xval=d.Xval, yval=d.yval, shift=a.shift)
+    train_s = time.time() - t1
+    y_trained = torch_predict(model, d.Xte)
+    freeze_scaled(model)
+    y_frozen = torch_predict(model, d.Xte)
+    assert np.array_equal(y_frozen.argmax(1), y_trained.argmax(1)), "freezing the binary weights changed decisions"
+    torch_acc = {"test": accuracy(y_frozen, d.yte)}
+    if d.Xval is not None:
+        torch_acc["val"] = accuracy(torch_predict(model, d.Xval), d.yval)
+
+    onnx_path = a.out / f"{a.name}.onnx"
+    md = {"tinybnn.input_scale": repr(d.step), "tinybnn.input_zero_point": "0",
+          "tinybnn.labels": ",".join(d.labels), "tinybnn.frontend": "examples/kws/mfcc.py (49x10 MFCC, NCHW 1x10x49x1)"}
+    model.norm.fake_quant = False  # the exported graph is float: Mul + Add, then the stem conv
+    ops = export(model, onnx_path, torch.zeros(1, N_MFCC, N_FRAMES, 1), md)
+    test_file = same_test_file(a.out, d)
+    if test_file is None:  # no chain model's test file with these clips beside it: write one
+        test_file = f"{a.name}_test.npz"
+        savez_reproducible(a.out / test_file, x=d.Xte.astype(np.float32), labels=d.yte.astype(np.int64))
+    (a.out / "labels.txt").write_text("\n".join(d.labels) + "\n")
+
+    # the streams' calibration: a fixed, seeded subset of the TRAIN split on the int8 input grid, shipped
+    # beside the model so that `tinybnn check --calibration` reproduces the golden accuracy of the metrics
+    cal = np.sort(np.random.default_rng(a.seed).permutation(len(d.Xtr))[:a.cal_clips])
+    Xcal = snap_to_input_grid(d.Xtr[cal], d.scale, d.bias, d.step)
+    savez_reproducible(a.out / f"{a.name}_calibration.npz", x=Xcal)
+    metrics = evaluate(
+        model, onnx_path, d, ops, torch_acc, onnx_path.name, test_file,
+        lambda: {"seed": a.seed, "epochs": a.epochs, "lr": a.lr, "batch": a.batch,
+                 "time_shift_frames": a.shift, "width": a.width, "layout": a.layout, "stem": a.stem, "head": a.head, "k1": a.k1, "k": a.k,
+                 "rsign": a.rsign, "stream_calibration": f"{a.name}_calibration.npz: {a.cal_clips} TRAIN clips (seeded)",
+                 "optimizer": "Adam", "schedule": "cosine", "train_seconds": round(train_s, 1),
+                 "total_seconds": round(time.time() - t0, 1), "threads": 1},
+        "python examples/kws/train_residual.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        calibration=Xcal)
+    (a.out / f"{a.name}_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    acc = metrics["accuracy"]
+    print(f"test: torch {100 * torch_acc['test']:.2f}%  float (onnxruntime) {100 * acc['float_onnxruntime_test']:.2f}%  "
+          f"golden {100 * acc['golden_tinybnn_test']:.2f}%  agreement "
+          f"{100 * acc['golden_argmax_agreement_with_onnxruntime']:.2f}%  (golden calibrated on test data "
+          f"{100 * acc['golden_tinybnn_test_calibrated_on_test_data']:.2f}%)")
+    print(f"packed {metrics['tinybnn']['packed_bytes']:,} B, {metrics['tinybnn']['binary_macs']:,} binary MACs, "
+          f"{metrics['tinybnn']['int_macs']:,} int MACs; train {train_s:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
