@@ -28,6 +28,7 @@ Errors are one line naming the file, the operator (index and op) and, for a dama
 from __future__ import annotations
 
 import re
+import stat
 import struct
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def is_tflite(path) -> bool:
     if p.suffix.lower() == ".tflite":
         return True
     try:
+        if not stat.S_ISREG(p.stat().st_mode):  # never open a FIFO or a device (it could block forever)
+            return False
         with open(p, "rb") as f:
             head = f.read(8)
     except OSError:
