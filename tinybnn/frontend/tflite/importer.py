@@ -37,13 +37,16 @@ import numpy as np
 from ...errors import TinyBnnError, UnsupportedModel
 from ...ir.graph import Graph, Node
 from ...plumbing import check_file
+from . import int8
 
 IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
 MAX_MODEL_BYTES = 2**31 - 1
 LCE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 BUILTINS = ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "MUL", "ADD")
-SUPPORTED = ", ".join(LCE_OPS + BUILTINS) + " on float32 tensors"
+INT8_OPS = ("QUANTIZE", "DEQUANTIZE")
+SUPPORTED = (", ".join(LCE_OPS + BUILTINS + INT8_OPS) + " on float32 tensors; int8: the model input (or QUANTIZE "
+             "of it), an int8 CONV_2D on it read by LceQuantize")
 
 
 def is_tflite(path) -> bool:
@@ -141,6 +144,8 @@ class _Importer:
         self.names: set[str] = set()
         self.builtin_names = _enum_names(self.tfl.BuiltinOperator)
         self.type_names = _enum_names(self.tfl.TensorType)
+        self.q8: dict[int, str] = {}          # int8 tensors: "real" (IR holds scale * (q - zp)) or "sign"
+        self.int8_notes: list[str] = []
 
     # ---- reading ------------------------------------------------------------------------------
     def fail(self, k: int, name: str, what: str, supported: str | None = None) -> UnsupportedModel:
@@ -265,17 +270,20 @@ class _Importer:
                 raise TinyBnnError(f"{f.path}: the subgraph names tensor {i} of {n_tensors}; the file is damaged")
         inp, outp = ins[0], outs[0]
         f.at = f"the input and output tensors ({inp} and {outp})"
-        for i, what in ((inp, "input"), (outp, "output")):
-            if self.ttype(i) != "FLOAT32":
-                raise UnsupportedModel(f"{f.path}: the {what} '{self.tname(i)}' is {self.ttype(i)}; supported: "
-                                       "float32 (int8 post-training-quantized models are not supported yet)")
+        if self.ttype(inp) not in ("FLOAT32", "INT8"):
+            raise UnsupportedModel(f"{f.path}: the input '{self.tname(inp)}' is {self.ttype(inp)}; supported: "
+                                   "float32 or int8 (quantized per tensor)")
+        if self.ttype(outp) != "FLOAT32":
+            raise UnsupportedModel(f"{f.path}: the output '{self.tname(outp)}' is {self.ttype(outp)}; supported: "
+                                   "float32 (convert with inference_output_type=tf.float32)")
         in_shape = self.tshape(inp)
         if len(in_shape) not in (2, 4) or any(d < 1 for d in in_shape[1:]):
             raise UnsupportedModel(f"{f.path}: input '{self.tname(inp)}' has shape {list(in_shape)}; supported: "
                                    "(N, H, W, C) or (N, F) with static sizes")
         x = self.fresh(self.tname(inp) or "input")
-        self.ir[inp] = x
+        self.graph_input, self.graph_output = x, outp
         self.shapes[x] = self.ir_shape(inp)
+        self.ir[inp] = int8.input_int8(self, inp, x) if self.ttype(inp) == "INT8" else x
 
         f.at = "the operator codes"
         codes = []
@@ -326,6 +334,7 @@ class _Importer:
             "onnx_input_shape": (1,) + tuple(in_shape[1:]),
             "metadata": {},
             "dialect": "lce-tflite",
+            "int8_notes": list(self.int8_notes),
             # every IR tensor is the file's computation exactly: check probes them in the float graph
             "onnx_tensors": {t for n in self.nodes for t in n.outputs},
             "aliases": {},
@@ -352,6 +361,10 @@ class _Importer:
         if i in self.bits:
             raise self.fail(k, name, f"reads the bitpacked tensor '{self.tname(i)}'",
                             "LceBconv2d, LceBMaxPool2d and LceDequantize on bitpacked tensors")
+        if self.ttype(i) != "FLOAT32":
+            raise self.fail(k, name, f"reads the {self.ttype(i)} tensor '{self.tname(i)}'",
+                            "float32 tensors; an int8 tensor read by LceQuantize or DEQUANTIZE, the int8 model "
+                            "input by an int8 CONV_2D")
         return x
 
     def bits_in(self, k, name, i) -> str:
@@ -363,9 +376,14 @@ class _Importer:
 
     def float_out(self, k, name, o):
         if self.ttype(o) != "FLOAT32":
-            raise self.fail(k, name, f"writes {self.ttype(o)}", "float32 outputs (int8 models are not supported yet)")
+            raise self.fail(k, name, f"writes {self.ttype(o)}", "float32 outputs (int8: the model input, QUANTIZE of "
+                            "it, an int8 CONV_2D on it read by LceQuantize)")
 
     def op_LceQuantize(self, k, name, op, ii, o):
+        if self.ttype(ii[0]) == "INT8":
+            if self.ttype(o) != "INT32":
+                raise self.fail(k, name, f"writes {self.ttype(o)}", "an int32 bitpacked output")
+            return int8.lce_quantize(self, k, name, ii, o)
         x = self.float_in(k, name, ii[0])
         if self.ttype(o) != "INT32":
             raise self.fail(k, name, f"writes {self.ttype(o)}", "an int32 bitpacked output")
@@ -519,7 +537,15 @@ class _Importer:
             y = self.emit("Flatten", base, y, {"perm": None}, (1, C), name)
         self.ir[o] = y
 
+    def op_QUANTIZE(self, k, name, op, ii, o):
+        int8.op_QUANTIZE(self, k, name, op, ii, o)
+
+    def op_DEQUANTIZE(self, k, name, op, ii, o):
+        int8.op_DEQUANTIZE(self, k, name, op, ii, o)
+
     def op_CONV_2D(self, k, name, op, ii, o):
+        if self.ttype(ii[0]) == "INT8":
+            return self._conv2d_int8(k, name, op, ii, o)
         x = self.float_in(k, name, ii[0])
         self.float_out(k, name, o)
         opts = self.options(op, self.tfl.Conv2DOptions)
@@ -547,6 +573,22 @@ class _Importer:
             y = self.emit("Affine", self.tname(o), y, {"scale": np.ones(O), "bias": bias.astype(np.float64),
                                                        "origin": "CONV_2D bias"}, shape, name)
         self.ir[o] = y
+
+    def _conv2d_int8(self, k, name, op, ii, o):
+        x = self.act(k, name, ii[0])
+        opts = self.options(op, self.tfl.Conv2DOptions)
+        W = self.const(ii[1])
+        if W is None or W.ndim != 4:
+            raise self.fail(k, name, "its filter is not a constant [O, KH, KW, C] tensor")
+        O, KH, KW, _ = W.shape
+        sh, sw = opts.StrideH(), opts.StrideW()
+        dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
+        if min(sh, sw, dh, dw) < 1:
+            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
+        pads = self._window(k, name, x, opts.Padding(), KH, KW, sh, sw, dh, dw)
+        H, Wd = self.shapes[x][2:]
+        shape = (1, O) + self._out_hw(H, Wd, pads, KH, KW, sh, sw, dh, dw)
+        int8.conv2d(self, k, name, op, ii, o, opts, pads, shape)
 
     def op_FULLY_CONNECTED(self, k, name, op, ii, o):
         x = self.float_in(k, name, ii[0])

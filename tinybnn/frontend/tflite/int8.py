@@ -1,0 +1,270 @@
+"""int8 (post-training-quantized) tensors of a Larq Compute Engine ``.tflite`` file.
+
+LCE's converter quantizes a model where its graph has fake-quant ops (``convert_keras_model(...,
+inference_input_type=tf.int8)``): int8 activations with one scale and zero point per tensor, int8 weights with
+one scale per output channel (zero point 0), int32 biases. What tinybnn reproduces, exactly:
+
+=====================  ======================================================================================
+int8 model input       ``Quant`` (the model's own input quantizer): the host quantizes with the file's scale
+                       and zero point, round(x / scale + zero point) half away from zero, clamped to int8
+``QUANTIZE``           the same, of the float model input (a float32 input quantized inside the model)
+``DEQUANTIZE``         of the int8 model input: nothing (the canonical graph holds scale * (q - zero point))
+``CONV_2D`` (int8)     on the int8 model input, read only by ``LceQuantize``: TFLite's per-channel integer
+                       convolution, acc = sum (q - zp_in) * w + bias, requantized by
+                       MultiplyByQuantizedMultiplier and clamped. Only its sign against the output zero
+                       point reaches the next layer, so it becomes an integer threshold on acc per channel,
+                       found by evaluating TFLite's integer arithmetic (never float algebra) and checked on
+                       every reachable accumulator value
+``LceQuantize`` (int8) bit 1 (-1) where q < zero point (LCE's bitpacking of int8 values)
+=====================  ======================================================================================
+
+An int8 value that something other than ``LceQuantize`` reads (a max-pool, an add, the output) would need
+TFLite's int8 value itself; it is refused in one line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ir.graph import Node
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+EXHAUSTIVE = 1 << 24  # accumulator values x channels checked one by one
+
+
+# ---- TFLite's fixed-point arithmetic (tensorflow/lite/kernels/internal/common.h, quantization_util.cc) -------
+def quantize_multiplier(m: float) -> tuple[int, int]:
+    """QuantizeMultiplier: a positive real multiplier as (q31 significand, shift), m ~ q * 2^(shift - 31)."""
+    if m == 0.0:
+        return 0, 0
+    q, shift = np.frexp(float(m))
+    v = float(q) * float(1 << 31)
+    q_fixed = int(np.sign(v) * np.floor(abs(v) + 0.5))  # TfLiteRound: half away from zero
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return q_fixed, int(shift)
+
+
+def _trunc_div_pow2(v: np.ndarray, e: int) -> np.ndarray:
+    """C++ integer division by 2^e (truncation towards zero) of int64 values."""
+    return np.where(v >= 0, v >> e, -((-v) >> e))
+
+
+def multiply_by_quantized_multiplier(x, multiplier: int, shift: int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier (TFLite's default, double rounding): SaturatingRoundingDoublingHighMul
+    then RoundingDivideByPOT, on int32 values held in int64."""
+    x = np.asarray(x, np.int64)
+    left, right = max(shift, 0), max(-shift, 0)
+    a = x * (1 << left)
+    ab = a * np.int64(multiplier)
+    nudge = np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
+    hm = _trunc_div_pow2(ab + nudge, 31)
+    if right == 0:
+        return hm
+    mask = np.int64((1 << right) - 1)
+    rem = hm & mask
+    thr = (mask >> 1) + (hm < 0)
+    return (hm >> right) + (rem > thr)
+
+
+def multiply_by_quantized_multiplier_single(x, multiplier: int, shift: int) -> np.ndarray:
+    """The same with TFLITE_SINGLE_ROUNDING: (x * M + 2^(30 - shift)) >> (31 - shift)."""
+    x = np.asarray(x, np.int64)
+    total = 31 - shift
+    return (x * np.int64(multiplier) + np.int64(1 << (total - 1))) >> total
+
+
+# ---- reading ---------------------------------------------------------------------------------------------------
+def quant_params(imp, k, name, i, what: str, per_channel_ok: bool = False):
+    """(scale float32 array, zero point int array, quantized dimension) of int8 tensor i; an activation must
+    be per tensor."""
+    t = imp.tensor(i)
+    q = t.Quantization()
+    if q is None or q.ScaleLength() == 0:
+        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' is {imp.ttype(i)} without a scale",
+                       "int8 tensors with a scale and zero point")
+    sc = np.asarray(q.ScaleAsNumpy(), np.float32).reshape(-1)
+    zp = (np.asarray(q.ZeroPointAsNumpy(), np.int64).reshape(-1) if q.ZeroPointLength()
+          else np.zeros(len(sc), np.int64))
+    if len(zp) != len(sc) or not np.all(np.isfinite(sc)) or np.any(sc <= 0):
+        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' has scales {sc.tolist()[:4]} and zero points "
+                       f"{zp.tolist()[:4]}", "finite positive scales, one zero point per scale")
+    if len(sc) > 1 and not per_channel_ok:
+        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' is quantized per channel ({len(sc)} scales)",
+                       "int8 activations with one scale and zero point per tensor")
+    if np.any(zp < -128) or np.any(zp > 127):
+        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' has the zero point {int(zp[0])}",
+                       "int8 zero points in -128..127")
+    return sc, zp, int(q.QuantizedDimension())
+
+
+def check_int8(imp, k, name, i, what):
+    if imp.ttype(i) != "INT8":
+        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' is {imp.ttype(i)}",
+                       "int8 quantized tensors (int16 activations are not supported)")
+
+
+def _quant_node(imp, x: str, i: int, k: int, name: str, origin: str) -> str:
+    """The canonical Quant of the float tensor x with tensor i's scale and zero point (the model's own
+    int8 input quantizer); its output holds scale * (q - zero point)."""
+    sc, zp, _ = quant_params(imp, k, name, i, "output")
+    out = imp.fresh(imp.tname(i) or "input_q")
+    imp.nodes.append(Node("Quant", out, [x], [out], {
+        "scale": np.asarray(sc, np.float64), "zero_point": np.asarray(zp, np.float64), "bitwidth": 8,
+        "signed": 1, "narrow": 0, "rounding": "HALF_UP", "onnx_op": origin}))
+    imp.shapes[out] = imp.shapes[x]
+    imp.q8[i] = "real"
+    return out
+
+
+def input_int8(imp, inp: int, x: str) -> str:
+    """An int8 model input: the host quantizes the float sample with the file's scale and zero point."""
+    return _quant_node(imp, x, inp, -1, "input", "int8 input")
+
+
+def op_QUANTIZE(imp, k, name, op, ii, o):
+    check_int8(imp, k, name, o, "output")
+    x = imp.act(k, name, ii[0])
+    if imp.ttype(ii[0]) != "FLOAT32" or x != imp.graph_input or any(n.inputs[0] == x for n in imp.nodes):
+        raise imp.fail(k, name, f"quantizes '{imp.tname(ii[0])}' ({imp.ttype(ii[0])})",
+                       "QUANTIZE of the float32 model input (read by nothing else)")
+    imp.ir[o] = _quant_node(imp, x, o, k, name, name)
+
+
+def op_DEQUANTIZE(imp, k, name, op, ii, o):
+    imp.float_out(k, name, o)
+    x = imp.act(k, name, ii[0])
+    if imp.q8.get(ii[0]) != "real":
+        raise imp.fail(k, name, f"dequantizes '{imp.tname(ii[0])}' ({imp.ttype(ii[0])})",
+                       "DEQUANTIZE of the int8 model input (an int8 value computed inside the model would need "
+                       "TFLite's int8 arithmetic, which tinybnn reproduces only up to a binarizer)")
+    imp.ir[o] = x  # the canonical graph already holds scale * (q - zero point)
+
+
+def lce_quantize(imp, k, name, ii, o):
+    """LceQuantize of an int8 tensor: bit 1 (-1) where q < zero point; the IR tensor's sign is exactly that."""
+    x = imp.act(k, name, ii[0])
+    if ii[0] not in imp.q8:
+        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tname(ii[0])}', which tinybnn did not compute",
+                       "int8 tensors from the int8 input, QUANTIZE or an int8 CONV_2D")
+    imp.ir[o] = imp.emit("Sign", imp.tname(o), x, {"zero": "+1"}, imp.shapes[x], name)
+    imp.bits.add(o)
+
+
+def _readers(imp, t: int) -> list[str]:
+    """Names of the operators that read tensor t."""
+    m, sg = imp.model, imp.sg
+    out = []
+    for k in range(sg.OperatorsLength()):
+        op = sg.Operators(k)
+        if op.InputsLength() and t in [int(v) for v in op.InputsAsNumpy()]:
+            oc = m.OperatorCodes(op.OpcodeIndex())
+            code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+            out.append(oc.CustomCode().decode("utf-8", "replace") if oc.CustomCode() else
+                       imp.builtin_names.get(code, str(code)))
+    return out
+
+
+def conv2d(imp, k, name, op, ii, o, opts, pads, shape):
+    """An int8 CONV_2D on the int8 model input whose output only LceQuantize reads: Conv on the int8 weights
+    (the accumulator, in input-scale units) and an Affine whose sign is LceQuantize's bit, the threshold
+    found on TFLite's integer arithmetic."""
+    x = imp.act(k, name, ii[0])
+    if imp.q8.get(ii[0]) != "real" or not any(n.op == "Quant" and n.outputs[0] == x for n in imp.nodes):
+        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tname(ii[0])}'",
+                       "an int8 CONV_2D on the int8 model input (the first layer)")
+    check_int8(imp, k, name, o, "output")
+    readers = _readers(imp, o)
+    if readers != ["LceQuantize"] or o == imp.graph_output:
+        raise imp.fail(k, name, f"its int8 output is read by {', '.join(readers) or 'nothing (the output)'}",
+                       "an int8 CONV_2D read by one LceQuantize (its sign is what tinybnn reproduces)")
+    s_in, zp_in, _ = quant_params(imp, k, name, ii[0], "input")
+    s_out, zp_out, _ = quant_params(imp, k, name, o, "output")
+    W = imp.const(ii[1])
+    C = imp.shapes[x][1]
+    if W is None or W.dtype != np.int8 or W.ndim != 4 or W.shape[3] != C:
+        raise imp.fail(k, name, f"its filter is not a constant int8 [O, KH, KW, {C}] tensor",
+                       "int8 weights (groups = 1)")
+    O = W.shape[0]
+    s_w, zp_w, dim = quant_params(imp, k, name, ii[1], "filter", per_channel_ok=True)
+    if np.any(zp_w != 0) or (len(s_w) not in (1, O)) or (len(s_w) == O and O > 1 and dim != 0):
+        raise imp.fail(k, name, f"its filter has {len(s_w)} scales on dimension {dim}, zero points "
+                       f"{sorted(set(zp_w.tolist()))[:3]}",
+                       "symmetric int8 weights, one scale per tensor or per output channel (dimension 0)")
+    s_w = np.broadcast_to(s_w, (O,))
+    Wi = W.astype(np.int64)
+    wmax = np.abs(Wi).reshape(O, -1).max(axis=1)
+    if np.any((wmax != 127) & (wmax != 0)):
+        c = int(np.argmax((wmax != 127) & (wmax != 0)))
+        raise imp.fail(k, name, f"output channel {c}'s int8 weights reach {int(wmax[c])}, not 127",
+                       "symmetric per-channel weights scaled to +-127 (TFLite's post-training quantization)")
+    bias = np.zeros(O, np.int64)
+    if len(ii) > 2 and ii[2] >= 0:
+        b = imp.const(ii[2])
+        if b is None or b.dtype != np.int32 or b.shape != (O,):
+            raise imp.fail(k, name, "its bias is not a constant int32 [O] tensor", "int32 biases, one per channel")
+        bias = b.astype(np.int64)
+    acts = {imp.tfl.ActivationFunctionType.NONE: (-128, 127)}
+    act = opts.FusedActivationFunction()
+    if act == imp.tfl.ActivationFunctionType.RELU:
+        acts[act] = (max(-128, int(zp_out[0])), 127)
+    if act not in acts:
+        raise imp.fail(k, name, f"has the fused activation {act}", "NONE or RELU")
+    qmin, qmax = acts[act]
+    # the reachable accumulator (without bias), as tinybnn's lowering bounds it: every tap in -128..127 - zp
+    w2 = Wi.reshape(O, -1)
+    vlo, vhi = -128 - int(zp_in[0]), 127 - int(zp_in[0])
+    lo = np.minimum(0, np.minimum(w2 * vlo, w2 * vhi)).sum(axis=1)
+    hi = np.maximum(0, np.maximum(w2 * vlo, w2 * vhi)).sum(axis=1)
+    if np.any(lo + bias < INT32_MIN) or np.any(hi + bias > INT32_MAX):
+        raise imp.fail(k, name, "its int32 accumulator could overflow", "int8 convolutions within int32")
+    tau = np.empty(O, np.int64)
+    agree_single = True
+    for c in range(O):
+        m, sh = quantize_multiplier(float(np.float64(s_in[0]) * np.float64(s_w[c]) / np.float64(s_out[0])))
+        z = int(zp_out[0])
+
+        def plus(a, fn=multiply_by_quantized_multiplier):  # LceQuantize's bit is 0 (+1): q >= zero point
+            q = np.clip(fn(np.asarray(a, np.int64) + bias[c], m, sh) + z, qmin, qmax)
+            return q >= z
+
+        tau[c] = _first_true(plus, int(lo[c]), int(hi[c]))
+        width = int(hi[c] - lo[c]) + 1
+        a = (np.arange(lo[c], hi[c] + 1, dtype=np.int64) if width * O <= EXHAUSTIVE else
+             np.clip(tau[c] + np.arange(-4096, 4097), lo[c], hi[c]))
+        if not np.array_equal(plus(a), a >= tau[c]):  # the sign is a threshold on every reachable value
+            raise imp.fail(k, name, f"output channel {c}: the int8 output's sign is not monotone in the "
+                           "accumulator", "int8 CONV_2D with positive requantization multipliers")
+        agree_single &= bool(np.array_equal(plus(a, multiply_by_quantized_multiplier_single), a >= tau[c]))
+    imp.int8_notes.append(
+        f"operator {k} (CONV_2D, int8): LceQuantize's bit as an integer threshold per output channel on TFLite's "
+        "requantization (MultiplyByQuantizedMultiplier)" +
+        ("; the single-rounding variant gives the same thresholds" if agree_single else
+         "; TFLite's default double rounding (the single-rounding build would differ)"))
+    conv = imp.emit("Conv", imp.tname(o) + "/conv", x, {
+        "W": W.transpose(0, 3, 1, 2).astype(np.float64), "strides": (opts.StrideH(), opts.StrideW()),
+        "dilations": (opts.DilationHFactor(), opts.DilationWFactor()), "pads": pads, "pad_value": 0.0,
+        "group": 1}, shape, name)
+    # the Conv gives s_in * acc; y = acc - tau + 1/2 is >= 0 exactly where q >= the zero point (a margin of 1/2
+    # on an integer keeps float rounding away from the decision)
+    s = float(np.float64(s_in[0]))
+    y = imp.emit("Affine", imp.tname(o), conv, {
+        "scale": np.full(O, 1.0 / s), "bias": 0.5 - tau.astype(np.float64),
+        "origin": "CONV_2D int8 requantization (its sign)"}, shape, name)
+    imp.ir[o] = y
+    imp.q8[o] = "sign"
+
+
+def _first_true(pred, lo: int, hi: int) -> int:
+    """The least a in [lo, hi] with pred(a) (pred monotone: False then True); hi + 1 if none."""
+    left, right = lo, hi + 1
+    while left < right:
+        mid = (left + right) // 2
+        if bool(pred(np.array([mid]))[0]):
+            right = mid
+        else:
+            left = mid + 1
+    return left
