@@ -146,6 +146,8 @@ class _Importer:
         self.type_names = _enum_names(self.tfl.TensorType)
         self.q8: dict[int, str] = {}          # int8 tensors: "real" (IR holds scale * (q - zp)) or "sign"
         self.int8_notes: list[str] = []
+        self.tab: dict[int, tuple] = {}       # tensors tabulated on a binary conv's output (see int8.py)
+        self.flat: dict[int, tuple] = {}      # tabulated tensors flattened by a RESHAPE (done after the binarizer)
 
     # ---- reading ------------------------------------------------------------------------------
     def fail(self, k: int, name: str, what: str, supported: str | None = None) -> UnsupportedModel:
@@ -317,7 +319,7 @@ class _Importer:
             rule(k, name, op, ii, oo[0])
             self.check_shape(k, name, oo[0])
         f.at = None
-        if outp not in self.ir or outp in self.bits:
+        if outp not in self.ir or outp in self.bits or outp in self.tab:
             raise UnsupportedModel(f"{f.path}: the output '{self.tname(outp)}' is not a float tensor written by an "
                                    "operator")
         out = self.ir[outp]
@@ -345,7 +347,7 @@ class _Importer:
 
     def check_shape(self, k, name, o):
         """The output's declared shape against what the operator computes (bitpacked: words of 32 channels)."""
-        got = self.shapes[self.ir[o]]
+        got = self.flat[o][1] if o in self.flat else self.shapes[self.ir[o]]
         want = self.ir_shape(o)
         if o in self.bits:
             C = got[1]
@@ -361,8 +363,9 @@ class _Importer:
         if i in self.bits:
             raise self.fail(k, name, f"reads the bitpacked tensor '{self.tname(i)}'",
                             "LceBconv2d, LceBMaxPool2d and LceDequantize on bitpacked tensors")
-        if self.ttype(i) != "FLOAT32":
-            raise self.fail(k, name, f"reads the {self.ttype(i)} tensor '{self.tname(i)}'",
+        if self.ttype(i) != "FLOAT32" or i in self.tab:
+            raise self.fail(k, name, f"reads the {self.ttype(i)} tensor '{self.tname(i)}'" +
+                            (" (dequantized from int8)" if i in self.tab else ""),
                             "float32 tensors; an int8 tensor read by LceQuantize or DEQUANTIZE, the int8 model "
                             "input by an int8 CONV_2D")
         return x
@@ -380,9 +383,11 @@ class _Importer:
                             "it, an int8 CONV_2D on it read by LceQuantize)")
 
     def op_LceQuantize(self, k, name, op, ii, o):
-        if self.ttype(ii[0]) == "INT8":
+        if self.ttype(ii[0]) == "INT8" or ii[0] in self.tab:
             if self.ttype(o) != "INT32":
                 raise self.fail(k, name, f"writes {self.ttype(o)}", "an int32 bitpacked output")
+            if ii[0] in self.tab:
+                return int8.lce_quantize_tab(self, k, name, ii, o)
             return int8.lce_quantize(self, k, name, ii, o)
         x = self.float_in(k, name, ii[0])
         if self.ttype(o) != "INT32":
@@ -472,8 +477,11 @@ class _Importer:
             # y - (K - 2 thr) < 0 <=> accum > thr <=> bit 1 (-1); an exact 0 is +1
             self.ir[o] = self.emit("Sign", self.tname(o), a, {"zero": "+1"}, shape, name)
             self.bits.add(o)
+        elif otype == "INT8":
+            int8.bconv_int8(self, k, name, ii, o, conv, O, KH * KW * C, pad_value, pads,
+                            int(opts.get("fused_activation_function", 0)), shape)
         else:
-            raise self.fail(k, name, f"writes {otype}", "float32 or bitpacked int32 output (int8 not yet)")
+            raise self.fail(k, name, f"writes {otype}", "float32, int8 or bitpacked int32 output")
 
     def op_LceBMaxPool2d(self, k, name, op, ii, o):
         opts = _custom_options(self.f, op, k, name)
@@ -490,6 +498,8 @@ class _Importer:
         self.bits.add(o)
 
     def op_MAX_POOL_2D(self, k, name, op, ii, o):
+        if self.ttype(ii[0]) == "INT8":
+            return int8.maxpool_tab(self, k, name, op, ii, o)
         x = self.float_in(k, name, ii[0])
         self.float_out(k, name, o)
         opts = self.options(op, self.tfl.Pool2DOptions)
@@ -538,9 +548,14 @@ class _Importer:
         self.ir[o] = y
 
     def op_QUANTIZE(self, k, name, op, ii, o):
+        if ii and ii[0] in self.tab:
+            return int8.quantize_tab(self, k, name, ii, o)
         int8.op_QUANTIZE(self, k, name, op, ii, o)
 
     def op_DEQUANTIZE(self, k, name, op, ii, o):
+        if ii and ii[0] in self.tab:
+            self.float_out(k, name, o)
+            return int8.dequantize_tab(self, k, name, ii, o)
         int8.op_DEQUANTIZE(self, k, name, op, ii, o)
 
     def op_CONV_2D(self, k, name, op, ii, o):
@@ -616,6 +631,14 @@ class _Importer:
         self.ir[o] = y
 
     def _arith(self, k, name, op, ii, o, cls):
+        if any(i in self.tab for i in ii):
+            opts = self.options(op, cls)
+            self.fused(k, name, opts)
+            consts = [self.const(i) for i in ii]
+            if len(ii) != 2 or sum(c is None for c in consts) != 1:
+                raise self.fail(k, name, "combines two activations, one dequantized from int8",
+                                "one activation and one constant")
+            return int8.arith_tab(self, k, name, op, ii, o, consts)
         self.float_out(k, name, o)
         opts = self.options(op, cls)
         self.fused(k, name, opts)
@@ -657,6 +680,8 @@ class _Importer:
         self._arith(k, name, op, ii, o, self.tfl.AddOptions)
 
     def op_RESHAPE(self, k, name, op, ii, o):
+        if ii and ii[0] in self.tab:
+            return int8.reshape_tab(self, k, name, ii, o)
         x = self.float_in(k, name, ii[0])
         self.float_out(k, name, o)
         s_in, s_out = self.tshape(ii[0]), self.tshape(o)

@@ -268,3 +268,230 @@ def _first_true(pred, lo: int, hi: int) -> int:
         else:
             left = mid + 1
     return left
+
+
+# ---- tabulated tensors: an elementwise chain of int8/float ops after a binary convolution ------------------------
+# A tensor in ``imp.tab`` is a per-channel function of an integer source tensor of the canonical graph (the binary
+# convolution's +-1 dot product d, or -d after a max-pool of a decreasing chain): (source IR tensor, domain
+# (C, n) int64 sorted ascending: every reachable source value, values (C, n): int8 codes or float32). Each op
+# maps the values through TFLite's own arithmetic; a max-pool commutes with the (monotone) function. At
+# LceQuantize the bit becomes a threshold on the source, checked on every reachable value.
+def _monotone(v: np.ndarray) -> int:
+    """+1 non-decreasing, -1 non-increasing (and not constant), 0 neither, along axis 1 of one row."""
+    d = np.diff(v.astype(np.float64))
+    if np.all(d >= 0):
+        return 1
+    if np.all(d <= 0):
+        return -1
+    return 0
+
+
+def bconv_int8(imp, k, name, ii, o, conv, O, K, pad_value, pads, opts_act, shape):
+    """LceBconv2d writing int8: LCE's output transform (bconv2d.cc's one-time setup, output_transform.h):
+    x = clamp(2 * popcount, clamp_min, clamp_max); y = float32(x) * m + b in float32, m = -mul / scale,
+    b = (bias + K * mul) / scale + zero point (computed in double, stored as float32); q = saturate(round(y)),
+    round half away from zero. Tabulated on d = K - 2 popcount."""
+    if pad_value == 0 and any(pads):
+        raise imp.fail(k, name, "writes int8 output with zero padding (LCE corrects padded taps in float)",
+                       "int8 output with VALID padding or pad_values 1")
+    if opts_act != 0:
+        raise imp.fail(k, name, f"has the fused activation {opts_act}", "fused_activation_function NONE")
+    mul, bias = imp.const(ii[2]), imp.const(ii[3])
+    if mul is None or bias is None or mul.shape != (O,) or bias.shape != (O,) or mul.dtype != np.float32:
+        raise imp.fail(k, name, "its post-activation multiplier and bias are not constant float32 [O] tensors")
+    s, zp, _ = quant_params(imp, k, name, o, "output")
+    m32 = (-mul.astype(np.float64) / np.float64(s[0])).astype(np.float32)
+    b32 = ((bias.astype(np.float64) + float(K) * mul.astype(np.float64)) / np.float64(s[0]) +
+           float(zp[0])).astype(np.float32)
+    d = np.arange(-K, K + 1, 2, dtype=np.int64)
+    x = (K - d).astype(np.float32)  # 2 * popcount, within [0, 2K]: no clamp with activation NONE
+    y = x[None, :] * m32[:, None] + b32[:, None]  # float32 multiply, then float32 add (as LCE's C++)
+    y_fma = (x[None, :].astype(np.float64) * m32[:, None].astype(np.float64) + b32[:, None]).astype(np.float32)
+    q = np.clip(np.sign(y) * np.floor(np.abs(y) + np.float32(0.5)), -128, 127).astype(np.int64)
+    q_fma = np.clip(np.sign(y_fma) * np.floor(np.abs(y_fma) + np.float32(0.5)), -128, 127).astype(np.int64)
+    if not np.array_equal(q, q_fma):
+        imp.int8_notes.append(f"operator {k} (LceBconv2d, int8 output): a fused multiply-add would round "
+                              f"{int(np.count_nonzero(q != q_fma))} table entries differently; tinybnn follows "
+                              "the separate multiply and add of LCE's C++ source")
+    imp.ir[o] = conv
+    imp.tab[o] = (conv, np.broadcast_to(d, (O, len(d))).copy(), q, ("int8", float(s[0]), int(zp[0])))
+
+
+def _need_tab(imp, k, name, i, flat_ok=False):
+    if i in imp.flat and not flat_ok:
+        raise imp.fail(k, name, f"reads '{imp.tname(i)}', an int8 map flattened by RESHAPE",
+                       "LceQuantize right after the RESHAPE of an int8 map")
+    if i not in imp.tab:
+        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tname(i)}' that tinybnn holds only as its sign",
+                       "int8 tensors from an int8 LceBconv2d through MAX_POOL_2D, DEQUANTIZE, MUL, ADD, QUANTIZE "
+                       "to LceQuantize")
+    return imp.tab[i]
+
+
+def maxpool_tab(imp, k, name, op, ii, o):
+    """MAX_POOL_2D of a tabulated int8 tensor: max commutes with the per-channel monotone table; a
+    decreasing channel pools -d (the minimum of d)."""
+    src, dom, val, q = _need_tab(imp, k, name, ii[0])
+    check_int8(imp, k, name, o, "output")
+    s_i, z_i, _ = quant_params(imp, k, name, ii[0], "input")
+    s_o, z_o, _ = quant_params(imp, k, name, o, "output")
+    if s_i[0] != s_o[0] or z_i[0] != z_o[0]:
+        raise imp.fail(k, name, "its int8 input and output are quantized differently",
+                       "MAX_POOL_2D with the same scale and zero point in and out (TFLite's)")
+    opts = imp.options(op, imp.tfl.Pool2DOptions)
+    imp.fused(k, name, opts)
+    C = dom.shape[0]
+    dirs = np.array([_monotone(val[c]) for c in range(C)])
+    if np.any(dirs == 0):
+        raise imp.fail(k, name, f"channel {int(np.argmax(dirs == 0))}: its int8 input is not monotone in the "
+                       "binary convolution's output", "monotone int8 chains (a max-pool must commute with them)")
+    sigma = np.where(dirs < 0, -1.0, 1.0)
+    if np.any(sigma < 0):
+        src = imp.emit("Affine", imp.tname(o) + "/direction", src, {
+            "scale": sigma, "bias": np.zeros(C), "origin": "int8 MAX_POOL_2D of a decreasing table"},
+            imp.shapes[src], name)
+        flip = sigma < 0
+        dom = np.where(flip[:, None], -dom[:, ::-1], dom)
+        val = np.where(flip[:, None], val[:, ::-1], val)
+    kh, kw, sh, sw = opts.FilterHeight(), opts.FilterWidth(), opts.StrideH(), opts.StrideW()
+    if min(kh, kw, sh, sw) < 1:
+        raise imp.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
+    pads = imp._window(k, name, src, opts.Padding(), kh, kw, sh, sw)
+    H, W = imp.shapes[src][2:]
+    shape = (1, C) + imp._out_hw(H, W, pads, kh, kw, sh, sw)
+    pooled = imp.emit("MaxPool", imp.tname(o), src, {"kernel": (kh, kw), "strides": (sh, sw), "pads": pads},
+                      shape, name)
+    imp.ir[o] = pooled
+    imp.tab[o] = (pooled, dom, val, q)
+
+
+def dequantize_tab(imp, k, name, ii, o):
+    """DEQUANTIZE of a tabulated int8 tensor: float32(scale * (q - zero point)), TFLite's Dequantize."""
+    src, dom, val, q = _need_tab(imp, k, name, ii[0])
+    s, z, _ = quant_params(imp, k, name, ii[0], "input")
+    imp.ir[o] = src
+    imp.tab[o] = (src, dom, (np.float32(s[0]) * (val - int(z[0])).astype(np.float32)).astype(np.float32),
+                  ("float",))
+
+
+def quantize_tab(imp, k, name, ii, o):
+    """QUANTIZE of a tabulated float tensor: round(x / scale) half away from zero, + zero point, clamped
+    (TFLite's AffineQuantize, float32 division); of an int8 tensor: TFLite's Requantize."""
+    src, dom, val, q = _need_tab(imp, k, name, ii[0])
+    check_int8(imp, k, name, o, "output")
+    s, z, _ = quant_params(imp, k, name, o, "output")
+    if q[0] == "int8":  # int8 -> int8: Requantize, (q - zp_in) * M * 2^shift (MultiplyByQuantizedMultiplier) + zp_out
+        s_in, z_in, _ = quant_params(imp, k, name, ii[0], "input")
+        m, sh = quantize_multiplier(float(np.float64(s_in[0]) / np.float64(s[0])))
+        codes = np.clip(multiply_by_quantized_multiplier(val - int(z_in[0]), m, sh) + int(z[0]), -128, 127)
+    else:
+        v = (val / np.float32(s[0])).astype(np.float32)
+        codes = np.clip(np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)) + int(z[0]), -128, 127).astype(np.int64)
+    imp.ir[o] = src
+    imp.tab[o] = (src, dom, codes, ("int8", float(s[0]), int(z[0])))
+
+
+def arith_tab(imp, k, name, op, ii, o, consts):
+    """MUL / ADD of a tabulated float tensor by a float32 scalar or per-channel constant, in float32."""
+    t = next(i for i, c in zip(ii, consts) if c is None)
+    src, dom, val, q = _need_tab(imp, k, name, t)
+    c = next(c for c in consts if c is not None)
+    C = dom.shape[0]
+    if q[0] == "int8":
+        return _arith_int8(imp, k, name, op, ii, o, t, next(i for i, c in zip(ii, consts) if c is not None), c)
+    if imp.ttype(o) != "FLOAT32":
+        raise imp.fail(k, name, f"writes {imp.ttype(o)} from float32", "MUL and ADD with the type of their input")
+    if c.dtype != np.float32 or c.size not in (1, C):
+        raise imp.fail(k, name, f"its constant is {c.dtype} of shape {list(c.shape)}",
+                       "a float32 scalar or one value per channel")
+    v = np.broadcast_to(c.reshape(-1), (C,)).astype(np.float32)[:, None]
+    val = (val * v if name == "MUL" else val + v).astype(np.float32)
+    imp.ir[o] = src
+    imp.tab[o] = (src, dom, val, q)
+
+
+def reshape_tab(imp, k, name, ii, o):
+    """RESHAPE (flatten to (N, features)) of a tabulated tensor: the flatten is emitted after the binarizer,
+    on the bits (the table is per channel of the map)."""
+    src, dom, val, q = _need_tab(imp, k, name, ii[0])
+    s_out = imp.tshape(o)
+    n_in = int(np.prod(imp.shapes[src][1:]))
+    if len(s_out) != 2 or s_out[1] != n_in or len(imp.shapes[src]) != 4:
+        raise imp.fail(k, name, f"reshapes {list(imp.tshape(ii[0]))} to {list(s_out)}",
+                       "flattening an (N, H, W, C) map to (N, features) before LceQuantize")
+    if imp.ttype(o) != imp.ttype(ii[0]):
+        raise imp.fail(k, name, f"changes the type {imp.ttype(ii[0])} to {imp.ttype(o)}")
+    if q[0] == "int8":
+        a, b = quant_params(imp, k, name, ii[0], "input"), quant_params(imp, k, name, o, "output")
+        if a[0][0] != b[0][0] or a[1][0] != b[1][0]:
+            raise imp.fail(k, name, "its int8 input and output are quantized differently",
+                           "RESHAPE with the same scale and zero point in and out")
+    imp.ir[o] = src
+    imp.tab[o] = (src, dom, val, q)
+    imp.flat[o] = (imp.tname(o), (1, n_in))
+
+
+def _arith_int8(imp, k, name, op, ii, o, t, ci, c):
+    """int8 MUL / ADD of a tabulated tensor and an int8 constant (scalar or per channel), TFLite's integer
+    kernels (mul.cc, add.cc): MUL = (a - za)(b - zb) requantized by MultiplyByQuantizedMultiplier; ADD = both
+    inputs shifted left by 20, scaled to twice the larger input scale, summed and requantized."""
+    src, dom, val, q = imp.tab[t]
+    C = dom.shape[0]
+    check_int8(imp, k, name, o, "output")
+    if c.dtype != np.int8 or c.size not in (1, C):
+        raise imp.fail(k, name, f"its constant is {c.dtype} of shape {list(c.shape)}",
+                       "an int8 scalar or one int8 value per channel")
+    sa, za, _ = quant_params(imp, k, name, t, "input")
+    sb, zb, _ = quant_params(imp, k, name, ci, "constant")
+    so, zo, _ = quant_params(imp, k, name, o, "output")
+    sa, sb, so = (np.float64(v[0]) for v in (sa, sb, so))
+    a = val - int(za[0])
+    b = np.broadcast_to(c.reshape(-1).astype(np.int64), (C,))[:, None] - int(zb[0])
+    if name == "MUL":
+        m, sh = quantize_multiplier(float(sa * sb / so))
+        out = multiply_by_quantized_multiplier(a * b, m, sh)
+    else:
+        left = 20
+        twice = 2.0 * max(sa, sb)
+        (m1, s1), (m2, s2), (mo, shift_o) = (quantize_multiplier(float(v)) for v in
+                                              (sa / twice, sb / twice, twice / (float(1 << left) * so)))
+        if max(s1, s2, shift_o) > 0:
+            raise imp.fail(k, name, "its rescaling multipliers are not below one", "TFLite's int8 ADD")
+        raw = (multiply_by_quantized_multiplier(a * (1 << left), m1, s1) +
+               multiply_by_quantized_multiplier(np.broadcast_to(b * (1 << left), a.shape), m2, s2))
+        out = multiply_by_quantized_multiplier(raw, mo, shift_o)
+    imp.ir[o] = src
+    imp.tab[o] = (src, dom, np.clip(out + int(zo[0]), -128, 127), ("int8", float(so), int(zo[0])))
+
+
+def lce_quantize_tab(imp, k, name, ii, o):
+    """LceQuantize of a tabulated int8 tensor: bit 1 (-1) where q < zero point, a threshold on the source:
+    y = tau * source + beta is >= 0 exactly on the source values whose bit is 0 (+1), with a margin of half a
+    step between reachable values."""
+    src, dom, val, q = _need_tab(imp, k, name, ii[0], flat_ok=True)
+    z = q[2] if q[0] == "int8" else 0.0
+    plus = val >= z
+    C, n = dom.shape
+    tau, beta = np.zeros(C), np.zeros(C)
+    for c in range(C):
+        p = plus[c]
+        if p.all() or not p.any():
+            tau[c], beta[c] = 0.0, (1.0 if p.all() else -1.0)
+            continue
+        j = int(np.argmax(p != p[0]))  # the first value deciding otherwise than the smallest
+        if np.any(p[j:] != p[j]):
+            raise imp.fail(k, name, f"channel {c}: the sign of its int8 input is not a threshold on the binary "
+                           "convolution's output", "monotone int8 chains")
+        mid = (float(dom[c, j - 1]) + float(dom[c, j])) / 2.0
+        tau[c], beta[c] = (1.0, -mid) if p[j] else (-1.0, mid)
+    y = imp.emit("Affine", imp.tname(o) + "/threshold", src, {
+        "scale": tau, "bias": beta, "origin": "LceQuantize of an int8 table (threshold)"}, imp.shapes[src], name)
+    ys = tau[:, None] * dom + beta[:, None]
+    assert np.array_equal(ys >= 0, plus)  # the emitted rule is the table on every reachable value
+    bits = imp.emit("Sign", imp.tname(o) + ("/map" if ii[0] in imp.flat else ""), y, {"zero": "+1"},
+                    imp.shapes[src], name)
+    if ii[0] in imp.flat:  # TFLite flattens its NHWC map in H, W, C order; the IR map is NCHW
+        fname, fshape = imp.flat[ii[0]]
+        bits = imp.emit("Flatten", imp.tname(o), bits, {"perm": [0, 2, 3, 1]}, fshape, name)
+    imp.ir[o] = bits
+    imp.bits.add(o)
