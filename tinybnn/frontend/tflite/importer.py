@@ -45,8 +45,8 @@ MAX_MODEL_BYTES = 2**31 - 1
 LCE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 BUILTINS = ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "MUL", "ADD")
 INT8_OPS = ("QUANTIZE", "DEQUANTIZE")
-SUPPORTED = (", ".join(LCE_OPS + BUILTINS + INT8_OPS) + " on float32 tensors; int8: the model input (or QUANTIZE "
-             "of it), an int8 CONV_2D on it read by LceQuantize")
+SUPPORTED = (", ".join(LCE_OPS + BUILTINS + INT8_OPS) + " on float32 tensors; int8 tensors from the input to "
+             "LceQuantize (see the README's .tflite row)")
 
 
 def is_tflite(path) -> bool:
