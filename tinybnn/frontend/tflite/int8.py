@@ -19,13 +19,14 @@ int8 model input       ``Quant`` (the model's own input quantizer): the host qua
 ``LceBconv2d`` int8    LCE's int8 output transform, tabulated per channel on the +-1 dot product d (K + 1
                        reachable values); then, still as tables on d: ``MAX_POOL_2D`` (max commutes with a
                        monotone table; a decreasing channel pools -d), ``QUANTIZE`` int8 -> int8 (TFLite's
-                       Requantize), ``DEQUANTIZE``, float32 ``MUL``/``ADD`` by constants, ``QUANTIZE`` float ->
-                       int8, ``RESHAPE`` (flatten, done on the bits), up to ``LceQuantize``, where the table's
+                       Requantize), int8 ``MUL``/``ADD`` by int8 constants (TFLite's integer kernels),
+                       ``DEQUANTIZE``, float32 ``MUL``/``ADD`` by constants, ``QUANTIZE`` float -> int8,
+                       ``RESHAPE`` (flatten, done on the bits), up to ``LceQuantize``, where the table's
                        sign becomes one threshold on d per channel (checked on every reachable value)
 =====================  ======================================================================================
 
-An int8 value that something else reads (a FULLY_CONNECTED, an int8 MUL/ADD, the output) would need TFLite's
-int8 value itself in the device; it is refused in one line.
+An int8 value that something else reads (a FULLY_CONNECTED, an ADD of two activations, the output) would need
+TFLite's int8 value itself in the device; it is refused in one line.
 """
 
 from __future__ import annotations
@@ -403,9 +404,8 @@ def arith_tab(imp, k, name, op, ii, o, consts):
     src, dom, val, q = _need_tab(imp, k, name, t)
     c = next(c for c in consts if c is not None)
     C = dom.shape[0]
-    if q[0] == "int8":  # TFLite's int8 MUL/ADD arithmetic: not reproduced (no LCE fixture writes it to check on)
-        raise imp.fail(k, name, f"{name.lower()}s the int8 tensor '{imp.tname(t)}'",
-                       "MUL and ADD on float32 tensors (the DEQUANTIZE of an int8 tensor)")
+    if q[0] == "int8":
+        return _arith_int8(imp, k, name, op, ii, o, t, next(i for i, c in zip(ii, consts) if c is not None), c)
     if imp.ttype(o) != "FLOAT32":
         raise imp.fail(k, name, f"writes {imp.ttype(o)} from float32", "MUL and ADD with the type of their input")
     if c.dtype != np.float32 or c.size not in (1, C):
@@ -436,6 +436,39 @@ def reshape_tab(imp, k, name, ii, o):
     imp.ir[o] = src
     imp.tab[o] = (src, dom, val, q)
     imp.flat[o] = (imp.tname(o), (1, n_in))
+
+
+def _arith_int8(imp, k, name, op, ii, o, t, ci, c):
+    """int8 MUL / ADD of a tabulated tensor and an int8 constant (scalar or per channel), TFLite's integer
+    kernels (mul.cc, add.cc): MUL = (a - za)(b - zb) requantized by MultiplyByQuantizedMultiplier; ADD = both
+    inputs shifted left by 20, scaled to twice the larger input scale, summed and requantized."""
+    src, dom, val, q = imp.tab[t]
+    C = dom.shape[0]
+    check_int8(imp, k, name, o, "output")
+    if c.dtype != np.int8 or c.size not in (1, C):
+        raise imp.fail(k, name, f"its constant is {c.dtype} of shape {list(c.shape)}",
+                       "an int8 scalar or one int8 value per channel")
+    sa, za, _ = quant_params(imp, k, name, t, "input")
+    sb, zb, _ = quant_params(imp, k, name, ci, "constant")
+    so, zo, _ = quant_params(imp, k, name, o, "output")
+    sa, sb, so = (np.float64(v[0]) for v in (sa, sb, so))
+    a = val - int(za[0])
+    b = np.broadcast_to(c.reshape(-1).astype(np.int64), (C,))[:, None] - int(zb[0])
+    if name == "MUL":
+        m, sh = quantize_multiplier(float(sa * sb / so))
+        out = multiply_by_quantized_multiplier(a * b, m, sh)
+    else:
+        left = 20
+        twice = 2.0 * max(sa, sb)
+        (m1, s1), (m2, s2), (mo, shift_o) = (quantize_multiplier(float(v)) for v in
+                                              (sa / twice, sb / twice, twice / (float(1 << left) * so)))
+        if max(s1, s2, shift_o) > 0:
+            raise imp.fail(k, name, "its rescaling multipliers are not below one", "TFLite's int8 ADD")
+        raw = (multiply_by_quantized_multiplier(a * (1 << left), m1, s1) +
+               multiply_by_quantized_multiplier(np.broadcast_to(b * (1 << left), a.shape), m2, s2))
+        out = multiply_by_quantized_multiplier(raw, mo, shift_o)
+    imp.ir[o] = src
+    imp.tab[o] = (src, dom, np.clip(out + int(zo[0]), -128, 127), ("int8", float(so), int(zo[0])))
 
 
 def lce_quantize_tab(imp, k, name, ii, o):
