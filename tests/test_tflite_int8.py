@@ -197,3 +197,22 @@ def test_int16_activation_is_refused(tmp_path):
     with pytest.raises(TinyBnnError, match=r"operator 0 \(CONV_2D\): its output .* is INT16; supported: int8") as e:
         float_graph(p)
     assert "\n" not in str(e.value)
+
+
+def test_damaged_int8_files_are_one_line(tmp_path):
+    """Random byte damage of the int8 fixture: read, or refused in one TinyBnnError naming the file."""
+    good = (FIX / f"{NAME}.tflite").read_bytes()
+    rng = np.random.default_rng(8)
+    p = tmp_path / "damaged.tflite"
+    refused = 0
+    for _ in range(60):
+        b = bytearray(good)
+        for _ in range(int(rng.integers(1, 4))):
+            b[int(rng.integers(8, len(b)))] = int(rng.integers(0, 256))
+        p.write_bytes(bytes(b))
+        try:
+            float_graph(p)
+        except TinyBnnError as e:
+            assert "\n" not in str(e) and str(p) in str(e)
+            refused += 1
+    assert refused > 0

@@ -494,7 +494,8 @@ def lce_quantize_tab(imp, k, name, ii, o):
     y = imp.emit("Affine", imp.tname(o) + "/threshold", src, {
         "scale": tau, "bias": beta, "origin": "LceQuantize of an int8 table (threshold)"}, imp.shapes[src], name)
     ys = tau[:, None] * dom + beta[:, None]
-    assert np.array_equal(ys >= 0, plus)  # the emitted rule is the table on every reachable value
+    if not np.array_equal(ys >= 0, plus):  # the emitted rule is the table on every reachable value
+        raise imp.fail(k, name, "internal error: its threshold disagrees with the int8 table")
     bits = imp.emit("Sign", imp.tname(o) + ("/map" if ii[0] in imp.flat else ""), y, {"zero": "+1"},
                     imp.shapes[src], name)
     if ii[0] in imp.flat:  # TFLite flattens its NHWC map in H, W, C order; the IR map is NCHW
