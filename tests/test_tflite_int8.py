@@ -216,3 +216,16 @@ def test_damaged_int8_files_are_one_line(tmp_path):
             assert "\n" not in str(e) and str(p) in str(e)
             refused += 1
     assert refused > 0
+
+
+def test_float_input_through_quantize_is_the_same_model():
+    """The same int8 graph converted with a float32 input (a QUANTIZE op inside the model): the host quantizes
+    as the int8-input file says, and the integer model is the same."""
+    x, _, _ = _fixture()
+    a = tinybnn.load(FIX / f"{NAME}.tflite")
+    b = tinybnn.load(FIX / f"{NAME}_float_in.tflite")
+    assert float_graph(FIX / f"{NAME}_float_in.tflite").nodes[0].attrs["onnx_op"] == "QUANTIZE"
+    assert a.input_quantization == b.input_quantization
+    q = a.quantize(x)
+    assert np.array_equal(q, b.quantize(x))
+    assert np.array_equal(a.run_quantized(q), b.run_quantized(q))

@@ -7,6 +7,8 @@ one scale per output channel (zero point 0), int32 biases. What tinybnn reproduc
 =====================  ======================================================================================
 int8 model input       ``Quant`` (the model's own input quantizer): the host quantizes the float sample with the
                        file's scale and zero point, round(x / scale + zero point) half away from zero, clamped
+                       (TFLite's QUANTIZE rounds x / scale, then adds the zero point: the same codes but on
+                       exact ties when the zero point is not 0; float at the host boundary)
 ``QUANTIZE``           of the float model input: the same (a float32 input quantized inside the model)
 ``DEQUANTIZE``         of the int8 model input: nothing (the canonical graph holds scale * (q - zero point))
 ``CONV_2D`` (int8)     on the int8 model input, read only by ``LceQuantize``: TFLite's per-channel integer
