@@ -148,6 +148,7 @@ class _Importer:
         self.int8_notes: list[str] = []
         self.tab: dict[int, tuple] = {}       # tensors tabulated on a binary conv's output (see int8.py)
         self.flat: dict[int, tuple] = {}      # tabulated tensors flattened by a RESHAPE (done after the binarizer)
+        self.shadow: dict[int, tuple] = {}    # float tensors also tabulated, for a QUANTIZE that may read them
 
     # ---- reading ------------------------------------------------------------------------------
     def fail(self, k: int, name: str, what: str, supported: str | None = None) -> UnsupportedModel:
@@ -325,6 +326,14 @@ class _Importer:
         out = self.ir[outp]
         if not self.nodes:
             raise UnsupportedModel(f"{f.path}: the model has no operators")
+        # a float tensor's int8 table (or the float computation a QUANTIZE replaced) that nothing reads: dropped
+        live = {out}
+        keep = []
+        for n in reversed(self.nodes):
+            if any(t in live for t in n.outputs):
+                keep.append(n)
+                live.update(n.inputs)
+        self.nodes = keep[::-1]
         meta = {
             "source": str(f.path),
             "producer": f"TFLite schema v{version}" + (f" ({(m.Description() or b'').decode('utf-8', 'replace')})"
@@ -462,6 +471,7 @@ class _Importer:
             self.ir[o] = self.emit("Affine", self.tname(o), conv, {
                 "scale": mul.astype(np.float64), "bias": bias.astype(np.float64), "origin": "LceBconv2d"},
                 shape, name)
+            int8.shadow_bconv(self, o, conv, mul, bias, KH * KW * C)
         elif otype == "INT32":
             thr = self.const(ii[4]) if ii[4] >= 0 else None
             if thr is None or thr.shape != (O,) or thr.dtype != np.int32:
@@ -512,6 +522,8 @@ class _Importer:
         shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
         self.ir[o] = self.emit("MaxPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
                                                               "pads": pads}, shape, name)
+        if ii[0] in self.shadow:
+            int8.maxpool_tab(self, k, name, op, ii, o, shadow=True)
 
     def op_AVERAGE_POOL_2D(self, k, name, op, ii, o):
         x = self.float_in(k, name, ii[0])
@@ -548,7 +560,7 @@ class _Importer:
         self.ir[o] = y
 
     def op_QUANTIZE(self, k, name, op, ii, o):
-        if ii and ii[0] in self.tab:
+        if ii and (ii[0] in self.tab or ii[0] in self.shadow):
             return int8.quantize_tab(self, k, name, ii, o)
         int8.op_QUANTIZE(self, k, name, op, ii, o)
 
@@ -672,6 +684,8 @@ class _Importer:
         scale, bias = (v, np.zeros(C)) if name == "MUL" else (np.ones(C), v)
         self.ir[o] = self.emit("Affine", self.tname(o), x, {"scale": scale, "bias": bias, "origin": name},
                                self.shapes[x], name)
+        if acts[0] in self.shadow:
+            int8.arith_tab(self, k, name, op, ii, o, consts, shadow=True)
 
     def op_MUL(self, k, name, op, ii, o):
         self._arith(k, name, op, ii, o, self.tfl.MulOptions)
@@ -695,6 +709,8 @@ class _Importer:
         # TFLite flattens its NHWC map in H, W, C order; the IR map is NCHW
         perm = [0, 2, 3, 1] if len(self.shapes[x]) == 4 else None
         self.ir[o] = self.emit("Flatten", self.tname(o), x, {"perm": perm}, (1, n_in), name)
+        if ii[0] in self.shadow:
+            int8.reshape_shadow(self, ii, o)
 
 
 def import_tflite(path) -> Graph:

@@ -326,10 +326,23 @@ def bconv_int8(imp, k, name, ii, o, conv, O, K, pad_value, pads, opts_act, shape
     imp.tab[o] = (conv, np.broadcast_to(d, (O, len(d))).copy(), q, ("int8", float(s[0]), int(zp[0])))
 
 
+def shadow_bconv(imp, o, conv, mul, bias, K):
+    """A float LceBconv2d output, also as LCE computes it per channel on d (output_transform.h's float
+    transform: float32(2 popcount) * m + b in float32, m = -mul, b = bias + K * mul computed in double and
+    stored as float32): kept in case a QUANTIZE reads it (through float max-pools, MULs and ADDs)."""
+    d = np.arange(-K, K + 1, 2, dtype=np.int64)
+    m32 = (-mul.astype(np.float64)).astype(np.float32)
+    b32 = (bias.astype(np.float64) + float(K) * mul.astype(np.float64)).astype(np.float32)
+    val = (K - d).astype(np.float32)[None, :] * m32[:, None] + b32[:, None]
+    imp.shadow[o] = (conv, np.broadcast_to(d, (len(mul), len(d))).copy(), val.astype(np.float32), ("float",))
+
+
 def _need_tab(imp, k, name, i, flat_ok=False):
     if i in imp.flat and not flat_ok:
         raise imp.fail(k, name, f"reads '{imp.tname(i)}', an int8 map flattened by RESHAPE",
                        "LceQuantize right after the RESHAPE of an int8 map")
+    if i in imp.shadow and i not in imp.tab:
+        return imp.shadow[i]
     if i not in imp.tab:
         raise imp.fail(k, name, f"reads the int8 tensor '{imp.tname(i)}' that tinybnn holds only as its sign",
                        "int8 tensors from an int8 LceBconv2d through MAX_POOL_2D, DEQUANTIZE, MUL, ADD, QUANTIZE "
@@ -337,26 +350,31 @@ def _need_tab(imp, k, name, i, flat_ok=False):
     return imp.tab[i]
 
 
-def maxpool_tab(imp, k, name, op, ii, o):
+def maxpool_tab(imp, k, name, op, ii, o, shadow=False):
     """MAX_POOL_2D of a tabulated int8 tensor: max commutes with the per-channel monotone table; a
-    decreasing channel pools -d (the minimum of d)."""
+    decreasing channel pools -d (the minimum of d). ``shadow``: the float max-pool of a float tensor's table
+    (emitted beside the float one, kept only if a QUANTIZE reads it)."""
     src, dom, val, q = _need_tab(imp, k, name, ii[0])
-    check_int8(imp, k, name, o, "output")
-    s_i, z_i, _ = quant_params(imp, k, name, ii[0], "input")
-    s_o, z_o, _ = quant_params(imp, k, name, o, "output")
-    if s_i[0] != s_o[0] or z_i[0] != z_o[0]:
-        raise imp.fail(k, name, "its int8 input and output are quantized differently",
-                       "MAX_POOL_2D with the same scale and zero point in and out (TFLite's)")
+    if not shadow:
+        check_int8(imp, k, name, o, "output")
+        s_i, z_i, _ = quant_params(imp, k, name, ii[0], "input")
+        s_o, z_o, _ = quant_params(imp, k, name, o, "output")
+        if s_i[0] != s_o[0] or z_i[0] != z_o[0]:
+            raise imp.fail(k, name, "its int8 input and output are quantized differently",
+                           "MAX_POOL_2D with the same scale and zero point in and out (TFLite's)")
     opts = imp.options(op, imp.tfl.Pool2DOptions)
     imp.fused(k, name, opts)
     C = dom.shape[0]
     dirs = np.array([_monotone(val[c]) for c in range(C)])
+    if shadow and np.any(dirs == 0):
+        return  # no table through this pool (a QUANTIZE after it is then refused)
     if np.any(dirs == 0):
         raise imp.fail(k, name, f"channel {int(np.argmax(dirs == 0))}: its int8 input is not monotone in the "
                        "binary convolution's output", "monotone int8 chains (a max-pool must commute with them)")
     sigma = np.where(dirs < 0, -1.0, 1.0)
+    base = imp.tname(o) + ("/int8" if shadow else "")
     if np.any(sigma < 0):
-        src = imp.emit("Affine", imp.tname(o) + "/direction", src, {
+        src = imp.emit("Affine", base + "/direction", src, {
             "scale": sigma, "bias": np.zeros(C), "origin": "int8 MAX_POOL_2D of a decreasing table"},
             imp.shapes[src], name)
         flip = sigma < 0
@@ -368,8 +386,10 @@ def maxpool_tab(imp, k, name, op, ii, o):
     pads = imp._window(k, name, src, opts.Padding(), kh, kw, sh, sw)
     H, W = imp.shapes[src][2:]
     shape = (1, C) + imp._out_hw(H, W, pads, kh, kw, sh, sw)
-    pooled = imp.emit("MaxPool", imp.tname(o), src, {"kernel": (kh, kw), "strides": (sh, sw), "pads": pads},
-                      shape, name)
+    pooled = imp.emit("MaxPool", base, src, {"kernel": (kh, kw), "strides": (sh, sw), "pads": pads}, shape, name)
+    if shadow:
+        imp.shadow[o] = (pooled, dom, val, q)
+        return
     imp.ir[o] = pooled
     imp.tab[o] = (pooled, dom, val, q)
 
@@ -385,8 +405,11 @@ def dequantize_tab(imp, k, name, ii, o):
 
 def quantize_tab(imp, k, name, ii, o):
     """QUANTIZE of a tabulated float tensor: round(x / scale) half away from zero, + zero point, clamped
-    (TFLite's AffineQuantize, float32 division); of an int8 tensor: TFLite's Requantize."""
-    src, dom, val, q = _need_tab(imp, k, name, ii[0])
+    (TFLite's AffineQuantize, float32 division); of an int8 tensor: TFLite's Requantize. A flattened map stays
+    flattened (the flatten is done on the bits)."""
+    src, dom, val, q = _need_tab(imp, k, name, ii[0], flat_ok=True)
+    if ii[0] in imp.flat:
+        imp.flat[o] = imp.flat[ii[0]]
     check_int8(imp, k, name, o, "output")
     s, z, _ = quant_params(imp, k, name, o, "output")
     if q[0] == "int8":  # int8 -> int8: Requantize, (q - zp_in) * M * 2^shift (MultiplyByQuantizedMultiplier) + zp_out
@@ -400,10 +423,16 @@ def quantize_tab(imp, k, name, ii, o):
     imp.tab[o] = (src, dom, codes, ("int8", float(s[0]), int(z[0])))
 
 
-def arith_tab(imp, k, name, op, ii, o, consts):
-    """MUL / ADD of a tabulated float tensor by a float32 scalar or per-channel constant, in float32."""
+def arith_tab(imp, k, name, op, ii, o, consts, shadow=False):
+    """MUL / ADD of a tabulated float tensor by a float32 scalar or per-channel constant, in float32.
+    ``shadow``: of a float tensor's table (the float op itself is emitted by the importer)."""
     t = next(i for i, c in zip(ii, consts) if c is None)
     src, dom, val, q = _need_tab(imp, k, name, t)
+    if shadow:
+        c = next(c for c in consts if c is not None)
+        v = np.broadcast_to(c.reshape(-1), (dom.shape[0],)).astype(np.float32)[:, None]
+        imp.shadow[o] = (src, dom, (val * v if name == "MUL" else val + v).astype(np.float32), q)
+        return
     c = next(c for c in consts if c is not None)
     C = dom.shape[0]
     if q[0] == "int8":
@@ -417,6 +446,14 @@ def arith_tab(imp, k, name, op, ii, o, consts):
     val = (val * v if name == "MUL" else val + v).astype(np.float32)
     imp.ir[o] = src
     imp.tab[o] = (src, dom, val, q)
+
+
+def reshape_shadow(imp, ii, o):
+    """A float RESHAPE (flatten) of a float tensor's table: the table goes on, flattened after the binarizer."""
+    src = imp.shadow[ii[0]][0]
+    if len(imp.shapes[src]) == 4 and ii[0] not in imp.flat:
+        imp.shadow[o] = imp.shadow[ii[0]]
+        imp.flat[o] = (imp.tname(o), (1, int(np.prod(imp.shapes[src][1:]))))
 
 
 def reshape_tab(imp, k, name, ii, o):
