@@ -39,15 +39,16 @@ def test_host_quantizes_with_the_files_parameters():
     assert np.array_equal(m2.quantize(x), m.quantize(x))
 
 
-def test_every_bit_as_lce(report):
+@pytest.mark.parametrize("name", [NAME, NAME + "_float_in"])
+def test_every_bit_as_lce(name, report):
     """Every binary decision equal to LCE's: the float logits (FULLY_CONNECTED on the last bits) agree to float32
     rounding on every sample; one flipped bit would move a logit by twice a weight (at least 0.05 here)."""
-    x, labels, r = _fixture()
-    m = tinybnn.load(FIX / f"{NAME}.tflite")
-    y, y_lce = m.predict(x), r["y_lce"]
+    x = np.load(FIX / f"{name}.npz")["x"]
+    m = tinybnn.load(FIX / f"{name}.tflite")
+    y, y_lce = m.predict(x), np.load(FIX / f"{name}.ref.npz")["y_lce"]
     diff = float(np.abs(y - y_lce).max())
-    w = np.abs(float_graph(FIX / f"{NAME}.tflite").nodes[-2].attrs["W"])
-    report(f"{NAME}: max abs output difference to LCE's interpreter {diff:.3g} on {len(x)} samples (smallest "
+    w = np.abs(float_graph(FIX / f"{name}.tflite").nodes[-2].attrs["W"])
+    report(f"{name}: max abs output difference to LCE's interpreter {diff:.3g} on {len(x)} samples (smallest "
            f"|weight| of the classifier {w.min():.3g}); argmax agreement "
            f"{100 * np.mean(y.argmax(1) == y_lce.argmax(1)):.2f}%")
     assert diff < 1e-4 and diff < w.min()
@@ -218,14 +219,22 @@ def test_damaged_int8_files_are_one_line(tmp_path):
     assert refused > 0
 
 
-def test_float_input_through_quantize_is_the_same_model():
-    """The same int8 graph converted with a float32 input (a QUANTIZE op inside the model): the host quantizes
-    as the int8-input file says, and the integer model is the same."""
-    x, _, _ = _fixture()
-    a = tinybnn.load(FIX / f"{NAME}.tflite")
-    b = tinybnn.load(FIX / f"{NAME}_float_in.tflite")
-    assert float_graph(FIX / f"{NAME}_float_in.tflite").nodes[0].attrs["onnx_op"] == "QUANTIZE"
-    assert a.input_quantization == b.input_quantization
-    q = a.quantize(x)
-    assert np.array_equal(q, b.quantize(x))
-    assert np.array_equal(a.run_quantized(q), b.run_quantized(q))
+def test_float_input_through_quantize():
+    """A float32 input quantized inside the model (QUANTIZE), and float LceBconv2d outputs quantized after a
+    float max-pool, BatchNorm (MUL/ADD) and RESHAPE: the host quantizes with the QUANTIZE's parameters, and each
+    QUANTIZE -> LceQuantize is a threshold on LCE's own float32 output transform."""
+    import tflite
+
+    name = NAME + "_float_in"
+    buf = (FIX / f"{name}.tflite").read_bytes()
+    m0 = tflite.Model.GetRootAsModel(buf, 0)
+    sg = m0.Subgraphs(0)
+    assert sg.Tensors(int(sg.InputsAsNumpy()[0])).Type() == tflite.TensorType.FLOAT32
+    g = float_graph(FIX / f"{name}.tflite")
+    assert g.nodes[0].op == "Quant" and g.nodes[0].attrs["onnx_op"] == "QUANTIZE"
+    m = tinybnn.load(FIX / f"{name}.tflite", calibration=np.load(FIX / f"{name}.npz")["x"] * 3)
+    assert m.input_quantization["zero_point"] == 0 and abs(m.input_quantization["scale"] - 1 / 127) < 1e-9
+    # the QUANTIZEs of float tensors inside the model (after the max-pool and BN, after the flatten)
+    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+    ops = [names[m0.OperatorCodes(sg.Operators(k).OpcodeIndex()).BuiltinCode()] for k in range(sg.OperatorsLength())]
+    assert ops.count("QUANTIZE") == 3 and "DEQUANTIZE" not in ops
