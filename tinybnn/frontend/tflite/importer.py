@@ -20,6 +20,8 @@ everything after it run unchanged:
                    multiplier and bias; bitpacked output (``accum > threshold``, accum = popcount of
                    XOR): ``Affine`` then ``Sign``, the threshold as the exact integer offset
 ``LceBMaxPool2d``  ``MaxPool`` on the +-1 values
+int8 tensors       ``QUANTIZE``, ``DEQUANTIZE`` and the int8 forms of the ops above, in :mod:`.int8`: the int8
+                   input as a ``Quant``, every int8 chain to ``LceQuantize`` as one exact threshold per channel
 =================  ==========================================================================================
 
 Errors are one line naming the file, the operator (index and op) and, for a damaged file, the byte.
@@ -375,8 +377,8 @@ class _Importer:
         if self.ttype(i) != "FLOAT32" or i in self.tab:
             raise self.fail(k, name, f"reads the {self.ttype(i)} tensor '{self.tname(i)}'" +
                             (" (dequantized from int8)" if i in self.tab else ""),
-                            "float32 tensors; an int8 tensor read by LceQuantize or DEQUANTIZE, the int8 model "
-                            "input by an int8 CONV_2D")
+                            "float32 tensors; int8 tensors on the way from the input or an LceBconv2d to "
+                            "LceQuantize (the README's .tflite row lists them)")
         return x
 
     def bits_in(self, k, name, i) -> str:
@@ -388,8 +390,8 @@ class _Importer:
 
     def float_out(self, k, name, o):
         if self.ttype(o) != "FLOAT32":
-            raise self.fail(k, name, f"writes {self.ttype(o)}", "float32 outputs (int8: the model input, QUANTIZE of "
-                            "it, an int8 CONV_2D on it read by LceQuantize)")
+            raise self.fail(k, name, f"writes {self.ttype(o)}", "float32 outputs; int8 tensors on the way from the "
+                            "input or an LceBconv2d to LceQuantize (the README's .tflite row lists them)")
 
     def op_LceQuantize(self, k, name, op, ii, o):
         if self.ttype(ii[0]) == "INT8" or ii[0] in self.tab:
