@@ -7,15 +7,24 @@ everything after it run unchanged:
 
 =================  ==========================================================================================
 ``CONV_2D``        ``Conv`` (+ ``Affine`` for its bias); OHWI weights as OIHW, TFLite's SAME padding explicit
+``DEPTHWISE_CONV_2D`` ``Conv`` with group = C ([1, KH, KW, C M] weights as (C M, 1, KH, KW)) (+ ``Affine``)
 ``FULLY_CONNECTED`` ``Dense`` (+ ``Affine`` for its bias)
 ``MUL`` / ``ADD``  ``Affine`` (a per-channel or scalar constant); ``ADD`` of two tensors: ``Sum`` (a residual)
 ``MAX_POOL_2D``    ``MaxPool``
-``AVERAGE_POOL_2D`` ``AvgPool`` (no padding)
+``AVERAGE_POOL_2D`` ``AvgPool``: no padding; after PAD of 0, the padded zeros counted (``count_include_pad``);
+                   SAME only where LceQuantize alone reads it (TFLite's mean over a border window's valid taps
+                   has the sign of the window's sum: the pool counting padded zeros, exact for the sign)
+``PAD`` / ``PADV2`` nothing: constant spatial pads merged into the CONV_2D, DEPTHWISE_CONV_2D or
+                   AVERAGE_POOL_2D reading them (``pads``, ``pad_value``)
+``CONCATENATION``  ``Concat`` on the channel axis
+``SOFTMAX``        ``Softmax`` (beta), the model's output only; lowering applies it on the host
+fused activations  RELU: ``PRelu`` of slope 0; RELU_N1_TO_1 where only LceQuantize reads (dropped: signs kept)
 ``MEAN``           ``AvgPool`` over the whole map (axes 1, 2), then ``Flatten`` unless keep_dims
 ``RESHAPE``        ``Flatten`` reading the NHWC map in TFLite's order
 ``LceQuantize``    ``Sign`` with 0 -> +1 (LCE packs ``x < 0`` as bit 1)
 ``LceDequantize``  nothing (the canonical graph holds the +-1 values)
-``LceBconv2d``     ``Conv`` on +-1 weights unpacked from the file (bit 1 = -1, channel 32k+j at bit j),
+``LceBconv2d``     ``Conv`` on +-1 weights unpacked from the file (bit 1 = -1, channel 32k+j at bit j; grouped:
+                   the words of one group's 32 k channels, ``group`` = channels_in / (32 k)),
                    ``pad_value`` from ``pad_values``; float output: ``Affine`` with the post-activation
                    multiplier and bias; bitpacked output (``accum > threshold``, accum = popcount of
                    XOR): ``Affine`` then ``Sign``, the threshold as the exact integer offset
