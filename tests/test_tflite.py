@@ -379,6 +379,48 @@ def test_fused_relu_on_a_stream(tmp_path):
     assert np.array_equal(hostc.run_c(m, q), m.run_quantized(q))
 
 
+def test_padv2_of_one_before_a_binary_depthwise(tmp_path):
+    """LceQuantize -> LceDequantize -> PADV2 (value 1) -> DEPTHWISE_CONV_2D with +-alpha weights (VALID): a binary
+    depthwise conv padded with +1, through the integer model and the C."""
+    x = RNG.standard_normal((32, 4, 4, 2)).astype(np.float32)
+    w0 = RNG.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    wd = (np.where(RNG.standard_normal((1, 3, 3, 4)) < 0, -1.0, 1.0) * [0.5, 1.5, 2.0, 0.25]).astype(np.float32)
+    wf = np.where(RNG.standard_normal((3, 64)) < 0, -1.0, 1.0).astype(np.float32)
+    f32, i32 = "FLOAT32", "INT32"
+    pads = np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32)
+    tensors = [((1, 4, 4, 2), f32, None), ((4, 3, 3, 2), f32, w0), ((1, 4, 4, 4), f32, None),
+               ((1, 4, 4, 1), i32, None), ((1, 4, 4, 4), f32, None), ((4, 2), i32, pads), ((), f32, np.float32(1)),
+               ((1, 6, 6, 4), f32, None), ((1, 3, 3, 4), f32, wd), ((1, 4, 4, 4), f32, None),
+               ((1, 4, 4, 1), i32, None), ((1, 4, 4, 4), f32, None), ((2,), i32, np.array([1, 64])),
+               ((1, 64), f32, None), ((3, 64), f32, wf), ((1, 3), f32, None)]
+    ops = [("CONV_2D", [0, 1, -1], [2], ("Conv2DOptions", {"Padding": 0, "StrideW": 1, "StrideH": 1,
+                                                           "DilationWFactor": 1, "DilationHFactor": 1})),
+           ("LceQuantize", [2], [3], None), ("LceDequantize", [3], [4], None), ("PADV2", [4, 5, 6], [7], None),
+           ("DEPTHWISE_CONV_2D", [7, 8, -1], [9], ("DepthwiseConv2DOptions", {
+               "Padding": 1, "StrideW": 1, "StrideH": 1, "DepthMultiplier": 1, "DilationWFactor": 1,
+               "DilationHFactor": 1})),
+           ("LceQuantize", [9], [10], None), ("LceDequantize", [10], [11], None), ("RESHAPE", [11, 12], [13], None),
+           ("FULLY_CONNECTED", [13, 14, -1], [15], ("FullyConnectedOptions", {}))]
+    p = _write_tflite(tmp_path / "pad1_dw.tflite", tensors, ops, 0, 15)
+    g = float_graph(p)
+    dw = next(n for n in g.nodes if n.op == "Conv" and n.attrs["group"] == 4)
+    assert dw.attrs["pads"] == (1, 1, 1, 1) and dw.attrs["pad_value"] == 1.0
+    s1 = np.where(_conv_nhwc(np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0))),
+                             w0.transpose(1, 2, 3, 0)) >= 0, 1.0, -1.0)
+    d = np.zeros((3, 3, 4, 4))
+    for c in range(4):
+        d[:, :, c, c] = wd[0, :, :, c]
+    s2 = np.where(_conv_nhwc(np.pad(s1, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=1.0), d) >= 0, 1.0, -1.0)
+    want = s2.reshape(32, 64) @ wf.T.astype(np.float64)
+    assert np.array_equal(_float_run(p, x), want)
+    m = tinybnn.load(p, calibration=x)
+    conv = [n for n in m.layers if n.attrs.get("groups") == 4]
+    assert len(conv) == 1 and conv[0].attrs["pad"] == "one"
+    assert np.mean(m.predict(x).argmax(1) == want.argmax(1)) >= 0.9
+    q = m.quantize(x)
+    assert np.array_equal(hostc.run_c(m, q), m.run_quantized(q))
+
+
 def test_pad_merged_into_conv_and_avgpool(tmp_path):
     """PADV2 (value 1) before a VALID CONV_2D: the conv's padding, value 1; PAD before a VALID AVERAGE_POOL_2D:
     zeros counted in the mean (count_include_pad)."""
