@@ -276,7 +276,7 @@ class _Importer:
             self.shapes[pre] = self.shapes[y]
             for n in self.nodes:  # the operator's last node writes the value before the activation
                 if n.output == y:
-                    n.outputs = [pre]
+                    n.name, n.outputs = pre, [pre]
             self.names.discard(y)
             self.ir[o] = self.emit("PRelu", y, pre, {"slope": np.zeros(C)}, self.shapes[y], name + " RELU")
             return
