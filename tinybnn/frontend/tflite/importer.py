@@ -521,8 +521,10 @@ class _Importer:
         C = self.shapes[x][1]
         cin = int(opts.get("channels_in", -1))
         O, KH, KW, words = wp.shape
-        # grouped (Keras groups): the filter holds the words of one group's channels, LCE's grouped kernels take
-        # 32 k channels per group; output o reads group o // (O / G)
+        # grouped (Keras groups): channels_in stays the input's channels, the filter holds the words of one group's
+        # channels. LCE's converter refuses a group of channels other than 32 k ("the number of input channels
+        # per-group must be a multiple of 32"), so the words per tap give the group size; output o reads group
+        # o // (O / G)
         if cin == C and words == -(-C // 32):
             G, cg = 1, C
         else:
