@@ -200,6 +200,21 @@ def test_unsupported_options_are_one_line(tmp_path, name, k, key, value, match):
     assert "\n" not in str(e.value)
 
 
+def test_lce_bconv2d_fused_relu(tmp_path):
+    """LceBconv2d with float output and fused RELU: the post-activation affine, then PRelu of slope 0."""
+    from tinybnn.ir.floatref import run
+
+    g0 = float_graph(FIX / "lce_cnn.tflite")
+    g = float_graph(_patch_options(tmp_path, "lce_cnn", 2, "fused_activation_function", 1))
+    relu = [n for n in g.nodes if n.op == "PRelu"]
+    assert len(relu) == 1 and not np.any(relu[0].attrs["slope"])
+    pre = g.producer(relu[0].inputs[0])
+    assert pre.op == "Affine" and pre.attrs["origin"] == "LceBconv2d"
+    x = np.transpose(np.load(FIX / "lce_cnn.npz")["x"][:8], g.meta["input_perm"]).astype(np.float64)
+    a = run(g0, x)[next(n for n in g0.nodes if n.attrs.get("origin") == "LceBconv2d").output]
+    assert np.array_equal(run(g, x)[relu[0].output], np.maximum(a, 0.0))
+
+
 VALIDATE_SAMPLES = 16
 
 
