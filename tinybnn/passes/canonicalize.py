@@ -15,6 +15,9 @@ the ONNX graph):
 ``AvgPool``   attrs kernel, strides, pads, count_include_pad (0: a window's mean over its valid taps; 1: padded
               taps count as zeros); global average pooling is the window of the whole map
 ``PRelu``     attrs slope (per channel): ``y = x if x >= 0 else slope * x``
+
+(The TFLite frontend may also end a graph in ``Softmax``, attrs beta, over axis 1: lowering applies it on the
+host, after the output affine.)
 """
 
 from __future__ import annotations
