@@ -14,7 +14,7 @@ demo:
 	@bash scripts/demo.sh
 
 test: setup
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --durations=15
 
 # bench_vs_cmsis_nn: tinybnn against CMSIS-NN int8 on qemu-m4 and qemu-m55, CMSIS-NN from ../shared/peers/cmsis-nn
 # (or CMSIS_NN_DIR=DIR); without it, it says so in one line and exits 0

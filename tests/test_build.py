@@ -1,7 +1,9 @@
-"""tinybnn build: every fixture on every emulated board, booted in QEMU, output equal to the golden model;
+"""tinybnn build: every fixture on one board of each kernel family and a covering set on the other boards
+(TINYBNN_FULL_MATRIX=1: every fixture on every board), booted in QEMU, output equal to the golden model;
 footprint figures equal to the converter's; models that cannot fit are refused before building."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -40,9 +42,30 @@ def test_seven_emulated_boards():
     assert boards.default_board() == "qemu-m4"
 
 
+# Every fixture runs on one board of each kernel family (armv7m with DSP, armv6m, rv32, rv32-zbb). The other
+# armv7m-family boards (M3 without DSP instructions, M7, M33, M55: the same kernel sources, other compiler flags)
+# run fixtures that together use every layer kind: streams, PReLU, Concat, depthwise, 1-D, int8 first layer and
+# shortcut convs, max-pool, dense. TINYBNN_FULL_MATRIX=1 runs every fixture on every board.
+FAMILY_BOARDS = ("qemu-m4", "qemu-m0", "qemu-rv32", "qemu-rv32zbb")
+COVERING = ("brevitas_dscnn", "larq_quicknet", "torch_cnn_legacy", "torch_reactnet_dynamo",
+            "torch_xnor_tcn_legacy")
+
+
+def _matrix():
+    full = os.environ.get("TINYBNN_FULL_MATRIX") == "1"
+    return [(name, board) for board in EMULATED for name in FIXTURES
+            if full or board in FAMILY_BOARDS or name in COVERING]
+
+
+def test_matrix_covers_every_board_and_fixture():
+    pairs = _matrix()
+    assert {b for _, b in pairs} == set(EMULATED)
+    assert {n for n, _ in pairs} == set(FIXTURES)
+    assert set(COVERING) <= set(FIXTURES)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("board", EMULATED)
-@pytest.mark.parametrize("name", FIXTURES)
+@pytest.mark.parametrize("name,board", _matrix())
 def test_build_and_boot(models, name, board, tmp_path):
     if not _tools(board):
         pytest.skip(f"cross compiler or QEMU for {board} not installed")

@@ -64,3 +64,37 @@ def test_cli_check_prints_agreement():
     assert r.returncode == 0, r.stderr
     assert "argmax agreement with the float model: 100.00%" in r.stdout
     assert "activation bits agree" in r.stdout and "accuracy: golden" in r.stdout
+
+
+@pytest.mark.parametrize("name", ["torch_mlp_legacy", "brevitas_cnn"])
+def test_final_softmax_is_applied_on_the_host(name, tmp_path):
+    """A model exported with a Softmax after its logits: the integer model is the one without it, predict()
+    and check() give the probabilities (onnxruntime's, within float tolerance), the device's scores stay
+    logits (the class is the same). A Softmax anywhere else stays refused (tests/fixtures/bad)."""
+    import onnx
+    from onnx import helper
+
+    m = onnx.load(FIX / f"{name}.onnx")
+    out = m.graph.output[0]
+    m.graph.node.append(helper.make_node("Softmax", [out.name], ["probs"], name="final_softmax"))
+    probs = onnx.ValueInfoProto()
+    probs.CopyFrom(out)
+    probs.name = "probs"
+    m.graph.value_info.append(out)  # the logits, now an inner tensor (qonnx's executor wants every shape)
+    del m.graph.output[:]
+    m.graph.output.append(probs)
+    path = tmp_path / f"{name}_softmax.onnx"
+    onnx.save(m, path)
+    d = np.load(FIX / f"{name}.npz")
+    plain, soft = tinybnn.load(FIX / f"{name}.onnx", calibration=d["x"]), tinybnn.load(path, calibration=d["x"])
+    assert np.array_equal(plain.run(d["x"][:64]), soft.run(d["x"][:64]))  # the same integer model
+    p = soft.predict(d["x"][:64]).reshape(64, -1)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    logits = plain.predict(d["x"][:64]).reshape(64, -1)
+    assert np.array_equal(p.argmax(axis=1), logits.argmax(axis=1))
+    rep = check(soft, path, d["x"], d["labels"])
+    assert rep.argmax_agreement >= 0.99, rep.text()
+    from tinybnn.frontend.onnx.runtime import run_reference
+
+    y, _ = run_reference(path, d["x"][:64])
+    np.testing.assert_allclose(p, y.reshape(p.shape), atol=0.02)

@@ -90,7 +90,14 @@ _OPS = {
     "Concat": lambda xs, a: np.concatenate(xs, axis=1),
     "Sum": lambda xs, a: xs[0] + xs[1],
     "PRelu": lambda xs, a: np.where(xs[0] >= 0, xs[0], xs[0] * _channel(a["slope"], xs[0])),
+    "Softmax": lambda xs, a: softmax(xs[0], a["beta"]),
 }
+
+
+def softmax(y, beta=1.0):
+    """exp(beta y) normalized over the classes (axis 1), from the largest value down (no overflow)."""
+    e = np.exp(beta * (y - y.max(axis=1, keepdims=True)))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def run(g, x: np.ndarray, keep=None) -> dict:

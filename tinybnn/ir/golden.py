@@ -124,6 +124,10 @@ def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
         np.multiply(y, _per_channel(sc, c)[:, None], out=y)
         np.add(y, _per_channel(b, c)[:, None], out=y)
     y = y.T.reshape(acc.shape)
+    if attrs.get("softmax") is not None:  # a Softmax at the model's output: over the classes, on the host
+        from .floatref import softmax
+
+        y = softmax(y.reshape(len(y), -1), attrs["softmax"]).reshape(y.shape)
     if y.ndim == 4:
         y = y.transpose(0, 3, 1, 2)
     if attrs.get("output_perm") is not None:

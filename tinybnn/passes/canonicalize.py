@@ -15,6 +15,9 @@ the ONNX graph):
 ``AvgPool``   attrs kernel, strides, pads, count_include_pad (0: a window's mean over its valid taps; 1: padded
               taps count as zeros); global average pooling is the window of the whole map
 ``PRelu``     attrs slope (per channel): ``y = x if x >= 0 else slope * x``
+
+``Softmax``   attrs beta, over axis 1 of the (N, classes) output: the graph's output only (ONNX Softmax over the
+              last axis, the TFLite frontend's SOFTMAX); lowering applies it on the host, after the output affine
 """
 
 from __future__ import annotations
@@ -234,6 +237,16 @@ def _canon_prelu(g, n, x, out, rank, C):
     return [Node("PRelu", n.name, [x], [out], {"slope": _channel_const(g, n, g.const(n.inputs[1]), rank, C)})]
 
 
+def _canon_softmax(g, n, x, out, rank, C):
+    axis = int(n.attrs.get("axis", -1))  # rank 2: opset 13's default (-1) and older opsets' (1) are one axis
+    if out != g.output or rank != 2 or axis not in (1, -1):
+        raise node_error(n, f"softmax over axis {axis} of a rank-{rank} tensor"
+                         + (" inside the model" if out != g.output else ""),
+                         "Softmax over the classes of a (N, classes) output, as the model's last op (applied on "
+                         "the host)")
+    return [Node("Softmax", n.name, [x], [out], {"beta": 1.0})]
+
+
 def _keep(g, n, x, out, rank, C):
     """Kept for a rewrite below: GreaterOrEqual/Greater (consumed by the Where that follows), Pad (merged
     into the following Conv), Clip/Relu (checked against the following Sign)."""
@@ -253,6 +266,7 @@ _RULES = {
     "MaxPool": _canon_maxpool,
     "AveragePool": _canon_avgpool, "GlobalAveragePool": _canon_global_pool, "ReduceMean": _canon_global_pool,
     "PRelu": _canon_prelu,
+    "Softmax": _canon_softmax,
     "Concat": _canon_concat,
     "Flatten": _canon_flatten, "Reshape": _canon_flatten, "Squeeze": _canon_flatten,
     "GreaterOrEqual": _keep, "Greater": _keep, "Pad": _keep, "Clip": _keep, "Relu": _keep,

@@ -392,6 +392,7 @@ ACT_SHAPE = {
     "Cast": _same,
     "CastLike": _same,
     "Neg": _same,
+    "Softmax": _same,
     "BipolarQuant": _same,
     "Quant": _same,
     "IntQuant": _same,
@@ -408,7 +409,7 @@ ACT_SHAPE = {
 SUPPORTED_OPS = ("Conv, Gemm, MatMul, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, ReduceMean "
                  "(spatial), PRelu, Add of two activations (residual), Sign, GreaterOrEqual+Where, Flatten, "
                  "Reshape, Squeeze, Transpose, Pad, Add/Sub/Mul/Div by constants, Identity, Dropout, Clip, Concat on "
-                 "channels, grouped and depthwise Conv, "
+                 "channels, grouped and depthwise Conv, Softmax at the output (on the host), "
                  "BipolarQuant, Quant/IntQuant (+ constant clutter: Shape, Gather, Concat, Expand, CastLike)")
 
 

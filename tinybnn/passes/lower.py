@@ -1029,8 +1029,14 @@ def lower(g: Graph, input_quant: dict | None = None, calibration=None, stream_bi
     to choose the precision of a float first layer's weights and the quantization of real-valued streams; None
     means no data (int8 only when exact, streams uncalibrated). ``stream_bits``: 8 or 16, the width of the
     streams (see :func:`tinybnn.model.load`, which chooses it from the calibration data)."""
+    soft = g.nodes[-1] if g.nodes and g.nodes[-1].op == "Softmax" and g.nodes[-1].output == g.output else None
+    if soft is not None:  # a Softmax at the output (the TFLite frontend's): on the host, after the output affine
+        g.remove(soft, keep=soft.inputs[0])
+        g.output = soft.inputs[0]
     low = Lowering(g, input_quant, calibration, stream_bits)
     nodes = low.run()  # wired as emitted: a chain, or a DAG where binary branches join
+    if soft is not None:
+        nodes[-1].attrs["softmax"] = float(soft.attrs["beta"])
     g.nodes = nodes
     g.output = nodes[-1].outputs[0]
     g.meta["notes"] = low.notes

@@ -7,15 +7,24 @@ everything after it run unchanged:
 
 =================  ==========================================================================================
 ``CONV_2D``        ``Conv`` (+ ``Affine`` for its bias); OHWI weights as OIHW, TFLite's SAME padding explicit
+``DEPTHWISE_CONV_2D`` ``Conv`` with group = C ([1, KH, KW, C M] weights as (C M, 1, KH, KW)) (+ ``Affine``)
 ``FULLY_CONNECTED`` ``Dense`` (+ ``Affine`` for its bias)
 ``MUL`` / ``ADD``  ``Affine`` (a per-channel or scalar constant); ``ADD`` of two tensors: ``Sum`` (a residual)
 ``MAX_POOL_2D``    ``MaxPool``
-``AVERAGE_POOL_2D`` ``AvgPool`` (no padding)
+``AVERAGE_POOL_2D`` ``AvgPool``: no padding; after PAD of 0, the padded zeros counted (``count_include_pad``);
+                   SAME only where LceQuantize alone reads it (TFLite's mean over a border window's valid taps
+                   has the sign of the window's sum: the pool counting padded zeros, exact for the sign)
+``PAD`` / ``PADV2`` nothing: constant spatial pads merged into the CONV_2D, DEPTHWISE_CONV_2D or
+                   AVERAGE_POOL_2D reading them (``pads``, ``pad_value``)
+``CONCATENATION``  ``Concat`` on the channel axis
+``SOFTMAX``        ``Softmax`` (beta), the model's output only; lowering applies it on the host
+fused activations  RELU: ``PRelu`` of slope 0; RELU_N1_TO_1 where only LceQuantize reads (dropped: signs kept)
 ``MEAN``           ``AvgPool`` over the whole map (axes 1, 2), then ``Flatten`` unless keep_dims
 ``RESHAPE``        ``Flatten`` reading the NHWC map in TFLite's order
 ``LceQuantize``    ``Sign`` with 0 -> +1 (LCE packs ``x < 0`` as bit 1)
 ``LceDequantize``  nothing (the canonical graph holds the +-1 values)
-``LceBconv2d``     ``Conv`` on +-1 weights unpacked from the file (bit 1 = -1, channel 32k+j at bit j),
+``LceBconv2d``     ``Conv`` on +-1 weights unpacked from the file (bit 1 = -1, channel 32k+j at bit j; grouped:
+                   the words of one group's 32 k channels, ``group`` = channels_in / (32 k)),
                    ``pad_value`` from ``pad_values``; float output: ``Affine`` with the post-activation
                    multiplier and bias; bitpacked output (``accum > threshold``, accum = popcount of
                    XOR): ``Affine`` then ``Sign``, the threshold as the exact integer offset
@@ -45,10 +54,12 @@ IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
 MAX_MODEL_BYTES = 2**31 - 1
 LCE_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
-BUILTINS = ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "MUL", "ADD")
+BUILTINS = ("CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "MUL", "ADD",
+            "DEPTHWISE_CONV_2D", "PAD", "PADV2", "CONCATENATION", "SOFTMAX")
 INT8_OPS = ("QUANTIZE", "DEQUANTIZE")
 SUPPORTED = (", ".join(LCE_OPS + BUILTINS + INT8_OPS) + " on float32 tensors; int8 tensors from the input to "
              "LceQuantize (see the README's .tflite row)")
+FUSED_SUPPORTED = "fused activation NONE, RELU, or RELU_N1_TO_1 on a tensor only LceQuantize reads"
 
 
 def is_tflite(path) -> bool:
@@ -144,6 +155,9 @@ class _Importer:
         self.ir: dict[int, str] = {}          # TFLite tensor index -> IR tensor name
         self.bits: set[int] = set()           # TFLite tensors holding LCE bitpacked data
         self.names: set[str] = set()
+        self.padded: dict[int, tuple] = {}    # TFLite tensor written by PAD -> (IR tensor, pads t l b r, value)
+        self.act_code = 0                     # the fused activation of the operator being read
+        self.not_exact: set[str] = set()      # IR tensors that differ from the file's (documented where made)
         self.builtin_names = _enum_names(self.tfl.BuiltinOperator)
         self.type_names = _enum_names(self.tfl.TensorType)
         self.q8: dict[int, str] = {}          # int8 tensors: "real" (IR holds scale * (q - zp)) or "sign"
@@ -224,6 +238,9 @@ class _Importer:
         return out
 
     def act(self, k: int, name: str, i: int) -> str:
+        if i in self.padded:
+            raise self.fail(k, name, f"reads '{self.tname(i)}', written by PAD",
+                            "PAD before CONV_2D, DEPTHWISE_CONV_2D or AVERAGE_POOL_2D (VALID, PAD of 0)")
         if i not in self.ir:
             if self.const(i) is not None:
                 raise self.fail(k, name, f"reads the constant tensor '{self.tname(i)}' where an activation is "
@@ -241,11 +258,53 @@ class _Importer:
         return (1,) + tuple(s[1:])
 
     def fused(self, k: int, name: str, opts) -> None:
-        act = opts.FusedActivationFunction()
-        if act != self.tfl.ActivationFunctionType.NONE:
-            acts = _enum_names(self.tfl.ActivationFunctionType)
+        self.fused_code(k, name, opts.FusedActivationFunction())
+
+    def fused_code(self, k: int, name: str, act: int) -> None:
+        """Record the operator's fused activation; :meth:`activation` applies it to the output after the rule.
+        RELU is exact in the IR (a PRelu of slope 0); RELU_N1_TO_1 only where LceQuantize alone reads the output
+        (clipping to [-1, 1] keeps every sign, 0 included); RELU6 (and the rest) clip a real value the IR
+        cannot hold."""
+        A = self.tfl.ActivationFunctionType
+        acts = _enum_names(A)
+        if act not in (A.NONE, A.RELU, A.RELU_N1_TO_1):
             raise self.fail(k, name, f"has the fused activation {acts.get(act, act)}",
-                            "fused_activation_function NONE")
+                            FUSED_SUPPORTED)
+        self.act_code = act
+
+    def activation(self, k: int, name: str, o: int) -> None:
+        A = self.tfl.ActivationFunctionType
+        act, self.act_code = self.act_code, A.NONE
+        if act == A.NONE:
+            return
+        if o in self.bits:
+            raise self.fail(k, name, "has a fused activation on bitpacked output", FUSED_SUPPORTED)
+        y = self.ir[o]
+        if act == A.RELU:
+            C = self.shapes[y][1]
+            pre = self.fresh(y + "/pre_relu")
+            self.shapes[pre] = self.shapes[y]
+            for n in self.nodes:  # the operator's last node writes the value before the activation
+                if n.output == y:
+                    n.name, n.outputs = pre, [pre]
+            self.names.discard(y)
+            self.ir[o] = self.emit("PRelu", y, pre, {"slope": np.zeros(C)}, self.shapes[y], name + " RELU")
+            return
+        readers = self.readers(o)
+        if act == A.RELU_N1_TO_1 and readers and all(r == "LceQuantize" for r in readers) and o != self.outp:
+            return  # the sign of clip(x, -1, 1) is the sign of x
+        raise self.fail(k, name, "has the fused activation RELU_N1_TO_1 on a tensor not read by LceQuantize alone",
+                        FUSED_SUPPORTED)
+
+    def readers(self, t: int) -> list[str]:
+        """The operator names of every operator reading tensor t."""
+        out = []
+        for j in range(self.sg.OperatorsLength()):
+            op = self.f.guard(lambda: self.sg.Operators(j), f"operator {j}")
+            if op.InputsLength() and t in [int(v) for v in op.InputsAsNumpy()]:
+                idx = op.OpcodeIndex()
+                out.append(self.codes[idx] if idx < len(self.codes) else "?")
+        return out
 
     def options(self, op, cls):
         t = op.BuiltinOptions()
@@ -274,6 +333,7 @@ class _Importer:
             if not 0 <= i < n_tensors:
                 raise TinyBnnError(f"{f.path}: the subgraph names tensor {i} of {n_tensors}; the file is damaged")
         inp, outp = ins[0], outs[0]
+        self.outp = outp
         f.at = f"the input and output tensors ({inp} and {outp})"
         if self.ttype(inp) not in ("FLOAT32", "INT8"):
             raise UnsupportedModel(f"{f.path}: the input '{self.tname(inp)}' is {self.ttype(inp)}; supported: "
@@ -291,7 +351,7 @@ class _Importer:
         self.ir[inp] = int8.input_int8(self, inp, x) if self.ttype(inp) == "INT8" else x
 
         f.at = "the operator codes"
-        codes = []
+        self.codes = codes = []
         for c in range(m.OperatorCodesLength()):
             oc = f.guard(lambda: m.OperatorCodes(c), f"operator code {c}")
             code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
@@ -319,7 +379,11 @@ class _Importer:
             if rule is None:
                 kind = "custom op" if name not in self.builtin_names.values() else "operator"
                 raise self.fail(k, name, f"this {kind} is not supported", SUPPORTED)
+            self.act_code = 0
             rule(k, name, op, ii, oo[0])
+            if oo[0] in self.padded:  # PAD: merged into its readers, checked there
+                continue
+            self.activation(k, name, oo[0])
             self.check_shape(k, name, oo[0])
         f.at = None
         if outp not in self.ir or outp in self.bits or outp in self.tab:
@@ -349,7 +413,7 @@ class _Importer:
             "dialect": "lce-tflite",
             "int8_notes": list(self.int8_notes),
             # every IR tensor is the file's computation exactly: check probes them in the float graph
-            "onnx_tensors": {t for n in self.nodes for t in n.outputs},
+            "onnx_tensors": {t for n in self.nodes for t in n.outputs} - self.not_exact,
             "aliases": {},
         }
         if len(in_shape) == 4:
@@ -393,6 +457,60 @@ class _Importer:
             raise self.fail(k, name, f"writes {self.ttype(o)}", "float32 outputs; int8 tensors on the way from the "
                             "input or an LceBconv2d to LceQuantize (the README's .tflite row lists them)")
 
+    def padded_in(self, k, name, i):
+        """A float input that PAD may have written: (IR tensor, PAD's pads (t, l, b, r), PAD's value)."""
+        if i in self.padded:
+            return self.padded[i]
+        return self.float_in(k, name, i), (0, 0, 0, 0), 0.0
+
+    def conv_pads(self, k, name, x, ppads, pvalue, padding, KH, KW, sh, sw, dh, dw):
+        """The pads of a convolution reading PAD's output: PAD's and its own SAME padding (computed on the
+        padded map), one padding value."""
+        H, W = self.shapes[x][2:]
+        t, l, b, r = ppads
+        own = self._window(k, name, x, padding, KH, KW, sh, sw, dh, dw, hw=(H + t + b, W + l + r))
+        if any(own) and any(ppads) and pvalue != 0.0:
+            raise self.fail(k, name, f"reads PAD of {pvalue:g} and pads with zeros itself (SAME)",
+                            "one padding value per convolution")
+        return tuple(a + c for a, c in zip(ppads, own))
+
+    def _pad(self, k, name, op, ii, o):
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        p = self.const(ii[1]) if len(ii) > 1 and ii[1] >= 0 else None
+        if p is None or p.dtype.kind != "i":
+            raise self.fail(k, name, "its paddings are not a constant integer tensor", "PAD with constant paddings")
+        if len(self.shapes[x]) != 4 or p.shape != (4, 2) or np.any(p[0]) or np.any(p[3]) or np.any(p < 0):
+            raise self.fail(k, name, f"paddings {p.tolist()} on a tensor of shape {list(self.tshape(ii[0]))}",
+                            "PAD of the spatial axes (H, W) of an NHWC map by non-negative amounts")
+        value = 0.0
+        if name == "PADV2" and len(ii) > 2 and ii[2] >= 0:
+            v = self.const(ii[2])
+            if v is None or v.size != 1 or v.dtype.kind != "f":
+                raise self.fail(k, name, "its constant_values is not a constant float scalar",
+                                "PADV2 with a constant scalar value")
+            value = float(v.reshape(-1)[0])
+        (t, b), (l, r) = (int(v) for v in p[1]), (int(v) for v in p[2])
+        C, H, W = self.shapes[x][1:]
+        want = (1, C, H + t + b, W + l + r)
+        if tuple(self.ir_shape(o)) != want:
+            raise self.fail(k, name, f"its output '{self.tname(o)}' is declared {list(self.tshape(o))}, but PAD "
+                            f"computes {list(want)} (NCHW, batch 1)", "files whose tensor shapes agree with their "
+                            "operators")
+        readers = self.readers(o)
+        bad = [r for r in readers if r not in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D")]
+        if bad or not readers or o == self.outp:
+            raise self.fail(k, name, f"its output is read by {', '.join(bad) if bad else 'no operator'}",
+                            "PAD read only by CONV_2D, DEPTHWISE_CONV_2D or AVERAGE_POOL_2D (merged into their "
+                            "padding)")
+        self.padded[o] = (x, (t, l, b, r), value)
+
+    def op_PAD(self, k, name, op, ii, o):
+        self._pad(k, name, op, ii, o)
+
+    def op_PADV2(self, k, name, op, ii, o):
+        self._pad(k, name, op, ii, o)
+
     def op_LceQuantize(self, k, name, op, ii, o):
         if self.ttype(ii[0]) == "INT8" or ii[0] in self.tab:
             if self.ttype(o) != "INT32":
@@ -411,8 +529,8 @@ class _Importer:
         self.float_out(k, name, o)
         self.ir[o] = x  # the canonical graph already holds the +-1 values
 
-    def _window(self, k, name, x, padding, kh, kw, sh, sw, dh=1, dw=1):
-        H, W = self.shapes[x][2:]
+    def _window(self, k, name, x, padding, kh, kw, sh, sw, dh=1, dw=1, hw=None):
+        H, W = hw or self.shapes[x][2:]
         if padding == self.tfl.Padding.SAME:
             t, b = _same_pads(H, kh, sh, dh)
             l, r = _same_pads(W, kw, sw, dw)
@@ -437,12 +555,20 @@ class _Importer:
         C = self.shapes[x][1]
         cin = int(opts.get("channels_in", -1))
         O, KH, KW, words = wp.shape
-        if cin != C or words != -(-C // 32):
+        # grouped (Keras groups): channels_in stays the input's channels, the filter holds the words of one group's
+        # channels. LCE's converter refuses a group of channels other than 32 k ("the number of input channels
+        # per-group must be a multiple of 32"), so the words per tap give the group size; output o reads group
+        # o // (O / G)
+        if cin == C and words == -(-C // 32):
+            G, cg = 1, C
+        else:
+            cg = 32 * words
+            G = C // cg if cin == C and C % cg == 0 else 0
+        if G < 1 or O % G:
             raise self.fail(k, name, f"channels_in {cin} with {words} filter words per tap for an input of {C} "
-                            "channels", "groups = 1 (ceil(channels_in / 32) words per tap)")
-        if int(opts.get("fused_activation_function", 0)) != 0:
-            raise self.fail(k, name, f"has the fused activation {opts.get('fused_activation_function')}",
-                            "fused_activation_function NONE")
+                            f"channels and {O} outputs", "channels_in = the input channels, ceil(channels_in / 32) "
+                            "words per tap, or grouped: 32 k channels per group, the groups dividing the outputs")
+        self.fused_code(k, name, int(opts.get("fused_activation_function", 0)))
         pad_value = int(opts.get("pad_values", 0))
         if pad_value not in (0, 1):
             raise self.fail(k, name, f"pad_values {pad_value}", "0 or 1")
@@ -454,7 +580,7 @@ class _Importer:
         pads = self._window(k, name, x, padding, KH, KW, sh, sw, dh, dw)
         # unpack: bit j of word w is channel 32 w + j, bit 1 = -1
         bits = np.unpackbits(wp.astype("<i4").view(np.uint8).reshape(O, KH, KW, words, 4), axis=-1,
-                             bitorder="little").reshape(O, KH, KW, words * 32)[..., :C]
+                             bitorder="little").reshape(O, KH, KW, words * 32)[..., :cg]
         W = (1.0 - 2.0 * bits).transpose(0, 3, 1, 2).astype(np.float64)
         H0, W0 = self.shapes[x][2:]
         oh, ow = self._out_hw(H0, W0, pads, KH, KW, sh, sw, dh, dw)
@@ -463,7 +589,7 @@ class _Importer:
         shape = (1, O, oh, ow)
         conv = self.emit("Conv", self.tname(o) + "/conv", x, {
             "W": W, "strides": (sh, sw), "dilations": (dh, dw), "pads": pads,
-            "pad_value": float(pad_value), "group": 1}, shape, name)
+            "pad_value": float(pad_value), "group": G}, shape, name)
         otype = self.ttype(o)
         if otype == "FLOAT32":
             mul, bias = self.const(ii[2]), self.const(ii[3])
@@ -473,7 +599,7 @@ class _Importer:
             self.ir[o] = self.emit("Affine", self.tname(o), conv, {
                 "scale": mul.astype(np.float64), "bias": bias.astype(np.float64), "origin": "LceBconv2d"},
                 shape, name)
-            int8.shadow_bconv(self, o, conv, mul, bias, KH * KW * C)
+            int8.shadow_bconv(self, o, conv, mul, bias, KH * KW * cg)
         elif otype == "INT32":
             thr = self.const(ii[4]) if ii[4] >= 0 else None
             if thr is None or thr.shape != (O,) or thr.dtype != np.int32:
@@ -482,7 +608,7 @@ class _Importer:
                 raise self.fail(k, name, "writes bitpacked output with zero padding",
                                 "bitpacked output with VALID padding or pad_values 1")
             # bit = accum > thr, accum = popcount(x XOR w) over all K taps; the conv's +-1 output is K - 2 accum
-            K = KH * KW * C
+            K = KH * KW * cg
             offset = -(K - 2 * thr.astype(np.float64))
             a = self.emit("Affine", self.tname(o) + "/threshold", conv, {
                 "scale": np.ones(O), "bias": offset, "origin": "LceBconv2d threshold"}, shape, name)
@@ -490,7 +616,7 @@ class _Importer:
             self.ir[o] = self.emit("Sign", self.tname(o), a, {"zero": "+1"}, shape, name)
             self.bits.add(o)
         elif otype == "INT8":
-            int8.bconv_int8(self, k, name, ii, o, conv, O, KH * KW * C, pad_value, pads,
+            int8.bconv_int8(self, k, name, ii, o, conv, O, KH * KW * cg, pad_value, pads,
                             int(opts.get("fused_activation_function", 0)), shape)
         else:
             raise self.fail(k, name, f"writes {otype}", "float32, int8 or bitpacked int32 output")
@@ -528,21 +654,38 @@ class _Importer:
             int8.maxpool_tab(self, k, name, op, ii, o, shadow=True)
 
     def op_AVERAGE_POOL_2D(self, k, name, op, ii, o):
-        x = self.float_in(k, name, ii[0])
+        x, ppads, pvalue = self.padded_in(k, name, ii[0])
         self.float_out(k, name, o)
         opts = self.options(op, self.tfl.Pool2DOptions)
         self.fused(k, name, opts)
         kh, kw, sh, sw = opts.FilterHeight(), opts.FilterWidth(), opts.StrideH(), opts.StrideW()
         if min(kh, kw, sh, sw) < 1:
             raise self.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
-        pads = self._window(k, name, x, opts.Padding(), kh, kw, sh, sw)
-        if any(pads):  # TFLite averages a padded window over its valid taps only
-            raise self.fail(k, name, f"SAME padding {list(pads)} (windows averaged over their valid taps)",
-                            "AVERAGE_POOL_2D without padding")
         H, W = self.shapes[x][2:]
+        t, l, b, r = ppads
+        pads = self._window(k, name, x, opts.Padding(), kh, kw, sh, sw, hw=(H + t + b, W + l + r))
+        include = 0
+        if any(ppads):  # PAD's zeros are taps of the window: the mean over the whole window
+            if pvalue != 0.0 or any(pads):
+                raise self.fail(k, name, f"reads PAD of {pvalue:g}" + (" with SAME padding" if any(pads) else ""),
+                                "AVERAGE_POOL_2D (VALID) after PAD of 0")
+            pads, include = ppads, 1
+        elif any(pads):
+            # TFLite averages a border window over its valid taps only: a divisor per window the integer model
+            # does not hold. Where only LceQuantize reads the result its sign is the sign of the window's sum,
+            # so the pool counting the padded taps as zeros (a positive multiple of TFLite's) is exact.
+            readers = self.readers(o)
+            if not readers or o == self.outp or any(r != "LceQuantize" for r in readers):
+                raise self.fail(k, name, f"SAME padding {list(pads)} (border windows averaged over their valid "
+                                "taps) read by " + (", ".join(sorted(set(readers))) or "no operator"),
+                                "AVERAGE_POOL_2D with SAME padding read only by LceQuantize, or without padding")
+            include = 1
         shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
-        self.ir[o] = self.emit("AvgPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
-                                                              "pads": pads, "count_include_pad": 0}, shape, name)
+        y = self.emit("AvgPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw), "pads": pads,
+                                                     "count_include_pad": include}, shape, name)
+        if include and not any(ppads):
+            self.not_exact.add(y)  # its signs are the file's, its values the window sums / (kh kw)
+        self.ir[o] = y
 
     def op_MEAN(self, k, name, op, ii, o):
         x = self.float_in(k, name, ii[0])
@@ -575,7 +718,7 @@ class _Importer:
     def op_CONV_2D(self, k, name, op, ii, o):
         if self.ttype(ii[0]) == "INT8":
             return self._conv2d_int8(k, name, op, ii, o)
-        x = self.float_in(k, name, ii[0])
+        x, ppads, pvalue = self.padded_in(k, name, ii[0])
         self.float_out(k, name, o)
         opts = self.options(op, self.tfl.Conv2DOptions)
         self.fused(k, name, opts)
@@ -589,13 +732,13 @@ class _Importer:
         dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
         if min(sh, sw, dh, dw) < 1:
             raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
-        pads = self._window(k, name, x, opts.Padding(), KH, KW, sh, sw, dh, dw)
+        pads = self.conv_pads(k, name, x, ppads, pvalue, opts.Padding(), KH, KW, sh, sw, dh, dw)
         H, Wd = self.shapes[x][2:]
         shape = (1, O) + self._out_hw(H, Wd, pads, KH, KW, sh, sw, dh, dw)
         bias = self.const(ii[2]) if len(ii) > 2 and ii[2] >= 0 else None
         y = self.emit("Conv", self.tname(o) + ("/conv" if bias is not None else ""), x, {
             "W": W.transpose(0, 3, 1, 2).astype(np.float64), "strides": (sh, sw), "dilations": (dh, dw),
-            "pads": pads, "pad_value": 0.0, "group": 1}, shape, name)
+            "pads": pads, "pad_value": pvalue if any(ppads) else 0.0, "group": 1}, shape, name)
         if bias is not None:
             if bias.shape != (O,) or bias.dtype != np.float32:
                 raise self.fail(k, name, f"its bias has shape {list(bias.shape)}", "one float32 bias per channel")
@@ -647,7 +790,7 @@ class _Importer:
     def _arith(self, k, name, op, ii, o, cls):
         if any(i in self.tab for i in ii):
             opts = self.options(op, cls)
-            self.fused(k, name, opts)
+            int8.no_activation(self, k, name, opts.FusedActivationFunction())
             consts = [self.const(i) for i in ii]
             if len(ii) != 2 or sum(c is None for c in consts) != 1:
                 raise self.fail(k, name, "combines two activations, one dequantized from int8",
@@ -713,6 +856,69 @@ class _Importer:
         self.ir[o] = self.emit("Flatten", self.tname(o), x, {"perm": perm}, (1, n_in), name)
         if ii[0] in self.shadow:
             int8.reshape_shadow(self, ii, o)
+
+    def op_DEPTHWISE_CONV_2D(self, k, name, op, ii, o):
+        """``Conv`` with group = C: TFLite's [1, KH, KW, C * M] filter, output channel c M + m reading input
+        channel c, as OIHW (C M, 1, KH, KW)."""
+        x, ppads, pvalue = self.padded_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        opts = self.options(op, self.tfl.DepthwiseConv2DOptions)
+        self.fused(k, name, opts)
+        W = self.const(ii[1]) if len(ii) > 1 and ii[1] >= 0 else None
+        C = self.shapes[x][1]
+        if len(self.shapes[x]) != 4 or W is None or W.dtype != np.float32 or W.ndim != 4 or W.shape[0] != 1 or \
+                W.shape[3] % C:
+            raise self.fail(k, name, f"its filter is not a constant float32 [1, KH, KW, {C} * multiplier] tensor")
+        _, KH, KW, O = W.shape
+        sh, sw = opts.StrideH(), opts.StrideW()
+        dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
+        if min(sh, sw, dh, dw) < 1:
+            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
+        pads = self.conv_pads(k, name, x, ppads, pvalue, opts.Padding(), KH, KW, sh, sw, dh, dw)
+        H, Wd = self.shapes[x][2:]
+        shape = (1, O) + self._out_hw(H, Wd, pads, KH, KW, sh, sw, dh, dw)
+        if shape[2] < 1 or shape[3] < 1:
+            raise self.fail(k, name, "its output map is empty")
+        bias = self.const(ii[2]) if len(ii) > 2 and ii[2] >= 0 else None
+        y = self.emit("Conv", self.tname(o) + ("/conv" if bias is not None else ""), x, {
+            "W": W[0].transpose(2, 0, 1)[:, None].astype(np.float64), "strides": (sh, sw), "dilations": (dh, dw),
+            "pads": pads, "pad_value": pvalue if any(ppads) else 0.0, "group": C}, shape, name)
+        if bias is not None:
+            if bias.shape != (O,) or bias.dtype != np.float32:
+                raise self.fail(k, name, f"its bias has shape {list(bias.shape)}", "one float32 bias per channel")
+            y = self.emit("Affine", self.tname(o), y, {"scale": np.ones(O), "bias": bias.astype(np.float64),
+                                                       "origin": "DEPTHWISE_CONV_2D bias"}, shape, name)
+        self.ir[o] = y
+
+    def op_CONCATENATION(self, k, name, op, ii, o):
+        """``Concat`` on the channel axis (the last of an NHWC map) of float activations."""
+        self.float_out(k, name, o)
+        opts = self.options(op, self.tfl.ConcatenationOptions)
+        self.fused(k, name, opts)
+        xs = [self.float_in(k, name, i) for i in ii]
+        rank = len(self.tshape(ii[0])) if ii else 0
+        axis = opts.Axis()
+        shapes = [self.shapes[x] for x in xs]
+        if rank != 4 or axis % 4 != 3 or len(xs) < 2 or any(len(s) != 4 or s[2:] != shapes[0][2:] for s in shapes):
+            raise self.fail(k, name, f"concatenates {len(xs)} tensors of shapes "
+                            f"{[list(self.tshape(i)) for i in ii]} on axis {axis}",
+                            "CONCATENATION of two or more NHWC maps of one size on the channel axis (3 or -1)")
+        out = self.fresh(self.tname(o))
+        self.nodes.append(Node("Concat", out, list(xs), [out], {"onnx_op": name}))
+        self.shapes[out] = (1, sum(s[1] for s in shapes)) + tuple(shapes[0][2:])
+        self.ir[o] = out
+
+    def op_SOFTMAX(self, k, name, op, ii, o):
+        """The model's output only: ``Softmax`` (beta) over the classes, applied on the host after the output
+        layer's affine."""
+        x = self.float_in(k, name, ii[0])
+        self.float_out(k, name, o)
+        beta = float(self.options(op, self.tfl.SoftmaxOptions).Beta())
+        if o != self.outp or len(self.shapes[x]) != 2 or not (np.isfinite(beta) and beta > 0):
+            raise self.fail(k, name, f"softmax with beta {beta:g} on {list(self.tshape(ii[0]))}" +
+                            ("" if o == self.outp else " inside the model"),
+                            "SOFTMAX (beta > 0) of an (N, classes) tensor as the model's output")
+        self.ir[o] = self.emit("Softmax", self.tname(o), x, {"beta": beta}, self.shapes[x], name)
 
 
 def import_tflite(path) -> Graph:

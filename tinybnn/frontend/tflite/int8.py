@@ -285,6 +285,18 @@ def _first_true(pred, lo: int, hi: int) -> int:
 # (C, n) int64 sorted ascending: every reachable source value, values (C, n): int8 codes or float32). Each op
 # maps the values through TFLite's own arithmetic; a max-pool commutes with the (monotone) function. At
 # LceQuantize the bit becomes a threshold on the source, checked on every reachable value.
+def no_activation(imp, k, name, act: int) -> None:
+    """An int8 op with a fused activation (a clamp inside TFLite's integer kernel): refused, one line."""
+    if act != imp.tfl.ActivationFunctionType.NONE:
+        raise imp.fail(k, name, f"has the fused activation {act} on an int8 tensor",
+                       "int8 MAX_POOL_2D, MUL and ADD without a fused activation")
+
+
+def _pending_activation(imp) -> bool:
+    """A fused activation the importer applies after the float op (the table would not include it)."""
+    return getattr(imp, "act_code", imp.tfl.ActivationFunctionType.NONE) != imp.tfl.ActivationFunctionType.NONE
+
+
 def _monotone(v: np.ndarray) -> int:
     """+1 non-decreasing, -1 non-increasing (and not constant), 0 neither, along axis 1 of one row."""
     d = np.diff(v.astype(np.float64))
@@ -330,6 +342,8 @@ def shadow_bconv(imp, o, conv, mul, bias, K):
     """A float LceBconv2d output, also as LCE computes it per channel on d (output_transform.h's float
     transform: float32(2 popcount) * m + b in float32, m = -mul, b = bias + K * mul computed in double and
     stored as float32): kept in case a QUANTIZE reads it (through float max-pools, MULs and ADDs)."""
+    if _pending_activation(imp):
+        return
     d = np.arange(-K, K + 1, 2, dtype=np.int64)
     m32 = (-mul.astype(np.float64)).astype(np.float32)
     b32 = (bias.astype(np.float64) + float(K) * mul.astype(np.float64)).astype(np.float32)
@@ -363,7 +377,10 @@ def maxpool_tab(imp, k, name, op, ii, o, shadow=False):
             raise imp.fail(k, name, "its int8 input and output are quantized differently",
                            "MAX_POOL_2D with the same scale and zero point in and out (TFLite's)")
     opts = imp.options(op, imp.tfl.Pool2DOptions)
-    imp.fused(k, name, opts)
+    if shadow and _pending_activation(imp):
+        return
+    if not shadow:
+        no_activation(imp, k, name, opts.FusedActivationFunction())
     C = dom.shape[0]
     dirs = np.array([_monotone(val[c]) for c in range(C)])
     if shadow and np.any(dirs == 0):
@@ -429,6 +446,8 @@ def arith_tab(imp, k, name, op, ii, o, consts, shadow=False):
     t = next(i for i, c in zip(ii, consts) if c is None)
     src, dom, val, q = _need_tab(imp, k, name, t)
     if shadow:
+        if _pending_activation(imp):
+            return
         c = next(c for c in consts if c is not None)
         v = np.broadcast_to(c.reshape(-1), (dom.shape[0],)).astype(np.float32)[:, None]
         imp.shadow[o] = (src, dom, (val * v if name == "MUL" else val + v).astype(np.float32), q)
