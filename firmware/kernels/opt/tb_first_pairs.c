@@ -90,11 +90,12 @@ static void column_conv(const tb_conv2d_params *p, const int8_t *input, int32_t 
 /* The output stage of channel o: the planned requantization (q != NULL: an int8 or int16 output), else the
  * reference's. */
 static inline TB_ALWAYS_INLINE void pair_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c,
-                                               int32_t o, int32_t acc, uint32_t *word, const tb_opt_rq *q)
+                                               int32_t o, int32_t acc, uint32_t *word, const tb_opt_rq *q,
+                                               tb_out_kind kind, const int32_t *mult)
 {
     if (q != NULL && q->scale[o] != 0) {
-        const int32_t v = tb_opt_requant_fast(q, o, out->multiplier[o], acc);
-        if (out->kind == TB_OUT_S8)
+        const int32_t v = tb_opt_requant_fast(q, o, mult[o], acc);
+        if (kind == TB_OUT_S8)
             ((int8_t *)output)[pixel * out_c + o] = TB_OPT_SAT8(v);
         else
             ((int16_t *)output)[pixel * out_c + o] = TB_OPT_SAT16(v);
@@ -112,8 +113,15 @@ static const tb_opt_rq *pairs_plan(const tb_out_params *out, int32_t out_c, int3
                                    int32_t zero_point, tb_opt_rq *q)
 {
     int64_t wmax = 0, bound;
+    int32_t wide_shifts = 1;
     if ((out->kind != TB_OUT_S8 && out->kind != TB_OUT_S16) || out_c > TB_OPT_RUN)
         return NULL;
+    for (int32_t o = 0; o < out_c; o++)
+        wide_shifts &= out->shift[o] >= 32;
+    if (wide_shifts) { /* shifts >= 32 need no accumulator bound: no pass over the weights */
+        tb_opt_requant_plan(out, 0, out_c, -1, q);
+        return q;
+    }
     for (int32_t o = 0; o < out_c; o++) {
         int64_t sum = 0;
         for (int32_t j = 0; j < nw; j++) {
@@ -132,6 +140,9 @@ static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *out
                                              const uint32_t *w, const uint32_t *col0, const uint32_t *col1,
                                              int32_t pixel0, const tb_opt_rq *q)
 {
+    /* the output stage's kind and multipliers in locals: the stores may alias *out as far as the compiler knows */
+    const tb_out_kind kind = out->kind;
+    const int32_t *mult = out->multiplier;
     uint32_t word0 = 0u, word1 = 0u;
     int32_t o = 0;
     for (; o + 1 < out_c; o += 2) {
@@ -145,8 +156,8 @@ static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *out
                 a10 = PAIR_MAC(c1, x, a10);
                 a11 = PAIR_MAC(c1, y, a11);
             }
-            pair_store(out, output, pixel0 + 1, out_c, o, a10, &word1, q);
-            pair_store(out, output, pixel0 + 1, out_c, o + 1, a11, &word1, q);
+            pair_store(out, output, pixel0 + 1, out_c, o, a10, &word1, q, kind, mult);
+            pair_store(out, output, pixel0 + 1, out_c, o + 1, a11, &word1, q, kind, mult);
         } else {
             for (int32_t j = 0; j < nw; j++) {
                 const uint32_t c0 = col0[j];
@@ -154,8 +165,8 @@ static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *out
                 a01 = PAIR_MAC(c0, wb[j], a01);
             }
         }
-        pair_store(out, output, pixel0, out_c, o, a00, &word0, q);
-        pair_store(out, output, pixel0, out_c, o + 1, a01, &word0, q);
+        pair_store(out, output, pixel0, out_c, o, a00, &word0, q, kind, mult);
+        pair_store(out, output, pixel0, out_c, o + 1, a01, &word0, q, kind, mult);
     }
     if (o < out_c) { /* an odd last channel */
         const uint32_t *wa = w + o * nw;
@@ -165,9 +176,9 @@ static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *out
             if (col1 != NULL)
                 a1 = PAIR_MAC(col1[j], wa[j], a1);
         }
-        pair_store(out, output, pixel0, out_c, o, a0, &word0, q);
+        pair_store(out, output, pixel0, out_c, o, a0, &word0, q, kind, mult);
         if (col1 != NULL)
-            pair_store(out, output, pixel0 + 1, out_c, o, a1, &word1, q);
+            pair_store(out, output, pixel0 + 1, out_c, o, a1, &word1, q, kind, mult);
     }
 }
 
