@@ -34,7 +34,7 @@ OPT = kernels.opt_dir()
 REF = codegen.kernels_dir()
 C_FILES = {REF: ("tb_kernels.h", "tb_kernels_internal.h", "tb_kernels_s16.h", "tb_common.c", "tb_conv2d_s8b1.c",
                  "tb_dense_s8b1.c", "tb_conv2d_s8s8.c", "tb_dense_s8s8.c", "tb_conv2d_s8s16.c", "tb_dense_s8s16.c"),
-           OPT: ("tb_kernels_opt.h", "tb_first_ss.c", "tb_first_pairs.c")}
+           OPT: ("tb_kernels_opt.h", "tb_opt_internal.h", "tb_opt_common.c", "tb_first_ss.c", "tb_first_pairs.c")}
 FAMILIES = ("ss_conv2d", "ss_dense", "pairs_conv2d_s8", "pairs_dense_s8", "pairs_conv2d_s16", "pairs_dense_s16")
 
 

@@ -101,7 +101,7 @@ def _families(log: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- host ---
-ALL_FAMILIES = ("armv7m", "armv6m", "rv32zbb", "tree", "rv32")
+ALL_FAMILIES = ("armv7m", "armv6m", "rv32zbb", "tree", "rv32", "short")
 
 
 def test_random_layers_host():
@@ -289,7 +289,8 @@ def test_fixture_models_each_variant(name):
         assert len(opt_layers) == len(eligible)
         assert all(re.fullmatch(r"tb_(l\d+_)?(conv2d|dense)_b1b1_\w+", s.fn) for s in opt_layers)
         # int8 first layers run the kernels of tinybnn/backend/first_layer_kernels.py, short binary dot products
-        # stay on the reference kernels; max-pools run every family's tb_maxpool_b1_opt; the real-valued stream's
+        # (1x1 convs without padding and dense layers of at most two words) tb_*_b1b1_short, other short ones the
+        # reference kernels; max-pools run every family's tb_maxpool_b1_opt; the real-valued stream's
         # ops, stream-input layers, joins and grouped convs have reference kernels only (their fast paths: issue 16),
         # but depthwise binary convs (tests/test_stream_opt_kernels.py)
         assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
@@ -298,7 +299,10 @@ def test_fixture_models_each_variant(name):
                    or (s.family == "maxpool" and s.fn == kernels.MAXPOOL_FN)
                    or s.fn == first_layer_kernels.fn(v, s.fn.removesuffix("_ss"))
                    or s.fn in first_layer_kernels.PAIR_FNS.values()
+                   or s.fn == kernels.short_fn(v, m.layers[s.index])
                    for s in r.specs if s not in opt_layers)
+        assert not any(s.fn in ("tb_conv2d_b1b1", "tb_dense_b1b1") and kernels.short_fn(v, m.layers[s.index])
+                       for s in r.specs)
         # subset-sum first layers: a byte per 4 taps; pair kernels: int8 weights widened to 16 bits
         fast_first = [s for s in r.specs if s.fn.endswith(("_ss", "_pairs"))]
         if any(s.fn == stream_kernels.DW_FN for s in r.specs):  # tap-major depthwise weights: 32 times smaller
@@ -383,18 +387,32 @@ def test_layer_specialized_kernels(i):
     assert r.specs[1].arrays["weights"].count == -(-O // 4) * 4 * (kernel[0] * kernel[1] * -(-C // 32) + 1)
 
 
-def test_short_dot_products_stay_on_the_reference_kernel():
-    """brevitas_tfc's binary denses have 2 words per output: below every family's break-even. (Its int8 x
-    binary first layer runs the family's subset-sum kernel where tinybnn/backend/first_layer_kernels.py says so.)"""
-    d = np.load(FIX / "brevitas_tfc.npz")
-    m = tinybnn.load(FIX / "brevitas_tfc.onnx", calibration=d["x"])
-    ref = codegen.prepare(m)
-    for v in VARIANTS:
-        r = codegen.prepare(m, v)
-        binary = [(s, s0) for s, s0 in zip(r.specs, ref.specs) if s0.fn == "tb_dense_b1b1"]
-        assert len(binary) == 3
-        assert all(s.fn == s0.fn and s.weight_bytes == s0.weight_bytes for s, s0 in binary)
-        assert r.specs[0].fn in (ref.specs[0].fn, first_layer_kernels.fn(v, ref.specs[0].fn))
+def test_short_dot_products_take_the_short_kernels():
+    """brevitas_tfc's binary denses have 2 words per output and the DS-CNN's 1x1 convs one: below every family's
+    break-even, so they run tb_dense_b1b1_short / tb_conv2d_b1b1_short on every variant, with the reference's
+    weights. (tfc's int8 x binary first layer runs the family's subset-sum kernel where
+    tinybnn/backend/first_layer_kernels.py says so.) Longer ones, and 1x1 convs with padding, do not."""
+    for name, base, n in (("brevitas_tfc", "tb_dense_b1b1", 3), ("brevitas_dscnn", "tb_conv2d_b1b1", 3)):
+        d = np.load(FIX / f"{name}.npz")
+        m = tinybnn.load(FIX / f"{name}.onnx", calibration=d["x"])
+        ref = codegen.prepare(m)
+        for v in VARIANTS:
+            r = codegen.prepare(m, v)
+            binary = [(s, s0) for s, s0 in zip(r.specs, ref.specs) if s0.fn == base]
+            assert len(binary) == n
+            assert all(s.fn == base + "_short" and s.weight_bytes == s0.weight_bytes and s.scratch_bytes == 0
+                       and np.array_equal(s.arrays["weights"].values, s0.arrays["weights"].values) for s, s0 in binary)
+            assert "tb_short_opt.c" in r.files and "tb_short_opt.c" not in ref.files
+            if name == "brevitas_tfc":
+                assert r.specs[0].fn in (ref.specs[0].fn, first_layer_kernels.fn(v, ref.specs[0].fn))
+    rng = np.random.default_rng([SEED, 94])
+    m, _ = _chain_with_conv(rng, 8, 8, 64, 8, (1, 1), (1, 1, 1, 1), "zero", "padded 1x1")
+    assert all(codegen.prepare(m, v).specs[1].fn != "tb_conv2d_b1b1_short" for v in VARIANTS)
+    m, _ = _chain_with_conv(rng, 8, 8, 64, 8, (1, 1), (0, 0, 0, 0), "zero", "two words")
+    assert all(codegen.prepare(m, v).specs[1].fn == "tb_conv2d_b1b1_short" for v in VARIANTS)
+    m, _ = _chain_with_conv(rng, 8, 8, 96, 8, (1, 1), (0, 0, 0, 0), "zero", "three words")
+    assert codegen.prepare(m, "armv6m").specs[1].fn == "tb_conv2d_b1b1"  # below armv6m's break-even: reference
+    assert "tb_short_opt.c" not in codegen.prepare(m, "armv6m").files
 
 
 def test_specialization_only_where_it_is_exact():

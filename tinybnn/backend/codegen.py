@@ -629,6 +629,8 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
                 comment, fn = kernels.layer_weights_comment(k, enc.size), k["fn"]
             arrays["weights"] = CArray(w.name, w.ctype, enc, f"{w.comment}, {comment}", w.role)
             s = replace(s, fn=fn, arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
+        elif s.fn in kernels.OPT_FNS and kernels.short_fn(variant, node):  # 1 or 2 words: no set-up, no scratch
+            s = replace(s, fn=kernels.short_fn(variant, node))
         elif s.family in STREAM_FAMILIES:  # a real-valued stream's op: the variant's fast twin, if any
             from . import stream_kernels
 

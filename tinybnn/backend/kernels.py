@@ -3,7 +3,8 @@
 A board file names its family in ``"kernel_variant"``; :func:`tinybnn.backend.codegen.prepare` then renders the
 binary conv2d/dense layers (``tb_conv2d_b1b1``, ``tb_dense_b1b1``) whose dot products are long enough to
 gain (:func:`uses_variant`) with that family's kernels
-(``firmware/kernels/opt/``), their offline-encoded weights and their scratch. int8 x binary first layers take
+(``firmware/kernels/opt/``), their offline-encoded weights and their scratch; shorter ones of one or two words
+(1x1 convs without padding, dense layers) the short kernels of every family (:func:`short_fn`). int8 x binary first layers take
 the subset-sum kernels on the variants of :mod:`tinybnn.backend.first_layer_kernels`, depthwise binary convs
 the bit-sliced kernel of :mod:`tinybnn.backend.stream_kernels`; other int8 first layers and
 max-pools (AND/OR masks) use the reference kernels, and ``reference`` renders exactly what it always did.
@@ -111,6 +112,33 @@ def uses_variant(name: str, node) -> bool:
     return k_words(node) >= v.min_k_words
 
 
+# binary conv2d (1x1, no padding) / dense layers whose dot products are at most SHORT_MAX_WORDS words: every
+# optimized family runs tb_conv2d_b1b1_short / tb_dense_b1b1_short (tb_short_opt.c, portable C, the reference's
+# weights and contract) instead of the reference kernel
+SHORT_MAX_WORDS = c_define("opt/tb_kernels_opt.h", "TB_SHORT_MAX_WORDS")
+SHORT_FNS = {"tb_conv2d_b1b1": "tb_conv2d_b1b1_short", "tb_dense_b1b1": "tb_dense_b1b1_short"}
+SHORT_SOURCES = ("tb_short_opt.c",)
+
+
+def short_fn(name: str, node) -> str | None:
+    """The short-dot-product kernel of a binary conv2d/dense on an optimized variant, or None. It takes the
+    layers too short for the family's kernel (uses_variant) whose rows are at most SHORT_MAX_WORDS words: 1x1
+    convs without padding (any stride) and dense layers. Per output channel it costs one XOR and a SWAR
+    popcount per word (cpop on RV32 with Zbb) and, for a bits output, a compare and a shift; the reference
+    walks its tap loops for each. Measured on qemu-m4 (benchmarks/bench_vs_cmsis_nn.py's per-layer counts,
+    instructions): the Brevitas DS-CNN fixture's 1x1 convs of 32 channels, 8x8 -> bits 279,440 -> 37,030, 4x4 ->
+    bits 69,880 -> 10,185, 4x4 -> int8 77,805 -> 15,525; the Brevitas TFC's 64 -> 64 binary denses 4,290 ->
+    2,455."""
+    if variant(name) is None or uses_variant(name, node) or node.op not in LINEAR_OPS:
+        return None
+    a = node.attrs
+    if a["in_dtype"] != "bits" or a.get("groups", 1) > 1 or k_words(node) > SHORT_MAX_WORDS:
+        return None
+    if node.op == CONV2D and (tuple(int(x) for x in a["kernel"]) != (1, 1) or any(int(p) for p in a["pads"])):
+        return None
+    return SHORT_FNS["tb_conv2d_b1b1" if node.op == CONV2D else "tb_dense_b1b1"]
+
+
 MAXPOOL_FN = "tb_maxpool_b1_opt"  # every family's bit max-pool (portable C)
 MAXPOOL_SOURCES = ("tb_maxpool_opt.c",)
 TREE_SOURCES = ("tb_tree.c",)  # the armv7m tree kernels' drivers (the kernels themselves are rendered)
@@ -128,6 +156,7 @@ def sources(name: str, fns=None) -> list[str]:
         return []
     pool = list(MAXPOOL_SOURCES) if fns is None or MAXPOOL_FN in fns else []
     pool += stream_sources(fns or ())
+    pool += list(SHORT_SOURCES) if fns is None or any(f in SHORT_FNS.values() for f in fns) else []
     if fns is None or name != "armv7m":
         return list(COMMON_SOURCES) + list(v.sources) + first_layer_sources(fns or ()) + pool
     generic = any(fn in (v.fn(base) for base in OPT_FNS) for fn in fns)

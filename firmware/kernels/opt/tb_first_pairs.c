@@ -9,12 +9,16 @@
  * dual multiply-accumulate (SMLAD) adds two products; the loop is blocked over two output pixels and two
  * output channels, so four loads feed four SMLADs (eight MACs). On cores without the DSP extension the same
  * loop runs with two multiplies per pair. Exact: the converter bounds K * max|w| * max|x - zero_point| below
- * 2^31, so no partial sum overflows, and the output stage is the reference one (tb_store).
+ * 2^31, so no partial sum overflows. The output stage is the reference one (tb_store), except for an int8 or
+ * int16 output of at most 32 channels whose constants allow the high-word requantization of tb_opt_requant_plan
+ * for the largest |acc| these weights can reach (sum |w| * (128 + |zero_point|), computed once per call):
+ * then one SMLAL and a saturation per value instead of a 64-bit floor shift.
  */
 #include <stddef.h>
 
 #include "tb_kernels_internal.h"
 #include "tb_kernels_opt.h"
+#include "tb_opt_internal.h"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
@@ -83,10 +87,62 @@ static void column_conv(const tb_conv2d_params *p, const int8_t *input, int32_t 
         put16(col, k, 0); /* the pad after an odd K */
 }
 
-/* Every output channel of one pixel (col0) or of two (col0, col1; pixel1 = pixel0 + 1). */
-static void dot_pixels(const tb_out_params *out, void *output, int32_t out_c, int32_t nw, const uint32_t *w,
-                       const uint32_t *col0, const uint32_t *col1, int32_t pixel0)
+/* The output stage of channel o: the planned requantization (q != NULL: an int8 or int16 output), else the
+ * reference's. */
+static inline TB_ALWAYS_INLINE void pair_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c,
+                                               int32_t o, int32_t acc, uint32_t *word, const tb_opt_rq *q,
+                                               tb_out_kind kind, const int32_t *mult)
 {
+    if (q != NULL && q->scale[o] != 0) {
+        const int32_t v = tb_opt_requant_fast(q, o, mult[o], acc);
+        if (kind == TB_OUT_S8)
+            ((int8_t *)output)[pixel * out_c + o] = TB_OPT_SAT8(v);
+        else
+            ((int16_t *)output)[pixel * out_c + o] = TB_OPT_SAT16(v);
+    } else {
+        tb_store(out, output, pixel, out_c, o, acc, word);
+    }
+}
+
+/*
+ * The plan of an int8 / int16 output of at most TB_OPT_RUN channels for these weights (nw pair words per
+ * channel) and |x - zero_point| <= 128 + |zero_point| (channels it cannot take keep the reference
+ * requantization); NULL when the reference output stage runs for every channel.
+ */
+static const tb_opt_rq *pairs_plan(const tb_out_params *out, int32_t out_c, int32_t nw, const uint32_t *w,
+                                   int32_t zero_point, tb_opt_rq *q)
+{
+    int64_t wmax = 0, bound;
+    int32_t wide_shifts = 1;
+    if ((out->kind != TB_OUT_S8 && out->kind != TB_OUT_S16) || out_c > TB_OPT_RUN)
+        return NULL;
+    for (int32_t o = 0; o < out_c; o++)
+        wide_shifts &= out->shift[o] >= 32;
+    if (wide_shifts) { /* shifts >= 32 need no accumulator bound: no pass over the weights */
+        tb_opt_requant_plan(out, 0, out_c, -1, q);
+        return q;
+    }
+    for (int32_t o = 0; o < out_c; o++) {
+        int64_t sum = 0;
+        for (int32_t j = 0; j < nw; j++) {
+            const int32_t lo = (int16_t)(w[o * nw + j] & 0xFFFFu), hi = (int16_t)(w[o * nw + j] >> 16);
+            sum += (lo < 0 ? -lo : lo) + (hi < 0 ? -hi : hi);
+        }
+        wmax = sum > wmax ? sum : wmax;
+    }
+    bound = wmax * (128 + (zero_point < 0 ? -(int64_t)zero_point : (int64_t)zero_point));
+    tb_opt_requant_plan(out, 0, out_c, bound > INT32_MAX ? -1 : (int32_t)bound, q); /* -1: shifts >= 32 only */
+    return q;
+}
+
+/* Every output channel of one pixel (col0) or of two (col0, col1; pixel1 = pixel0 + 1). */
+static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *output, int32_t out_c, int32_t nw,
+                                             const uint32_t *w, const uint32_t *col0, const uint32_t *col1,
+                                             int32_t pixel0, const tb_opt_rq *q)
+{
+    /* the output stage's kind and multipliers in locals: the stores may alias *out as far as the compiler knows */
+    const tb_out_kind kind = out->kind;
+    const int32_t *mult = out->multiplier;
     uint32_t word0 = 0u, word1 = 0u;
     int32_t o = 0;
     for (; o + 1 < out_c; o += 2) {
@@ -100,8 +156,8 @@ static void dot_pixels(const tb_out_params *out, void *output, int32_t out_c, in
                 a10 = PAIR_MAC(c1, x, a10);
                 a11 = PAIR_MAC(c1, y, a11);
             }
-            tb_store(out, output, pixel0 + 1, out_c, o, a10, &word1);
-            tb_store(out, output, pixel0 + 1, out_c, o + 1, a11, &word1);
+            pair_store(out, output, pixel0 + 1, out_c, o, a10, &word1, q, kind, mult);
+            pair_store(out, output, pixel0 + 1, out_c, o + 1, a11, &word1, q, kind, mult);
         } else {
             for (int32_t j = 0; j < nw; j++) {
                 const uint32_t c0 = col0[j];
@@ -109,8 +165,8 @@ static void dot_pixels(const tb_out_params *out, void *output, int32_t out_c, in
                 a01 = PAIR_MAC(c0, wb[j], a01);
             }
         }
-        tb_store(out, output, pixel0, out_c, o, a00, &word0);
-        tb_store(out, output, pixel0, out_c, o + 1, a01, &word0);
+        pair_store(out, output, pixel0, out_c, o, a00, &word0, q, kind, mult);
+        pair_store(out, output, pixel0, out_c, o + 1, a01, &word0, q, kind, mult);
     }
     if (o < out_c) { /* an odd last channel */
         const uint32_t *wa = w + o * nw;
@@ -120,10 +176,32 @@ static void dot_pixels(const tb_out_params *out, void *output, int32_t out_c, in
             if (col1 != NULL)
                 a1 = PAIR_MAC(col1[j], wa[j], a1);
         }
-        tb_store(out, output, pixel0, out_c, o, a0, &word0);
+        pair_store(out, output, pixel0, out_c, o, a0, &word0, q, kind, mult);
         if (col1 != NULL)
-            tb_store(out, output, pixel0 + 1, out_c, o, a1, &word1);
+            pair_store(out, output, pixel0 + 1, out_c, o, a1, &word1, q, kind, mult);
     }
+}
+
+/* dot_body with the reference output stage (q NULL: the planned one compiled out), and with a plan. */
+static void dot_ref(const tb_out_params *out, void *output, int32_t out_c, int32_t nw, const uint32_t *w,
+                    const uint32_t *col0, const uint32_t *col1, int32_t pixel0)
+{
+    dot_body(out, output, out_c, nw, w, col0, col1, pixel0, NULL);
+}
+
+static void dot_planned(const tb_out_params *out, void *output, int32_t out_c, int32_t nw, const uint32_t *w,
+                        const uint32_t *col0, const uint32_t *col1, int32_t pixel0, const tb_opt_rq *q)
+{
+    dot_body(out, output, out_c, nw, w, col0, col1, pixel0, q);
+}
+
+static void dot_pixels(const tb_out_params *out, void *output, int32_t out_c, int32_t nw, const uint32_t *w,
+                       const uint32_t *col0, const uint32_t *col1, int32_t pixel0, const tb_opt_rq *q)
+{
+    if (q != NULL)
+        dot_planned(out, output, out_c, nw, w, col0, col1, pixel0, q);
+    else
+        dot_ref(out, output, out_c, nw, w, col0, col1, pixel0);
 }
 
 int32_t tb_conv2d_s8_pairs_get_buffer_size(const tb_conv2d_params *params)
@@ -142,12 +220,14 @@ tb_status tb_conv2d_s8_pairs(const tb_context *ctx, const tb_conv2d_params *para
         const int32_t nw = (p->kernel_h * p->kernel_w * p->in_c + 1) / 2;
         const int32_t pixels = p->out_h * p->out_w;
         uint32_t *col0 = (uint32_t *)ctx->buf, *col1 = col0 + nw;
+        tb_opt_rq plan;
+        const tb_opt_rq *q = pairs_plan(out, p->out_c, nw, weights, p->input_zero_point, &plan);
         for (int32_t px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
             column_conv(p, input, px, col0);
             if (two)
                 column_conv(p, input, px + 1, col1);
-            dot_pixels(out, output, p->out_c, nw, weights, col0, two ? col1 : NULL, px);
+            dot_pixels(out, output, p->out_c, nw, weights, col0, two ? col1 : NULL, px, q);
         }
     }
     return TB_OK;
@@ -175,11 +255,13 @@ tb_status tb_dense_s8_pairs(const tb_context *ctx, const tb_dense_params *params
         const int32_t k_len = params->in_pixels * params->in_c;
         const int32_t nw = (k_len + 1) / 2;
         uint32_t *col = (uint32_t *)ctx->buf;
+        tb_opt_rq plan;
+        const tb_opt_rq *q = pairs_plan(out, params->out_c, nw, weights, params->input_zero_point, &plan);
         for (int32_t k = 0; k < k_len; k++)
             put16(col, k, input[k] - params->input_zero_point);
         if (k_len & 1)
             put16(col, k_len, 0);
-        dot_pixels(out, output, params->out_c, nw, weights, col, NULL, 0);
+        dot_pixels(out, output, params->out_c, nw, weights, col, NULL, 0, q);
     }
     return TB_OK;
 }

@@ -226,6 +226,30 @@ int32_t tb_maxpool_b1_opt_get_buffer_size(const tb_maxpool_params *params);
 tb_status tb_maxpool_b1_opt(const tb_context *ctx, const tb_maxpool_params *params, const uint32_t *input,
                             uint32_t *output);
 
+/* ---- short binary dot products for every family (tb_short_opt.c): portable C -------------------- */
+
+/** Longest dot product (packed words per output) tb_conv2d_b1b1_short / tb_dense_b1b1_short take. */
+#define TB_SHORT_MAX_WORDS 2
+
+/** Scratch bytes of tb_conv2d_b1b1_short: always 0. */
+int32_t tb_conv2d_b1b1_short_get_buffer_size(const tb_conv2d_params *params);
+/**
+ * tb_conv2d_b1b1 (same params, weights [O][K], output stage, statuses) for 1x1 kernels without padding
+ * (pads all 0, any stride) and in_c <= 32 * TB_SHORT_MAX_WORDS: each output channel one XOR and one SWAR
+ * popcount per word, a bits output compared in the popcount domain and packed 32 channels at a time.
+ * Other geometries return TB_ERR_ARG (when built with TB_KERNEL_CHECKS).
+ */
+tb_status tb_conv2d_b1b1_short(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                               const uint32_t *input, const uint32_t *weights, void *output);
+/** Scratch bytes of tb_dense_b1b1_short: always 0. */
+int32_t tb_dense_b1b1_short_get_buffer_size(const tb_dense_params *params);
+/**
+ * tb_dense_b1b1 (same params, weights, output stage, statuses) for rows of in_pixels * TB_WORDS(in_c) <=
+ * TB_SHORT_MAX_WORDS words; longer rows return TB_ERR_ARG (when built with TB_KERNEL_CHECKS).
+ */
+tb_status tb_dense_b1b1_short(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                              const uint32_t *input, const uint32_t *weights, void *output);
+
 #ifdef __cplusplus
 }
 #endif

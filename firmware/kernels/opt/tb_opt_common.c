@@ -149,10 +149,57 @@ void tb_opt_finish_fast(const tb_opt_out *s, int32_t pixel, int32_t o0, int32_t 
     tb_opt_store_bits(s, pixel, o0, n, word);
 }
 
+int32_t tb_opt_requant_plan(const tb_out_params *out, int32_t o0, int32_t n, int32_t acc_max, tb_opt_rq *q)
+{
+    q->o0 = o0;
+    q->n = n;
+    q->acc_max = acc_max;
+    q->fast = 1;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t shift = out->shift[o0 + i], k = shift >= 32 ? 0 : 32 - shift;
+        const int64_t off = out->offset[o0 + i];
+        const uint64_t mag = off < 0 ? (uint64_t)0 - (uint64_t)off : (uint64_t)off;
+        q->r[i] = shift > 32 ? shift - 32 : 0;
+        if (shift < 32 && (acc_max < 0 || shift < 1 || (int64_t)acc_max >= ((int64_t)1 << (shift - 1)) ||
+                           mag >= ((uint64_t)1 << (62 - k)))) {
+            q->scale[i] = 0;
+            q->offset[i] = 0;
+            q->fast = 0;
+            continue;
+        }
+        q->scale[i] = (int32_t)((uint32_t)1u << k);
+        q->offset[i] = off * ((int64_t)1 << k);
+    }
+    return q->fast;
+}
+
 void tb_opt_finish_general(const tb_opt_out *s, int32_t pixel, int32_t o0, int32_t n, const uint32_t *pop,
                            int32_t k_bits, const int32_t *correction)
 {
     uint32_t word = 0u;
+    const tb_out_kind kind = s->out->kind;
+    if (s->rq != NULL && (kind == TB_OUT_S8 || kind == TB_OUT_S16)) {
+        tb_opt_rq *q = s->rq;
+        const int32_t bound = s->acc_max > k_bits ? s->acc_max : k_bits;
+        if (q->n != n || q->o0 != o0 || q->acc_max < bound)
+            tb_opt_requant_plan(s->out, o0, n, bound, q);
+        {
+            const int32_t *m = s->out->multiplier + o0;
+            for (int32_t i = 0; i < n; i++) {
+                const int32_t pv = (int32_t)pop[i] - (correction != NULL ? correction[i] : 0);
+                const int32_t acc = k_bits - 2 * pv;
+                if (q->scale[i] == 0) { /* constants outside the fast path's range */
+                    tb_store(s->out, s->output, pixel, s->out_c, o0 + i, acc, &word);
+                    continue;
+                }
+                if (kind == TB_OUT_S8)
+                    ((int8_t *)s->output)[pixel * s->out_c + o0 + i] = TB_OPT_SAT8(tb_opt_requant_fast(q, i, m[i], acc));
+                else
+                    ((int16_t *)s->output)[pixel * s->out_c + o0 + i] = TB_OPT_SAT16(tb_opt_requant_fast(q, i, m[i], acc));
+            }
+            return;
+        }
+    }
     for (int32_t i = 0; i < n; i++) {
         const int32_t pv = (int32_t)pop[i] - (correction != NULL ? correction[i] : 0);
         tb_store(s->out, s->output, pixel, s->out_c, o0 + i, k_bits - 2 * pv, &word);
@@ -272,10 +319,14 @@ tb_status tb_opt_conv2d(const tb_opt_family *f, const tb_context *ctx, const tb_
                                     with_taps);
         const uint32_t *xe = f->encode_columns != NULL || f->interleaved ? m.xe : m.cols;
         tb_opt_out s;
+        tb_opt_rq rq;
         s.out = out;
         s.output = output;
         s.out_c = p->out_c;
         s.thresholds = m.T;
+        s.rq = &rq;
+        s.acc_max = taps * p->in_c;
+        rq.n = 0;
         if (out->kind == TB_OUT_BITS)
             tb_opt_pop_thresholds(out, p->out_c, taps * p->in_c, m.T);
         if (with_taps && f->flash_taps)
@@ -350,10 +401,14 @@ tb_status tb_opt_dense(const tb_opt_family *f, const tb_context *ctx, const tb_d
         const scratch_map m = map_scratch(f, ctx != NULL ? ctx->buf : NULL, 1, 0, k_words, params->out_c, 0, 0);
         const uint32_t *xe = input;
         tb_opt_out s;
+        tb_opt_rq rq;
         s.out = out;
         s.output = output;
         s.out_c = params->out_c;
         s.thresholds = m.T;
+        s.rq = &rq;
+        s.acc_max = k_bits;
+        rq.n = 0;
         if (out->kind == TB_OUT_BITS)
             tb_opt_pop_thresholds(out, params->out_c, k_bits, m.T);
         if (f->encode_columns != NULL) {

@@ -23,12 +23,59 @@
 /* Output channels handled per run (one packed output word). */
 #define TB_OPT_RUN 32
 
+/*
+ * The requantization of a TB_OUT_S8 / TB_OUT_S16 output stage planned for a run of channels [o0, o0 + n)
+ * and accumulators |acc| <= acc_max. The reference computes floor((acc * m + offset) / 2^shift) in 64 bits
+ * and floor-shifts by a variable amount. With 1 <= shift <= 32, k = 32 - shift, acc_max < 2^(shift - 1) and
+ * |offset| < 2^(62 - k), the same value is the high word of (acc * 2^k) * m + offset * 2^k: acc * 2^k fits
+ * an int32, the product 62 bits, the sum 63 (one SMLAL and a saturation on Thumb-2). With shift > 32 it is
+ * the high word of acc * m + offset (exact: the contract bounds that sum by 2^62) floor-shifted by shift - 32.
+ * scale[i] = 0 marks a channel that does not qualify (the reference requantization runs for it); fast = 1
+ * when every channel of the run qualifies (tb_opt_requant_plan).
+ */
+typedef struct {
+    int64_t offset[TB_OPT_RUN]; /* offset[o0 + i] * 2^k */
+    int32_t scale[TB_OPT_RUN];  /* 2^k, or 0: the reference requantization */
+    int32_t r[TB_OPT_RUN];      /* the floor shift after the high word: shift - 32, or 0 */
+    int32_t o0, n, acc_max;     /* the run planned and the bound; n = 0: nothing planned yet */
+    int32_t fast;
+} tb_opt_rq;
+
+/* Plan the run [o0, o0 + n) (n <= TB_OPT_RUN) of a TB_OUT_S8 / TB_OUT_S16 stage for |acc| <= acc_max;
+ * returns q->fast. */
+int32_t tb_opt_requant_plan(const tb_out_params *out, int32_t o0, int32_t n, int32_t acc_max, tb_opt_rq *q);
+
+/* floor(x / 2^32), the high word of a 64-bit value (C99 leaves the shift of a negative value
+ * implementation-defined). */
+static inline int32_t tb_opt_high_word(int64_t x)
+{
+    return (int32_t)(x >= 0 ? x >> 32 : ~(~x >> 32));
+}
+
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+#include <arm_acle.h>
+#define TB_OPT_SAT8(v) ((int8_t)__ssat((v), 8))
+#define TB_OPT_SAT16(v) ((int16_t)__ssat((v), 16))
+#else
+#define TB_OPT_SAT8(v) ((int8_t)((v) < INT8_MIN ? INT8_MIN : (v) > INT8_MAX ? INT8_MAX : (v)))
+#define TB_OPT_SAT16(v) ((int16_t)((v) < INT16_MIN ? INT16_MIN : (v) > INT16_MAX ? INT16_MAX : (v)))
+#endif
+
+/* The planned requantization of channel o0 + i (q->scale[i] != 0). */
+static inline int32_t tb_opt_requant_fast(const tb_opt_rq *q, int32_t i, int32_t multiplier, int32_t acc)
+{
+    const int32_t v = tb_opt_high_word(q->offset[i] + (int64_t)(acc * q->scale[i]) * multiplier);
+    return v >= 0 ? v >> q->r[i] : ~(~v >> q->r[i]); /* floor(v / 2^r) */
+}
+
 /* The output stage of one layer call. */
 typedef struct {
     const tb_out_params *out;
     void *output;
     int32_t out_c;
     const uint32_t *thresholds; /* [out_c] popcount-domain thresholds (TB_OUT_BITS), see above */
+    tb_opt_rq *rq;              /* NULL, or a plan cache for TB_OUT_S8 / TB_OUT_S16 (n = 0 when set up) */
+    int32_t acc_max;            /* the layer's largest |acc| (its K_bits), the bound the plan is made for */
 } tb_opt_out;
 
 /* Floor division for b > 0 (C99 '/' truncates toward zero). */

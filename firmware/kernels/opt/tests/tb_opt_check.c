@@ -8,6 +8,11 @@
  * thresholds), runs the reference kernel, encodes the weights with each family's C encoder, runs the
  * family's kernel and compares the statuses and the whole output buffers (plus a guard word after them).
  *
+ * Outputs are bits, int32, or int8 / int16 codes with random per-channel multipliers, offsets and shifts inside
+ * the contract, near the scale that maps the largest accumulator onto the code range (values compared, not only
+ * saturation; the high-word requantization of tb_opt_requant_plan taken where the constants allow it).
+ * The "short" family (tb_conv2d_b1b1_short / tb_dense_b1b1_short, the reference's weights) gets layers of its
+ * domain: 1x1 convs without padding over at most 64 channels, dense rows of at most 2 words.
  * The "tree" family is the armv7m tree kernels tinybnn renders per dot-product length (tb_tree.c): layers
  * with K of 2..TB_CHECK_TREE_MAX_K words, weights encoded with their thresholds; with TB_CHECK_TREE_TABLE the
  * rendered kernels (assembly on Thumb-2, generated column encoders) come from tb_tree_check_kernel() (layers
@@ -15,7 +20,7 @@
  *
  * Build-time settings: TB_CHECK_CASES (random layers per family), TB_CHECK_SEED, TB_CHECK_ARENA_WORDS
  * (the buffer pool; layers that do not fit are redrawn), TB_CHECK_FAMILIES (bit mask: 1 armv7m, 2 armv6m,
- * 4 rv32zbb, 8 tree, 16 rv32), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
+ * 4 rv32zbb, 8 tree, 16 rv32, 32 short), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails).
  * Output: one line per family "family <name> cases <n> failed <f>", then "tb_opt_check pass" or
  * "tb_opt_check fail"; exit code 0 on pass. The host build takes "seed cases" arguments.
  */
@@ -43,7 +48,7 @@ const tb_tree_kernel *tb_tree_check_kernel(int32_t k, int32_t run, int32_t thres
 #define TB_CHECK_ARENA_WORDS 16384
 #endif
 #ifndef TB_CHECK_FAMILIES
-#define TB_CHECK_FAMILIES 31
+#define TB_CHECK_FAMILIES 63
 #endif
 #define GUARD 0x5AA5C33Cu
 
@@ -84,7 +89,20 @@ typedef struct {
                        const uint32_t *, void *);
     int tree; /* 1: the tree kernels, whose weights and kernel depend on the layer (see check_case) */
     int flash_taps; /* 1: a zero-padded conv's weights end with the tap popcounts (tb_opt_encode_tap_pops) */
+    int short_dots; /* 1: layers of tb_*_b1b1_short's domain only (see draw_layer) */
 } family;
+
+/* ---- the short kernels read the reference weights */
+static int32_t plain_words(int32_t out_c, int32_t k_words)
+{
+    return out_c * k_words;
+}
+
+static void plain_encode(const uint32_t *weights, int32_t out_c, int32_t k_words, uint32_t *encoded)
+{
+    for (int32_t i = 0; i < out_c * k_words; i++)
+        encoded[i] = weights[i];
+}
 
 /* ---- the tree kernels: the kernel of the layer being checked */
 static const tb_tree_kernel *tree_kern;
@@ -131,19 +149,23 @@ struct layer_s {
     tb_out_params out;
     int32_t k_words, k_bits, in_words, out_words;
     uint32_t *input, *weights, *thresholds, *flip;
+    int32_t *multiplier, *shift;
+    int64_t *offset;
 };
 
-#define N_FAMILIES 5
+#define N_FAMILIES 6
 static const family FAMILIES[N_FAMILIES] = {
     {"armv7m", tb_armv7m_encoded_words, tb_armv7m_encode_weights, tb_conv2d_b1b1_armv7m_get_buffer_size,
-     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m, 0, 0},
+     tb_conv2d_b1b1_armv7m, tb_dense_b1b1_armv7m_get_buffer_size, tb_dense_b1b1_armv7m, 0, 0, 0},
     {"armv6m", tb_armv6m_encoded_words, tb_armv6m_encode_weights, tb_conv2d_b1b1_armv6m_get_buffer_size,
-     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m, 0, 0},
+     tb_conv2d_b1b1_armv6m, tb_dense_b1b1_armv6m_get_buffer_size, tb_dense_b1b1_armv6m, 0, 0, 0},
     {"rv32zbb", tb_rv32zbb_encoded_words, tb_rv32zbb_encode_weights, tb_conv2d_b1b1_rv32zbb_get_buffer_size,
-     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb, 0, 0},
-    {"tree", tree_words, 0, tb_tree_conv2d_get_buffer_size, tree_conv, tb_tree_dense_get_buffer_size, tree_dense, 1, 0},
+     tb_conv2d_b1b1_rv32zbb, tb_dense_b1b1_rv32zbb_get_buffer_size, tb_dense_b1b1_rv32zbb, 0, 0, 0},
+    {"tree", tree_words, 0, tb_tree_conv2d_get_buffer_size, tree_conv, tb_tree_dense_get_buffer_size, tree_dense, 1, 0, 0},
     {"rv32", tb_rv32_encoded_words, tb_rv32_encode_weights, tb_conv2d_b1b1_rv32_get_buffer_size, tb_conv2d_b1b1_rv32,
-     tb_dense_b1b1_rv32_get_buffer_size, tb_dense_b1b1_rv32, 0, 1},
+     tb_dense_b1b1_rv32_get_buffer_size, tb_dense_b1b1_rv32, 0, 1, 0},
+    {"short", plain_words, plain_encode, tb_conv2d_b1b1_short_get_buffer_size, tb_conv2d_b1b1_short,
+     tb_dense_b1b1_short_get_buffer_size, tb_dense_b1b1_short, 0, 0, 1},
 };
 
 /* 1 for a conv with zero padding and pads: the tree and rv32 weights end with the tap popcounts */
@@ -286,8 +308,53 @@ static void draw_thresholds(layer *L, int32_t out_c)
         L->flip[i] = rnd();
 }
 
-/* Draws a layer that fits the pool (with room for `extra` more words); 0 when it does not. */
-static int draw_layer(layer *L, int32_t extra)
+/*
+ * The requantization constants of an int8 / int16 output (wide: int16): per channel a random multiplier (at
+ * most 2^61 / k_bits in magnitude: the contract's |acc * multiplier| + |offset| < 2^62), the shift that maps
+ * the largest accumulator near the code range (+-2), and an offset up to 2^9 codes, or +-(2^61 - 1) now and
+ * then. 0 when the pool is full.
+ */
+static int draw_requant(layer *L, int32_t out_c, int wide)
+{
+    int64_t mmax = ((int64_t)1 << 61) / (L->k_bits > 0 ? L->k_bits : 1);
+    arena_used += arena_used % 2; /* the int64 offsets on an 8-byte boundary */
+    L->offset = (int64_t *)(void *)take(2 * out_c);
+    L->multiplier = (int32_t *)take(out_c);
+    L->shift = (int32_t *)take(out_c);
+    if (L->offset == 0 || L->multiplier == 0 || L->shift == 0)
+        return 0;
+    if (mmax > 0x7FFFFFFF)
+        mmax = 0x7FFFFFFF;
+    for (int32_t o = 0; o < out_c; o++) {
+        const uint32_t r = rnd() % 10u;
+        const int32_t m = r == 0u ? (int32_t)mmax : r == 1u ? -(int32_t)mmax : r == 2u ? 0
+                        : (int32_t)((int64_t)(rnd() % (uint32_t)(2 * mmax + 1)) - mmax);
+        const int64_t prod = (int64_t)L->k_bits * (m < 0 ? -(int64_t)m : m);
+        int32_t bits = 0, sh;
+        int64_t span;
+        while (bits < 62 && ((int64_t)1 << bits) <= prod)
+            bits++;
+        sh = bits - (wide ? 15 : 7) + rint_in(-2, 2);
+        sh = sh < 0 ? 0 : sh > 62 ? 62 : sh;
+        span = sh + 9 >= 61 ? ((int64_t)1 << 61) - 1 : (int64_t)1 << (sh + 9);
+        L->multiplier[o] = m;
+        L->shift[o] = sh;
+        {
+            const int64_t v = (int64_t)(((uint64_t)rnd() << 32 | rnd()) % (uint64_t)span);
+            const uint32_t e = rnd() % 10u;
+            L->offset[o] = e == 0u ? ((int64_t)1 << 61) - 1 : e == 1u ? -(((int64_t)1 << 61) - 1) : rnd() % 2u ? v : -v;
+        }
+    }
+    L->out.multiplier = L->multiplier;
+    L->out.offset = L->offset;
+    L->out.shift = L->shift;
+    return 1;
+}
+
+/* Draws a layer that fits the pool (with room for `extra` more words); 0 when it does not. short_dots: a
+ * layer of tb_*_b1b1_short's domain (1x1 conv without pads over at most 64 channels, dense rows of at most
+ * 2 words). */
+static int draw_layer(layer *L, int32_t extra, int short_dots)
 {
     int32_t out_c;
     arena_used = 0;
@@ -310,6 +377,11 @@ static int draw_layer(layer *L, int32_t extra)
         p->pad = (tb_pad_kind)rint_in(0, 2);
         p->in_h = rint_in(1, 7);
         p->in_w = rint_in(1, 7);
+        if (short_dots) {
+            p->in_c = channels(64);
+            p->kernel_h = p->kernel_w = 1;
+            p->pad_top = p->pad_left = p->pad_bottom = p->pad_right = 0;
+        }
         p->input_zero_point = 0;
         {
             const int32_t sh = p->in_h + p->pad_top + p->pad_bottom - p->dilation_h * (p->kernel_h - 1) - 1;
@@ -328,15 +400,32 @@ static int draw_layer(layer *L, int32_t extra)
         p->in_c = channels(300);
         p->out_c = out_c = channels(70);
         p->input_zero_point = 0;
+        if (short_dots) {
+            p->in_c = channels(64);
+            if (p->in_c > 32)
+                p->in_pixels = 1;
+            else if (p->in_pixels > 2)
+                p->in_pixels = 2;
+        }
         L->k_words = p->in_pixels * TB_WORDS(p->in_c);
         L->k_bits = p->in_pixels * p->in_c;
         L->in_words = L->k_words;
     }
-    L->out.kind = rnd() % 4u ? TB_OUT_BITS : TB_OUT_S32;
+    {
+        const uint32_t r = rnd() % 8u;
+        L->out.kind = r < 4u ? TB_OUT_BITS : r < 6u ? TB_OUT_S32 : r == 6u ? TB_OUT_S8 : TB_OUT_S16;
+    }
     {
         const int32_t pixels = L->is_conv ? L->cp.out_h * L->cp.out_w : 1;
-        L->out_words = pixels * (L->out.kind == TB_OUT_BITS ? TB_WORDS(out_c) : out_c);
+        L->out_words = L->out.kind == TB_OUT_BITS ? pixels * TB_WORDS(out_c)
+                     : L->out.kind == TB_OUT_S32  ? pixels * out_c
+                     : (pixels * out_c * (L->out.kind == TB_OUT_S16 ? 2 : 1) + 3) / 4;
     }
+    L->out.multiplier = 0;
+    L->out.offset = 0;
+    L->out.shift = 0;
+    if ((L->out.kind == TB_OUT_S8 || L->out.kind == TB_OUT_S16) && !draw_requant(L, out_c, L->out.kind == TB_OUT_S16))
+        return 0;
     L->input = take(L->in_words);
     L->weights = take(out_c * L->k_words);
     L->thresholds = take(out_c);
@@ -374,7 +463,8 @@ static void describe(const layer *L)
         put_str("dense pixels "), put_i32(L->dp.in_pixels), put_str(" in_c "), put_i32(L->dp.in_c);
         put_str(" out_c "), put_i32(L->dp.out_c);
     }
-    put_str(L->out.kind == TB_OUT_BITS ? " bits\n" : " int32\n");
+    put_str(L->out.kind == TB_OUT_BITS ? " bits\n" : L->out.kind == TB_OUT_S32 ? " int32\n"
+            : L->out.kind == TB_OUT_S8 ? " int8\n" : " int16\n");
 }
 
 /* One case for one family: 0 on agreement. */
@@ -388,7 +478,7 @@ static int check_case(const family *f, uint32_t seed)
     rng_state = seed;
     for (;;) {
         /* redraw until it fits: outputs x2 with guards, encoded weights, scratch */
-        if (!draw_layer(&L, 0))
+        if (!draw_layer(&L, 0, f->short_dots))
             continue;
         if (f->tree && !tree_has(&L))
             continue;
@@ -446,7 +536,7 @@ static int check_short_scratch(const family *f, uint32_t seed)
     tb_context ctx;
     tb_status st;
     rng_state = seed;
-    while (!draw_layer(&L, 0) || (f->tree && !tree_has(&L)))
+    while (!draw_layer(&L, 0, f->short_dots) || (f->tree && !tree_has(&L)))
         ;
     out_c = L.is_conv ? L.cp.out_c : L.dp.out_c;
     bytes = L.is_conv ? f->conv_scratch(&L.cp) : f->dense_scratch(&L.dp);

@@ -5,11 +5,11 @@
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  Conv_0         tb_conv2d_s8_pairs  conv2d s8 x s8 -> bits
  *    1  Conv_1         tb_conv2d_grouped_b1b1_dw  conv2d grouped (32 groups) b1 x b1 -> bits
- *    2  Conv_2         tb_conv2d_b1b1   conv2d b1 x b1 -> bits
+ *    2  Conv_2         tb_conv2d_b1b1_short  conv2d b1 x b1 -> bits
  *    3  Conv_3         tb_conv2d_grouped_b1b1_dw  conv2d grouped (32 groups) b1 x b1 -> bits
- *    4  Conv_4         tb_conv2d_b1b1   conv2d b1 x b1 -> bits
+ *    4  Conv_4         tb_conv2d_b1b1_short  conv2d b1 x b1 -> bits
  *    5  Conv_5         tb_conv2d_grouped_b1b1_dw  conv2d grouped (32 groups) b1 x b1 -> bits
- *    6  Conv_6         tb_conv2d_b1b1   conv2d b1 x b1 -> int8
+ *    6  Conv_6         tb_conv2d_b1b1_short  conv2d b1 x b1 -> int8
  *    7  AveragePool_0  tb_avgpool_s8_opt  avgpool int8
  *    8  Gemm_0         tb_dense_s8_pairs  dense s8 x s8 -> int32
  *
@@ -370,7 +370,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 2: "Conv_2" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_conv2d_b1b1(&ctx, &l2_params, &l2_out, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
+    status = tb_conv2d_b1b1_short(&ctx, &l2_params, &l2_out, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
         tb_l2_conv_2_weights, ARENA_AT(L2_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -390,7 +390,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 4: "Conv_4" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_conv2d_b1b1(&ctx, &l4_params, &l4_out, (const uint32_t *)ARENA_AT(L3_OUT_OFFSET),
+    status = tb_conv2d_b1b1_short(&ctx, &l4_params, &l4_out, (const uint32_t *)ARENA_AT(L3_OUT_OFFSET),
         tb_l4_conv_4_weights, ARENA_AT(L4_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -410,7 +410,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 6: "Conv_6" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_conv2d_b1b1(&ctx, &l6_params, &l6_out, (const uint32_t *)ARENA_AT(L5_OUT_OFFSET),
+    status = tb_conv2d_b1b1_short(&ctx, &l6_params, &l6_out, (const uint32_t *)ARENA_AT(L5_OUT_OFFSET),
         tb_l6_conv_6_weights, ARENA_AT(L6_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;

@@ -4,9 +4,9 @@
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
  *    0  Gemm_0  tb_dense_s8b1_ss  dense s8 x b1 -> bits
- *    1  Gemm_1  tb_dense_b1b1    dense b1 x b1 -> bits
- *    2  Gemm_2  tb_dense_b1b1    dense b1 x b1 -> bits
- *    3  Gemm_3  tb_dense_b1b1    dense b1 x b1 -> int32
+ *    1  Gemm_1  tb_dense_b1b1_short  dense b1 x b1 -> bits
+ *    2  Gemm_2  tb_dense_b1b1_short  dense b1 x b1 -> bits
+ *    3  Gemm_3  tb_dense_b1b1_short  dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 1864 bytes (lower bound 1864):
  *   offset   bytes  buffer        live at layers
@@ -141,7 +141,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 1: "Gemm_1" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_dense_b1b1(&ctx, &l1_params, &l1_out, (const uint32_t *)ARENA_AT(L0_OUT_OFFSET),
+    status = tb_dense_b1b1_short(&ctx, &l1_params, &l1_out, (const uint32_t *)ARENA_AT(L0_OUT_OFFSET),
         tb_l1_gemm_1_weights, ARENA_AT(L1_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -151,7 +151,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 2: "Gemm_2" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_dense_b1b1(&ctx, &l2_params, &l2_out, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
+    status = tb_dense_b1b1_short(&ctx, &l2_params, &l2_out, (const uint32_t *)ARENA_AT(L1_OUT_OFFSET),
         tb_l2_gemm_2_weights, ARENA_AT(L2_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -161,7 +161,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 3: "Gemm_3" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_dense_b1b1(&ctx, &l3_params, &l3_out, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
+    status = tb_dense_b1b1_short(&ctx, &l3_params, &l3_out, (const uint32_t *)ARENA_AT(L2_OUT_OFFSET),
         tb_l3_gemm_3_weights, output);
     if (status != TB_OK)
         return (int)status;

@@ -17,7 +17,7 @@
  *   11  node_cat         tb_concat_s16    concat int16 (2 inputs)
  *   12  node_sub_1       tb_prelu_s16_opt  prelu int16
  *   13  node_add_7       tb_binarize_s16_opt  binarize int16 -> bits
- *   14  node_Conv_91     tb_conv2d_b1b1   conv2d b1 x b1 -> int16
+ *   14  node_Conv_91     tb_conv2d_b1b1_short  conv2d b1 x b1 -> int16
  *   15  node_add_8       tb_add_s16_opt   add int16
  *   16  node_sub_2       tb_prelu_s16_opt  prelu int16
  *   17  node_mean        tb_avgpool_s16_opt  avgpool int16
@@ -666,7 +666,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 14: "node_Conv_91" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_conv2d_b1b1(&ctx, &l14_params, &l14_out, (const uint32_t *)ARENA_AT(L13_OUT_OFFSET),
+    status = tb_conv2d_b1b1_short(&ctx, &l14_params, &l14_out, (const uint32_t *)ARENA_AT(L13_OUT_OFFSET),
         tb_l14_node_conv_91_weights, ARENA_AT(L14_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
