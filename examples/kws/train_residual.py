@@ -29,6 +29,14 @@ of the metrics, with the input step of the metadata (`tinybnn check MODEL --data
 --calibration kws_resnet_calibration.npz --input-scale STEP` reproduces it); "..._calibrated_on_test_data"
 is what `tinybnn check --data` alone does.
 
+Other options (none by default): --rprelu (ReActNet's RPReLU after every block's add; 2,048 B per block
+on the device at 64 channels), --label-smoothing, --noise (Gaussian noise on the training features), and
+distillation: --real trains the float version of the same net (float weights, hardtanh in place of the
+signs) and writes NAME_teacher.pt without exporting; --teacher FILE (that .pt, or an ONNX model such as
+kws_bnn.onnx, run by onnxruntime) trains on (1 - kd_alpha) CE + kd_alpha T^2 KL(teacher || student) at
+temperature --kd-temp, the teacher's logits taken on the same augmented batch (ReActNet's distributional
+loss: kd_alpha 1, T 1). Without these options the loop is train.py's train() itself.
+
 Writes to --out: kws_resnet.onnx, kws_resnet_calibration.npz, kws_resnet_metrics.json (metrics.json's
 structure), labels.txt. The test clips are train.py's kws_bnn_test.npz when that file in --out holds the
 same clips (its name goes into the metrics); otherwise they are written to kws_resnet_test.npz.
@@ -45,7 +53,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 # first: train.py sets the one-thread environment before numpy and torch are imported
 from train import (N_FRAMES, N_MFCC, ActSTE, BinConv2d, BinLinear, InputNorm, WeightSTE, accuracy, evaluate,  # noqa: E402
-                   export, load_data, savez_reproducible, setup, snap_to_input_grid, torch_predict, train)
+                   clip_weights, export, load_data, ort_predict, savez_reproducible, setup, snap_to_input_grid,
+                   time_shift, torch_predict, train)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -71,33 +80,52 @@ class ScaledBinConv2d(BinConv2d):
 
 
 class RSign(nn.Module):
-    """where(x + b_c >= 0, +1, -1), hard-tanh straight-through; b_c learnable (ReActNet) or absent."""
+    """where(x + b_c >= 0, +1, -1), hard-tanh straight-through; b_c learnable (ReActNet) or absent.
+    real=True (the float teacher of --teacher): hardtanh(x + b_c) instead of the sign."""
 
-    def __init__(self, c, learn_shift=True):
+    def __init__(self, c, learn_shift=True, real=False):
         super().__init__()
         self.shift = nn.Parameter(torch.zeros(1, c, 1, 1)) if learn_shift else None
+        self.real = real
 
     def forward(self, x):
-        return ActSTE.apply(x if self.shift is None else x + self.shift)
+        x = x if self.shift is None else x + self.shift
+        return torch.clamp(x, -1, 1) if self.real else ActSTE.apply(x)
+
+
+class RPReLU(nn.Module):
+    """ReActNet's RPReLU per channel: PReLU(x - gamma_c; slope beta_c) + zeta_c (exports as Sub/Add + PRelu + Add)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.prelu = nn.PReLU(c, init=0.25)
+        self.zeta = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x):
+        return self.prelu(x - self.gamma) + self.zeta
 
 
 class Block(nn.Module):
     """s = shortcut(s) + BN(binconv(rsign(s))); stride 2: AvgPool 2x1 shortcut, the conv's padding chosen so
     that both halve the length (an odd length loses its last frame in both)."""
 
-    def __init__(self, c, k, stride, t, rsign):
+    def __init__(self, c, k, stride, t, rsign, real=False, rprelu=False):
         super().__init__()
         pad = k // 2 if (stride == 1 or t % 2 == 0) else k // 2 - 1
-        self.sign = RSign(c, rsign)
-        self.conv = ScaledBinConv2d(c, c, (k, 1), stride=(stride, 1), padding=(pad, 0))
+        self.sign = RSign(c, rsign, real)
+        conv = nn.Conv2d if real else ScaledBinConv2d
+        self.conv = conv(c, c, (k, 1), stride=(stride, 1), padding=(pad, 0), **({"bias": False} if real else {}))
         self.bn = nn.BatchNorm2d(c)
         self.pool = nn.AvgPool2d((2, 1)) if stride == 2 else None
+        self.act = RPReLU(c) if rprelu else None
         self.t_out = (t + 2 * pad - k) // stride + 1
         assert self.t_out == (t if stride == 1 else t // 2)
 
     def forward(self, s):
         r = self.bn(self.conv(self.sign(s)))
-        return (s if self.pool is None else self.pool(s)) + r
+        s = (s if self.pool is None else self.pool(s)) + r
+        return s if self.act is None else self.act(s)
 
 
 class ResKWS(nn.Module):
@@ -108,11 +136,11 @@ class ResKWS(nn.Module):
     "gap": global average, float Linear."""
 
     def __init__(self, norm: InputNorm, n_classes: int, c=64, k1=3, k=3, layout="bdbdb", rsign=True,
-                 stem="float", head="gap"):
+                 stem="float", head="gap", real=False, rprelu=False):
         super().__init__()
         self.norm = norm
-        conv = BinConv2d if stem == "binary" else nn.Conv2d
-        self.stem = conv(N_MFCC, c, (k1, 1), padding=(k1 // 2, 0), **({} if stem == "binary" else {"bias": False}))
+        conv = BinConv2d if stem == "binary" and not real else nn.Conv2d
+        self.stem = conv(N_MFCC, c, (k1, 1), padding=(k1 // 2, 0), **({} if conv is BinConv2d else {"bias": False}))
         self.stem_bn = nn.BatchNorm2d(c)
         t, blocks = N_FRAMES, []
         for tok in layout:
@@ -120,15 +148,15 @@ class ResKWS(nn.Module):
                 blocks.append(nn.AvgPool2d((2, 1)))
                 t //= 2
             elif tok in "bd":
-                blocks.append(Block(c, k, 2 if tok == "d" else 1, t, rsign))
+                blocks.append(Block(c, k, 2 if tok == "d" else 1, t, rsign, real, rprelu))
                 t = blocks[-1].t_out
             else:
                 raise ValueError(f"layout token {tok!r}: b, d or p")
         self.blocks = nn.Sequential(*blocks)
         self.head = head
         if head == "flatten":
-            self.head_sign = RSign(c, rsign)
-            self.fc = BinLinear(c * t, n_classes)
+            self.head_sign = RSign(c, rsign, real)
+            self.fc = nn.Linear(c * t, n_classes, bias=False) if real else BinLinear(c * t, n_classes)
             self.head_bn = nn.BatchNorm1d(n_classes)
         else:
             self.gap = nn.AdaptiveAvgPool2d(1)
@@ -140,6 +168,70 @@ class ResKWS(nn.Module):
         if self.head == "flatten":
             return self.head_bn(self.fc(torch.flatten(self.head_sign(s), 1)))
         return self.fc(torch.flatten(self.gap(s), 1))
+
+
+def train_kd(model, d, a, teacher=None, log=print):
+    """train.train's loop (Adam, cosine, time shift, latent weights clipped; the same generator draws) with
+    label smoothing, Gaussian feature noise and distillation from a teacher's logits on the same augmented
+    batch: loss = (1 - alpha) CE(y) + alpha T^2 KL(softmax(teacher / T) || softmax(student / T))."""
+    g = torch.Generator().manual_seed(a.seed)
+    X, y = torch.from_numpy(d.Xtr), torch.from_numpy(d.ytr)
+    std = torch.tensor(d.std, dtype=torch.float32).view(1, -1, 1, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs * ((len(X) + a.batch - 1) // a.batch))
+    ce = nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
+    if teacher is not None:
+        teacher.eval()
+    for ep in range(a.epochs):
+        t = time.time()
+        model.train()
+        perm = torch.randperm(len(X), generator=g)
+        tot, n = 0.0, 0
+        for i in range(0, len(X), a.batch):
+            idx = perm[i:i + a.batch]
+            if len(idx) < 2:
+                continue
+            xb = time_shift(X[idx], g, a.shift) if a.shift else X[idx]
+            if a.noise:
+                xb = xb + a.noise * std * torch.randn(xb.shape, generator=g)
+            opt.zero_grad()
+            out = model(xb)
+            loss = ce(out, y[idx]) if a.kd_alpha < 1 or teacher is None else 0.0
+            if teacher is not None:
+                with torch.no_grad():
+                    tl = teacher(xb)
+                kd = nn.functional.kl_div(nn.functional.log_softmax(out / a.kd_temp, 1),
+                                          nn.functional.log_softmax(tl / a.kd_temp, 1),
+                                          reduction="batchmean", log_target=True) * a.kd_temp ** 2
+                loss = (1 - a.kd_alpha) * loss + a.kd_alpha * kd
+            loss.backward()
+            opt.step()
+            sched.step()
+            clip_weights(model)
+            tot += loss.item() * len(idx)
+            n += len(idx)
+        msg = f"epoch {ep + 1:3d}/{a.epochs}  loss {tot / n:.4f}  {time.time() - t:.1f} s"
+        if d.Xval is not None:
+            msg += f"  val {100 * accuracy(torch_predict(model, d.Xval), d.yval):.2f}%"
+        log(msg)
+    model.eval()
+    return model
+
+
+def load_teacher(path: Path, d):
+    """A float residual net written by --real (its state and options), or any ONNX model on the same input
+    (e.g. train.py's kws_bnn.onnx), run by onnxruntime."""
+    if path.suffix == ".onnx":
+        def onnx_teacher(xb):
+            return torch.from_numpy(ort_predict(path, xb.numpy().astype(np.float32)))
+        onnx_teacher.eval = lambda: None
+        return onnx_teacher
+    ck = torch.load(path, weights_only=True)
+    o = ck["options"]
+    t = ResKWS(InputNorm(d.scale, d.bias, d.step), len(d.labels), c=o["width"], k1=o["k1"], k=o["k"],
+               layout=o["layout"], rsign=o["rsign"], stem="float", head=o["head"], real=True, rprelu=o["rprelu"])
+    t.load_state_dict(ck["state"])
+    return t
 
 
 def freeze_scaled(model):
@@ -178,17 +270,38 @@ def main(argv=None):
     p.add_argument("--no-rsign", dest="rsign", action="store_false", help="plain where(x >= 0) binarizers")
     p.add_argument("--name", default="kws_resnet", help="output file stem")
     p.add_argument("--cal-clips", type=int, default=256, help="TRAIN clips calibrating the real-valued streams")
+    p.add_argument("--rprelu", action="store_true", help="ReActNet's RPReLU after every block's add")
+    p.add_argument("--real", action="store_true",
+                   help="train the float version of the net (float weights, hardtanh for the signs) and write "
+                        "NAME_teacher.pt for --teacher; no export")
+    p.add_argument("--teacher", type=Path, help="distill from this teacher: a --real .pt or an ONNX model")
+    p.add_argument("--kd-alpha", type=float, default=1.0, help="weight of the distillation loss (1: teacher only)")
+    p.add_argument("--kd-temp", type=float, default=1.0, help="distillation temperature")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="Gaussian noise on the training features, in standard deviations per coefficient")
     a = p.parse_args(argv)
     t0 = time.time()
     setup(a.seed)
     a.out.mkdir(parents=True, exist_ok=True)
     d = load_data(a.data, a.seed)
     model = ResKWS(InputNorm(d.scale, d.bias, d.step), len(d.labels), c=a.width, k1=a.k1, k=a.k,
-                   layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head)
+                   layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head, real=a.real, rprelu=a.rprelu)
     t1 = time.time()
-    train(model, d.Xtr, d.ytr, a.epochs, a.lr, a.batch, a.seed, log=lambda s: print(s, flush=True),
-          Xval=d.Xval, yval=d.yval, shift=a.shift)
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    if a.teacher or a.label_smoothing or a.noise:
+        train_kd(model, d, a, load_teacher(a.teacher, d) if a.teacher else None, log=log)
+    else:  # train.py's loop itself
+        train(model, d.Xtr, d.ytr, a.epochs, a.lr, a.batch, a.seed, log=log, Xval=d.Xval, yval=d.yval,
+              shift=a.shift)
     train_s = time.time() - t1
+    if a.real:
+        val = accuracy(torch_predict(model, d.Xval), d.yval) if d.Xval is not None else float("nan")
+        print(f"float teacher: val {100 * val:.2f}%  test {100 * accuracy(torch_predict(model, d.Xte), d.yte):.2f}%  "
+              f"train {train_s:.0f} s")
+        opts = {k: getattr(a, k) for k in ("width", "k1", "k", "layout", "rsign", "head", "rprelu")}
+        torch.save({"options": opts, "state": model.state_dict()}, a.out / f"{a.name}_teacher.pt")
+        return
     y_trained = torch_predict(model, d.Xte)
     freeze_scaled(model)
     y_frozen = torch_predict(model, d.Xte)
@@ -217,7 +330,10 @@ def main(argv=None):
         model, onnx_path, d, ops, torch_acc, onnx_path.name, test_file,
         lambda: {"seed": a.seed, "epochs": a.epochs, "lr": a.lr, "batch": a.batch,
                  "time_shift_frames": a.shift, "width": a.width, "layout": a.layout, "stem": a.stem, "head": a.head, "k1": a.k1, "k": a.k,
-                 "rsign": a.rsign, "stream_calibration": f"{a.name}_calibration.npz: {a.cal_clips} TRAIN clips (seeded)",
+                 "rsign": a.rsign, "rprelu": a.rprelu,
+                 "teacher": None if a.teacher is None else a.teacher.name, "kd_alpha": a.kd_alpha,
+                 "kd_temp": a.kd_temp, "label_smoothing": a.label_smoothing, "noise": a.noise,
+                 "stream_calibration": f"{a.name}_calibration.npz: {a.cal_clips} TRAIN clips (seeded)",
                  "optimizer": "Adam", "schedule": "cosine", "train_seconds": round(train_s, 1),
                  "total_seconds": round(time.time() - t0, 1), "threads": 1},
         "python examples/kws/train_residual.py " + " ".join(sys.argv[1:] if argv is None else argv),
