@@ -474,6 +474,43 @@ class _Importer:
                             "one padding value per convolution")
         return tuple(a + c for a, c in zip(ppads, own))
 
+    def conv_geometry(self, k, name, x, O, KH, KW, padding, strides, dilations, ppads=(0, 0, 0, 0), pvalue=0.0):
+        """A convolution's strides and dilations checked, its pads (conv_pads: a PAD it reads merged with its own
+        SAME padding) and its NCHW output shape (1, O, OH, OW), refused when empty."""
+        (sh, sw), (dh, dw) = strides, dilations
+        if min(sh, sw, dh, dw) < 1:
+            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
+        pads = self.conv_pads(k, name, x, ppads, pvalue, padding, KH, KW, sh, sw, dh, dw)
+        H, W = self.shapes[x][2:]
+        oh, ow = self._out_hw(H, W, pads, KH, KW, sh, sw, dh, dw)
+        if oh < 1 or ow < 1:
+            raise self.fail(k, name, "its output map is empty")
+        return pads, (1, O, oh, ow)
+
+    @staticmethod
+    def builtin_window(opts):
+        """(strides, dilations) of a builtin CONV_2D / DEPTHWISE_CONV_2D's options."""
+        return (opts.StrideH(), opts.StrideW()), (opts.DilationHFactor(), opts.DilationWFactor())
+
+    def bias_of(self, k, name, ii, O, per: str):
+        """The optional bias (input 2) of a CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED: a constant float32 (O,)
+        vector, or None when the operator has none."""
+        if len(ii) <= 2 or ii[2] < 0:
+            return None
+        bias = self.const(ii[2])
+        if bias is None or bias.shape != (O,) or bias.dtype != np.float32:
+            raise self.fail(k, name, "its bias is not a constant float32 tensor of shape "
+                            f"[{O}]" + (f" (shape {list(bias.shape)})" if bias is not None else ""),
+                            f"one float32 bias per {per}")
+        return bias
+
+    def add_bias(self, k, name, o, y, bias, shape, origin) -> str:
+        """y, or y plus bias as an Affine named after the output o."""
+        if bias is None:
+            return y
+        return self.emit("Affine", self.tname(o), y, {"scale": np.ones(len(bias)), "bias": bias.astype(np.float64),
+                                                      "origin": origin}, shape, name)
+
     def _pad(self, k, name, op, ii, o):
         x = self.float_in(k, name, ii[0])
         self.float_out(k, name, o)
@@ -574,19 +611,12 @@ class _Importer:
             raise self.fail(k, name, f"pad_values {pad_value}", "0 or 1")
         sh, sw = int(opts.get("stride_height", 1)), int(opts.get("stride_width", 1))
         dh, dw = int(opts.get("dilation_height_factor", 1)), int(opts.get("dilation_width_factor", 1))
-        if min(sh, sw, dh, dw) < 1:
-            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
         padding = int(opts.get("padding", self.tfl.Padding.VALID))
-        pads = self._window(k, name, x, padding, KH, KW, sh, sw, dh, dw)
+        pads, shape = self.conv_geometry(k, name, x, O, KH, KW, padding, (sh, sw), (dh, dw))
         # unpack: bit j of word w is channel 32 w + j, bit 1 = -1
         bits = np.unpackbits(wp.astype("<i4").view(np.uint8).reshape(O, KH, KW, words, 4), axis=-1,
                              bitorder="little").reshape(O, KH, KW, words * 32)[..., :cg]
         W = (1.0 - 2.0 * bits).transpose(0, 3, 1, 2).astype(np.float64)
-        H0, W0 = self.shapes[x][2:]
-        oh, ow = self._out_hw(H0, W0, pads, KH, KW, sh, sw, dh, dw)
-        if oh < 1 or ow < 1:
-            raise self.fail(k, name, "its output map is empty")
-        shape = (1, O, oh, ow)
         conv = self.emit("Conv", self.tname(o) + "/conv", x, {
             "W": W, "strides": (sh, sw), "dilations": (dh, dw), "pads": pads,
             "pad_value": float(pad_value), "group": G}, shape, name)
@@ -728,23 +758,13 @@ class _Importer:
             raise self.fail(k, name, f"its filter is not a constant float32 [O, KH, KW, {C}] tensor",
                             "float weights (groups = 1)")
         O, KH, KW, _ = W.shape
-        sh, sw = opts.StrideH(), opts.StrideW()
-        dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
-        if min(sh, sw, dh, dw) < 1:
-            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
-        pads = self.conv_pads(k, name, x, ppads, pvalue, opts.Padding(), KH, KW, sh, sw, dh, dw)
-        H, Wd = self.shapes[x][2:]
-        shape = (1, O) + self._out_hw(H, Wd, pads, KH, KW, sh, sw, dh, dw)
-        bias = self.const(ii[2]) if len(ii) > 2 and ii[2] >= 0 else None
+        strides, dilations = self.builtin_window(opts)
+        pads, shape = self.conv_geometry(k, name, x, O, KH, KW, opts.Padding(), strides, dilations, ppads, pvalue)
+        bias = self.bias_of(k, name, ii, O, "channel")
         y = self.emit("Conv", self.tname(o) + ("/conv" if bias is not None else ""), x, {
-            "W": W.transpose(0, 3, 1, 2).astype(np.float64), "strides": (sh, sw), "dilations": (dh, dw),
+            "W": W.transpose(0, 3, 1, 2).astype(np.float64), "strides": strides, "dilations": dilations,
             "pads": pads, "pad_value": pvalue if any(ppads) else 0.0, "group": 1}, shape, name)
-        if bias is not None:
-            if bias.shape != (O,) or bias.dtype != np.float32:
-                raise self.fail(k, name, f"its bias has shape {list(bias.shape)}", "one float32 bias per channel")
-            y = self.emit("Affine", self.tname(o), y, {"scale": np.ones(O), "bias": bias.astype(np.float64),
-                                                       "origin": "CONV_2D bias"}, shape, name)
-        self.ir[o] = y
+        self.ir[o] = self.add_bias(k, name, o, y, bias, shape, "CONV_2D bias")
 
     def _conv2d_int8(self, k, name, op, ii, o):
         x = self.act(k, name, ii[0])
@@ -753,13 +773,7 @@ class _Importer:
         if W is None or W.ndim != 4:
             raise self.fail(k, name, "its filter is not a constant [O, KH, KW, C] tensor")
         O, KH, KW, _ = W.shape
-        sh, sw = opts.StrideH(), opts.StrideW()
-        dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
-        if min(sh, sw, dh, dw) < 1:
-            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
-        pads = self._window(k, name, x, opts.Padding(), KH, KW, sh, sw, dh, dw)
-        H, Wd = self.shapes[x][2:]
-        shape = (1, O) + self._out_hw(H, Wd, pads, KH, KW, sh, sw, dh, dw)
+        pads, shape = self.conv_geometry(k, name, x, O, KH, KW, opts.Padding(), *self.builtin_window(opts))
         int8.conv2d(self, k, name, op, ii, o, opts, pads, shape)
 
     def op_FULLY_CONNECTED(self, k, name, op, ii, o):
@@ -777,15 +791,10 @@ class _Importer:
         if W is None or W.dtype != np.float32 or W.ndim != 2 or W.shape[1] != F:
             raise self.fail(k, name, f"its weights are not a constant float32 [units, {F}] tensor")
         O = W.shape[0]
-        bias = self.const(ii[2]) if len(ii) > 2 and ii[2] >= 0 else None
+        bias = self.bias_of(k, name, ii, O, "unit")
         y = self.emit("Dense", self.tname(o) + ("/matmul" if bias is not None else ""), x,
                       {"W": W.astype(np.float64)}, (1, O), name)
-        if bias is not None:
-            if bias.shape != (O,) or bias.dtype != np.float32:
-                raise self.fail(k, name, f"its bias has shape {list(bias.shape)}", "one float32 bias per unit")
-            y = self.emit("Affine", self.tname(o), y, {"scale": np.ones(O), "bias": bias.astype(np.float64),
-                                                       "origin": "FULLY_CONNECTED bias"}, (1, O), name)
-        self.ir[o] = y
+        self.ir[o] = self.add_bias(k, name, o, y, bias, (1, O), "FULLY_CONNECTED bias")
 
     def _arith(self, k, name, op, ii, o, cls):
         if any(i in self.tab for i in ii):
@@ -870,25 +879,13 @@ class _Importer:
                 W.shape[3] % C:
             raise self.fail(k, name, f"its filter is not a constant float32 [1, KH, KW, {C} * multiplier] tensor")
         _, KH, KW, O = W.shape
-        sh, sw = opts.StrideH(), opts.StrideW()
-        dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
-        if min(sh, sw, dh, dw) < 1:
-            raise self.fail(k, name, f"strides {(sh, sw)}, dilations {(dh, dw)}", "values >= 1")
-        pads = self.conv_pads(k, name, x, ppads, pvalue, opts.Padding(), KH, KW, sh, sw, dh, dw)
-        H, Wd = self.shapes[x][2:]
-        shape = (1, O) + self._out_hw(H, Wd, pads, KH, KW, sh, sw, dh, dw)
-        if shape[2] < 1 or shape[3] < 1:
-            raise self.fail(k, name, "its output map is empty")
-        bias = self.const(ii[2]) if len(ii) > 2 and ii[2] >= 0 else None
+        strides, dilations = self.builtin_window(opts)
+        pads, shape = self.conv_geometry(k, name, x, O, KH, KW, opts.Padding(), strides, dilations, ppads, pvalue)
+        bias = self.bias_of(k, name, ii, O, "channel")
         y = self.emit("Conv", self.tname(o) + ("/conv" if bias is not None else ""), x, {
-            "W": W[0].transpose(2, 0, 1)[:, None].astype(np.float64), "strides": (sh, sw), "dilations": (dh, dw),
+            "W": W[0].transpose(2, 0, 1)[:, None].astype(np.float64), "strides": strides, "dilations": dilations,
             "pads": pads, "pad_value": pvalue if any(ppads) else 0.0, "group": C}, shape, name)
-        if bias is not None:
-            if bias.shape != (O,) or bias.dtype != np.float32:
-                raise self.fail(k, name, f"its bias has shape {list(bias.shape)}", "one float32 bias per channel")
-            y = self.emit("Affine", self.tname(o), y, {"scale": np.ones(O), "bias": bias.astype(np.float64),
-                                                       "origin": "DEPTHWISE_CONV_2D bias"}, shape, name)
-        self.ir[o] = y
+        self.ir[o] = self.add_bias(k, name, o, y, bias, shape, "DEPTHWISE_CONV_2D bias")
 
     def op_CONCATENATION(self, k, name, op, ii, o):
         """``Concat`` on the channel axis (the last of an NHWC map) of float activations."""
