@@ -42,6 +42,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..errors import NeedsCalibration, TinyBnnError
 from .bits import pack_bits, pack_pm1, tail_mask, unpack_bits, words
+from .floatref import softmax
 from .layers import ADD, AVGPOOL, BINARIZE, CONCAT, CONV2D, DENSE, MAXPOOL, PRELU
 from .prologue import apply_prologue
 from .quant import int_quant_codes
@@ -125,8 +126,6 @@ def dequantize_output(attrs, acc: np.ndarray) -> np.ndarray:
         np.add(y, _per_channel(b, c)[:, None], out=y)
     y = y.T.reshape(acc.shape)
     if attrs.get("softmax") is not None:  # a Softmax at the model's output: over the classes, on the host
-        from .floatref import softmax
-
         y = softmax(y.reshape(len(y), -1), attrs["softmax"]).reshape(y.shape)
     if y.ndim == 4:
         y = y.transpose(0, 3, 1, 2)

@@ -1030,7 +1030,7 @@ def lower(g: Graph, input_quant: dict | None = None, calibration=None, stream_bi
     means no data (int8 only when exact, streams uncalibrated). ``stream_bits``: 8 or 16, the width of the
     streams (see :func:`tinybnn.model.load`, which chooses it from the calibration data)."""
     soft = g.nodes[-1] if g.nodes and g.nodes[-1].op == "Softmax" and g.nodes[-1].output == g.output else None
-    if soft is not None:  # a Softmax at the output (the TFLite frontend's): on the host, after the output affine
+    if soft is not None:  # a Softmax at the output (ONNX's or TFLite's): on the host, after the output affine
         g.remove(soft, keep=soft.inputs[0])
         g.output = soft.inputs[0]
     low = Lowering(g, input_quant, calibration, stream_bits)
