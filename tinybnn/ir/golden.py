@@ -85,9 +85,9 @@ def quantize_input(attrs, x: np.ndarray) -> np.ndarray:
         sc = np.asarray(attrs["quant_scale"], np.float64)
         if sc.size > 1:
             sc = sc.reshape((1, -1) + (1,) * (y.ndim - 2))
-        codes = int_quant_codes(y, sc, attrs["quant_zero_point"], attrs["quant_bitwidth"],
-                                attrs["quant_signed"], attrs["quant_narrow"], attrs["rounding"])
-        q = codes - attrs["offset"]
+        q = int_quant_codes(y, sc, attrs["quant_zero_point"], attrs["quant_bitwidth"],
+                            attrs["quant_signed"], attrs["quant_narrow"], attrs["rounding"])
+        np.subtract(q, attrs["offset"], out=q)
     elif mode == "sign":
         q = (y > 0 if attrs["zero"] == "-1" else y >= 0).view(np.int8) * np.int8(2)  # +1 / -1
         q -= np.int8(1)
@@ -347,6 +347,8 @@ def _bin_run(xw, prep, P, out):
         cond3 = _view(cond, (o8, cols // P, P))
         out_u8 = out.view(np.uint8)
         L = prep["L"]
+    if out.dtype not in (np.int32, np.uint32):
+        idx = np.empty((cols, O), np.int32)
     wfull = _short_row_weights(prep, R) if cols == R < TILE_COLS else None
     for r0 in range(0, R, cols):
         r1 = min(R, r0 + cols)
@@ -377,11 +379,16 @@ def _bin_run(xw, prep, P, out):
                 np.bitwise_xor(out_u8[r0:r1], prep["flip"], out=out_u8[r0:r1])
         else:
             if out.dtype != np.int32:  # a stream: the requantized codes from the table (see _popcount_table)
-                v = np.take(prep["pc_lut"], np.add(acc3[:, :m // P], prep["pc_off"][:, None, :]))
+                # the table indices written pixel-major (a transposed view), so that one gather fills the
+                # output rows in place; mode "clip" only spares take() its buffered bounds check: every
+                # index is in range by construction
+                ix = idx[:m]
+                np.add(acc3[:, :m // P], prep["pc_off"][:, None, :], out=_view(ix.T, (O, m // P, P)))
+                np.take(prep["pc_lut"], ix, out=out[r0:r1], mode="clip")
             else:
                 v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
                 v += prep["D"][:, None, :]
-            out[r0:r1] = v.reshape(O, m).T
+                out[r0:r1] = v.reshape(O, m).T
 
 
 SHORT_ROW_BYTES = 4 << 20
@@ -810,7 +817,7 @@ def _prepared(attrs, build):
 # and floor() of it is the shift. Otherwise (or for the int32 path) the literal int64 rule runs.
 # Elementwise stream ops run in blocks of BLOCK elements (cache-sized temporaries), with per-channel constants
 # tiled to the block so every ufunc runs over one long row.
-BLOCK = 1 << 14
+BLOCK = 1 << 16
 F64_EXACT = 1 << 53
 
 

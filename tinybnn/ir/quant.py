@@ -30,9 +30,16 @@ def int_range(bitwidth: int, signed: int, narrow: int) -> tuple[int, int]:
 def int_quant_codes(x, scale, zeropt, bitwidth, signed=1, narrow=0, rounding="ROUND"):
     """The integer codes of a QONNX Quant: round(clamp(x / scale + zeropt))."""
     lo, hi = int_range(int(np.asarray(bitwidth).reshape(-1)[0]), signed, narrow)
-    y = np.asarray(x, dtype=np.float64) / np.asarray(scale, dtype=np.float64) + np.asarray(zeropt, np.float64)
-    y = np.clip(y, lo, hi)
-    return ROUNDING[str(rounding).upper()](y)
+    sc, zp = np.asarray(scale, dtype=np.float64), np.asarray(zeropt, np.float64)
+    shape = np.broadcast_shapes(np.shape(x), sc.shape, zp.shape)
+    y = np.empty(shape, np.float64)  # one array, every step in place (the same float64 operations)
+    np.divide(np.asarray(x), sc, out=y, dtype=np.float64)
+    np.add(y, zp, out=y)
+    np.clip(y, lo, hi, out=y)
+    mode = str(rounding).upper()
+    if mode in ("ROUND", "CEIL", "FLOOR"):
+        return ROUNDING[mode](y, out=y)
+    return ROUNDING[mode](y)
 
 
 def int_quant(x, scale, zeropt, bitwidth, signed=1, narrow=0, rounding="ROUND"):
