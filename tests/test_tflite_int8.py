@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import tinybnn
+from tinybnn.cli import main
 from tinybnn.errors import TinyBnnError
 from tinybnn.frontend.tflite import int8
 from tinybnn.model import float_graph
@@ -37,6 +38,14 @@ def test_host_quantizes_with_the_files_parameters():
     assert np.array_equal(m.quantize(x).reshape(len(x), -1), r["q_lce"].reshape(len(x), -1))
     m2 = tinybnn.load(FIX / f"{NAME}.tflite", calibration=x * 3)  # calibration data does not override them
     assert np.array_equal(m2.quantize(x), m.quantize(x))
+
+
+def test_int8_arithmetic_is_stated(capsys):
+    """The importer's account of the int8 arithmetic it followed reaches the model's notes and inspect."""
+    m = tinybnn.load(FIX / f"{NAME}.tflite")
+    assert any("MultiplyByQuantizedMultiplier" in n and "CONV_2D, int8" in n for n in m.notes), m.notes
+    assert main(["inspect", str(FIX / f"{NAME}.tflite")]) == 0
+    assert "note: operator 0 (CONV_2D, int8)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", [NAME, NAME + "_float_in"])

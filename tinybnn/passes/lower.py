@@ -1039,7 +1039,7 @@ def lower(g: Graph, input_quant: dict | None = None, calibration=None, stream_bi
         nodes[-1].attrs["softmax"] = float(soft.attrs["beta"])
     g.nodes = nodes
     g.output = nodes[-1].outputs[0]
-    g.meta["notes"] = low.notes
+    g.meta["notes"] = list(g.meta.get("int8_notes", ())) + low.notes  # the importer's own (a .tflite's int8 arithmetic) first
     g.meta["uncalibrated_streams"] = low.uncalibrated
     g.meta["stream_bits"] = stream_bits
     return g
