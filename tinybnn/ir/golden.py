@@ -767,10 +767,14 @@ _FINGERPRINT = ("in_dtype", "in_shape", "out_shape", "kernel", "stride", "dilati
                 "breakpoint", "mult_pos", "mult_neg", "offset_pos", "offset_neg", "shift")
 
 
+_FINGERPRINT_KEYS = frozenset(_FINGERPRINT)
+
+
 def _fingerprint(attrs):
-    """What the constants are built from: (key, the object, a bytes copy of it if it is an array or a tuple of
-    arrays)."""
-    return tuple((k, attrs[k], _content(attrs[k])) for k in _FINGERPRINT if k in attrs)
+    """What the constants are built from: (the keys present, and per key (key, the object, a bytes copy of it
+    if it is an array or a tuple of arrays))."""
+    return (attrs.keys() & _FINGERPRINT_KEYS,
+            tuple((k, attrs[k], _content(attrs[k])) for k in _FINGERPRINT if k in attrs))
 
 
 def _content(a):
@@ -783,16 +787,17 @@ def _content(a):
 
 def _matches(key, attrs) -> bool:
     """Whether attrs still hold exactly what key was taken from: the same objects, arrays unchanged in place."""
-    n = 0
-    for k, obj, b in key:
-        a = attrs.get(k, _FINGERPRINT)
+    present, entries = key
+    if attrs.keys() & _FINGERPRINT_KEYS != present:  # a key added or removed
+        return False
+    for k, obj, b in entries:
+        a = attrs[k]
         if a is not obj:
-            if b is not None or isinstance(a, np.ndarray) or a is _FINGERPRINT or a != obj:
+            if b is not None or isinstance(a, np.ndarray) or a != obj:
                 return False
         elif b is not None and _content(a) != b:  # an array (or a tuple's array) changed in place
             return False
-        n += 1
-    return n == sum(k in attrs for k in _FINGERPRINT)
+    return True
 
 
 def _prepared(attrs, build):

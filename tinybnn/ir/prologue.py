@@ -24,16 +24,20 @@ def prologue_ops(nodes) -> list[dict]:
 
 def apply_prologue(ops, x: np.ndarray) -> np.ndarray:
     """Apply the host-side preprocessing to a float32 batch in the canonical layout, as the framework does:
-    per affine step y * scale, then + bias, each rounded to float32 (in place on one copy of the input)."""
+    per affine step y * scale, then + bias, each rounded to float32 (the first step writes a new array, the
+    others work in place on it: never into the caller's array). A multiplication by 1 is skipped (exact), and
+    an addition of 0, which changes only -0.0 into +0.0: every input quantizer maps the two alike."""
     y = np.asarray(x, dtype=np.float32)
     copied = False
     for op in ops:
         if op["op"] == "affine":
-            if not copied:
-                y, copied = np.array(y, dtype=np.float32, copy=True), True  # never write into the caller's array
             cs = (1, -1) + (1,) * (y.ndim - 2)
-            np.multiply(y, op["scale"].astype(np.float32).reshape(cs), out=y)
-            np.add(y, op["bias"].astype(np.float32).reshape(cs), out=y)
+            for ufunc, v, identity in ((np.multiply, op["scale"], 1), (np.add, op["bias"], 0)):
+                v = np.asarray(v, np.float32)
+                if np.all(v == identity):
+                    continue
+                y = ufunc(y, v.reshape(cs), out=y if copied else None)
+                copied = True
         else:
             if op["perm"] is not None and y.ndim == 4:
                 y = np.transpose(y, op["perm"])
