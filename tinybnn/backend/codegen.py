@@ -572,6 +572,7 @@ def _template_context(model, specs, plan: Plan, wiring, inp: dict, out: dict, ks
         "opt_stream_kernels": "tb_kernels_opt_stream.h" in ksrc,
         "s16_kernels": KERNEL_S16_HEADER in ksrc,
         "layer_name_width": max(len(c_comment(s.name)) for s in specs),
+        "kernel_name_width": max(len(s.fn) for s in specs),
     }
 
 

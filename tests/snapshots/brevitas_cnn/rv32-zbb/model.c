@@ -3,10 +3,10 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash f495e4f506e1dbf7.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  Conv_0     tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
+ *    0  Conv_0     tb_conv2d_s8b1_ss       conv2d s8 x b1 -> bits
  *    1  Conv_1     tb_conv2d_b1b1_rv32zbb  conv2d b1 x b1 -> bits
- *    2  MaxPool_0  tb_maxpool_b1_opt  maxpool b1 (AND)
- *    3  Gemm_0     tb_dense_b1b1_rv32zbb  dense b1 x b1 -> int32
+ *    2  MaxPool_0  tb_maxpool_b1_opt       maxpool b1 (AND)
+ *    3  Gemm_0     tb_dense_b1b1_rv32zbb   dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 2160 bytes (lower bound 2160):
  *   offset   bytes  buffer        live at layers

@@ -3,15 +3,15 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash ba4602c78998d13e.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  Conv_0         tb_conv2d_s8s8   conv2d s8 x s8 -> bits
+ *    0  Conv_0         tb_conv2d_s8s8          conv2d s8 x s8 -> bits
  *    1  Conv_1         tb_conv2d_grouped_b1b1  conv2d grouped (32 groups) b1 x b1 -> bits
- *    2  Conv_2         tb_conv2d_b1b1   conv2d b1 x b1 -> bits
+ *    2  Conv_2         tb_conv2d_b1b1          conv2d b1 x b1 -> bits
  *    3  Conv_3         tb_conv2d_grouped_b1b1  conv2d grouped (32 groups) b1 x b1 -> bits
- *    4  Conv_4         tb_conv2d_b1b1   conv2d b1 x b1 -> bits
+ *    4  Conv_4         tb_conv2d_b1b1          conv2d b1 x b1 -> bits
  *    5  Conv_5         tb_conv2d_grouped_b1b1  conv2d grouped (32 groups) b1 x b1 -> bits
- *    6  Conv_6         tb_conv2d_b1b1   conv2d b1 x b1 -> int8
- *    7  AveragePool_0  tb_avgpool_s8    avgpool int8
- *    8  Gemm_0         tb_dense_s8s8    dense s8 x s8 -> int32
+ *    6  Conv_6         tb_conv2d_b1b1          conv2d b1 x b1 -> int8
+ *    7  AveragePool_0  tb_avgpool_s8           avgpool int8
+ *    8  Gemm_0         tb_dense_s8s8           dense s8 x s8 -> int32
  *
  * Memory plan (greedy), arena 576 bytes (lower bound 576):
  *   offset   bytes  buffer        live at layers

@@ -3,7 +3,7 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash bca03d274c8a1c84.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  Gemm_0  tb_dense_s8b1_ss  dense s8 x b1 -> bits
+ *    0  Gemm_0  tb_dense_s8b1_ss     dense s8 x b1 -> bits
  *    1  Gemm_1  tb_dense_b1b1_short  dense b1 x b1 -> bits
  *    2  Gemm_2  tb_dense_b1b1_short  dense b1 x b1 -> bits
  *    3  Gemm_3  tb_dense_b1b1_short  dense b1 x b1 -> int32

@@ -3,12 +3,12 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash d4855899e2ac8e34.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /0/Conv     tb_conv2d_s8b1   conv2d s8 x b1 -> bits
- *    1  /3/Conv     tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    2  /5/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
- *    3  /7/Conv     tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    4  /9/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
- *    5  /12/MatMul  tb_dense_b1b1    dense b1 x b1 -> int32
+ *    0  /0/Conv     tb_conv2d_s8b1  conv2d s8 x b1 -> bits
+ *    1  /3/Conv     tb_conv2d_b1b1  conv2d b1 x b1 -> bits
+ *    2  /5/MaxPool  tb_maxpool_b1   maxpool b1 (AND)
+ *    3  /7/Conv     tb_conv2d_b1b1  conv2d b1 x b1 -> bits
+ *    4  /9/MaxPool  tb_maxpool_b1   maxpool b1 (AND)
+ *    5  /12/MatMul  tb_dense_b1b1   dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 768 bytes (lower bound 768):
  *   offset   bytes  buffer        live at layers

@@ -3,15 +3,15 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 49f17d135eaa6e2a.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /1/Conv      tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
- *    1  /3/MaxPool   tb_maxpool_b1_opt  maxpool b1 (AND)
+ *    0  /1/Conv      tb_conv2d_s8b1_ss         conv2d s8 x b1 -> bits
+ *    1  /3/MaxPool   tb_maxpool_b1_opt         maxpool b1 (AND)
  *    2  /5/Conv      tb_l2_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
- *    3  /7/MaxPool   tb_maxpool_b1_opt  maxpool b1 (AND)
+ *    3  /7/MaxPool   tb_maxpool_b1_opt         maxpool b1 (AND)
  *    4  /9/Conv      tb_l4_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
- *    5  /11/MaxPool  tb_maxpool_b1_opt  maxpool b1 (AND)
+ *    5  /11/MaxPool  tb_maxpool_b1_opt         maxpool b1 (AND)
  *    6  /13/Conv     tb_l6_conv2d_b1b1_armv7m  conv2d b1 x b1 -> bits
- *    7  /15/MaxPool  tb_maxpool_b1_opt  maxpool b1 (AND)
- *    8  /18/MatMul   tb_l8_dense_b1b1_armv7m  dense b1 x b1 -> int32
+ *    7  /15/MaxPool  tb_maxpool_b1_opt         maxpool b1 (AND)
+ *    8  /18/MatMul   tb_l8_dense_b1b1_armv7m   dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 3340 bytes (lower bound 3340):
  *   offset   bytes  buffer        live at layers

@@ -3,15 +3,15 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 49f17d135eaa6e2a.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /1/Conv      tb_conv2d_s8b1   conv2d s8 x b1 -> bits
- *    1  /3/MaxPool   tb_maxpool_b1    maxpool b1 (AND)
- *    2  /5/Conv      tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    3  /7/MaxPool   tb_maxpool_b1    maxpool b1 (AND)
- *    4  /9/Conv      tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    5  /11/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
- *    6  /13/Conv     tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    7  /15/MaxPool  tb_maxpool_b1    maxpool b1 (AND)
- *    8  /18/MatMul   tb_dense_b1b1    dense b1 x b1 -> int32
+ *    0  /1/Conv      tb_conv2d_s8b1  conv2d s8 x b1 -> bits
+ *    1  /3/MaxPool   tb_maxpool_b1   maxpool b1 (AND)
+ *    2  /5/Conv      tb_conv2d_b1b1  conv2d b1 x b1 -> bits
+ *    3  /7/MaxPool   tb_maxpool_b1   maxpool b1 (AND)
+ *    4  /9/Conv      tb_conv2d_b1b1  conv2d b1 x b1 -> bits
+ *    5  /11/MaxPool  tb_maxpool_b1   maxpool b1 (AND)
+ *    6  /13/Conv     tb_conv2d_b1b1  conv2d b1 x b1 -> bits
+ *    7  /15/MaxPool  tb_maxpool_b1   maxpool b1 (AND)
+ *    8  /18/MatMul   tb_dense_b1b1   dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 1376 bytes (lower bound 1376):
  *   offset   bytes  buffer        live at layers

@@ -3,11 +3,11 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 3fe8e941d1ce816f.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  larq_cnn/quant_conv2d/QuantConv2D    tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
+ *    0  larq_cnn/quant_conv2d/QuantConv2D    tb_conv2d_s8b1_ss      conv2d s8 x b1 -> bits
  *    1  larq_cnn/quant_conv2d_1/QuantConv2D  tb_conv2d_b1b1_armv6m  conv2d b1 x b1 -> bits
- *    2  larq_cnn/max_pooling2d/MaxPool       tb_maxpool_b1_opt  maxpool b1 (AND)
+ *    2  larq_cnn/max_pooling2d/MaxPool       tb_maxpool_b1_opt      maxpool b1 (AND)
  *    3  larq_cnn/quant_conv2d_2/QuantConv2D  tb_conv2d_b1b1_armv6m  conv2d b1 x b1 -> bits
- *    4  larq_cnn/quant_dense/MatMul          tb_dense_b1b1    dense b1 x b1 -> int32
+ *    4  larq_cnn/quant_dense/MatMul          tb_dense_b1b1          dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 936 bytes (lower bound 936):
  *   offset   bytes  buffer        live at layers

@@ -3,9 +3,9 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 03e91daf0f44bfda.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  larq_pool_bn/conv1/QuantConv2D  tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
- *    1  larq_pool_bn/conv2/QuantConv2D  tb_conv2d_b1b1   conv2d b1 x b1 -> bits
- *    2  larq_pool_bn/pool2/MaxPool      tb_maxpool_b1_opt  maxpool b1 (AND/OR)
+ *    0  larq_pool_bn/conv1/QuantConv2D  tb_conv2d_s8b1_ss     conv2d s8 x b1 -> bits
+ *    1  larq_pool_bn/conv2/QuantConv2D  tb_conv2d_b1b1        conv2d b1 x b1 -> bits
+ *    2  larq_pool_bn/pool2/MaxPool      tb_maxpool_b1_opt     maxpool b1 (AND/OR)
  *    3  larq_pool_bn/fc/MatMul          tb_dense_b1b1_armv6m  dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 688 bytes (lower bound 688):

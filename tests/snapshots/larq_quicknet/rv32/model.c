@@ -3,23 +3,23 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash bf113101e8d058d1.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  larq_quicknet/stem_conv/Conv2D               tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
+ *    0  larq_quicknet/stem_conv/Conv2D               tb_conv2d_s8_pairs   conv2d s8 x s16 -> int16
  *    1  larq_quicknet/block1_conv/ste_sign_1/Sign_1  tb_binarize_s16_opt  binarize int16 -> bits
  *    2  larq_quicknet/block1_conv/QuantConv2D        tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *    3  larq_quicknet/block1_add/add                 tb_add_s16_opt   add int16
+ *    3  larq_quicknet/block1_add/add                 tb_add_s16_opt       add int16
  *    4  larq_quicknet/block2_conv/ste_sign_3/Sign_1  tb_binarize_s16_opt  binarize int16 -> bits
  *    5  larq_quicknet/block2_conv/QuantConv2D        tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *    6  larq_quicknet/block2_add/add                 tb_add_s16_opt   add int16
- *    7  larq_quicknet/trans_pool/AvgPool             tb_avgpool_s16_opt  avgpool int16
- *    8  larq_quicknet/trans_sc_conv/Conv2D           tb_conv2d_s16s8  conv2d s16 x s8 -> int16
+ *    6  larq_quicknet/block2_add/add                 tb_add_s16_opt       add int16
+ *    7  larq_quicknet/trans_pool/AvgPool             tb_avgpool_s16_opt   avgpool int16
+ *    8  larq_quicknet/trans_sc_conv/Conv2D           tb_conv2d_s16s8      conv2d s16 x s8 -> int16
  *    9  larq_quicknet/trans_conv/ste_sign_5/Sign_1   tb_binarize_s16_opt  binarize int16 -> bits
  *   10  larq_quicknet/trans_conv/QuantConv2D         tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *   11  larq_quicknet/trans_add/add                  tb_add_s16_opt   add int16
+ *   11  larq_quicknet/trans_add/add                  tb_add_s16_opt       add int16
  *   12  larq_quicknet/block3_conv/ste_sign_7/Sign_1  tb_binarize_s16_opt  binarize int16 -> bits
  *   13  larq_quicknet/block3_conv/QuantConv2D        tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *   14  larq_quicknet/block3_add/add                 tb_add_s16_opt   add int16
- *   15  larq_quicknet/gap/Mean                       tb_avgpool_s16   avgpool int16
- *   16  larq_quicknet/fc/MatMul                      tb_dense_s16s8   dense s16 x s8 -> int32
+ *   14  larq_quicknet/block3_add/add                 tb_add_s16_opt       add int16
+ *   15  larq_quicknet/gap/Mean                       tb_avgpool_s16       avgpool int16
+ *   16  larq_quicknet/fc/MatMul                      tb_dense_s16s8       dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
  *   offset   bytes  buffer        live at layers

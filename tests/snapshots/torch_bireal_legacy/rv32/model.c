@@ -3,19 +3,19 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash d052fc2e851604ce.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /stem/Conv              tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
+ *    0  /stem/Conv              tb_conv2d_s8_pairs   conv2d s8 x s16 -> int16
  *    1  /Where                  tb_binarize_s16_opt  binarize int16 -> bits
  *    2  /conv_a/Conv            tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *    3  /Add                    tb_add_s16_opt   add int16
- *    4  /pool_b/AveragePool     tb_avgpool_s16_opt  avgpool int16
+ *    3  /Add                    tb_add_s16_opt       add int16
+ *    4  /pool_b/AveragePool     tb_avgpool_s16_opt   avgpool int16
  *    5  /Where_1                tb_binarize_s16_opt  binarize int16 -> bits
  *    6  /conv_b/Conv            tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *    7  /Add_1                  tb_add_s16_opt   add int16
+ *    7  /Add_1                  tb_add_s16_opt       add int16
  *    8  /Where_2                tb_binarize_s16_opt  binarize int16 -> bits
  *    9  /conv_c/Conv            tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
- *   10  /Add_2                  tb_add_s16_opt   add int16
- *   11  /gap/GlobalAveragePool  tb_avgpool_s16   avgpool int16
- *   12  /fc/Gemm                tb_dense_s16s8   dense s16 x s8 -> int32
+ *   10  /Add_2                  tb_add_s16_opt       add int16
+ *   11  /gap/GlobalAveragePool  tb_avgpool_s16       avgpool int16
+ *   12  /fc/Gemm                tb_dense_s16s8       dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
  *   offset   bytes  buffer        live at layers

@@ -3,11 +3,11 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 5fe51488846afd78.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  node_conv2d      tb_conv2d_s8b1_ss  conv2d s8 x b1 -> bits
+ *    0  node_conv2d      tb_conv2d_s8b1_ss    conv2d s8 x b1 -> bits
  *    1  node_conv2d_1    tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
  *    2  node_conv2d_2    tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
- *    3  node_max_pool2d  tb_maxpool_b1_opt  maxpool b1 (AND)
- *    4  node_linear      tb_dense_b1b1_rv32  dense b1 x b1 -> int32
+ *    3  node_max_pool2d  tb_maxpool_b1_opt    maxpool b1 (AND)
+ *    4  node_linear      tb_dense_b1b1_rv32   dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 960 bytes (lower bound 960):
  *   offset   bytes  buffer        live at layers

@@ -3,11 +3,11 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 10d0aaa33a74263f.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /0/Conv     tb_conv2d_s8_pairs  conv2d s8 x s16 -> bits
+ *    0  /0/Conv     tb_conv2d_s8_pairs   conv2d s8 x s16 -> bits
  *    1  /3/Conv     tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
- *    2  /5/MaxPool  tb_maxpool_b1_opt  maxpool b1 (AND)
+ *    2  /5/MaxPool  tb_maxpool_b1_opt    maxpool b1 (AND)
  *    3  /7/Conv     tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> bits
- *    4  /11/MatMul  tb_dense_b1b1_rv32  dense b1 x b1 -> int32
+ *    4  /11/MatMul  tb_dense_b1b1_rv32   dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 1024 bytes (lower bound 1024):
  *   offset   bytes  buffer        live at layers

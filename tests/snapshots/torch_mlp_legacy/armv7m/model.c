@@ -3,7 +3,7 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 7674986afca8dca9.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /1/MatMul  tb_dense_s8b1_ss  dense s8 x b1 -> bits
+ *    0  /1/MatMul  tb_dense_s8b1_ss         dense s8 x b1 -> bits
  *    1  /4/MatMul  tb_l1_dense_b1b1_armv7m  dense b1 x b1 -> bits
  *    2  /7/MatMul  tb_l2_dense_b1b1_armv7m  dense b1 x b1 -> int32
  *

@@ -3,9 +3,9 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 7674986afca8dca9.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /1/MatMul  tb_dense_s8b1    dense s8 x b1 -> bits
- *    1  /4/MatMul  tb_dense_b1b1    dense b1 x b1 -> bits
- *    2  /7/MatMul  tb_dense_b1b1    dense b1 x b1 -> int32
+ *    0  /1/MatMul  tb_dense_s8b1  dense s8 x b1 -> bits
+ *    1  /4/MatMul  tb_dense_b1b1  dense b1 x b1 -> bits
+ *    2  /7/MatMul  tb_dense_b1b1  dense b1 x b1 -> int32
  *
  * Memory plan (greedy), arena 96 bytes (lower bound 96):
  *   offset   bytes  buffer        live at layers

@@ -3,25 +3,25 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 3bdac96476c25b66.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  node_Conv_83     tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
- *    1  node_add         tb_binarize_s16_opt  binarize int16 -> bits
+ *    0  node_Conv_83     tb_conv2d_s8_pairs        conv2d s8 x s16 -> int16
+ *    1  node_add         tb_binarize_s16_opt       binarize int16 -> bits
  *    2  node_Conv_85     tb_l2_conv2d_b1b1_armv7m  conv2d b1 x b1 -> int16
- *    3  node_add_1       tb_add_s16_opt   add int16
- *    4  node_sub         tb_prelu_s16_opt  prelu int16
- *    5  node_avg_pool2d  tb_avgpool_s16_opt  avgpool int16
- *    6  node_add_3       tb_binarize_s16_opt  binarize int16 -> bits
+ *    3  node_add_1       tb_add_s16_opt            add int16
+ *    4  node_sub         tb_prelu_s16_opt          prelu int16
+ *    5  node_avg_pool2d  tb_avgpool_s16_opt        avgpool int16
+ *    6  node_add_3       tb_binarize_s16_opt       binarize int16 -> bits
  *    7  node_Conv_87     tb_l7_conv2d_b1b1_armv7m  conv2d b1 x b1 -> int16
- *    8  node_add_4       tb_add_s16_opt   add int16
+ *    8  node_add_4       tb_add_s16_opt            add int16
  *    9  node_Conv_89     tb_l9_conv2d_b1b1_armv7m  conv2d b1 x b1 -> int16
- *   10  node_add_5       tb_add_s16_opt   add int16
- *   11  node_cat         tb_concat_s16    concat int16 (2 inputs)
- *   12  node_sub_1       tb_prelu_s16_opt  prelu int16
- *   13  node_add_7       tb_binarize_s16_opt  binarize int16 -> bits
- *   14  node_Conv_91     tb_conv2d_b1b1_short  conv2d b1 x b1 -> int16
- *   15  node_add_8       tb_add_s16_opt   add int16
- *   16  node_sub_2       tb_prelu_s16_opt  prelu int16
- *   17  node_mean        tb_avgpool_s16_opt  avgpool int16
- *   18  node_linear      tb_dense_s16s8   dense s16 x s8 -> int32
+ *   10  node_add_5       tb_add_s16_opt            add int16
+ *   11  node_cat         tb_concat_s16             concat int16 (2 inputs)
+ *   12  node_sub_1       tb_prelu_s16_opt          prelu int16
+ *   13  node_add_7       tb_binarize_s16_opt       binarize int16 -> bits
+ *   14  node_Conv_91     tb_conv2d_b1b1_short      conv2d b1 x b1 -> int16
+ *   15  node_add_8       tb_add_s16_opt            add int16
+ *   16  node_sub_2       tb_prelu_s16_opt          prelu int16
+ *   17  node_mean        tb_avgpool_s16_opt        avgpool int16
+ *   18  node_linear      tb_dense_s16s8            dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
  *   offset   bytes  buffer        live at layers

@@ -3,15 +3,15 @@
  * Do not edit: regenerate with `tinybnn convert`. Model hash 8e08be39b2e9923c.
  *
  * Layers (device layout HWC; bits are packed 32-bit words along the channels):
- *    0  /stem/Conv   tb_conv2d_s8_pairs  conv2d s8 x s16 -> int16
+ *    0  /stem/Conv   tb_conv2d_s8_pairs   conv2d s8 x s16 -> int16
  *    1  /Where       tb_binarize_s16_opt  binarize int16 -> bits
- *    2  /conv1/Conv  tb_conv2d_b1b1   conv2d b1 x b1 -> int16
- *    3  /Add         tb_add_s16_opt   add int16
+ *    2  /conv1/Conv  tb_conv2d_b1b1       conv2d b1 x b1 -> int16
+ *    3  /Add         tb_add_s16_opt       add int16
  *    4  /Where_1     tb_binarize_s16_opt  binarize int16 -> bits
- *    5  /conv2/Conv  tb_conv2d_b1b1   conv2d b1 x b1 -> int16
- *    6  /Add_1       tb_add_s16_opt   add int16
- *    7  /ReduceMean  tb_avgpool_s16_opt  avgpool int16
- *    8  /fc/Gemm     tb_dense_s16s8   dense s16 x s8 -> int32
+ *    5  /conv2/Conv  tb_conv2d_b1b1       conv2d b1 x b1 -> int16
+ *    6  /Add_1       tb_add_s16_opt       add int16
+ *    7  /ReduceMean  tb_avgpool_s16_opt   avgpool int16
+ *    8  /fc/Gemm     tb_dense_s16s8       dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 1536 bytes (lower bound 1536):
  *   offset   bytes  buffer        live at layers
