@@ -357,8 +357,12 @@ def test_stream_add_equals_reference(bits):
         _stream_check(node, [a, b], _rq_ref(v, 1, off, sh, bits), f"add seed [7201, {bits}, {i}]")
 
 
+@pytest.mark.parametrize("table", [True, False], ids=["table", "float64"])
 @pytest.mark.parametrize("bits", [8, 16])
-def test_stream_prelu_equals_reference(bits):
+def test_stream_prelu_equals_reference(bits, table, monkeypatch):
+    """Both paths: the per-channel table of every input code, and the float64 pieces (tables refused)."""
+    if not table:
+        monkeypatch.setattr(golden, "PRELU_LUT_ENTRIES", 0)
     for i in range(40):
         rng = np.random.default_rng([7202, bits, i])
         shape = _spatial(rng, int(rng.integers(1, 40)))

@@ -1055,14 +1055,49 @@ def _prelu_consts(attrs, dtype):
     return _tiled(C, bp, pos[0], pos[1], neg[0], neg[1])
 
 
+def _prelu_literal(x, attrs):
+    """The PReLU rule on integer codes x (..., C), literally: the piece by the breakpoint, then requantize."""
+    pos = x.astype(np.int32) >= attrs["breakpoint"]
+    mult = np.where(pos, attrs["mult_pos"], attrs["mult_neg"])
+    offset = np.where(pos, attrs["offset_pos"], attrs["offset_neg"])
+    return requantize(x, mult, offset, attrs["shift"], *_limits(attrs))
+
+
+PRELU_LUT_ENTRIES = 1 << 22
+
+
+def _prelu_table(attrs, dtype):
+    """Every channel's output code of every input code, by the literal rule: the op is a function of (channel,
+    code) alone, so one gather replaces its arithmetic. (lut (C * codes,), base tiled to a block: o * codes -
+    min code), or None when the table would exceed PRELU_LUT_ENTRIES."""
+    C = attrs["in_shape"][-1]
+    info = np.iinfo(dtype)
+    codes = int(info.max) - int(info.min) + 1
+    if C * codes > PRELU_LUT_ENTRIES:
+        return None
+    v = np.broadcast_to(np.arange(info.min, info.max + 1, dtype=np.int64)[:, None], (codes, C))
+    lut = np.ascontiguousarray(_prelu_literal(v, attrs).T).reshape(-1)  # channel-major: lut[o * codes + x - min]
+    step, (base,) = _tiled(C, np.arange(C, dtype=np.int32) * codes - int(info.min))
+    return lut, step, base
+
+
 def prelu_s8(x, attrs):
-    """Two affine pieces per channel around the breakpoint, requantized (PReLU, RPReLU, an affine)."""
+    """Two affine pieces per channel around the breakpoint, requantized (PReLU, RPReLU, an affine): a table
+    per channel of every input code (int8 and int16 streams of modest width), else in float64 or literally."""
+    t = _stream_prep(attrs, ("prelu_lut", x.dtype.str), lambda: _prelu_table(attrs, x.dtype))
+    if t is not None:
+        lut, step, base = t
+        out = np.empty(x.shape, lut.dtype)
+        xf, of = x.reshape(-1), out.reshape(-1)
+        idx = np.empty(min(step, xf.size), np.int32)
+        for i in range(0, xf.size, step):  # whole pixels per block: the tiled channel bases line up
+            n = min(step, xf.size - i)
+            np.add(xf[i:i + n], base[:n], out=idx[:n])
+            np.take(lut, idx[:n], out=of[i:i + n], mode="clip")  # every index in range by construction
+        return out
     c = _stream_prep(attrs, ("prelu", x.dtype.str), lambda: _prelu_consts(attrs, x.dtype))
     if c is None:
-        pos = x.astype(np.int32) >= attrs["breakpoint"]
-        mult = np.where(pos, attrs["mult_pos"], attrs["mult_neg"])
-        offset = np.where(pos, attrs["offset_pos"], attrs["offset_neg"])
-        return requantize(x, mult, offset, attrs["shift"], *_limits(attrs))
+        return _prelu_literal(x, attrs)
     step, (bp, Mp, Bp, Mn, Bn) = c
     lo, hi = _limits(attrs)
     out = np.empty(x.shape, _stream_dtype(attrs))
