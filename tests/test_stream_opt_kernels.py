@@ -50,8 +50,10 @@ def _files() -> dict:
                                                  "tb_kernels_grouped.h", "tb_conv2d_grouped_b1b1.c",
                                                  "tb_kernels_stream.h", "tb_add_s8.c", "tb_add_s16.c",
                                                  "tb_binarize_s8.c", "tb_binarize_s16.c", "tb_avgpool_s8.c",
-                                                 "tb_avgpool_s16.c", "tb_prelu_s8.c", "tb_prelu_s16.c")}
-    files.update({n: (OPT / n).read_bytes() for n in stream_kernels.SOURCES + stream_kernels.STREAM_SOURCES})
+                                                 "tb_avgpool_s16.c", "tb_prelu_s8.c", "tb_prelu_s16.c",
+                                                 "tb_conv2d_s16s8.c", "tb_dense_s16s8.c")}
+    files.update({n: (OPT / n).read_bytes() for n in stream_kernels.SOURCES + stream_kernels.STREAM_SOURCES +
+                  kernels.COMMON_SOURCES + ("tb_s16s8_opt.c",)})
     files["tb_stream_check.c"] = (OPT / "tests" / "tb_stream_check.c").read_bytes()
     return files
 
@@ -68,7 +70,7 @@ def _run(exe, *args, stdin=None):
 
 
 KERNELS = ("dw_b1b1", "add_s16", "add_s8", "binarize_s16", "binarize_s8", "avgpool_s16", "avgpool_s8", "prelu_s16",
-           "prelu_s8")
+           "prelu_s8", "conv_s16s8", "dense_s16s8")
 
 
 def _counts(log: str, kernel: str = "dw_b1b1") -> tuple[int, int]:

@@ -57,6 +57,21 @@ tb_status tb_prelu_s8_opt(const tb_context *ctx, const tb_prelu_params *params, 
 tb_status tb_prelu_s16_opt(const tb_context *ctx, const tb_prelu_params *params, const int16_t *input,
                            int16_t *output);
 
+/** Scratch bytes needed by tb_conv2d_s16s8_opt / tb_dense_s16s8_opt: always 0. */
+int32_t tb_conv2d_s16s8_opt_get_buffer_size(const tb_conv2d_params *params);
+int32_t tb_dense_s16s8_opt_get_buffer_size(const tb_dense_params *params);
+
+/**
+ * tb_conv2d_s16s8 / tb_dense_s16s8, bit for bit (tb_s16s8_opt.c): acc = sum w * x - input_zero_point * sum w
+ * over the valid taps in wrapping 32-bit sums (exact under the reference's bound), two inputs per 32-bit load,
+ * two output channels per input load; with the DSP extension (SIMD32) two SMLAD per 4 products and two for
+ * sum w. Weights as the reference's (int8, OHWI); the reference output stage.
+ */
+tb_status tb_conv2d_s16s8_opt(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                              const int16_t *input, const int8_t *weights, void *output);
+tb_status tb_dense_s16s8_opt(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                             const int16_t *input, const int8_t *weights, void *output);
+
 #ifdef __cplusplus
 }
 #endif

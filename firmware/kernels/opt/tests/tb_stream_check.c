@@ -21,7 +21,11 @@
  *   avgpool_s16, avgpool_s8    tb_avgpool_s16_opt / _s8_opt against tb_avgpool_s16 / _s8: windows 1..4 and global,
  *                              strides, pads, zero points over their range, every shift, saturating codes;
  *   prelu_s16, prelu_s8        tb_prelu_s16_opt / _s8_opt against tb_prelu_s16 / _s8: per-channel breakpoints,
- *                              multipliers up to INT32_MIN / INT32_MAX, offsets up to 2^61, every shift, in place.
+ *                              multipliers up to INT32_MIN / INT32_MAX, offsets up to 2^61, every shift, in place;
+ *   conv_s16s8, dense_s16s8    tb_conv2d_s16s8_opt / tb_dense_s16s8_opt against tb_conv2d_s16s8 / tb_dense_s16s8:
+ *                              channels on and off multiples of 4, kernels 1..3, strides, dilations, zero pads,
+ *                              zero points over the int16 range with codes as far from them as the int32 bound
+ *                              allows, inputs on and off 4-byte alignment, every output kind.
  *
  * Build-time settings: TB_CHECK_CASES, TB_CHECK_SEED, TB_CHECK_MAX_WORDS (the buffers; layers that do not fit
  * are redrawn), TB_CHECK_CORRUPT (flip a bit of every optimized output: proves the comparison fails). Output:
@@ -465,6 +469,139 @@ static int32_t prelu_case(int wide)
     return failed;
 }
 
+/* Random int16 codes within max_dev of the zero point (the reference's int32 bound) and int8 weights. */
+static void s16s8_operands(int16_t *x, int32_t n_x, int8_t *w, int32_t n_w, int32_t zp, int32_t max_dev)
+{
+    const int32_t lo = zp - max_dev < -32768 ? -32768 : zp - max_dev, hi = zp + max_dev > 32767 ? 32767 : zp + max_dev;
+    for (int32_t i = 0; i < n_x; i++)
+        x[i] = (int16_t)(next() % 8 == 0 ? (next() % 2 ? lo : hi) : pick(lo, hi));
+    for (int32_t i = 0; i < n_w; i++)
+        w[i] = (int8_t)(next() % 8 == 0 ? (next() % 2 ? -127 : 127) : pick(-127, 127));
+}
+
+/* The output stage of an s16s8 case: any kind, constants for accumulators up to 2^31. */
+static void s16s8_out(tb_out_params *out, int32_t out_c)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = (tb_out_kind)(next() % 4);
+    for (int32_t i = 0; i < TB_WORDS(out_c); i++)
+        flip[i] = next() % 3 == 0 ? 0u : next();
+    for (int32_t o = 0; o < out_c; o++) {
+        thresholds[o] = next() % 16 == 0 ? (next() % 2 ? INT32_MIN : INT32_MAX) : (int32_t)next() >> pick(0, 30);
+        multiplier[o] = pick(-(1 << 30), 1 << 30) >> pick(0, 20);
+        shift[o] = pick(0, 50);
+        offset[o] = rand_i64(pick(1, 60));
+    }
+    out->thresholds = thresholds, out->flip = flip, out->multiplier = multiplier, out->offset = offset;
+    out->shift = shift;
+}
+
+/* Compares the outputs of an s16s8 case (bytes written only; a guard word after the optimized one). */
+static int32_t s16s8_compare(const tb_out_params *out, int32_t pixels, int32_t out_c, tb_status s1, tb_status s2)
+{
+    const int32_t ow = out_words(out->kind, pixels, out_c);
+    if (s1 != TB_OK || s2 != TB_OK || out_opt[ow] != GUARD)
+        return 1;
+    if (out->kind == TB_OUT_BITS || out->kind == TB_OUT_S32)
+        return memcmp(out_ref, out_opt, (size_t)ow * 4u) != 0;
+    return memcmp(out_ref, out_opt, (size_t)(pixels * out_c) * (out->kind == TB_OUT_S8 ? 1u : 2u)) != 0;
+}
+
+static void s16s8_prefill(const tb_out_params *out, int32_t pixels, int32_t out_c)
+{
+    const int32_t ow = out_words(out->kind, pixels, out_c);
+    for (int32_t i = 0; i < ow; i++)
+        out_ref[i] = 0xA5A5A5A5u, out_opt[i] = next();
+    out_opt[ow] = GUARD;
+}
+
+/* A random conv reading an int16 stream: 1 when checked, -1 when the drawn geometry is redrawn. */
+static int32_t conv_s16s8_case(void)
+{
+    tb_conv2d_params p;
+    tb_out_params out;
+    tb_status s1, s2;
+    int32_t span_h, span_w, k_len, failed;
+    int16_t *x;
+    int8_t *w = (int8_t *)weights;
+    memset(&p, 0, sizeof(p));
+    p.in_c = next() % 2 ? 4 * pick(1, 12) : pick(1, 40);
+    p.out_c = pick(1, 9);
+    p.kernel_h = pick(1, 3), p.kernel_w = pick(1, 3);
+    p.stride_h = pick(1, 2), p.stride_w = pick(1, 2);
+    p.dilation_h = next() % 4 == 0 ? 2 : 1, p.dilation_w = next() % 4 == 0 ? 2 : 1;
+    p.in_h = pick(1, 6), p.in_w = pick(1, 6);
+    span_h = p.dilation_h * (p.kernel_h - 1) + 1;
+    span_w = p.dilation_w * (p.kernel_w - 1) + 1;
+    p.pad_top = pick(0, span_h - 1), p.pad_bottom = pick(0, span_h - 1);
+    p.pad_left = pick(0, span_w - 1), p.pad_right = pick(0, span_w - 1);
+    if (p.in_h + p.pad_top + p.pad_bottom < span_h || p.in_w + p.pad_left + p.pad_right < span_w)
+        return -1;
+    p.out_h = (p.in_h + p.pad_top + p.pad_bottom - span_h) / p.stride_h + 1;
+    p.out_w = (p.in_w + p.pad_left + p.pad_right - span_w) / p.stride_w + 1;
+    p.pad = TB_PAD_ZERO;
+    p.input_zero_point = next() % 4 == 0 ? (next() % 2 ? -32768 : 32767) : pick(-32768, 32767);
+    k_len = p.kernel_h * p.kernel_w * p.in_c;
+    s16s8_out(&out, p.out_c);
+    if (p.in_h * p.in_w * p.in_c + 1 > MAX_WORDS || p.out_c * k_len > 8 * MAX_WORDS ||
+        out_words(out.kind, p.out_h * p.out_w, p.out_c) > MAX_WORDS)
+        return -1;
+    x = a16 + next() % 2; /* an input that is not 4-byte aligned: the pair loads of the fast kernel */
+    s16s8_operands(x, p.in_h * p.in_w * p.in_c, w, p.out_c * k_len, p.input_zero_point,
+                   (int32_t)(0x7FFFFFFF / (127 * (int64_t)k_len) < 65535 ? 0x7FFFFFFF / (127 * (int64_t)k_len) : 65535));
+    s16s8_prefill(&out, p.out_h * p.out_w, p.out_c);
+    s1 = tb_conv2d_s16s8(NULL, &p, &out, x, w, out_ref);
+    s2 = tb_conv2d_s16s8_opt(NULL, &p, &out, x, w, out_opt);
+#ifdef TB_CHECK_CORRUPT
+    out_opt[0] ^= 1u;
+#endif
+    failed = s16s8_compare(&out, p.out_h * p.out_w, p.out_c, s1, s2);
+    if (failed) {
+        put_str("mismatch conv_s16s8: c "), put_i32(p.in_c), put_str(" o "), put_i32(p.out_c), put_str(" in "),
+            put_i32(p.in_h), put_str("x"), put_i32(p.in_w), put_str(" kernel "), put_i32(p.kernel_h), put_str("x"),
+            put_i32(p.kernel_w), put_str(" zp "), put_i32(p.input_zero_point), put_str(" out "),
+            put_i32((int32_t)out.kind), put_str(" status "), put_i32((int32_t)s1), put_str(" "), put_i32((int32_t)s2),
+            put_str("\n");
+    }
+    return failed;
+}
+
+/* A random dense reading an int16 stream. */
+static int32_t dense_s16s8_case(void)
+{
+    tb_dense_params p;
+    tb_out_params out;
+    tb_status s1, s2;
+    int32_t k_len, failed;
+    int16_t *x;
+    int8_t *w = (int8_t *)weights;
+    memset(&p, 0, sizeof(p));
+    p.in_pixels = next() % 2 ? 1 : pick(1, 8);
+    p.in_c = next() % 2 ? 4 * pick(1, 16) : pick(1, 70);
+    p.out_c = pick(1, 40);
+    p.input_zero_point = next() % 4 == 0 ? (next() % 2 ? -32768 : 32767) : pick(-32768, 32767);
+    k_len = p.in_pixels * p.in_c;
+    if (k_len + 1 > MAX_WORDS || p.out_c * k_len > 8 * MAX_WORDS)
+        p.out_c = 1;
+    s16s8_out(&out, p.out_c);
+    x = a16 + next() % 2;
+    s16s8_operands(x, k_len, w, p.out_c * k_len, p.input_zero_point,
+                   (int32_t)(0x7FFFFFFF / (127 * (int64_t)k_len) < 65535 ? 0x7FFFFFFF / (127 * (int64_t)k_len) : 65535));
+    s16s8_prefill(&out, 1, p.out_c);
+    s1 = tb_dense_s16s8(NULL, &p, &out, x, w, out_ref);
+    s2 = tb_dense_s16s8_opt(NULL, &p, &out, x, w, out_opt);
+#ifdef TB_CHECK_CORRUPT
+    out_opt[0] ^= 1u;
+#endif
+    failed = s16s8_compare(&out, 1, p.out_c, s1, s2);
+    if (failed) {
+        put_str("mismatch dense_s16s8: k "), put_i32(k_len), put_str(" o "), put_i32(p.out_c), put_str(" zp "),
+            put_i32(p.input_zero_point), put_str(" out "), put_i32((int32_t)out.kind), put_str(" status "),
+            put_i32((int32_t)s1), put_str(" "), put_i32((int32_t)s2), put_str("\n");
+    }
+    return failed;
+}
+
 static void line(const char *kernel, int32_t cases, int32_t failed)
 {
     put_str("kernel "), put_str(kernel), put_str(" cases "), put_i32(cases), put_str(" failed "), put_i32(failed);
@@ -475,6 +612,7 @@ static int run(uint32_t seed, int32_t cases)
 {
     int32_t done = 0, failed = 0, rejects, total;
     int32_t f_add16 = 0, f_add8 = 0, f_bin16 = 0, f_bin8 = 0, f_pool16 = 0, f_pool8 = 0, f_pr16 = 0, f_pr8 = 0;
+    int32_t f_conv = 0, f_dense = 0;
     rng_state = seed | 1u;
     while (done < cases) {
         int32_t f = 0;
@@ -490,6 +628,14 @@ static int run(uint32_t seed, int32_t cases)
         f_bin8 += binarize_case(0);
         f_pr16 += prelu_case(1);
         f_pr8 += prelu_case(0);
+        f_dense += dense_s16s8_case();
+    }
+    for (int32_t i = 0; i < cases;) { /* redrawn geometries do not count */
+        const int32_t f = conv_s16s8_case();
+        if (f >= 0) {
+            f_conv += f;
+            i++;
+        }
     }
     for (int32_t i = 0; i < cases;) { /* redrawn geometries do not count */
         const int32_t f16 = avgpool_case(1), f8 = f16 < 0 ? -1 : avgpool_case(0);
@@ -512,8 +658,11 @@ static int run(uint32_t seed, int32_t cases)
     line("avgpool_s8", cases, f_pool8);
     line("prelu_s16", cases, f_pr16);
     line("prelu_s8", cases, f_pr8);
+    line("conv_s16s8", cases, f_conv);
+    line("dense_s16s8", cases, f_dense);
     put_str("kernel dw_b1b1 argument checks failed "), put_i32(rejects), put_str("\n");
-    total = failed + rejects + f_add16 + f_add8 + f_bin16 + f_bin8 + f_pool16 + f_pool8 + f_pr16 + f_pr8;
+    total = failed + rejects + f_add16 + f_add8 + f_bin16 + f_bin8 + f_pool16 + f_pool8 + f_pr16 + f_pr8 +
+            f_conv + f_dense;
     put_str(total ? "tb_stream_check fail\n" : "tb_stream_check pass\n");
     return total ? 1 : 0;
 }

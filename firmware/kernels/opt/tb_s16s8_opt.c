@@ -1,0 +1,233 @@
+/*
+ * tb_s16s8_opt.c - the full-precision layers reading an int16 stream (a residual network's 1x1 shortcut conv,
+ * its head dense) for every optimized family: tb_conv2d_s16s8_opt, tb_dense_s16s8_opt (portable C, with the Arm
+ * DSP extension's dual 16-bit multiply-accumulate where the core has it).
+ *
+ * Same params, outputs and statuses as the reference kernels (tb_kernels_stream.h); the weights as they are.
+ *
+ * The reference adds w * (x - zero_point) one product at a time. x - zero_point can need 17 bits; the codes x
+ * themselves are 16-bit, so two of them already lie in one 32-bit word of the input. Here
+ * acc = sum w * x - zero_point * sum w over the same (valid) taps, both sums modulo 2^32: the caller's bound
+ * keeps the true acc inside int32, so the wrapped result is acc exactly. With the DSP extension, per 4
+ * channels of a tap: the inputs re-paired (x0, x2) and (x1, x3) once for two output channels, and per output
+ * channel its 4 int8 weights loaded as one word and sign-extended into (w0, w2) and (w1, w3) (SXTB16), two
+ * SMLAD for sum w * x and two against (1, 1) for sum w. Without it, the same loop one product at a time, two
+ * output channels per input load. The output stage is the reference one (tb_store).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "tb_kernels_internal.h"
+#include "tb_kernels_opt_stream.h"
+#include "tb_opt_internal.h"
+
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#include <arm_acle.h>
+#define TB_S16S8_DSP 1
+#else
+#define TB_S16S8_DSP 0
+#endif
+
+int32_t tb_conv2d_s16s8_opt_get_buffer_size(const tb_conv2d_params *params)
+{
+    (void)params;
+    return 0;
+}
+
+int32_t tb_dense_s16s8_opt_get_buffer_size(const tb_dense_params *params)
+{
+    (void)params;
+    return 0;
+}
+
+#if TB_KERNEL_CHECKS
+/* The reference's checks, in its order (the same status for every argument). */
+static tb_status check_conv2d_s16s8(const tb_conv2d_params *p, const tb_out_params *out, const int16_t *input,
+                                    const int8_t *weights, const void *output)
+{
+    tb_status status = tb_check_conv2d(p);
+    if (status != TB_OK)
+        return status;
+    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
+    if (status != TB_OK)
+        return status;
+    if (p->pad != TB_PAD_ZERO || p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
+        return TB_ERR_ARG;
+    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
+}
+
+static tb_status check_dense_s16s8(const tb_dense_params *p, const tb_out_params *out, const int16_t *input,
+                                   const int8_t *weights, const void *output)
+{
+    tb_status status = tb_check_dense(p);
+    if (status != TB_OK)
+        return status;
+    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
+    if (status != TB_OK)
+        return status;
+    if (p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
+        return TB_ERR_ARG;
+    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
+}
+#endif
+
+/* The running sums of one or two output channels: sum w * x and sum w, modulo 2^32. */
+typedef struct {
+    uint32_t wx0, w0, wx1, w1;
+} sums;
+
+static inline TB_ALWAYS_INLINE uint32_t load32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4u); /* one LDR where the core allows unaligned words */
+    return v;
+}
+
+/* Adds the products of n channels of one tap: inputs x, the weights of channel a (and of channel b when b != NULL). */
+static inline TB_ALWAYS_INLINE void dot(const int16_t *x, const int8_t *a, const int8_t *b, int32_t n, sums *s)
+{
+    int32_t i = 0;
+#if TB_S16S8_DSP
+    int32_t wx0 = (int32_t)s->wx0, w0 = (int32_t)s->w0, wx1 = (int32_t)s->wx1, w1 = (int32_t)s->w1;
+    const int32_t ones = 0x00010001;
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t x01 = load32(x + i), x23 = load32(x + i + 2);
+        const int32_t xe = (int32_t)((x01 & 0xFFFFu) | (x23 << 16));     /* (x0, x2) */
+        const int32_t xo = (int32_t)((x23 & 0xFFFF0000u) | (x01 >> 16)); /* (x1, x3) */
+        const uint32_t wa = load32(a + i);
+        const int32_t ae = __sxtb16((int32_t)wa), ao = __sxtb16((int32_t)((wa >> 8) | (wa << 24)));
+        wx0 = __smlad(ae, xe, wx0);
+        wx0 = __smlad(ao, xo, wx0);
+        w0 = __smlad(ae, ones, w0);
+        w0 = __smlad(ao, ones, w0);
+        if (b != NULL) {
+            const uint32_t wb = load32(b + i);
+            const int32_t be = __sxtb16((int32_t)wb), bo = __sxtb16((int32_t)((wb >> 8) | (wb << 24)));
+            wx1 = __smlad(be, xe, wx1);
+            wx1 = __smlad(bo, xo, wx1);
+            w1 = __smlad(be, ones, w1);
+            w1 = __smlad(bo, ones, w1);
+        }
+    }
+    s->wx0 = (uint32_t)wx0, s->w0 = (uint32_t)w0, s->wx1 = (uint32_t)wx1, s->w1 = (uint32_t)w1;
+#endif
+    for (; i < n; i++) {
+        const uint32_t xi = (uint32_t)(int32_t)x[i];
+        s->wx0 += (uint32_t)(int32_t)a[i] * xi;
+        s->w0 += (uint32_t)(int32_t)a[i];
+        if (b != NULL) {
+            s->wx1 += (uint32_t)(int32_t)b[i] * xi;
+            s->w1 += (uint32_t)(int32_t)b[i];
+        }
+    }
+}
+
+/* The plan of an int8 / int16 output of at most TB_OPT_RUN channels (NULL: the reference stage for all). */
+static const tb_opt_rq *s16s8_plan(const tb_out_params *out, int32_t out_c, int32_t k_len, const int8_t *w,
+                                   int32_t zero_point, tb_opt_rq *q)
+{
+    int64_t wmax = 0, bound;
+    int32_t wide_shifts = 1;
+    if ((out->kind != TB_OUT_S8 && out->kind != TB_OUT_S16) || out_c > TB_OPT_RUN)
+        return NULL;
+    for (int32_t o = 0; o < out_c; o++)
+        wide_shifts &= out->shift[o] >= 32;
+    if (wide_shifts) { /* shifts >= 32 need no accumulator bound: no pass over the weights */
+        tb_opt_requant_plan(out, 0, out_c, -1, q);
+        return q;
+    }
+    for (int32_t o = 0; o < out_c; o++) {
+        int64_t sum = 0;
+        for (int32_t k = 0; k < k_len; k++)
+            sum += w[o * k_len + k] < 0 ? -(int32_t)w[o * k_len + k] : w[o * k_len + k];
+        wmax = sum > wmax ? sum : wmax;
+    }
+    bound = wmax * (32768 + (zero_point < 0 ? -(int64_t)zero_point : (int64_t)zero_point));
+    tb_opt_requant_plan(out, 0, out_c, bound > INT32_MAX ? -1 : (int32_t)bound, q); /* -1: shifts >= 32 only */
+    return q;
+}
+
+/* The output stage of channel o: the planned requantization where q has it, else the reference's. */
+static inline TB_ALWAYS_INLINE void s16s8_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c,
+                                                int32_t o, int32_t acc, uint32_t *word, const tb_opt_rq *q)
+{
+    if (q != NULL && q->scale[o] != 0) {
+        const int32_t v = tb_opt_requant_fast(q, o, out->multiplier[o], acc);
+        if (out->kind == TB_OUT_S8)
+            ((int8_t *)output)[pixel * out_c + o] = TB_OPT_SAT8(v);
+        else
+            ((int16_t *)output)[pixel * out_c + o] = TB_OPT_SAT16(v);
+    } else {
+        tb_store(out, output, pixel, out_c, o, acc, word);
+    }
+}
+
+/* acc = sum w * x - zero_point * sum w, exact when it fits int32 (the caller's bound). */
+static inline TB_ALWAYS_INLINE int32_t finish(uint32_t wx, uint32_t w, int32_t zero_point)
+{
+    const uint32_t v = wx - (uint32_t)zero_point * w;
+    return v <= (uint32_t)INT32_MAX ? (int32_t)v : -(int32_t)(~v) - 1; /* two's complement, without UB */
+}
+
+tb_status tb_conv2d_s16s8_opt(const tb_context *ctx, const tb_conv2d_params *params, const tb_out_params *out,
+                              const int16_t *input, const int8_t *weights, void *output)
+{
+    (void)ctx;
+    TB_CHECK(check_conv2d_s16s8(params, out, input, weights, output));
+    {
+        const tb_conv2d_params *p = params;
+        const int32_t taps = p->kernel_h * p->kernel_w, k_len = taps * p->in_c, zp = p->input_zero_point;
+        tb_opt_rq rq;
+        const tb_opt_rq *q = s16s8_plan(out, p->out_c, k_len, weights, zp, &rq);
+        for (int32_t oy = 0; oy < p->out_h; oy++) {
+            for (int32_t ox = 0; ox < p->out_w; ox++) {
+                const int32_t pixel = oy * p->out_w + ox;
+                uint32_t word = 0u;
+                for (int32_t o = 0; o < p->out_c; o += 2) {
+                    const int32_t pair = o + 1 < p->out_c;
+                    const int8_t *wa = weights + o * k_len;
+                    sums s = {0u, 0u, 0u, 0u};
+                    for (int32_t kh = 0; kh < p->kernel_h; kh++) {
+                        const int32_t iy = oy * p->stride_h - p->pad_top + kh * p->dilation_h;
+                        if (iy < 0 || iy >= p->in_h)
+                            continue;
+                        for (int32_t kw = 0; kw < p->kernel_w; kw++) {
+                            const int32_t ix = ox * p->stride_w - p->pad_left + kw * p->dilation_w;
+                            const int32_t t = (kh * p->kernel_w + kw) * p->in_c;
+                            if (ix >= 0 && ix < p->in_w)
+                                dot(input + (iy * p->in_w + ix) * p->in_c, wa + t, pair ? wa + k_len + t : NULL,
+                                    p->in_c, &s);
+                        }
+                    }
+                    s16s8_store(out, output, pixel, p->out_c, o, finish(s.wx0, s.w0, zp), &word, q);
+                    if (pair)
+                        s16s8_store(out, output, pixel, p->out_c, o + 1, finish(s.wx1, s.w1, zp), &word, q);
+                }
+            }
+        }
+    }
+    return TB_OK;
+}
+
+tb_status tb_dense_s16s8_opt(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
+                             const int16_t *input, const int8_t *weights, void *output)
+{
+    (void)ctx;
+    TB_CHECK(check_dense_s16s8(params, out, input, weights, output));
+    {
+        const int32_t k_len = params->in_pixels * params->in_c, zp = params->input_zero_point;
+        tb_opt_rq rq;
+        const tb_opt_rq *q = s16s8_plan(out, params->out_c, k_len, weights, zp, &rq);
+        uint32_t word = 0u;
+        for (int32_t o = 0; o < params->out_c; o += 2) {
+            const int32_t pair = o + 1 < params->out_c;
+            const int8_t *wa = weights + o * k_len;
+            sums s = {0u, 0u, 0u, 0u};
+            dot(input, wa, pair ? wa + k_len : NULL, k_len, &s);
+            s16s8_store(out, output, 0, params->out_c, o, finish(s.wx0, s.w0, zp), &word, q);
+            if (pair)
+                s16s8_store(out, output, 0, params->out_c, o + 1, finish(s.wx1, s.w1, zp), &word, q);
+        }
+    }
+    return TB_OK;
+}
