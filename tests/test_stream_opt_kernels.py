@@ -53,7 +53,7 @@ def _files() -> dict:
                                                  "tb_avgpool_s16.c", "tb_prelu_s8.c", "tb_prelu_s16.c",
                                                  "tb_conv2d_s16s8.c", "tb_dense_s16s8.c")}
     files.update({n: (OPT / n).read_bytes() for n in stream_kernels.SOURCES + stream_kernels.STREAM_SOURCES +
-                  kernels.COMMON_SOURCES + ("tb_s16s8_opt.c",)})
+                  kernels.COMMON_SOURCES})
     files["tb_stream_check.c"] = (OPT / "tests" / "tb_stream_check.c").read_bytes()
     return files
 

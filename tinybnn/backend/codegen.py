@@ -632,8 +632,8 @@ def _apply_variant(model, specs: list[LayerSpec], variant: str) -> tuple[list[La
             s = replace(s, fn=fn, arrays=arrays, scratch_bytes=kernels.scratch_bytes(variant, node))
         elif s.fn in kernels.OPT_FNS and kernels.short_fn(variant, node):  # 1 or 2 words: no set-up, no scratch
             s = replace(s, fn=kernels.short_fn(variant, node))
-        elif s.family in STREAM_FAMILIES:  # a real-valued stream's op: the variant's fast twin, if any
-            from . import stream_kernels
+        elif s.family in STREAM_FAMILIES or s.fn in ("tb_conv2d_s16s8", "tb_dense_s16s8"):
+            from . import stream_kernels  # a real-valued stream's op, or a layer reading one: its fast twin, if any
 
             s = stream_kernels.apply_stream(s, variant, node)
         elif s.in_dtype == "int8":  # an int8 first layer: its fast kernel on this variant, if any

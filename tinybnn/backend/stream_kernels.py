@@ -71,22 +71,26 @@ def fn(variant: str, base: str, node) -> str | None:
 
 STREAM_FNS = {f"tb_{op}_s{b}": f"tb_{op}_s{b}_opt" for op in ("add", "binarize", "avgpool", "prelu")
               for b in (8, 16)}
+S16S8_FNS = {f"tb_{fam}_s16s8": f"tb_{fam}_s16s8_opt" for fam in ("conv2d", "dense")}  # tb_s16s8_opt.c
+STREAM_FNS.update(S16S8_FNS)
 STREAM_VARIANTS = ("armv7m", "armv6m", "rv32-zbb", "rv32")
-STREAM_SOURCES = ("tb_kernels_opt_stream.h", "tb_stream_opt.c")
+STREAM_SOURCES = ("tb_kernels_opt_stream.h", "tb_stream_opt.c", "tb_s16s8_opt.c")
 
 
 def sources(fns) -> list[str]:
     """The files of firmware/kernels/opt/ the given kernel functions need."""
-    return (list(SOURCES) if DW_FN in fns else []) + \
-        (list(STREAM_SOURCES) if any(f in STREAM_FNS.values() for f in fns) else [])
+    opt = [f for f in STREAM_FNS.values() if f in fns]
+    return (list(SOURCES) if DW_FN in fns else []) + ([STREAM_SOURCES[0]] if opt else []) + \
+        ([STREAM_SOURCES[1]] if any(f not in S16S8_FNS.values() for f in opt) else []) + \
+        ([STREAM_SOURCES[2]] if any(f in S16S8_FNS.values() for f in opt) else [])
 
 
 RV32_POOL_MAX_TAPS = 8  # RV32: larger int16 pool windows keep the reference kernel (measured below)
 
 
 def apply_stream(spec, variant: str, node=None):
-    """A residual add, binarize, average pool or PReLU of a real-valued stream on its fast twin (same params
-    and arrays). On the RV32 variants an int16 average pool of more than RV32_POOL_MAX_TAPS taps keeps the
+    """A residual add, binarize, average pool or PReLU of a real-valued stream, or a full-precision conv / dense
+    reading an int16 stream, on its fast twin (same params and arrays). On the RV32 variants an int16 average pool of more than RV32_POOL_MAX_TAPS taps keeps the
     reference: the twin's channel-innermost window sums cost a load and a store per tap there, which the 4x4
     global pools (16 taps) of the int16 fixtures do not win back (qemu-rv32zbb: 2,294 -> 2,595 instructions),
     while a 2x2 int16 pool goes 17,587 -> 14,708, the TCN's 8-tap int16 global pool 3,902 -> 2,892 and the

@@ -11,7 +11,7 @@
  *    5  larq_quicknet/block2_conv/QuantConv2D        tb_conv2d_b1b1_armv6m  conv2d b1 x b1 -> int16
  *    6  larq_quicknet/block2_add/add                 tb_add_s16_opt         add int16
  *    7  larq_quicknet/trans_pool/AvgPool             tb_avgpool_s16_opt     avgpool int16
- *    8  larq_quicknet/trans_sc_conv/Conv2D           tb_conv2d_s16s8        conv2d s16 x s8 -> int16
+ *    8  larq_quicknet/trans_sc_conv/Conv2D           tb_conv2d_s16s8_opt    conv2d s16 x s8 -> int16
  *    9  larq_quicknet/trans_conv/ste_sign_5/Sign_1   tb_binarize_s16_opt    binarize int16 -> bits
  *   10  larq_quicknet/trans_conv/QuantConv2D         tb_conv2d_b1b1_armv6m  conv2d b1 x b1 -> int16
  *   11  larq_quicknet/trans_add/add                  tb_add_s16_opt         add int16
@@ -19,7 +19,7 @@
  *   13  larq_quicknet/block3_conv/QuantConv2D        tb_conv2d_b1b1_armv6m  conv2d b1 x b1 -> int16
  *   14  larq_quicknet/block3_add/add                 tb_add_s16_opt         add int16
  *   15  larq_quicknet/gap/Mean                       tb_avgpool_s16_opt     avgpool int16
- *   16  larq_quicknet/fc/MatMul                      tb_dense_s16s8         dense s16 x s8 -> int32
+ *   16  larq_quicknet/fc/MatMul                      tb_dense_s16s8_opt     dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
  *   offset   bytes  buffer        live at layers
@@ -587,7 +587,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 8: "larq_quicknet/trans_sc_conv/Conv2D" */
     ctx.buf = ARENA_AT(L8_SCRATCH_OFFSET);
     ctx.size = L8_SCRATCH_BYTES;
-    status = tb_conv2d_s16s8(&ctx, &l8_params, &l8_out, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
+    status = tb_conv2d_s16s8_opt(&ctx, &l8_params, &l8_out, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
         tb_l8_larq_quicknet_trans_sc_c_weights, ARENA_AT(L8_OUT_OFFSET));
     if (status != TB_OK)
         return (int)status;
@@ -667,7 +667,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 16: "larq_quicknet/fc/MatMul" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_dense_s16s8(&ctx, &l16_params, &l16_out, (const int16_t *)ARENA_AT(L15_OUT_OFFSET),
+    status = tb_dense_s16s8_opt(&ctx, &l16_params, &l16_out, (const int16_t *)ARENA_AT(L15_OUT_OFFSET),
         tb_l16_larq_quicknet_fc_matmul_weights, output);
     if (status != TB_OK)
         return (int)status;

@@ -15,7 +15,7 @@
  *    9  /conv_c/Conv            tb_conv2d_b1b1_rv32  conv2d b1 x b1 -> int16
  *   10  /Add_2                  tb_add_s16_opt       add int16
  *   11  /gap/GlobalAveragePool  tb_avgpool_s16       avgpool int16
- *   12  /fc/Gemm                tb_dense_s16s8       dense s16 x s8 -> int32
+ *   12  /fc/Gemm                tb_dense_s16s8_opt   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
  *   offset   bytes  buffer        live at layers
@@ -512,7 +512,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 12: "/fc/Gemm" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_dense_s16s8(&ctx, &l12_params, &l12_out, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
+    status = tb_dense_s16s8_opt(&ctx, &l12_params, &l12_out, (const int16_t *)ARENA_AT(L11_OUT_OFFSET),
         tb_l12_fc_gemm_weights, output);
     if (status != TB_OK)
         return (int)status;

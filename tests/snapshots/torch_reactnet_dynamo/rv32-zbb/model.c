@@ -21,7 +21,7 @@
  *   15  node_add_8       tb_add_s16_opt          add int16
  *   16  node_sub_2       tb_prelu_s16_opt        prelu int16
  *   17  node_mean        tb_avgpool_s16          avgpool int16
- *   18  node_linear      tb_dense_s16s8          dense s16 x s8 -> int32
+ *   18  node_linear      tb_dense_s16s8_opt      dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
  *   offset   bytes  buffer        live at layers
@@ -706,7 +706,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 18: "node_linear" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_dense_s16s8(&ctx, &l18_params, &l18_out, (const int16_t *)ARENA_AT(L17_OUT_OFFSET),
+    status = tb_dense_s16s8_opt(&ctx, &l18_params, &l18_out, (const int16_t *)ARENA_AT(L17_OUT_OFFSET),
         tb_l18_node_linear_weights, output);
     if (status != TB_OK)
         return (int)status;

@@ -11,7 +11,7 @@
  *    5  /conv2/Conv  tb_conv2d_b1b1       conv2d b1 x b1 -> int16
  *    6  /Add_1       tb_add_s16_opt       add int16
  *    7  /ReduceMean  tb_avgpool_s16_opt   avgpool int16
- *    8  /fc/Gemm     tb_dense_s16s8       dense s16 x s8 -> int32
+ *    8  /fc/Gemm     tb_dense_s16s8_opt   dense s16 x s8 -> int32
  *
  * Memory plan (greedy), arena 1536 bytes (lower bound 1536):
  *   offset   bytes  buffer        live at layers
@@ -363,7 +363,7 @@ int tb_model_run_hooked(const int8_t *input, int32_t *output, tb_layer_hook hook
     /* layer 8: "/fc/Gemm" */
     ctx.buf = NULL;
     ctx.size = 0;
-    status = tb_dense_s16s8(&ctx, &l8_params, &l8_out, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
+    status = tb_dense_s16s8_opt(&ctx, &l8_params, &l8_out, (const int16_t *)ARENA_AT(L7_OUT_OFFSET),
         tb_l8_fc_gemm_weights, output);
     if (status != TB_OK)
         return (int)status;
