@@ -53,7 +53,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 # first: train.py sets the one-thread environment before numpy and torch are imported
 from train import (N_FRAMES, N_MFCC, ActSTE, BinConv2d, BinLinear, InputNorm, WeightSTE, accuracy, evaluate,  # noqa: E402
-                   clip_weights, export, load_data, ort_predict, savez_reproducible, setup, snap_to_input_grid,
+                   clip_weights, export, load_data, savez_reproducible, setup, snap_to_input_grid,
                    time_shift, torch_predict, train)
 
 import numpy as np  # noqa: E402
@@ -222,8 +222,15 @@ def load_teacher(path: Path, d):
     """A float residual net written by --real (its state and options), or any ONNX model on the same input
     (e.g. train.py's kws_bnn.onnx), run by onnxruntime."""
     if path.suffix == ".onnx":
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])  # one session, every batch
+        name = sess.get_inputs()[0].name
+
         def onnx_teacher(xb):
-            return torch.from_numpy(ort_predict(path, xb.numpy().astype(np.float32)))
+            return torch.from_numpy(sess.run(None, {name: xb.numpy().astype(np.float32)})[0])
         onnx_teacher.eval = lambda: None
         return onnx_teacher
     ck = torch.load(path, weights_only=True)
