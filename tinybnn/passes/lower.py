@@ -1037,8 +1037,8 @@ def lower(g: Graph, input_quant: dict | None = None, calibration=None, stream_bi
     try:
         nodes = low.run()  # wired as emitted: a chain, or a DAG where binary branches join
     except RequantRangeError as e:  # a real-valued layer's scale or bias far outside its int8 output's range
-        raise node_error(low.g.producer(low.cur) or Node("?", low.cur, [], [], {}), str(e),
-                         "real-valued layers whose scale and bias are within 2**30 of the int8 output's step") from None
+        raise node_error(low.g.producer(low.cur) or Node("?", low.cur, [], [], {}), str(e), "real-valued "
+                         "layers whose scale and bias are within 2**30 of the int8 output's step") from None
     if soft is not None:
         nodes[-1].attrs["softmax"] = float(soft.attrs["beta"])
     g.nodes = nodes

@@ -426,8 +426,8 @@ class _Importer:
                 raise self.fail(k, name, f"this {kind} is not supported", SUPPORTED)
             lo, hi = ARITY[name]
             if not lo <= len(ii) <= hi:
-                raise self.fail(k, name, f"has {len(ii)} inputs", f"{name} with {lo}" + (f" to {hi}" if hi > lo else
-                                                                                     "") + (" inputs" if hi > 1 else " input"))
+                count = f"{lo}" + (f" to {hi}" if hi > lo else "") + (" inputs" if hi > 1 else " input")
+                raise self.fail(k, name, f"has {len(ii)} inputs", f"{name} with {count}")
             absent = [j for j, i in enumerate(ii) if i < 0 and j not in OPTIONAL.get(name, ())]
             if absent:
                 raise self.fail(k, name, f"its input {absent[0]} is absent (tensor index {ii[absent[0]]})",
@@ -576,7 +576,8 @@ class _Importer:
         if p is None or p.dtype.kind != "i":
             raise self.fail(k, name, "its paddings are not a constant integer tensor", "PAD with constant paddings")
         if len(self.shapes[x]) != 4 or p.shape != (4, 2) or np.any(p[0]) or np.any(p[3]) or np.any(p < 0):
-            raise self.fail(k, name, f"paddings {p.tolist() if p.size <= 8 else short(p.reshape(-1).tolist())} on a tensor of shape {list(self.tshape(ii[0]))}",
+            pp = p.tolist() if p.size <= 8 else short(p.reshape(-1).tolist())
+            raise self.fail(k, name, f"paddings {pp} on a tensor of shape {list(self.tshape(ii[0]))}",
                             "PAD of the spatial axes (H, W) of an NHWC map by non-negative amounts")
         value = 0.0
         if name == "PADV2" and len(ii) > 2 and ii[2] >= 0:
