@@ -176,6 +176,17 @@ def test_lce_pool_window_larger_than_the_map(tmp_path):
                                     r"a 8x8 map\)")
 
 
+def test_lce_bmaxpool_writing_float(tmp_path):
+    """LceBMaxPool2d's bitpacked output declared FLOAT32: LCE refuses it; tinybnn read it as bits, silently."""
+    buf = bytearray((FIX / "lce_bitpacked.tflite").read_bytes())
+    m = _model(buf)
+    k = _find(m, "LceBMaxPool2d")
+    t = m.Subgraphs(0).Tensors(int(m.Subgraphs(0).Operators(k).OutputsAsNumpy()[0]))
+    buf[_field(t, 1)] = 0  # Tensor.type: FLOAT32
+    _refused(_write(tmp_path, buf), rf"operator {k} \(LceBMaxPool2d\): writes FLOAT32; supported: an int32 "
+                                    r"bitpacked output")
+
+
 # ---- the graph: a tensor written twice, the input overwritten --------------------------------------------------
 def test_tensor_written_twice(tmp_path):
     good = (FIX / "lce_cnn.tflite").read_bytes()

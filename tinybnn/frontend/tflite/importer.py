@@ -721,6 +721,8 @@ class _Importer:
     def op_LceBMaxPool2d(self, k, name, op, ii, o):
         opts = _custom_options(self.f, op, k, name)
         x = self.bits_in(k, name, ii[0])
+        if self.ttype(o) != "INT32":
+            raise self.fail(k, name, f"writes {self.ttype(o)}", "an int32 bitpacked output")
         kh, kw = opts.int("filter_height", 0), opts.int("filter_width", 0)
         sh, sw = opts.int("stride_height", 0), opts.int("stride_width", 0)
         if min(kh, kw, sh, sw) < 1:
