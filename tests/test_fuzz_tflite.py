@@ -187,6 +187,39 @@ def test_lce_bmaxpool_writing_float(tmp_path):
                                     r"bitpacked output")
 
 
+@pytest.mark.parametrize("name,op,value", [("lce_dscnn", "AVERAGE_POOL_2D", 2**31 - 1),
+                                           ("lce_cnn", "MAX_POOL_2D", 40), ("lce_cnn", "LceBconv2d", 2**30)])
+def test_same_window_far_beyond_the_map(tmp_path, name, op, value):
+    """A SAME window (a filter width, or an LceBconv2d dilation) of up to 2**31 on a small map: TFLite pads
+    it; the float graph materialized that padding -- tinybnn check tried to allocate 33 TiB (a MemoryError
+    traceback)."""
+    import tflite
+    from flatbuffers import flexbuffers
+
+    buf = bytearray((FIX / f"{name}.tflite").read_bytes())
+    m = _model(buf)
+    k = _find(m, op)
+    o = m.Subgraphs(0).Operators(k)
+    if op == "LceBconv2d":
+        opts = flexbuffers.Loads(o.CustomOptionsAsNumpy().tobytes())
+        opts.update(padding=tflite.Padding.SAME, pad_values=1, dilation_width_factor=value)
+        data = flexbuffers.Dumps(opts)
+        _redirect(buf, _field(o, 5), struct.pack("<I", len(data)) + data)
+    else:
+        t = o.BuiltinOptions()
+        opts = tflite.Pool2DOptions()
+        opts.Init(t.Bytes, t.Pos)
+        struct.pack_into("<i", buf, _field(opts, 3), value)  # FilterWidth
+        if opts._tab.Offset(4):
+            struct.pack_into("<b", buf, _field(opts, 0), tflite.Padding.SAME)
+    p = _write(tmp_path, buf)
+    _refused(p, rf"operator {k} \({op}\): its \d+x\d+ window \(dilations included\) with SAME padding on a "
+                r"\d+x\d+ map; supported: SAME windows up to twice the map")
+    r = subprocess.run([sys.executable, "-m", "tinybnn", "check", str(p), "--data", str(FIX / f"{name}.npz")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+
+
 # ---- the graph: a tensor written twice, the input overwritten --------------------------------------------------
 def test_tensor_written_twice(tmp_path):
     good = (FIX / "lce_cnn.tflite").read_bytes()

@@ -80,6 +80,7 @@ def is_tflite(path) -> bool:
     return len(head) == 8 and head[4:8] == IDENTIFIER
 
 
+SAME_WINDOW_FLOOR = 16  # a SAME window may exceed twice a small map up to this size (a 5x5 on a 1x1 map)
 MAX_RANK = 8  # TFLite's kernels handle up to 6 dimensions; a longer shape vector is damage
 ARITY = {  # (fewest, most) inputs of each operator tinybnn reads; -1 (absent) only where the op has optional inputs
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "MAX_POOL_2D": (1, 1),
@@ -628,6 +629,12 @@ class _Importer:
     def _window(self, k, name, x, padding, kh, kw, sh, sw, dh=1, dw=1, hw=None):
         H, W = hw or self.shapes[x][2:]
         if padding == self.tfl.Padding.SAME:
+            # a window beyond twice the map has taps that only ever read padding (and the padding is materialized
+            # in the float graph: a window of 2**31 would pad each map by gigabytes)
+            ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+            if ekh > max(2 * H - 1, SAME_WINDOW_FLOOR) or ekw > max(2 * W - 1, SAME_WINDOW_FLOOR):
+                raise self.fail(k, name, f"its {ekh}x{ekw} window (dilations included) with SAME padding on a "
+                                f"{H}x{W} map", f"SAME windows up to twice the map (or {SAME_WINDOW_FLOOR})")
             t, b = _same_pads(H, kh, sh, dh)
             l, r = _same_pads(W, kw, sw, dw)
             return (t, l, b, r)
