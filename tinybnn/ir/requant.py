@@ -23,6 +23,10 @@ MAX_SHIFT = 62
 V_LIMIT = 1 << 62     # |v * multiplier| + |offset| stays below this
 
 
+class RequantRangeError(ValueError):
+    """No constants fit: a step or bias (in output codes) too large for a 30-bit multiplier and a 62-bit sum."""
+
+
 def requantize(v, multiplier, offset, shift, lo: int = INT8_MIN, hi: int = INT8_MAX) -> np.ndarray:
     """The rule above, elementwise with broadcasting (``multiplier``/``offset``/``shift`` per channel, last
     axis, or scalars). ``v`` is any integer array; the result is int8 (or int16 for a wider [lo, hi])."""
@@ -73,7 +77,9 @@ def shared_shift_constants(a_terms, b, vmax_terms) -> tuple[list[np.ndarray], np
             if all(abs(m) < (1 << MULT_BITS) for m in ms) and total < V_LIMIT:
                 break
         else:
-            raise ValueError(f"requantization steps {[float(a[i]) for a in a_terms]} do not fit 30-bit multipliers")
+            raise RequantRangeError(f"its requantization (steps {[float(f'{a[i]:.4g}') for a in a_terms]}, bias "
+                                    f"{float(b[i]):.4g} output codes) does not fit a 30-bit multiplier and a 62-bit "
+                                    "sum")
         for k, m in enumerate(ms):
             mults[k][i] = m
         offset[i], shift[i] = o, s

@@ -31,7 +31,7 @@ from ..ir.graph import Graph, Node
 from ..ir.prologue import prologue_ops
 from ..ir.layers import (ADD, AVGPOOL, BINARIZE, CONCAT, CONV2D, DENSE, INPUT_QUANT, MAXPOOL, OUTPUT, PRELU,
                          conv_out_size)
-from ..ir.requant import affine_constants, offset_at, shared_shift_constants
+from ..ir.requant import RequantRangeError, affine_constants, offset_at, shared_shift_constants
 
 INT8_MIN, INT8_MAX = -128, 127
 JOINS = ("Concat", "Sum")  # ops that read several activations: a path stops before them
@@ -1034,7 +1034,11 @@ def lower(g: Graph, input_quant: dict | None = None, calibration=None, stream_bi
         g.remove(soft, keep=soft.inputs[0])
         g.output = soft.inputs[0]
     low = Lowering(g, input_quant, calibration, stream_bits)
-    nodes = low.run()  # wired as emitted: a chain, or a DAG where binary branches join
+    try:
+        nodes = low.run()  # wired as emitted: a chain, or a DAG where binary branches join
+    except RequantRangeError as e:  # a real-valued layer's scale or bias far outside its int8 output's range
+        raise node_error(low.g.producer(low.cur) or Node("?", low.cur, [], [], {}), str(e), "real-valued "
+                         "layers whose scale and bias are within 2**30 of the int8 output's step") from None
     if soft is not None:
         nodes[-1].attrs["softmax"] = float(soft.attrs["beta"])
     g.nodes = nodes

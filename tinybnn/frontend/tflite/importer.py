@@ -38,6 +38,7 @@ Errors are one line naming the file, the operator (index and op) and, for a dama
 
 from __future__ import annotations
 
+import math
 import re
 import stat
 import struct
@@ -49,6 +50,7 @@ from ...errors import TinyBnnError, UnsupportedModel
 from ...ir.graph import Graph, Node
 from ...plumbing import check_file
 from . import int8
+from .text import short, shown
 
 IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
@@ -76,6 +78,17 @@ def is_tflite(path) -> bool:
     except OSError:
         return False
     return len(head) == 8 and head[4:8] == IDENTIFIER
+
+
+SAME_WINDOW_FLOOR = 16  # a SAME window may exceed twice a small map up to this size (a 5x5 on a 1x1 map)
+MAX_RANK = 8  # TFLite's kernels handle up to 6 dimensions; a longer shape vector is damage
+ARITY = {  # (fewest, most) inputs of each operator tinybnn reads; -1 (absent) only where the op has optional inputs
+    "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "MAX_POOL_2D": (1, 1),
+    "AVERAGE_POOL_2D": (1, 1), "MEAN": (2, 2), "RESHAPE": (1, 2), "MUL": (2, 2), "ADD": (2, 2), "PAD": (2, 2),
+    "PADV2": (2, 3), "CONCATENATION": (1, 1 << 16), "SOFTMAX": (1, 1), "QUANTIZE": (1, 1), "DEQUANTIZE": (1, 1),
+    "LceQuantize": (1, 1), "LceDequantize": (1, 1), "LceBconv2d": (5, 5), "LceBMaxPool2d": (1, 1)}
+OPTIONAL = {"CONV_2D": (2,), "DEPTHWISE_CONV_2D": (2,), "FULLY_CONNECTED": (2,), "RESHAPE": (1,), "PADV2": (2,),
+            "LceBconv2d": (2, 3, 4)}
 
 
 def _enum_names(cls) -> dict[int, str]:
@@ -121,12 +134,28 @@ class _File:
                                "bytes or at a damaged offset: the file is truncated or damaged") from None
 
 
-def _custom_options(f: _File, op, k: int, name: str) -> dict:
+class _Options(dict):
+    """An LCE op's custom options (a FlexBuffer map): each value read as an int32, another type refused."""
+
+    def __init__(self, opts: dict, where: str):
+        super().__init__(opts)
+        self.where = where
+
+    def int(self, key: str, default: int) -> int:
+        v = self.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31:
+            raise UnsupportedModel(f"{self.where}: its custom option '{key}' is {shown(repr(v), 40)}; supported: "
+                                   "an int32 value, as Larq Compute Engine's converter writes")
+        return v
+
+
+def _custom_options(f: _File, op, k: int, name: str) -> _Options:
     from flatbuffers import flexbuffers
 
+    where = f"{f.path}: operator {k} ({name})"
     raw = f.guard(lambda: op.CustomOptionsAsNumpy(), f"operator {k} ({name})'s options")
     if isinstance(raw, int) or len(raw) == 0:
-        return {}
+        return _Options({}, where)
     try:
         opts = flexbuffers.Loads(bytes(raw.tobytes()))
     except Exception:  # flexbuffers raises bare errors of many kinds on bad bytes
@@ -134,7 +163,7 @@ def _custom_options(f: _File, op, k: int, name: str) -> dict:
                            f"map") from None
     if not isinstance(opts, dict):
         raise TinyBnnError(f"{f.path}: operator {k} ({name}): its custom options are not a FlexBuffer map")
-    return opts
+    return _Options(opts, where)
 
 
 def _same_pads(n_in: int, k: int, s: int, d: int) -> tuple[int, int]:
@@ -168,21 +197,32 @@ class _Importer:
 
     # ---- reading ------------------------------------------------------------------------------
     def fail(self, k: int, name: str, what: str, supported: str | None = None) -> UnsupportedModel:
-        msg = f"{self.f.path}: operator {k} ({name}): {what}"
+        msg = f"{self.f.path}: " + (f"operator {k} ({name})" if k >= 0 else name) + f": {what}"
         if supported:
             msg += f"; supported: {supported}"
         return UnsupportedModel(msg)
 
     def tensor(self, i: int):
+        if i < 0:  # -1: an optional input left out, read where the operator needs a tensor
+            raise TinyBnnError(f"{self.f.path}: {self.f.at or 'the model'}: reads no tensor (index {i}) where it "
+                               "needs one; supported: -1 only for an optional input (a bias, LceBconv2d's "
+                               "post-activation or thresholds)")
         return self.f.guard(lambda: self.sg.Tensors(i), f"tensor {i}")
 
     def tname(self, i: int) -> str:
         return self.f.guard(lambda: (self.tensor(i).Name() or b"").decode("utf-8", "replace"), f"tensor {i}'s name")
 
+    def tshow(self, i: int) -> str:
+        """Tensor i's name as an error message shows it (see :func:`shown`)."""
+        return shown(self.tname(i))
+
     def tshape(self, i: int) -> tuple[int, ...]:
         t = self.tensor(i)
-        return tuple(int(v) for v in self.f.guard(lambda: t.ShapeAsNumpy(), f"tensor {i}'s shape")) \
-            if t.ShapeLength() else ()
+        n = t.ShapeLength()
+        if n > MAX_RANK:
+            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tshow(i)}') declares {n} dimensions; supported: "
+                               f"at most {MAX_RANK} (the file is damaged)")
+        return tuple(int(v) for v in self.f.guard(lambda: t.ShapeAsNumpy(), f"tensor {i}'s shape")) if n else ()
 
     def ttype(self, i: int) -> str:
         return self.type_names.get(self.tensor(i).Type(), f"type {self.tensor(i).Type()}")
@@ -206,17 +246,17 @@ class _Importer:
         dt = {"FLOAT32": "<f4", "INT32": "<i4", "INT8": "i1", "UINT8": "u1", "INT64": "<i8", "INT16": "<i2",
               "FLOAT16": "<f2"}.get(self.ttype(i))
         if dt is None:
-            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tname(i)}') holds constant data of type "
+            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tshow(i)}') holds constant data of type "
                                f"{self.ttype(i)}; supported: float32, int32, int8")
         shape = self.tshape(i)
-        n = int(np.prod(shape)) if shape else 1
-        if raw.size != n * np.dtype(dt).itemsize:
-            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tname(i)}') has shape {list(shape)} "
+        n = math.prod(shape)  # Python integers: a damaged shape cannot wrap around
+        if min(shape, default=1) < 0 or raw.size != n * np.dtype(dt).itemsize:
+            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tshow(i)}') has shape {list(shape)} "
                                f"({n * np.dtype(dt).itemsize} bytes of {self.ttype(i)}) but its buffer holds "
                                f"{raw.size} bytes")
         arr = np.frombuffer(raw.tobytes(), dt).reshape(shape)
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tname(i)}') holds non-finite values (NaN or "
+            raise TinyBnnError(f"{self.f.path}: tensor {i} ('{self.tshow(i)}') holds non-finite values (NaN or "
                                "infinity); supported: finite parameters")
         return arr
 
@@ -239,13 +279,13 @@ class _Importer:
 
     def act(self, k: int, name: str, i: int) -> str:
         if i in self.padded:
-            raise self.fail(k, name, f"reads '{self.tname(i)}', written by PAD",
+            raise self.fail(k, name, f"reads '{self.tshow(i)}', written by PAD",
                             "PAD before CONV_2D, DEPTHWISE_CONV_2D or AVERAGE_POOL_2D (VALID, PAD of 0)")
         if i not in self.ir:
             if self.const(i) is not None:
-                raise self.fail(k, name, f"reads the constant tensor '{self.tname(i)}' where an activation is "
+                raise self.fail(k, name, f"reads the constant tensor '{self.tshow(i)}' where an activation is "
                                 "expected")
-            raise self.fail(k, name, f"reads tensor '{self.tname(i)}', which no earlier operator writes")
+            raise self.fail(k, name, f"reads tensor '{self.tshow(i)}', which no earlier operator writes")
         return self.ir[i]
 
     def ir_shape(self, i: int) -> tuple:
@@ -310,6 +350,11 @@ class _Importer:
         t = op.BuiltinOptions()
         if t is None:
             raise TinyBnnError(f"{self.f.path}: {self.f.at}: its builtin options are missing; the file is damaged")
+        want = getattr(self.tfl.BuiltinOptions, cls.__name__)
+        if op.BuiltinOptionsType() != want:  # TFLite reads the options only as the type the file declares
+            kind = _enum_names(self.tfl.BuiltinOptions).get(op.BuiltinOptionsType(), op.BuiltinOptionsType())
+            raise TinyBnnError(f"{self.f.path}: {self.f.at}: its builtin options are {kind}; supported: "
+                               f"{cls.__name__} (the file is damaged)")
         o = cls()
         o.Init(t.Bytes, t.Pos)
         return o
@@ -336,27 +381,28 @@ class _Importer:
         self.outp = outp
         f.at = f"the input and output tensors ({inp} and {outp})"
         if self.ttype(inp) not in ("FLOAT32", "INT8"):
-            raise UnsupportedModel(f"{f.path}: the input '{self.tname(inp)}' is {self.ttype(inp)}; supported: "
+            raise UnsupportedModel(f"{f.path}: the input '{self.tshow(inp)}' is {self.ttype(inp)}; supported: "
                                    "float32 or int8 (quantized per tensor)")
         if self.ttype(outp) != "FLOAT32":
-            raise UnsupportedModel(f"{f.path}: the output '{self.tname(outp)}' is {self.ttype(outp)}; supported: "
+            raise UnsupportedModel(f"{f.path}: the output '{self.tshow(outp)}' is {self.ttype(outp)}; supported: "
                                    "float32 (convert with inference_output_type=tf.float32)")
         in_shape = self.tshape(inp)
         if len(in_shape) not in (2, 4) or any(d < 1 for d in in_shape[1:]):
-            raise UnsupportedModel(f"{f.path}: input '{self.tname(inp)}' has shape {list(in_shape)}; supported: "
+            raise UnsupportedModel(f"{f.path}: input '{self.tshow(inp)}' has shape {list(in_shape)}; supported: "
                                    "(N, H, W, C) or (N, F) with static sizes")
         x = self.fresh(self.tname(inp) or "input")
         self.graph_input, self.graph_output = x, outp
         self.shapes[x] = self.ir_shape(inp)
         self.ir[inp] = int8.input_int8(self, inp, x) if self.ttype(inp) == "INT8" else x
 
+        written = {inp: "the model's input"}  # tensor -> who writes it
         f.at = "the operator codes"
         self.codes = codes = []
         for c in range(m.OperatorCodesLength()):
             oc = f.guard(lambda: m.OperatorCodes(c), f"operator code {c}")
             code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
             custom = oc.CustomCode()
-            codes.append(custom.decode("utf-8", "replace") if custom else
+            codes.append(shown(custom.decode("utf-8", "replace"), 40) if custom else
                          self.builtin_names.get(code, f"builtin {code}"))
         for k in range(sg.OperatorsLength()):
             f.at = f"operator {k}"
@@ -379,6 +425,19 @@ class _Importer:
             if rule is None:
                 kind = "custom op" if name not in self.builtin_names.values() else "operator"
                 raise self.fail(k, name, f"this {kind} is not supported", SUPPORTED)
+            lo, hi = ARITY[name]
+            if not lo <= len(ii) <= hi:
+                count = f"{lo}" + (f" to {hi}" if hi > lo else "") + (" inputs" if hi > 1 else " input")
+                raise self.fail(k, name, f"has {len(ii)} inputs", f"{name} with {count}")
+            absent = [j for j, i in enumerate(ii) if i < 0 and j not in OPTIONAL.get(name, ())]
+            if absent:
+                raise self.fail(k, name, f"its input {absent[0]} is absent (tensor index {ii[absent[0]]})",
+                                f"a tensor for every required input of {name}")
+            if oo[0] < 0 or oo[0] in written:
+                raise self.fail(k, name, f"writes tensor {oo[0]}" + (f" ('{self.tshow(oo[0])}')" if oo[0] >= 0 else
+                                                                     "") + ", " + written.get(oo[0], "no tensor"),
+                                "each tensor written once, by one operator (the file is damaged)")
+            written[oo[0]] = f"which operator {k} writes"
             self.act_code = 0
             rule(k, name, op, ii, oo[0])
             if oo[0] in self.padded:  # PAD: merged into its readers, checked there
@@ -387,7 +446,7 @@ class _Importer:
             self.check_shape(k, name, oo[0])
         f.at = None
         if outp not in self.ir or outp in self.bits or outp in self.tab:
-            raise UnsupportedModel(f"{f.path}: the output '{self.tname(outp)}' is not a float tensor written by an "
+            raise UnsupportedModel(f"{f.path}: the output '{self.tshow(outp)}' is not a float tensor written by an "
                                    "operator")
         out = self.ir[outp]
         if not self.nodes:
@@ -428,7 +487,7 @@ class _Importer:
             C = got[1]
             got = got[:1] + (-(-C // 32),) + got[2:]
         if tuple(want) != tuple(got):
-            raise self.fail(k, name, f"its output '{self.tname(o)}' is declared {list(self.tshape(o))}, but the "
+            raise self.fail(k, name, f"its output '{self.tshow(o)}' is declared {list(self.tshape(o))}, but the "
                             f"operator computes {list(got)} (N{'CHW' if len(got) == 4 else 'F'}, batch 1)",
                             "files whose tensor shapes agree with their operators")
 
@@ -436,10 +495,10 @@ class _Importer:
     def float_in(self, k, name, i) -> str:
         x = self.act(k, name, i)
         if i in self.bits:
-            raise self.fail(k, name, f"reads the bitpacked tensor '{self.tname(i)}'",
+            raise self.fail(k, name, f"reads the bitpacked tensor '{self.tshow(i)}'",
                             "LceBconv2d, LceBMaxPool2d and LceDequantize on bitpacked tensors")
         if self.ttype(i) != "FLOAT32" or i in self.tab:
-            raise self.fail(k, name, f"reads the {self.ttype(i)} tensor '{self.tname(i)}'" +
+            raise self.fail(k, name, f"reads the {self.ttype(i)} tensor '{self.tshow(i)}'" +
                             (" (dequantized from int8)" if i in self.tab else ""),
                             "float32 tensors; int8 tensors on the way from the input or an LceBconv2d to "
                             "LceQuantize (the README's .tflite row lists them)")
@@ -448,7 +507,7 @@ class _Importer:
     def bits_in(self, k, name, i) -> str:
         x = self.act(k, name, i)
         if i not in self.bits:
-            raise self.fail(k, name, f"reads '{self.tname(i)}', which is not an LCE bitpacked tensor",
+            raise self.fail(k, name, f"reads '{self.tshow(i)}', which is not an LCE bitpacked tensor",
                             "the output of LceQuantize, a bitpacked LceBconv2d or LceBMaxPool2d")
         return x
 
@@ -518,7 +577,8 @@ class _Importer:
         if p is None or p.dtype.kind != "i":
             raise self.fail(k, name, "its paddings are not a constant integer tensor", "PAD with constant paddings")
         if len(self.shapes[x]) != 4 or p.shape != (4, 2) or np.any(p[0]) or np.any(p[3]) or np.any(p < 0):
-            raise self.fail(k, name, f"paddings {p.tolist()} on a tensor of shape {list(self.tshape(ii[0]))}",
+            pp = p.tolist() if p.size <= 8 else short(p.reshape(-1).tolist())
+            raise self.fail(k, name, f"paddings {pp} on a tensor of shape {list(self.tshape(ii[0]))}",
                             "PAD of the spatial axes (H, W) of an NHWC map by non-negative amounts")
         value = 0.0
         if name == "PADV2" and len(ii) > 2 and ii[2] >= 0:
@@ -531,7 +591,7 @@ class _Importer:
         C, H, W = self.shapes[x][1:]
         want = (1, C, H + t + b, W + l + r)
         if tuple(self.ir_shape(o)) != want:
-            raise self.fail(k, name, f"its output '{self.tname(o)}' is declared {list(self.tshape(o))}, but PAD "
+            raise self.fail(k, name, f"its output '{self.tshow(o)}' is declared {list(self.tshape(o))}, but PAD "
                             f"computes {list(want)} (NCHW, batch 1)", "files whose tensor shapes agree with their "
                             "operators")
         readers = self.readers(o)
@@ -569,12 +629,26 @@ class _Importer:
     def _window(self, k, name, x, padding, kh, kw, sh, sw, dh=1, dw=1, hw=None):
         H, W = hw or self.shapes[x][2:]
         if padding == self.tfl.Padding.SAME:
+            # a window beyond twice the map has taps that only ever read padding (and the padding is materialized
+            # in the float graph: a window of 2**31 would pad each map by gigabytes)
+            ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+            if ekh > max(2 * H - 1, SAME_WINDOW_FLOOR) or ekw > max(2 * W - 1, SAME_WINDOW_FLOOR):
+                raise self.fail(k, name, f"its {ekh}x{ekw} window (dilations included) with SAME padding on a "
+                                f"{H}x{W} map", f"SAME windows up to twice the map (or {SAME_WINDOW_FLOOR})")
             t, b = _same_pads(H, kh, sh, dh)
             l, r = _same_pads(W, kw, sw, dw)
             return (t, l, b, r)
         if padding == self.tfl.Padding.VALID:
             return (0, 0, 0, 0)
         raise self.fail(k, name, f"padding {padding}", "SAME or VALID")
+
+    def pool_hw(self, k, name, H, W, pads, kh, kw, sh, sw) -> tuple[int, int]:
+        """A pool's output size, refused when empty (a window larger than the map)."""
+        oh, ow = self._out_hw(H, W, pads, kh, kw, sh, sw)
+        if oh < 1 or ow < 1:
+            raise self.fail(k, name, f"its output map is empty (a {kh}x{kw} window on a {H}x{W} map)",
+                            "windows that fit the (padded) map")
+        return oh, ow
 
     @staticmethod
     def _out_hw(H, W, pads, kh, kw, sh, sw, dh=1, dw=1):
@@ -590,7 +664,7 @@ class _Importer:
         if wp is None or wp.dtype != np.int32 or wp.ndim != 4:
             raise self.fail(k, name, "its filter is not a constant int32 [O, KH, KW, words] tensor")
         C = self.shapes[x][1]
-        cin = int(opts.get("channels_in", -1))
+        cin = opts.int("channels_in", -1)
         O, KH, KW, words = wp.shape
         # grouped (Keras groups): channels_in stays the input's channels, the filter holds the words of one group's
         # channels. LCE's converter refuses a group of channels other than 32 k ("the number of input channels
@@ -605,13 +679,13 @@ class _Importer:
             raise self.fail(k, name, f"channels_in {cin} with {words} filter words per tap for an input of {C} "
                             f"channels and {O} outputs", "channels_in = the input channels, ceil(channels_in / 32) "
                             "words per tap, or grouped: 32 k channels per group, the groups dividing the outputs")
-        self.fused_code(k, name, int(opts.get("fused_activation_function", 0)))
-        pad_value = int(opts.get("pad_values", 0))
+        self.fused_code(k, name, opts.int("fused_activation_function", 0))
+        pad_value = opts.int("pad_values", 0)
         if pad_value not in (0, 1):
             raise self.fail(k, name, f"pad_values {pad_value}", "0 or 1")
-        sh, sw = int(opts.get("stride_height", 1)), int(opts.get("stride_width", 1))
-        dh, dw = int(opts.get("dilation_height_factor", 1)), int(opts.get("dilation_width_factor", 1))
-        padding = int(opts.get("padding", self.tfl.Padding.VALID))
+        sh, sw = opts.int("stride_height", 1), opts.int("stride_width", 1)
+        dh, dw = opts.int("dilation_height_factor", 1), opts.int("dilation_width_factor", 1)
+        padding = opts.int("padding", self.tfl.Padding.VALID)
         pads, shape = self.conv_geometry(k, name, x, O, KH, KW, padding, (sh, sw), (dh, dw))
         # unpack: bit j of word w is channel 32 w + j, bit 1 = -1
         bits = np.unpackbits(wp.astype("<i4").view(np.uint8).reshape(O, KH, KW, words, 4), axis=-1,
@@ -647,20 +721,22 @@ class _Importer:
             self.bits.add(o)
         elif otype == "INT8":
             int8.bconv_int8(self, k, name, ii, o, conv, O, KH * KW * cg, pad_value, pads,
-                            int(opts.get("fused_activation_function", 0)), shape)
+                            opts.int("fused_activation_function", 0), shape)
         else:
             raise self.fail(k, name, f"writes {otype}", "float32, int8 or bitpacked int32 output")
 
     def op_LceBMaxPool2d(self, k, name, op, ii, o):
         opts = _custom_options(self.f, op, k, name)
         x = self.bits_in(k, name, ii[0])
-        kh, kw = int(opts.get("filter_height", 0)), int(opts.get("filter_width", 0))
-        sh, sw = int(opts.get("stride_height", 0)), int(opts.get("stride_width", 0))
+        if self.ttype(o) != "INT32":
+            raise self.fail(k, name, f"writes {self.ttype(o)}", "an int32 bitpacked output")
+        kh, kw = opts.int("filter_height", 0), opts.int("filter_width", 0)
+        sh, sw = opts.int("stride_height", 0), opts.int("stride_width", 0)
         if min(kh, kw, sh, sw) < 1:
             raise self.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
-        pads = self._window(k, name, x, int(opts.get("padding", self.tfl.Padding.VALID)), kh, kw, sh, sw)
+        pads = self._window(k, name, x, opts.int("padding", self.tfl.Padding.VALID), kh, kw, sh, sw)
         H, W = self.shapes[x][2:]
-        shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
+        shape = (1, self.shapes[x][1]) + self.pool_hw(k, name, H, W, pads, kh, kw, sh, sw)
         self.ir[o] = self.emit("MaxPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
                                                               "pads": pads}, shape, name)
         self.bits.add(o)
@@ -677,7 +753,7 @@ class _Importer:
             raise self.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
         pads = self._window(k, name, x, opts.Padding(), kh, kw, sh, sw)
         H, W = self.shapes[x][2:]
-        shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
+        shape = (1, self.shapes[x][1]) + self.pool_hw(k, name, H, W, pads, kh, kw, sh, sw)
         self.ir[o] = self.emit("MaxPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw),
                                                               "pads": pads}, shape, name)
         if ii[0] in self.shadow:
@@ -710,7 +786,7 @@ class _Importer:
                                 "taps) read by " + (", ".join(sorted(set(readers))) or "no operator"),
                                 "AVERAGE_POOL_2D with SAME padding read only by LceQuantize, or without padding")
             include = 1
-        shape = (1, self.shapes[x][1]) + self._out_hw(H, W, pads, kh, kw, sh, sw)
+        shape = (1, self.shapes[x][1]) + self.pool_hw(k, name, H, W, pads, kh, kw, sh, sw)
         y = self.emit("AvgPool", self.tname(o), x, {"kernel": (kh, kw), "strides": (sh, sw), "pads": pads,
                                                      "count_include_pad": include}, shape, name)
         if include and not any(ppads):
@@ -722,7 +798,7 @@ class _Importer:
         self.float_out(k, name, o)
         axes = self.const(ii[1]) if len(ii) > 1 else None
         if len(self.shapes[x]) != 4 or axes is None or sorted(int(a) % 4 for a in axes.reshape(-1)) != [1, 2]:
-            raise self.fail(k, name, f"averages over axes {None if axes is None else axes.reshape(-1).tolist()}",
+            raise self.fail(k, name, f"averages over axes {None if axes is None else short(axes.reshape(-1).tolist())}",
                             "MEAN over the spatial axes (1, 2) of an NHWC map (global average pooling)")
         keep = self.options(op, self.tfl.ReducerOptions).KeepDims()
         C, H, W = self.shapes[x][1:]
@@ -898,7 +974,7 @@ class _Importer:
         shapes = [self.shapes[x] for x in xs]
         if rank != 4 or axis % 4 != 3 or len(xs) < 2 or any(len(s) != 4 or s[2:] != shapes[0][2:] for s in shapes):
             raise self.fail(k, name, f"concatenates {len(xs)} tensors of shapes "
-                            f"{[list(self.tshape(i)) for i in ii]} on axis {axis}",
+                            f"{short(list(self.tshape(i)) for i in ii)} on axis {axis}",
                             "CONCATENATION of two or more NHWC maps of one size on the channel axis (3 or -1)")
         out = self.fresh(self.tname(o))
         self.nodes.append(Node("Concat", out, list(xs), [out], {"onnx_op": name}))

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir.graph import Node
+from .text import short
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 EXHAUSTIVE = 1 << 24  # accumulator values x channels checked one by one
@@ -55,6 +56,28 @@ def quantize_multiplier(m: float) -> tuple[int, int]:
     if shift < -31:
         return 0, 0
     return q_fixed, int(shift)
+
+
+def checked_multiplier(imp, k, name, real: float, xmax: int, what: str) -> tuple[int, int]:
+    """quantize_multiplier(real), refused where TFLite's integer kernel would overflow int32 on a value of
+    magnitude up to ``xmax`` (its left shift, x * 2^shift, is int32 arithmetic) or where the multiplier is not
+    finite."""
+    if not (np.isfinite(real) and real >= 0):
+        raise imp.fail(k, name, f"its {what} rescales by {real:g}", "finite positive scales")
+    m, sh = quantize_multiplier(real)
+    if sh > 30 or int(xmax) << max(sh, 0) > INT32_MAX:
+        raise imp.fail(k, name, f"its {what} rescales by {real:.6g}, which overflows TFLite's int32 arithmetic",
+                       "int8 scales whose ratios keep the rescaled values within int32")
+    return m, sh
+
+
+def finite_table(imp, k, name, v: np.ndarray) -> np.ndarray:
+    """A float32 table computed as TFLite does, refused when its float32 arithmetic overflows (an infinity or
+    NaN that the int8 or sign decision after it would read)."""
+    if not np.all(np.isfinite(v)):
+        raise imp.fail(k, name, "its float32 values overflow (infinity or NaN) for some binary convolution output",
+                       "parameters whose float32 arithmetic stays finite")
+    return v
 
 
 def _trunc_div_pow2(v: np.ndarray, e: int) -> np.ndarray:
@@ -93,33 +116,33 @@ def quant_params(imp, k, name, i, what: str, per_channel_ok: bool = False):
     t = imp.tensor(i)
     q = t.Quantization()
     if q is None or q.ScaleLength() == 0:
-        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' is {imp.ttype(i)} without a scale",
+        raise imp.fail(k, name, f"its {what} '{imp.tshow(i)}' is {imp.ttype(i)} without a scale",
                        "int8 tensors with a scale and zero point")
     sc = np.asarray(q.ScaleAsNumpy(), np.float32).reshape(-1)
     zp = (np.asarray(q.ZeroPointAsNumpy(), np.int64).reshape(-1) if q.ZeroPointLength()
           else np.zeros(len(sc), np.int64))
-    if len(zp) != len(sc) or not np.all(np.isfinite(sc)) or np.any(sc <= 0):
-        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' has scales {sc.tolist()[:4]} and zero points "
-                       f"{zp.tolist()[:4]}", "finite positive scales, one zero point per scale")
     if len(sc) > 1 and not per_channel_ok:
-        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' is quantized per channel ({len(sc)} scales)",
+        raise imp.fail(k, name, f"its {what} '{imp.tshow(i)}' is quantized per channel ({len(sc)} scales)",
                        "int8 activations with one scale and zero point per tensor")
+    if len(zp) != len(sc) or not np.all(np.isfinite(sc)) or np.any(sc <= 0):
+        raise imp.fail(k, name, f"its {what} '{imp.tshow(i)}' has scales {short([float(f'{v:.6g}') for v in sc], 4)} "
+                       f"and zero points {short(zp.tolist(), 4)}", "finite positive scales, one zero point per scale")
     if np.any(zp < -128) or np.any(zp > 127):
-        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' has the zero point {int(zp[0])}",
+        raise imp.fail(k, name, f"its {what} '{imp.tshow(i)}' has the zero point {int(zp[0])}",
                        "int8 zero points in -128..127")
     return sc, zp, int(q.QuantizedDimension())
 
 
 def check_int8(imp, k, name, i, what):
     if imp.ttype(i) != "INT8":
-        raise imp.fail(k, name, f"its {what} '{imp.tname(i)}' is {imp.ttype(i)}",
+        raise imp.fail(k, name, f"its {what} '{imp.tshow(i)}' is {imp.ttype(i)}",
                        "int8 quantized tensors (int16 activations are not supported)")
 
 
-def _quant_node(imp, x: str, i: int, k: int, name: str, origin: str) -> str:
+def _quant_node(imp, x: str, i: int, k: int, name: str, origin: str, what: str = "output") -> str:
     """The canonical Quant of the float tensor x with tensor i's scale and zero point (the model's own
     int8 input quantizer); its output holds scale * (q - zero point)."""
-    sc, zp, _ = quant_params(imp, k, name, i, "output")
+    sc, zp, _ = quant_params(imp, k, name, i, what)
     out = imp.fresh(imp.tname(i) or "input_q")
     imp.nodes.append(Node("Quant", out, [x], [out], {
         "scale": np.asarray(sc, np.float64), "zero_point": np.asarray(zp, np.float64), "bitwidth": 8,
@@ -131,14 +154,14 @@ def _quant_node(imp, x: str, i: int, k: int, name: str, origin: str) -> str:
 
 def input_int8(imp, inp: int, x: str) -> str:
     """An int8 model input: the host quantizes the float sample with the file's scale and zero point."""
-    return _quant_node(imp, x, inp, -1, "input", "int8 input")
+    return _quant_node(imp, x, inp, -1, "the model's input", "int8 input", "int8 input")
 
 
 def op_QUANTIZE(imp, k, name, op, ii, o):
     check_int8(imp, k, name, o, "output")
     x = imp.act(k, name, ii[0])
     if imp.ttype(ii[0]) != "FLOAT32" or x != imp.graph_input or any(n.inputs[0] == x for n in imp.nodes):
-        raise imp.fail(k, name, f"quantizes '{imp.tname(ii[0])}' ({imp.ttype(ii[0])})",
+        raise imp.fail(k, name, f"quantizes '{imp.tshow(ii[0])}' ({imp.ttype(ii[0])})",
                        "QUANTIZE of the float32 model input (read by nothing else)")
     imp.ir[o] = _quant_node(imp, x, o, k, name, name)
 
@@ -147,7 +170,7 @@ def op_DEQUANTIZE(imp, k, name, op, ii, o):
     imp.float_out(k, name, o)
     x = imp.act(k, name, ii[0])
     if imp.q8.get(ii[0]) != "real":
-        raise imp.fail(k, name, f"dequantizes '{imp.tname(ii[0])}' ({imp.ttype(ii[0])})",
+        raise imp.fail(k, name, f"dequantizes '{imp.tshow(ii[0])}' ({imp.ttype(ii[0])})",
                        "DEQUANTIZE of the int8 model input (an int8 value computed inside the model would need "
                        "TFLite's int8 arithmetic, which tinybnn reproduces only up to a binarizer)")
     imp.ir[o] = x  # the canonical graph already holds scale * (q - zero point)
@@ -157,24 +180,10 @@ def lce_quantize(imp, k, name, ii, o):
     """LceQuantize of an int8 tensor: bit 1 (-1) where q < zero point; the IR tensor's sign is exactly that."""
     x = imp.act(k, name, ii[0])
     if ii[0] not in imp.q8:
-        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tname(ii[0])}', which tinybnn did not compute",
+        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tshow(ii[0])}', which tinybnn did not compute",
                        "int8 tensors from the int8 input, QUANTIZE or an int8 CONV_2D")
     imp.ir[o] = imp.emit("Sign", imp.tname(o), x, {"zero": "+1"}, imp.shapes[x], name)
     imp.bits.add(o)
-
-
-def _readers(imp, t: int) -> list[str]:
-    """Names of the operators that read tensor t."""
-    m, sg = imp.model, imp.sg
-    out = []
-    for k in range(sg.OperatorsLength()):
-        op = sg.Operators(k)
-        if op.InputsLength() and t in [int(v) for v in op.InputsAsNumpy()]:
-            oc = m.OperatorCodes(op.OpcodeIndex())
-            code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
-            out.append(oc.CustomCode().decode("utf-8", "replace") if oc.CustomCode() else
-                       imp.builtin_names.get(code, str(code)))
-    return out
 
 
 def conv2d(imp, k, name, op, ii, o, opts, pads, shape):
@@ -183,10 +192,10 @@ def conv2d(imp, k, name, op, ii, o, opts, pads, shape):
     found on TFLite's integer arithmetic."""
     x = imp.act(k, name, ii[0])
     if imp.q8.get(ii[0]) != "real" or not any(n.op == "Quant" and n.outputs[0] == x for n in imp.nodes):
-        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tname(ii[0])}'",
+        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tshow(ii[0])}'",
                        "an int8 CONV_2D on the int8 model input (the first layer)")
     check_int8(imp, k, name, o, "output")
-    readers = _readers(imp, o)
+    readers = imp.readers(o)
     if readers != ["LceQuantize"] or o == imp.graph_output:
         raise imp.fail(k, name, f"its int8 output is read by {', '.join(readers) or 'nothing (the output)'}",
                        "an int8 CONV_2D read by one LceQuantize (its sign is what tinybnn reproduces)")
@@ -233,7 +242,9 @@ def conv2d(imp, k, name, op, ii, o, opts, pads, shape):
     tau = np.empty(O, np.int64)
     agree_single = True
     for c in range(O):
-        m, sh = quantize_multiplier(float(np.float64(s_in[0]) * np.float64(s_w[c]) / np.float64(s_out[0])))
+        m, sh = checked_multiplier(imp, k, name, float(np.float64(s_in[0]) * np.float64(s_w[c]) /
+                                                     np.float64(s_out[0])),
+                                   max(abs(int(lo[c] + bias[c])), abs(int(hi[c] + bias[c]))), "requantization")
         z = int(zp_out[0])
 
         def plus(a, fn=multiply_by_quantized_multiplier):  # LceQuantize's bit is 0 (+1): q >= zero point
@@ -321,13 +332,15 @@ def bconv_int8(imp, k, name, ii, o, conv, O, K, pad_value, pads, opts_act, shape
     if mul is None or bias is None or mul.shape != (O,) or bias.shape != (O,) or mul.dtype != np.float32:
         raise imp.fail(k, name, "its post-activation multiplier and bias are not constant float32 [O] tensors")
     s, zp, _ = quant_params(imp, k, name, o, "output")
-    m32 = (-mul.astype(np.float64) / np.float64(s[0])).astype(np.float32)
-    b32 = ((bias.astype(np.float64) + float(K) * mul.astype(np.float64)) / np.float64(s[0]) +
-           float(zp[0])).astype(np.float32)
     d = np.arange(-K, K + 1, 2, dtype=np.int64)
     x = (K - d).astype(np.float32)  # 2 * popcount, within [0, 2K]: no clamp with activation NONE
-    y = x[None, :] * m32[:, None] + b32[:, None]  # float32 multiply, then float32 add (as LCE's C++)
-    y_fma = (x[None, :].astype(np.float64) * m32[:, None].astype(np.float64) + b32[:, None]).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, in one line
+        m32 = (-mul.astype(np.float64) / np.float64(s[0])).astype(np.float32)
+        b32 = ((bias.astype(np.float64) + float(K) * mul.astype(np.float64)) / np.float64(s[0]) +
+               float(zp[0])).astype(np.float32)
+        y = x[None, :] * m32[:, None] + b32[:, None]  # float32 multiply, then float32 add (as LCE's C++)
+        y = finite_table(imp, k, name, y)
+        y_fma = (x[None, :].astype(np.float64) * m32[:, None].astype(np.float64) + b32[:, None]).astype(np.float32)
     q = np.clip(np.sign(y) * np.floor(np.abs(y) + np.float32(0.5)), -128, 127).astype(np.int64)
     q_fma = np.clip(np.sign(y_fma) * np.floor(np.abs(y_fma) + np.float32(0.5)), -128, 127).astype(np.int64)
     if not np.array_equal(q, q_fma):
@@ -345,20 +358,23 @@ def shadow_bconv(imp, o, conv, mul, bias, K):
     if _pending_activation(imp):
         return
     d = np.arange(-K, K + 1, 2, dtype=np.int64)
-    m32 = (-mul.astype(np.float64)).astype(np.float32)
-    b32 = (bias.astype(np.float64) + float(K) * mul.astype(np.float64)).astype(np.float32)
-    val = (K - d).astype(np.float32)[None, :] * m32[:, None] + b32[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        m32 = (-mul.astype(np.float64)).astype(np.float32)
+        b32 = (bias.astype(np.float64) + float(K) * mul.astype(np.float64)).astype(np.float32)
+        val = (K - d).astype(np.float32)[None, :] * m32[:, None] + b32[:, None]
+    if not np.all(np.isfinite(val)):
+        return  # LCE's float32 transform overflows: no table (a QUANTIZE reading it is then refused)
     imp.shadow[o] = (conv, np.broadcast_to(d, (len(mul), len(d))).copy(), val.astype(np.float32), ("float",))
 
 
 def _need_tab(imp, k, name, i, flat_ok=False):
     if i in imp.flat and not flat_ok:
-        raise imp.fail(k, name, f"reads '{imp.tname(i)}', an int8 map flattened by RESHAPE",
+        raise imp.fail(k, name, f"reads '{imp.tshow(i)}', an int8 map flattened by RESHAPE",
                        "LceQuantize right after the RESHAPE of an int8 map")
     if i in imp.shadow and i not in imp.tab:
         return imp.shadow[i]
     if i not in imp.tab:
-        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tname(i)}' that tinybnn holds only as its sign",
+        raise imp.fail(k, name, f"reads the int8 tensor '{imp.tshow(i)}' that tinybnn holds only as its sign",
                        "int8 tensors from an int8 LceBconv2d through MAX_POOL_2D, DEQUANTIZE, MUL, ADD, QUANTIZE "
                        "to LceQuantize")
     return imp.tab[i]
@@ -402,7 +418,7 @@ def maxpool_tab(imp, k, name, op, ii, o, shadow=False):
         raise imp.fail(k, name, f"filter {(kh, kw)}, stride {(sh, sw)}", "sizes >= 1")
     pads = imp._window(k, name, src, opts.Padding(), kh, kw, sh, sw)
     H, W = imp.shapes[src][2:]
-    shape = (1, C) + imp._out_hw(H, W, pads, kh, kw, sh, sw)
+    shape = (1, C) + imp.pool_hw(k, name, H, W, pads, kh, kw, sh, sw)
     pooled = imp.emit("MaxPool", base, src, {"kernel": (kh, kw), "strides": (sh, sw), "pads": pads}, shape, name)
     if shadow:
         imp.shadow[o] = (pooled, dom, val, q)
@@ -431,10 +447,12 @@ def quantize_tab(imp, k, name, ii, o):
     s, z, _ = quant_params(imp, k, name, o, "output")
     if q[0] == "int8":  # int8 -> int8: Requantize, (q - zp_in) * M * 2^shift (MultiplyByQuantizedMultiplier) + zp_out
         s_in, z_in, _ = quant_params(imp, k, name, ii[0], "input")
-        m, sh = quantize_multiplier(float(np.float64(s_in[0]) / np.float64(s[0])))
+        m, sh = checked_multiplier(imp, k, name, float(np.float64(s_in[0]) / np.float64(s[0])), 255,
+                                   "requantization")
         codes = np.clip(multiply_by_quantized_multiplier(val - int(z_in[0]), m, sh) + int(z[0]), -128, 127)
     else:
-        v = (val / np.float32(s[0])).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = finite_table(imp, k, name, (val / np.float32(s[0])).astype(np.float32))
         codes = np.clip(np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)) + int(z[0]), -128, 127).astype(np.int64)
     imp.ir[o] = src
     imp.tab[o] = (src, dom, codes, ("int8", float(s[0]), int(z[0])))
@@ -450,7 +468,10 @@ def arith_tab(imp, k, name, op, ii, o, consts, shadow=False):
             return
         c = next(c for c in consts if c is not None)
         v = np.broadcast_to(c.reshape(-1), (dom.shape[0],)).astype(np.float32)[:, None]
-        imp.shadow[o] = (src, dom, (val * v if name == "MUL" else val + v).astype(np.float32), q)
+        with np.errstate(over="ignore", invalid="ignore"):
+            val = (val * v if name == "MUL" else val + v).astype(np.float32)
+        if np.all(np.isfinite(val)):  # else no table (a QUANTIZE reading it is then refused)
+            imp.shadow[o] = (src, dom, val, q)
         return
     c = next(c for c in consts if c is not None)
     C = dom.shape[0]
@@ -462,7 +483,8 @@ def arith_tab(imp, k, name, op, ii, o, consts, shadow=False):
         raise imp.fail(k, name, f"its constant is {c.dtype} of shape {list(c.shape)}",
                        "a float32 scalar or one value per channel")
     v = np.broadcast_to(c.reshape(-1), (C,)).astype(np.float32)[:, None]
-    val = (val * v if name == "MUL" else val + v).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        val = finite_table(imp, k, name, (val * v if name == "MUL" else val + v).astype(np.float32))
     imp.ir[o] = src
     imp.tab[o] = (src, dom, val, q)
 
@@ -513,7 +535,8 @@ def _arith_int8(imp, k, name, op, ii, o, t, ci, c):
     a = val - int(za[0])
     b = np.broadcast_to(c.reshape(-1).astype(np.int64), (C,))[:, None] - int(zb[0])
     if name == "MUL":
-        m, sh = quantize_multiplier(float(sa * sb / so))
+        m, sh = checked_multiplier(imp, k, name, float(sa * sb / so), int(np.abs(a * b).max(initial=0)),
+                                   "requantization")
         out = multiply_by_quantized_multiplier(a * b, m, sh)
     else:
         left = 20
