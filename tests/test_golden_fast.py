@@ -673,3 +673,15 @@ def test_two_stage_inside_the_matmul_of_an_int16_weight_stem():
         x[0].reshape(-1)[:2] = [-128, 127]
         _check_stream_layer(node, x, _rq_ref(_accumulators_ref(node, x), *a["requant"], 16), f"seed [7212, {i}]")
     assert two >= 10
+
+
+def test_output_beyond_float32_is_inf_without_a_warning():
+    """An output affine whose result exceeds float32 gives +-inf (what the float runtime gives), and no
+    RuntimeWarning on the user's terminal (found by the .tflite fuzzer: classifier weights near 1e30)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = golden.dequantize_output({"steps": [(np.array([1e30, 1.0]), np.array([0.0, 0.5]))]},
+                                     np.array([[1 << 30, -3], [-(1 << 30), 4]], np.int32))
+    assert y.dtype == np.float32 and np.array_equal(y, np.array([[np.inf, -2.5], [-np.inf, 4.5]], np.float32))
