@@ -291,10 +291,11 @@ def test_fixture_models_each_variant(name):
         # int8 first layers run the kernels of tinybnn/backend/first_layer_kernels.py, short binary dot products
         # (1x1 convs without padding and dense layers of at most two words) tb_*_b1b1_short, other short ones the
         # reference kernels; max-pools run every family's tb_maxpool_b1_opt; the real-valued stream's
-        # ops, stream-input layers, joins and grouped convs have reference kernels only (their fast paths: issue 16),
-        # but depthwise binary convs (tests/test_stream_opt_kernels.py)
+        # ops and the layers reading an int16 stream run their _opt twins, joins and grouped convs reference
+        # kernels, but depthwise binary convs (tests/test_stream_opt_kernels.py)
         assert all(s.fn in ("tb_conv2d_s8s8", "tb_conv2d_s8b1", "tb_conv2d_s8s16", "tb_dense_s8s8", "tb_dense_s8b1",
-                            "tb_dense_s8s16", "tb_conv2d_b1b1", "tb_dense_b1b1", "tb_conv2d_s16s8", "tb_dense_s16s8")
+                            "tb_dense_s8s16", "tb_conv2d_b1b1", "tb_dense_b1b1")
+                   or s.fn in stream_kernels.S16S8_FNS.values()
                    or s.family in codegen.STREAM_FAMILIES + ("conv2d_grouped", "concat", "concat_s", "maxpool_s")
                    or (s.family == "maxpool" and s.fn == kernels.MAXPOOL_FN)
                    or s.fn == first_layer_kernels.fn(v, s.fn.removesuffix("_ss"))
