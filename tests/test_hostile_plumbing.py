@@ -316,8 +316,14 @@ def test_convert_signal_between_the_renames_keeps_a_model(tmp_path, monkeypatch)
             os.kill(os.getpid(), signal.SIGINT)  # between "old aside" and "new in place"
 
     monkeypatch.setattr(codegen.os, "rename", rename)
-    with pytest.raises(KeyboardInterrupt):
-        codegen.render(m, out)
+    # Python's own SIGINT handler, whatever was inherited: a runner started in the background by a shell
+    # without job control (nohup ..., cmd &) ignores SIGINT, and an ignored SIGINT is kept by design
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            codegen.render(m, out)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(calls) == 2  # the swap finished before the interrupt was delivered
     assert (out / "manifest.json").read_bytes() == codegen.prepare(m).files["manifest.json"]
     assert sorted(p.name for p in out.iterdir()) == sorted(codegen.prepare(m).files)
