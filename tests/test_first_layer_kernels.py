@@ -69,6 +69,14 @@ def test_random_layers_sanitized():
     assert code == 0 and "tb_first_check pass" in log, log[-3000:]
 
 
+def test_random_layers_host_without_the_requantization_plan():
+    """Built with TB_OPT_STREAM_PLAN=0 (a model without int8 / int16 outputs): every output, int8 and int16
+    included, still equals the reference, through the reference's requantization."""
+    code, log = _check(SEED + 2, HOST_CASES // 4, flags=("-DTB_OPT_STREAM_PLAN=0",))
+    assert code == 0 and "tb_first_check pass" in log, log[-3000:]
+    assert _families(log) == {f: (HOST_CASES // 4, 0) for f in FAMILIES}
+
+
 def test_the_check_can_fail():
     """Flip one bit of every optimized output: every case must be reported."""
     code, log = _check(SEED, 50, flags=("-DTB_CHECK_CORRUPT=1",))

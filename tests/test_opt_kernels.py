@@ -128,6 +128,14 @@ def test_random_layers_host_rendered_tree_kernels():
     assert _families(log) == {"tree": (HOST_CASES, 0)}
 
 
+def test_random_layers_host_without_the_requantization_plan():
+    """Built with TB_OPT_STREAM_PLAN=0, as tinybnn builds a model without int8 / int16 outputs: every
+    family's outputs, int8 and int16 included, still equal the reference's (its requantization runs)."""
+    code, log = _run_check(_check_exe(flags=("-DTB_OPT_STREAM_PLAN=0",)), SEED + 5, HOST_CASES // 4)
+    assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
+    assert _families(log) == {f: (HOST_CASES // 4, 0) for f in ALL_FAMILIES}
+
+
 def test_random_layers_sanitized():
     """ASan/UBSan: no out-of-bounds access into the exact-size scratch, no undefined behaviour."""
     code, log = _run_check(_check_exe(sanitize=True), SEED + 1, SANITIZE_CASES)

@@ -443,6 +443,14 @@ class Rendered:
     def weight_bytes(self) -> int:
         return sum(s.weight_bytes for s in self.specs)
 
+    @property
+    def defines(self) -> list:
+        """Compiler flags the rendered sources want: ``-DTB_OPT_STREAM_PLAN=0`` when no layer writes an int8 or
+        int16 output, which leaves the optimized kernels' requantization plan (over 500 bytes of stack per
+        call, firmware/kernels/opt/tb_opt_internal.h) out of the build."""
+        streams = any(s.out_kind in ("TB_OUT_S8", "TB_OUT_S16") for s in self.specs)
+        return [] if streams else ["-DTB_OPT_STREAM_PLAN=0"]
+
 
 def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[str]:
     """The kernel files the model needs: the headers, the common checks and one file per kernel used

@@ -168,7 +168,7 @@ def build(model, board_id, out_dir, *, sample=None, app: str = "selftest", opt: 
     r = codegen.prepare(model, variant)
     fit_check(r, board)
     flags = ([f"-{opt}"] + (["-DTB_APP_SERVE=1"] if app == "serve" else [])
-             + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]))
+             + ([] if kernel_checks else ["-DTB_KERNEL_CHECKS=0"]) + r.defines)
     project = _write_project(model, r, board, out_dir, sample, app, flags, force)
     write_atomic(Path(out_dir) / "manifest.json", r.files["manifest.json"])
     if generate_only:

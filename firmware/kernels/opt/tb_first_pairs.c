@@ -112,16 +112,10 @@ static inline TB_ALWAYS_INLINE void pair_store(const tb_out_params *out, void *o
 static const tb_opt_rq *pairs_plan(const tb_out_params *out, int32_t out_c, int32_t nw, const uint32_t *w,
                                    int32_t zero_point, tb_opt_rq *q)
 {
-    int64_t wmax = 0, bound;
-    int32_t wide_shifts = 1;
-    if ((out->kind != TB_OUT_S8 && out->kind != TB_OUT_S16) || out_c > TB_OPT_RUN)
-        return NULL;
-    for (int32_t o = 0; o < out_c; o++)
-        wide_shifts &= out->shift[o] >= 32;
-    if (wide_shifts) { /* shifts >= 32 need no accumulator bound: no pass over the weights */
-        tb_opt_requant_plan(out, 0, out_c, -1, q);
-        return q;
-    }
+    const int32_t step = tb_opt_plan_begin(out, out_c, q);
+    int64_t wmax = 0;
+    if (step != TB_OPT_PLAN_BOUND)
+        return step == TB_OPT_PLAN_DONE ? q : NULL;
     for (int32_t o = 0; o < out_c; o++) {
         int64_t sum = 0;
         for (int32_t j = 0; j < nw; j++) {
@@ -130,8 +124,7 @@ static const tb_opt_rq *pairs_plan(const tb_out_params *out, int32_t out_c, int3
         }
         wmax = sum > wmax ? sum : wmax;
     }
-    bound = wmax * (128 + (zero_point < 0 ? -(int64_t)zero_point : (int64_t)zero_point));
-    tb_opt_requant_plan(out, 0, out_c, bound > INT32_MAX ? -1 : (int32_t)bound, q); /* -1: shifts >= 32 only */
+    tb_opt_plan_bounded(out, out_c, wmax, 128 + (zero_point < 0 ? -(int64_t)zero_point : (int64_t)zero_point), q);
     return q;
 }
 
@@ -220,8 +213,8 @@ tb_status tb_conv2d_s8_pairs(const tb_context *ctx, const tb_conv2d_params *para
         const int32_t nw = (p->kernel_h * p->kernel_w * p->in_c + 1) / 2;
         const int32_t pixels = p->out_h * p->out_w;
         uint32_t *col0 = (uint32_t *)ctx->buf, *col1 = col0 + nw;
-        tb_opt_rq plan;
-        const tb_opt_rq *q = pairs_plan(out, p->out_c, nw, weights, p->input_zero_point, &plan);
+        TB_OPT_PLAN(plan);
+        const tb_opt_rq *q = pairs_plan(out, p->out_c, nw, weights, p->input_zero_point, plan);
         for (int32_t px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
             column_conv(p, input, px, col0);
@@ -255,8 +248,8 @@ tb_status tb_dense_s8_pairs(const tb_context *ctx, const tb_dense_params *params
         const int32_t k_len = params->in_pixels * params->in_c;
         const int32_t nw = (k_len + 1) / 2;
         uint32_t *col = (uint32_t *)ctx->buf;
-        tb_opt_rq plan;
-        const tb_opt_rq *q = pairs_plan(out, params->out_c, nw, weights, params->input_zero_point, &plan);
+        TB_OPT_PLAN(plan);
+        const tb_opt_rq *q = pairs_plan(out, params->out_c, nw, weights, params->input_zero_point, plan);
         for (int32_t k = 0; k < k_len; k++)
             put16(col, k, input[k] - params->input_zero_point);
         if (k_len & 1)

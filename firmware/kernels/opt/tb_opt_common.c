@@ -173,6 +173,25 @@ int32_t tb_opt_requant_plan(const tb_out_params *out, int32_t o0, int32_t n, int
     return q->fast;
 }
 
+int32_t tb_opt_plan_begin(const tb_out_params *out, int32_t out_c, tb_opt_rq *q)
+{
+    int32_t wide_shifts = 1;
+    if (q == NULL || (out->kind != TB_OUT_S8 && out->kind != TB_OUT_S16) || out_c > TB_OPT_RUN)
+        return TB_OPT_PLAN_NONE;
+    for (int32_t o = 0; o < out_c; o++)
+        wide_shifts &= out->shift[o] >= 32;
+    if (!wide_shifts)
+        return TB_OPT_PLAN_BOUND;
+    tb_opt_requant_plan(out, 0, out_c, -1, q); /* shifts >= 32 need no accumulator bound */
+    return TB_OPT_PLAN_DONE;
+}
+
+void tb_opt_plan_bounded(const tb_out_params *out, int32_t out_c, int64_t wsum_max, int64_t x_max, tb_opt_rq *q)
+{
+    const int64_t bound = wsum_max * x_max;
+    tb_opt_requant_plan(out, 0, out_c, bound > INT32_MAX ? -1 : (int32_t)bound, q); /* -1: shifts >= 32 only */
+}
+
 void tb_opt_finish_general(const tb_opt_out *s, int32_t pixel, int32_t o0, int32_t n, const uint32_t *pop,
                            int32_t k_bits, const int32_t *correction)
 {
@@ -319,14 +338,13 @@ tb_status tb_opt_conv2d(const tb_opt_family *f, const tb_context *ctx, const tb_
                                     with_taps);
         const uint32_t *xe = f->encode_columns != NULL || f->interleaved ? m.xe : m.cols;
         tb_opt_out s;
-        tb_opt_rq rq;
+        TB_OPT_PLAN(rq);
         s.out = out;
         s.output = output;
         s.out_c = p->out_c;
         s.thresholds = m.T;
-        s.rq = &rq;
+        s.rq = rq;
         s.acc_max = taps * p->in_c;
-        rq.n = 0;
         if (out->kind == TB_OUT_BITS)
             tb_opt_pop_thresholds(out, p->out_c, taps * p->in_c, m.T);
         if (with_taps && f->flash_taps)
@@ -401,14 +419,13 @@ tb_status tb_opt_dense(const tb_opt_family *f, const tb_context *ctx, const tb_d
         const scratch_map m = map_scratch(f, ctx != NULL ? ctx->buf : NULL, 1, 0, k_words, params->out_c, 0, 0);
         const uint32_t *xe = input;
         tb_opt_out s;
-        tb_opt_rq rq;
+        TB_OPT_PLAN(rq);
         s.out = out;
         s.output = output;
         s.out_c = params->out_c;
         s.thresholds = m.T;
-        s.rq = &rq;
+        s.rq = rq;
         s.acc_max = k_bits;
-        rq.n = 0;
         if (out->kind == TB_OUT_BITS)
             tb_opt_pop_thresholds(out, params->out_c, k_bits, m.T);
         if (f->encode_columns != NULL) {

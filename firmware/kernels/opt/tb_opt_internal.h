@@ -45,6 +45,37 @@ typedef struct {
  * returns q->fast. */
 int32_t tb_opt_requant_plan(const tb_out_params *out, int32_t o0, int32_t n, int32_t acc_max, tb_opt_rq *q);
 
+/*
+ * The plan of a whole int8 / int16 output of at most TB_OPT_RUN channels, for a first-layer kernel whose
+ * |acc| <= wsum_max * x_max (wsum_max: the largest sum of |w| over a channel's weights). In two steps, so
+ * that a kernel reads its weights only when the plan needs that bound: tb_opt_plan_begin returns
+ *   TB_OPT_PLAN_NONE   no plan (q is NULL, not an int8 / int16 output, or more than TB_OPT_RUN channels):
+ *                      the reference output stage runs for every channel;
+ *   TB_OPT_PLAN_DONE   q is planned (every shift >= 32 needs no bound);
+ *   TB_OPT_PLAN_BOUND  the kernel computes wsum_max and calls tb_opt_plan_bounded, which plans q.
+ */
+enum { TB_OPT_PLAN_NONE, TB_OPT_PLAN_DONE, TB_OPT_PLAN_BOUND };
+int32_t tb_opt_plan_begin(const tb_out_params *out, int32_t out_c, tb_opt_rq *q);
+void tb_opt_plan_bounded(const tb_out_params *out, int32_t out_c, int64_t wsum_max, int64_t x_max, tb_opt_rq *q);
+
+/*
+ * TB_OPT_STREAM_PLAN=0 leaves the requantization plan (a tb_opt_rq, over 500 bytes of stack) out of every
+ * kernel call: an int8 / int16 output then takes the reference's requantization, the same values, slower.
+ * tinybnn's firmware build sets it for a model without int8 / int16 outputs (a chain of binary layers),
+ * whose layers never use the plan; the stack its worst case reserves shrinks by the plan's size.
+ * TB_OPT_PLAN(name) declares `tb_opt_rq *const name`: a plan on the caller's stack (n = 0), or NULL.
+ */
+#ifndef TB_OPT_STREAM_PLAN
+#define TB_OPT_STREAM_PLAN 1
+#endif
+#if TB_OPT_STREAM_PLAN
+#define TB_OPT_PLAN(name)                                                                                            \
+    tb_opt_rq name##_plan;                                                                                           \
+    tb_opt_rq *const name = (name##_plan.n = 0, &name##_plan)
+#else
+#define TB_OPT_PLAN(name) tb_opt_rq *const name = NULL
+#endif
+
 /* floor(x / 2^32), the high word of a 64-bit value (C99 leaves the shift of a negative value
  * implementation-defined). */
 static inline int32_t tb_opt_high_word(int64_t x)

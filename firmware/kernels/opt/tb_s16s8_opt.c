@@ -126,24 +126,17 @@ static inline TB_ALWAYS_INLINE void dot(const int16_t *x, const int8_t *a, const
 static const tb_opt_rq *s16s8_plan(const tb_out_params *out, int32_t out_c, int32_t k_len, const int8_t *w,
                                    int32_t zero_point, tb_opt_rq *q)
 {
-    int64_t wmax = 0, bound;
-    int32_t wide_shifts = 1;
-    if ((out->kind != TB_OUT_S8 && out->kind != TB_OUT_S16) || out_c > TB_OPT_RUN)
-        return NULL;
-    for (int32_t o = 0; o < out_c; o++)
-        wide_shifts &= out->shift[o] >= 32;
-    if (wide_shifts) { /* shifts >= 32 need no accumulator bound: no pass over the weights */
-        tb_opt_requant_plan(out, 0, out_c, -1, q);
-        return q;
-    }
+    const int32_t step = tb_opt_plan_begin(out, out_c, q);
+    int64_t wmax = 0;
+    if (step != TB_OPT_PLAN_BOUND)
+        return step == TB_OPT_PLAN_DONE ? q : NULL;
     for (int32_t o = 0; o < out_c; o++) {
         int64_t sum = 0;
         for (int32_t k = 0; k < k_len; k++)
             sum += w[o * k_len + k] < 0 ? -(int32_t)w[o * k_len + k] : w[o * k_len + k];
         wmax = sum > wmax ? sum : wmax;
     }
-    bound = wmax * (32768 + (zero_point < 0 ? -(int64_t)zero_point : (int64_t)zero_point));
-    tb_opt_requant_plan(out, 0, out_c, bound > INT32_MAX ? -1 : (int32_t)bound, q); /* -1: shifts >= 32 only */
+    tb_opt_plan_bounded(out, out_c, wmax, 32768 + (zero_point < 0 ? -(int64_t)zero_point : (int64_t)zero_point), q);
     return q;
 }
 
@@ -177,8 +170,8 @@ tb_status tb_conv2d_s16s8_opt(const tb_context *ctx, const tb_conv2d_params *par
     {
         const tb_conv2d_params *p = params;
         const int32_t taps = p->kernel_h * p->kernel_w, k_len = taps * p->in_c, zp = p->input_zero_point;
-        tb_opt_rq rq;
-        const tb_opt_rq *q = s16s8_plan(out, p->out_c, k_len, weights, zp, &rq);
+        TB_OPT_PLAN(rq);
+        const tb_opt_rq *q = s16s8_plan(out, p->out_c, k_len, weights, zp, rq);
         for (int32_t oy = 0; oy < p->out_h; oy++) {
             for (int32_t ox = 0; ox < p->out_w; ox++) {
                 const int32_t pixel = oy * p->out_w + ox;
@@ -216,8 +209,8 @@ tb_status tb_dense_s16s8_opt(const tb_context *ctx, const tb_dense_params *param
     TB_CHECK(check_dense_s16s8(params, out, input, weights, output));
     {
         const int32_t k_len = params->in_pixels * params->in_c, zp = params->input_zero_point;
-        tb_opt_rq rq;
-        const tb_opt_rq *q = s16s8_plan(out, params->out_c, k_len, weights, zp, &rq);
+        TB_OPT_PLAN(rq);
+        const tb_opt_rq *q = s16s8_plan(out, params->out_c, k_len, weights, zp, rq);
         uint32_t word = 0u;
         for (int32_t o = 0; o < params->out_c; o += 2) {
             const int32_t pair = o + 1 < params->out_c;

@@ -305,14 +305,13 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
         const uint32_t *tw = with_taps ? weights + p->out_c * stride : NULL; /* the tap popcounts */
         border_cache bc = {NULL, NULL, NULL, 1};
         tb_opt_out s;
-        tb_opt_rq rq;
+        TB_OPT_PLAN(rq);
         s.out = out;
         s.output = output;
         s.out_c = p->out_c;
         s.thresholds = NULL;
-        s.rq = &rq;
+        s.rq = rq;
         s.acc_max = p->kernel_h * p->kernel_w * p->in_c;
-        rq.n = 0;
         if (with_taps) {
             bc.np = padded + taps;
             bc.taps = bc.np + 2;
@@ -376,14 +375,13 @@ tb_status tb_tree_dense(const tb_tree_kernel *kern, const tb_context *ctx, const
         const int32_t k = params->in_pixels * TB_WORDS(params->in_c), stride = stride_of(kern);
         uint32_t *cols = (uint32_t *)ctx->buf, *xe = cols + k, *pop = xe + tb_tree_words(k);
         tb_opt_out s;
-        tb_opt_rq rq;
+        TB_OPT_PLAN(rq);
         s.out = out;
         s.output = output;
         s.out_c = params->out_c;
         s.thresholds = NULL;
-        s.rq = &rq;
+        s.rq = rq;
         s.acc_max = params->in_pixels * params->in_c;
-        rq.n = 0;
         for (int32_t i = 0; i < k; i++)
             cols[i] = input[i];
         encode_column(kern, cols, xe);
