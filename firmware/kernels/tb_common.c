@@ -96,6 +96,34 @@ tb_status tb_check_dense(const tb_dense_params *p)
     return TB_OK;
 }
 
+tb_status tb_check_conv2d_s16s8(const tb_conv2d_params *p, const tb_out_params *out, const int16_t *input,
+                                const int8_t *weights, const void *output)
+{
+    tb_status status = tb_check_conv2d(p);
+    if (status != TB_OK)
+        return status;
+    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
+    if (status != TB_OK)
+        return status;
+    if (p->pad != TB_PAD_ZERO || p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
+        return TB_ERR_ARG;
+    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
+}
+
+tb_status tb_check_dense_s16s8(const tb_dense_params *p, const tb_out_params *out, const int16_t *input,
+                               const int8_t *weights, const void *output)
+{
+    tb_status status = tb_check_dense(p);
+    if (status != TB_OK)
+        return status;
+    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
+    if (status != TB_OK)
+        return status;
+    if (p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
+        return TB_ERR_ARG;
+    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
+}
+
 void tb_im2col_s8(const tb_conv2d_params *p, const int8_t *input, int32_t oy, int32_t ox, int16_t *col)
 {
     int32_t k = 0;

@@ -15,27 +15,11 @@ int32_t tb_dense_s16s8_get_buffer_size(const tb_dense_params *params)
     return 0;
 }
 
-#if TB_KERNEL_CHECKS
-static tb_status check_dense_s16s8(const tb_dense_params *p, const tb_out_params *out, const int16_t *input,
-                                   const int8_t *weights, const void *output)
-{
-    tb_status status = tb_check_dense(p);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
-    if (status != TB_OK)
-        return status;
-    if (p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
-        return TB_ERR_ARG;
-    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
-}
-#endif
-
 tb_status tb_dense_s16s8(const tb_context *ctx, const tb_dense_params *params, const tb_out_params *out,
                          const int16_t *input, const int8_t *weights, void *output)
 {
     (void)ctx;
-    TB_CHECK(check_dense_s16s8(params, out, input, weights, output));
+    TB_CHECK(tb_check_dense_s16s8(params, out, input, weights, output));
     {
         const int32_t k_len = params->in_pixels * params->in_c;
         const int32_t zp = params->input_zero_point;

@@ -195,6 +195,13 @@ tb_status tb_check_conv2d_s8(const tb_context *ctx, const tb_conv2d_params *p, i
 /* TB_OK when the dense sizes are positive. */
 tb_status tb_check_dense(const tb_dense_params *p);
 
+/* TB_OK when the arguments of a conv / dense reading an int16 stream with int8 weights (tb_*_s16s8 and their
+ * _opt twins) are usable: geometry, operands, an int16 zero point, zero padding, a 2-byte aligned input. */
+tb_status tb_check_conv2d_s16s8(const tb_conv2d_params *p, const tb_out_params *out, const int16_t *input,
+                                const int8_t *weights, const void *output);
+tb_status tb_check_dense_s16s8(const tb_dense_params *p, const tb_out_params *out, const int16_t *input,
+                               const int8_t *weights, const void *output);
+
 /* TB_OK when the max-pool geometry is consistent and the buffers (and OR mask) are present and aligned. */
 tb_status tb_check_maxpool(const tb_maxpool_params *p, const uint32_t *input, const uint32_t *output);
 

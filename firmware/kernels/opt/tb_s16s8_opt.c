@@ -40,37 +40,6 @@ int32_t tb_dense_s16s8_opt_get_buffer_size(const tb_dense_params *params)
     return 0;
 }
 
-#if TB_KERNEL_CHECKS
-/* The reference's checks, in its order (the same status for every argument). */
-static tb_status check_conv2d_s16s8(const tb_conv2d_params *p, const tb_out_params *out, const int16_t *input,
-                                    const int8_t *weights, const void *output)
-{
-    tb_status status = tb_check_conv2d(p);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
-    if (status != TB_OK)
-        return status;
-    if (p->pad != TB_PAD_ZERO || p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
-        return TB_ERR_ARG;
-    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
-}
-
-static tb_status check_dense_s16s8(const tb_dense_params *p, const tb_out_params *out, const int16_t *input,
-                                   const int8_t *weights, const void *output)
-{
-    tb_status status = tb_check_dense(p);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
-    if (status != TB_OK)
-        return status;
-    if (p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
-        return TB_ERR_ARG;
-    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
-}
-#endif
-
 /* The running sums of one or two output channels: sum w * x and sum w, modulo 2^32. */
 typedef struct {
     uint32_t wx0, w0, wx1, w1;
@@ -166,7 +135,7 @@ tb_status tb_conv2d_s16s8_opt(const tb_context *ctx, const tb_conv2d_params *par
                               const int16_t *input, const int8_t *weights, void *output)
 {
     (void)ctx;
-    TB_CHECK(check_conv2d_s16s8(params, out, input, weights, output));
+    TB_CHECK(tb_check_conv2d_s16s8(params, out, input, weights, output));
     {
         const tb_conv2d_params *p = params;
         const int32_t taps = p->kernel_h * p->kernel_w, k_len = taps * p->in_c, zp = p->input_zero_point;
@@ -206,7 +175,7 @@ tb_status tb_dense_s16s8_opt(const tb_context *ctx, const tb_dense_params *param
                              const int16_t *input, const int8_t *weights, void *output)
 {
     (void)ctx;
-    TB_CHECK(check_dense_s16s8(params, out, input, weights, output));
+    TB_CHECK(tb_check_dense_s16s8(params, out, input, weights, output));
     {
         const int32_t k_len = params->in_pixels * params->in_c, zp = params->input_zero_point;
         TB_OPT_PLAN(rq);
