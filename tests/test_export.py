@@ -563,3 +563,19 @@ def test_input_quantizer_rounding_modes(rounding, tmp_path):
     assert r.returncode == 0, r.stderr
     cls, scores, codes = _parse(r.stdout.splitlines(), "m", int(np.prod(m.device_output_shape)))
     _check_scores(rounding, scores, cls, m, x, codes)
+
+
+def test_requantization_plan_default_follows_the_model():
+    """An optimized export carries tinybnn build's flags as its own defaults: NAME_TB_OPT_STREAM_PLAN is 0 in
+    the library of a model without int8 / int16 outputs (the plan's stack left out) and 1 in a residual one's;
+    its README says which."""
+    from tinybnn.targets.export import prepare_export
+
+    fix = Path(__file__).parent / "fixtures"
+    for fixture, plan in (("larq_cnn", 0), ("torch_bireal_legacy", 1)):
+        x = np.load(fix / f"{fixture}.npz")["x"]
+        m = load(fix / f"{fixture}.onnx", calibration=x)
+        files, _ = prepare_export(m, "net", variant="armv7m")
+        h = files["src/net_tb_opt_internal.h"].decode()
+        assert f"#ifndef NET_TB_OPT_STREAM_PLAN\n#define NET_TB_OPT_STREAM_PLAN {plan}\n" in h, fixture
+        assert f"`NET_TB_OPT_STREAM_PLAN` (`src/net_tb_opt_internal.h`) is {plan}" in files["README.md"].decode()

@@ -90,6 +90,19 @@ def _renamer(name: str):
     return file_name, text
 
 
+def _with_defaults(text: str, defines: list, up: str) -> str:
+    """The build flags ``tinybnn build`` passes for this model (codegen's ``Rendered.defines``, e.g.
+    ``-DTB_OPT_STREAM_PLAN=0``) made the defaults of the library's own sources, so that any build system
+    compiles it as ``tinybnn build`` does (a ``-D`` of the user still overrides them)."""
+    for d in defines:
+        m = re.fullmatch(r"-D(\w+)=(\w+)", d)
+        if m is None:
+            raise ValueError(f"unexpected build flag {d!r}")
+        macro = f"{up}_{m.group(1)}"
+        text = re.sub(rf"^(#ifndef {macro}\n#define {macro}) \w+$", rf"\g<1> {m.group(2)}", text, flags=re.M)
+    return text
+
+
 # ------------------------------------------------------------------------------------ rendering --
 def prepare_export(model, name: str, variant: str = "reference", labels: list[str] | None = None,
                    board: dict | None = None) -> tuple[dict, dict]:
@@ -106,11 +119,11 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
         labels, label_src = model_labels(model, n_out)
     fname, rename = _renamer(name)
     src: dict[str, bytes] = {}
+    up = name.upper()
     for f, data in r.files.items():
         if f == "manifest.json":
             continue
-        src[fname(f)] = rename(data.decode("utf-8")).encode("utf-8")
-    up = name.upper()
+        src[fname(f)] = _with_defaults(rename(data.decode("utf-8")), r.defines, up).encode("utf-8")
     source = Path(str(model.graph.meta.get("source", "model"))).name
     ctx = {
         "name": name, "NAME": up, "version": __version__, "source": c_comment(source), "hash": r.hash,
@@ -120,6 +133,7 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
         **boundary, "input_scale": _f64(r.manifest["input"]["quantization"]["scale"]),
         "input_zero_point": int(r.manifest["input"]["quantization"]["zero_point"]),
         "labels": [c_string(v) for v in labels], "label_text": labels, "label_source": label_src,
+        "opt_stream_plan": 0 if "-DTB_OPT_STREAM_PLAN=0" in r.defines else 1,
         "variant": variant, "has_asm": any(f.endswith(".S") for f in src), "layers": r.specs,
         "c_comment": c_comment,
         "board": board["id"] if board else None,
