@@ -222,3 +222,19 @@ def test_build_log_jobs_and_verbose(tmp_path):
     assert f"log {out.resolve() / 'build.log'}" in r.stdout
     r = cli("build", FIX / "torch_mlp_legacy.onnx", "-o", tmp_path / "fw2", "--jobs", "0")
     assert r.returncode == 2 and "expected at least 1 job" in r.stderr and not (tmp_path / "fw2").exists()
+
+
+def test_control_characters_of_a_path_stay_on_one_visible_line(tmp_path):
+    """A file name holding a newline, a terminal escape and a line separator: the error is one line (line
+    breaks as spaces) and the escape is written visibly (nothing reaches the terminal raw), for a missing file
+    and a bad one."""
+    name = "m\nx\x1b[31m\u2028.onnx"
+    bad = tmp_path / name
+    for path in (tmp_path / ("missing" + name), bad):
+        if path == bad:
+            bad.write_bytes(b"not an onnx file")
+        r = cli("inspect", path)
+        assert r.returncode != 0 and r.stdout == ""
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("tinybnn: error: "), repr(r.stderr)
+        assert "\x1b" not in r.stderr and "\u2028" not in r.stderr
+        assert "x\\x1b[31m" in r.stderr, repr(r.stderr)  # the escape shown, not sent to the terminal

@@ -636,21 +636,21 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     p = make_parser()
-    from .plumbing import Interrupted, install_signal_handlers, kill_all, restore_signal_handlers
+    from .plumbing import Interrupted, install_signal_handlers, kill_all, one_line, restore_signal_handlers
 
     handlers = install_signal_handlers()  # SIGINT/SIGTERM/SIGHUP: children killed, finally blocks run
     try:
         args = p.parse_args(argv)
         return args.fn(args)
     except TinyBnnError as e:
-        print(f"tinybnn: error: {e}", file=sys.stderr)
+        print(f"tinybnn: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt as e:
         kill_all()
         signum = e.signum if isinstance(e, Interrupted) else 2
         name = e.name if isinstance(e, Interrupted) else "SIGINT"
         note = getattr(e, "note", None)
-        print(f"tinybnn: interrupted ({name})" + (f"; {note}" if note else ""), file=sys.stderr)
+        print(f"tinybnn: interrupted ({name})" + (f"; {one_line(str(note))}" if note else ""), file=sys.stderr)
         return 128 + signum
     except BrokenPipeError:  # e.g. `tinybnn inspect m.onnx | head`: the reader left, not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -310,6 +310,24 @@ def control_char(text: str) -> Optional[str]:
     return None
 
 
+def one_line(text: str) -> str:
+    """``text`` with every control, format and line/paragraph-separator character written as a visible
+    escape (``\\n``, ``\\x1b``, ``\\u2028``; an undecodable file-name byte as ``\\xNN``): what a message
+    quotes from a user's file or path (a node name, a file name) can neither break it over several lines
+    nor send escape sequences to the terminal."""
+    if control_char(text) is None:
+        return text
+    out = []
+    for c in text:
+        if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(c)
+        elif 0xDC80 <= ord(c) <= 0xDCFF:  # os.fsdecode's surrogateescape of an undecodable byte
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 def check_build_path(path, what: str = "build folder") -> Path:
     """Refuse, before anything is written or run, a folder that PlatformIO's build would interpret.
     Spaces and non-ASCII letters are fine."""
