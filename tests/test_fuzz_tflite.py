@@ -74,16 +74,28 @@ def _write(tmp_path, buf, name="hostile.tflite") -> Path:
     return p
 
 
+def _fixture(name: str):
+    """A fixture's bytes, to patch, and its parsed model."""
+    buf = bytearray((FIX / f"{name}.tflite").read_bytes())
+    return buf, _model(buf)
+
+
+def _cli_error(*args) -> str:
+    """The command line's error for these arguments: exit code 2, one line, no traceback."""
+    r = subprocess.run([sys.executable, "-m", "tinybnn", *map(str, args)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("tinybnn: error: "), r.stderr
+    return r.stderr.strip()
+
+
 def _refused(p: Path, match: str, cli: bool = False) -> str:
     with pytest.raises(TinyBnnError, match=match) as e:
         float_graph(p)
     msg = str(e.value)
     assert "\n" not in msg and str(p) in msg and len(msg) < 600 and msg.isprintable(), msg
     if cli:
-        r = subprocess.run([sys.executable, "-m", "tinybnn", "inspect", str(p)], cwd=ROOT, capture_output=True,
-                           text=True, timeout=120)
-        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-        assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("tinybnn: error: "), r.stderr
+        _cli_error("inspect", p)
     return msg
 
 
@@ -145,8 +157,7 @@ def test_lce_option_of_another_type(tmp_path, key, value, shown):
     ValueError masked as a damaged file, or a silent int() of a float)."""
     from flatbuffers import flexbuffers
 
-    buf = bytearray((FIX / "lce_cnn.tflite").read_bytes())
-    m = _model(buf)
+    buf, m = _fixture("lce_cnn")
     k = _find(m, "LceBconv2d")
     op = m.Subgraphs(0).Operators(k)
     opts = flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
@@ -161,8 +172,7 @@ def test_lce_pool_window_larger_than_the_map(tmp_path):
     """An LceBMaxPool2d window of 99 on a 8x8 map: an empty output, refused where it is computed."""
     from flatbuffers import flexbuffers
 
-    buf = bytearray((FIX / "lce_bitpacked.tflite").read_bytes())
-    m = _model(buf)
+    buf, m = _fixture("lce_bitpacked")
     k = _find(m, "LceBMaxPool2d")
     op = m.Subgraphs(0).Operators(k)
     raw = op.CustomOptionsAsNumpy().tobytes()
@@ -178,8 +188,7 @@ def test_lce_pool_window_larger_than_the_map(tmp_path):
 
 def test_lce_bmaxpool_writing_float(tmp_path):
     """LceBMaxPool2d's bitpacked output declared FLOAT32: LCE refuses it; tinybnn read it as bits, silently."""
-    buf = bytearray((FIX / "lce_bitpacked.tflite").read_bytes())
-    m = _model(buf)
+    buf, m = _fixture("lce_bitpacked")
     k = _find(m, "LceBMaxPool2d")
     t = m.Subgraphs(0).Tensors(int(m.Subgraphs(0).Operators(k).OutputsAsNumpy()[0]))
     buf[_field(t, 1)] = 0  # Tensor.type: FLOAT32
@@ -196,8 +205,7 @@ def test_same_window_far_beyond_the_map(tmp_path, name, op, value):
     import tflite
     from flatbuffers import flexbuffers
 
-    buf = bytearray((FIX / f"{name}.tflite").read_bytes())
-    m = _model(buf)
+    buf, m = _fixture(name)
     k = _find(m, op)
     o = m.Subgraphs(0).Operators(k)
     if op == "LceBconv2d":
@@ -215,9 +223,7 @@ def test_same_window_far_beyond_the_map(tmp_path, name, op, value):
     p = _write(tmp_path, buf)
     _refused(p, rf"operator {k} \({op}\): its \d+x\d+ window \(dilations included\) with SAME padding on a "
                 r"\d+x\d+ map; supported: SAME windows up to twice the map")
-    r = subprocess.run([sys.executable, "-m", "tinybnn", "check", str(p), "--data", str(FIX / f"{name}.npz")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+    _cli_error("check", p, "--data", FIX / f"{name}.npz")
 
 
 # ---- the graph: a tensor written twice, the input overwritten --------------------------------------------------
@@ -279,8 +285,7 @@ def test_int8_conv_rescale_beyond_int32(tmp_path):
     """The int8 CONV_2D's output scale 1e-40 (finite, positive): its multiplier s_in s_w / s_out ~ 1e35 would
     shift TFLite's int32 accumulator far out of range (an OverflowError masked as a damaged file, or int64
     products wrapping silently)."""
-    buf = bytearray((FIX / "lce_cnn_int8.tflite").read_bytes())
-    m = _model(buf)
+    buf, m = _fixture("lce_cnn_int8")
     _set_scale(buf, int(m.Subgraphs(0).Operators(0).OutputsAsNumpy()[0]), 1e-40)
     _refused(_write(tmp_path, buf), r"operator 0 \(CONV_2D\): its requantization rescales by .*e\+\d+, which "
                                     r"overflows TFLite's int32 arithmetic", cli=True)
@@ -293,8 +298,7 @@ def test_int8_table_overflowing_float32(tmp_path, name, op):
     arbitrary code) -- now refused."""
     import warnings
 
-    buf = bytearray((FIX / f"{name}.tflite").read_bytes())
-    m = _model(buf)
+    buf, m = _fixture(name)
     sg = m.Subgraphs(0)
     ks = [k for k in range(sg.OperatorsLength()) if _op_name(m, sg.Operators(k)) == op]
     k = ks[-1] if op == "QUANTIZE" else ks[0]  # the QUANTIZE of a float LceBconv2d's table, not of the input
@@ -308,18 +312,12 @@ def test_int8_table_overflowing_float32(tmp_path, name, op):
 def test_requantization_out_of_range_is_one_line(tmp_path):
     """A float CONV_2D bias of 1e30 on QuickNet's residual stream: no 30-bit multiplier and 62-bit offset
     hold it (a ValueError traceback from tinybnn/ir/requant.py before)."""
-    buf = bytearray((FIX / "lce_quicknet.tflite").read_bytes())
-    m = _model(buf)
+    buf, m = _fixture("lce_quicknet")
     sg = m.Subgraphs(0)
     k = _find(m, "CONV_2D", 1)
     b = sg.Tensors(int(sg.Operators(k).InputsAsNumpy()[2]))
     data = _vector(m.Buffers(b.Buffer()), 0)
     n = int(np.prod(b.ShapeAsNumpy()))
     struct.pack_into(f"<{n}f", buf, data, *([1e30] * n))
-    p = _write(tmp_path, buf)
-    r = subprocess.run([sys.executable, "-m", "tinybnn", "inspect", str(p)], cwd=ROOT, capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    line = r.stderr.strip()
-    assert len(line.splitlines()) == 1 and "(CONV_2D): its requantization" in line and \
-        "does not fit a 30-bit multiplier" in line, line
+    line = _cli_error("inspect", _write(tmp_path, buf))
+    assert "(CONV_2D): its requantization" in line and "does not fit a 30-bit multiplier" in line, line
