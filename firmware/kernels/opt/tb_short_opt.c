@@ -156,8 +156,8 @@ static inline TB_ALWAYS_INLINE void short_layer(const tb_out_params *out, const 
         const int32_t *m = out->multiplier + o0, *shift = out->shift + o0;
         const int64_t *offset = out->offset + o0;
         const uint32_t *w = weights + o0 * kw;
-        tb_opt_rq q;
-        const int32_t fast = tb_opt_requant_plan(out, o0, n, k_bits, &q);
+        TB_OPT_PLAN(q); /* NULL with TB_OPT_STREAM_PLAN=0: the reference requantization for every channel */
+        const int32_t fast = q != NULL ? tb_opt_requant_plan(out, o0, n, k_bits, q) : 0;
         for (int32_t oy = 0; oy < out_h; oy++) {
             const uint32_t *x = input + oy * stride_h * in_w * kw;
             for (int32_t ox = 0; ox < out_w; ox++, x += stride_w * kw) {
@@ -168,24 +168,24 @@ static inline TB_ALWAYS_INLINE void short_layer(const tb_out_params *out, const 
                     int8_t *y = (int8_t *)output + at;
                     if (fast)
                         for (int32_t i = 0; i < n; i++)
-                            y[i] = TB_OPT_SAT8(tb_opt_requant_fast(&q, i, m[i],
+                            y[i] = TB_OPT_SAT8(tb_opt_requant_fast(q, i, m[i],
                                                                    k_bits - 2 * (int32_t)short_pop(xv, w + i * kw, kw, 0u)));
                     else
                         for (int32_t i = 0; i < n; i++) {
                             const int32_t acc = k_bits - 2 * (int32_t)short_pop(xv, w + i * kw, kw, 0u);
-                            y[i] = q.scale[i] != 0 ? TB_OPT_SAT8(tb_opt_requant_fast(&q, i, m[i], acc))
+                            y[i] = q != NULL && q->scale[i] != 0 ? TB_OPT_SAT8(tb_opt_requant_fast(q, i, m[i], acc))
                                                    : tb_requantize(acc, m[i], offset[i], shift[i]);
                         }
                 } else {
                     int16_t *y = (int16_t *)output + at;
                     if (fast)
                         for (int32_t i = 0; i < n; i++)
-                            y[i] = TB_OPT_SAT16(tb_opt_requant_fast(&q, i, m[i],
+                            y[i] = TB_OPT_SAT16(tb_opt_requant_fast(q, i, m[i],
                                                                     k_bits - 2 * (int32_t)short_pop(xv, w + i * kw, kw, 0u)));
                     else
                         for (int32_t i = 0; i < n; i++) {
                             const int32_t acc = k_bits - 2 * (int32_t)short_pop(xv, w + i * kw, kw, 0u);
-                            y[i] = q.scale[i] != 0 ? TB_OPT_SAT16(tb_opt_requant_fast(&q, i, m[i], acc))
+                            y[i] = q != NULL && q->scale[i] != 0 ? TB_OPT_SAT16(tb_opt_requant_fast(q, i, m[i], acc))
                                                    : tb_requantize_s16(acc, m[i], offset[i], shift[i]);
                         }
                 }
