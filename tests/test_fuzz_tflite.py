@@ -321,3 +321,27 @@ def test_requantization_out_of_range_is_one_line(tmp_path):
     struct.pack_into(f"<{n}f", buf, data, *([1e30] * n))
     line = _cli_error("inspect", _write(tmp_path, buf))
     assert "(CONV_2D): its requantization" in line and "does not fit a 30-bit multiplier" in line, line
+
+
+@pytest.mark.parametrize("groups,refused", [(1, False), (2, True), (0, True)])
+def test_lce_groups_option_agrees_with_the_filter(tmp_path, groups, refused):
+    """LCE 0.16 writes no 'groups' option (the group count comes from the filter's words per tap); a file that
+    names one is read only when it agrees: an ungrouped LceBconv2d saying groups 2 (or 0) is refused in one
+    line, saying 1 is the same model."""
+    from flatbuffers import flexbuffers
+
+    buf, m = _fixture("lce_cnn")
+    k = _find(m, "LceBconv2d")
+    op = m.Subgraphs(0).Operators(k)
+    opts = flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
+    assert "groups" not in opts
+    opts["groups"] = groups
+    data = flexbuffers.Dumps(opts)
+    _redirect(buf, _field(op, 5), struct.pack("<I", len(data)) + data)  # Operator.custom_options
+    p = _write(tmp_path, buf)
+    if refused:
+        _refused(p, rf"operator {k} \(LceBconv2d\): its groups option is {groups}, but its 1-word filter taps on "
+                    r"an input of \d+ channels make 1 group; supported: a groups option equal to", cli=groups == 2)
+    else:
+        g = float_graph(p)
+        assert len(g.nodes) == len(float_graph(FIX / "lce_cnn.tflite").nodes)

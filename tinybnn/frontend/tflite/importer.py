@@ -679,6 +679,11 @@ class _Importer:
             raise self.fail(k, name, f"channels_in {cin} with {words} filter words per tap for an input of {C} "
                             f"channels and {O} outputs", "channels_in = the input channels, ceil(channels_in / 32) "
                             "words per tap, or grouped: 32 k channels per group, the groups dividing the outputs")
+        groups = opts.int("groups", G)  # LCE 0.16 writes none; a file that names one must agree with its filter
+        if groups != G:
+            raise self.fail(k, name, f"its groups option is {groups}, but its {words}-word filter taps on an input of "
+                            f"{C} channels make {G} group{'s' if G != 1 else ''}",
+                            "a groups option equal to the input channels / (32 x the filter words per tap)")
         self.fused_code(k, name, opts.int("fused_activation_function", 0))
         pad_value = opts.int("pad_values", 0)
         if pad_value not in (0, 1):
