@@ -2,7 +2,8 @@
 (run in .venv-fixtures-torch).
 
     python examples/kws/make_dataset.py --out build/kws_data --seed 0        # system Python is enough
-    .venv-fixtures-torch/bin/python examples/kws/train_residual.py --data build/kws_data --out examples/kws/model/ --seed 0
+    .venv-fixtures-torch/bin/python examples/kws/train_residual.py --data build/kws_data --out examples/kws/model/ \
+        --k1 1 --layout bbdbdb --seed 1 --keep-best                         # the shipped model
 
 Same data, input layout (N, 10, 49, 1), normalisation, int8 input step, straight-through estimators,
 optimizer, schedule, augmentation and export as train.py (imported from it). The model carries a
@@ -35,7 +36,9 @@ distillation: --real trains the float version of the same net (float weights, ha
 signs) and writes NAME_teacher.pt without exporting; --teacher FILE (that .pt, or an ONNX model such as
 kws_bnn.onnx, run by onnxruntime) trains on (1 - kd_alpha) CE + kd_alpha T^2 KL(teacher || student) at
 temperature --kd-temp, the teacher's logits taken on the same augmented batch (ReActNet's distributional
-loss: kd_alpha 1, T 1). Without these options the loop is train.py's train() itself.
+loss: kd_alpha 1, T 1). --keep-best exports the epoch of best accuracy on the validation clips (early
+stopping; never the test clips) instead of the last one. Without these options the loop is train.py's
+train() itself.
 
 Writes to --out: kws_resnet.onnx, kws_resnet_calibration.npz, kws_resnet_metrics.json (metrics.json's
 structure), labels.txt. The test clips are train.py's kws_bnn_test.npz when that file in --out holds the
@@ -44,6 +47,7 @@ same clips (its name goes into the metrics); otherwise they are written to kws_r
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -182,6 +186,7 @@ def train_kd(model, d, a, teacher=None, log=print):
     ce = nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
     if teacher is not None:
         teacher.eval()
+    best = (-1.0, 0, None)  # validation accuracy, epoch, state (--keep-best)
     for ep in range(a.epochs):
         t = time.time()
         model.train()
@@ -212,8 +217,15 @@ def train_kd(model, d, a, teacher=None, log=print):
             n += len(idx)
         msg = f"epoch {ep + 1:3d}/{a.epochs}  loss {tot / n:.4f}  {time.time() - t:.1f} s"
         if d.Xval is not None:
-            msg += f"  val {100 * accuracy(torch_predict(model, d.Xval), d.yval):.2f}%"
+            val = accuracy(torch_predict(model, d.Xval), d.yval)
+            msg += f"  val {100 * val:.2f}%"
+            if a.keep_best and val >= best[0]:  # ties: the later epoch (further down the schedule)
+                best = (val, ep + 1, copy.deepcopy(model.state_dict()))
         log(msg)
+    if a.keep_best and best[2] is not None:
+        model.load_state_dict(best[2])
+        log(f"kept epoch {best[1]} (val {100 * best[0]:.2f}%, the best validation accuracy of the run)")
+    a.best_epoch = best[1] if a.keep_best else a.epochs
     model.eval()
     return model
 
@@ -285,6 +297,9 @@ def main(argv=None):
     p.add_argument("--kd-alpha", type=float, default=1.0, help="weight of the distillation loss (1: teacher only)")
     p.add_argument("--kd-temp", type=float, default=1.0, help="distillation temperature")
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--keep-best", action="store_true",
+                   help="export the epoch with the best validation accuracy (early stopping on the validation "
+                        "clips, never the test clips) instead of the last one")
     p.add_argument("--noise", type=float, default=0.0,
                    help="Gaussian noise on the training features, in standard deviations per coefficient")
     a = p.parse_args(argv)
@@ -296,7 +311,9 @@ def main(argv=None):
                    layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head, real=a.real, rprelu=a.rprelu)
     t1 = time.time()
     log = lambda s: print(s, flush=True)  # noqa: E731
-    if a.teacher or a.label_smoothing or a.noise:
+    if a.keep_best and d.Xval is None:
+        p.error("--keep-best needs the validation split (val.npz in --data)")
+    if a.teacher or a.label_smoothing or a.noise or a.keep_best:  # train.py's loop with these additions
         train_kd(model, d, a, load_teacher(a.teacher, d) if a.teacher else None, log=log)
     else:  # train.py's loop itself
         train(model, d.Xtr, d.ytr, a.epochs, a.lr, a.batch, a.seed, log=log, Xval=d.Xval, yval=d.yval,
@@ -340,6 +357,8 @@ def main(argv=None):
                  "rsign": a.rsign, "rprelu": a.rprelu,
                  "teacher": None if a.teacher is None else a.teacher.name, "kd_alpha": a.kd_alpha,
                  "kd_temp": a.kd_temp, "label_smoothing": a.label_smoothing, "noise": a.noise,
+                 "exported_epoch": getattr(a, "best_epoch", a.epochs),
+                 "epoch_selection": "best validation accuracy" if a.keep_best else "last",
                  "stream_calibration": f"{a.name}_calibration.npz: {a.cal_clips} TRAIN clips (seeded)",
                  "optimizer": "Adam", "schedule": "cosine", "train_seconds": round(train_s, 1),
                  "total_seconds": round(time.time() - t0, 1), "threads": 1},
