@@ -96,32 +96,32 @@ tb_status tb_check_dense(const tb_dense_params *p)
     return TB_OK;
 }
 
+/* The operand, zero-point and alignment checks of tb_check_conv2d_s16s8 / tb_check_dense_s16s8 (after their
+ * geometry checks): zero_pad = the layer pads with zeros (a dense layer has no padding). */
+static tb_status check_s16s8(const tb_out_params *out, int32_t out_c, const void *output, const int16_t *input,
+                             const int8_t *weights, int32_t zero_point, int zero_pad)
+{
+    const tb_status status = tb_check_operands(out, out_c, output, input, weights, 0u);
+    if (status != TB_OK)
+        return status;
+    if (!zero_pad || zero_point < TB_ZP16_MIN || zero_point > TB_ZP16_MAX)
+        return TB_ERR_ARG;
+    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
+}
+
 tb_status tb_check_conv2d_s16s8(const tb_conv2d_params *p, const tb_out_params *out, const int16_t *input,
                                 const int8_t *weights, const void *output)
 {
-    tb_status status = tb_check_conv2d(p);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
-    if (status != TB_OK)
-        return status;
-    if (p->pad != TB_PAD_ZERO || p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
-        return TB_ERR_ARG;
-    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
+    const tb_status status = tb_check_conv2d(p);
+    return status != TB_OK ? status : check_s16s8(out, p->out_c, output, input, weights, p->input_zero_point,
+                                                  p->pad == TB_PAD_ZERO);
 }
 
 tb_status tb_check_dense_s16s8(const tb_dense_params *p, const tb_out_params *out, const int16_t *input,
                                const int8_t *weights, const void *output)
 {
-    tb_status status = tb_check_dense(p);
-    if (status != TB_OK)
-        return status;
-    status = tb_check_operands(out, p->out_c, output, input, weights, 0u);
-    if (status != TB_OK)
-        return status;
-    if (p->input_zero_point < TB_ZP16_MIN || p->input_zero_point > TB_ZP16_MAX)
-        return TB_ERR_ARG;
-    return tb_aligned2(input) ? TB_OK : TB_ERR_ALIGN;
+    const tb_status status = tb_check_dense(p);
+    return status != TB_OK ? status : check_s16s8(out, p->out_c, output, input, weights, p->input_zero_point, 1);
 }
 
 void tb_im2col_s8(const tb_conv2d_params *p, const int8_t *input, int32_t oy, int32_t ox, int16_t *col)

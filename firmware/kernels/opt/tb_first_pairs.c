@@ -87,23 +87,6 @@ static void column_conv(const tb_conv2d_params *p, const int8_t *input, int32_t 
         put16(col, k, 0); /* the pad after an odd K */
 }
 
-/* The output stage of channel o: the planned requantization (q != NULL: an int8 or int16 output), else the
- * reference's. */
-static inline TB_ALWAYS_INLINE void pair_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c,
-                                               int32_t o, int32_t acc, uint32_t *word, const tb_opt_rq *q,
-                                               tb_out_kind kind, const int32_t *mult)
-{
-    if (q != NULL && q->scale[o] != 0) {
-        const int32_t v = tb_opt_requant_fast(q, o, mult[o], acc);
-        if (kind == TB_OUT_S8)
-            ((int8_t *)output)[pixel * out_c + o] = TB_OPT_SAT8(v);
-        else
-            ((int16_t *)output)[pixel * out_c + o] = TB_OPT_SAT16(v);
-    } else {
-        tb_store(out, output, pixel, out_c, o, acc, word);
-    }
-}
-
 /*
  * The plan of an int8 / int16 output of at most TB_OPT_RUN channels for these weights (nw pair words per
  * channel) and |x - zero_point| <= 128 + |zero_point| (channels it cannot take keep the reference
@@ -149,8 +132,8 @@ static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *out
                 a10 = PAIR_MAC(c1, x, a10);
                 a11 = PAIR_MAC(c1, y, a11);
             }
-            pair_store(out, output, pixel0 + 1, out_c, o, a10, &word1, q, kind, mult);
-            pair_store(out, output, pixel0 + 1, out_c, o + 1, a11, &word1, q, kind, mult);
+            tb_opt_store_planned(out, output, pixel0 + 1, out_c, o, a10, &word1, q, kind, mult);
+            tb_opt_store_planned(out, output, pixel0 + 1, out_c, o + 1, a11, &word1, q, kind, mult);
         } else {
             for (int32_t j = 0; j < nw; j++) {
                 const uint32_t c0 = col0[j];
@@ -158,8 +141,8 @@ static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *out
                 a01 = PAIR_MAC(c0, wb[j], a01);
             }
         }
-        pair_store(out, output, pixel0, out_c, o, a00, &word0, q, kind, mult);
-        pair_store(out, output, pixel0, out_c, o + 1, a01, &word0, q, kind, mult);
+        tb_opt_store_planned(out, output, pixel0, out_c, o, a00, &word0, q, kind, mult);
+        tb_opt_store_planned(out, output, pixel0, out_c, o + 1, a01, &word0, q, kind, mult);
     }
     if (o < out_c) { /* an odd last channel */
         const uint32_t *wa = w + o * nw;
@@ -169,9 +152,9 @@ static inline TB_ALWAYS_INLINE void dot_body(const tb_out_params *out, void *out
             if (col1 != NULL)
                 a1 = PAIR_MAC(col1[j], wa[j], a1);
         }
-        pair_store(out, output, pixel0, out_c, o, a0, &word0, q, kind, mult);
+        tb_opt_store_planned(out, output, pixel0, out_c, o, a0, &word0, q, kind, mult);
         if (col1 != NULL)
-            pair_store(out, output, pixel0 + 1, out_c, o, a1, &word1, q, kind, mult);
+            tb_opt_store_planned(out, output, pixel0 + 1, out_c, o, a1, &word1, q, kind, mult);
     }
 }
 

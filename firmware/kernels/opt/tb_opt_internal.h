@@ -18,6 +18,8 @@
 #ifndef TB_OPT_INTERNAL_H
 #define TB_OPT_INTERNAL_H
 
+#include <stddef.h>
+
 #include "tb_kernels_internal.h"
 
 /* Output channels handled per run (one packed output word). */
@@ -97,6 +99,24 @@ static inline int32_t tb_opt_requant_fast(const tb_opt_rq *q, int32_t i, int32_t
 {
     const int32_t v = tb_opt_high_word(q->offset[i] + (int64_t)(acc * q->scale[i]) * multiplier);
     return v >= 0 ? v >> q->r[i] : ~(~v >> q->r[i]); /* floor(v / 2^r) */
+}
+
+/* The output stage of channel o of a kernel that planned its whole output once (q from tb_opt_plan_begin /
+ * tb_opt_plan_bounded): the planned requantization where q has it, else the reference's (tb_store). kind and
+ * mult are out->kind and out->multiplier, read once by the caller. */
+static inline TB_ALWAYS_INLINE void tb_opt_store_planned(const tb_out_params *out, void *output, int32_t pixel,
+                                                         int32_t out_c, int32_t o, int32_t acc, uint32_t *word,
+                                                         const tb_opt_rq *q, tb_out_kind kind, const int32_t *mult)
+{
+    if (q != NULL && q->scale[o] != 0) {
+        const int32_t v = tb_opt_requant_fast(q, o, mult[o], acc);
+        if (kind == TB_OUT_S8)
+            ((int8_t *)output)[pixel * out_c + o] = TB_OPT_SAT8(v);
+        else
+            ((int16_t *)output)[pixel * out_c + o] = TB_OPT_SAT16(v);
+    } else {
+        tb_store(out, output, pixel, out_c, o, acc, word);
+    }
 }
 
 /* The output stage of one layer call. */

@@ -52,31 +52,31 @@ static inline TB_ALWAYS_INLINE uint32_t load32(const void *p)
     return v;
 }
 
+#if TB_S16S8_DSP
+/* One channel's 4 int8 weights w (one word) against the inputs (x0, x2) and (x1, x3): sign-extended into
+ * (w0, w2) and (w1, w3) (SXTB16), *wx += sum w * x and *ws += sum w, two SMLAD each. */
+static inline TB_ALWAYS_INLINE void mac4(uint32_t w, int32_t xe, int32_t xo, int32_t *wx, int32_t *ws)
+{
+    const int32_t ones = 0x00010001;
+    const int32_t we = __sxtb16((int32_t)w), wo = __sxtb16((int32_t)((w >> 8) | (w << 24)));
+    *wx = __smlad(wo, xo, __smlad(we, xe, *wx));
+    *ws = __smlad(wo, ones, __smlad(we, ones, *ws));
+}
+#endif
+
 /* Adds the products of n channels of one tap: inputs x, the weights of channel a (and of channel b when b != NULL). */
 static inline TB_ALWAYS_INLINE void dot(const int16_t *x, const int8_t *a, const int8_t *b, int32_t n, sums *s)
 {
     int32_t i = 0;
 #if TB_S16S8_DSP
     int32_t wx0 = (int32_t)s->wx0, w0 = (int32_t)s->w0, wx1 = (int32_t)s->wx1, w1 = (int32_t)s->w1;
-    const int32_t ones = 0x00010001;
     for (; i + 4 <= n; i += 4) {
         const uint32_t x01 = load32(x + i), x23 = load32(x + i + 2);
         const int32_t xe = (int32_t)((x01 & 0xFFFFu) | (x23 << 16));     /* (x0, x2) */
         const int32_t xo = (int32_t)((x23 & 0xFFFF0000u) | (x01 >> 16)); /* (x1, x3) */
-        const uint32_t wa = load32(a + i);
-        const int32_t ae = __sxtb16((int32_t)wa), ao = __sxtb16((int32_t)((wa >> 8) | (wa << 24)));
-        wx0 = __smlad(ae, xe, wx0);
-        wx0 = __smlad(ao, xo, wx0);
-        w0 = __smlad(ae, ones, w0);
-        w0 = __smlad(ao, ones, w0);
-        if (b != NULL) {
-            const uint32_t wb = load32(b + i);
-            const int32_t be = __sxtb16((int32_t)wb), bo = __sxtb16((int32_t)((wb >> 8) | (wb << 24)));
-            wx1 = __smlad(be, xe, wx1);
-            wx1 = __smlad(bo, xo, wx1);
-            w1 = __smlad(be, ones, w1);
-            w1 = __smlad(bo, ones, w1);
-        }
+        mac4(load32(a + i), xe, xo, &wx0, &w0);
+        if (b != NULL)
+            mac4(load32(b + i), xe, xo, &wx1, &w1);
     }
     s->wx0 = (uint32_t)wx0, s->w0 = (uint32_t)w0, s->wx1 = (uint32_t)wx1, s->w1 = (uint32_t)w1;
 #endif
@@ -107,21 +107,6 @@ static const tb_opt_rq *s16s8_plan(const tb_out_params *out, int32_t out_c, int3
     }
     tb_opt_plan_bounded(out, out_c, wmax, 32768 + (zero_point < 0 ? -(int64_t)zero_point : (int64_t)zero_point), q);
     return q;
-}
-
-/* The output stage of channel o: the planned requantization where q has it, else the reference's. */
-static inline TB_ALWAYS_INLINE void s16s8_store(const tb_out_params *out, void *output, int32_t pixel, int32_t out_c,
-                                                int32_t o, int32_t acc, uint32_t *word, const tb_opt_rq *q)
-{
-    if (q != NULL && q->scale[o] != 0) {
-        const int32_t v = tb_opt_requant_fast(q, o, out->multiplier[o], acc);
-        if (out->kind == TB_OUT_S8)
-            ((int8_t *)output)[pixel * out_c + o] = TB_OPT_SAT8(v);
-        else
-            ((int16_t *)output)[pixel * out_c + o] = TB_OPT_SAT16(v);
-    } else {
-        tb_store(out, output, pixel, out_c, o, acc, word);
-    }
 }
 
 /* acc = sum w * x - zero_point * sum w, exact when it fits int32 (the caller's bound). */
@@ -161,9 +146,11 @@ tb_status tb_conv2d_s16s8_opt(const tb_context *ctx, const tb_conv2d_params *par
                                     p->in_c, &s);
                         }
                     }
-                    s16s8_store(out, output, pixel, p->out_c, o, finish(s.wx0, s.w0, zp), &word, q);
+                    tb_opt_store_planned(out, output, pixel, p->out_c, o, finish(s.wx0, s.w0, zp),
+                                         &word, q, out->kind, out->multiplier);
                     if (pair)
-                        s16s8_store(out, output, pixel, p->out_c, o + 1, finish(s.wx1, s.w1, zp), &word, q);
+                        tb_opt_store_planned(out, output, pixel, p->out_c, o + 1, finish(s.wx1, s.w1, zp),
+                                             &word, q, out->kind, out->multiplier);
                 }
             }
         }
@@ -186,9 +173,11 @@ tb_status tb_dense_s16s8_opt(const tb_context *ctx, const tb_dense_params *param
             const int8_t *wa = weights + o * k_len;
             sums s = {0u, 0u, 0u, 0u};
             dot(input, wa, pair ? wa + k_len : NULL, k_len, &s);
-            s16s8_store(out, output, 0, params->out_c, o, finish(s.wx0, s.w0, zp), &word, q);
+            tb_opt_store_planned(out, output, 0, params->out_c, o, finish(s.wx0, s.w0, zp),
+                                 &word, q, out->kind, out->multiplier);
             if (pair)
-                s16s8_store(out, output, 0, params->out_c, o + 1, finish(s.wx1, s.w1, zp), &word, q);
+                tb_opt_store_planned(out, output, 0, params->out_c, o + 1, finish(s.wx1, s.w1, zp),
+                                     &word, q, out->kind, out->multiplier);
         }
     }
     return TB_OK;
