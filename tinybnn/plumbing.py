@@ -292,11 +292,16 @@ def _unlink(path) -> None:
 UNSAFE_PATH_CHARS = "$`\"'\\;&|<>()*?[]!,%"
 
 
+# Unicode categories no message or path shows raw: control, format, surrogate (an undecodable file-name byte),
+# line and paragraph separators.
+CONTROL_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
 def unsafe_char(text: str) -> Optional[str]:
     """The first character of ``text`` that is a control/format/line-separator character, not valid
     UTF-8 (a surrogate from the file system), or one of :data:`UNSAFE_PATH_CHARS`; else None."""
     for c in text:
-        if c in UNSAFE_PATH_CHARS or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        if c in UNSAFE_PATH_CHARS or unicodedata.category(c) in CONTROL_CATEGORIES:
             return c
     return None
 
@@ -305,7 +310,7 @@ def control_char(text: str) -> Optional[str]:
     """The first control, format or line/paragraph-separator character of ``text`` (or a surrogate of
     an undecodable byte), else None."""
     for c in text:
-        if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        if unicodedata.category(c) in CONTROL_CATEGORIES:
             return c
     return None
 
@@ -319,7 +324,7 @@ def one_line(text: str) -> str:
         return text
     out = []
     for c in text:
-        if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        if unicodedata.category(c) not in CONTROL_CATEGORIES:
             out.append(c)
         elif 0xDC80 <= ord(c) <= 0xDCFF:  # os.fsdecode's surrogateescape of an undecodable byte
             out.append(f"\\x{ord(c) - 0xDC00:02x}")
