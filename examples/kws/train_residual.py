@@ -2,8 +2,12 @@
 (run in .venv-fixtures-torch).
 
     python examples/kws/make_dataset.py --out build/kws_data --seed 0        # system Python is enough
-    .venv-fixtures-torch/bin/python examples/kws/train_residual.py --data build/kws_data --out examples/kws/model/ \
-        --k1 1 --layout bbdbdb --seed 1 --keep-best                         # the shipped model
+    T=.venv-fixtures-torch/bin/python
+    $T examples/kws/train_residual.py --data build/kws_data --out build/kws_teacher/ \
+        --k1 1 --layout bbdbdb --seed 1 --real                              # its float version, then
+    $T examples/kws/train_residual.py --data build/kws_data --out examples/kws/model/ \
+        --k1 1 --layout bbdbdb --seed 1 --keep-best \
+        --init build/kws_teacher/kws_resnet_teacher.pt                      # the shipped model
 
 Same data, input layout (N, 10, 49, 1), normalisation, int8 input step, straight-through estimators,
 optimizer, schedule, augmentation and export as train.py (imported from it). The model carries a
@@ -36,9 +40,10 @@ distillation: --real trains the float version of the same net (float weights, ha
 signs) and writes NAME_teacher.pt without exporting; --teacher FILE (that .pt, or an ONNX model such as
 kws_bnn.onnx, run by onnxruntime) trains on (1 - kd_alpha) CE + kd_alpha T^2 KL(teacher || student) at
 temperature --kd-temp, the teacher's logits taken on the same augmented batch (ReActNet's distributional
-loss: kd_alpha 1, T 1). --keep-best exports the epoch of best accuracy on the validation clips (early
-stopping; never the test clips) instead of the last one. Without these options the loop is train.py's
-train() itself.
+loss: kd_alpha 1, T 1). --init FILE (a --real run's .pt with the same options) starts the binary net from
+its float version's weights instead of a random initialization (Bi-Real Net's recipe). --keep-best
+exports the epoch of best accuracy on the validation clips (early stopping; never the test clips) instead
+of the last one. Without these options the loop is train.py's train() itself.
 
 Writes to --out: kws_resnet.onnx, kws_resnet_calibration.npz, kws_resnet_metrics.json (metrics.json's
 structure), labels.txt. The test clips are train.py's kws_bnn_test.npz when that file in --out holds the
@@ -253,6 +258,19 @@ def load_teacher(path: Path, d):
     return t
 
 
+def init_from_real(model, path: Path, a):
+    """Bi-Real Net's initialization: the binary net starts from the weights of its float version (a --real
+    run of the same options, hardtanh activations); the latent weights are then clipped to [-1, 1] as in
+    every training step. Refused when the file's options differ from this run's."""
+    ck = torch.load(path, weights_only=True)
+    mine = {k: getattr(a, k) for k in ck["options"]}
+    if mine != ck["options"] or a.stem != "float":
+        raise SystemExit(f"--init {path}: trained with {ck['options']} (stem float), this run has {mine} "
+                         f"(stem {a.stem}); the options must match")
+    model.load_state_dict(ck["state"])  # the same parameter names: a binary conv is a Conv2d without bias
+    clip_weights(model)
+
+
 def freeze_scaled(model):
     for m in model.modules():
         if isinstance(m, ScaledBinConv2d):
@@ -300,6 +318,9 @@ def main(argv=None):
     p.add_argument("--keep-best", action="store_true",
                    help="export the epoch with the best validation accuracy (early stopping on the validation "
                         "clips, never the test clips) instead of the last one")
+    p.add_argument("--init", type=Path,
+                   help="start from the weights of a --real run of the same options (Bi-Real Net's "
+                        "initialization from its float version) instead of a random initialization")
     p.add_argument("--noise", type=float, default=0.0,
                    help="Gaussian noise on the training features, in standard deviations per coefficient")
     a = p.parse_args(argv)
@@ -309,6 +330,8 @@ def main(argv=None):
     d = load_data(a.data, a.seed)
     model = ResKWS(InputNorm(d.scale, d.bias, d.step), len(d.labels), c=a.width, k1=a.k1, k=a.k,
                    layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head, real=a.real, rprelu=a.rprelu)
+    if a.init:
+        init_from_real(model, a.init, a)
     t1 = time.time()
     log = lambda s: print(s, flush=True)  # noqa: E731
     if a.keep_best and d.Xval is None:
@@ -356,6 +379,7 @@ def main(argv=None):
                  "time_shift_frames": a.shift, "width": a.width, "layout": a.layout, "stem": a.stem, "head": a.head, "k1": a.k1, "k": a.k,
                  "rsign": a.rsign, "rprelu": a.rprelu,
                  "teacher": None if a.teacher is None else a.teacher.name, "kd_alpha": a.kd_alpha,
+                 "init": None if a.init is None else a.init.name,
                  "kd_temp": a.kd_temp, "label_smoothing": a.label_smoothing, "noise": a.noise,
                  "exported_epoch": getattr(a, "best_epoch", a.epochs),
                  "epoch_selection": "best validation accuracy" if a.keep_best else "last",
