@@ -110,3 +110,72 @@ def test_fixture_plans(path):
     scratch = [b for b in p.buffers if b.kind == "scratch"]
     for b in scratch:
         assert b.size == planner.align(planner.scratch_bytes(m.layers[b.layer]))
+
+
+def _bireal(tmp_path, **kw):
+    from resnets import bireal_onnx, inputs
+
+    x = inputs(8, seed=3)
+    return tinybnn.load(bireal_onnx(tmp_path / "m.onnx", seed=2, **kw), calibration=x, stream_bits=8)
+
+
+@pytest.mark.parametrize("kw", [{}, {"rsign": True, "rprelu": True, "concat": True}], ids=["bireal", "reactnet"])
+def test_a_residual_add_writes_in_place_of_an_input_that_dies_there(tmp_path, kw):
+    """tb_add_s8 / tb_add_s16 allow y == a or b: the add's output reuses such an input's bytes (an alias),
+    the plan stays valid and needs less than one with a buffer per add."""
+    from tinybnn.ir.layers import ADD
+
+    m = _bireal(tmp_path, **kw)
+    bufs = planner.model_buffers(m)
+    p = planner.plan(bufs)
+    check_plan(p)
+    by = {b.name: b for b in p.buffers}
+    wiring = planner.layer_wiring(m)
+    adds = [i for i, n in enumerate(m.layers[:-1]) if n.op == ADD]
+    assert adds
+    for i in adds:
+        out = by[f"L{i}.out"]
+        dying = [j for j in wiring[i] if j >= 0 and max(k for k, ins in enumerate(wiring) if j in ins) == i]
+        assert out.alias if dying else not out.alias, (i, dying)
+        if out.alias:  # the same bytes as the input it overwrites (or that input's own buffer)
+            assert out.offset == by[out.alias].offset
+            assert any(by[f"L{j}.out"].offset == out.offset for j in dying)
+    # the same buffers without in-place outputs: each add gets bytes of its own
+    plain = [replace(b, alias="") for b in bufs]
+    last_read = {j: i for i, ins in enumerate(wiring) for j in ins}
+    plain = [replace(b, last=last_read[b.layer]) if b.kind == "activation" else b for b in plain]
+    q = planner.plan(plain)
+    assert p.arena_bytes < q.arena_bytes
+    assert p.arena_bytes == lower_bound(p)
+    assert {b["name"]: b.get("in_place_of", "") for b in p.to_json()} == {b.name: b.alias for b in p.buffers}
+
+
+def test_an_add_whose_inputs_are_read_later_gets_its_own_buffer(tmp_path):
+    from tinybnn.ir.layers import ADD
+
+    m = _bireal(tmp_path)
+    wiring = planner.layer_wiring(m)
+    i = next(i for i, n in enumerate(m.layers) if n.op == ADD)
+    last_read = {j: k for k, ins in enumerate(wiring) for j in ins}
+    assert planner.in_place_input(m.layers, wiring, last_read, i) is not None
+    later = {**last_read, **{j: i + 1 for j in wiring[i]}}  # both inputs still read after the add
+    assert planner.in_place_input(m.layers, wiring, later, i) is None
+    other = next(k for k, n in enumerate(m.layers) if n.op != ADD and k > 0)
+    assert planner.in_place_input(m.layers, wiring, last_read, other) is None  # only the add's kernels allow it
+
+
+def test_check_plan_finds_a_bad_in_place_buffer():
+    a = Buffer("a", 16, 0, 3, offset=0)
+    b = Buffer("b", 16, 2, 3, offset=0, alias="a")
+    check_plan(Plan([a, b], 16))
+    with pytest.raises(AssertionError, match="not inside"):
+        check_plan(Plan([a, replace(b, last=4)], 16))  # outlives its buffer
+    with pytest.raises(AssertionError, match="not inside"):
+        check_plan(Plan([a, replace(b, size=20)], 32))  # larger than its buffer
+    with pytest.raises(AssertionError, match="not a buffer"):
+        check_plan(Plan([a, replace(b, alias="c")], 16))
+    c = Buffer("c", 16, 2, 2, offset=0)
+    with pytest.raises(AssertionError, match="overlaps"):
+        check_plan(Plan([a, b, c], 16))  # a third buffer on the same bytes is still caught
+    with pytest.raises(ValueError, match="not a placed buffer"):
+        planner.plan([replace(a, offset=-1), replace(b, offset=-1, alias="c")])

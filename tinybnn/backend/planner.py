@@ -15,6 +15,12 @@ lifetime ``[first, last]`` in layer steps (step i = running device layer i). For
 * The model OUTPUT is NOT in the arena: the last layer writes its int32 accumulators straight into the
   caller's ``int32_t *output``.
 
+In place: a residual add (``tb_add_s8`` / ``tb_add_s16``, whose contract lets the output be either input)
+writes over an input of its own size that no later layer reads. Its ``L<i>.out`` is then an *alias* of
+that input's buffer (``alias`` = the buffer's name, same offset), and that buffer lives on until the add's
+last reader. Only the buffers that are not aliases are placed; an alias takes its buffer's offset. A chain
+of blocks (s = s + f(s)) thus keeps one stream buffer instead of a new one per add.
+
 Algorithm (as TFLM's ``GreedyMemoryPlanner``)
 --------------------------------------------
 Sort the buffers by size, largest first (ties: earlier ``first``, then name). Place each at the lowest
@@ -42,7 +48,7 @@ import numpy as np
 
 from ..ir.bits import words
 from ..errors import TinyBnnError
-from ..ir.layers import CONV2D, out_dtype
+from ..ir.layers import ADD, CONV2D, out_dtype
 
 ALIGN = 4
 
@@ -60,6 +66,7 @@ class Buffer:
     kind: str = "activation"  # "input" | "activation" | "scratch"
     offset: int = -1          # bytes from the start of the arena; -1 until planned
     layer: int = -1           # the layer that writes it (scratch: uses it); -1 for the input
+    alias: str = ""           # the buffer whose bytes it reuses (an in-place output), or ""
 
     def lives_with(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -83,7 +90,8 @@ class Plan:
 
     def to_json(self) -> list[dict]:
         return [{"name": b.name, "kind": b.kind, "offset": b.offset, "bytes": b.size, "first": b.first,
-                 "last": b.last} for b in sorted(self.buffers, key=lambda b: (b.offset, b.name))]
+                 "last": b.last, **({"in_place_of": b.alias} if b.alias else {})}
+                for b in sorted(self.buffers, key=lambda b: (b.offset, b.name))]
 
 
 # ------------------------------------------------------------------------------------------- sizes --
@@ -113,10 +121,22 @@ def layer_wiring(model) -> list[list[int]]:
     return getattr(model, "layer_inputs", None) or [[i - 1] for i in range(len(model.layers))]
 
 
+def in_place_input(layers, wiring, last_read, i) -> int | None:
+    """The layer whose output layer i may write over with its own, or None: layer i is a residual add
+    (its kernels allow the output to be either input), the input is a layer's output (not the model input)
+    of the same bytes, and no later layer reads it."""
+    if layers[i].op != ADD or scratch_bytes(layers[i]):
+        return None
+    for j in wiring[i]:
+        if j >= 0 and last_read[j] == i and output_bytes(layers[j]) == output_bytes(layers[i]):
+            return j
+    return None
+
+
 def model_buffers(model) -> list[Buffer]:
     """The arena buffers of a model, chain or DAG (see the module docstring): each activation lives from
     the step that writes it to the step of its last reader (liveness), so a branch keeps its input alive
-    until the join."""
+    until the join; a residual add's output in place of an input that dies there (an alias)."""
     layers = model.layers
     if not layers:
         raise TinyBnnError("the model has no device layers")
@@ -124,18 +144,28 @@ def model_buffers(model) -> list[Buffer]:
     last_read = {j: i for i, ins in enumerate(wiring) for j in ins}
     n_in = int(np.prod(model.device_input_shape, dtype=np.int64))
     bufs = [Buffer("input", align(n_in), 0, last_read[-1], "input", layer=-1)]
+    index = {}  # name -> position in bufs
     for i, n in enumerate(layers):
         s = scratch_bytes(n)
         if s:
             bufs.append(Buffer(f"L{i}.scratch", align(s), i, i, "scratch", layer=i))
         if i < len(layers) - 1:
-            bufs.append(Buffer(f"L{i}.out", align(output_bytes(n)), i, last_read[i], "activation", layer=i))
+            b = Buffer(f"L{i}.out", align(output_bytes(n)), i, last_read[i], "activation", layer=i)
+            j = in_place_input(layers, wiring, last_read, i)
+            if j is not None:
+                src = bufs[index[f"L{j}.out"]]
+                root = src.alias or src.name
+                r = index[root]
+                bufs[r] = replace(bufs[r], last=max(bufs[r].last, b.last))  # it lives on in the add's output
+                b = replace(b, alias=root)
+            index[b.name] = len(bufs)
+            bufs.append(b)
     return bufs
 
 
 # -------------------------------------------------------------------------------------- planning --
 def greedy(buffers: list[Buffer]) -> list[Buffer]:
-    """Greedy by size, first fit over lifetimes (TFLM GreedyMemoryPlanner)."""
+    """Greedy by size, first fit over lifetimes (TFLM GreedyMemoryPlanner). No aliases."""
     order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, buffers[i].first, buffers[i].name))
     placed: list[Buffer] = []
     for i in order:
@@ -180,13 +210,29 @@ def ping_pong(buffers: list[Buffer], arena: int) -> list[Buffer]:
 
 
 def plan(buffers: list[Buffer]) -> Plan:
-    """Offsets for ``buffers`` (sizes must be multiples of ALIGN) in one arena; see the module docstring."""
+    """Offsets for ``buffers`` (sizes must be multiples of ALIGN) in one arena; see the module docstring.
+    The buffers that are not aliases are placed; each alias then takes its buffer's offset."""
     names = [b.name for b in buffers]
     if len(set(names)) != len(names):
         raise ValueError("buffer names must be unique")
     for b in buffers:
         if b.size < 0 or b.size % ALIGN or b.first > b.last:
             raise ValueError(f"bad buffer {b}")
+    primary = [b for b in buffers if not b.alias]
+    best = _plan_primary(primary)
+    if len(primary) < len(buffers):
+        placed = {b.name: b for b in best.buffers}
+        for b in buffers:
+            if b.alias:
+                if b.alias not in placed:
+                    raise ValueError(f"buffer {b.name}: in place of {b.alias!r}, which is not a placed buffer")
+                placed[b.name] = replace(b, offset=placed[b.alias].offset)
+        best.buffers = [placed[b.name] for b in buffers]
+    check_plan(best)
+    return best
+
+
+def _plan_primary(buffers: list[Buffer]) -> Plan:
     g = greedy(buffers)
     best = Plan(g, _arena(g), "greedy")
     lb = _lower_bound(buffers)
@@ -195,7 +241,6 @@ def plan(buffers: list[Buffer]) -> Plan:
         if _valid(pp) and pp.arena_bytes < best.arena_bytes:
             pp.notes.append(f"greedy first fit needed {best.arena_bytes} bytes")
             best = pp
-    check_plan(best)
     return best
 
 
@@ -208,6 +253,7 @@ def _arena(bufs: list[Buffer]) -> int:
 
 
 def _lower_bound(bufs: list[Buffer]) -> int:
+    bufs = [b for b in bufs if not b.alias]  # an alias occupies its buffer's bytes
     if not bufs:
         return 0
     steps = sorted({b.first for b in bufs})  # the live total only grows at a buffer's first step
@@ -215,13 +261,22 @@ def _lower_bound(bufs: list[Buffer]) -> int:
 
 
 def lower_bound(plan_: Plan) -> int:
-    """Max over steps of the total size of the buffers live at that step: no valid plan is smaller."""
+    """Max over steps of the total size of the buffers live at that step (aliases counted once, in their
+    buffer): no valid plan of these buffers is smaller."""
     return _lower_bound(plan_.buffers)
 
 
 def _problems(p: Plan) -> list[str]:
     errs = []
+    by_name = {b.name: b for b in p.buffers}
     for b in p.buffers:
+        if b.alias:  # it must sit exactly in its buffer, inside that buffer's lifetime
+            r = by_name.get(b.alias)
+            if r is None or r.alias:
+                errs.append(f"{b.name}: in place of {b.alias!r}, which is not a buffer of the plan")
+            elif b.offset != r.offset or b.size > r.size or not r.first <= b.first <= b.last <= r.last:
+                errs.append(f"{b.name} [{b.offset}, {b.offset + b.size}) steps {b.first}..{b.last} is not inside "
+                            f"{r.name} [{r.offset}, {r.offset + r.size}) steps {r.first}..{r.last}, its buffer")
         if b.offset < 0 or b.offset % ALIGN or b.size % ALIGN:
             errs.append(f"{b.name}: offset {b.offset} / size {b.size} not aligned to {ALIGN}")
         if b.offset + b.size > p.arena_bytes:
@@ -230,6 +285,8 @@ def _problems(p: Plan) -> list[str]:
     for i in range(len(bs)):
         for j in range(i + 1, len(bs)):
             a, b = bs[i], bs[j]
+            if (a.alias or a.name) == (b.alias or b.name):
+                continue  # the same bytes by design: an in-place output and its buffer (checked above)
             if a.size and b.size and a.lives_with(b) and a.overlaps(b):
                 errs.append(f"{a.name} [{a.offset}, {a.offset + a.size}) steps {a.first}..{a.last} overlaps "
                             f"{b.name} [{b.offset}, {b.offset + b.size}) steps {b.first}..{b.last}")
