@@ -21,31 +21,31 @@
  *   15  larq_quicknet/gap/Mean                       tb_avgpool_s16          avgpool int16
  *   16  larq_quicknet/fc/MatMul                      tb_dense_s16s8_opt      dense s16 x s8 -> int32
  *
- * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
+ * Memory plan (greedy), arena 5216 bytes (lower bound 5216):
  *   offset   bytes  buffer        live at layers
- *        0    2048  L0.out        0..3
+ *        0    2048  L0.out        0..9
+ *        0    1024  L10.out       10..11
  *        0    1024  L13.out       13..14
  *        0      64  L15.out       15..16
- *        0    2048  L5.out        5..6
- *        0    1024  L8.out        8..11
- *     1024    1024  L10.out       10..11
+ *        0    2048  L3.out        3..6  (in place of L0.out)
+ *        0    2048  L6.out        6..9  (in place of L0.out)
+ *     1024     928  L10.scratch   10..10
  *     1024     928  L13.scratch   13..13
- *     1024    1024  L14.out       14..15
- *     1024     512  L7.out        7..8
- *     1536      32  L8.scratch    8..8
  *     1952      64  L12.out       12..13
- *     2048     928  L10.scratch   10..10
- *     2048    1024  L11.out       11..14
+ *     2048    1024  L11.out       11..14  (in place of L8.out)
+ *     2048    1024  L14.out       14..15  (in place of L8.out)
  *     2048    2048  L2.out        2..3
- *     2048     864  L5.scratch    5..5
- *     2048    2048  L6.out        6..9
+ *     2048    2048  L5.out        5..6
+ *     2048    1024  L8.out        8..15
  *     2048      64  input         0..0
  *     2112      40  L0.scratch    0..0
- *     2912     256  L4.out        4..5
+ *     3072     512  L7.out        7..8
+ *     3072     256  L9.out        9..10
+ *     3584      32  L8.scratch    8..8
  *     4096     864  L2.scratch    2..2
- *     4096    2048  L3.out        3..6
- *     4096     256  L9.out        9..10
+ *     4096     864  L5.scratch    5..5
  *     4960     256  L1.out        1..2
+ *     4960     256  L4.out        4..5
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -76,27 +76,27 @@ static uint32_t arena[ARENA_WORDS];
 #define L2_OUT_BYTES 2048u
 #define L2_SCRATCH_OFFSET 4096u
 #define L2_SCRATCH_BYTES 864
-#define L3_OUT_OFFSET 4096u
+#define L3_OUT_OFFSET 0u
 #define L3_OUT_BYTES 2048u
-#define L4_OUT_OFFSET 2912u
+#define L4_OUT_OFFSET 4960u
 #define L4_OUT_BYTES 256u
-#define L5_OUT_OFFSET 0u
+#define L5_OUT_OFFSET 2048u
 #define L5_OUT_BYTES 2048u
-#define L5_SCRATCH_OFFSET 2048u
+#define L5_SCRATCH_OFFSET 4096u
 #define L5_SCRATCH_BYTES 864
-#define L6_OUT_OFFSET 2048u
+#define L6_OUT_OFFSET 0u
 #define L6_OUT_BYTES 2048u
-#define L7_OUT_OFFSET 1024u
+#define L7_OUT_OFFSET 3072u
 #define L7_OUT_BYTES 512u
-#define L8_OUT_OFFSET 0u
+#define L8_OUT_OFFSET 2048u
 #define L8_OUT_BYTES 1024u
-#define L8_SCRATCH_OFFSET 1536u
+#define L8_SCRATCH_OFFSET 3584u
 #define L8_SCRATCH_BYTES 32
-#define L9_OUT_OFFSET 4096u
+#define L9_OUT_OFFSET 3072u
 #define L9_OUT_BYTES 256u
-#define L10_OUT_OFFSET 1024u
+#define L10_OUT_OFFSET 0u
 #define L10_OUT_BYTES 1024u
-#define L10_SCRATCH_OFFSET 2048u
+#define L10_SCRATCH_OFFSET 1024u
 #define L10_SCRATCH_BYTES 928
 #define L11_OUT_OFFSET 2048u
 #define L11_OUT_BYTES 1024u
@@ -106,7 +106,7 @@ static uint32_t arena[ARENA_WORDS];
 #define L13_OUT_BYTES 1024u
 #define L13_SCRATCH_OFFSET 1024u
 #define L13_SCRATCH_BYTES 928
-#define L14_OUT_OFFSET 1024u
+#define L14_OUT_OFFSET 2048u
 #define L14_OUT_BYTES 1024u
 #define L15_OUT_OFFSET 0u
 #define L15_OUT_BYTES 64u

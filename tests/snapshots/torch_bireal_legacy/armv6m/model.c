@@ -17,24 +17,24 @@
  *   11  /gap/GlobalAveragePool  tb_avgpool_s16_opt     avgpool int16
  *   12  /fc/Gemm                tb_dense_s16s8_opt     dense s16 x s8 -> int32
  *
- * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
+ * Memory plan (greedy), arena 5036 bytes (lower bound 5036):
  *   offset   bytes  buffer        live at layers
- *        0    2048  L0.out        0..3
- *        0     512  L10.out       10..11
+ *        0    2048  L0.out        0..5
+ *        0      32  L11.out       11..12
+ *        0    2048  L3.out        3..5  (in place of L0.out)
  *        0     684  L6.scratch    6..6
  *        0     684  L9.scratch    9..9
- *      512      32  L11.out       11..12
- *      684     512  L4.out        4..7
+ *      684     512  L6.out        6..7
  *      684     512  L9.out        9..10
- *     1196     512  L6.out        6..7
  *     1196      64  L8.out        8..9
- *     1708     256  L5.out        5..6
- *     1708     512  L7.out        7..10
+ *     2048     512  L10.out       10..11  (in place of L4.out)
  *     2048    2048  L2.out        2..3
+ *     2048     512  L4.out        4..11
+ *     2048     512  L7.out        7..10  (in place of L4.out)
  *     2048      64  input         0..0
  *     2112      40  L0.scratch    0..0
+ *     2560     256  L5.out        5..6
  *     4096     684  L2.scratch    2..2
- *     4096    2048  L3.out        3..5
  *     4780     256  L1.out        1..2
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
@@ -66,17 +66,17 @@ static uint32_t arena[ARENA_WORDS];
 #define L2_OUT_BYTES 2048u
 #define L2_SCRATCH_OFFSET 4096u
 #define L2_SCRATCH_BYTES 684
-#define L3_OUT_OFFSET 4096u
+#define L3_OUT_OFFSET 0u
 #define L3_OUT_BYTES 2048u
-#define L4_OUT_OFFSET 684u
+#define L4_OUT_OFFSET 2048u
 #define L4_OUT_BYTES 512u
-#define L5_OUT_OFFSET 1708u
+#define L5_OUT_OFFSET 2560u
 #define L5_OUT_BYTES 256u
-#define L6_OUT_OFFSET 1196u
+#define L6_OUT_OFFSET 684u
 #define L6_OUT_BYTES 512u
 #define L6_SCRATCH_OFFSET 0u
 #define L6_SCRATCH_BYTES 684
-#define L7_OUT_OFFSET 1708u
+#define L7_OUT_OFFSET 2048u
 #define L7_OUT_BYTES 512u
 #define L8_OUT_OFFSET 1196u
 #define L8_OUT_BYTES 64u
@@ -84,9 +84,9 @@ static uint32_t arena[ARENA_WORDS];
 #define L9_OUT_BYTES 512u
 #define L9_SCRATCH_OFFSET 0u
 #define L9_SCRATCH_BYTES 684
-#define L10_OUT_OFFSET 0u
+#define L10_OUT_OFFSET 2048u
 #define L10_OUT_BYTES 512u
-#define L11_OUT_OFFSET 512u
+#define L11_OUT_OFFSET 0u
 #define L11_OUT_BYTES 32u
 #define L12_OUT_BYTES TB_MODEL_OUTPUT_BYTES
 

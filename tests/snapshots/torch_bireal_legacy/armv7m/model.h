@@ -40,7 +40,7 @@ extern "C" {
 #define TB_MODEL_OUTPUT_SHAPE { 10 }
 
 /** RAM of the activation arena (the input is copied in; the output is written to the caller's buffer). */
-#define TB_MODEL_ARENA_BYTES 6144u
+#define TB_MODEL_ARENA_BYTES 4936u
 /** Flash of the constant arrays (packed weights, thresholds, masks); code not included. */
 #define TB_MODEL_WEIGHT_BYTES 4876u
 

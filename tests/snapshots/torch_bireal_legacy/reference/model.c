@@ -17,22 +17,22 @@
  *   11  /gap/GlobalAveragePool  tb_avgpool_s16   avgpool int16
  *   12  /fc/Gemm                tb_dense_s16s8   dense s16 x s8 -> int32
  *
- * Memory plan (greedy), arena 6144 bytes (lower bound 6144):
+ * Memory plan (greedy), arena 4352 bytes (lower bound 4352):
  *   offset   bytes  buffer        live at layers
- *        0    2048  L0.out        0..3
+ *        0    2048  L0.out        0..5
  *        0      32  L11.out       11..12
- *        0     512  L4.out        4..7
+ *        0    2048  L3.out        3..5  (in place of L0.out)
+ *        0     512  L6.out        6..7
  *        0     512  L9.out        9..10
- *      512     512  L10.out       10..11
- *      512     512  L6.out        6..7
  *      512      64  L8.out        8..9
- *     1024     256  L5.out        5..6
- *     1024     512  L7.out        7..10
+ *     2048     512  L10.out       10..11  (in place of L4.out)
  *     2048    2048  L2.out        2..3
+ *     2048     512  L4.out        4..11
+ *     2048     512  L7.out        7..10  (in place of L4.out)
  *     2048      64  input         0..0
  *     2112      20  L0.scratch    0..0
+ *     2560     256  L5.out        5..6
  *     4096     256  L1.out        1..2
- *     4096    2048  L3.out        3..5
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -60,21 +60,21 @@ static uint32_t arena[ARENA_WORDS];
 #define L1_OUT_BYTES 256u
 #define L2_OUT_OFFSET 2048u
 #define L2_OUT_BYTES 2048u
-#define L3_OUT_OFFSET 4096u
+#define L3_OUT_OFFSET 0u
 #define L3_OUT_BYTES 2048u
-#define L4_OUT_OFFSET 0u
+#define L4_OUT_OFFSET 2048u
 #define L4_OUT_BYTES 512u
-#define L5_OUT_OFFSET 1024u
+#define L5_OUT_OFFSET 2560u
 #define L5_OUT_BYTES 256u
-#define L6_OUT_OFFSET 512u
+#define L6_OUT_OFFSET 0u
 #define L6_OUT_BYTES 512u
-#define L7_OUT_OFFSET 1024u
+#define L7_OUT_OFFSET 2048u
 #define L7_OUT_BYTES 512u
 #define L8_OUT_OFFSET 512u
 #define L8_OUT_BYTES 64u
 #define L9_OUT_OFFSET 0u
 #define L9_OUT_BYTES 512u
-#define L10_OUT_OFFSET 512u
+#define L10_OUT_OFFSET 2048u
 #define L10_OUT_BYTES 512u
 #define L11_OUT_OFFSET 0u
 #define L11_OUT_BYTES 32u

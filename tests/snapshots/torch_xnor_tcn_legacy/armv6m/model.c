@@ -13,18 +13,18 @@
  *    7  /ReduceMean  tb_avgpool_s16_opt   avgpool int16
  *    8  /fc/Gemm     tb_dense_s16s8_opt   dense s16 x s8 -> int32
  *
- * Memory plan (greedy), arena 1536 bytes (lower bound 1536):
+ * Memory plan (greedy), arena 1056 bytes (lower bound 1056):
  *   offset   bytes  buffer        live at layers
- *        0     512  L0.out        0..3
- *        0     512  L5.out        5..6
- *        0      64  L7.out        7..8
+ *        0     512  L0.out        0..7
+ *        0     512  L3.out        3..6  (in place of L0.out)
+ *        0     512  L6.out        6..7  (in place of L0.out)
  *      512      96  L0.scratch    0..0
  *      512     512  L2.out        2..3
- *      512      32  L4.out        4..5
- *      512     512  L6.out        6..7
+ *      512     512  L5.out        5..6
+ *      512      64  L7.out        7..8
  *      608      64  input         0..0
  *     1024      32  L1.out        1..2
- *     1024     512  L3.out        3..6
+ *     1024      32  L4.out        4..5
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -53,15 +53,15 @@ static uint32_t arena[ARENA_WORDS];
 #define L1_OUT_BYTES 32u
 #define L2_OUT_OFFSET 512u
 #define L2_OUT_BYTES 512u
-#define L3_OUT_OFFSET 1024u
+#define L3_OUT_OFFSET 0u
 #define L3_OUT_BYTES 512u
-#define L4_OUT_OFFSET 512u
+#define L4_OUT_OFFSET 1024u
 #define L4_OUT_BYTES 32u
-#define L5_OUT_OFFSET 0u
+#define L5_OUT_OFFSET 512u
 #define L5_OUT_BYTES 512u
-#define L6_OUT_OFFSET 512u
+#define L6_OUT_OFFSET 0u
 #define L6_OUT_BYTES 512u
-#define L7_OUT_OFFSET 0u
+#define L7_OUT_OFFSET 512u
 #define L7_OUT_BYTES 64u
 #define L8_OUT_BYTES TB_MODEL_OUTPUT_BYTES
 

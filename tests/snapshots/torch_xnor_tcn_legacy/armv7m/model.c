@@ -13,20 +13,20 @@
  *    7  /ReduceMean  tb_avgpool_s16_opt        avgpool int16
  *    8  /fc/Gemm     tb_dense_s16s8_opt        dense s16 x s8 -> int32
  *
- * Memory plan (greedy), arena 2116 bytes (lower bound 1636):
+ * Memory plan (greedy), arena 1636 bytes (lower bound 1636):
  *   offset   bytes  buffer        live at layers
  *        0      96  L0.scratch    0..0
  *        0     580  L2.scratch    2..2
  *        0     580  L5.scratch    5..5
- *        0     512  L6.out        6..7
+ *        0      64  L7.out        7..8
  *       96      64  input         0..0
- *      512      64  L7.out        7..8
- *      580     512  L0.out        0..3
- *      580     512  L5.out        5..6
+ *      580     512  L0.out        0..7
+ *      580     512  L3.out        3..6  (in place of L0.out)
+ *      580     512  L6.out        6..7  (in place of L0.out)
  *     1092     512  L2.out        2..3
- *     1092      32  L4.out        4..5
+ *     1092     512  L5.out        5..6
  *     1604      32  L1.out        1..2
- *     1604     512  L3.out        3..6
+ *     1604      32  L4.out        4..5
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
 #include <stddef.h>
@@ -58,17 +58,17 @@ static uint32_t arena[ARENA_WORDS];
 #define L2_OUT_BYTES 512u
 #define L2_SCRATCH_OFFSET 0u
 #define L2_SCRATCH_BYTES 580
-#define L3_OUT_OFFSET 1604u
+#define L3_OUT_OFFSET 580u
 #define L3_OUT_BYTES 512u
-#define L4_OUT_OFFSET 1092u
+#define L4_OUT_OFFSET 1604u
 #define L4_OUT_BYTES 32u
-#define L5_OUT_OFFSET 580u
+#define L5_OUT_OFFSET 1092u
 #define L5_OUT_BYTES 512u
 #define L5_SCRATCH_OFFSET 0u
 #define L5_SCRATCH_BYTES 580
-#define L6_OUT_OFFSET 0u
+#define L6_OUT_OFFSET 580u
 #define L6_OUT_BYTES 512u
-#define L7_OUT_OFFSET 512u
+#define L7_OUT_OFFSET 0u
 #define L7_OUT_BYTES 64u
 #define L8_OUT_BYTES TB_MODEL_OUTPUT_BYTES
 
