@@ -121,9 +121,10 @@ def _bireal(tmp_path, **kw):
 
 @pytest.mark.parametrize("kw", [{}, {"rsign": True, "rprelu": True, "concat": True}], ids=["bireal", "reactnet"])
 def test_a_residual_add_writes_in_place_of_an_input_that_dies_there(tmp_path, kw):
-    """tb_add_s8 / tb_add_s16 allow y == a or b: the add's output reuses such an input's bytes (an alias),
-    the plan stays valid and needs less than one with a buffer per add."""
-    from tinybnn.ir.layers import ADD
+    """tb_add_s8 / tb_add_s16 allow y == a or b, tb_prelu_s8 / tb_prelu_s16 output == input: their output
+    reuses such an input's bytes (an alias), the plan stays valid and needs less than one with a buffer per
+    output."""
+    from tinybnn.ir.layers import PRELU
 
     m = _bireal(tmp_path, **kw)
     bufs = planner.model_buffers(m)
@@ -131,8 +132,8 @@ def test_a_residual_add_writes_in_place_of_an_input_that_dies_there(tmp_path, kw
     check_plan(p)
     by = {b.name: b for b in p.buffers}
     wiring = planner.layer_wiring(m)
-    adds = [i for i, n in enumerate(m.layers[:-1]) if n.op == ADD]
-    assert adds
+    adds = [i for i, n in enumerate(m.layers[:-1]) if n.op in planner.IN_PLACE_OPS]
+    assert adds and (any(m.layers[i].op == PRELU for i in adds) == bool(kw))
     for i in adds:
         out = by[f"L{i}.out"]
         dying = [j for j in wiring[i] if j >= 0 and max(k for k, ins in enumerate(wiring) if j in ins) == i]
@@ -160,8 +161,8 @@ def test_an_add_whose_inputs_are_read_later_gets_its_own_buffer(tmp_path):
     assert planner.in_place_input(m.layers, wiring, last_read, i) is not None
     later = {**last_read, **{j: i + 1 for j in wiring[i]}}  # both inputs still read after the add
     assert planner.in_place_input(m.layers, wiring, later, i) is None
-    other = next(k for k, n in enumerate(m.layers) if n.op != ADD and k > 0)
-    assert planner.in_place_input(m.layers, wiring, last_read, other) is None  # only the add's kernels allow it
+    other = next(k for k, n in enumerate(m.layers) if n.op not in planner.IN_PLACE_OPS and k > 0)
+    assert planner.in_place_input(m.layers, wiring, last_read, other) is None  # only these kernels allow it
 
 
 def test_check_plan_finds_a_bad_in_place_buffer():

@@ -341,7 +341,7 @@ def prelu_case(rng, where, bits=8):
     xi = x.astype(np.int64)
     lo, hi = clamp_of(bits)
     want = np.where(xi >= bp, requant.requantize(xi, mp, op_, s, lo, hi), requant.requantize(xi, mn, on, s, lo, hi))
-    mode = int(rng.choice([0, MODE_ODD_S8])) | s16_mode(bits)
+    mode = int(rng.choice([0, MODE_ODD_S8, MODE_IN_PLACE, MODE_IN_PLACE | MODE_ODD_S8])) | s16_mode(bits)
     return Case(OP_PRELU, [P, C], [bp, mp, op_, mn, on, s, x], [(TB_OK, want.astype(x.dtype))], where, mode)
 
 

@@ -20,7 +20,8 @@
  * uint32_t[P][TB_WORDS(C)] and per-channel int32 / int64 constants 4-byte aligned, no scratch
  * (<fn>_get_buffer_size() returns 0, ctx may be NULL), a tb_status return (TB_ERR_ARG for a NULL pointer, a
  * non-positive size, an inconsistent shape or a shift out of [0, 62]; TB_ERR_ALIGN for a misaligned word or
- * int16 buffer). Inputs and outputs must not overlap (tb_add_s8 / tb_add_s16: y may be a or b).
+ * int16 buffer). Inputs and outputs must not overlap (tb_add_s8 / tb_add_s16: y may be a or b; tb_prelu_s8 /
+ * tb_prelu_s16: output may be input).
  *
  * The full-precision layers that read an int16 stream (tb_conv2d_s16s8, tb_dense_s16s8: a 1x1 shortcut conv,
  * the head Gemm after a global pool) are declared here too; their params and output stage are tb_kernels.h's.
@@ -175,7 +176,7 @@ int32_t tb_prelu_s8_get_buffer_size(const tb_prelu_params *params);
  * @param ctx     scratch (unused; may be NULL)
  * @param params  pixels, channels and the per-channel constants (4-byte aligned)
  * @param input   int8_t[pixels][c]
- * @param output  int8_t[pixels][c]
+ * @param output  int8_t[pixels][c]; may be input (each element is read before it is written)
  * @return TB_OK, TB_ERR_ARG or TB_ERR_ALIGN
  */
 tb_status tb_prelu_s8(const tb_context *ctx, const tb_prelu_params *params, const int8_t *input, int8_t *output);
@@ -261,7 +262,7 @@ int32_t tb_prelu_s16_get_buffer_size(const tb_prelu_params *params);
  * @param ctx     scratch (unused; may be NULL)
  * @param params  pixels, channels and the per-channel constants (4-byte aligned)
  * @param input   int16_t[pixels][c], 2-byte aligned
- * @param output  int16_t[pixels][c], 2-byte aligned
+ * @param output  int16_t[pixels][c], 2-byte aligned; may be input (each element is read before it is written)
  * @return TB_OK, TB_ERR_ARG or TB_ERR_ALIGN
  */
 tb_status tb_prelu_s16(const tb_context *ctx, const tb_prelu_params *params, const int16_t *input,

@@ -16,7 +16,8 @@ lifetime ``[first, last]`` in layer steps (step i = running device layer i). For
   caller's ``int32_t *output``.
 
 In place: a residual add (``tb_add_s8`` / ``tb_add_s16``, whose contract lets the output be either input)
-writes over an input of its own size that no later layer reads. Its ``L<i>.out`` is then an *alias* of
+or a PReLU (``tb_prelu_s8`` / ``tb_prelu_s16``: the output may be the input) writes over an input of its own
+size that no later layer reads. Its ``L<i>.out`` is then an *alias* of
 that input's buffer (``alias`` = the buffer's name, same offset), and that buffer lives on until the add's
 last reader. Only the buffers that are not aliases are placed; an alias takes its buffer's offset. A chain
 of blocks (s = s + f(s)) thus keeps one stream buffer instead of a new one per add.
@@ -48,9 +49,10 @@ import numpy as np
 
 from ..ir.bits import words
 from ..errors import TinyBnnError
-from ..ir.layers import ADD, CONV2D, out_dtype
+from ..ir.layers import ADD, CONV2D, PRELU, out_dtype
 
 ALIGN = 4
+IN_PLACE_OPS = (ADD, PRELU)  # elementwise stream kernels whose contract lets the output be an input
 
 
 def align(n: int) -> int:
@@ -122,10 +124,10 @@ def layer_wiring(model) -> list[list[int]]:
 
 
 def in_place_input(layers, wiring, last_read, i) -> int | None:
-    """The layer whose output layer i may write over with its own, or None: layer i is a residual add
-    (its kernels allow the output to be either input), the input is a layer's output (not the model input)
-    of the same bytes, and no later layer reads it."""
-    if layers[i].op != ADD or scratch_bytes(layers[i]):
+    """The layer whose output layer i may write over with its own, or None: layer i is a residual add or a
+    PReLU (IN_PLACE_OPS: their kernels allow the output to be an input), the input is a layer's output (not
+    the model input) of the same bytes, and no later layer reads it."""
+    if layers[i].op not in IN_PLACE_OPS or scratch_bytes(layers[i]):
         return None
     for j in wiring[i]:
         if j >= 0 and last_read[j] == i and output_bytes(layers[j]) == output_bytes(layers[i]):

@@ -31,7 +31,7 @@
  *        portable C, weights packed as for tb_conv2d_b1b1 and encoded here: 20/21 armv7m, 22/23 armv6m,
  *        24/25 rv32zbb, 26/27 rv32, 28/29 tree (a portable tb_tree_kernel without thresholds, K >= 2)
  *   op 30 tb_conv2d_s16s8, 31 tb_dense_s16s8: as ops 10..19, the input int16
- *   mode bits: 1 int8 buffers at odd addresses and int16 ones 2 bytes past a word, 2 tb_add in place (y = a),
+ *   mode bits: 1 int8 buffers at odd addresses and int16 ones 2 bytes past a word, 2 tb_add / tb_prelu in place (y = a / x),
  *        4 word buffers (binarize output, S32 output) at odd addresses, 8 the int16 stream kernels (ops 1..5),
  *        16 int16 buffers at odd addresses
  *
@@ -506,8 +506,13 @@ static void run(void)
             p.offset_neg = (const int64_t *)bl[4].p;
             p.shift = (const int32_t *)bl[5].p;
             n = es * (p.pixels > 0 && p.c > 0 ? p.pixels * p.c : 1);
-            y = alloc_at(n, stream_shift(mode, s16), &block);
-            memset(y, 0xA5, (size_t)n);
+            block = NULL;
+            if ((mode & MODE_IN_PLACE) && bl[6].n >= n) {
+                y = bl[6].p;
+            } else {
+                y = alloc_at(n, stream_shift(mode, s16), &block);
+                memset(y, 0xA5, (size_t)n);
+            }
             st = s16 ? tb_prelu_s16(NULL, &p, (const int16_t *)bl[6].p, (int16_t *)y)
                      : tb_prelu_s8(NULL, &p, (const int8_t *)bl[6].p, (int8_t *)y);
             put_result(st, y, n);
