@@ -26,27 +26,27 @@
  * Memory plan (greedy), arena 4936 bytes (lower bound 4936):
  *   offset   bytes  buffer        live at layers
  *        0    2048  L0.out        0..3
- *        0    1024  L11.out       11..12
- *        0    1024  L14.out       14..16
- *        0    1024  L15.out       15..16  (in place of L14.out)
+ *        0    1024  L11.out       11..15
+ *        0    1024  L12.out       12..15  (in place of L11.out)
  *        0      64  L17.out       17..18
- *        0    2048  L4.out        4..6
  *        0     584  L7.scratch    7..7
  *        0     584  L9.scratch    9..9
- *     1024    1024  L12.out       12..15
- *     1024    1024  L16.out       16..17
- *     1024     512  L7.out        7..11
- *     1024     512  L8.out        8..11  (in place of L7.out)
- *     1536     512  L10.out       10..11  (in place of L9.out)
- *     1536     512  L9.out        9..11
+ *      584     512  L5.out        5..10
+ *     1024    1024  L14.out       14..17
+ *     1024    1024  L15.out       15..16  (in place of L14.out)
+ *     1024    1024  L16.out       16..17  (in place of L14.out)
+ *     1096     512  L7.out        7..11
+ *     1096     512  L8.out        8..11  (in place of L7.out)
+ *     1608     512  L10.out       10..11  (in place of L9.out)
+ *     1608     512  L9.out        9..11
  *     2048      64  L13.out       13..14
- *     2048    2048  L2.out        2..4
+ *     2048    2048  L2.out        2..6
  *     2048    2048  L3.out        3..4  (in place of L2.out)
- *     2048     512  L5.out        5..10
+ *     2048    2048  L4.out        4..6  (in place of L2.out)
  *     2048      64  input         0..0
  *     2112      40  L0.scratch    0..0
- *     2560     256  L6.out        6..9
  *     4096     584  L2.scratch    2..2
+ *     4096     256  L6.out        6..9
  *     4680     256  L1.out        1..2
  * The model output is not in the arena: the last layer writes to the caller's buffer.
  */
@@ -82,33 +82,33 @@ static uint32_t arena[ARENA_WORDS];
 #define L2_SCRATCH_BYTES 584
 #define L3_OUT_OFFSET 2048u
 #define L3_OUT_BYTES 2048u
-#define L4_OUT_OFFSET 0u
+#define L4_OUT_OFFSET 2048u
 #define L4_OUT_BYTES 2048u
-#define L5_OUT_OFFSET 2048u
+#define L5_OUT_OFFSET 584u
 #define L5_OUT_BYTES 512u
-#define L6_OUT_OFFSET 2560u
+#define L6_OUT_OFFSET 4096u
 #define L6_OUT_BYTES 256u
-#define L7_OUT_OFFSET 1024u
+#define L7_OUT_OFFSET 1096u
 #define L7_OUT_BYTES 512u
 #define L7_SCRATCH_OFFSET 0u
 #define L7_SCRATCH_BYTES 584
-#define L8_OUT_OFFSET 1024u
+#define L8_OUT_OFFSET 1096u
 #define L8_OUT_BYTES 512u
-#define L9_OUT_OFFSET 1536u
+#define L9_OUT_OFFSET 1608u
 #define L9_OUT_BYTES 512u
 #define L9_SCRATCH_OFFSET 0u
 #define L9_SCRATCH_BYTES 584
-#define L10_OUT_OFFSET 1536u
+#define L10_OUT_OFFSET 1608u
 #define L10_OUT_BYTES 512u
 #define L11_OUT_OFFSET 0u
 #define L11_OUT_BYTES 1024u
-#define L12_OUT_OFFSET 1024u
+#define L12_OUT_OFFSET 0u
 #define L12_OUT_BYTES 1024u
 #define L13_OUT_OFFSET 2048u
 #define L13_OUT_BYTES 64u
-#define L14_OUT_OFFSET 0u
+#define L14_OUT_OFFSET 1024u
 #define L14_OUT_BYTES 1024u
-#define L15_OUT_OFFSET 0u
+#define L15_OUT_OFFSET 1024u
 #define L15_OUT_BYTES 1024u
 #define L16_OUT_OFFSET 1024u
 #define L16_OUT_BYTES 1024u
