@@ -17,10 +17,10 @@ lifetime ``[first, last]`` in layer steps (step i = running device layer i). For
 
 In place: a residual add (``tb_add_s8`` / ``tb_add_s16``, whose contract lets the output be either input)
 or a PReLU (``tb_prelu_s8`` / ``tb_prelu_s16``: the output may be the input) writes over an input of its own
-size that no later layer reads. Its ``L<i>.out`` is then an *alias* of
-that input's buffer (``alias`` = the buffer's name, same offset), and that buffer lives on until the add's
-last reader. Only the buffers that are not aliases are placed; an alias takes its buffer's offset. A chain
-of blocks (s = s + f(s)) thus keeps one stream buffer instead of a new one per add.
+size that no later layer reads. Its ``L<i>.out`` is then an *alias* of that input's buffer (``alias`` = the
+buffer's name, same offset), and that buffer lives on until the output's last reader. Only the buffers that
+are not aliases are placed; an alias takes its buffer's offset. A chain of blocks (s = s + f(s)) thus keeps
+one stream buffer instead of a new one per add.
 
 Algorithm (as TFLM's ``GreedyMemoryPlanner``)
 --------------------------------------------
@@ -138,7 +138,7 @@ def in_place_input(layers, wiring, last_read, i) -> int | None:
 def model_buffers(model) -> list[Buffer]:
     """The arena buffers of a model, chain or DAG (see the module docstring): each activation lives from
     the step that writes it to the step of its last reader (liveness), so a branch keeps its input alive
-    until the join; a residual add's output in place of an input that dies there (an alias)."""
+    until the join; an add's or PReLU's output in place of an input that dies there (an alias)."""
     layers = model.layers
     if not layers:
         raise TinyBnnError("the model has no device layers")
@@ -158,7 +158,7 @@ def model_buffers(model) -> list[Buffer]:
                 src = bufs[index[f"L{j}.out"]]
                 root = src.alias or src.name
                 r = index[root]
-                bufs[r] = replace(bufs[r], last=max(bufs[r].last, b.last))  # it lives on in the add's output
+                bufs[r] = replace(bufs[r], last=max(bufs[r].last, b.last))  # it lives on in the in-place output
                 b = replace(b, alias=root)
             index[b.name] = len(bufs)
             bufs.append(b)

@@ -31,9 +31,9 @@
  *        portable C, weights packed as for tb_conv2d_b1b1 and encoded here: 20/21 armv7m, 22/23 armv6m,
  *        24/25 rv32zbb, 26/27 rv32, 28/29 tree (a portable tb_tree_kernel without thresholds, K >= 2)
  *   op 30 tb_conv2d_s16s8, 31 tb_dense_s16s8: as ops 10..19, the input int16
- *   mode bits: 1 int8 buffers at odd addresses and int16 ones 2 bytes past a word, 2 tb_add / tb_prelu in place (y = a / x),
- *        4 word buffers (binarize output, S32 output) at odd addresses, 8 the int16 stream kernels (ops 1..5),
- *        16 int16 buffers at odd addresses
+ *   mode bits: 1 int8 buffers at odd addresses and int16 ones 2 bytes past a word,
+ *        2 tb_add / tb_prelu in place (y = a / x), 4 word buffers (binarize output, S32 output) at odd
+ *        addresses, 8 the int16 stream kernels (ops 1..5), 16 int16 buffers at odd addresses
  *
  * Built with -DTB_STREAM_DEVICE it is a firmware (tb_main) for the emulated cores: the cases come from the
  * generated array tb_stream_cases[tb_stream_cases_len], buffers from a static arena of TB_STREAM_ARENA_WORDS
