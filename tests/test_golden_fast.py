@@ -475,6 +475,22 @@ def test_stream_outputs_of_linear_layers_equal_reference(kind, bits):
         _check_stream_layer(node, x, want, f"{kind} seed [7205, {k}, {bits}, {i}]")
 
 
+def test_stream_outputs_of_binary_layers_in_small_tiles(monkeypatch):
+    """Binary layers writing a stream, with tiles of a few pixels: tiles end mid-batch and the last one is
+    short; the tiled segment offsets line up with every tile."""
+    monkeypatch.setattr(golden, "TILE_COLS", 7)
+    for k, kind in enumerate(LAYER_KINDS):
+        if kind == "maxpool" or not kind.endswith("b1b1"):
+            continue
+        for i in range(20):
+            rng = np.random.default_rng([7206, k, i])
+            node, x = random_layer_case(rng, int(rng.integers(2, 9)), kind)
+            bits = (8, 16)[i % 2]
+            _stream_out(rng, node, bits, _linear_bound(node.attrs))
+            want = _rq_ref(_accumulators_ref(node, x), *node.attrs["requant"], bits)
+            _check_stream_layer(node, x, want, f"{kind} seed [7206, {k}, {i}] (small tiles)")
+
+
 def _check_stream_layer(node, x, want, where):
     got = golden.run_layer(node, x)
     assert got.dtype == want.dtype and got.shape == want.shape, f"{where}: {got.dtype}{got.shape} != {want.dtype}{want.shape}"

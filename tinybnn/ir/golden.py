@@ -383,13 +383,25 @@ def _bin_run(xw, prep, P, out):
                 # the table indices written pixel-major (a transposed view), so that one gather fills the
                 # output rows in place; mode "clip" only spares take() its buffered bounds check: every
                 # index is in range by construction
+                # (the segment offsets tiled over a whole tile once: an add of two (O, cols) rows is several
+                # times faster than broadcasting pc_off's P columns when P is small)
                 ix = idx[:m]
-                np.add(acc3[:, :m // P], prep["pc_off"][:, None, :], out=_view(ix.T, (O, m // P, P)))
+                np.add(a, _tiled_offsets(prep, P, cols)[:, :m], out=ix.T)
                 np.take(prep["pc_lut"], ix, out=out[r0:r1], mode="clip")
             else:
                 v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
                 v += prep["D"][:, None, :]
                 out[r0:r1] = v.reshape(O, m).T
+
+
+def _tiled_offsets(prep, P, cols):
+    """prep's pc_off (O, P) repeated along a tile of cols = k * P output pixels: (O, cols) int32, kept in prep."""
+    hit = prep.get("pc_off_tiled")
+    if hit is None or hit.shape[1] != cols:
+        k = cols // P
+        hit = prep["pc_off_tiled"] = np.ascontiguousarray(
+            np.broadcast_to(prep["pc_off"][:, None, :], (prep["O"], k, P))).reshape(prep["O"], cols)
+    return hit
 
 
 SHORT_ROW_BYTES = 4 << 20
