@@ -175,6 +175,8 @@ def test_check_plan_finds_a_bad_in_place_buffer():
         check_plan(Plan([a, replace(b, size=20)], 32))  # larger than its buffer
     with pytest.raises(AssertionError, match="not a buffer"):
         check_plan(Plan([a, replace(b, alias="c")], 16))
+    with pytest.raises(AssertionError, match=r"in place of b, itself in place of 'a'"):
+        check_plan(Plan([a, b, Buffer("d", 16, 3, 3, offset=0, alias="b")], 16))  # an alias of an alias
     c = Buffer("c", 16, 2, 2, offset=0)
     with pytest.raises(AssertionError, match="overlaps"):
         check_plan(Plan([a, b, c], 16))  # a third buffer on the same bytes is still caught

@@ -274,8 +274,11 @@ def _problems(p: Plan) -> list[str]:
     for b in p.buffers:
         if b.alias:  # it must sit exactly in its buffer, inside that buffer's lifetime
             r = by_name.get(b.alias)
-            if r is None or r.alias:
+            if r is None:
                 errs.append(f"{b.name}: in place of {b.alias!r}, which is not a buffer of the plan")
+            elif r.alias:
+                errs.append(f"{b.name}: in place of {r.name}, itself in place of {r.alias!r}; an output may "
+                            f"only alias a placed buffer")
             elif b.offset != r.offset or b.size > r.size or not r.first <= b.first <= b.last <= r.last:
                 errs.append(f"{b.name} [{b.offset}, {b.offset + b.size}) steps {b.first}..{b.last} is not inside "
                             f"{r.name} [{r.offset}, {r.offset + r.size}) steps {r.first}..{r.last}, its buffer")
