@@ -35,13 +35,17 @@ of the metrics, with the input step of the metadata (`tinybnn check MODEL --data
 is what `tinybnn check --data` alone does.
 
 Other options (none by default): --rprelu (ReActNet's RPReLU after every block's add; 2,048 B per block
-on the device at 64 channels), --label-smoothing, --noise (Gaussian noise on the training features), and
+on the device at 64 channels), --label-smoothing, --noise (Gaussian noise on the training features), --vtlp
+(vocal tract length perturbation: each training clip's formants moved by a random factor within +-VTLP,
+a 10 x 10 linear map of its MFCCs through the 40 mel bands; speakers that sound shorter or taller), and
 distillation: --real trains the float version of the same net (float weights, hardtanh in place of the
-signs) and writes NAME_teacher.pt without exporting; --teacher FILE (that .pt, or an ONNX model such as
+signs) and writes NAME_teacher.pt without exporting; --real-weights does the same with the binary
+activations kept (ReActNet's first training step: the signs binary, the block convs' weights real); --teacher FILE (that .pt, or an ONNX model such as
 kws_bnn.onnx, run by onnxruntime) trains on (1 - kd_alpha) CE + kd_alpha T^2 KL(teacher || student) at
 temperature --kd-temp, the teacher's logits taken on the same augmented batch (ReActNet's distributional
 loss: kd_alpha 1, T 1). --init FILE (a --real run's .pt with the same options) starts the binary net from
-its float version's weights instead of a random initialization (Bi-Real Net's recipe). --keep-best
+its float version's weights instead of a random initialization (Bi-Real Net's recipe), or from a
+--real-weights run (ReActNet's second step). --keep-best
 exports the epoch of best accuracy on the validation clips (early stopping; never the test clips) instead
 of the last one. Without these options the loop is train.py's train() itself.
 
@@ -119,12 +123,13 @@ class Block(nn.Module):
     """s = shortcut(s) + BN(binconv(rsign(s))); stride 2: AvgPool 2x1 shortcut, the conv's padding chosen so
     that both halve the length (an odd length loses its last frame in both)."""
 
-    def __init__(self, c, k, stride, t, rsign, real=False, rprelu=False):
+    def __init__(self, c, k, stride, t, rsign, real=False, rprelu=False, real_weights=False):
         super().__init__()
         pad = k // 2 if (stride == 1 or t % 2 == 0) else k // 2 - 1
         self.sign = RSign(c, rsign, real)
-        conv = nn.Conv2d if real else ScaledBinConv2d
-        self.conv = conv(c, c, (k, 1), stride=(stride, 1), padding=(pad, 0), **({"bias": False} if real else {}))
+        fp = real or real_weights
+        conv = nn.Conv2d if fp else ScaledBinConv2d
+        self.conv = conv(c, c, (k, 1), stride=(stride, 1), padding=(pad, 0), **({"bias": False} if fp else {}))
         self.bn = nn.BatchNorm2d(c)
         self.pool = nn.AvgPool2d((2, 1)) if stride == 2 else None
         self.act = RPReLU(c) if rprelu else None
@@ -145,7 +150,7 @@ class ResKWS(nn.Module):
     "gap": global average, float Linear."""
 
     def __init__(self, norm: InputNorm, n_classes: int, c=64, k1=3, k=3, layout="bdbdb", rsign=True,
-                 stem="float", head="gap", real=False, rprelu=False):
+                 stem="float", head="gap", real=False, rprelu=False, real_weights=False):
         super().__init__()
         self.norm = norm
         conv = BinConv2d if stem == "binary" and not real else nn.Conv2d
@@ -157,7 +162,7 @@ class ResKWS(nn.Module):
                 blocks.append(nn.AvgPool2d((2, 1)))
                 t //= 2
             elif tok in "bd":
-                blocks.append(Block(c, k, 2 if tok == "d" else 1, t, rsign, real, rprelu))
+                blocks.append(Block(c, k, 2 if tok == "d" else 1, t, rsign, real, rprelu, real_weights))
                 t = blocks[-1].t_out
             else:
                 raise ValueError(f"layout token {tok!r}: b, d or p")
@@ -179,6 +184,34 @@ class ResKWS(nn.Module):
         return self.fc(torch.flatten(self.gap(s), 1))
 
 
+def vtlp_matrices(max_warp: float, n: int = 33) -> np.ndarray:
+    """(n, N_MFCC, N_MFCC) float32: vocal tract length perturbation (Jaitly & Hinton 2013) as linear maps of
+    the MFCCs, for n warp factors alpha evenly spaced in [1 - max_warp, 1 + max_warp]. Each map inverts the
+    orthonormal DCT onto mfcc.py's 40 mel bands (the smooth envelope the N_MFCC coefficients keep), reads the
+    envelope at f / alpha for every band centre f (linear interpolation in Hz, edge bands held) and applies
+    the DCT again: a speaker whose formants sit alpha times higher."""
+    import mfcc
+    n_mels = mfcc.N_MELS
+    centres = mfcc.mel_to_hz(np.linspace(mfcc.hz_to_mel(mfcc.F_MIN), mfcc.hz_to_mel(mfcc.F_MAX), n_mels + 2))[1:-1]
+    dct = mfcc.dct2_ortho(np.eye(n_mels), n_mels).T[:N_MFCC]          # (N_MFCC, n_mels): c = dct @ logmel
+    mats = []
+    for alpha in np.linspace(1 - max_warp, 1 + max_warp, n):
+        src = np.clip(centres / alpha, centres[0], centres[-1])
+        j = np.clip(np.searchsorted(centres, src, side="right") - 1, 0, n_mels - 2)
+        t = (src - centres[j]) / (centres[j + 1] - centres[j])
+        warp = np.zeros((n_mels, n_mels))
+        warp[np.arange(n_mels), j] = 1 - t
+        warp[np.arange(n_mels), j + 1] += t
+        mats.append(dct @ warp @ dct.T)
+    return np.asarray(mats, np.float32)
+
+
+def vtlp(xb, mats, g):
+    """Warp each clip (n, N_MFCC, T, 1) with one of mats, drawn from g."""
+    k = torch.randint(0, len(mats), (xb.shape[0],), generator=g)
+    return torch.einsum("nij,njtw->nitw", mats[k], xb)
+
+
 def train_kd(model, d, a, teacher=None, log=print):
     """train.train's loop (Adam, cosine, time shift, latent weights clipped; the same generator draws) with
     label smoothing, Gaussian feature noise and distillation from a teacher's logits on the same augmented
@@ -191,6 +224,7 @@ def train_kd(model, d, a, teacher=None, log=print):
     ce = nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
     if teacher is not None:
         teacher.eval()
+    warps = torch.from_numpy(vtlp_matrices(a.vtlp)) if a.vtlp else None
     best = (-1.0, 0, None)  # validation accuracy, epoch, state (--keep-best)
     for ep in range(a.epochs):
         t = time.time()
@@ -202,6 +236,8 @@ def train_kd(model, d, a, teacher=None, log=print):
             if len(idx) < 2:
                 continue
             xb = time_shift(X[idx], g, a.shift) if a.shift else X[idx]
+            if warps is not None:
+                xb = vtlp(xb, warps, g)
             if a.noise:
                 xb = xb + a.noise * std * torch.randn(xb.shape, generator=g)
             opt.zero_grad()
@@ -311,6 +347,9 @@ def main(argv=None):
     p.add_argument("--real", action="store_true",
                    help="train the float version of the net (float weights, hardtanh for the signs) and write "
                         "NAME_teacher.pt for --teacher; no export")
+    p.add_argument("--real-weights", action="store_true",
+                   help="ReActNet's first step: binary activations, real-valued conv weights; writes "
+                        "NAME_teacher.pt like --real, for --init")
     p.add_argument("--teacher", type=Path, help="distill from this teacher: a --real .pt or an ONNX model")
     p.add_argument("--kd-alpha", type=float, default=1.0, help="weight of the distillation loss (1: teacher only)")
     p.add_argument("--kd-temp", type=float, default=1.0, help="distillation temperature")
@@ -321,6 +360,8 @@ def main(argv=None):
     p.add_argument("--init", type=Path,
                    help="start from the weights of a --real run of the same options (Bi-Real Net's "
                         "initialization from its float version) instead of a random initialization")
+    p.add_argument("--vtlp", type=float, default=0.0,
+                   help="vocal tract length perturbation while training: formants warped by up to this fraction")
     p.add_argument("--noise", type=float, default=0.0,
                    help="Gaussian noise on the training features, in standard deviations per coefficient")
     a = p.parse_args(argv)
@@ -329,22 +370,25 @@ def main(argv=None):
     a.out.mkdir(parents=True, exist_ok=True)
     d = load_data(a.data, a.seed)
     model = ResKWS(InputNorm(d.scale, d.bias, d.step), len(d.labels), c=a.width, k1=a.k1, k=a.k,
-                   layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head, real=a.real, rprelu=a.rprelu)
+                   layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head, real=a.real, rprelu=a.rprelu,
+                   real_weights=a.real_weights)
+    if a.real and a.real_weights:
+        p.error("--real and --real-weights: one of them")
     if a.init:
         init_from_real(model, a.init, a)
     t1 = time.time()
     log = lambda s: print(s, flush=True)  # noqa: E731
     if a.keep_best and d.Xval is None:
         p.error("--keep-best needs the validation split (val.npz in --data)")
-    if a.teacher or a.label_smoothing or a.noise or a.keep_best:  # train.py's loop with these additions
+    if a.teacher or a.label_smoothing or a.noise or a.keep_best or a.vtlp:  # train.py's loop with these additions
         train_kd(model, d, a, load_teacher(a.teacher, d) if a.teacher else None, log=log)
     else:  # train.py's loop itself
         train(model, d.Xtr, d.ytr, a.epochs, a.lr, a.batch, a.seed, log=log, Xval=d.Xval, yval=d.yval,
               shift=a.shift)
     train_s = time.time() - t1
-    if a.real:
+    if a.real or a.real_weights:
         val = accuracy(torch_predict(model, d.Xval), d.yval) if d.Xval is not None else float("nan")
-        print(f"float teacher: val {100 * val:.2f}%  test {100 * accuracy(torch_predict(model, d.Xte), d.yte):.2f}%  "
+        print(f"{'binary activations, real weights' if a.real_weights else 'float teacher'}: val {100 * val:.2f}%  test {100 * accuracy(torch_predict(model, d.Xte), d.yte):.2f}%  "
               f"train {train_s:.0f} s")
         opts = {k: getattr(a, k) for k in ("width", "k1", "k", "layout", "rsign", "head", "rprelu")}
         torch.save({"options": opts, "state": model.state_dict()}, a.out / f"{a.name}_teacher.pt")
@@ -380,7 +424,7 @@ def main(argv=None):
                  "rsign": a.rsign, "rprelu": a.rprelu,
                  "teacher": None if a.teacher is None else a.teacher.name, "kd_alpha": a.kd_alpha,
                  "init": None if a.init is None else a.init.name,
-                 "kd_temp": a.kd_temp, "label_smoothing": a.label_smoothing, "noise": a.noise,
+                 "kd_temp": a.kd_temp, "label_smoothing": a.label_smoothing, "noise": a.noise, "vtlp": a.vtlp,
                  "exported_epoch": getattr(a, "best_epoch", a.epochs),
                  "epoch_selection": "best validation accuracy" if a.keep_best else "last",
                  "stream_calibration": f"{a.name}_calibration.npz: {a.cal_clips} TRAIN clips (seeded)",
