@@ -38,10 +38,15 @@ def mel_to_hz(m):
     return 700.0 * (10.0 ** (np.asarray(m, np.float64) / 2595.0) - 1.0)
 
 
+def mel_edges(n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX) -> np.ndarray:
+    """(n_mels + 2,) Hz: the filters' edges, evenly spaced on the HTK mel scale; [1:-1] are their centres."""
+    return mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+
+
 def mel_filterbank(n_mels=N_MELS, n_fft=N_FFT, sr=SAMPLE_RATE, fmin=F_MIN, fmax=F_MAX) -> np.ndarray:
     """(n_mels, n_fft // 2 + 1) triangular filters on the HTK mel scale, peak 1 (no area normalisation)."""
     freqs = np.arange(n_fft // 2 + 1) * sr / n_fft
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    edges = mel_edges(n_mels, fmin, fmax)
     lo, ce, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     up = (freqs[None, :] - lo) / (ce - lo)
     down = (hi - freqs[None, :]) / (hi - ce)

@@ -40,14 +40,14 @@ on the device at 64 channels), --label-smoothing, --noise (Gaussian noise on the
 a 10 x 10 linear map of its MFCCs through the 40 mel bands; speakers that sound shorter or taller), and
 distillation: --real trains the float version of the same net (float weights, hardtanh in place of the
 signs) and writes NAME_teacher.pt without exporting; --real-weights does the same with the binary
-activations kept (ReActNet's first training step: the signs binary, the block convs' weights real); --teacher FILE (that .pt, or an ONNX model such as
-kws_bnn.onnx, run by onnxruntime) trains on (1 - kd_alpha) CE + kd_alpha T^2 KL(teacher || student) at
-temperature --kd-temp, the teacher's logits taken on the same augmented batch (ReActNet's distributional
-loss: kd_alpha 1, T 1). --init FILE (a --real run's .pt with the same options) starts the binary net from
-its float version's weights instead of a random initialization (Bi-Real Net's recipe), or from a
---real-weights run (ReActNet's second step). --keep-best
-exports the epoch of best accuracy on the validation clips (early stopping; never the test clips) instead
-of the last one. Without these options the loop is train.py's train() itself.
+activations kept (ReActNet's first training step: the signs binary, the block convs' weights real);
+--teacher FILE (that .pt, or an ONNX model such as kws_bnn.onnx, run by onnxruntime) trains on
+(1 - kd_alpha) CE + kd_alpha T^2 KL(teacher || student) at temperature --kd-temp, the teacher's logits
+taken on the same augmented batch (ReActNet's distributional loss: kd_alpha 1, T 1). --init FILE (a
+--real run's .pt with the same options) starts the binary net from its float version's weights instead
+of a random initialization (Bi-Real Net's recipe), or from a --real-weights run (ReActNet's second
+step). --keep-best exports the epoch of best accuracy on the validation clips (early stopping; never the
+test clips) instead of the last one. Without these options the loop is train.py's train() itself.
 
 Writes to --out: kws_resnet.onnx, kws_resnet_calibration.npz, kws_resnet_metrics.json (metrics.json's
 structure), labels.txt. The test clips are train.py's kws_bnn_test.npz when that file in --out holds the
@@ -192,7 +192,7 @@ def vtlp_matrices(max_warp: float, n: int = 33) -> np.ndarray:
     the DCT again: a speaker whose formants sit alpha times higher."""
     import mfcc
     n_mels = mfcc.N_MELS
-    centres = mfcc.mel_to_hz(np.linspace(mfcc.hz_to_mel(mfcc.F_MIN), mfcc.hz_to_mel(mfcc.F_MAX), n_mels + 2))[1:-1]
+    centres = mfcc.mel_edges()[1:-1]
     dct = mfcc.dct2_ortho(np.eye(n_mels), n_mels).T[:N_MFCC]          # (N_MFCC, n_mels): c = dct @ logmel
     mats = []
     for alpha in np.linspace(1 - max_warp, 1 + max_warp, n):
@@ -344,12 +344,13 @@ def main(argv=None):
     p.add_argument("--name", default="kws_resnet", help="output file stem")
     p.add_argument("--cal-clips", type=int, default=256, help="TRAIN clips calibrating the real-valued streams")
     p.add_argument("--rprelu", action="store_true", help="ReActNet's RPReLU after every block's add")
-    p.add_argument("--real", action="store_true",
-                   help="train the float version of the net (float weights, hardtanh for the signs) and write "
-                        "NAME_teacher.pt for --teacher; no export")
-    p.add_argument("--real-weights", action="store_true",
-                   help="ReActNet's first step: binary activations, real-valued conv weights; writes "
-                        "NAME_teacher.pt like --real, for --init")
+    real = p.add_mutually_exclusive_group()
+    real.add_argument("--real", action="store_true",
+                      help="train the float version of the net (float weights, hardtanh for the signs) and write "
+                           "NAME_teacher.pt for --teacher; no export")
+    real.add_argument("--real-weights", action="store_true",
+                      help="ReActNet's first step: binary activations, real-valued conv weights; writes "
+                           "NAME_teacher.pt like --real, for --init")
     p.add_argument("--teacher", type=Path, help="distill from this teacher: a --real .pt or an ONNX model")
     p.add_argument("--kd-alpha", type=float, default=1.0, help="weight of the distillation loss (1: teacher only)")
     p.add_argument("--kd-temp", type=float, default=1.0, help="distillation temperature")
@@ -358,8 +359,8 @@ def main(argv=None):
                    help="export the epoch with the best validation accuracy (early stopping on the validation "
                         "clips, never the test clips) instead of the last one")
     p.add_argument("--init", type=Path,
-                   help="start from the weights of a --real run of the same options (Bi-Real Net's "
-                        "initialization from its float version) instead of a random initialization")
+                   help="start from the weights of a --real (or --real-weights) run of the same options (Bi-Real "
+                        "Net's initialization from its float version) instead of a random initialization")
     p.add_argument("--vtlp", type=float, default=0.0,
                    help="vocal tract length perturbation while training: formants warped by up to this fraction")
     p.add_argument("--noise", type=float, default=0.0,
@@ -372,8 +373,6 @@ def main(argv=None):
     model = ResKWS(InputNorm(d.scale, d.bias, d.step), len(d.labels), c=a.width, k1=a.k1, k=a.k,
                    layout=a.layout, rsign=a.rsign, stem=a.stem, head=a.head, real=a.real, rprelu=a.rprelu,
                    real_weights=a.real_weights)
-    if a.real and a.real_weights:
-        p.error("--real and --real-weights: one of them")
     if a.init:
         init_from_real(model, a.init, a)
     t1 = time.time()
@@ -388,7 +387,8 @@ def main(argv=None):
     train_s = time.time() - t1
     if a.real or a.real_weights:
         val = accuracy(torch_predict(model, d.Xval), d.yval) if d.Xval is not None else float("nan")
-        print(f"{'binary activations, real weights' if a.real_weights else 'float teacher'}: val {100 * val:.2f}%  test {100 * accuracy(torch_predict(model, d.Xte), d.yte):.2f}%  "
+        what = "binary activations, real weights" if a.real_weights else "float teacher"
+        print(f"{what}: val {100 * val:.2f}%  test {100 * accuracy(torch_predict(model, d.Xte), d.yte):.2f}%  "
               f"train {train_s:.0f} s")
         opts = {k: getattr(a, k) for k in ("width", "k1", "k", "layout", "rsign", "head", "rprelu")}
         torch.save({"options": opts, "state": model.state_dict()}, a.out / f"{a.name}_teacher.pt")
