@@ -3,6 +3,8 @@
 #   make test   - the test suite
 PYTHON ?= python3
 export PYTHON
+# make test: pytest-xdist workers (logical = one per CPU); 1 runs the tests in one process
+PYTEST_JOBS ?= logical
 
 .PHONY: setup demo test bench fixtures clean
 
@@ -14,7 +16,7 @@ demo:
 	@bash scripts/demo.sh
 
 test: setup
-	$(PYTHON) -m pytest -q --durations=15
+	$(PYTHON) -m pytest -q --durations=15 -n $(PYTEST_JOBS) --dist loadgroup
 
 # bench_vs_cmsis_nn: tinybnn against CMSIS-NN int8 on qemu-m4 and qemu-m55, CMSIS-NN from ../shared/peers/cmsis-nn
 # (or CMSIS_NN_DIR=DIR); without it, it says so in one line and exits 0

@@ -48,7 +48,7 @@ fi
 # Decided from the installed distribution, probed from outside the checkout: from the repository root the
 # source folder is importable whether or not tinybnn (and its dependencies) are installed.
 if [ "$PROFILE" = test ]; then
-  EXTRA_MODS="pytest hypothesis qonnx sklearn matplotlib"; SPEC="$ROOT[test]"; WHAT="tinybnn and its test dependencies"
+  EXTRA_MODS="pytest xdist hypothesis qonnx sklearn matplotlib"; SPEC="$ROOT[test]"; WHAT="tinybnn and its test dependencies"
 else
   EXTRA_MODS=""; SPEC="$ROOT"; WHAT="tinybnn"
 fi

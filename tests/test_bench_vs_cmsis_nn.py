@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# one xdist worker runs the whole module (make test runs in parallel): the benchmark's builds, made once
+pytestmark = pytest.mark.xdist_group("test_bench_vs_cmsis_nn")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -36,7 +36,8 @@ N_FAULT_SAMPLES = int(os.environ.get("TINYBNN_FAULT_SAMPLES", "520"))
 FAULT_SEED = int(os.environ.get("TINYBNN_FAULT_SEED", "20240601"))
 FAULT_RATE = 4e-4  # per byte and fault kind
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs the whole module (make test runs in parallel): the device app's firmware, made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_device")]
 
 
 def _missing_tools():

@@ -24,6 +24,9 @@ from tinybnn.targets import boards
 from tinybnn.targets.export import export
 from tinybnn.model import load
 
+# one xdist worker runs the whole module (make test runs in parallel): the exported libraries, made once
+pytestmark = pytest.mark.xdist_group("test_export")
+
 ROOT = Path(__file__).resolve().parents[1]
 KWS = ROOT / "examples" / "kws" / "model"
 DIG = ROOT / "examples" / "vision" / "model"

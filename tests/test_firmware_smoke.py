@@ -20,6 +20,9 @@ except ImportError:  # plain `pytest` from a checkout without an install
 
 from tinybnn.targets import boards, footprint, platformio, qemu  # noqa: E402
 
+# one xdist worker runs the whole module (make test runs in parallel): the fresh PlatformIO core folder, made once
+pytestmark = pytest.mark.xdist_group("test_firmware_smoke")
+
 SMOKE = ROOT / "tests" / "firmware_smoke"
 EMULATED = boards.list_boards(emulated=True)
 REAL = boards.list_boards(emulated=False)

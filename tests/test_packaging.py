@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# one xdist worker runs the whole module (make test runs in parallel): the wheel, made once
+pytestmark = pytest.mark.xdist_group("test_packaging")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -18,6 +18,9 @@ sys.path.insert(0, str(ROOT))
 
 from tinybnn.device import protocol as P  # noqa: E402
 
+# one xdist worker runs the whole module (make test runs in parallel): the host servers, made once
+pytestmark = pytest.mark.xdist_group("test_protocol")
+
 FUZZ = ROOT / "tests" / "fuzz"
 RUNTIME = ROOT / "firmware" / "runtime"
 FIXTURE = "brevitas_cnn"

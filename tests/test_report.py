@@ -14,6 +14,9 @@ import pytest
 from tinybnn.targets import boards
 from tinybnn.device import report
 
+# one xdist worker runs the whole module (make test runs in parallel): the validation run, made once
+pytestmark = pytest.mark.xdist_group("test_report")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).parent / "fixtures"
 ARTIFACTS = ROOT / "build" / "test-artifacts"  # kept by CI: the report and its screenshot
