@@ -3,7 +3,8 @@
 #   make test   - the test suite
 PYTHON ?= python3
 export PYTHON
-# make test: pytest-xdist workers (logical = one per CPU); 1 runs the tests in one process
+# make test: pytest-xdist workers (logical = one per CPU; 1: one worker process); -p no:benchmark keeps a
+# pytest-benchmark plugin the machine may have (tinybnn uses none) from warning once per worker
 PYTEST_JOBS ?= logical
 
 .PHONY: setup demo test bench fixtures clean
@@ -16,7 +17,7 @@ demo:
 	@bash scripts/demo.sh
 
 test: setup
-	$(PYTHON) -m pytest -q --durations=15 -n $(PYTEST_JOBS) --dist loadgroup
+	$(PYTHON) -m pytest -q --durations=15 -n $(PYTEST_JOBS) --dist loadgroup -p no:benchmark
 
 # bench_vs_cmsis_nn: tinybnn against CMSIS-NN int8 on qemu-m4 and qemu-m55, CMSIS-NN from ../shared/peers/cmsis-nn
 # (or CMSIS_NN_DIR=DIR); without it, it says so in one line and exits 0
