@@ -465,27 +465,11 @@ int main(int argc, char **argv)
 """
 
 
-@pytest.mark.parametrize("fixture", ["brevitas_cnn", "brevitas_tfc", "larq_cnn", "larq_pool_bn", "torch_cnn_dynamo",
-                                     "torch_cnn_legacy", "torch_mlp_legacy", "torch_bireal_legacy",
-                                     "torch_reactnet_dynamo", "torch_xnor_tcn_legacy", "larq_quicknet",
-                                     "brevitas_dscnn"])
-def test_every_fixture_exports_bit_equal_codes(fixture, tmp_path, report):
-    """Every input quantizer (calibrated, the model's own Quant with its rounding, sign) and layout (NCHW and
-    flat inputs, host prologues) quantized on the device as on the host."""
+def _export_and_run(m, x, tmp_path):
+    """Export m, compile it with SINGLE_MAIN on the host, run it over x: (classes, scores, int8 codes)."""
     cc = shutil.which("gcc")
     if cc is None:
         pytest.skip("gcc not installed")
-    fix = ROOT / "tests" / "fixtures"
-    x = np.load(fix / f"{fixture}.npz")["x"].astype(np.float32)
-    m = load(str(fix / f"{fixture}.onnx"), fallback_calibration=x)
-    rng = np.random.default_rng(7)  # beyond the data: values far out of range (clamping) and exact ties
-    a = m.input_node.attrs
-    wide = (rng.standard_normal((40,) + x.shape[1:]) * 4 * (np.abs(x).max() + 1)).astype(np.float32)
-    extra = [wide]
-    if a["mode"] == "calibrated" and not a["pre"]:
-        ties = (rng.integers(-140, 140, (40,) + x.shape[1:]) + 0.5) * a["calib_scale"]
-        extra.append(ties.astype(np.float32))
-    x = np.concatenate([x] + extra)
     export(m, "m", tmp_path / "m")
     src = tmp_path / "m" / "src"
     (tmp_path / "main.c").write_text(SINGLE_MAIN)
@@ -497,6 +481,49 @@ def test_every_fixture_exports_bit_equal_codes(fixture, tmp_path, report):
     assert r.returncode == 0, r.stderr
     cls, scores, codes = _parse(r.stdout.splitlines(), "m", int(np.prod(m.device_output_shape)))
     assert len(cls) == len(x)
+    return cls, scores, codes
+
+
+def _edge_samples(m, shape) -> np.ndarray:
+    """Samples made of the input quantizer's edges (a model without a prologue, whose every element the same
+    quantizer reads): each breakpoint of the device's table, the float just below it, +-0, +-FLT_MAX, the
+    smallest subnormals: where a table one float off, or float arithmetic that rounds once too often, shows."""
+    from tinybnn.backend import model_io
+
+    bp = model_io.breakpoint_plan(m, model_io.input_plan(m))
+    assert bp is not None, "the model's input quantizer has no table"
+    b = model_io._from_key(bp["keys"].astype(np.int64))
+    b = b[np.isfinite(b)]
+    tiny = np.float32(1e-45)
+    v = np.concatenate([b, np.nextafter(b, np.float32(-np.inf)), np.nextafter(b, np.float32(np.inf)),
+                        np.array([0.0, -0.0, np.finfo(np.float32).max, -np.finfo(np.float32).max, tiny, -tiny],
+                                 np.float32)]).astype(np.float32)
+    per = int(np.prod(shape))
+    return np.resize(v, (-(-v.size // per)) * per).reshape((-1,) + tuple(shape))
+
+
+@pytest.mark.parametrize("fixture", ["brevitas_cnn", "brevitas_tfc", "larq_cnn", "larq_pool_bn", "torch_cnn_dynamo",
+                                     "torch_cnn_legacy", "torch_mlp_legacy", "torch_bireal_legacy",
+                                     "torch_reactnet_dynamo", "torch_xnor_tcn_legacy", "larq_quicknet",
+                                     "brevitas_dscnn"])
+def test_every_fixture_exports_bit_equal_codes(fixture, tmp_path, report):
+    """Every input quantizer (calibrated, the model's own Quant with its rounding, sign) and layout (NCHW and
+    flat inputs, host prologues) quantized on the device as on the host; without a prologue also at every
+    breakpoint of the device's table and one float on either side of it."""
+    fix = ROOT / "tests" / "fixtures"
+    x = np.load(fix / f"{fixture}.npz")["x"].astype(np.float32)
+    m = load(str(fix / f"{fixture}.onnx"), fallback_calibration=x)
+    rng = np.random.default_rng(7)  # beyond the data: values far out of range (clamping) and exact ties
+    a = m.input_node.attrs
+    wide = (rng.standard_normal((40,) + x.shape[1:]) * 4 * (np.abs(x).max() + 1)).astype(np.float32)
+    extra = [wide]
+    if a["mode"] == "calibrated" and not a["pre"]:
+        ties = (rng.integers(-140, 140, (40,) + x.shape[1:]) + 0.5) * a["calib_scale"]
+        extra.append(ties.astype(np.float32))
+    if a["mode"] != "sign" and not a["pre"]:  # the table's edges, one float apart
+        extra.append(_edge_samples(m, x.shape[1:]))
+    x = np.concatenate([x] + extra)
+    cls, scores, codes = _export_and_run(m, x, tmp_path)
     _check_scores(fixture, scores, cls, m, x, codes)
     report(f"export {fixture} ({m.input_node.attrs['mode']} input): host C over {len(x)} samples: codes bit-equal, "
            "class == golden argmax, scores within 1e-5")
@@ -544,28 +571,65 @@ def test_arduino_example_sketch_compiles_and_runs(exported, tmp_path):
 
 @pytest.mark.parametrize("rounding", ["ROUND", "FLOOR", "CEIL", "ROUND_TO_ZERO", "HALF_UP"])
 def test_input_quantizer_rounding_modes(rounding, tmp_path):
-    """A QONNX input Quant with each rounding mode the device supports: the same int8 codes as the host's."""
-    cc = shutil.which("gcc")
-    if cc is None:
-        pytest.skip("gcc not installed")
+    """A QONNX input Quant with each rounding mode the device supports: the same int8 codes as the host's, at
+    the edges of the device's table too."""
     fix = ROOT / "tests" / "fixtures"
     x = np.load(fix / "brevitas_cnn.npz")["x"].astype(np.float32)[:60]
     m = load(str(fix / "brevitas_cnn.onnx"))
     assert m.input_node.attrs["mode"] == "quant"
     m.input_node.attrs["rounding"] = rounding  # the golden quantize_input and the export both read it
     rng = np.random.default_rng(3)
-    x = np.concatenate([x, x + rng.standard_normal(x.shape).astype(np.float32) * 0.3]).astype(np.float32)
-    export(m, "m", tmp_path / "m")
-    src = tmp_path / "m" / "src"
-    (tmp_path / "main.c").write_text(SINGLE_MAIN)
-    r = subprocess.run([cc, *CFLAGS, "-I", str(src), str(tmp_path / "main.c"), *map(str, sorted(src.glob("*.c"))),
-                        "-o", str(tmp_path / "app")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    (tmp_path / "x.bin").write_bytes(np.ascontiguousarray(x.reshape(len(x), -1)).tobytes())
-    r = subprocess.run([str(tmp_path / "app"), str(tmp_path / "x.bin")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    cls, scores, codes = _parse(r.stdout.splitlines(), "m", int(np.prod(m.device_output_shape)))
+    x = np.concatenate([x, x + rng.standard_normal(x.shape).astype(np.float32) * 0.3,
+                        _edge_samples(m, x.shape[1:])]).astype(np.float32)
+    cls, scores, codes = _export_and_run(m, x, tmp_path)
     _check_scores(rounding, scores, cls, m, x, codes)
+
+
+@pytest.mark.parametrize("fixture", ["brevitas_cnn", "torch_bireal_legacy"])
+def test_float_arithmetic_quantizer_without_a_table(fixture, tmp_path, monkeypatch):
+    """Where no breakpoint table is made (a quantizer that is not monotone), model_io.c quantizes with the
+    float arithmetic (double division and rounding): the same codes, the table's edges included."""
+    from tinybnn.backend import model_io
+
+    fix = ROOT / "tests" / "fixtures"
+    x = np.load(fix / f"{fixture}.npz")["x"].astype(np.float32)[:40]
+    m = load(str(fix / f"{fixture}.onnx"), fallback_calibration=x)
+    x = np.concatenate([x, _edge_samples(m, x.shape[1:])]).astype(np.float32)
+    monkeypatch.setattr(model_io, "breakpoint_plan", lambda model, inp: None)
+    cls, scores, codes = _export_and_run(m, x, tmp_path)
+    assert "input_keys" not in (tmp_path / "m" / "src" / "m_model_io.c").read_text()
+    _check_scores(fixture, scores, cls, m, x, codes)
+
+
+def test_breakpoint_table_is_the_host_rule():
+    """model_io.breakpoint_plan, read as the device reads it (lo + the number of keys at or below a float's
+    order key), gives the host's code for floats of every magnitude, both zeros and both infinities; each
+    breakpoint is the first float of its code."""
+    from tinybnn.backend import model_io
+    from tinybnn.ir.golden import quantize_input
+
+    fix = ROOT / "tests" / "fixtures"
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 1 << 32, 200_000, dtype=np.uint64).astype(np.uint32)
+    y = bits.view(np.float32)
+    y = y[np.isfinite(y)]
+    y = np.concatenate([y, rng.standard_normal(50_000).astype(np.float32) * 8, np.float32([0.0, -0.0])])
+    for name in ("brevitas_cnn", "torch_bireal_legacy", "larq_cnn", "brevitas_dscnn"):
+        x = np.load(fix / f"{name}.npz")["x"]
+        m = load(str(fix / f"{name}.onnx"), fallback_calibration=x)
+        bp = model_io.breakpoint_plan(m, model_io.input_plan(m))
+        keys = bp["keys"].astype(np.int64)
+        qa = dict(m.input_node.attrs, pre=[], perm=None, onnx_shape=[len(y)])
+        want = quantize_input(qa, y[None])[0]
+        got = bp["lo"] + np.searchsorted(keys, model_io.order_key(y), side="right")
+        assert np.array_equal(got, want), name
+        b = model_io._from_key(keys)
+        ok = np.isfinite(b)
+        qb = dict(qa, onnx_shape=[int(ok.sum())])
+        at = quantize_input(qb, b[ok][None])[0]
+        below = quantize_input(qb, np.nextafter(b[ok], np.float32(-np.inf))[None])[0]
+        assert np.array_equal(at, bp["lo"] + 1 + np.flatnonzero(ok)) and np.all(below < at), name
+        assert model_io.order_key(np.float32([np.inf]))[0] >= keys.max() or keys.max() == model_io.KEY_NEVER
 
 
 def test_requantization_plan_default_follows_the_model():

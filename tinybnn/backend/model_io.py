@@ -80,6 +80,83 @@ def input_plan(model) -> dict:
     return {"n": n, "src": src, "identity": bool(np.array_equal(src, np.arange(n))), "steps": steps, "quant": q}
 
 
+# --------------------------------------------------------------------- the input quantizer as a table --
+# The input quantizer maps a float (after the prologue affines) to its int8 code by a non-decreasing function:
+# the division by a positive scale, the rounding and the clamp are each monotone. So the code is code_min plus
+# the number of breakpoints b[t] <= y, b[t] the smallest float32 whose code is above code_min + t. The device
+# compares order keys (the float's bits as an integer that orders like the floats: integer compares, no float
+# arithmetic) in a binary search over the table, in place of the double-precision division and rounding, which
+# cores without a double-precision FPU run in software (about 880 instructions per element on a Cortex-M4).
+# The breakpoints come from the host's own rule (golden.quantize_input) by bisection over the float32 values.
+FLT_MAX_KEY = 0x7F7FFFFF  # the order key of float32's largest finite value
+KEY_NEVER = 0x7FFFFFFF    # above the key of every float (+inf is 0x7F800000): a code no float reaches
+
+
+def order_key(x) -> np.ndarray:
+    """The order keys of float32 values: int32 that compare as the floats do (-0.0 and +0.0 both 0; NaN
+    excluded). The device computes the same from a float's bits (model_io.c.j2's input_key)."""
+    b = np.asarray(x, np.float32).view(np.int32).astype(np.int64)
+    return np.where(b >= 0, b, -(b & 0x7FFFFFFF))
+
+
+def _from_key(k: np.ndarray) -> np.ndarray:
+    """float32 values of order keys (key 0: +0.0)."""
+    k = np.asarray(k, np.int64)
+    return np.where(k >= 0, k, (-k) | 0x80000000).astype(np.uint32).view(np.float32)
+
+
+def code_range(q: dict) -> tuple[int, int] | None:
+    """The lowest and highest int8 code the input quantizer writes (None: a sign quantizer)."""
+    if q["mode"] == "calibrated":
+        return -128, 127
+    if q["mode"] == "quant":
+        return q["lo"] - q["offset"], q["hi"] - q["offset"]
+    return None
+
+
+def breakpoint_plan(model, inp: dict) -> dict | None:
+    """The input quantizer (after the prologue) as a table of order keys, or None (a sign quantizer, or one
+    that is not a non-decreasing function of its float): {"lo": code_min, "keys": (T,) int32 ascending, the
+    order key of each breakpoint; the key of -inf where every float reaches the code, KEY_NEVER where none
+    does}. code(y) = lo + the number of keys <= order_key(y)."""
+    from ..ir.golden import quantize_input
+
+    rng = code_range(inp["quant"])
+    if rng is None:
+        return None
+    lo, hi = rng
+    T = hi - lo
+    if T <= 0:
+        return None
+    # the quantizer alone, on a flat sample of T floats (the prologue is computed before it, on the device too)
+    qa = dict(model.input_node.attrs, pre=[], perm=None, onnx_shape=[T])
+    want = lo + 1 + np.arange(T)                                              # the code reached at b[t]
+
+    def codes_at(k: np.ndarray) -> np.ndarray:
+        return quantize_input(qa, _from_key(k)[None, :])[0].astype(np.int64)
+
+    k_lo = np.full(T, -FLT_MAX_KEY, np.int64)
+    k_hi = np.full(T, FLT_MAX_KEY, np.int64)
+    always = codes_at(k_lo) >= want
+    never = codes_at(k_hi) < want
+    while True:  # bisection: below want at k_lo, reached at k_hi
+        open_ = (k_hi - k_lo > 1) & ~always & ~never
+        if not open_.any():
+            break
+        mid = (k_lo + k_hi) // 2
+        up = codes_at(mid) >= want
+        k_hi = np.where(open_ & up, mid, k_hi)
+        k_lo = np.where(open_ & ~up, mid, k_lo)
+    keys = np.where(always, -FLT_MAX_KEY - 1, np.where(never, KEY_NEVER, k_hi))
+    # the search's own proof: each breakpoint reaches its code and the float just below it does not, and the
+    # keys ascend (a quantizer that is not monotone fails here and keeps the float arithmetic)
+    mid_ = ~always & ~never
+    ok = bool(np.all(codes_at(np.where(mid_, k_hi, 0))[mid_] >= want[mid_]))
+    ok = ok and bool(np.all(codes_at(np.where(mid_, k_hi - 1, 0))[mid_] < want[mid_]))
+    ok = ok and bool(np.all(np.diff(keys) >= 0))
+    return {"lo": lo, "keys": keys.astype(np.int32)} if ok else None
+
+
 def output_plan(model) -> list[dict]:
     a = model.output_node.attrs
     shape = tuple(int(v) for v in model.device_output_shape)
@@ -116,6 +193,9 @@ def boundary_context(model) -> dict:
     TinyBnnError (one line) for a model whose boundary the device cannot compute."""
     inp, outp = input_plan(model), output_plan(model)
     q = inp["quant"]
+    bp = breakpoint_plan(model, inp)
+    table = None if bp is None else {"lo": bp["lo"], "n": len(bp["keys"]), "steps": int(len(bp["keys"])).bit_length(),
+                                     "key_rows": _rows([str(int(k)) for k in bp["keys"]], 8)}
     steps = []
     for k, st in enumerate(inp["steps"]):
         steps.append({"k": k, "c": st["scale"].size, "div": st["div"],
@@ -123,7 +203,7 @@ def boundary_context(model) -> dict:
                       "channel": None if st["div"] is not None else
                       _rows([str(int(v)) for v in st["channel"]], 16)})
     return {
-        "quant": q, "q_scale": _f64(q.get("scale", 1.0)),
+        "quant": q, "table": table, "q_scale": _f64(q.get("scale", 1.0)),
         "zp_term": ("" if not q.get("zero_point") else
                     f" + {_f64(q['zero_point'])}" if q["zero_point"] > 0 else f" - {_f64(-q['zero_point'])}"),
         "identity": inp["identity"],

@@ -2,11 +2,11 @@
  * model_io.c - the float boundary of the tinybnn model "brevitas_tfc.onnx" on the device, by tinybnn 0.1.0.
  * Do not edit: regenerate with `tinybnn convert`. Model hash bca03d274c8a1c84.
  *
- * tb_model_quantize computes the int8 codes exactly as tinybnn's host quantization does: float32 for the
- * preprocessing (each step rounded to float32, as NumPy does), double for the division by the input scale
- * and round half to even. Double arithmetic of float32 operands followed by a cast to float is exactly the
- * float32 operation, so no contraction (FMA) can change a code. tb_model_dequantize applies the output
- * affine in double, rounds each score to float and returns the first maximum (NumPy's argmax).
+ * tb_model_quantize computes the int8 codes exactly as tinybnn's host quantization does.
+ * The preprocessing runs in float32, as NumPy does: each product is rounded to float32 in a volatile, so
+ * that no fused multiply-add skips a rounding.
+ * tb_model_dequantize applies the output affine in double, rounds each score to float and returns the first
+ * maximum (NumPy's argmax).
  * tb_model_classify is the three steps in a row; `tinybnn build` firmwares answer the serial CLASSIFY
  * command with the same three functions.
  */
@@ -108,13 +108,15 @@ int tb_model_quantize(const float *input, int8_t *codes)
         double v;
         {
             const int c = i % 64;
-            x = (float)((double)x * (double)pre0_scale[c]);
-            x = (float)((double)x + (double)pre0_bias[c]);
+            volatile float p = x * pre0_scale[c];
+
+            x = p + pre0_bias[c];
         }
         {
             const int c = i % 64;
-            x = (float)((double)x * (double)pre1_scale[c]);
-            x = (float)((double)x + (double)pre1_bias[c]);
+            volatile float p = x * pre1_scale[c];
+
+            x = p + pre1_bias[c];
         }
         if (isnan(x))
             return TB_MODEL_ERR_INPUT;

@@ -2,11 +2,14 @@
  * model_io.c - the float boundary of the tinybnn model "kws_bnn.onnx" on the device, by tinybnn 0.1.0.
  * Do not edit: regenerate with `tinybnn convert`. Model hash 49f17d135eaa6e2a.
  *
- * tb_model_quantize computes the int8 codes exactly as tinybnn's host quantization does: float32 for the
- * preprocessing (each step rounded to float32, as NumPy does), double for the division by the input scale
- * and round half to even. Double arithmetic of float32 operands followed by a cast to float is exactly the
- * float32 operation, so no contraction (FMA) can change a code. tb_model_dequantize applies the output
- * affine in double, rounds each score to float and returns the first maximum (NumPy's argmax).
+ * tb_model_quantize computes the int8 codes exactly as tinybnn's host quantization does.
+ * The preprocessing runs in float32, as NumPy does: each product is rounded to float32 in a volatile, so
+ * that no fused multiply-add skips a rounding.
+ * The quantizer is a table: a code is a non-decreasing function of its float, so it is -128 plus the
+ * number of breakpoints at or below the float, found by a binary search over their order keys (integer
+ * compares, no float arithmetic; tinybnn computed the breakpoints with the host's own rule).
+ * tb_model_dequantize applies the output affine in double, rounds each score to float and returns the first
+ * maximum (NumPy's argmax).
  * tb_model_classify is the three steps in a row; `tinybnn build` firmwares answer the serial CLASSIFY
  * command with the same three functions.
  */
@@ -84,17 +87,71 @@ static const double out0_bias[TB_MODEL_OUTPUT_SIZE] = {
     -0.4198723578475198, -0.5248233201858074, -0.09361268953332202, -0.6044218751006024,
 };
 
-/* Round to the nearest integer, ties to even (NumPy's round), for |v| < 2^30. */
-static double round_half_even(double v)
-{
-    double t = (double)(long)v; /* toward zero */
-    double frac = v - t;
+/* The quantizer's breakpoints as order keys, ascending: the code of a float y is -128 + the number of
+ * keys <= input_key(y). */
+static const int32_t input_keys[255] = {
+    -1087559661, -1087451286, -1087342911, -1087234535, -1087126160, -1087017785, -1086909410, -1086801035,
+    -1086692659, -1086584284, -1086475909, -1086367534, -1086259159, -1086150783, -1086042408, -1085934033,
+    -1085825658, -1085717283, -1085608907, -1085500532, -1085392157, -1085283782, -1085175407, -1085067031,
+    -1084958656, -1084850281, -1084741906, -1084633531, -1084525156, -1084416780, -1084308405, -1084200030,
+    -1084091655, -1083983280, -1083874904, -1083766529, -1083658154, -1083549779, -1083441404, -1083333028,
+    -1083224653, -1083116278, -1083007903, -1082899528, -1082791152, -1082682777, -1082574402, -1082466027,
+    -1082357652, -1082249276, -1082140901, -1081934621, -1081717870, -1081501120, -1081284369, -1081067619,
+    -1080850869, -1080634118, -1080417368, -1080200617, -1079983867, -1079767117, -1079550366, -1079333616,
+    -1079116865, -1078900115, -1078683365, -1078466614, -1078249864, -1078033113, -1077816363, -1077599613,
+    -1077382862, -1077166112, -1076949361, -1076732611, -1076515861, -1076299110, -1076082360, -1075865610,
+    -1075648859, -1075432109, -1075215358, -1074998608, -1074781858, -1074565107, -1074348357, -1074131606,
+    -1073914856, -1073654388, -1073220887, -1072787386, -1072353885, -1071920385, -1071486884, -1071053383,
+    -1070619882, -1070186381, -1069752881, -1069319380, -1068885879, -1068452378, -1068018877, -1067585377,
+    -1067151876, -1066718375, -1066284874, -1065851374, -1065417873, -1064615529, -1063748527, -1062881525,
+    -1062014524, -1061147522, -1060280521, -1059413519, -1058546518, -1057679516, -1056660421, -1054926418,
+    -1053192415, -1051458412, -1049724409, -1047404812, -1043936805, -1040468799, -1033814194, -1020504985,
+    1020504986, 1033814195, 1040468800, 1043936806, 1047404813, 1049724410, 1051458413, 1053192416,
+    1054926419, 1056660422, 1057679517, 1058546519, 1059413520, 1060280522, 1061147523, 1062014525,
+    1062881526, 1063748528, 1064615530, 1065417874, 1065851375, 1066284875, 1066718376, 1067151877,
+    1067585378, 1068018878, 1068452379, 1068885880, 1069319381, 1069752882, 1070186382, 1070619883,
+    1071053384, 1071486885, 1071920386, 1072353886, 1072787387, 1073220888, 1073654389, 1073914857,
+    1074131607, 1074348358, 1074565108, 1074781859, 1074998609, 1075215359, 1075432110, 1075648860,
+    1075865611, 1076082361, 1076299111, 1076515862, 1076732612, 1076949362, 1077166113, 1077382863,
+    1077599614, 1077816364, 1078033114, 1078249865, 1078466615, 1078683366, 1078900116, 1079116866,
+    1079333617, 1079550367, 1079767118, 1079983868, 1080200618, 1080417369, 1080634119, 1080850870,
+    1081067620, 1081284370, 1081501121, 1081717871, 1081934622, 1082140902, 1082249277, 1082357653,
+    1082466028, 1082574403, 1082682778, 1082791153, 1082899529, 1083007904, 1083116279, 1083224654,
+    1083333029, 1083441405, 1083549780, 1083658155, 1083766530, 1083874905, 1083983281, 1084091656,
+    1084200031, 1084308406, 1084416781, 1084525157, 1084633532, 1084741907, 1084850282, 1084958657,
+    1085067032, 1085175408, 1085283783, 1085392158, 1085500533, 1085608908, 1085717284, 1085825659,
+    1085934034, 1086042409, 1086150784, 1086259160, 1086367535, 1086475910, 1086584285, 1086692660,
+    1086801036, 1086909411, 1087017786, 1087126161, 1087234536, 1087342912, 1087451287,
+};
 
-    if (frac > 0.5 || (frac >= 0.5 && ((long)t & 1L))) /* above a half, or a half to an odd t */
-        t += 1.0;
-    else if (frac < -0.5 || (frac <= -0.5 && ((long)t & 1L)))
-        t -= 1.0;
-    return t;
+/* The order key of a float: its bits as an int32 that orders like the floats (-0.0 and +0.0 both 0). */
+static int32_t input_key(float y)
+{
+    union {
+        float f;
+        uint32_t u;
+    } b;
+
+    b.f = y;
+    return (b.u & 0x80000000u) != 0u ? -(int32_t)(b.u & 0x7FFFFFFFu) : (int32_t)b.u;
+}
+
+/* The number of input_keys at or below key (a binary search: 8 compares). */
+static int keys_at_or_below(int32_t key)
+{
+    int lo = 0, n = 255;
+
+    while (n > 0) {
+        const int half = n / 2;
+
+        if (key >= input_keys[lo + half]) {
+            lo += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    return lo;
 }
 
 int tb_model_quantize(const float *input, int8_t *codes)
@@ -105,31 +162,21 @@ int tb_model_quantize(const float *input, int8_t *codes)
         return TB_MODEL_ERR_ARG;
     for (i = 0; i < TB_MODEL_INPUT_SIZE; ++i) {
         float x = input[input_index[i]];
-        double v;
         {
             const int c = i % 10;
-            x = (float)((double)x * (double)pre0_scale[c]);
-            x = (float)((double)x + (double)pre0_bias[c]);
+            volatile float p = x * pre0_scale[c];
+
+            x = p + pre0_bias[c];
         }
         {
             const int c = i % 10;
-            x = (float)((double)x * (double)pre1_scale[c]);
-            x = (float)((double)x + (double)pre1_bias[c]);
+            volatile float p = x * pre1_scale[c];
+
+            x = p + pre1_bias[c];
         }
         if (isnan(x))
             return TB_MODEL_ERR_INPUT;
-        /* q = clip(round(x / scale) + zero_point, -128, 127) */
-        v = (double)x / 0.05167732051774567;
-        if (v > 1e9)
-            v = 1e9;
-        else if (v < -1e9)
-            v = -1e9;
-        v = round_half_even(v);
-        if (v > 127.0)
-            v = 127.0;
-        else if (v < -128.0)
-            v = -128.0;
-        codes[i] = (int8_t)(long)v;
+        codes[i] = (int8_t)(-128 + keys_at_or_below(input_key(x)));
     }
     return TB_MODEL_OK;
 }

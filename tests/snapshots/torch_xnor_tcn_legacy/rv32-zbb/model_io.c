@@ -2,11 +2,12 @@
  * model_io.c - the float boundary of the tinybnn model "torch_xnor_tcn_legacy.onnx" on the device, by tinybnn 0.1.0.
  * Do not edit: regenerate with `tinybnn convert`. Model hash 8e08be39b2e9923c.
  *
- * tb_model_quantize computes the int8 codes exactly as tinybnn's host quantization does: float32 for the
- * preprocessing (each step rounded to float32, as NumPy does), double for the division by the input scale
- * and round half to even. Double arithmetic of float32 operands followed by a cast to float is exactly the
- * float32 operation, so no contraction (FMA) can change a code. tb_model_dequantize applies the output
- * affine in double, rounds each score to float and returns the first maximum (NumPy's argmax).
+ * tb_model_quantize computes the int8 codes exactly as tinybnn's host quantization does.
+ * The quantizer is a table: a code is a non-decreasing function of its float, so it is -128 plus the
+ * number of breakpoints at or below the float, found by a binary search over their order keys (integer
+ * compares, no float arithmetic; tinybnn computed the breakpoints with the host's own rule).
+ * tb_model_dequantize applies the output affine in double, rounds each score to float and returns the first
+ * maximum (NumPy's argmax).
  * tb_model_classify is the three steps in a row; `tinybnn build` firmwares answer the serial CLASSIFY
  * command with the same three functions.
  */
@@ -49,17 +50,71 @@ static const double out1_bias[TB_MODEL_OUTPUT_SIZE] = {
     0.0640609860420227, 0.14143601059913635,
 };
 
-/* Round to the nearest integer, ties to even (NumPy's round), for |v| < 2^30. */
-static double round_half_even(double v)
-{
-    double t = (double)(long)v; /* toward zero */
-    double frac = v - t;
+/* The quantizer's breakpoints as order keys, ascending: the code of a float y is -128 + the number of
+ * keys <= input_key(y). */
+static const int32_t input_keys[255] = {
+    1023410177, 1035993088, 1042284545, 1046478848, 1049624577, 1051721728, 1053818881, 1055916032,
+    1057488897, 1058537472, 1059586049, 1060634624, 1061683201, 1062731776, 1063780353, 1064828928,
+    1065615361, 1066139648, 1066663937, 1067188224, 1067712513, 1068236800, 1068761089, 1069285376,
+    1069809665, 1070333952, 1070858241, 1071382528, 1071906817, 1072431104, 1072955393, 1073479680,
+    1073872897, 1074135040, 1074397185, 1074659328, 1074921473, 1075183616, 1075445761, 1075707904,
+    1075970049, 1076232192, 1076494337, 1076756480, 1077018625, 1077280768, 1077542913, 1077805056,
+    1078067201, 1078329344, 1078591489, 1078853632, 1079115777, 1079377920, 1079640065, 1079902208,
+    1080164353, 1080426496, 1080688641, 1080950784, 1081212929, 1081475072, 1081737217, 1081999360,
+    1082195969, 1082327040, 1082458113, 1082589184, 1082720257, 1082851328, 1082982401, 1083113472,
+    1083244545, 1083375616, 1083506689, 1083637760, 1083768833, 1083899904, 1084030977, 1084162048,
+    1084293121, 1084424192, 1084555265, 1084686336, 1084817409, 1084948480, 1085079553, 1085210624,
+    1085341697, 1085472768, 1085603841, 1085734912, 1085865985, 1085997056, 1086128129, 1086259200,
+    1086390273, 1086521344, 1086652417, 1086783488, 1086914561, 1087045632, 1087176705, 1087307776,
+    1087438849, 1087569920, 1087700993, 1087832064, 1087963137, 1088094208, 1088225281, 1088356352,
+    1088487425, 1088618496, 1088749569, 1088880640, 1089011713, 1089142784, 1089273857, 1089404928,
+    1089536001, 1089667072, 1089798145, 1089929216, 1090060289, 1090191360, 1090322433, 1090453504,
+    1090551809, 1090617344, 1090682881, 1090748416, 1090813953, 1090879488, 1090945025, 1091010560,
+    1091076097, 1091141632, 1091207169, 1091272704, 1091338241, 1091403776, 1091469313, 1091534848,
+    1091600385, 1091665920, 1091731457, 1091796992, 1091862529, 1091928064, 1091993601, 1092059136,
+    1092124673, 1092190208, 1092255745, 1092321280, 1092386817, 1092452352, 1092517889, 1092583424,
+    1092648961, 1092714496, 1092780033, 1092845568, 1092911105, 1092976640, 1093042177, 1093107712,
+    1093173249, 1093238784, 1093304321, 1093369856, 1093435393, 1093500928, 1093566465, 1093632000,
+    1093697537, 1093763072, 1093828609, 1093894144, 1093959681, 1094025216, 1094090753, 1094156288,
+    1094221825, 1094287360, 1094352897, 1094418432, 1094483969, 1094549504, 1094615041, 1094680576,
+    1094746113, 1094811648, 1094877185, 1094942720, 1095008257, 1095073792, 1095139329, 1095204864,
+    1095270401, 1095335936, 1095401473, 1095467008, 1095532545, 1095598080, 1095663617, 1095729152,
+    1095794689, 1095860224, 1095925761, 1095991296, 1096056833, 1096122368, 1096187905, 1096253440,
+    1096318977, 1096384512, 1096450049, 1096515584, 1096581121, 1096646656, 1096712193, 1096777728,
+    1096843265, 1096908800, 1096974337, 1097039872, 1097105409, 1097170944, 1097236481, 1097302016,
+    1097367553, 1097433088, 1097498625, 1097564160, 1097629697, 1097695232, 1097760769, 1097826304,
+    1097891841, 1097957376, 1098022913, 1098088448, 1098153985, 1098219520, 1098285057, 1098350592,
+    1098416129, 1098481664, 1098547201, 1098612736, 1098678273, 1098743808, 1098809345,
+};
 
-    if (frac > 0.5 || (frac >= 0.5 && ((long)t & 1L))) /* above a half, or a half to an odd t */
-        t += 1.0;
-    else if (frac < -0.5 || (frac <= -0.5 && ((long)t & 1L)))
-        t -= 1.0;
-    return t;
+/* The order key of a float: its bits as an int32 that orders like the floats (-0.0 and +0.0 both 0). */
+static int32_t input_key(float y)
+{
+    union {
+        float f;
+        uint32_t u;
+    } b;
+
+    b.f = y;
+    return (b.u & 0x80000000u) != 0u ? -(int32_t)(b.u & 0x7FFFFFFFu) : (int32_t)b.u;
+}
+
+/* The number of input_keys at or below key (a binary search: 8 compares). */
+static int keys_at_or_below(int32_t key)
+{
+    int lo = 0, n = 255;
+
+    while (n > 0) {
+        const int half = n / 2;
+
+        if (key >= input_keys[lo + half]) {
+            lo += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    return lo;
 }
 
 int tb_model_quantize(const float *input, int8_t *codes)
@@ -70,21 +125,9 @@ int tb_model_quantize(const float *input, int8_t *codes)
         return TB_MODEL_ERR_ARG;
     for (i = 0; i < TB_MODEL_INPUT_SIZE; ++i) {
         float x = input[input_index[i]];
-        double v;
         if (isnan(x))
             return TB_MODEL_ERR_INPUT;
-        /* q = clip(round(x / scale) + zero_point, -128, 127) */
-        v = (double)x / 0.0625;
-        if (v > 1e9)
-            v = 1e9;
-        else if (v < -1e9)
-            v = -1e9;
-        v = round_half_even(v) - 128.0;
-        if (v > 127.0)
-            v = 127.0;
-        else if (v < -128.0)
-            v = -128.0;
-        codes[i] = (int8_t)(long)v;
+        codes[i] = (int8_t)(-128 + keys_at_or_below(input_key(x)));
     }
     return TB_MODEL_OK;
 }
