@@ -351,38 +351,45 @@ tb_status tb_opt_conv2d(const tb_opt_family *f, const tb_context *ctx, const tb_
             m.tap_words = weights + p->out_c * ww;
         else if (with_taps)
             tb_opt_tap_pops(weights, p->out_c, taps, TB_WORDS(p->in_c), f->word, m.tap_pops);
-        for (int32_t pix0 = 0; pix0 < npix; pix0 += block) {
-            /* the last block may run past the image: its extra columns are copies of the last pixel */
-            int32_t skips = 0;
-            for (int32_t j = 0; j < block; j++) {
-                const int32_t pix = pix0 + j < npix ? pix0 + j : npix - 1;
-                uint32_t *col = f->interleaved ? m.xe + j : m.cols + j * k_words;
-                const int32_t np = tb_opt_column(p, input, pix / p->out_w, pix % p->out_w, col,
-                                                 f->interleaved ? block : 1, with_taps ? m.padded + j * taps : NULL);
-                m.npad[j] = p->pad == TB_PAD_ZERO ? np : 0;
-                skips += m.npad[j];
-            }
-            if (f->encode_columns != NULL)
-                f->encode_columns(m.cols, block, k_words, m.xe);
-            for (int32_t o0 = 0; o0 < p->out_c; o0 += TB_OPT_RUN) {
-                const int32_t n = p->out_c - o0 < TB_OPT_RUN ? p->out_c - o0 : TB_OPT_RUN;
-                const uint32_t *w = weights + o0 * ww;
-                if (out->kind == TB_OUT_BITS && skips == 0) {
-                    if (block == 1 && f->bits1 != NULL) {
-                        tb_opt_store_bits(&s, pix0, o0, n, f->bits1(xe, w, k_words, n, m.T + o0));
-                        continue;
-                    }
-                    if (block > 1 && f->lt_block != NULL) {
-                        f->lt_block(xe, w, k_words, n, m.T + o0, m.pop);
-                        for (int32_t j = 0; j < block && pix0 + j < npix; j++)
-                            tb_opt_store_bits(&s, pix0 + j, o0, n, ~m.pop[j]);
-                        continue;
-                    }
+        /* an int8 / int16 output runs one run of channels over the whole image at a time: the run's
+         * requantization plan (rq) is then made once per call, not once per block of pixels and run */
+        const int32_t run = out->kind == TB_OUT_BITS ? p->out_c : TB_OPT_RUN;
+        for (int32_t r0 = 0; r0 < p->out_c; r0 += run) {
+            const int32_t r1 = p->out_c - r0 < run ? p->out_c : r0 + run;
+            for (int32_t pix0 = 0; pix0 < npix; pix0 += block) {
+                /* the last block may run past the image: its extra columns are copies of the last pixel */
+                int32_t skips = 0;
+                for (int32_t j = 0; j < block; j++) {
+                    const int32_t pix = pix0 + j < npix ? pix0 + j : npix - 1;
+                    uint32_t *col = f->interleaved ? m.xe + j : m.cols + j * k_words;
+                    const int32_t np = tb_opt_column(p, input, pix / p->out_w, pix % p->out_w, col,
+                                                     f->interleaved ? block : 1,
+                                                     with_taps ? m.padded + j * taps : NULL);
+                    m.npad[j] = p->pad == TB_PAD_ZERO ? np : 0;
+                    skips += m.npad[j];
                 }
-                (block > 1 ? f->pops : f->pops1)(xe, w, k_words, n, m.pop);
-                for (int32_t j = 0; j < block && pix0 + j < npix; j++)
-                    finish(&s, &m, taps, p->in_c, pix0 + j, o0, n, m.pop + j * TB_OPT_RUN, m.npad[j],
-                           with_taps ? m.padded + j * taps : NULL);
+                if (f->encode_columns != NULL)
+                    f->encode_columns(m.cols, block, k_words, m.xe);
+                for (int32_t o0 = r0; o0 < r1; o0 += TB_OPT_RUN) {
+                    const int32_t n = r1 - o0 < TB_OPT_RUN ? r1 - o0 : TB_OPT_RUN;
+                    const uint32_t *w = weights + o0 * ww;
+                    if (out->kind == TB_OUT_BITS && skips == 0) {
+                        if (block == 1 && f->bits1 != NULL) {
+                            tb_opt_store_bits(&s, pix0, o0, n, f->bits1(xe, w, k_words, n, m.T + o0));
+                            continue;
+                        }
+                        if (block > 1 && f->lt_block != NULL) {
+                            f->lt_block(xe, w, k_words, n, m.T + o0, m.pop);
+                            for (int32_t j = 0; j < block && pix0 + j < npix; j++)
+                                tb_opt_store_bits(&s, pix0 + j, o0, n, ~m.pop[j]);
+                            continue;
+                        }
+                    }
+                    (block > 1 ? f->pops : f->pops1)(xe, w, k_words, n, m.pop);
+                    for (int32_t j = 0; j < block && pix0 + j < npix; j++)
+                        finish(&s, &m, taps, p->in_c, pix0 + j, o0, n, m.pop + j * TB_OPT_RUN, m.npad[j],
+                               with_taps ? m.padded + j * taps : NULL);
+                }
             }
         }
     }

@@ -324,40 +324,46 @@ tb_status tb_tree_conv2d(const tb_tree_kernel *kern, const tb_context *ctx, cons
         const int32_t in_place = kern->encode != NULL && p->dilation_w == 1 && kern->run == p->kernel_w * words;
         const int32_t span_h = (p->kernel_h - 1) * p->dilation_h, span_w = p->kernel_w - 1;
         const int32_t row_words = p->in_w * words, out_words = TB_WORDS(p->out_c);
-        int32_t pix = 0;
-        for (int32_t oy = 0; oy < p->out_h; oy++) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t rows_inside = in_place && iy0 >= 0 && iy0 + span_h < p->in_h;
-            for (int32_t ox = 0; ox < p->out_w; ox++, pix++) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                int32_t np = 0;
-                if (rows_inside && ix0 >= 0 && ix0 + span_w < p->in_w) {
-                    kern->encode(input + iy0 * row_words + ix0 * words, row_words * p->dilation_h, xe);
-                } else {
-                    np = tb_opt_column(p, input, oy, ox, cols, 1, with_taps ? padded : NULL);
-                    if (p->pad != TB_PAD_ZERO)
-                        np = 0; /* +1 / -1 padding is data: nothing to correct */
-                    encode_column(kern, cols, xe);
-                }
-                if (out->kind == TB_OUT_BITS) {
-                    uint32_t *q = (uint32_t *)output + pix * out_words;
-                    if (np == 0) /* the fast path: bits straight into the output */
-                        run_bits(kern, xe, weights, p->out_c, q, out->flip);
-                    else
-                        border_bits(kern, out, xe, weights, p->out_c,
-                                    border_thresholds(&bc, out, p->out_c, taps, p->in_c, tw, padded, np), pop, q);
-                    continue;
-                }
-                for (int32_t o0 = 0; o0 < p->out_c; o0 += TB_OPT_RUN) {
-                    const int32_t n = p->out_c - o0 < TB_OPT_RUN ? p->out_c - o0 : TB_OPT_RUN;
-                    run_pops(kern, xe, weights + o0 * stride, n, pop);
-                    for (int32_t i = 0; np != 0 && i < n; i++) { /* the padded taps' popcounts */
-                        int32_t c = 0;
-                        for (int32_t m = 0; m < np; m++)
-                            c += (int32_t)tb_opt_tap_pop(tw, (o0 + i) * taps + padded[m]);
-                        corr[i] = c;
+        /* an int8 / int16 output runs one run of channels over the whole image at a time: the run's
+         * requantization plan (rq) is then made once per call, not once per pixel and run */
+        const int32_t run = out->kind == TB_OUT_BITS ? p->out_c : TB_OPT_RUN;
+        for (int32_t r0 = 0; r0 < p->out_c; r0 += run) {
+            const int32_t r1 = p->out_c - r0 < run ? p->out_c : r0 + run;
+            int32_t pix = 0;
+            for (int32_t oy = 0; oy < p->out_h; oy++) {
+                const int32_t iy0 = oy * p->stride_h - p->pad_top;
+                const int32_t rows_inside = in_place && iy0 >= 0 && iy0 + span_h < p->in_h;
+                for (int32_t ox = 0; ox < p->out_w; ox++, pix++) {
+                    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                    int32_t np = 0;
+                    if (rows_inside && ix0 >= 0 && ix0 + span_w < p->in_w) {
+                        kern->encode(input + iy0 * row_words + ix0 * words, row_words * p->dilation_h, xe);
+                    } else {
+                        np = tb_opt_column(p, input, oy, ox, cols, 1, with_taps ? padded : NULL);
+                        if (p->pad != TB_PAD_ZERO)
+                            np = 0; /* +1 / -1 padding is data: nothing to correct */
+                        encode_column(kern, cols, xe);
                     }
-                    tb_opt_finish_general(&s, pix, o0, n, pop, (taps - np) * p->in_c, np != 0 ? corr : NULL);
+                    if (out->kind == TB_OUT_BITS) {
+                        uint32_t *q = (uint32_t *)output + pix * out_words;
+                        if (np == 0) /* the fast path: bits straight into the output */
+                            run_bits(kern, xe, weights, p->out_c, q, out->flip);
+                        else
+                            border_bits(kern, out, xe, weights, p->out_c,
+                                        border_thresholds(&bc, out, p->out_c, taps, p->in_c, tw, padded, np), pop, q);
+                        continue;
+                    }
+                    for (int32_t o0 = r0; o0 < r1; o0 += TB_OPT_RUN) {
+                        const int32_t n = r1 - o0 < TB_OPT_RUN ? r1 - o0 : TB_OPT_RUN;
+                        run_pops(kern, xe, weights + o0 * stride, n, pop);
+                        for (int32_t i = 0; np != 0 && i < n; i++) { /* the padded taps' popcounts */
+                            int32_t c = 0;
+                            for (int32_t m = 0; m < np; m++)
+                                c += (int32_t)tb_opt_tap_pop(tw, (o0 + i) * taps + padded[m]);
+                            corr[i] = c;
+                        }
+                        tb_opt_finish_general(&s, pix, o0, n, pop, (taps - np) * p->in_c, np != 0 ? corr : NULL);
+                    }
                 }
             }
         }
