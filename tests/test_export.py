@@ -603,8 +603,9 @@ def test_float_arithmetic_quantizer_without_a_table(fixture, tmp_path, monkeypat
 
 def test_breakpoint_table_is_the_host_rule():
     """model_io.breakpoint_plan, read as the device reads it (lo + the number of keys at or below a float's
-    order key), gives the host's code for floats of every magnitude, both zeros and both infinities; each
-    breakpoint is the first float of its code."""
+    order key), gives the host's code for finite floats of every magnitude and both zeros; each breakpoint is
+    the first float of its code; every key is a finite float's, or one of the two sentinels (-inf's key: every
+    float reaches the code; KEY_NEVER: none does)."""
     from tinybnn.backend import model_io
     from tinybnn.ir.golden import quantize_input
 
@@ -629,7 +630,8 @@ def test_breakpoint_table_is_the_host_rule():
         at = quantize_input(qb, b[ok][None])[0]
         below = quantize_input(qb, np.nextafter(b[ok], np.float32(-np.inf))[None])[0]
         assert np.array_equal(at, bp["lo"] + 1 + np.flatnonzero(ok)) and np.all(below < at), name
-        assert model_io.order_key(np.float32([np.inf]))[0] >= keys.max() or keys.max() == model_io.KEY_NEVER
+        sentinel = (keys == -model_io.FLT_MAX_KEY - 1) | (keys == model_io.KEY_NEVER)
+        assert np.all(sentinel | (np.abs(keys) <= model_io.FLT_MAX_KEY)), name
 
 
 def test_requantization_plan_default_follows_the_model():

@@ -194,7 +194,7 @@ def boundary_context(model) -> dict:
     inp, outp = input_plan(model), output_plan(model)
     q = inp["quant"]
     bp = breakpoint_plan(model, inp)
-    table = None if bp is None else {"lo": bp["lo"], "n": len(bp["keys"]), "steps": int(len(bp["keys"])).bit_length(),
+    table = None if bp is None else {"lo": bp["lo"], "n": len(bp["keys"]), "steps": len(bp["keys"]).bit_length(),
                                      "key_rows": _rows([str(int(k)) for k in bp["keys"]], 8)}
     steps = []
     for k, st in enumerate(inp["steps"]):
