@@ -19,8 +19,10 @@ How it is fast and why it stays exact:
   only where |v| * |m| + |offset| < 2**53 is proven per layer from the input type's range (then v * M + B,
   M and B the constants scaled by 2**-shift, is an exact integer scaled by a power of two, and floor() is
   the shift; see _fixed_point): add, PReLU, average pools, and int8-input layers with the requantization
-  folded into their float64 matmul. Larger int32 sums run in two exact float64 stages (m split in two,
-  nested floors, each stage proven below 2**53; see _two_stage), inside the matmul for int8-input layers.
+  folded into their float64 matmul. An int8-input layer whose sums are too large for that gets them exactly
+  from the matmul, clipped to the range that does not saturate the stream, then one stage (see
+  _saturating). Larger int32 sums run in two exact float64 stages (m split in two, nested floors, each stage
+  proven below 2**53; see _two_stage), inside the matmul for int8-input layers.
   Binary layers with a stream output read the code of every reachable popcount from a per-channel table
   built with the literal rule. Anything else runs the literal int64 rule (in cache-sized blocks).
 * Binary depthwise convs count on packed words: per tap one XOR with the taps' weight word, the per-channel
@@ -579,6 +581,11 @@ def _int8_prep(attrs):
             Wq[:K] = w2.T * M  # |w * m| * 2**-s: exact (integers below 2**53, scaled by a power of two)
             Wq[K] = B
             return dict(base, W=Wq)
+        sat = _saturating(attrs["requant"], O, vmax, *_limits(attrs))
+        if sat is not None:  # v exact from the matmul, clipped to where the output is not saturated, then one stage
+            step, (vlo, vhi, M, B) = _tiled(O, *sat[:4])
+            return dict(base, bias=False, W=np.ascontiguousarray(w2.T, np.float64), vlo=vlo, vhi=vhi, M=M, B=B,
+                        step=step, in_range=sat[4])
         ts = _two_stage(attrs["requant"], O, vmax)
         if ts is not None:  # both stages of _two_stage as matmuls: W gives F before its floor, W2 v * A2
             A1, B1, S2, A2 = ts
@@ -606,6 +613,22 @@ def _int8_prep(attrs):
 
 def _int8_out(acc, prep, out, acc2=None):
     """acc (R, O[8]) float from the prepared weights -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
+    if "vlo" in prep:  # acc holds v: clip(floor(clip(v, vlo, vhi) * M + B)) (see _saturating)
+        lo, hi = prep["limits"]
+        af, of = acc.reshape(-1), out.reshape(-1)
+        step = prep["step"]
+        vlo, vhi, M, B = prep["vlo"], prep["vhi"], prep["M"], prep["B"]
+        for i in range(0, af.size, step):
+            n = min(step, af.size - i)
+            f = af[i:i + n]
+            np.clip(f, vlo[:n], vhi[:n], out=f)
+            np.multiply(f, M[:n], out=f)
+            np.add(f, B[:n], out=f)
+            if prep["in_range"]:  # floor() of exact integers within the stream's range: the cast is exact
+                np.floor(f, out=of[i:i + n], casting="unsafe")
+            else:
+                _floor_clip(f, lo, hi, of[i:i + n])
+        return
     if "W2" in prep:  # acc holds F before its floor, acc2 v * A2 (see _two_stage): floor(F * S2 + v * A2)
         lo, hi = prep["limits"]
         af, bf, of = acc.reshape(-1), acc2.reshape(-1), out.reshape(-1)
@@ -915,6 +938,42 @@ def _two_stage(requant, C, vmax):
         A1[c], B1[c] = np.ldexp(float(ml), -j), np.ldexp(float(o), -j)
         S2[c], A2[c] = np.ldexp(1.0, j - s), np.ldexp(float(mh), j - s)
     return A1, B1, S2, A2
+
+
+def _saturating(requant, C, vmax, lo, hi):
+    """The requantization clamp(floor((v * m + offset) / 2**shift), lo, hi) of integers |v| <= vmax in one
+    exact float64 stage over the accumulators that do not saturate, or None. Per channel (C,) it gives
+    (vlo, vhi, M, B, in_range) with
+
+        clamp(floor((v * m + offset) / 2**shift), lo, hi) == clamp(floor(clip(v, vlo, vhi) * M + B), lo, hi)
+
+    f(v) = floor((v * m + offset) / 2**shift) is monotone in v (non-decreasing for m >= 0); for m > 0, vlo is
+    the largest v with f(v) <= lo and vhi the smallest with f(v) >= hi (both clipped into [-vmax, vmax]), so an
+    accumulator below vlo (above vhi) clamps to lo (hi) like vlo (vhi) itself; for m < 0 the same on -v; m = 0
+    is a constant. Over [vlo, vhi], M = m * 2**-shift and B = offset * 2**-shift are exact as in _fixed_point
+    when max(|vlo|, |vhi|) * |m| + |offset| < 2**53. in_range: lo <= f(v) <= hi on all of [vlo, vhi] for every
+    channel (f at both ends, by monotony), so the outer clamp can be skipped. Python integers throughout."""
+    mult, offset, shift, vmaxes = (np.broadcast_to(np.asarray(t, np.int64), (C,)).tolist()
+                                   for t in tuple(requant) + (vmax,))
+    vlo, vhi = np.empty(C, np.float64), np.empty(C, np.float64)
+    in_range = True
+    for c, (m, o, s, vm) in enumerate(zip(mult, offset, shift, vmaxes)):
+        if m > 0:
+            a = -((o - ((lo + 1) << s)) // m) - 1  # v * m + o < (lo + 1) * 2**s  <=>  v <= ceil(...) - 1
+            b = -((o - (hi << s)) // m)  # v * m + o >= hi * 2**s  <=>  v >= ceil((hi * 2**s - o) / m)
+        elif m < 0:
+            a = (o - (hi << s)) // -m  # f(v) >= hi  <=>  v * -m <= o - hi * 2**s
+            b = (o - ((lo + 1) << s)) // -m + 1  # f(v) <= lo  <=>  v * -m > o - (lo + 1) * 2**s
+        else:
+            a = b = 0
+        a, b = min(max(a, -vm), vm), min(max(b, -vm), vm)
+        if max(abs(a), abs(b)) * abs(m) + abs(o) >= F64_EXACT:
+            return None
+        ends = ((a * m + o) >> s, (b * m + o) >> s)
+        in_range = in_range and lo <= min(ends) and max(ends) <= hi
+        vlo[c], vhi[c] = a, b
+    M, B = _fixed_point(requant, C, np.maximum(np.abs(vlo), np.abs(vhi)).astype(np.int64))
+    return vlo, vhi, M, B, in_range
 
 
 def _tiled_or_none(C, consts):
