@@ -20,9 +20,9 @@ How it is fast and why it stays exact:
   M and B the constants scaled by 2**-shift, is an exact integer scaled by a power of two, and floor() is
   the shift; see _fixed_point): add, PReLU, average pools, and int8-input layers with the requantization
   folded into their float64 matmul. An int8-input layer whose sums are too large for that gets them exactly
-  from the matmul, clipped to the range that does not saturate the stream, then one stage (see
-  _saturating). Larger int32 sums run in two exact float64 stages (m split in two, nested floors, each stage
-  proven below 2**53; see _two_stage), inside the matmul for int8-input layers.
+  from the matmul, then one float64 stage that is exact where the result does not saturate the stream and
+  monotone everywhere (see _saturating). Larger int32 sums run in two exact float64 stages (m split in two,
+  nested floors, each stage proven below 2**53; see _two_stage), inside the matmul for int8-input layers.
   Binary layers with a stream output read the code of every reachable popcount from a per-channel table
   built with the literal rule. Anything else runs the literal int64 rule (in cache-sized blocks).
 * Binary depthwise convs count on packed words: per tap one XOR with the taps' weight word, the per-channel
@@ -582,10 +582,9 @@ def _int8_prep(attrs):
             Wq[K] = B
             return dict(base, W=Wq)
         sat = _saturating(attrs["requant"], O, vmax, *_limits(attrs))
-        if sat is not None:  # v exact from the matmul, clipped to where the output is not saturated, then one stage
-            step, (vlo, vhi, M, B) = _tiled(O, *sat[:4])
-            return dict(base, bias=False, W=np.ascontiguousarray(w2.T, np.float64), vlo=vlo, vhi=vhi, M=M, B=B,
-                        step=step, in_range=sat[4])
+        if sat is not None:  # v exact from the matmul, then one stage exact where it does not saturate
+            step, (M, B) = _tiled(O, *sat)
+            return dict(base, bias=False, W=np.ascontiguousarray(w2.T, np.float64), M=M, B=B, step=step)
         ts = _two_stage(attrs["requant"], O, vmax)
         if ts is not None:  # both stages of _two_stage as matmuls: W gives F before its floor, W2 v * A2
             A1, B1, S2, A2 = ts
@@ -613,21 +612,16 @@ def _int8_prep(attrs):
 
 def _int8_out(acc, prep, out, acc2=None):
     """acc (R, O[8]) float from the prepared weights -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
-    if "vlo" in prep:  # acc holds v: clip(floor(clip(v, vlo, vhi) * M + B)) (see _saturating)
+    if "M" in prep:  # acc holds v: floor(v * M + B), clamped (see _saturating)
         lo, hi = prep["limits"]
         af, of = acc.reshape(-1), out.reshape(-1)
-        step = prep["step"]
-        vlo, vhi, M, B = prep["vlo"], prep["vhi"], prep["M"], prep["B"]
+        step, M, B = prep["step"], prep["M"], prep["B"]
         for i in range(0, af.size, step):
             n = min(step, af.size - i)
             f = af[i:i + n]
-            np.clip(f, vlo[:n], vhi[:n], out=f)
             np.multiply(f, M[:n], out=f)
             np.add(f, B[:n], out=f)
-            if prep["in_range"]:  # floor() of exact integers within the stream's range: the cast is exact
-                np.floor(f, out=of[i:i + n], casting="unsafe")
-            else:
-                _floor_clip(f, lo, hi, of[i:i + n])
+            _floor_clip(f, lo, hi, of[i:i + n])
         return
     if "W2" in prep:  # acc holds F before its floor, acc2 v * A2 (see _two_stage): floor(F * S2 + v * A2)
         lo, hi = prep["limits"]
@@ -889,10 +883,11 @@ def _fixed_point(requant, C, vmax):
 
 
 def _floor_clip(f, lo, hi, out):
-    """out = clip(floor(f), lo, hi) for float64 f holding exact values (f is scratch)."""
-    np.floor(f, out=f)
+    """out = clip(floor(f), lo, hi) for float64 f holding exact values (f is scratch), integer out: clipped first
+    (clip(floor(f)) == floor(clip(f)) for integer bounds), then floor() writes the integers, each in out's
+    range, through an exact cast."""
     np.clip(f, lo, hi, out=f)
-    out[...] = f
+    np.floor(f, out=out, casting="unsafe")
 
 
 def _tiled(C, *consts):
@@ -941,22 +936,19 @@ def _two_stage(requant, C, vmax):
 
 
 def _saturating(requant, C, vmax, lo, hi):
-    """The requantization clamp(floor((v * m + offset) / 2**shift), lo, hi) of integers |v| <= vmax in one
-    exact float64 stage over the accumulators that do not saturate, or None. Per channel (C,) it gives
-    (vlo, vhi, M, B, in_range) with
+    """(M, B) per channel (C,) with clamp(floor(v * M + B), lo, hi) == clamp(floor((v * m + offset) / 2**shift),
+    lo, hi) for every integer |v| <= vmax, v * M and + B each rounded in float64; or None. Unlike _fixed_point,
+    v * M + B need only be exact where the result does not saturate the stream.
 
-        clamp(floor((v * m + offset) / 2**shift), lo, hi) == clamp(floor(clip(v, vlo, vhi) * M + B), lo, hi)
-
-    f(v) = floor((v * m + offset) / 2**shift) is monotone in v (non-decreasing for m >= 0); for m > 0, vlo is
-    the largest v with f(v) <= lo and vhi the smallest with f(v) >= hi (both clipped into [-vmax, vmax]), so an
-    accumulator below vlo (above vhi) clamps to lo (hi) like vlo (vhi) itself; for m < 0 the same on -v; m = 0
-    is a constant. Over [vlo, vhi], M = m * 2**-shift and B = offset * 2**-shift are exact as in _fixed_point
-    when max(|vlo|, |vhi|) * |m| + |offset| < 2**53. in_range: lo <= f(v) <= hi on all of [vlo, vhi] for every
-    channel (f at both ends, by monotony), so the outer clamp can be skipped. Python integers throughout."""
+    f(v) = floor((v * m + offset) / 2**shift) is monotone in v (non-decreasing for m >= 0). For m > 0 let vlo be
+    the largest v with f(v) <= lo and vhi the smallest with f(v) >= hi (for m < 0 the same on -v; m = 0 is a
+    constant), both clipped into [-vmax, vmax]. On [vlo, vhi], M = m * 2**-shift and B = offset * 2**-shift
+    are exact as in _fixed_point when max(|vlo|, |vhi|) * |m| + |offset| < 2**53. Beyond vhi both sides clamp
+    to hi: f(v) >= f(vhi) >= hi, and the computed g(v) = floor(fl(fl(v * M) + B)) is monotone in v too
+    (rounding is monotone), so g(v) >= g(vhi) = f(vhi) >= hi; likewise below vlo. Python integers throughout."""
     mult, offset, shift, vmaxes = (np.broadcast_to(np.asarray(t, np.int64), (C,)).tolist()
                                    for t in tuple(requant) + (vmax,))
-    vlo, vhi = np.empty(C, np.float64), np.empty(C, np.float64)
-    in_range = True
+    reach = np.empty(C, np.int64)
     for c, (m, o, s, vm) in enumerate(zip(mult, offset, shift, vmaxes)):
         if m > 0:
             a = -((o - ((lo + 1) << s)) // m) - 1  # v * m + o < (lo + 1) * 2**s  <=>  v <= ceil(...) - 1
@@ -967,13 +959,8 @@ def _saturating(requant, C, vmax, lo, hi):
         else:
             a = b = 0
         a, b = min(max(a, -vm), vm), min(max(b, -vm), vm)
-        if max(abs(a), abs(b)) * abs(m) + abs(o) >= F64_EXACT:
-            return None
-        ends = ((a * m + o) >> s, (b * m + o) >> s)
-        in_range = in_range and lo <= min(ends) and max(ends) <= hi
-        vlo[c], vhi[c] = a, b
-    M, B = _fixed_point(requant, C, np.maximum(np.abs(vlo), np.abs(vhi)).astype(np.int64))
-    return vlo, vhi, M, B, in_range
+        reach[c] = max(abs(a), abs(b))
+    return _fixed_point(requant, C, reach)
 
 
 def _tiled_or_none(C, consts):
@@ -1071,7 +1058,8 @@ def _avgpool_consts(attrs, dtype):
 def avgpool_s8(x, attrs):
     """Average pool of an int8 stream: the sum of (x - zero point) over the valid taps, requantized."""
     zp = int(attrs["input_zero_point"])
-    fp = _stream_prep(attrs, ("avgpool", x.dtype.str), lambda: _avgpool_consts(attrs, x.dtype))
+    C = attrs["in_shape"][-1]
+    fp = _stream_prep(attrs, ("avgpool", x.dtype.str), lambda: _tiled_or_none(C, _avgpool_consts(attrs, x.dtype)))
     mult, offset, shift = attrs["requant"]
     if fp is None:
         xz = _pad_spatial(x.astype(np.int32) - zp, attrs["pads"], 0)
@@ -1081,7 +1069,13 @@ def avgpool_s8(x, attrs):
     OH, OW, _ = attrs["out_shape"]
     n = x.shape[0]
     if (OH, OW) == (1, 1) and tuple(attrs["kernel"]) == (H, W) and not any(attrs["pads"]):  # global pool
-        acc = x.reshape(n, H * W, C).sum(axis=1, dtype=np.int32)
+        xs = x.reshape(n, H * W, C)
+        if H * W <= 64:  # a few taps: one add per tap, several times faster than sum() over the middle axis
+            acc = xs[:, 0].astype(np.int32)
+            for t in range(1, H * W):
+                np.add(acc, xs[:, t], out=acc)
+        else:
+            acc = xs.sum(axis=1, dtype=np.int32)
     else:  # padded taps hold the zero point: they add 0 to sum(x - zp); int32 is exact (T * |x| < 2**31)
         xp = _pad_spatial(x, attrs["pads"], x.dtype.type(zp))
         acc = np.zeros((n, OH, OW, C), np.int32)
@@ -1092,12 +1086,10 @@ def avgpool_s8(x, attrs):
 
 def _stream_requant(acc, fp, attrs, shape):
     """floor(acc * M + B) per channel (last axis), clamped to the node's stream: the requantization in float64
-    where _fixed_point proved it exact."""
-    M, B = fp
-    C = shape[-1]
+    where _fixed_point proved it exact; fp = (step, (M, B) tiled to a block of step elements)."""
     lo, hi = _limits(attrs)
     out = np.empty(shape, _stream_dtype(attrs))
-    step, (Mt, Bt) = _tiled(C, M, B)
+    step, (Mt, Bt) = fp
     af, of = acc.reshape(-1), out.reshape(-1)
     f = np.empty(min(step, af.size), np.float64)
     for i in range(0, af.size, step):
