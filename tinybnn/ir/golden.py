@@ -39,6 +39,8 @@ tinybnn/ir/requant.py.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -166,7 +168,7 @@ def _view(a, shape):
 
 def _flat(x):
     """(N, ...) -> (N, features), also for N = 0."""
-    return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
 def _chunks(n: int, per_sample: int):
@@ -708,7 +710,7 @@ def dense_int8(x, attrs):
         zp = int(attrs["input_zero_point"])
         if -128 <= zp - 1 and zp + 1 <= 127:
             neg = xf == np.int8(zp - 1)
-            if np.all(neg | (xf == np.int8(zp + 1))):
+            if (neg | (xf == np.int8(zp + 1))).all():
                 return _dense_pm1(neg, attrs)
     prep = _prepared(attrs, _int8_prep)
     out = _alloc_out(N, (), prep["O"], attrs, stream="limits" in prep)

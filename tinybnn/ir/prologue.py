@@ -6,6 +6,8 @@ float32, exactly as the framework computes them; the golden model, calibration a
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -33,13 +35,15 @@ def apply_prologue(ops, x: np.ndarray) -> np.ndarray:
         if op["op"] == "affine":
             cs = (1, -1) + (1,) * (y.ndim - 2)
             for ufunc, v, identity in ((np.multiply, op["scale"], 1), (np.add, op["bias"], 0)):
-                v = np.asarray(v, np.float32)
-                if np.all(v == identity):
+                v = np.asarray(v, np.float32).reshape(-1)
+                if (v == identity).all():
                     continue
-                y = ufunc(y, v.reshape(cs), out=y if copied else None)
+                u = v.view(np.uint32)  # one value, bit for bit, for every channel: a scalar operand (the same
+                v = v[0] if (u == u[0]).all() else v.reshape(cs)  # float32 op; broadcasting a row is slow)
+                y = ufunc(y, v, out=y if copied else None)
                 copied = True
         else:
             if op["perm"] is not None and y.ndim == 4:
                 y = np.transpose(y, op["perm"])
-            y = y.reshape(y.shape[0], int(np.prod(y.shape[1:], dtype=np.int64)))  # N = 0 too
+            y = y.reshape(y.shape[0], math.prod(y.shape[1:]))  # N = 0 too
     return y if copied or y is not x else y.copy()
