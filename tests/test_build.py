@@ -207,13 +207,15 @@ def test_registry_board_fails_fast_without_registry(models, tmp_path):
 
 def test_requantization_plan_only_where_a_layer_writes_a_stream(models, tmp_path):
     """A model without int8 / int16 outputs builds its optimized kernels with TB_OPT_STREAM_PLAN=0 (their
-    requantization plan, over 500 bytes of stack per call, compiled out); a residual model keeps it."""
+    requantization plan, over 500 bytes of stack per call, compiled out) and every kernel with
+    TB_STREAM_OUTPUTS=0 (the int8 / int16 output stages left out); a residual model keeps both."""
     for name, wants_plan in (("larq_cnn", False), ("torch_bireal_legacy", True)):
         m, x = models[name]
         r = codegen.prepare(m, "armv7m")
         streams = [s.name for s in r.specs if s.out_kind in ("TB_OUT_S8", "TB_OUT_S16")]
         assert bool(streams) == wants_plan, (name, streams)
-        assert r.defines == ([] if wants_plan else ["-DTB_OPT_STREAM_PLAN=0"])
+        assert r.defines == ([] if wants_plan else ["-DTB_OPT_STREAM_PLAN=0", "-DTB_STREAM_OUTPUTS=0"])
         fw = build.build(m, "qemu-m4", tmp_path / name, sample=x[0], generate_only=True)
         ini = (fw.project / "platformio.ini").read_text()
         assert ("-DTB_OPT_STREAM_PLAN=0" in ini) != wants_plan, ini
+        assert ("-DTB_STREAM_OUTPUTS=0" in ini) != wants_plan, ini

@@ -648,3 +648,6 @@ def test_requantization_plan_default_follows_the_model():
         h = files["src/net_tb_opt_internal.h"].decode()
         assert f"#ifndef NET_TB_OPT_STREAM_PLAN\n#define NET_TB_OPT_STREAM_PLAN {plan}\n" in h, fixture
         assert f"`NET_TB_OPT_STREAM_PLAN` (`src/net_tb_opt_internal.h`) is {plan}" in files["README.md"].decode()
+        k = files["src/net_tb_kernels.h"].decode()  # the output stages: the same rule for every kernel variant
+        assert f"#ifndef NET_TB_STREAM_OUTPUTS\n#define NET_TB_STREAM_OUTPUTS {plan}\n" in k, fixture
+        assert ("`NET_TB_STREAM_OUTPUTS` is 0" in files["README.md"].decode()) == (not plan), fixture

@@ -136,6 +136,18 @@ def test_random_layers_host_without_the_requantization_plan():
     assert _families(log) == {f: (HOST_CASES // 4, 0) for f in ALL_FAMILIES}
 
 
+def test_random_layers_host_without_the_stream_stages():
+    """Built with TB_STREAM_OUTPUTS=0 (and no plan), as tinybnn builds a model whose layers write no int8 /
+    int16 output: bits and int32 outputs still equal the reference's in every family, and an int8 / int16
+    stage is refused by both (TB_ERR_ARG), never written as something else."""
+    flags = ("-DTB_OPT_STREAM_PLAN=0", "-DTB_STREAM_OUTPUTS=0")
+    code, log = _run_check(_check_exe(flags=flags), SEED + 6, HOST_CASES // 4)
+    assert code == 0 and "tb_opt_check pass" in log, log[-3000:]
+    assert _families(log) == {f: (HOST_CASES // 4, 0) for f in ALL_FAMILIES}
+    refused = int(re.search(r"^stream stages refused (\d+)$", log, re.M).group(1))
+    assert refused >= len(ALL_FAMILIES) * HOST_CASES // 40, log[-3000:]  # about a quarter of the draws
+
+
 def test_random_layers_sanitized():
     """ASan/UBSan: no out-of-bounds access into the exact-size scratch, no undefined behaviour."""
     code, log = _run_check(_check_exe(sanitize=True), SEED + 1, SANITIZE_CASES)

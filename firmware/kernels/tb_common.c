@@ -24,7 +24,7 @@ tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *outp
             return TB_ERR_ARG;
         if (!tb_aligned4(out->thresholds) || !tb_aligned4(out->flip))
             return TB_ERR_ALIGN;
-    } else if (out->kind == TB_OUT_S8 || out->kind == TB_OUT_S16) {
+    } else if ((out->kind == TB_OUT_S8 || out->kind == TB_OUT_S16) && TB_STREAM_OUTPUTS) {
         if (out->multiplier == NULL || out->offset == NULL || out->shift == NULL)
             return TB_ERR_ARG;
         if (!tb_aligned4(out->multiplier) || !tb_aligned4(out->offset) || !tb_aligned4(out->shift))

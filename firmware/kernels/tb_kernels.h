@@ -20,7 +20,9 @@
  *     TB_OUT_S8 requantizes each accumulator to an int8 code of a real-valued stream,
  *     y = clamp(floor((acc * multiplier[o] + offset[o]) / 2^shift[o]), -128, 127) (tinybnn/ir/requant.py),
  *     written as int8_t[OH][OW][O]; TB_OUT_S16 is the same rule with the clamp [-32768, 32767], written as
- *     int16_t[OH][OW][O].
+ *     int16_t[OH][OW][O]. Built with TB_STREAM_OUTPUTS=0 (tinybnn does so for a model whose conv/dense
+ *     layers write no real-valued stream) the kernels leave the TB_OUT_S8 / TB_OUT_S16 stages out of their
+ *     code and refuse those kinds with TB_ERR_ARG (when built with their argument checks).
  *   - Every word buffer (binary tensors, int32 outputs, packed weights, thresholds, masks, per-channel
  *     constants) must be 4-byte aligned. int8 buffers (an int8 input, a TB_OUT_S8 output) need no alignment;
  *     int16 ones (int16 weights or input, a TB_OUT_S16 output) must be 2-byte aligned.
@@ -36,6 +38,11 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/** 1: the TB_OUT_S8 / TB_OUT_S16 output stages are built in; 0: left out (smaller code, see above). */
+#ifndef TB_STREAM_OUTPUTS
+#define TB_STREAM_OUTPUTS 1
 #endif
 
 /** Bits per packed word. */

@@ -106,6 +106,7 @@ static inline TB_ALWAYS_INLINE void tb_store(const tb_out_params *out, void *out
             ((uint32_t *)output)[pixel * TB_WORDS(out_c) + o / TB_WORD_BITS] = *word;
             *word = 0u;
         }
+#if TB_STREAM_OUTPUTS
     } else if (out->kind == TB_OUT_S32) {
         ((int32_t *)output)[pixel * out_c + o] = acc;
     } else if (out->kind == TB_OUT_S8) {
@@ -114,6 +115,11 @@ static inline TB_ALWAYS_INLINE void tb_store(const tb_out_params *out, void *out
         ((int16_t *)output)[pixel * out_c + o] =
             tb_requantize_s16(acc, out->multiplier[o], out->offset[o], out->shift[o]);
     }
+#else
+    } else { /* TB_OUT_S32: built without the stream stages, tb_check_out accepts no other kind */
+        ((int32_t *)output)[pixel * out_c + o] = acc;
+    }
+#endif
 }
 
 /*
@@ -183,7 +189,7 @@ int tb_aligned2(const void *p);
 
 /* TB_OK when the output stage and its buffer are usable for out_c channels (for TB_OUT_S8 / TB_OUT_S16: the
  * constants present and aligned, every shift in [0, 62]; an int8 output needs no alignment, an int16 one 2
- * bytes). */
+ * bytes; TB_ERR_ARG when built with TB_STREAM_OUTPUTS=0). */
 tb_status tb_check_out(const tb_out_params *out, int32_t out_c, const void *output);
 
 /* TB_OK when the conv geometry is consistent (sizes positive, output size matches the formula). */

@@ -445,11 +445,12 @@ class Rendered:
 
     @property
     def defines(self) -> list:
-        """Compiler flags the rendered sources want: ``-DTB_OPT_STREAM_PLAN=0`` when no layer writes an int8 or
-        int16 output, which leaves the optimized kernels' requantization plan (over 500 bytes of stack per
-        call, firmware/kernels/opt/tb_opt_internal.h) out of the build."""
+        """Compiler flags the rendered sources want when no layer writes an int8 or int16 output:
+        ``-DTB_OPT_STREAM_PLAN=0`` leaves the optimized kernels' requantization plan (over 500 bytes of stack
+        per call, firmware/kernels/opt/tb_opt_internal.h) out of the build, ``-DTB_STREAM_OUTPUTS=0`` the
+        TB_OUT_S8 / TB_OUT_S16 output stages of every conv/dense kernel (firmware/kernels/tb_kernels.h)."""
         streams = any(s.out_kind in ("TB_OUT_S8", "TB_OUT_S16") for s in self.specs)
-        return [] if streams else ["-DTB_OPT_STREAM_PLAN=0"]
+        return [] if streams else ["-DTB_OPT_STREAM_PLAN=0", "-DTB_STREAM_OUTPUTS=0"]
 
 
 def kernel_sources(specs: list[LayerSpec], variant: str = "reference") -> list[str]:

@@ -134,6 +134,7 @@ def prepare_export(model, name: str, variant: str = "reference", labels: list[st
         "input_zero_point": int(r.manifest["input"]["quantization"]["zero_point"]),
         "labels": [c_string(v) for v in labels], "label_text": labels, "label_source": label_src,
         "opt_stream_plan": 0 if "-DTB_OPT_STREAM_PLAN=0" in r.defines else 1,
+        "stream_outputs": 0 if "-DTB_STREAM_OUTPUTS=0" in r.defines else 1,
         "variant": variant, "has_asm": any(f.endswith(".S") for f in src), "layers": r.specs,
         "c_comment": c_comment,
         "board": board["id"] if board else None,
