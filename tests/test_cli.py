@@ -62,6 +62,14 @@ def test_usage_errors_are_one_line():
         assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("tinybnn: error: "), r.stderr
 
 
+def test_a_newline_in_a_file_name_is_shown_escaped(tmp_path):
+    """What a message quotes from the user (here a file name) keeps its control characters as visible escapes:
+    a newline neither breaks the line nor passes for a space."""
+    r = cli("inspect", tmp_path / "a\nb.onnx")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "a\\nb.onnx: no such file" in r.stderr, r.stderr
+
+
 def test_input_scale_flag(tmp_path):
     m = tinybnn.load(FIX / "torch_cnn_legacy.onnx", input_scale=1 / 16, input_zero_point=-128)
     assert m.input_quantization["scale"] == 1 / 16

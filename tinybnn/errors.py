@@ -5,6 +5,8 @@ Every mistake a user can make (a model tinybnn cannot convert, a missing file, a
 exits with code 2; a traceback is only ever shown for a bug in tinybnn itself.
 """
 
+import re
+
 
 class TinyBnnError(Exception):
     """A user error. ``str(err)`` is a complete, one-line explanation."""
@@ -12,7 +14,11 @@ class TinyBnnError(Exception):
     exit_code = 2
 
     def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
+        from .plumbing import one_line  # here: plumbing imports this module
+
+        # a control character quoted from the user's input (a newline in a file or node name) as a visible
+        # escape, not collapsed into a space like the runs of spaces of a message's own layout
+        super().__init__(re.sub(" {2,}", " ", one_line(str(message))).strip(" "))
 
 
 class UnsupportedModel(TinyBnnError):
