@@ -707,33 +707,10 @@ def test_saturating_single_stage_at_its_ends():
     assert golden._saturating((np.array([1 << 30]), np.array([0]), np.array([60])), 1, 1 << 30, -128, 127) is None
 
 
-def test_saturating_single_stage_inside_the_matmul_of_an_int16_weight_stem():
-    """A first layer with int16 weights writing an int16 stream (the residual fixtures' stems): the sums
-    reach 2**25, past a one-stage float64 requantization of every accumulator, but not of those that do not
-    saturate the stream: the matmul gives v exactly, then one stage (see _saturating)."""
-    one = 0
-    for i in range(20):
-        rng = np.random.default_rng([7212, i])
-        node, x = int16_case(rng, "conv_s8s8")
-        a = node.attrs
-        O = a["weights"].shape[0]
-        a["out"], a["bits"] = "int8", 16
-        a.pop("thresholds", None), a.pop("flip", None)
-        s = rng.integers(33, 37, O)
-        m = rng.integers(1 << 29, 1 << 30, O) * rng.choice([-1, 1], O)
-        o = rng.integers(-(1 << 49), 1 << 49, O)
-        a["requant"] = (m.astype(np.int32), o, s.astype(np.int32))
-        prep = golden._prepared(a, golden._int8_prep)
-        one += "M" in prep
-        x[0].reshape(-1)[:2] = [-128, 127]
-        _check_stream_layer(node, x, _rq_ref(_accumulators_ref(node, x), *a["requant"], 16), f"seed [7212, {i}]")
-    assert one >= 10
-
-
-def test_two_stage_inside_the_matmul_of_an_int16_weight_stem(monkeypatch):
-    """The same stems with the single stage refused: both stages of _two_stage run as matmuls."""
-    monkeypatch.setattr(golden, "_saturating", lambda *args: None)
-    two = 0
+def _int16_weight_stems(path_key):
+    """20 first layers with int16 weights writing an int16 stream (the residual fixtures' stems: sums reach
+    2**25), each checked against the literal rule; returns how many took the golden path with path_key."""
+    taken = 0
     for i in range(20):
         rng = np.random.default_rng([7212, i])
         node, x = int16_case(rng, "conv_s8s8")
@@ -747,10 +724,22 @@ def test_two_stage_inside_the_matmul_of_an_int16_weight_stem(monkeypatch):
         a["requant"] = (m.astype(np.int32), o, s.astype(np.int32))
         prep = golden._prepared(a, golden._int8_prep)
         assert "limits" in prep, f"seed [7212, {i}]: not a float64 path"
-        two += "W2" in prep
+        taken += path_key in prep
         x[0].reshape(-1)[:2] = [-128, 127]
         _check_stream_layer(node, x, _rq_ref(_accumulators_ref(node, x), *a["requant"], 16), f"seed [7212, {i}]")
-    assert two >= 10
+    return taken
+
+
+def test_saturating_single_stage_inside_the_matmul_of_an_int16_weight_stem():
+    """The int16-weight stems: past a one-stage float64 requantization of every accumulator, but not of those
+    that do not saturate the stream: the matmul gives v exactly, then one stage (see _saturating)."""
+    assert _int16_weight_stems("M") >= 10
+
+
+def test_two_stage_inside_the_matmul_of_an_int16_weight_stem(monkeypatch):
+    """The same stems with the single stage refused: both stages of _two_stage run as matmuls."""
+    monkeypatch.setattr(golden, "_saturating", lambda *args: None)
+    assert _int16_weight_stems("W2") >= 10
 
 
 def test_output_beyond_float32_is_inf_without_a_warning():
