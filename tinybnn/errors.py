@@ -6,6 +6,39 @@ exits with code 2; a traceback is only ever shown for a bug in tinybnn itself.
 """
 
 import re
+import unicodedata
+from typing import Optional
+
+# Unicode categories no message or path shows raw: control, format, surrogate (an undecodable file-name byte),
+# line and paragraph separators.
+CONTROL_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def control_char(text: str) -> Optional[str]:
+    """The first control, format or line/paragraph-separator character of ``text`` (or a surrogate of
+    an undecodable byte), else None."""
+    for c in text:
+        if unicodedata.category(c) in CONTROL_CATEGORIES:
+            return c
+    return None
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control, format and line/paragraph-separator character written as a visible
+    escape (``\\n``, ``\\x1b``, ``\\u2028``; an undecodable file-name byte as ``\\xNN``): what a message
+    quotes from a user's file or path (a node name, a file name) can neither break it over several lines
+    nor send escape sequences to the terminal."""
+    if control_char(text) is None:
+        return text
+    out = []
+    for c in text:
+        if unicodedata.category(c) not in CONTROL_CATEGORIES:
+            out.append(c)
+        elif 0xDC80 <= ord(c) <= 0xDCFF:  # os.fsdecode's surrogateescape of an undecodable byte
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
 class TinyBnnError(Exception):
@@ -14,8 +47,6 @@ class TinyBnnError(Exception):
     exit_code = 2
 
     def __init__(self, message: str):
-        from .plumbing import one_line  # here: plumbing imports this module
-
         # a control character quoted from the user's input (a newline in a file or node name) as a visible
         # escape, not collapsed into a space like the runs of spaces of a message's own layout
         super().__init__(re.sub(" {2,}", " ", one_line(str(message))).strip(" "))

@@ -29,7 +29,7 @@ import unicodedata
 from pathlib import Path
 from typing import Callable, Optional, Union
 
-from .errors import TinyBnnError
+from .errors import CONTROL_CATEGORIES, TinyBnnError, control_char, one_line  # noqa: F401 (re-exported)
 
 SIGNALS = tuple(s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None)
 
@@ -292,11 +292,6 @@ def _unlink(path) -> None:
 UNSAFE_PATH_CHARS = "$`\"'\\;&|<>()*?[]!,%"
 
 
-# Unicode categories no message or path shows raw: control, format, surrogate (an undecodable file-name byte),
-# line and paragraph separators.
-CONTROL_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
-
-
 def unsafe_char(text: str) -> Optional[str]:
     """The first character of ``text`` that is a control/format/line-separator character, not valid
     UTF-8 (a surrogate from the file system), or one of :data:`UNSAFE_PATH_CHARS`; else None."""
@@ -304,33 +299,6 @@ def unsafe_char(text: str) -> Optional[str]:
         if c in UNSAFE_PATH_CHARS or unicodedata.category(c) in CONTROL_CATEGORIES:
             return c
     return None
-
-
-def control_char(text: str) -> Optional[str]:
-    """The first control, format or line/paragraph-separator character of ``text`` (or a surrogate of
-    an undecodable byte), else None."""
-    for c in text:
-        if unicodedata.category(c) in CONTROL_CATEGORIES:
-            return c
-    return None
-
-
-def one_line(text: str) -> str:
-    """``text`` with every control, format and line/paragraph-separator character written as a visible
-    escape (``\\n``, ``\\x1b``, ``\\u2028``; an undecodable file-name byte as ``\\xNN``): what a message
-    quotes from a user's file or path (a node name, a file name) can neither break it over several lines
-    nor send escape sequences to the terminal."""
-    if control_char(text) is None:
-        return text
-    out = []
-    for c in text:
-        if unicodedata.category(c) not in CONTROL_CATEGORIES:
-            out.append(c)
-        elif 0xDC80 <= ord(c) <= 0xDCFF:  # os.fsdecode's surrogateescape of an undecodable byte
-            out.append(f"\\x{ord(c) - 0xDC00:02x}")
-        else:
-            out.append(c.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
 
 
 def check_build_path(path, what: str = "build folder") -> Path:
