@@ -349,9 +349,7 @@ def _bin_run(xw, prep, P, out):
     if bits:
         o8 = -(-O // 8) * 8
         cond = np.zeros((o8, cols), bool)
-        cond3 = _view(cond, (o8, cols // P, P))
         out_u8 = out.view(np.uint8)
-        L = prep["L"]
     if out.dtype not in (np.int32, np.uint32):
         idx = np.empty((cols, O), np.int32)
     wfull = _short_row_weights(prep, R) if cols == R < TILE_COLS else None
@@ -378,7 +376,7 @@ def _bin_run(xw, prep, P, out):
                 else:
                     np.add(a, p, out=a, casting="unsafe")
         if bits:
-            np.greater_equal(acc3[:, :m // P], L[:, None, :], out=cond3[:O, :m // P])
+            np.greater_equal(a, _tiled_bounds(prep, P, cols)[:, :m], out=cond[:O, :m])
             _pack_first(cond[:, :m], out_u8[r0:r1])
             if prep["flip"] is not None:
                 np.bitwise_xor(out_u8[r0:r1], prep["flip"], out=out_u8[r0:r1])
@@ -396,6 +394,16 @@ def _bin_run(xw, prep, P, out):
                 v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
                 v += prep["D"][:, None, :]
                 out[r0:r1] = v.reshape(O, m).T
+
+
+def _tiled_bounds(prep, P, cols):
+    """prep's popcount bounds L (O, P | 1) repeated along a tile of cols = k * P output pixels: (O, cols), kept
+    in prep (one comparison of two contiguous rows, several times faster than broadcasting L's P columns)."""
+    hit = prep.get("L_tiled")
+    if hit is None or hit.shape[1] != cols:
+        L, O = prep["L"], prep["O"]
+        hit = prep["L_tiled"] = np.ascontiguousarray(np.broadcast_to(L[:, None, :], (O, cols // P, P))).reshape(O, cols)
+    return hit
 
 
 def _tiled_offsets(prep, P, cols):
