@@ -376,7 +376,7 @@ def _bin_run(xw, prep, P, out):
                 else:
                     np.add(a, p, out=a, casting="unsafe")
         if bits:
-            np.greater_equal(a, _tiled_bounds(prep, P, cols)[:, :m], out=cond[:O, :m])
+            np.greater_equal(a, _tiled_pixels(prep, "L", P, cols)[:, :m], out=cond[:O, :m])
             _pack_first(cond[:, :m], out_u8[r0:r1])
             if prep["flip"] is not None:
                 np.bitwise_xor(out_u8[r0:r1], prep["flip"], out=out_u8[r0:r1])
@@ -388,7 +388,7 @@ def _bin_run(xw, prep, P, out):
                 # (the segment offsets tiled over a whole tile once: an add of two (O, cols) rows is several
                 # times faster than broadcasting pc_off's P columns when P is small)
                 ix = idx[:m]
-                np.add(a, _tiled_offsets(prep, P, cols)[:, :m], out=ix.T)
+                np.add(a, _tiled_pixels(prep, "pc_off", P, cols)[:, :m], out=ix.T)
                 np.take(prep["pc_lut"], ix, out=out[r0:r1], mode="clip")
             else:
                 v = np.multiply(acc3[:, :m // P], np.int32(-2), dtype=np.int32)  # (O, samples, P)
@@ -396,23 +396,15 @@ def _bin_run(xw, prep, P, out):
                 out[r0:r1] = v.reshape(O, m).T
 
 
-def _tiled_bounds(prep, P, cols):
-    """prep's popcount bounds L (O, P | 1) repeated along a tile of cols = k * P output pixels: (O, cols), kept
-    in prep (one comparison of two contiguous rows, several times faster than broadcasting L's P columns)."""
-    hit = prep.get("L_tiled")
+def _tiled_pixels(prep, key, P, cols):
+    """prep[key], per channel and pixel (O, P | 1), repeated along a tile of cols = k * P output pixels: (O, cols),
+    kept in prep under key + "_tiled" (an op over two contiguous rows is several times faster than one that
+    broadcasts P columns, or one column, along each row)."""
+    hit = prep.get(key + "_tiled")
     if hit is None or hit.shape[1] != cols:
-        L, O = prep["L"], prep["O"]
-        hit = prep["L_tiled"] = np.ascontiguousarray(np.broadcast_to(L[:, None, :], (O, cols // P, P))).reshape(O, cols)
-    return hit
-
-
-def _tiled_offsets(prep, P, cols):
-    """prep's pc_off (O, P) repeated along a tile of cols = k * P output pixels: (O, cols) int32, kept in prep."""
-    hit = prep.get("pc_off_tiled")
-    if hit is None or hit.shape[1] != cols:
-        k = cols // P
-        hit = prep["pc_off_tiled"] = np.ascontiguousarray(
-            np.broadcast_to(prep["pc_off"][:, None, :], (prep["O"], k, P))).reshape(prep["O"], cols)
+        v, O = prep[key], prep["O"]
+        tile = np.broadcast_to(v[:, None, :], (O, cols // P, P))
+        hit = prep[key + "_tiled"] = np.ascontiguousarray(tile).reshape(O, cols)
     return hit
 
 
@@ -623,15 +615,7 @@ def _int8_prep(attrs):
 def _int8_out(acc, prep, out, acc2=None):
     """acc (R, O[8]) float from the prepared weights -> out: (R, words(O)) uint32 bits (zeroed) or (R, O) int32."""
     if "M" in prep:  # acc holds v: floor(v * M + B), clamped (see _saturating)
-        lo, hi = prep["limits"]
-        af, of = acc.reshape(-1), out.reshape(-1)
-        step, M, B = prep["step"], prep["M"], prep["B"]
-        for i in range(0, af.size, step):
-            n = min(step, af.size - i)
-            f = af[i:i + n]
-            np.multiply(f, M[:n], out=f)
-            np.add(f, B[:n], out=f)
-            _floor_clip(f, lo, hi, of[i:i + n])
+        _affine_blocks(acc.reshape(-1), prep["step"], prep["M"], prep["B"], *prep["limits"], out.reshape(-1))
         return
     if "W2" in prep:  # acc holds F before its floor, acc2 v * A2 (see _two_stage): floor(F * S2 + v * A2)
         lo, hi = prep["limits"]
@@ -900,6 +884,17 @@ def _floor_clip(f, lo, hi, out):
     np.floor(f, out=out, casting="unsafe")
 
 
+def _affine_blocks(v, step, M, B, lo, hi, out, scratch=None):
+    """out = clamp(floor(v * M + B), lo, hi) over flat v in blocks of step elements, M and B per channel tiled to
+    a block (see _tiled); scratch: a float64 block, or None to work in v itself (float64, overwritten)."""
+    for i in range(0, v.size, step):
+        n = min(step, v.size - i)
+        f = v[i:i + n] if scratch is None else scratch[:n]
+        np.multiply(v[i:i + n], M[:n], out=f)
+        np.add(f, B[:n], out=f)
+        _floor_clip(f, lo, hi, out[i:i + n])
+
+
 def _tiled(C, *consts):
     """Per-channel constants repeated to one block of whole pixels: (block length, [tiled arrays])."""
     k = max(1, BLOCK // C)
@@ -1068,14 +1063,13 @@ def _avgpool_consts(attrs, dtype):
 def avgpool_s8(x, attrs):
     """Average pool of an int8 stream: the sum of (x - zero point) over the valid taps, requantized."""
     zp = int(attrs["input_zero_point"])
-    C = attrs["in_shape"][-1]
+    H, W, C = attrs["in_shape"]
     fp = _stream_prep(attrs, ("avgpool", x.dtype.str), lambda: _tiled_or_none(C, _avgpool_consts(attrs, x.dtype)))
     mult, offset, shift = attrs["requant"]
     if fp is None:
         xz = _pad_spatial(x.astype(np.int32) - zp, attrs["pads"], 0)
         win = _windows(xz, dict(attrs, dilation=(1, 1)))  # (N, OH, OW, KH, KW, C)
         return requantize(win.sum(axis=(3, 4), dtype=np.int64), mult, offset, shift, *_limits(attrs))
-    H, W, C = attrs["in_shape"]
     OH, OW, _ = attrs["out_shape"]
     n = x.shape[0]
     if (OH, OW) == (1, 1) and tuple(attrs["kernel"]) == (H, W) and not any(attrs["pads"]):  # global pool
@@ -1097,17 +1091,10 @@ def avgpool_s8(x, attrs):
 def _stream_requant(acc, fp, attrs, shape):
     """floor(acc * M + B) per channel (last axis), clamped to the node's stream: the requantization in float64
     where _fixed_point proved it exact; fp = (step, (M, B) tiled to a block of step elements)."""
-    lo, hi = _limits(attrs)
     out = np.empty(shape, _stream_dtype(attrs))
     step, (Mt, Bt) = fp
-    af, of = acc.reshape(-1), out.reshape(-1)
-    f = np.empty(min(step, af.size), np.float64)
-    for i in range(0, af.size, step):
-        n = min(step, af.size - i)
-        fb = f[:n]
-        np.multiply(af[i:i + n], Mt[:n], out=fb)
-        np.add(fb, Bt[:n], out=fb)
-        _floor_clip(fb, lo, hi, of[i:i + n])
+    af = acc.reshape(-1)
+    _affine_blocks(af, step, Mt, Bt, *_limits(attrs), out.reshape(-1), np.empty(min(step, af.size), np.float64))
     return out
 
 
